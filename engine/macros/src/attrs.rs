@@ -1,0 +1,112 @@
+//! The arguments of `#[node(...)]`.
+
+use syn::parse::{Parse, ParseStream};
+use syn::{LitInt, LitStr};
+
+#[derive(Default)]
+pub struct NodeAttrs {
+    pub tags: Vec<(String, String)>,
+    /// Variant name of `weft::CacheBehavior` (`Default`, `Recompute`, `Disable`, `Ignore`).
+    pub cache_behavior: Option<String>,
+    pub cache_format: Option<String>,
+    pub retries: u32,
+    pub timeout_ms: Option<u64>,
+}
+
+const BEHAVIORS: &[(&str, &str)] = &[
+    ("default", "Default"),
+    ("recompute", "Recompute"),
+    ("disable", "Disable"),
+    ("ignore", "Ignore"),
+];
+
+impl Parse for NodeAttrs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut out = NodeAttrs::default();
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("tags") {
+                meta.parse_nested_meta(|tag| {
+                    let key = tag
+                        .path
+                        .get_ident()
+                        .ok_or_else(|| tag.error("a tag name is a plain identifier"))?
+                        .to_string();
+                    let value: LitStr = tag.value()?.parse()?;
+                    out.tags.push((key, value.value()));
+                    Ok(())
+                })
+            } else if meta.path.is_ident("cache") {
+                if meta.input.peek(syn::Token![=]) {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    out.cache_behavior = Some(behavior(&lit)?);
+                    Ok(())
+                } else {
+                    meta.parse_nested_meta(|inner| {
+                        let lit: LitStr = inner.value()?.parse()?;
+                        if inner.path.is_ident("behavior") {
+                            out.cache_behavior = Some(behavior(&lit)?);
+                        } else if inner.path.is_ident("format") {
+                            out.cache_format = Some(lit.value());
+                        } else {
+                            return Err(
+                                inner.error("expected `behavior = \"..\"` or `format = \"..\"`")
+                            );
+                        }
+                        Ok(())
+                    })
+                }
+            } else if meta.path.is_ident("retries") {
+                let lit: LitInt = meta.value()?.parse()?;
+                out.retries = lit.base10_parse()?;
+                Ok(())
+            } else if meta.path.is_ident("timeout") {
+                let lit: LitStr = meta.value()?.parse()?;
+                out.timeout_ms = Some(parse_duration_ms(&lit)?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown #[node] argument; expected `tags(k = \"v\")`, `cache = \"..\"`, \
+                     `cache(behavior = \"..\", format = \"..\")`, `retries = N` or `timeout = \"5s\"`",
+                ))
+            }
+        });
+        syn::parse::Parser::parse2(parser, input.parse()?)?;
+        Ok(out)
+    }
+}
+
+fn behavior(lit: &LitStr) -> syn::Result<String> {
+    let v = lit.value();
+    BEHAVIORS
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map(|(_, variant)| variant.to_string())
+        .ok_or_else(|| {
+            syn::Error::new_spanned(
+                lit,
+                format!("unknown cache behavior `{v}`; expected one of default, recompute, disable, ignore"),
+            )
+        })
+}
+
+/// `"250ms"`, `"5s"`, `"2m"`.
+fn parse_duration_ms(lit: &LitStr) -> syn::Result<u64> {
+    let v = lit.value();
+    let err = || {
+        syn::Error::new_spanned(
+            lit,
+            "expected a duration such as \"250ms\", \"5s\" or \"2m\"",
+        )
+    };
+    let (num, mult) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        return Err(err());
+    };
+    let n: u64 = num.trim().parse().map_err(|_| err())?;
+    Ok(n * mult)
+}

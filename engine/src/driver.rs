@@ -1,0 +1,502 @@
+//! The driver: build a graph from modules, execute requests against it, incrementally.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use salsa::Durability;
+
+use crate::adapter::{Adapter, RunInfo, RunSummary};
+use crate::error::{suggest, BuildError, ExecuteError, InputProblem, Problem};
+use crate::graph::{Graph, NodeId, NodeKind};
+use crate::incremental::{Outcome, WeftDb};
+use crate::inputs::Inputs;
+use crate::module::Modules;
+use crate::node::{CacheBehavior, NodeSpec};
+use crate::outputs::Outputs;
+use crate::plan::Plan;
+use crate::value::{AnyValue, Value};
+use crate::viz::{Viz, VizNode, VizRole};
+
+/// Configures and builds a [`Driver`].
+#[derive(Default)]
+pub struct Builder {
+    modules: Modules,
+    extra: Vec<NodeSpec>,
+    config: Inputs,
+    adapters: Vec<Arc<dyn Adapter>>,
+    allow_overrides: bool,
+}
+
+impl Builder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the `#[node]` functions of these modules (see [`modules!`](crate::modules)).
+    pub fn with_modules(mut self, modules: Modules) -> Self {
+        self.modules.extend(modules);
+        self
+    }
+
+    /// Adds nodes built at run time (see [`NodeSpec::builder`]).
+    pub fn with_nodes(mut self, nodes: impl IntoIterator<Item = NodeSpec>) -> Self {
+        self.extra.extend(nodes);
+        self
+    }
+
+    /// Build-time configuration: each key satisfies parameters of that name, like an input
+    /// that never changes. Keys must be disjoint from run inputs.
+    pub fn with_config(mut self, config: Inputs) -> Self {
+        for (k, (v, t)) in config.entries() {
+            self.config.insert_erased(k.clone(), v.clone(), t);
+        }
+        self
+    }
+
+    /// Installs lifecycle adapters; they stack (see [`Adapter`]).
+    pub fn with_adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapters.push(Arc::new(adapter));
+        self
+    }
+
+    /// Installs an adapter already behind an `Arc` (to keep a handle on it).
+    pub fn with_adapter_arc(mut self, adapter: Arc<dyn Adapter>) -> Self {
+        self.adapters.push(adapter);
+        self
+    }
+
+    /// Lets a later module redefine a node of an earlier one instead of failing.
+    pub fn allow_module_overrides(mut self) -> Self {
+        self.allow_overrides = true;
+        self
+    }
+
+    /// Collects the nodes, validates the graph and starts the incremental core.
+    pub fn build(self) -> Result<Driver, BuildError> {
+        let mut problems = Vec::new();
+        let mut specs: Vec<NodeSpec> = Vec::new();
+        let mut position: std::collections::HashMap<Arc<str>, usize> = Default::default();
+        let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let sources = self
+            .modules
+            .collect()
+            .into_iter()
+            .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)));
+        for (module, nodes) in sources {
+            if nodes.is_empty() && module != "(with_nodes)" {
+                problems.push(Problem::EmptyModule(module.clone()));
+            }
+            for spec in nodes {
+                if let Some(&pos) = position.get(spec.name()) {
+                    let first = specs[pos].module().to_string();
+                    let mods = origin
+                        .entry(spec.name().to_string())
+                        .or_insert_with(|| vec![first]);
+                    mods.push(module.clone());
+                    if self.allow_overrides {
+                        specs[pos] = spec;
+                    }
+                } else {
+                    position.insert(spec.name.clone(), specs.len());
+                    specs.push(spec);
+                }
+            }
+        }
+        if !self.allow_overrides {
+            for (name, modules) in origin {
+                if modules.len() > 1 {
+                    problems.push(Problem::Duplicate { name, modules });
+                }
+            }
+        }
+        let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
+        let always_rerun = graph
+            .nodes()
+            .iter()
+            .map(|n| {
+                matches!(
+                    n.spec().and_then(NodeSpec::cache_behavior),
+                    Some(CacheBehavior::Recompute | CacheBehavior::Disable)
+                )
+            })
+            .collect();
+        let mut db = WeftDb::new(graph.clone(), self.adapters, always_rerun);
+        for (key, (value, _)) in self.config.entries() {
+            if let Some(id) = graph.id(key) {
+                let v = Value::new(value.clone(), graph.get(id).value_type());
+                db.set_external(id, Some(v), Durability::HIGH);
+            }
+        }
+        Ok(Driver {
+            graph,
+            config: self.config,
+            state: Mutex::new(State {
+                db,
+                overridden: HashSet::new(),
+                rerun_pending: false,
+            }),
+        })
+    }
+}
+
+struct State {
+    db: WeftDb,
+    /// Nodes whose slot currently holds an override.
+    overridden: HashSet<NodeId>,
+    /// Whether the next run must start a new epoch (a failure or a recompute policy).
+    rerun_pending: bool,
+}
+
+/// A built graph, ready to execute requests. Long-lived: it remembers every node's value and
+/// re-executes only what a change affects.
+pub struct Driver {
+    graph: Arc<Graph>,
+    config: Inputs,
+    state: Mutex<State>,
+}
+
+/// What one `execute` did, node by node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub run_id: String,
+    /// Nodes whose body ran, in execution order.
+    pub executed: Vec<String>,
+    /// Function nodes whose remembered value was reused.
+    pub reused: Vec<String>,
+}
+
+impl Driver {
+    /// The validated graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Computes `outputs` from `inputs`. Only their upstream closure is considered, and of
+    /// that only what changed since the last run re-executes.
+    pub fn execute(&self, outputs: &[&str], inputs: Inputs) -> Result<Outputs, ExecuteError> {
+        self.execute_with_overrides(outputs, inputs, Inputs::new())
+    }
+
+    /// Like [`execute`](Self::execute), with `overrides` replacing the values of the nodes they
+    /// name: those nodes do not run, and nodes only they needed are pruned.
+    pub fn execute_with_overrides(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+    ) -> Result<Outputs, ExecuteError> {
+        self.run(outputs, &inputs, &overrides).map(|(o, _)| o)
+    }
+
+    /// Executes and also reports which nodes ran and which were reused.
+    pub fn execute_recorded(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        self.run(outputs, &inputs, &overrides)
+    }
+
+    fn run(
+        &self,
+        outputs: &[&str],
+        inputs: &Inputs,
+        overrides: &Inputs,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
+        let override_ids = self.check_overrides(overrides)?;
+        let plan = Plan::new(&self.graph, outputs, &override_ids)?;
+        self.check_inputs(&plan, inputs, overrides)?;
+
+        // Feed the salsa inputs; unchanged values start no new revision.
+        for (id, node) in self.graph.nodes().iter().enumerate() {
+            if let NodeKind::Input { .. } = node.kind() {
+                let v = inputs
+                    .entries()
+                    .get(node.name())
+                    .map(|(v, _)| Value::new(v.clone(), node.value_type()));
+                state.db.set_external(id as NodeId, v, Durability::LOW);
+            }
+        }
+        for &id in &state.overridden.clone() {
+            if !override_ids.contains(&id) {
+                state.db.set_external(id, None, Durability::LOW);
+            }
+        }
+        for &id in &override_ids {
+            let node = self.graph.get(id);
+            let (v, _) = &overrides.entries()[node.name()];
+            let v = Value::new(v.clone(), node.value_type());
+            state.db.set_external(id, Some(v), Durability::LOW);
+        }
+        state.overridden = override_ids;
+        let always = plan
+            .order
+            .iter()
+            .any(|&id| state.db.engine_arc().always_rerun[id as usize]);
+        if state.rerun_pending || always {
+            state.db.bump_epoch();
+        }
+
+        let engine = state.db.engine_arc().clone();
+        let run_id = new_run_id();
+        let run_no = engine.begin_run(Arc::from(run_id.as_str()));
+        let names: Vec<&str> = plan
+            .order
+            .iter()
+            .map(|&i| self.graph.get(i).name())
+            .collect();
+        let output_names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+        let info = RunInfo {
+            run_id: &run_id,
+            outputs: &output_names,
+            execution_path: &names,
+        };
+        for a in &engine.adapters {
+            a.before_graph(&info);
+        }
+        let start = Instant::now();
+        let mut failure = None;
+        for &id in &plan.order {
+            if let Outcome::Failed(f) = state.db.outcome(id) {
+                failure = Some(f);
+                break;
+            }
+        }
+        let mut record = RunRecord {
+            run_id: run_id.clone(),
+            ..Default::default()
+        };
+        for &id in &plan.order {
+            let node = self.graph.get(id);
+            if node.spec().is_none() || state.overridden.contains(&id) {
+                continue;
+            }
+            if engine.executed_in(id, run_no) {
+                record.executed.push(node.name().to_string());
+            } else if failure.is_none() {
+                record.reused.push(node.name().to_string());
+            }
+        }
+        state.rerun_pending = failure.is_some();
+        let failed_name = failure.as_ref().map(|f| self.graph.get(f.node).name());
+        let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
+        let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
+        let summary = RunSummary {
+            executed: &executed,
+            reused: &reused,
+            failed: failed_name,
+            duration: start.elapsed(),
+        };
+        for a in &engine.adapters {
+            a.after_graph(&info, &summary);
+        }
+        if let Some(f) = failure {
+            let path = plan
+                .outputs
+                .iter()
+                .map(|&o| self.graph.path_between(o, f.node))
+                .find(|p| {
+                    p.len() > 1
+                        || p.first().map(String::as_str) == Some(self.graph.get(f.node).name())
+                })
+                .unwrap_or_default();
+            let error = f.error.clone();
+            return Err(ExecuteError::NodeFailed {
+                node: failed_name.unwrap_or("?").to_string(),
+                path,
+                source: error,
+            });
+        }
+        let mut values = BTreeMap::new();
+        for &id in &plan.outputs {
+            let name = self.graph.get(id).name().to_string();
+            match state.db.outcome(id) {
+                Outcome::Value(v) => {
+                    values.insert(name, Some(v));
+                }
+                Outcome::Absent => {
+                    values.insert(name, None);
+                }
+                Outcome::Failed(_) => {}
+            }
+        }
+        Ok((Outputs::new(values), record))
+    }
+
+    fn check_overrides(&self, overrides: &Inputs) -> Result<HashSet<NodeId>, ExecuteError> {
+        let mut ids = HashSet::new();
+        let mut problems = Vec::new();
+        for (name, (value, given)) in overrides.entries() {
+            match self.graph.id(name) {
+                None => problems.push(InputProblem::UnknownOverride(
+                    name.clone(),
+                    suggest(name, self.graph.nodes().iter().map(|n| n.name())),
+                )),
+                Some(id) => {
+                    let ty = self.graph.get(id).value_type();
+                    if (**value).type_id() != ty.id() {
+                        problems.push(InputProblem::WrongType {
+                            input: name.clone(),
+                            expected: ty.name().to_string(),
+                            given: given.to_string(),
+                        });
+                    } else if self.graph.get(id).spec().is_some() {
+                        ids.insert(id);
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(ids)
+        } else {
+            Err(ExecuteError::BadInputs(problems))
+        }
+    }
+
+    fn check_inputs(
+        &self,
+        plan: &Plan,
+        inputs: &Inputs,
+        overrides: &Inputs,
+    ) -> Result<(), ExecuteError> {
+        let mut problems = Vec::new();
+        for (name, (value, given)) in inputs.entries() {
+            if self.config.contains(name) {
+                problems.push(InputProblem::ConfigClash(name.clone()));
+                continue;
+            }
+            if let Some(node) = self.graph.node(name) {
+                if let NodeKind::Input { ty, .. } = node.kind() {
+                    if check_type(value, ty.id()).is_err() {
+                        problems.push(InputProblem::WrongType {
+                            input: name.clone(),
+                            expected: ty.name().to_string(),
+                            given: given.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        for &id in &plan.order {
+            let node = self.graph.get(id);
+            if let NodeKind::Input { ty, optional } = node.kind() {
+                if !optional && !inputs.contains(node.name()) && !overrides.contains(node.name()) {
+                    let needed_by = node
+                        .dependents
+                        .iter()
+                        .map(|&d| self.graph.get(d))
+                        .find(|d| {
+                            plan.order
+                                .contains(&self.graph.id(d.name()).unwrap_or(u32::MAX))
+                        })
+                        .map_or("?", |d| d.name());
+                    problems.push(InputProblem::Missing {
+                        input: node.name().to_string(),
+                        expected: ty.name().to_string(),
+                        needed_by: needed_by.to_string(),
+                    });
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ExecuteError::BadInputs(problems))
+        }
+    }
+
+    /// A picture of the whole graph.
+    pub fn display_all(&self) -> Viz {
+        let all: Vec<NodeId> = (0..self.graph.nodes().len() as NodeId).collect();
+        self.picture("weft DAG", &all, &[], &HashSet::new())
+    }
+
+    /// A picture of what executing `outputs` involves (with `overrides` short-circuited).
+    pub fn visualize_execution(
+        &self,
+        outputs: &[&str],
+        overrides: &[&str],
+    ) -> Result<Viz, ExecuteError> {
+        let ids: HashSet<NodeId> = overrides.iter().filter_map(|o| self.graph.id(o)).collect();
+        let plan = Plan::new(&self.graph, outputs, &ids)?;
+        Ok(self.picture("weft execution", &plan.order, &plan.outputs, &ids))
+    }
+
+    fn picture(
+        &self,
+        title: &str,
+        ids: &[NodeId],
+        outputs: &[NodeId],
+        overridden: &HashSet<NodeId>,
+    ) -> Viz {
+        let index: std::collections::HashMap<NodeId, usize> =
+            ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let nodes = ids
+            .iter()
+            .map(|&id| {
+                let n = self.graph.get(id);
+                let role = match n.kind() {
+                    NodeKind::Input { .. } => VizRole::Input,
+                    NodeKind::Config { .. } => VizRole::Config,
+                    NodeKind::Function(_) if overridden.contains(&id) => VizRole::Override,
+                    NodeKind::Function(_) if outputs.contains(&id) => VizRole::Output,
+                    NodeKind::Function(_) => VizRole::Function,
+                };
+                VizNode {
+                    name: n.name().to_string(),
+                    role,
+                    type_name: n.value_type().name().to_string(),
+                    note: String::new(),
+                }
+            })
+            .collect();
+        let mut edges = Vec::new();
+        for &id in ids {
+            if overridden.contains(&id) {
+                continue;
+            }
+            for d in self.graph.deps(id) {
+                if let Some(&from) = index.get(d) {
+                    edges.push((from, index[&id]));
+                }
+            }
+        }
+        Viz {
+            title: title.to_string(),
+            nodes,
+            edges,
+            legend: true,
+        }
+    }
+}
+
+fn check_type(value: &AnyValue, expected: std::any::TypeId) -> Result<(), ()> {
+    if (**value).type_id() == expected {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// A run id unique across processes: time, process and a counter, hashed.
+pub(crate) fn new_run_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = blake3::Hasher::new();
+    h.update(&now.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let mut s = h.finalize().to_hex().to_string();
+    s.truncate(16);
+    s
+}

@@ -1,0 +1,281 @@
+//! Errors: building the graph, executing it, and a node's own failure.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why a node produced no value.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NodeError {
+    /// The function returned `Err`.
+    #[error("{0}")]
+    User(std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// The function panicked.
+    #[error("panicked: {0}")]
+    Panic(String),
+    /// The node ran longer than its `timeout`.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The run was cancelled before the node finished.
+    #[error("cancelled")]
+    Cancelled,
+    /// Something weft itself got wrong; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl NodeError {
+    /// Wraps any error (or message) as a node's own failure.
+    pub fn user<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> NodeError {
+        NodeError::User(std::sync::Arc::from(e.into()))
+    }
+
+    /// The chain of sources below this error, outermost first.
+    pub fn chain(&self) -> Vec<String> {
+        let mut out = vec![self.to_string()];
+        let mut src = std::error::Error::source(self);
+        if let NodeError::User(e) = self {
+            src = e.source();
+        }
+        while let Some(s) = src {
+            out.push(s.to_string());
+            src = s.source();
+        }
+        out
+    }
+}
+
+/// Converts a node function's error.
+#[doc(hidden)]
+pub fn user_error<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> NodeError {
+    NodeError::User(std::sync::Arc::from(e.into()))
+}
+
+/// One problem found while building the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A dependency's producer and consumer disagree on its type.
+    TypeMismatch {
+        /// The node (or input/config) that produces the value.
+        producer: String,
+        /// What it produces.
+        produced: String,
+        /// The node that consumes it.
+        consumer: String,
+        /// What the consumer's parameter expects.
+        expected: String,
+    },
+    /// Two consumers of the same external input expect different types.
+    InputTypeConflict {
+        /// The input's name.
+        input: String,
+        /// `(consumer, expected type)` pairs that disagree.
+        consumers: Vec<(String, String)>,
+    },
+    /// The graph has a cycle; the path starts and ends at the same node.
+    Cycle(Vec<String>),
+    /// Two modules define the same node.
+    Duplicate {
+        /// The node's name.
+        name: String,
+        /// The modules that define it.
+        modules: Vec<String>,
+    },
+    /// A module passed to the builder has no `#[node]` functions.
+    EmptyModule(String),
+    /// A config key names a node that a function produces.
+    ConfigShadowsNode(String),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::TypeMismatch {
+                producer,
+                produced,
+                consumer,
+                expected,
+            } => write!(
+                f,
+                "type mismatch: `{producer}` produces `{produced}`, but `{consumer}` expects \
+                 `{producer}: {expected}`; change one of the two types"
+            ),
+            Problem::InputTypeConflict { input, consumers } => {
+                write!(f, "input `{input}` is expected with different types:")?;
+                for (c, t) in consumers {
+                    write!(f, " `{c}` wants `{t}`;")?;
+                }
+                write!(f, " make them agree")
+            }
+            Problem::Cycle(path) => write!(
+                f,
+                "cycle: {} (a node cannot depend on itself, even indirectly)",
+                path.join(" -> ")
+            ),
+            Problem::Duplicate { name, modules } => write!(
+                f,
+                "node `{name}` is defined in several modules ({}); rename one, or call \
+                 `allow_module_overrides()` so the last module wins",
+                modules.join(", ")
+            ),
+            Problem::EmptyModule(m) => write!(
+                f,
+                "module `{m}` has no #[node] functions (is the path right, and are its functions \
+                 marked #[node]?)"
+            ),
+            Problem::ConfigShadowsNode(k) => write!(
+                f,
+                "config key `{k}` has the name of a node a function produces; rename the key"
+            ),
+        }
+    }
+}
+
+/// Building the graph failed; every problem found is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    /// All problems, in a stable order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "the graph is invalid ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Executing the graph failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// Requested outputs that no node produces.
+    #[error("{}", unknown_outputs(.0))]
+    UnknownOutputs(Vec<(String, Option<String>)>),
+    /// Inputs that are missing, of the wrong type, or not used anywhere.
+    #[error("{}", bad_inputs(.0))]
+    BadInputs(Vec<InputProblem>),
+    /// A node failed.
+    #[error("node `{node}` failed: {source}\n  upstream path: {}", .path.join(" <- "))]
+    NodeFailed {
+        /// The node that failed.
+        node: String,
+        /// From the requested output down to the failed node.
+        path: Vec<String>,
+        /// What went wrong.
+        source: NodeError,
+    },
+    /// Asked for a result that is not there or of another type.
+    #[error("{0}")]
+    Output(String),
+    /// The run was cancelled (a newer change arrived).
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+/// One problem with the inputs given to `execute`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputProblem {
+    /// A required input was not given.
+    Missing {
+        /// The input.
+        input: String,
+        /// Its expected type.
+        expected: String,
+        /// A node that needs it.
+        needed_by: String,
+    },
+    /// An input (or override) has the wrong type.
+    WrongType {
+        /// The input.
+        input: String,
+        /// Its expected type.
+        expected: String,
+        /// The type given.
+        given: String,
+    },
+    /// A key given both as input and in the build-time config.
+    ConfigClash(String),
+    /// An override names no node.
+    UnknownOverride(String, Option<String>),
+}
+
+impl fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputProblem::Missing {
+                input,
+                expected,
+                needed_by,
+            } => write!(
+                f,
+                "missing input `{input}: {expected}` (needed by `{needed_by}`); pass it in the inputs"
+            ),
+            InputProblem::WrongType {
+                input,
+                expected,
+                given,
+            } => write!(
+                f,
+                "input `{input}` has type `{given}`, expected `{expected}`"
+            ),
+            InputProblem::ConfigClash(k) => write!(
+                f,
+                "`{k}` is given as an input but is also a config key; config and inputs must be disjoint"
+            ),
+            InputProblem::UnknownOverride(k, hint) => {
+                write!(f, "override `{k}` names no node")?;
+                if let Some(h) = hint {
+                    write!(f, " (did you mean `{h}`?)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn unknown_outputs(items: &[(String, Option<String>)]) -> String {
+    let mut s = String::from("unknown output");
+    if items.len() > 1 {
+        s.push('s');
+    }
+    s.push(':');
+    for (name, hint) in items {
+        s.push_str(&format!(" `{name}`"));
+        if let Some(h) = hint {
+            s.push_str(&format!(" (did you mean `{h}`?)"));
+        }
+        s.push(';');
+    }
+    s.pop();
+    s
+}
+
+fn bad_inputs(items: &[InputProblem]) -> String {
+    let mut s = format!(
+        "{} problem{} with the inputs:",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    for p in items {
+        s.push_str(&format!("\n  - {p}"));
+    }
+    s
+}
+
+/// The closest name to `name` among `candidates`, if close enough to suggest.
+pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}

@@ -1,0 +1,107 @@
+//! # weft
+//!
+//! A dataflow engine in Rust, after Apache Hamilton: a function is a node, its name is what it
+//! produces, its parameter names are what it needs. weft builds and validates the DAG, runs only
+//! what the requested outputs need, and never recomputes what it already knows.
+//!
+//! ```
+//! use weft::prelude::*;
+//!
+//! mod marketing {
+//!     use weft::prelude::*;
+//!     /// Spend per signup.
+//!     #[node]
+//!     pub fn spend_per_signup(spend: &f64, signups: &u64) -> f64 { spend / *signups as f64 }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dr = Builder::new().with_modules(weft::modules![crate::marketing]).build()?;
+//! let out = dr.execute(&["spend_per_signup"], inputs! { "spend" => 10.0, "signups" => 4u64 })?;
+//! assert_eq!(*out.get::<f64>("spend_per_signup")?, 2.5);
+//! # Ok(()) }
+//! ```
+//!
+//! See the book (`book/`) for concepts and guides, and `ARCHITECTURE.md` for the internals.
+
+#![warn(missing_docs)]
+
+extern crate self as weft;
+
+mod adapter;
+mod driver;
+mod error;
+mod fingerprint;
+mod graph;
+mod incremental;
+mod inputs;
+mod module;
+mod node;
+mod outputs;
+mod plan;
+mod probe;
+mod value;
+pub mod viz;
+
+pub use adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter};
+pub use driver::{Builder, Driver, RunRecord};
+pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
+pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
+pub use graph::{Graph, GraphNode, NodeId, NodeKind};
+pub use inputs::Inputs;
+pub use module::Modules;
+pub use node::{
+    Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,
+    ParamKind, ParamSpec,
+};
+pub use outputs::Outputs;
+pub use plan::Plan;
+pub use value::{AnyValue, Codec, Value, ValueType};
+
+/// Turns a function into a node.
+///
+/// The function's name is the node; each parameter is a dependency on the node (or input, or
+/// config value) of that name: `&T` is required, `Option<&T>` optional, a plain `T` is cloned.
+/// Returning `Result<T, E>` makes the node fallible; its error is reported with the node's name.
+/// `async fn` is accepted. Doc comments become the node's description. The function itself is
+/// unchanged and can be called and tested directly.
+///
+/// Arguments: `tags(key = "value", ..)`, `cache = "default" | "recompute" | "disable" |
+/// "ignore"`, `cache(behavior = "..", format = "postcard" | "json")`, `retries = N`,
+/// `timeout = "5s"`.
+///
+/// ```
+/// use weft::prelude::*;
+///
+/// /// Revenue after refunds.
+/// #[node(tags(owner = "finance"))]
+/// fn net_revenue(revenue: &f64, refunds: Option<&f64>) -> f64 {
+///     revenue - refunds.copied().unwrap_or(0.0)
+/// }
+///
+/// assert_eq!(net_revenue(&10.0, Some(&2.5)), 7.5); // still a plain function
+/// ```
+pub use weft_macros::node;
+
+/// The names most flows need.
+pub mod prelude {
+    pub use crate::{inputs, modules, node, Builder, Driver, Inputs, Outputs};
+}
+
+/// The README's and the book's Rust snippets, compiled and run as doctests.
+#[cfg(doctest)]
+mod doc_snippets {
+    #[doc = include_str!("../../README.md")]
+    mod readme {}
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::user_error;
+    pub use crate::node::{boxed, NodeParts, Registration};
+    pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
+    pub use crate::value_type;
+    pub use inventory;
+    pub mod probe {
+        pub use crate::probe::*;
+    }
+}

@@ -1,0 +1,435 @@
+//! Node specifications: what `#[node]` records about a function, or what a program builds with
+//! [`NodeSpec::builder`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::NodeError;
+use crate::value::{AnyValue, Value, ValueType};
+
+/// A node's cache behaviour (Hamilton's `CachingBehavior`). See the book's "Caching" chapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CacheBehavior {
+    /// Reuse a result whose cache key matches; otherwise execute and store.
+    Default,
+    /// Always execute, then store; children still hit when the value did not change.
+    Recompute,
+    /// Always execute; never read nor write the store.
+    Disable,
+    /// Execute without a key; children's keys leave this dependency out.
+    Ignore,
+}
+
+/// Whether a parameter must be satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `&T` or `T`: execution fails if no value is available.
+    Required,
+    /// `Option<&T>`: `None` when no node produces it and no input supplies it.
+    Optional,
+}
+
+/// One dependency of a node.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    name: Arc<str>,
+    kind: ParamKind,
+    ty: ValueType,
+}
+
+impl ParamSpec {
+    /// A dependency on the node or input called `name`, of type `ty`.
+    pub fn new(name: impl Into<Arc<str>>, kind: ParamKind, ty: ValueType) -> Self {
+        ParamSpec {
+            name: name.into(),
+            kind,
+            ty,
+        }
+    }
+    /// The dependency's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Required or optional.
+    pub fn kind(&self) -> ParamKind {
+        self.kind
+    }
+    /// The expected type.
+    pub fn value_type(&self) -> ValueType {
+        self.ty
+    }
+}
+
+/// Result of a node body: the erased value, or the node's error.
+pub type BodyResult = Result<AnyValue, NodeError>;
+/// A boxed future of a node body.
+pub type BoxFuture = Pin<Box<dyn Future<Output = BodyResult> + Send>>;
+
+type SyncFn = dyn Fn(&Args<'_>) -> BodyResult + Send + Sync;
+type AsyncFn = dyn Fn(OwnedArgs) -> BoxFuture + Send + Sync;
+
+/// The code a node runs.
+#[derive(Clone)]
+pub enum NodeBody {
+    /// A plain function.
+    Sync(Arc<SyncFn>),
+    /// An `async fn`.
+    Async(Arc<AsyncFn>),
+}
+
+impl NodeBody {
+    /// A synchronous body.
+    pub fn sync(f: impl Fn(&Args<'_>) -> BodyResult + Send + Sync + 'static) -> Self {
+        NodeBody::Sync(Arc::new(f))
+    }
+    /// An asynchronous body.
+    pub fn asynchronous(f: impl Fn(OwnedArgs) -> BoxFuture + Send + Sync + 'static) -> Self {
+        NodeBody::Async(Arc::new(f))
+    }
+}
+
+/// The resolved dependency values handed to a node body, in parameter order.
+pub struct Args<'a> {
+    node: &'a str,
+    params: &'a [ParamSpec],
+    values: &'a [Option<Value>],
+}
+
+impl<'a> Args<'a> {
+    pub(crate) fn new(node: &'a str, params: &'a [ParamSpec], values: &'a [Option<Value>]) -> Self {
+        Args {
+            node,
+            params,
+            values,
+        }
+    }
+
+    /// The value of parameter `i`, which must be present.
+    pub fn get<T: Any>(&self, i: usize) -> Result<&'a T, NodeError> {
+        self.get_optional::<T>(i)?.ok_or_else(|| {
+            NodeError::Internal(format!(
+                "node `{}`: required dependency `{}` has no value",
+                self.node,
+                self.param_name(i)
+            ))
+        })
+    }
+
+    /// The value of parameter `i`, or `None` when it is absent.
+    pub fn get_optional<T: Any>(&self, i: usize) -> Result<Option<&'a T>, NodeError> {
+        let Some(slot) = self.values.get(i) else {
+            return Err(NodeError::Internal(format!(
+                "node `{}` has no parameter #{i}",
+                self.node
+            )));
+        };
+        let Some(value) = slot else { return Ok(None) };
+        let data = value.data().map_err(|e| {
+            NodeError::Internal(format!(
+                "node `{}`: could not load dependency `{}`: {e}",
+                self.node,
+                self.param_name(i)
+            ))
+        })?;
+        data.downcast_ref::<T>().map(Some).ok_or_else(|| {
+            NodeError::Internal(format!(
+                "node `{}`: dependency `{}` is a `{}`, not a `{}`",
+                self.node,
+                self.param_name(i),
+                value.value_type().name(),
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    fn param_name(&self, i: usize) -> &str {
+        self.params.get(i).map(|p| p.name()).unwrap_or("?")
+    }
+}
+
+/// Owned dependency values, moved into an async body's future.
+pub struct OwnedArgs {
+    node: Arc<str>,
+    params: Arc<[ParamSpec]>,
+    values: Vec<Option<Value>>,
+}
+
+impl OwnedArgs {
+    pub(crate) fn new(
+        node: Arc<str>,
+        params: Arc<[ParamSpec]>,
+        values: Vec<Option<Value>>,
+    ) -> Self {
+        OwnedArgs {
+            node,
+            params,
+            values,
+        }
+    }
+    /// Borrowed view, for extracting typed arguments.
+    pub fn borrow(&self) -> Args<'_> {
+        Args::new(&self.node, &self.params, &self.values)
+    }
+}
+
+/// Everything weft knows about one node. Built by `#[node]`, or by [`NodeSpec::builder`] for
+/// nodes generated at run time.
+#[derive(Clone)]
+pub struct NodeSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) module: Arc<str>,
+    pub(crate) doc: Arc<str>,
+    pub(crate) code_version: Arc<str>,
+    pub(crate) params: Arc<[ParamSpec]>,
+    pub(crate) output: ValueType,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) cache_behavior: Option<CacheBehavior>,
+    pub(crate) cache_format: Option<String>,
+    pub(crate) retries: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) body: NodeBody,
+}
+
+impl fmt::Debug for NodeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeSpec")
+            .field("name", &self.name)
+            .field("module", &self.module)
+            .field("params", &self.params)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `#[node]` generates; not for direct use.
+#[doc(hidden)]
+pub struct NodeParts {
+    pub name: &'static str,
+    pub module: &'static str,
+    pub doc: &'static str,
+    pub code_version: &'static str,
+    pub params: Vec<ParamSpec>,
+    pub output: ValueType,
+    pub tags: &'static [(&'static str, &'static str)],
+    pub cache_behavior: Option<CacheBehavior>,
+    pub cache_format: Option<&'static str>,
+    pub retries: u32,
+    pub timeout: Option<Duration>,
+    pub body: NodeBody,
+}
+
+impl NodeSpec {
+    #[doc(hidden)]
+    pub fn from_parts(p: NodeParts) -> NodeSpec {
+        NodeSpec {
+            name: p.name.into(),
+            module: p.module.into(),
+            doc: p.doc.into(),
+            code_version: p.code_version.into(),
+            params: p.params.into(),
+            output: p.output,
+            tags: p
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cache_behavior: p.cache_behavior,
+            cache_format: p.cache_format.map(str::to_string),
+            retries: p.retries,
+            timeout: p.timeout,
+            body: p.body,
+        }
+    }
+
+    /// Starts a node built at run time (generated DAGs, parameterized families of nodes).
+    ///
+    /// ```
+    /// use weft::{NodeSpec, value_type};
+    /// let double = NodeSpec::builder("double", value_type!(u64))
+    ///     .param("x", value_type!(u64))
+    ///     .code_version("double-v1")
+    ///     .sync(|args| Ok(std::sync::Arc::new(*args.get::<u64>(0)? * 2)));
+    /// assert_eq!(double.name(), "double");
+    /// ```
+    pub fn builder(name: impl Into<Arc<str>>, output: ValueType) -> NodeSpecBuilder {
+        NodeSpecBuilder {
+            name: name.into(),
+            output,
+            params: Vec::new(),
+            module: "dynamic".into(),
+            doc: "".into(),
+            code_version: None,
+            tags: Vec::new(),
+            cache_behavior: None,
+        }
+    }
+
+    /// The node's name: what it produces.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The Rust module the function lives in.
+    pub fn module(&self) -> &str {
+        &self.module
+    }
+    /// The doc comment.
+    pub fn doc(&self) -> &str {
+        &self.doc
+    }
+    /// blake3 of the function's normalized tokens (hex).
+    pub fn code_version(&self) -> &str {
+        &self.code_version
+    }
+    /// Its dependencies, in parameter order.
+    pub fn params(&self) -> &[ParamSpec] {
+        &self.params
+    }
+    /// The type it produces.
+    pub fn output(&self) -> ValueType {
+        self.output
+    }
+    /// `#[node(tags(k = "v"))]` pairs.
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+    /// The value of tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    /// Whether it is an `async fn`.
+    pub fn is_async(&self) -> bool {
+        matches!(self.body, NodeBody::Async(_))
+    }
+    /// `#[node(cache = "..")]`, if given.
+    pub fn cache_behavior(&self) -> Option<CacheBehavior> {
+        self.cache_behavior
+    }
+    /// `#[node(cache(format = ".."))]`, if given.
+    pub fn cache_format(&self) -> Option<&str> {
+        self.cache_format.as_deref()
+    }
+    /// `#[node(retries = N)]`.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+    /// `#[node(timeout = "..")]`.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+    pub(crate) fn body(&self) -> &NodeBody {
+        &self.body
+    }
+}
+
+/// Builds a [`NodeSpec`] at run time. See [`NodeSpec::builder`].
+pub struct NodeSpecBuilder {
+    name: Arc<str>,
+    output: ValueType,
+    params: Vec<ParamSpec>,
+    module: Arc<str>,
+    doc: Arc<str>,
+    code_version: Option<Arc<str>>,
+    tags: Vec<(String, String)>,
+    cache_behavior: Option<CacheBehavior>,
+}
+
+impl NodeSpecBuilder {
+    /// Adds a required dependency.
+    pub fn param(mut self, name: impl Into<Arc<str>>, ty: ValueType) -> Self {
+        self.params
+            .push(ParamSpec::new(name, ParamKind::Required, ty));
+        self
+    }
+    /// Adds an optional dependency.
+    pub fn optional_param(mut self, name: impl Into<Arc<str>>, ty: ValueType) -> Self {
+        self.params
+            .push(ParamSpec::new(name, ParamKind::Optional, ty));
+        self
+    }
+    /// Sets the module name reported for this node (default `dynamic`).
+    pub fn module(mut self, module: impl Into<Arc<str>>) -> Self {
+        self.module = module.into();
+        self
+    }
+    /// Sets the description.
+    pub fn doc(mut self, doc: impl Into<Arc<str>>) -> Self {
+        self.doc = doc.into();
+        self
+    }
+    /// Sets the code version. Give one whenever the body's logic can change between builds:
+    /// the default is derived from the name and parameters only.
+    pub fn code_version(mut self, v: impl Into<Arc<str>>) -> Self {
+        self.code_version = Some(v.into());
+        self
+    }
+    /// Adds a tag.
+    pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.tags.push((k.into(), v.into()));
+        self
+    }
+    /// Sets the cache behaviour.
+    pub fn cache(mut self, b: CacheBehavior) -> Self {
+        self.cache_behavior = Some(b);
+        self
+    }
+    /// Finishes with a synchronous body.
+    pub fn sync(self, f: impl Fn(&Args<'_>) -> BodyResult + Send + Sync + 'static) -> NodeSpec {
+        self.finish(NodeBody::sync(f))
+    }
+    /// Finishes with an asynchronous body.
+    pub fn asynchronous(
+        self,
+        f: impl Fn(OwnedArgs) -> BoxFuture + Send + Sync + 'static,
+    ) -> NodeSpec {
+        self.finish(NodeBody::asynchronous(f))
+    }
+
+    fn finish(self, body: NodeBody) -> NodeSpec {
+        let code_version = self.code_version.unwrap_or_else(|| {
+            let mut h = blake3::Hasher::new();
+            h.update(self.name.as_bytes());
+            for p in &self.params {
+                h.update(p.name().as_bytes());
+                h.update(p.value_type().name().as_bytes());
+            }
+            h.finalize().to_hex().as_str().into()
+        });
+        NodeSpec {
+            name: self.name,
+            module: self.module,
+            doc: self.doc,
+            code_version,
+            params: self.params.into(),
+            output: self.output,
+            tags: self.tags,
+            cache_behavior: self.cache_behavior,
+            cache_format: None,
+            retries: 0,
+            timeout: None,
+            body,
+        }
+    }
+}
+
+/// A `#[node]` function's registration, collected per module with `inventory`.
+#[doc(hidden)]
+pub struct Registration {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub ctor: fn() -> NodeSpec,
+}
+
+inventory::collect!(Registration);
+
+/// Erases a node's return value.
+#[doc(hidden)]
+pub fn boxed<T: Any + Send + Sync>(v: T) -> AnyValue {
+    Arc::new(v)
+}

@@ -1,0 +1,57 @@
+//! The results of a run, with typed access.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+
+use crate::error::{suggest, ExecuteError};
+use crate::value::Value;
+
+/// The requested outputs of a run.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    values: BTreeMap<String, Option<Value>>,
+}
+
+impl Outputs {
+    pub(crate) fn new(values: BTreeMap<String, Option<Value>>) -> Self {
+        Outputs { values }
+    }
+
+    /// The output `name` as a `T`. Errors name the output and both types.
+    pub fn get<T: Any>(&self, name: &str) -> Result<&T, ExecuteError> {
+        let value = self.value(name)?;
+        let data = value.data().map_err(|e| {
+            ExecuteError::Output(format!("output `{name}` could not be loaded: {e}"))
+        })?;
+        data.downcast_ref::<T>().ok_or_else(|| {
+            ExecuteError::Output(format!(
+                "output `{name}` is a `{}`, not a `{}`",
+                value.value_type().name(),
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// The output `name` as a [`Value`] (with its data version).
+    pub fn value(&self, name: &str) -> Result<&Value, ExecuteError> {
+        match self.values.get(name) {
+            Some(Some(v)) => Ok(v),
+            Some(None) => Err(ExecuteError::Output(format!(
+                "output `{name}` is an optional input that was not given"
+            ))),
+            None => {
+                let hint = suggest(name, self.values.keys().map(String::as_str))
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                Err(ExecuteError::Output(format!(
+                    "`{name}` was not requested in this run{hint}"
+                )))
+            }
+        }
+    }
+
+    /// The names of the outputs.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}

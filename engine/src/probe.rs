@@ -1,0 +1,132 @@
+//! Picking a type's fingerprint and codec strategy at a concrete type, without specialization
+//! ("autoref specialization"): [`value_type!`](crate::value_type) calls the methods below on
+//! `&&&Probe<T>`, and method resolution picks the most capable impl that applies.
+#![allow(missing_docs)]
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::fingerprint::{via_serde, via_trait, Fingerprint};
+use crate::value::{AnyValue, Codec, FingerprintFn};
+
+/// Zero-sized marker carrying the probed type.
+pub struct Probe<T>(PhantomData<T>);
+
+impl<T> Probe<T> {
+    /// The probe for `T`.
+    pub const NEW: Probe<T> = Probe(PhantomData);
+}
+
+/// Tier 1: the type implements [`Fingerprint`].
+pub trait ViaFingerprint {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+}
+impl<T: Fingerprint + Any> ViaFingerprint for &&Probe<T> {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn> {
+        Some(via_trait::<T>)
+    }
+}
+
+/// Tier 2: the type implements `Serialize`.
+pub trait ViaSerialize {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+}
+impl<T: serde::Serialize + Any> ViaSerialize for &Probe<T> {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn> {
+        Some(via_serde::<T>)
+    }
+}
+
+/// Tier 3: not fingerprintable.
+pub trait ViaNothing {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+    fn weft_codec(&self) -> Option<Codec>;
+}
+impl<T> ViaNothing for Probe<T> {
+    fn weft_fingerprint(&self) -> Option<FingerprintFn> {
+        None
+    }
+    fn weft_codec(&self) -> Option<Codec> {
+        None
+    }
+}
+
+/// Codec tier: the type round-trips through serde.
+pub trait ViaSerde {
+    fn weft_codec(&self) -> Option<Codec>;
+}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Any + Send + Sync> ViaSerde for &Probe<T> {
+    fn weft_codec(&self) -> Option<Codec> {
+        Some(Codec {
+            encode: encode::<T>,
+            decode: decode::<T>,
+        })
+    }
+}
+
+fn encode<T: serde::Serialize + Any>(
+    v: &(dyn Any + Send + Sync),
+    format: &str,
+) -> Result<Vec<u8>, String> {
+    let v = v
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("value is not a `{}`", std::any::type_name::<T>()))?;
+    match format {
+        "postcard" => postcard::to_allocvec(v).map_err(|e| e.to_string()),
+        "json" => serde_json::to_vec(v).map_err(|e| e.to_string()),
+        other => Err(format!(
+            "unknown cache format `{other}` for `{}`; available: postcard, json",
+            std::any::type_name::<T>()
+        )),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned + Any + Send + Sync>(
+    bytes: &[u8],
+    format: &str,
+) -> Result<AnyValue, String> {
+    let v: T = match format {
+        "postcard" => postcard::from_bytes(bytes).map_err(|e| e.to_string())?,
+        "json" => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+        other => return Err(format!("unknown cache format `{other}`")),
+    };
+    Ok(Arc::new(v))
+}
+
+/// The [`ValueType`](crate::ValueType) of a concrete type, with the best fingerprint and codec
+/// strategy it supports: `weft::value_type!(Vec<u64>)`.
+#[macro_export]
+macro_rules! value_type {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::probe::{ViaFingerprint, ViaNothing, ViaSerde, ViaSerialize};
+        $crate::ValueType::new::<$t>(
+            (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_fingerprint(),
+            (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_codec(),
+        )
+    }};
+}
+
+#[cfg(test)]
+mod tests {
+    struct Opaque;
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Row {
+        a: u32,
+    }
+
+    #[test]
+    fn picks_the_best_strategy() {
+        let t = crate::value_type!(u64);
+        assert!(t.is_fingerprintable());
+        assert!(t.codec().is_some());
+        let r = crate::value_type!(Row);
+        assert!(r.is_fingerprintable());
+        assert!(r.codec().is_some());
+        let o = crate::value_type!(Opaque);
+        assert!(!o.is_fingerprintable());
+        assert!(o.codec().is_none());
+        assert_eq!(o.name(), std::any::type_name::<Opaque>());
+    }
+}

@@ -1,0 +1,181 @@
+//! Values flowing through the graph: type-erased, shared, fingerprinted, optionally lazy.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use crate::fingerprint::DataVersion;
+
+/// A type-erased node value.
+pub type AnyValue = Arc<dyn Any + Send + Sync>;
+
+/// Fingerprinting function for an erased value of a known type.
+pub type FingerprintFn = fn(&(dyn Any + Send + Sync)) -> Option<DataVersion>;
+
+/// Serialization of an erased value of a known type, by format name.
+#[derive(Clone, Copy)]
+pub struct Codec {
+    /// Encodes a value in the named format.
+    pub encode: fn(&(dyn Any + Send + Sync), &str) -> Result<Vec<u8>, String>,
+    /// Decodes bytes in the named format.
+    pub decode: fn(&[u8], &str) -> Result<AnyValue, String>,
+}
+
+/// What weft knows about a Rust type: its name and identity, and how (if at all) its values
+/// are fingerprinted and serialized. Built by [`value_type!`](crate::value_type) at a concrete
+/// type, so it picks the best available strategy without specialization.
+#[derive(Clone, Copy)]
+pub struct ValueType {
+    type_name: fn() -> &'static str,
+    type_id: fn() -> TypeId,
+    fingerprint: Option<FingerprintFn>,
+    codec: Option<Codec>,
+}
+
+impl ValueType {
+    #[doc(hidden)]
+    pub fn new<T: Any>(fingerprint: Option<FingerprintFn>, codec: Option<Codec>) -> Self {
+        ValueType {
+            type_name: std::any::type_name::<T>,
+            type_id: TypeId::of::<T>,
+            fingerprint,
+            codec,
+        }
+    }
+
+    /// The Rust type name (`alloc::string::String`, `f64`, …).
+    pub fn name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    /// The type's identity.
+    pub fn id(&self) -> TypeId {
+        (self.type_id)()
+    }
+
+    /// Whether values of this type get a content fingerprint.
+    pub fn is_fingerprintable(&self) -> bool {
+        self.fingerprint.is_some()
+    }
+
+    /// How values of this type are serialized, if they can be.
+    pub fn codec(&self) -> Option<Codec> {
+        self.codec
+    }
+
+    /// Fingerprints an erased value of this type; `None` when the type has no fingerprint.
+    pub fn fingerprint(&self, v: &(dyn Any + Send + Sync)) -> Option<DataVersion> {
+        self.fingerprint.and_then(|f| f(v))
+    }
+}
+
+impl fmt::Debug for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Loads a lazily-held value (e.g. a cache hit) when something first needs it.
+pub type Loader = Box<dyn Fn() -> Result<AnyValue, String> + Send + Sync>;
+
+/// A node's value: shared, with its data version. Cheap to clone.
+///
+/// Equality is by data version. A value whose type cannot be fingerprinted gets a version no
+/// other value has, so it is never equal to anything but its own clones.
+#[derive(Clone)]
+pub struct Value(Arc<Inner>);
+
+struct Inner {
+    version: DataVersion,
+    fingerprinted: bool,
+    ty: ValueType,
+    data: OnceLock<AnyValue>,
+    loader: Option<Loader>,
+}
+
+impl Value {
+    /// Wraps a value of type `ty`, fingerprinting it.
+    pub fn new(data: AnyValue, ty: ValueType) -> Value {
+        let (version, fingerprinted) = match ty.fingerprint(&*data) {
+            Some(v) => (v, true),
+            None => (DataVersion::unique(), false),
+        };
+        let cell = OnceLock::new();
+        let _ = cell.set(data);
+        Value(Arc::new(Inner {
+            version,
+            fingerprinted,
+            ty,
+            data: cell,
+            loader: None,
+        }))
+    }
+
+    /// A value known only by its version until first read (a cache hit, for instance).
+    pub fn lazy(version: DataVersion, ty: ValueType, loader: Loader) -> Value {
+        Value(Arc::new(Inner {
+            version,
+            fingerprinted: true,
+            ty,
+            data: OnceLock::new(),
+            loader: Some(loader),
+        }))
+    }
+
+    /// The value's data version.
+    pub fn version(&self) -> DataVersion {
+        self.0.version
+    }
+
+    /// Whether the version is a real content fingerprint.
+    pub fn is_fingerprinted(&self) -> bool {
+        self.0.fingerprinted
+    }
+
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        self.0.ty
+    }
+
+    /// Whether the data is in memory (false for a lazy value not yet read).
+    pub fn is_loaded(&self) -> bool {
+        self.0.data.get().is_some()
+    }
+
+    /// The erased data, loading it first if the value is lazy.
+    pub fn data(&self) -> Result<&AnyValue, String> {
+        if let Some(d) = self.0.data.get() {
+            return Ok(d);
+        }
+        let loader = self
+            .0
+            .loader
+            .as_ref()
+            .ok_or_else(|| "value has neither data nor loader".to_string())?;
+        let loaded = loader()?;
+        if (*loaded).type_id() != self.0.ty.id() {
+            return Err(format!(
+                "loaded value is not a `{}` as recorded",
+                self.0.ty.name()
+            ));
+        }
+        Ok(self.0.data.get_or_init(|| loaded))
+    }
+
+    /// Typed access; `None` when the value is of another type or cannot be loaded.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.data().ok()?.downcast_ref::<T>()
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.version == other.0.version
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Value<{}>({})", self.0.ty.name(), self.0.version.short())
+    }
+}

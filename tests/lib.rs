@@ -1,0 +1,1 @@
+//! Shared fixtures for weft's integration tests.
