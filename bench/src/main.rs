@@ -1,0 +1,85 @@
+//! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
+
+mod shapes;
+
+use std::time::Instant;
+
+use weft::{inputs, Builder};
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Builds a fresh driver `reps` times and times the build and the first (cold) execution.
+/// Returns (median build ms, median execution µs per node).
+fn measure(make: &dyn Fn() -> shapes::Shape, reps: usize) -> (f64, f64) {
+    let mut builds = Vec::new();
+    let mut execs = Vec::new();
+    for _ in 0..reps {
+        let shape = make();
+        let n = shape.nodes.len() as f64;
+        let outputs: Vec<&str> = shape.outputs.iter().map(String::as_str).collect();
+        let t = Instant::now();
+        let dr = Builder::new()
+            .with_nodes(shape.nodes)
+            .build()
+            .expect("valid graph");
+        builds.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        let out = dr
+            .execute(&outputs, inputs! { "seed" => 1u64 })
+            .expect("runs");
+        execs.push(t.elapsed().as_secs_f64() * 1e6 / n);
+        assert!(out.get::<u64>(outputs[0]).is_ok());
+        drop(dr);
+    }
+    (median(builds), median(execs))
+}
+
+fn overhead() {
+    let cases: Vec<(&str, Box<dyn Fn() -> shapes::Shape>, usize, bool)> = vec![
+        ("chain1000", Box::new(|| shapes::chain(1000)), 31, true),
+        ("fanin1000", Box::new(|| shapes::fan_in(1000)), 31, true),
+        ("grid10x100", Box::new(|| shapes::grid(10, 100)), 31, true),
+        ("chain10000", Box::new(|| shapes::chain(10_000)), 9, false),
+        ("fanin10000", Box::new(|| shapes::fan_in(10_000)), 9, false),
+        ("chain100000", Box::new(|| shapes::chain(100_000)), 3, false),
+    ];
+    let mut common = Vec::new();
+    for (name, make, reps, shared) in &cases {
+        let (build_ms, us) = measure(make.as_ref(), *reps);
+        println!("weft {name} exec_us_per_node {us:.3} build_ms {build_ms:.2}");
+        if *shared {
+            common.push(us);
+        }
+    }
+    // Incremental: a long-lived driver; a no-op rerun and a one-input rerun of a 10k fan-in.
+    let shape = shapes::fan_in(10_000);
+    let dr = Builder::new()
+        .with_nodes(shape.nodes)
+        .build()
+        .expect("valid graph");
+    dr.execute(&["sink"], inputs! { "seed" => 1u64 })
+        .expect("runs");
+    let mut noop = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        dr.execute(&["sink"], inputs! { "seed" => 1u64 })
+            .expect("runs");
+        noop.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!("weft fanin10000 noop_rerun_ms {:.3}", median(noop));
+    // The median of the three shapes Hamilton runs too (as on the Hamilton side).
+    println!("weft overall_us_per_node {:.3}", median(common));
+}
+
+fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("overhead") => overhead(),
+        other => {
+            eprintln!("usage: weft-bench overhead (got {other:?})");
+            std::process::exit(2);
+        }
+    }
+}
