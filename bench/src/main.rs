@@ -38,7 +38,9 @@ fn measure(make: &dyn Fn() -> shapes::Shape, reps: usize) -> (f64, f64) {
 }
 
 fn overhead() {
-    let cases: Vec<(&str, Box<dyn Fn() -> shapes::Shape>, usize, bool)> = vec![
+    type MakeShape = Box<dyn Fn() -> shapes::Shape>;
+    // (name, generator, repetitions, also run by Hamilton)
+    let cases: Vec<(&str, MakeShape, usize, bool)> = vec![
         ("chain1000", Box::new(|| shapes::chain(1000)), 31, true),
         ("fanin1000", Box::new(|| shapes::fan_in(1000)), 31, true),
         ("grid10x100", Box::new(|| shapes::grid(10, 100)), 31, true),
