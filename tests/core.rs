@@ -480,7 +480,7 @@ fn adapters_stack_and_all_wrap_node_execution() {
             assert!(took < Duration::from_secs(5));
             self.0.lock().unwrap().push((
                 node.name().to_string(),
-                node.input_versions.len(),
+                node.inputs.len(),
                 result.is_ok(),
             ));
         }

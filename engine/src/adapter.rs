@@ -35,6 +35,8 @@ pub struct RunSummary<'a> {
     pub failed: Option<&'a str>,
     /// Wall time.
     pub duration: Duration,
+    /// Every function node of the run that has a value: `(name, spec, value)`.
+    pub values: &'a [(&'a str, &'a NodeSpec, Value)],
 }
 
 /// A node about to run.
@@ -44,8 +46,10 @@ pub struct NodeInfo<'a> {
     pub run_id: &'a str,
     /// The node's spec (name, tags, code version, …).
     pub spec: &'a NodeSpec,
-    /// `(dependency, data version)` in parameter order; `None` for an absent optional one.
-    pub input_versions: &'a [(&'a str, Option<DataVersion>)],
+    /// `(dependency, value)` in parameter order; `None` for an absent optional one. Values
+    /// may be lazy (a cache hit not yet read): use [`Value::version`] freely, but reading the
+    /// data loads it.
+    pub inputs: &'a [(&'a str, Option<Value>)],
     /// Which attempt this is (0 for the first; retries count up).
     pub attempt: u32,
 }
@@ -54,6 +58,14 @@ impl NodeInfo<'_> {
     /// The node's name.
     pub fn name(&self) -> &str {
         self.spec.name()
+    }
+
+    /// `(dependency, data version)` in parameter order.
+    pub fn input_versions(&self) -> Vec<(&str, Option<DataVersion>)> {
+        self.inputs
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref().map(Value::version)))
+            .collect()
     }
 }
 

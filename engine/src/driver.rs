@@ -7,6 +7,7 @@ use std::time::Instant;
 use salsa::Durability;
 
 use crate::adapter::{Adapter, RunInfo, RunSummary};
+use crate::cache::{Cache, CacheConfig};
 use crate::error::{suggest, BuildError, ExecuteError, InputProblem, Problem};
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::incremental::{Outcome, WeftDb};
@@ -26,6 +27,7 @@ pub struct Builder {
     config: Inputs,
     adapters: Vec<Arc<dyn Adapter>>,
     allow_overrides: bool,
+    cache: Option<CacheConfig>,
 }
 
 impl Builder {
@@ -64,6 +66,18 @@ impl Builder {
     /// Installs an adapter already behind an `Arc` (to keep a handle on it).
     pub fn with_adapter_arc(mut self, adapter: Arc<dyn Adapter>) -> Self {
         self.adapters.push(adapter);
+        self
+    }
+
+    /// Caches results on disk in `.weft/cache`, with every node's behaviour DEFAULT unless its
+    /// attribute says otherwise. See [`with_cache_config`](Self::with_cache_config).
+    pub fn with_cache(self) -> Self {
+        self.with_cache_config(CacheConfig::default())
+    }
+
+    /// Caches results as `config` says (directory, per-node behaviours, format).
+    pub fn with_cache_config(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(config);
         self
     }
 
@@ -112,17 +126,42 @@ impl Builder {
             }
         }
         let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
-        let always_rerun = graph
-            .nodes()
+        // Behaviours apply to the in-memory core too: RECOMPUTE and DISABLE nodes run on
+        // every execute, with or without a persistent cache.
+        let cache_config = self.cache.clone().unwrap_or_default();
+        let behaviors = cache_config
+            .resolve(&graph)
+            .map_err(|problems| BuildError { problems })?;
+        let always_rerun = behaviors
             .iter()
-            .map(|n| {
-                matches!(
-                    n.spec().and_then(NodeSpec::cache_behavior),
-                    Some(CacheBehavior::Recompute | CacheBehavior::Disable)
-                )
-            })
+            .map(|b| matches!(b, CacheBehavior::Recompute | CacheBehavior::Disable))
             .collect();
-        let mut db = WeftDb::new(graph.clone(), self.adapters, always_rerun);
+        let mut adapters = self.adapters;
+        let cache = match &self.cache {
+            None => None,
+            Some(cfg) => {
+                let policy = graph
+                    .nodes()
+                    .iter()
+                    .zip(&behaviors)
+                    .filter_map(|(n, b)| {
+                        let spec = n.spec()?;
+                        let format = spec.cache_format().unwrap_or(cfg.default_format());
+                        Some((n.name().to_string(), (*b, format.to_string())))
+                    })
+                    .collect();
+                let cache = Cache::open_with(cfg.path(), policy, true).map_err(|e| BuildError {
+                    problems: vec![Problem::Cache(format!(
+                        "cannot open the cache at {}: {e}",
+                        cfg.path().display()
+                    ))],
+                })?;
+                // Outermost: a hit skips every other wrapper (hooks still observe it).
+                adapters.insert(0, Arc::new(cache.adapter()));
+                Some(cache)
+            }
+        };
+        let mut db = WeftDb::new(graph.clone(), adapters, always_rerun);
         for (key, (value, _)) in self.config.entries() {
             if let Some(id) = graph.id(key) {
                 let v = Value::new(value.clone(), graph.get(id).value_type());
@@ -131,6 +170,7 @@ impl Builder {
         }
         Ok(Driver {
             graph,
+            cache,
             config: self.config,
             state: Mutex::new(State {
                 db,
@@ -153,6 +193,7 @@ struct State {
 /// re-executes only what a change affects.
 pub struct Driver {
     graph: Arc<Graph>,
+    cache: Option<Cache>,
     config: Inputs,
     state: Mutex<State>,
 }
@@ -172,6 +213,11 @@ impl Driver {
     /// The validated graph.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// The persistent cache, when the driver was built with one.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
     }
 
     /// Computes `outputs` from `inputs`. Only their upstream closure is considered, and of
@@ -287,11 +333,23 @@ impl Driver {
         let failed_name = failure.as_ref().map(|f| self.graph.get(f.node).name());
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
+        let mut values = Vec::new();
+        if failure.is_none() {
+            for &id in &plan.order {
+                let node = self.graph.get(id);
+                if let (Some(spec), false) = (node.spec(), state.overridden.contains(&id)) {
+                    if let Outcome::Value(v) = state.db.outcome(id) {
+                        values.push((node.name(), spec, v));
+                    }
+                }
+            }
+        }
         let summary = RunSummary {
             executed: &executed,
             reused: &reused,
             failed: failed_name,
             duration: start.elapsed(),
+            values: &values,
         };
         for a in &engine.adapters {
             a.after_graph(&info, &summary);

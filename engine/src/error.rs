@@ -84,6 +84,10 @@ pub enum Problem {
     EmptyModule(String),
     /// A config key names a node that a function produces.
     ConfigShadowsNode(String),
+    /// The cache configuration is inconsistent (unknown node, node in two lists).
+    CachePolicy(String),
+    /// The cache directory cannot be opened.
+    Cache(String),
 }
 
 impl fmt::Display for Problem {
@@ -122,6 +126,8 @@ impl fmt::Display for Problem {
                 "module `{m}` has no #[node] functions (is the path right, and are its functions \
                  marked #[node]?)"
             ),
+            Problem::CachePolicy(m) => write!(f, "{m}"),
+            Problem::Cache(m) => write!(f, "cache: {m}"),
             Problem::ConfigShadowsNode(k) => write!(
                 f,
                 "config key `{k}` has the name of a node a function produces; rename the key"

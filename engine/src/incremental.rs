@@ -19,7 +19,8 @@ use salsa::{Durability, Setter};
 use crate::adapter::{run_through, Adapter, NodeInfo};
 use crate::error::NodeError;
 use crate::graph::{Graph, NodeId};
-use crate::node::{Args, NodeBody, OwnedArgs};
+use crate::node::{Args, NodeBody, OwnedArgs, ParamSpec};
+use crate::value::AnyValue;
 use crate::value::Value;
 
 /// Where a node's failure started, shared by every node downstream of it.
@@ -105,7 +106,18 @@ pub struct Engine {
     executed_in: Vec<AtomicU64>,
     /// For each node, whether the epoch should make it re-execute (policy).
     pub(crate) always_rerun: Vec<bool>,
-    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
+    runtime: OnceLock<Result<OwnedRuntime, String>>,
+}
+
+/// A runtime that can be dropped anywhere, even inside another runtime's async context.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl WeftDb {
@@ -220,61 +232,87 @@ impl Engine {
                 node.name()
             )));
         };
-        self.executed_in[id as usize].store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
         let run_id = self.run_id();
-        let versions: Vec<(&str, Option<crate::DataVersion>)> = spec
+        let inputs: Vec<(&str, Option<Value>)> = spec
             .params()
             .iter()
-            .zip(&args)
-            .map(|(p, v)| (p.name(), v.as_ref().map(Value::version)))
+            .map(ParamSpec::name)
+            .zip(args.iter().cloned())
             .collect();
         let info = NodeInfo {
             run_id: &run_id,
             spec,
-            input_versions: &versions,
+            inputs: &inputs,
             attempt: 0,
         };
-        let output_ty = spec.output();
+        let runtime = if spec.is_async() && tokio::runtime::Handle::try_current().is_err() {
+            self.runtime
+                .get_or_init(|| current_thread_runtime().map(|rt| OwnedRuntime(Some(rt))))
+                .as_ref()
+                .ok()
+                .and_then(|r| r.0.as_ref())
+        } else {
+            None
+        };
         let mut body = |_attempt: u32| -> Result<Value, NodeError> {
-            let result = match spec.body() {
-                NodeBody::Sync(f) => {
-                    let args = Args::new(spec.name(), spec.params(), &args);
-                    catch_unwind(AssertUnwindSafe(|| f(&args)))
-                }
-                NodeBody::Async(f) => {
-                    let owned =
-                        OwnedArgs::new(spec.name.clone(), spec.params.clone(), args.clone());
-                    let fut = f(owned);
-                    catch_unwind(AssertUnwindSafe(|| self.block_on(fut))).map(|r| r.and_then(|x| x))
-                }
-            };
-            match result {
-                Ok(Ok(data)) => Ok(Value::new(data, output_ty)),
-                Ok(Err(e)) => Err(e),
-                Err(panic) => Err(NodeError::Panic(panic_message(&panic))),
-            }
+            self.executed_in[id as usize]
+                .store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
+            invoke(spec, &args, runtime).map(|data| Value::new(data, spec.output()))
         };
         let (result, _took) = run_through(&self.adapters, &info, &mut body);
-        result
+        // A lazily-held result (a cache hit) that later turns out unusable is recomputed.
+        result.map(|v| {
+            if v.is_loaded() {
+                return v;
+            }
+            let spec = spec.clone();
+            v.with_fallback(Box::new(move || {
+                invoke(&spec, &args, None)
+                    .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
+            }))
+        })
     }
+}
 
-    /// Awaits an async body from synchronous code: on the engine's current-thread runtime, or,
-    /// when called from inside a tokio runtime (where blocking would panic), on a scoped thread.
-    fn block_on(&self, fut: crate::node::BoxFuture) -> Result<crate::node::BodyResult, NodeError> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return std::thread::scope(|s| {
-                let joined = s
-                    .spawn(|| current_thread_runtime().map(|rt| rt.block_on(fut)))
-                    .join()
-                    .map_err(|p| NodeError::Panic(panic_message(&p)))?;
-                joined.map_err(NodeError::Internal)
-            });
+/// Calls a node's body with its arguments, turning a panic into [`NodeError::Panic`].
+fn invoke(
+    spec: &crate::node::NodeSpec,
+    args: &[Option<Value>],
+    runtime: Option<&tokio::runtime::Runtime>,
+) -> Result<AnyValue, NodeError> {
+    let result = match spec.body() {
+        NodeBody::Sync(f) => {
+            let args = Args::new(spec.name(), spec.params(), args);
+            catch_unwind(AssertUnwindSafe(|| f(&args)))
         }
-        let rt = self.runtime.get_or_init(current_thread_runtime);
-        match rt {
-            Ok(rt) => Ok(rt.block_on(fut)),
-            Err(e) => Err(NodeError::Internal(e.clone())),
+        NodeBody::Async(f) => {
+            let owned = OwnedArgs::new(spec.name.clone(), spec.params.clone(), args.to_vec());
+            let fut = f(owned);
+            catch_unwind(AssertUnwindSafe(|| block_on(fut, runtime))).map(|r| r.and_then(|x| x))
         }
+    };
+    match result {
+        Ok(r) => r,
+        Err(panic) => Err(NodeError::Panic(panic_message(&panic))),
+    }
+}
+
+/// Awaits an async body from synchronous code: on the given current-thread runtime, or, when
+/// called from inside a tokio runtime (where blocking would panic) or without one, on a scoped
+/// thread with a fresh runtime.
+fn block_on(
+    fut: crate::node::BoxFuture,
+    runtime: Option<&tokio::runtime::Runtime>,
+) -> Result<crate::node::BodyResult, NodeError> {
+    match runtime {
+        Some(rt) if tokio::runtime::Handle::try_current().is_err() => Ok(rt.block_on(fut)),
+        _ => std::thread::scope(|s| {
+            let joined = s
+                .spawn(|| current_thread_runtime().map(|rt| rt.block_on(fut)))
+                .join()
+                .map_err(|p| NodeError::Panic(panic_message(&p)))?;
+            joined.map_err(NodeError::Internal)
+        }),
     }
 }
 

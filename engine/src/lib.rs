@@ -28,6 +28,7 @@
 extern crate self as weft;
 
 mod adapter;
+pub mod cache;
 mod driver;
 mod error;
 mod fingerprint;
@@ -43,6 +44,7 @@ mod value;
 pub mod viz;
 
 pub use adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter};
+pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, RunRecord};
 pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};

@@ -122,6 +122,25 @@ impl Value {
         }))
     }
 
+    /// Gives a lazy value a second way to obtain its data when the first fails (the engine
+    /// uses it to recompute a node whose stored result turned out unusable).
+    pub(crate) fn with_fallback(self, fallback: Loader) -> Value {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) if inner.data.get().is_none() => {
+                let primary = inner.loader.take();
+                inner.loader = Some(Box::new(move || {
+                    let first = primary
+                        .as_ref()
+                        .map_or_else(|| Err("no loader".to_string()), |p| p());
+                    first.or_else(|_| fallback())
+                }));
+                Value(Arc::new(inner))
+            }
+            Ok(inner) => Value(Arc::new(inner)),
+            Err(shared) => Value(shared),
+        }
+    }
+
     /// The value's data version.
     pub fn version(&self) -> DataVersion {
         self.0.version

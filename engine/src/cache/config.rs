@@ -1,0 +1,166 @@
+//! Cache configuration and behaviour resolution (Hamilton's precedence: driver lists, then the
+//! node's own attribute, then the default behaviour).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{suggest, Problem};
+use crate::graph::Graph;
+use crate::node::CacheBehavior;
+
+/// Where the cache lives and how each node uses it.
+///
+/// ```
+/// use weft::{CacheBehavior, CacheConfig};
+/// let cfg = CacheConfig::at("./my_cache")
+///     .recompute(["raw_data"])
+///     .disable(["random_sample"]);
+/// assert_eq!(cfg.path(), std::path::Path::new("./my_cache"));
+/// let all = CacheConfig::default().recompute_all();
+/// let opt_in = CacheConfig::default().default_behavior(CacheBehavior::Disable).default_nodes(["expensive"]);
+/// # let _ = (all, opt_in);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    path: PathBuf,
+    lists: BTreeMap<String, CacheBehavior>,
+    conflicts: Vec<(String, CacheBehavior, CacheBehavior)>,
+    recompute_all: bool,
+    default_behavior: CacheBehavior,
+    format: String,
+}
+
+impl Default for CacheConfig {
+    /// The cache at `.weft/cache`, every node DEFAULT, values in postcard.
+    fn default() -> Self {
+        CacheConfig::at(".weft/cache")
+    }
+}
+
+impl CacheConfig {
+    /// A cache in directory `path`.
+    pub fn at(path: impl AsRef<Path>) -> Self {
+        CacheConfig {
+            path: path.as_ref().to_path_buf(),
+            lists: BTreeMap::new(),
+            conflicts: Vec::new(),
+            recompute_all: false,
+            default_behavior: CacheBehavior::Default,
+            format: "postcard".into(),
+        }
+    }
+
+    fn list(
+        mut self,
+        nodes: impl IntoIterator<Item = impl Into<String>>,
+        b: CacheBehavior,
+    ) -> Self {
+        for n in nodes {
+            let n = n.into();
+            if let Some(prev) = self.lists.insert(n.clone(), b) {
+                if prev != b {
+                    self.conflicts.push((n, prev, b));
+                }
+            }
+        }
+        self
+    }
+
+    /// These nodes always execute, and their results are stored.
+    pub fn recompute(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.list(nodes, CacheBehavior::Recompute)
+    }
+    /// These nodes always execute and never touch the store.
+    pub fn disable(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.list(nodes, CacheBehavior::Disable)
+    }
+    /// These nodes execute without a key, and stay out of their children's keys.
+    pub fn ignore(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.list(nodes, CacheBehavior::Ignore)
+    }
+    /// These nodes use DEFAULT whatever their attribute or the default behaviour says.
+    pub fn default_nodes(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.list(nodes, CacheBehavior::Default)
+    }
+    /// Every node RECOMPUTEs (a full refresh that still stores results).
+    pub fn recompute_all(mut self) -> Self {
+        self.recompute_all = true;
+        self
+    }
+    /// The behaviour of nodes no list or attribute mentions.
+    pub fn default_behavior(mut self, b: CacheBehavior) -> Self {
+        self.default_behavior = b;
+        self
+    }
+    /// The default format of stored values (`postcard` or `json`).
+    pub fn format(mut self, format: impl Into<String>) -> Self {
+        self.format = format.into();
+        self
+    }
+    /// The cache directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// The default format.
+    pub fn default_format(&self) -> &str {
+        &self.format
+    }
+
+    /// Each node's behaviour, or the problems with the configuration (unknown nodes, a node
+    /// in two lists).
+    pub(crate) fn resolve(&self, graph: &Graph) -> Result<Vec<CacheBehavior>, Vec<Problem>> {
+        let mut problems = Vec::new();
+        for (node, a, b) in &self.conflicts {
+            problems.push(Problem::CachePolicy(format!(
+                "node `{node}` is listed as both {} and {}; keep one",
+                behavior_name(*a),
+                behavior_name(*b)
+            )));
+        }
+        for node in self.lists.keys() {
+            if graph.node(node).and_then(|n| n.spec()).is_none() {
+                let hint = suggest(
+                    node,
+                    graph
+                        .nodes()
+                        .iter()
+                        .filter(|n| n.spec().is_some())
+                        .map(|n| n.name()),
+                )
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+                problems.push(Problem::CachePolicy(format!(
+                    "cache configuration names `{node}`, which is not a function node{hint}"
+                )));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(graph
+            .nodes()
+            .iter()
+            .map(|n| {
+                if self.recompute_all {
+                    return CacheBehavior::Recompute;
+                }
+                if let Some(b) = self.lists.get(n.name()) {
+                    return *b;
+                }
+                n.spec()
+                    .and_then(|s| s.cache_behavior())
+                    .unwrap_or(self.default_behavior)
+            })
+            .collect())
+    }
+}
+
+/// Lower-case name of a behaviour.
+pub fn behavior_name(b: CacheBehavior) -> &'static str {
+    match b {
+        CacheBehavior::Default => "default",
+        CacheBehavior::Recompute => "recompute",
+        CacheBehavior::Disable => "disable",
+        CacheBehavior::Ignore => "ignore",
+    }
+}

@@ -1,0 +1,373 @@
+//! Looking into a cache: runs, records, data versions, stored values, why a node re-executed,
+//! a picture of a run, and housekeeping (gc, clear). Everything here works on a cache directory
+//! alone, without the flow's code (the `weft cache` commands use it).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::store::{NodeRecord, ResultStore, RunMeta, Status, StoreError};
+use super::Cache;
+use crate::fingerprint::DataVersion;
+use crate::viz::{Viz, VizNode, VizRole};
+
+/// Typed access to stored results.
+pub struct ResultStoreHandle<'a>(&'a dyn ResultStore);
+
+impl ResultStoreHandle<'_> {
+    /// Reads, verifies and decodes the value stored for `version`.
+    pub fn get<T: DeserializeOwned>(&self, version: &DataVersion) -> Result<T, StoreError> {
+        let blob = self.0.get(version)?.ok_or_else(|| {
+            StoreError::Other(format!("no stored result for {}", version.short()))
+        })?;
+        let decoded = match blob.format.as_str() {
+            "postcard" => postcard::from_bytes(&blob.bytes).map_err(|e| e.to_string()),
+            "json" => serde_json::from_slice(&blob.bytes).map_err(|e| e.to_string()),
+            other => Err(format!("unknown format `{other}`")),
+        };
+        decoded.map_err(|e| {
+            StoreError::Other(format!(
+                "stored result {} is a `{}` in {}; cannot decode it as `{}`: {e}",
+                version.short(),
+                blob.type_name,
+                blob.format,
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// Whether a result is stored for `version`.
+    pub fn contains(&self, version: &DataVersion) -> bool {
+        self.0.contains(version).unwrap_or(false)
+    }
+}
+
+/// Why a node executed (or hit) in a run, compared with its previous record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The node.
+    pub node: String,
+    /// The run explained.
+    pub run_id: String,
+    /// What happened in that run.
+    pub status: Status,
+    /// The reasons, in words (empty for a hit that needs none).
+    pub reasons: Vec<String>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` in run {}: {}",
+            self.node,
+            self.run_id,
+            self.status.as_str()
+        )?;
+        for r in &self.reasons {
+            write!(f, "\n  - {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `gc` keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GcPolicy {
+    /// Keep at most this many most recent runs.
+    pub keep_runs: Option<usize>,
+    /// Then drop the oldest runs until the stored results fit in this many bytes.
+    pub max_bytes: Option<u64>,
+}
+
+/// What `gc` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Runs deleted.
+    pub runs_removed: usize,
+    /// Result blobs deleted.
+    pub results_removed: usize,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+    /// Bytes still stored.
+    pub bytes_kept: u64,
+}
+
+fn short(hex: &Option<String>) -> String {
+    hex.as_deref()
+        .map_or("none".into(), |h| h.chars().take(12).collect())
+}
+
+impl Cache {
+    /// Every run, oldest first.
+    pub fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
+        self.inner.meta.runs()
+    }
+
+    /// The id of the most recent run.
+    pub fn last_run_id(&self) -> Option<String> {
+        self.runs().ok()?.pop().map(|r| r.run_id)
+    }
+
+    fn run_or_last(&self, run: Option<&str>) -> Result<String, StoreError> {
+        match run {
+            Some(r) => {
+                let runs = self.runs()?;
+                let matches: Vec<_> = runs.iter().filter(|m| m.run_id.starts_with(r)).collect();
+                match matches.as_slice() {
+                    [one] => Ok(one.run_id.clone()),
+                    [] => Err(StoreError::Other(format!(
+                        "no run `{r}` in {} (see `weft cache runs`)",
+                        self.dir().display()
+                    ))),
+                    _ => Err(StoreError::Other(format!("run prefix `{r}` is ambiguous"))),
+                }
+            }
+            None => self
+                .last_run_id()
+                .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.dir().display()))),
+        }
+    }
+
+    /// The structured cache events (one record per node) of a run (`None`: the last run).
+    pub fn records(&self, run: Option<&str>) -> Result<Vec<NodeRecord>, StoreError> {
+        let run = self.run_or_last(run)?;
+        self.inner.meta.records(&run)
+    }
+
+    /// Each node's data version in a run (`None`: the last run).
+    pub fn data_versions(
+        &self,
+        run: Option<&str>,
+    ) -> Result<BTreeMap<String, DataVersion>, StoreError> {
+        Ok(self
+            .records(run)?
+            .into_iter()
+            .filter_map(|r| Some((r.node, DataVersion::from_hex(r.data_version.as_deref()?)?)))
+            .collect())
+    }
+
+    /// Typed access to stored values.
+    pub fn result_store(&self) -> ResultStoreHandle<'_> {
+        ResultStoreHandle(&*self.inner.results)
+    }
+
+    /// Why `node` executed (or hit) in `run` (`None`: the last run that has it), compared
+    /// with the node's previous record: which dependency's data version, or the code version,
+    /// changed.
+    pub fn explain(&self, node: &str, run: Option<&str>) -> Result<Explanation, StoreError> {
+        let history = self.inner.meta.history(node, 10_000)?;
+        if history.is_empty() {
+            return Err(StoreError::Other(format!(
+                "no record of node `{node}` in {}",
+                self.dir().display()
+            )));
+        }
+        let pos = match run {
+            Some(r) => {
+                let run = self.run_or_last(Some(r))?;
+                history
+                    .iter()
+                    .position(|h| h.run_id == run)
+                    .ok_or_else(|| {
+                        StoreError::Other(format!("node `{node}` did not take part in run {run}"))
+                    })?
+            }
+            None => 0,
+        };
+        let this = &history[pos];
+        // The previous record that had a key (memo records carry none).
+        let prev = history[pos + 1..]
+            .iter()
+            .find(|h| h.cache_key.is_some() || h.status == Status::Hit);
+        let mut reasons = Vec::new();
+        match this.status {
+            Status::Hit => reasons.push(format!(
+                "key {} matched a stored result",
+                short(&this.cache_key)
+            )),
+            Status::Memo => {
+                reasons.push("reused from the driver's memory; the cache was not consulted".into())
+            }
+            Status::Disabled => {
+                reasons.push("behaviour DISABLE: always executes, never stored".into())
+            }
+            Status::Ignored => {
+                reasons.push("behaviour IGNORE: always executes, not part of keys".into())
+            }
+            Status::Recomputed => {
+                reasons.push("behaviour RECOMPUTE: always executes, then stored".into())
+            }
+            Status::Failed => reasons.push(format!(
+                "failed: {}",
+                this.error.clone().unwrap_or_default()
+            )),
+            Status::Uncached | Status::Executed => {}
+        }
+        if matches!(
+            this.status,
+            Status::Executed | Status::Uncached | Status::Recomputed
+        ) {
+            if let Some(r) = &this.reason {
+                reasons.push(r.clone());
+            }
+            match prev {
+                None => reasons.push("no earlier record of this node: first run".into()),
+                Some(prev) => {
+                    reasons.extend(diff(prev, this));
+                    if reasons.len() <= 2 && this.status == Status::Executed {
+                        reasons.push(format!(
+                            "same code and inputs as run {}, whose result is no longer stored",
+                            prev.run_id
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Explanation {
+            node: node.to_string(),
+            run_id: this.run_id.clone(),
+            status: this.status,
+            reasons,
+        })
+    }
+
+    /// A picture of a run (`None`: the last run): hits, executed, recomputed, disabled and
+    /// failed nodes styled apart, with timings. Written as SVG, or DOT for `.dot`.
+    pub fn view_run(&self, run: Option<&str>, path: impl AsRef<Path>) -> Result<(), StoreError> {
+        let viz = self.run_picture(run)?;
+        viz.write(path.as_ref())
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// The picture [`view_run`](Self::view_run) writes.
+    pub fn run_picture(&self, run: Option<&str>) -> Result<Viz, StoreError> {
+        let run_id = self.run_or_last(run)?;
+        let records = self.inner.meta.records(&run_id)?;
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut nodes = Vec::new();
+        for r in &records {
+            index.insert(r.node.clone(), nodes.len());
+            let role = match r.status {
+                Status::Hit | Status::Memo => VizRole::Hit,
+                Status::Executed | Status::Uncached | Status::Ignored => VizRole::Executed,
+                Status::Recomputed => VizRole::Recomputed,
+                Status::Disabled => VizRole::Disabled,
+                Status::Failed => VizRole::Failed,
+            };
+            nodes.push(VizNode {
+                name: r.node.clone(),
+                role,
+                type_name: r.type_name.clone(),
+                note: format!(
+                    "{} · {:.2} ms",
+                    r.status.as_str(),
+                    r.duration_us as f64 / 1e3
+                ),
+            });
+        }
+        let mut edges = Vec::new();
+        let mut inputs: HashSet<String> = HashSet::new();
+        for r in &records {
+            for (dep, _) in &r.deps {
+                if !index.contains_key(dep) && inputs.insert(dep.clone()) {
+                    index.insert(dep.clone(), nodes.len());
+                    nodes.push(VizNode {
+                        name: dep.clone(),
+                        role: VizRole::Input,
+                        type_name: String::new(),
+                        note: String::new(),
+                    });
+                }
+                edges.push((index[dep], index[&r.node]));
+            }
+        }
+        Ok(Viz {
+            title: format!("weft run {run_id}"),
+            nodes,
+            edges,
+            legend: true,
+        })
+    }
+
+    /// Deletes old runs and the results no remaining run uses.
+    pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
+        self.flush();
+        let runs = self.runs()?;
+        let mut doomed: Vec<String> = Vec::new();
+        if let Some(keep) = policy.keep_runs {
+            let n = runs.len().saturating_sub(keep);
+            doomed.extend(runs[..n].iter().map(|r| r.run_id.clone()));
+        }
+        let mut report = GcReport::default();
+        let mut remaining: Vec<&RunMeta> = runs
+            .iter()
+            .filter(|r| !doomed.contains(&r.run_id))
+            .collect();
+        loop {
+            let kept: HashSet<String> = self.inner.meta.forget_runs(&doomed)?.into_iter().collect();
+            report.runs_removed += doomed.len();
+            doomed.clear();
+            let mut kept_bytes = 0;
+            for (v, size) in self.inner.results.list()? {
+                if kept.contains(&v.to_hex()) {
+                    kept_bytes += size;
+                } else {
+                    self.inner.results.remove(&v)?;
+                    report.results_removed += 1;
+                    report.bytes_freed += size;
+                }
+            }
+            report.bytes_kept = kept_bytes;
+            match policy.max_bytes {
+                Some(max) if kept_bytes > max && !remaining.is_empty() => {
+                    doomed.push(remaining.remove(0).run_id.clone());
+                }
+                _ => return Ok(report),
+            }
+        }
+    }
+
+    /// Deletes every run, key and stored result.
+    pub fn clear(&self) -> Result<GcReport, StoreError> {
+        self.gc(GcPolicy {
+            keep_runs: Some(0),
+            max_bytes: None,
+        })
+    }
+}
+
+/// What changed between two records of a node.
+fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    if prev.code_version != this.code_version {
+        out.push(format!(
+            "code version changed: {} -> {}",
+            &prev.code_version.chars().take(12).collect::<String>(),
+            &this.code_version.chars().take(12).collect::<String>()
+        ));
+    }
+    let before: BTreeMap<&str, &Option<String>> =
+        prev.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let after: BTreeMap<&str, &Option<String>> =
+        this.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    for (dep, v) in &after {
+        match before.get(dep) {
+            None => out.push(format!("new dependency `{dep}`")),
+            Some(old) if old != v => out.push(format!(
+                "dependency `{dep}` changed data version: {} -> {}",
+                short(old),
+                short(v)
+            )),
+            _ => {}
+        }
+    }
+    for dep in before.keys() {
+        if !after.contains_key(dep) {
+            out.push(format!("dependency `{dep}` was removed"));
+        }
+    }
+    out
+}

@@ -1,0 +1,424 @@
+//! The persistent cache: SQLite metadata and a content-addressed result store, wrapping node
+//! execution as an [`Adapter`](crate::Adapter).
+//!
+//! For each node that reaches it (the in-memory incremental core answers first), the cache
+//! builds the key from the node's name, code version, output type and its dependencies' data
+//! versions, looks it up, and on a hit returns the stored value *lazily*: nothing is read or
+//! decoded until a node that must run, or a requested output, needs it. On a miss the node runs
+//! and its value is stored by a background writer.
+
+mod blobs;
+mod config;
+mod inspect;
+mod key;
+mod sqlite;
+mod store;
+mod writer;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use blobs::FileStore;
+pub use config::{behavior_name, CacheConfig};
+pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
+pub use key::{cache_key, KeyPart};
+pub use sqlite::SqliteStore;
+pub use store::{
+    Blob, MetaWrite, MetadataStore, NodeRecord, ResultStore, RunMeta, Status, StoreError,
+};
+
+use crate::adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary};
+use crate::fingerprint::DataVersion;
+use crate::node::CacheBehavior;
+use crate::value::Value;
+use writer::{Msg, Writer};
+
+/// A cache directory: metadata and results. Obtained from a driver built with a cache
+/// ([`Driver::cache`](crate::Driver::cache)), or opened on a directory alone for inspection
+/// ([`Cache::open`]).
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    meta: Arc<dyn MetadataStore>,
+    results: Arc<dyn ResultStore>,
+    writer: Option<Writer>,
+    /// Behaviour and format per node, for a cache attached to a driver.
+    policy: HashMap<String, (CacheBehavior, String)>,
+    warned: Mutex<BTreeSet<String>>,
+    run: Mutex<RunTrack>,
+}
+
+#[derive(Default)]
+struct RunTrack {
+    /// Nodes the cache saw during the current run (the others were memo hits).
+    seen: HashSet<String>,
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Cache {
+    /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, results in
+    /// `dir/results`), for inspection and housekeeping.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Cache, StoreError> {
+        Self::open_with(dir.as_ref(), HashMap::new(), false)
+    }
+
+    /// Opens the cache with custom stores (e.g. a shared result store).
+    pub fn with_stores(
+        dir: impl AsRef<Path>,
+        meta: Arc<dyn MetadataStore>,
+        results: Arc<dyn ResultStore>,
+    ) -> Cache {
+        Cache {
+            inner: Arc::new(Inner {
+                dir: dir.as_ref().to_path_buf(),
+                meta,
+                results,
+                writer: None,
+                policy: HashMap::new(),
+                warned: Mutex::default(),
+                run: Mutex::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn open_with(
+        dir: &Path,
+        policy: HashMap<String, (CacheBehavior, String)>,
+        writable: bool,
+    ) -> Result<Cache, StoreError> {
+        let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
+        let results: Arc<dyn ResultStore> = Arc::new(FileStore::new(dir.join("results")));
+        let writer = writable.then(|| Writer::start(meta.clone(), results.clone()));
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                meta,
+                results,
+                writer,
+                policy,
+                warned: Mutex::default(),
+                run: Mutex::default(),
+            }),
+        })
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The metadata store.
+    pub fn metadata(&self) -> &dyn MetadataStore {
+        &*self.inner.meta
+    }
+
+    /// Warnings given so far (each once): values that cannot be fingerprinted or stored,
+    /// corrupt or missing results.
+    pub fn warnings(&self) -> Vec<String> {
+        self.inner
+            .warned
+            .lock()
+            .map(|w| w.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until everything this cache has written is committed.
+    pub fn flush(&self) {
+        if let Some(w) = &self.inner.writer {
+            w.flush();
+        }
+    }
+
+    pub(crate) fn adapter(&self) -> CacheAdapter {
+        CacheAdapter(self.inner.clone())
+    }
+}
+
+impl Inner {
+    fn warn_once(&self, message: String) {
+        let mut w = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if w.insert(message.clone()) {
+            tracing::warn!("weft cache: {message}");
+        }
+    }
+
+    fn send(&self, w: MetaWrite) {
+        if let Some(writer) = &self.writer {
+            writer.send(Msg::Meta(w));
+        }
+    }
+
+    fn behavior(&self, node: &str) -> (CacheBehavior, &str) {
+        self.policy
+            .get(node)
+            .map_or((CacheBehavior::Default, "postcard"), |(b, f)| {
+                (*b, f.as_str())
+            })
+    }
+
+    /// A lazily-loaded stored value. A corrupt result is forgotten (so the next lookup misses)
+    /// and reported; the engine then recomputes the value.
+    fn lazy_value(
+        self: &Arc<Self>,
+        node: &NodeInfo<'_>,
+        key: String,
+        version: DataVersion,
+    ) -> Value {
+        let me = self.clone();
+        let ty = node.spec.output();
+        let name = node.name().to_string();
+        Value::lazy(
+            version,
+            ty,
+            Box::new(move || {
+                let codec = ty
+                    .codec()
+                    .ok_or_else(|| format!("`{}` cannot be deserialized", ty.name()))?;
+                let problem = match me.results.get(&version) {
+                    Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => format!("cannot decode: {e}"),
+                    },
+                    Ok(None) => "the result is missing".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                me.warn_once(format!(
+                    "stored result of `{name}` ({}) is unusable ({problem}); recomputing it",
+                    version.short()
+                ));
+                let _ = me.meta.forget_key(&key);
+                let _ = me.results.remove(&version);
+                Err(problem)
+            }),
+        )
+    }
+}
+
+/// The [`Adapter`] that consults and fills the cache.
+pub(crate) struct CacheAdapter(Arc<Inner>);
+
+impl Adapter for CacheAdapter {
+    fn before_graph(&self, run: &RunInfo<'_>) {
+        if let Ok(mut t) = self.0.run.lock() {
+            *t = RunTrack::default();
+        }
+        self.0.send(MetaWrite::BeginRun(RunMeta {
+            run_id: run.run_id.to_string(),
+            started_at: now(),
+            finished_at: None,
+            outputs: run.outputs.to_vec(),
+            status: "running".into(),
+        }));
+    }
+
+    fn after_graph(&self, run: &RunInfo<'_>, summary: &RunSummary<'_>) {
+        let seen = self
+            .0
+            .run
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t).seen)
+            .unwrap_or_default();
+        for (name, spec, value) in summary.values {
+            if seen.contains(*name) {
+                continue;
+            }
+            let (behavior, _) = self.0.behavior(name);
+            self.0.send(MetaWrite::Record(NodeRecord {
+                run_id: run.run_id.to_string(),
+                node: name.to_string(),
+                status: Status::Memo,
+                behavior: behavior_name(behavior).into(),
+                cache_key: None,
+                data_version: value.is_fingerprinted().then(|| value.version().to_hex()),
+                code_version: spec.code_version().to_string(),
+                deps: spec
+                    .params()
+                    .iter()
+                    .map(|p| (p.name().to_string(), None))
+                    .collect(),
+                reason: None,
+                duration_us: 0,
+                error: None,
+                type_name: value.value_type().name().to_string(),
+            }));
+        }
+        self.0.send(MetaWrite::EndRun {
+            run_id: run.run_id.to_string(),
+            status: if summary.failed.is_some() {
+                "failed"
+            } else {
+                "ok"
+            }
+            .into(),
+            finished_at: now(),
+        });
+        if let Some(w) = &self.0.writer {
+            w.flush();
+        }
+    }
+
+    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
+        let inner = &self.0;
+        let start = Instant::now();
+        let name = node.name();
+        if let Ok(mut t) = inner.run.lock() {
+            t.seen.insert(name.to_string());
+        }
+        let (behavior, format) = inner.behavior(name);
+        let spec = node.spec;
+        let mut record = NodeRecord {
+            run_id: node.run_id.to_string(),
+            node: name.to_string(),
+            status: Status::Executed,
+            behavior: behavior_name(behavior).into(),
+            cache_key: None,
+            data_version: None,
+            code_version: spec.code_version().to_string(),
+            deps: Vec::with_capacity(node.inputs.len()),
+            reason: None,
+            duration_us: 0,
+            error: None,
+            type_name: spec.output().name().to_string(),
+        };
+
+        // The key: IGNORE dependencies are left out; an unfingerprintable one makes the node
+        // uncacheable (never folded into a key).
+        let mut parts = Vec::with_capacity(node.inputs.len());
+        let mut unkeyable = None;
+        for (dep, value) in node.inputs {
+            let dep_ignored =
+                inner.behavior(dep).0 == CacheBehavior::Ignore && inner.policy.contains_key(*dep);
+            match value {
+                _ if dep_ignored => record.deps.push((dep.to_string(), None)),
+                None => {
+                    record.deps.push((dep.to_string(), None));
+                    parts.push((*dep, KeyPart::Absent));
+                }
+                Some(v) if v.is_fingerprinted() => {
+                    record
+                        .deps
+                        .push((dep.to_string(), Some(v.version().to_hex())));
+                    parts.push((*dep, KeyPart::Version(v.version())));
+                }
+                Some(v) => {
+                    record.deps.push((dep.to_string(), None));
+                    unkeyable.get_or_insert_with(|| {
+                        format!(
+                            "dependency `{dep}` is a `{}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
+                            v.value_type().name()
+                        )
+                    });
+                }
+            }
+        }
+        let key = match (&unkeyable, behavior) {
+            (None, CacheBehavior::Default | CacheBehavior::Recompute) => Some(cache_key(
+                name,
+                spec.code_version(),
+                spec.output().name(),
+                &parts,
+            )),
+            _ => None,
+        };
+        record.cache_key = key.clone();
+
+        if let (Some(key), CacheBehavior::Default) = (&key, behavior) {
+            match inner.meta.lookup(key) {
+                Ok(Some(hex)) => match DataVersion::from_hex(&hex) {
+                    Some(version) if inner.results.contains(&version).unwrap_or(false) => {
+                        record.status = Status::Hit;
+                        record.data_version = Some(hex);
+                        record.duration_us = start.elapsed().as_micros() as u64;
+                        inner.send(MetaWrite::Record(record));
+                        return Ok(inner.lazy_value(node, key.clone(), version));
+                    }
+                    _ => {
+                        inner.warn_once(format!(
+                            "the stored result of `{name}` is missing; recomputing it"
+                        ));
+                        record.reason = Some("stored result missing".into());
+                    }
+                },
+                Ok(None) => record.reason = Some("no stored result for this key".into()),
+                Err(e) => {
+                    inner.warn_once(format!("cannot read cache metadata: {e}"));
+                    record.reason = Some(format!("metadata unreadable: {e}"));
+                }
+            }
+        }
+
+        let result = next.run(node);
+        record.duration_us = start.elapsed().as_micros() as u64;
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => {
+                record.status = Status::Failed;
+                record.error = Some(e.to_string());
+                inner.send(MetaWrite::Record(record));
+                return Err(e);
+            }
+        };
+        if value.is_fingerprinted() {
+            record.data_version = Some(value.version().to_hex());
+        }
+        record.status = match behavior {
+            CacheBehavior::Disable => Status::Disabled,
+            CacheBehavior::Ignore => Status::Ignored,
+            CacheBehavior::Recompute => Status::Recomputed,
+            CacheBehavior::Default => Status::Executed,
+        };
+        let storable = matches!(behavior, CacheBehavior::Default | CacheBehavior::Recompute);
+        if storable {
+            let why_not = if let Some(why) = unkeyable {
+                Some(why)
+            } else if !value.is_fingerprinted() {
+                Some(format!(
+                    "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
+                    spec.output().name()
+                ))
+            } else if value.value_type().codec().is_none() {
+                Some(format!(
+                    "its value, a `{}`, cannot be serialized (derive serde's Serialize and Deserialize)",
+                    spec.output().name()
+                ))
+            } else {
+                None
+            };
+            match (why_not, key) {
+                (Some(why), _) => {
+                    inner.warn_once(format!("`{name}` is kept in memory only: {why}"));
+                    record.status = Status::Uncached;
+                    record.reason = Some(why);
+                }
+                (None, Some(key)) => {
+                    if let Some(w) = &inner.writer {
+                        w.send(Msg::Store {
+                            value: value.clone(),
+                            format: format.to_string(),
+                            key: MetaWrite::Key {
+                                cache_key: key,
+                                node: name.to_string(),
+                                data_version: value.version().to_hex(),
+                            },
+                        });
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        inner.send(MetaWrite::Record(record));
+        Ok(value)
+    }
+}

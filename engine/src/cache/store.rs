@@ -1,0 +1,227 @@
+//! The two stores behind the cache, as traits: metadata (keys, runs, per-node records) and
+//! results (content-addressed blobs). Nothing here assumes a local disk: a shared filesystem or
+//! object storage can implement [`ResultStore`], a server database [`MetadataStore`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::DataVersion;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A blob exists but does not match its checksum or cannot be parsed.
+    #[error("result {version} is corrupt: {why}")]
+    Corrupt {
+        /// The data version.
+        version: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// File-system trouble.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Database trouble.
+    #[error("cache metadata ({context}): {source}")]
+    Sqlite {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Anything else (decoding, unknown run, …).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let context = context.into();
+        move |source| StoreError::Io { context, source }
+    }
+    pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        move |source| StoreError::Sqlite {
+            context: context.to_string(),
+            source,
+        }
+    }
+}
+
+/// A stored result: its bytes, the format they are in, and the Rust type they decode to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// Codec name (`postcard`, `json`, …).
+    pub format: String,
+    /// The Rust type name of the value.
+    pub type_name: String,
+    /// The encoded value.
+    pub bytes: Vec<u8>,
+}
+
+/// Content-addressed results: one blob per data version.
+pub trait ResultStore: Send + Sync + 'static {
+    /// Whether a blob for `version` exists (without reading it).
+    fn contains(&self, version: &DataVersion) -> Result<bool, StoreError>;
+    /// Stores a blob atomically (readers never see a partial one). Storing an existing version
+    /// again is a no-op.
+    fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError>;
+    /// Reads and verifies a blob; `Ok(None)` when absent, `Err(Corrupt)` when damaged.
+    fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError>;
+    /// Deletes a blob (absent is fine).
+    fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
+    /// Every stored version with its size in bytes.
+    fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
+}
+
+/// How a node's value was obtained in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Retrieved from the result store (not executed).
+    Hit,
+    /// Executed after a miss, and stored.
+    Executed,
+    /// Executed because its behaviour is RECOMPUTE, and stored.
+    Recomputed,
+    /// Executed; behaviour DISABLE, so neither read nor stored.
+    Disabled,
+    /// Executed; behaviour IGNORE, so no key and not stored.
+    Ignored,
+    /// Executed but could not be cached (see the record's reason).
+    Uncached,
+    /// Reused from the long-lived driver's memory; the store was not consulted.
+    Memo,
+    /// The node failed.
+    Failed,
+}
+
+impl Status {
+    /// Lower-case name, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Hit => "hit",
+            Status::Executed => "executed",
+            Status::Recomputed => "recomputed",
+            Status::Disabled => "disabled",
+            Status::Ignored => "ignored",
+            Status::Uncached => "uncached",
+            Status::Memo => "memo",
+            Status::Failed => "failed",
+        }
+    }
+    /// Parses [`Status::as_str`].
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "hit" => Status::Hit,
+            "executed" => Status::Executed,
+            "recomputed" => Status::Recomputed,
+            "disabled" => Status::Disabled,
+            "ignored" => Status::Ignored,
+            "uncached" => Status::Uncached,
+            "memo" => Status::Memo,
+            "failed" => Status::Failed,
+            _ => return None,
+        })
+    }
+    /// Whether the node's body ran.
+    pub fn executed(&self) -> bool {
+        !matches!(self, Status::Hit | Status::Memo)
+    }
+}
+
+/// One node in one run: the structured cache event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// The run.
+    pub run_id: String,
+    /// The node.
+    pub node: String,
+    /// How its value was obtained.
+    pub status: Status,
+    /// Its cache behaviour (`default`, `recompute`, `disable`, `ignore`).
+    pub behavior: String,
+    /// The cache key looked up (hex), when it had one.
+    pub cache_key: Option<String>,
+    /// The value's data version (hex), when it has a real one.
+    pub data_version: Option<String>,
+    /// The node's code version.
+    pub code_version: String,
+    /// Its dependencies in parameter order, with their data versions (hex) as used in the key;
+    /// `None` for an absent optional input, or one left out of the key (IGNORE).
+    pub deps: Vec<(String, Option<String>)>,
+    /// Why it missed or was not cached, in words.
+    pub reason: Option<String>,
+    /// Wall time of the lookup plus execution, in microseconds.
+    pub duration_us: u64,
+    /// The error, for failed nodes.
+    pub error: Option<String>,
+    /// The value's Rust type.
+    pub type_name: String,
+}
+
+/// One run of a driver with a cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Its id.
+    pub run_id: String,
+    /// Unix time (seconds) it started.
+    pub started_at: f64,
+    /// Unix time it ended, if it did.
+    pub finished_at: Option<f64>,
+    /// The requested outputs.
+    pub outputs: Vec<String>,
+    /// `running`, `ok` or `failed`.
+    pub status: String,
+}
+
+/// A write to the metadata store; a batch of them commits atomically.
+#[derive(Debug, Clone)]
+pub enum MetaWrite {
+    /// A run started.
+    BeginRun(RunMeta),
+    /// A run ended.
+    EndRun {
+        /// The run.
+        run_id: String,
+        /// `ok` or `failed`.
+        status: String,
+        /// Unix time.
+        finished_at: f64,
+    },
+    /// A node's record.
+    Record(NodeRecord),
+    /// `cache_key → data_version`, valid once the blob is stored.
+    Key {
+        /// The key (hex).
+        cache_key: String,
+        /// The node (for inspection and gc).
+        node: String,
+        /// The value's version (hex).
+        data_version: String,
+    },
+}
+
+/// Keys, runs and node records.
+pub trait MetadataStore: Send + Sync + 'static {
+    /// The data version stored under `cache_key` (hex), if any.
+    fn lookup(&self, cache_key: &str) -> Result<Option<String>, StoreError>;
+    /// Applies a batch in one transaction.
+    fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError>;
+    /// All runs, oldest first.
+    fn runs(&self) -> Result<Vec<RunMeta>, StoreError>;
+    /// The records of one run, in execution order.
+    fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError>;
+    /// A node's records across runs, newest first, at most `limit`.
+    fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError>;
+    /// Deletes the given runs with their records, then every key whose data version no
+    /// remaining record uses. Returns the data versions still referenced (hex).
+    fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<String>, StoreError>;
+    /// Deletes the mapping for one key (after its blob turned out corrupt).
+    fn forget_key(&self, cache_key: &str) -> Result<(), StoreError>;
+}
