@@ -57,7 +57,7 @@ pub use node::{
 };
 pub use outputs::Outputs;
 pub use plan::Plan;
-pub use value::{AnyValue, Codec, Value, ValueType};
+pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
 
 /// Turns a function into a node.
 ///

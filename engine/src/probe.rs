@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::fingerprint::{via_serde, via_trait, Fingerprint};
-use crate::value::{AnyValue, Codec, FingerprintFn};
+use crate::value::{AnyValue, Codec, FingerprintFn, ParseFn};
 
 /// Zero-sized marker carrying the probed type.
 pub struct Probe<T>(PhantomData<T>);
@@ -48,6 +48,47 @@ impl<T> ViaNothing for Probe<T> {
         None
     }
     fn weft_codec(&self) -> Option<Codec> {
+        None
+    }
+}
+
+/// Parse tier 1: `FromStr` (numbers, strings, paths, bools).
+pub trait ViaFromStr {
+    fn weft_parse(&self) -> Option<ParseFn>;
+}
+impl<T: std::str::FromStr + Any + Send + Sync> ViaFromStr for &&Probe<T>
+where
+    T::Err: std::fmt::Display,
+{
+    fn weft_parse(&self) -> Option<ParseFn> {
+        Some(|s| {
+            s.parse::<T>()
+                .map(|v| Arc::new(v) as AnyValue)
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Parse tier 2: JSON through serde.
+pub trait ViaJson {
+    fn weft_parse(&self) -> Option<ParseFn>;
+}
+impl<T: serde::de::DeserializeOwned + Any + Send + Sync> ViaJson for &Probe<T> {
+    fn weft_parse(&self) -> Option<ParseFn> {
+        Some(|s| {
+            serde_json::from_str::<T>(s)
+                .map(|v| Arc::new(v) as AnyValue)
+                .map_err(|e| format!("expected JSON: {e}"))
+        })
+    }
+}
+
+/// Parse tier 3: not parseable from text.
+pub trait ViaNoParse {
+    fn weft_parse(&self) -> Option<ParseFn>;
+}
+impl<T> ViaNoParse for Probe<T> {
+    fn weft_parse(&self) -> Option<ParseFn> {
         None
     }
 }
@@ -100,11 +141,14 @@ fn decode<T: serde::de::DeserializeOwned + Any + Send + Sync>(
 macro_rules! value_type {
     ($t:ty) => {{
         #[allow(unused_imports)]
-        use $crate::__private::probe::{ViaFingerprint, ViaNothing, ViaSerde, ViaSerialize};
+        use $crate::__private::probe::{
+            ViaFingerprint, ViaFromStr, ViaJson, ViaNoParse, ViaNothing, ViaSerde, ViaSerialize,
+        };
         $crate::ValueType::new::<$t>(
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_fingerprint(),
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_codec(),
         )
+        .with_parser((&&&$crate::__private::probe::Probe::<$t>::NEW).weft_parse())
     }};
 }
 
@@ -124,7 +168,13 @@ mod tests {
         let r = crate::value_type!(Row);
         assert!(r.is_fingerprintable());
         assert!(r.codec().is_some());
+        let parsed = (t.parser().unwrap())("42").unwrap();
+        assert_eq!(parsed.downcast_ref::<u64>(), Some(&42));
+        assert!((t.parser().unwrap())("x").is_err());
+        let row = (r.parser().unwrap())(r#"{"a": 3}"#).unwrap();
+        assert_eq!(row.downcast_ref::<Row>().map(|r| r.a), Some(3));
         let o = crate::value_type!(Opaque);
+        assert!(o.parser().is_none());
         assert!(!o.is_fingerprintable());
         assert!(o.codec().is_none());
         assert_eq!(o.name(), std::any::type_name::<Opaque>());

@@ -12,6 +12,9 @@ pub type AnyValue = Arc<dyn Any + Send + Sync>;
 /// Fingerprinting function for an erased value of a known type.
 pub type FingerprintFn = fn(&(dyn Any + Send + Sync)) -> Option<DataVersion>;
 
+/// Parses a value of a known type from text (command-line inputs).
+pub type ParseFn = fn(&str) -> Result<AnyValue, String>;
+
 /// Serialization of an erased value of a known type, by format name.
 #[derive(Clone, Copy)]
 pub struct Codec {
@@ -30,6 +33,7 @@ pub struct ValueType {
     type_id: fn() -> TypeId,
     fingerprint: Option<FingerprintFn>,
     codec: Option<Codec>,
+    parse: Option<ParseFn>,
 }
 
 impl ValueType {
@@ -40,7 +44,20 @@ impl ValueType {
             type_id: TypeId::of::<T>,
             fingerprint,
             codec,
+            parse: None,
         }
+    }
+
+    #[doc(hidden)]
+    pub fn with_parser(mut self, parse: Option<ParseFn>) -> Self {
+        self.parse = parse;
+        self
+    }
+
+    /// How to parse a value of this type from text: `FromStr` when the type has it, else JSON
+    /// through serde.
+    pub fn parser(&self) -> Option<ParseFn> {
+        self.parse
     }
 
     /// The Rust type name (`alloc::string::String`, `f64`, …).
