@@ -94,6 +94,11 @@ fn functions_become_nodes_with_types_docs_tags() {
     assert!(!n.is_async());
     let report = g.node("report").unwrap().spec().unwrap();
     assert_eq!(report.params()[1].kind(), weft::ParamKind::Optional);
+    // `Option<&str>` is an optional `String` dependency.
+    assert_eq!(
+        report.params()[1].value_type().name(),
+        "alloc::string::String"
+    );
     // Parameters no function produces are external inputs.
     assert!(matches!(
         g.node("spend").unwrap().kind(),
@@ -522,7 +527,7 @@ pub mod asynchronous {
         format!("user-{id}")
     }
     #[node]
-    pub fn greeting(fetched: &String) -> String {
+    pub fn greeting(fetched: &str) -> String {
         format!("hello {fetched}")
     }
 }

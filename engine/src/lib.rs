@@ -94,6 +94,15 @@ pub mod prelude {
 mod doc_snippets {
     #[doc = include_str!("../../README.md")]
     mod readme {}
+
+    #[doc = include_str!("../../book/src/introduction.md")]
+    mod book_introduction {}
+
+    #[doc = include_str!("../../book/src/getting-started.md")]
+    mod book_getting_started {}
+
+    #[doc = include_str!("../../book/src/concepts.md")]
+    mod book_concepts {}
 }
 
 #[doc(hidden)]

@@ -34,9 +34,12 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
         let pname = p.name.to_string();
         let ty = &p.ty;
         let kind = match p.shape {
-            ParamShape::Ref => quote!(::weft::__private::ParamKind::Required),
-            ParamShape::Owned => quote!(::weft::__private::ParamKind::Required),
-            ParamShape::OptionRef => quote!(::weft::__private::ParamKind::Optional),
+            ParamShape::Ref | ParamShape::Owned | ParamShape::Deref(_) => {
+                quote!(::weft::__private::ParamKind::Required)
+            }
+            ParamShape::OptionRef | ParamShape::OptionDeref(_) => {
+                quote!(::weft::__private::ParamKind::Optional)
+            }
         };
         quote! {
             ::weft::__private::ParamSpec::new(#pname, #kind, ::weft::__private::value_type!(#ty))
@@ -57,6 +60,14 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
             }
             ParamShape::Owned => {
                 quote!(let #ident: #ty = ::std::clone::Clone::clone(__args.get::<#ty>(#i)?);)
+            }
+            ParamShape::Deref(method) => {
+                let m = format_ident!("{}", method);
+                quote!(let #ident = __args.get::<#ty>(#i)?.#m();)
+            }
+            ParamShape::OptionDeref(method) => {
+                let m = format_ident!("{}", method);
+                quote!(let #ident = __args.get_optional::<#ty>(#i)?.map(|v| v.#m());)
             }
         }
     });

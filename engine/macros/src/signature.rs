@@ -10,6 +10,11 @@ pub enum ParamShape {
     OptionRef,
     /// `name: T`: a required dependency, cloned (`T: Clone`).
     Owned,
+    /// `name: &str` (a `String` dependency) or `name: &[T]` (a `Vec<T>` dependency), borrowed
+    /// through the given method (`as_str`, `as_slice`).
+    Deref(&'static str),
+    /// `Option<&str>` / `Option<&[T]>`.
+    OptionDeref(&'static str),
 }
 
 pub struct Param {
@@ -77,6 +82,20 @@ impl Signature {
     }
 }
 
+/// `&str` borrows a `String` value, `&[T]` a `Vec<T>`: (owned type, method).
+fn deref_target(elem: &Type) -> Option<(Type, &'static str)> {
+    match elem {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
+            Some((syn::parse_quote!(::std::string::String), "as_str"))
+        }
+        Type::Slice(s) => {
+            let t = &s.elem;
+            Some((syn::parse_quote!(::std::vec::Vec<#t>), "as_slice"))
+        }
+        _ => None,
+    }
+}
+
 fn param_shape(ty: &Type) -> syn::Result<(Type, ParamShape)> {
     match ty {
         Type::Reference(r) => {
@@ -86,12 +105,18 @@ fn param_shape(ty: &Type) -> syn::Result<(Type, ParamShape)> {
                     "a #[node] parameter cannot be `&mut`: dependencies are shared, take `&T`",
                 ));
             }
+            if let Some((owned, method)) = deref_target(&r.elem) {
+                return Ok((owned, ParamShape::Deref(method)));
+            }
             Ok(((*r.elem).clone(), ParamShape::Ref))
         }
         _ => {
             if let Some(inner) = single_generic(ty, "Option") {
                 if let Type::Reference(r) = inner {
                     if r.mutability.is_none() {
+                        if let Some((owned, method)) = deref_target(&r.elem) {
+                            return Ok((owned, ParamShape::OptionDeref(method)));
+                        }
                         return Ok(((*r.elem).clone(), ParamShape::OptionRef));
                     }
                 }

@@ -1,0 +1,645 @@
+//! The persistent cache, on real SQLite files and real blob directories, across drivers and
+//! across processes (including processes killed mid-run).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use weft::cache::{GcPolicy, ResultStore, Status};
+use weft::prelude::*;
+use weft::{value_type, CacheBehavior, CacheConfig, NodeSpec, Problem};
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "weft-cache-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Statuses of the last run, by node.
+fn statuses(dr: &Driver) -> BTreeMap<String, Status> {
+    let cache = dr.cache().unwrap();
+    cache
+        .records(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.node, r.status))
+        .collect()
+}
+
+fn status_map(pairs: &[(&str, Status)]) -> BTreeMap<String, Status> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// Counts how often values of this type are deserialized (i.e. loaded from the store).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Counted(pub u64);
+pub static LOADS: AtomicUsize = AtomicUsize::new(0);
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        u64::deserialize(d).map(Counted)
+    }
+}
+
+pub mod lazy {
+    use super::Counted;
+    use weft::prelude::*;
+    #[node]
+    pub fn a(x: &u64) -> Counted {
+        Counted(x + 1)
+    }
+    #[node]
+    pub fn b(a: &Counted) -> Counted {
+        Counted(a.0 * 2)
+    }
+    #[node]
+    pub fn c(b: &Counted) -> Counted {
+        Counted(b.0 + 3)
+    }
+}
+
+#[test]
+fn second_driver_hits_everything_and_loads_only_what_it_returns() {
+    let dir = temp_dir("lazy");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::lazy])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    let out = dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(7));
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[
+            ("a", Status::Executed),
+            ("b", Status::Executed),
+            ("c", Status::Executed)
+        ])
+    );
+    // The long-lived driver answers from memory before the disk.
+    dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[
+            ("a", Status::Memo),
+            ("b", Status::Memo),
+            ("c", Status::Memo)
+        ])
+    );
+    drop(dr);
+
+    let before = LOADS.load(Ordering::SeqCst);
+    let dr = build();
+    let (out, rec) = dr
+        .execute_recorded(&["c"], inputs! { "x" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(rec.executed.is_empty(), "{rec:?}");
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[("a", Status::Hit), ("b", Status::Hit), ("c", Status::Hit)])
+    );
+    assert_eq!(LOADS.load(Ordering::SeqCst), before, "hits are lazy");
+    assert!(!out.value("c").unwrap().is_loaded());
+    assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(7));
+    assert_eq!(
+        LOADS.load(Ordering::SeqCst),
+        before + 1,
+        "only the output was read"
+    );
+}
+
+pub mod policies {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use weft::prelude::*;
+
+    pub static RAW_CALLS: AtomicUsize = AtomicUsize::new(0);
+    pub static SAMPLE: AtomicU64 = AtomicU64::new(10);
+
+    /// Always fetch fresh data.
+    #[node(cache = "recompute")]
+    pub fn raw(day: &u64) -> u64 {
+        RAW_CALLS.fetch_add(1, Ordering::SeqCst);
+        day * 100
+    }
+    #[node]
+    pub fn clean(raw: &u64) -> u64 {
+        raw + 1
+    }
+    /// Non-deterministic: never cached.
+    #[node(cache = "disable")]
+    pub fn sample(clean: &u64) -> u64 {
+        clean + SAMPLE.load(Ordering::SeqCst)
+    }
+    #[node]
+    pub fn model(sample: &u64) -> u64 {
+        sample * 2
+    }
+    /// A client: its value stays out of children's keys.
+    #[node(cache = "ignore")]
+    pub fn client(api_key: &str) -> String {
+        format!("client({api_key})")
+    }
+    #[node]
+    pub fn fetched(client: &str, day: &u64) -> u64 {
+        assert!(client.starts_with("client("));
+        *day
+    }
+}
+
+#[test]
+fn behaviours_recompute_disable_ignore() {
+    let dir = temp_dir("behaviours");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::policies])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let outs = ["model", "fetched"];
+    let inputs = |key: &str| inputs! { "day" => 3u64, "api_key" => key.to_string() };
+    let dr = build();
+    dr.execute(&outs, inputs("k1")).unwrap();
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[
+            ("raw", Status::Recomputed),
+            ("clean", Status::Executed),
+            ("sample", Status::Disabled),
+            ("model", Status::Executed),
+            ("client", Status::Ignored),
+            ("fetched", Status::Executed),
+        ])
+    );
+    let calls = policies::RAW_CALLS.load(Ordering::SeqCst);
+    // In the same driver RECOMPUTE and DISABLE still execute; the rest is memoized, and
+    // children of unchanged values are cut off.
+    dr.execute(&outs, inputs("k1")).unwrap();
+    assert_eq!(policies::RAW_CALLS.load(Ordering::SeqCst), calls + 1);
+    let s = statuses(&dr);
+    assert_eq!(s["raw"], Status::Recomputed);
+    assert_eq!(s["sample"], Status::Disabled);
+    assert_eq!(s["clean"], Status::Memo);
+    assert_eq!(s["model"], Status::Memo);
+    drop(dr);
+
+    // New driver: RECOMPUTE runs but its unchanged value lets `clean` hit; DISABLE runs, is
+    // not stored, and its unchanged value lets `model` hit; a changed api_key re-runs the
+    // IGNOREd client but `fetched` still hits because the client is not in its key.
+    let dr = build();
+    dr.execute(&outs, inputs("k2")).unwrap();
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[
+            ("raw", Status::Recomputed),
+            ("clean", Status::Hit),
+            ("sample", Status::Disabled),
+            ("model", Status::Hit),
+            ("client", Status::Ignored),
+            ("fetched", Status::Hit),
+        ])
+    );
+    // A DISABLE node whose value changed makes its children miss.
+    policies::SAMPLE.store(11, Ordering::SeqCst);
+    drop(dr);
+    let dr = build();
+    dr.execute(&outs, inputs("k2")).unwrap();
+    let s = statuses(&dr);
+    assert_eq!(s["model"], Status::Executed);
+    let out = dr.execute(&["model"], inputs("k2")).unwrap();
+    assert_eq!(*out.get::<u64>("model").unwrap(), (301 + 11) * 2);
+    policies::SAMPLE.store(10, Ordering::SeqCst);
+}
+
+#[test]
+fn driver_lists_beat_attributes_and_defaults_opt_in() {
+    let dir = temp_dir("precedence");
+    // `raw` says recompute; the driver's default list wins. Everything else is opted out.
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::policies])
+        .with_cache_config(
+            CacheConfig::at(&dir)
+                .default_behavior(CacheBehavior::Disable)
+                .default_nodes(["raw", "clean"]),
+        )
+        .build()
+        .unwrap();
+    dr.execute(
+        &["clean", "fetched"],
+        inputs! { "day" => 1u64, "api_key" => "k".to_string() },
+    )
+    .unwrap();
+    let s = statuses(&dr);
+    assert_eq!(s["raw"], Status::Executed);
+    assert_eq!(s["clean"], Status::Executed);
+    assert_eq!(s["fetched"], Status::Disabled);
+    assert_eq!(
+        s["client"],
+        Status::Ignored,
+        "its own attribute beats the default"
+    );
+
+    let err = Builder::new()
+        .with_modules(weft::modules![crate::policies])
+        .with_cache_config(
+            CacheConfig::at(&dir)
+                .recompute(["raw", "cleen"])
+                .disable(["raw"]),
+        )
+        .build()
+        .err()
+        .unwrap();
+    let text = err.to_string();
+    assert_eq!(err.problems.len(), 2, "{text}");
+    assert!(
+        text.contains("`raw` is listed as both recompute and disable"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`cleen`") && text.contains("did you mean `clean`"),
+        "{text}"
+    );
+    assert!(matches!(err.problems[0], Problem::CachePolicy(_)));
+
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::policies])
+        .with_cache_config(CacheConfig::at(&dir).recompute_all())
+        .build()
+        .unwrap();
+    dr.execute(&["clean"], inputs! { "day" => 1u64 }).unwrap();
+    assert_eq!(statuses(&dr)["clean"], Status::Recomputed);
+}
+
+pub struct Opaque(pub u64);
+
+fn opaque_nodes() -> Vec<NodeSpec> {
+    vec![
+        NodeSpec::builder("handle", value_type!(Opaque))
+            .param("x", value_type!(u64))
+            .sync(|a| Ok(Arc::new(Opaque(*a.get::<u64>(0)?)))),
+        NodeSpec::builder("derived", value_type!(u64))
+            .param("handle", value_type!(Opaque))
+            .sync(|a| Ok(Arc::new(a.get::<Opaque>(0)?.0 + 1))),
+        NodeSpec::builder("after", value_type!(u64))
+            .param("derived", value_type!(u64))
+            .sync(|a| Ok(Arc::new(a.get::<u64>(0)? * 10))),
+    ]
+}
+
+#[test]
+fn unfingerprintable_values_stay_in_memory_and_are_reported_once() {
+    let dir = temp_dir("opaque");
+    let build = || {
+        Builder::new()
+            .with_nodes(opaque_nodes())
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    let out = dr.execute(&["after"], inputs! { "x" => 4u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("after").unwrap(), 50);
+    let s = statuses(&dr);
+    assert_eq!(s["handle"], Status::Uncached);
+    assert_eq!(
+        s["derived"],
+        Status::Uncached,
+        "never keyed on an unfingerprintable value"
+    );
+    assert_eq!(
+        s["after"],
+        Status::Executed,
+        "its own inputs are fingerprintable"
+    );
+    let warnings = dr.cache().unwrap().warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings
+        .iter()
+        .any(|w| w.contains("`handle`") && w.contains("cannot be fingerprinted")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.contains("`derived`") && w.contains("dependency `handle`")));
+    drop(dr);
+    let dr = build();
+    dr.execute(&["after"], inputs! { "x" => 4u64 }).unwrap();
+    let s = statuses(&dr);
+    assert_eq!(s["derived"], Status::Uncached);
+    assert_eq!(s["after"], Status::Hit, "same value from `derived`: a hit");
+}
+
+fn result_path(dir: &Path, version_hex: &str) -> PathBuf {
+    dir.join("results")
+        .join(&version_hex[..2])
+        .join(version_hex)
+}
+
+#[test]
+fn corrupt_or_missing_results_are_recomputed_with_a_warning() {
+    let dir = temp_dir("corrupt");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::lazy])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
+    let versions = dr.cache().unwrap().data_versions(None).unwrap();
+    drop(dr);
+    // Corrupt `c`'s stored bytes, delete `b`'s.
+    let c_path = result_path(&dir, &versions["c"].to_hex());
+    let mut bytes = std::fs::read(&c_path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&c_path, bytes).unwrap();
+    std::fs::remove_file(result_path(&dir, &versions["b"].to_hex())).unwrap();
+
+    let dr = build();
+    let out = dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
+    // b's result is missing: a miss that recomputes; c's key still matches (b's value is the
+    // same) but its bytes are corrupt: reading it recomputes c.
+    assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(9));
+    let s = statuses(&dr);
+    assert_eq!(s["b"], Status::Executed);
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`b`") && w.contains("missing")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`c`") && w.contains("unusable")),
+        "{warnings:?}"
+    );
+    drop(dr);
+    // The corrupt entry was forgotten: the next run misses c and stores it afresh.
+    let dr = build();
+    dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
+    assert_eq!(statuses(&dr)["c"], Status::Executed);
+    drop(dr);
+    let dr = build();
+    let out = dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
+    assert_eq!(statuses(&dr)["c"], Status::Hit);
+    assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(9));
+}
+
+pub mod flaky {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use weft::prelude::*;
+    pub static BROKEN: AtomicBool = AtomicBool::new(true);
+    #[node]
+    pub fn good(x: &u64) -> u64 {
+        x + 1
+    }
+    #[node]
+    pub fn bad(good: &u64) -> Result<u64, std::io::Error> {
+        if BROKEN.load(Ordering::SeqCst) {
+            Err(std::io::Error::other("upstream API down"))
+        } else {
+            Ok(good * 2)
+        }
+    }
+}
+
+#[test]
+fn a_failed_run_keeps_what_succeeded() {
+    let dir = temp_dir("failed");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::flaky])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    assert!(dr.execute(&["bad"], inputs! { "x" => 1u64 }).is_err());
+    let s = statuses(&dr);
+    assert_eq!(s["good"], Status::Executed);
+    assert_eq!(s["bad"], Status::Failed);
+    let runs = dr.cache().unwrap().runs().unwrap();
+    assert_eq!(runs.last().unwrap().status, "failed");
+    drop(dr);
+    flaky::BROKEN.store(false, Ordering::SeqCst);
+    let dr = build();
+    let out = dr.execute(&["bad"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("bad").unwrap(), 4);
+    let s = statuses(&dr);
+    assert_eq!(s["good"], Status::Hit);
+    assert_eq!(s["bad"], Status::Executed);
+}
+
+#[test]
+fn inspection_runs_versions_store_explain_view_gc() {
+    let dir = temp_dir("inspect");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::lazy])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
+    dr.execute(&["c"], inputs! { "x" => 5u64 }).unwrap();
+    let cache = dr.cache().unwrap();
+    let runs = cache.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    let last = cache.last_run_id().unwrap();
+    assert_eq!(last, runs[1].run_id);
+    let dv = cache.data_versions(Some(&last)).unwrap()["b"];
+    let b: Counted = cache.result_store().get(&dv).unwrap();
+    assert_eq!(b, Counted(12));
+    let wrong = cache.result_store().get::<String>(&dv);
+    assert!(wrong.is_err());
+
+    let e = cache.explain("b", None).unwrap();
+    assert_eq!(e.status, Status::Executed);
+    assert!(
+        e.reasons
+            .iter()
+            .any(|r| r.contains("dependency `a` changed data version")),
+        "{e}"
+    );
+    let e = cache.explain("a", Some(&runs[0].run_id)).unwrap();
+    assert!(e.reasons.iter().any(|r| r.contains("first run")), "{e}");
+    assert!(cache.explain("zzz", None).is_err());
+
+    let svg = dir.join("run.svg");
+    cache.view_run(None, &svg).unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("<svg") && text.contains("executed"));
+    let pic = cache.run_picture(None).unwrap();
+    assert_eq!(pic.nodes.len(), 4, "a, b, c and the input x");
+
+    // gc: keep the last run; the first run's results (x = 1) go.
+    let report = cache
+        .gc(GcPolicy {
+            keep_runs: Some(1),
+            max_bytes: None,
+        })
+        .unwrap();
+    assert_eq!(report.runs_removed, 1);
+    assert_eq!(report.results_removed, 3);
+    assert_eq!(cache.runs().unwrap().len(), 1);
+    assert!(cache.result_store().contains(&dv));
+    let report = cache.clear().unwrap();
+    assert_eq!(report.results_removed, 3);
+    assert!(cache.runs().unwrap().is_empty());
+    drop(dr);
+    // A cleared cache recomputes.
+    let dr = build();
+    dr.execute(&["c"], inputs! { "x" => 5u64 }).unwrap();
+    assert_eq!(statuses(&dr)["c"], Status::Executed);
+}
+
+fn child(dir: &Path, variant: &str, n: usize, sleep_ms: u64, seed: u64) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cache_child"));
+    cmd.arg(dir)
+        .arg(variant)
+        .arg(n.to_string())
+        .arg(sleep_ms.to_string())
+        .arg(seed.to_string());
+    cmd
+}
+
+fn run_child(dir: &Path, variant: &str, n: usize, seed: u64) -> (BTreeMap<String, String>, String) {
+    let out = child(dir, variant, n, 0, seed).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut statuses = BTreeMap::new();
+    let mut summary = String::new();
+    for line in text.lines() {
+        let (k, v) = line.split_once(' ').unwrap();
+        if k == "summary" && v.starts_with("total=") {
+            summary = v.to_string();
+        } else {
+            statuses.insert(k.to_string(), v.to_string());
+        }
+    }
+    (statuses, summary)
+}
+
+#[test]
+fn a_second_process_hits_everything_and_an_edit_reruns_only_that_node() {
+    let dir = temp_dir("process");
+    let (s, total) = run_child(&dir, "a", 6, 1);
+    assert_eq!(total, "total=7");
+    assert!(s.values().all(|v| v == "executed"), "{s:?}");
+    let (s, total) = run_child(&dir, "a", 6, 1);
+    assert_eq!(total, "total=7");
+    assert_eq!(s.len(), 7);
+    assert!(s.values().all(|v| v == "hit"), "{s:?}");
+    // "Rebuild" with step3 edited: step3 re-executes; its value is unchanged for an even
+    // input (step3 sees 4), so everything after it hits.
+    let (s, total) = run_child(&dir, "b", 6, 1);
+    assert_eq!(total, "total=7");
+    let executed: Vec<_> = s
+        .iter()
+        .filter(|(_, v)| *v != "hit")
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(executed, vec!["step3"], "{s:?}");
+    // Run the old build on a new seed, then the edited one: the edit changes step3's value
+    // for an odd input (5 -> 16), so step3 and everything after it rerun; before it, hits.
+    run_child(&dir, "a", 6, 2);
+    let (s, total) = run_child(&dir, "b", 6, 2);
+    assert_eq!(total, "total=18");
+    let executed: Vec<_> = s
+        .iter()
+        .filter(|(_, v)| *v == "executed")
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        executed,
+        vec!["step3", "step4", "step5", "summary"],
+        "{s:?}"
+    );
+    assert_eq!(s["step2"], "hit");
+    // explain says why, from the cache directory alone.
+    let e = weft::Cache::open(&dir)
+        .unwrap()
+        .explain("step4", None)
+        .unwrap();
+    assert!(
+        e.reasons
+            .iter()
+            .any(|r| r.contains("dependency `step3` changed data version")),
+        "{e}"
+    );
+    let e = weft::Cache::open(&dir)
+        .unwrap()
+        .explain("step3", None)
+        .unwrap();
+    assert!(
+        e.reasons.iter().any(|r| r.contains("code version changed")),
+        "{e}"
+    );
+}
+
+#[test]
+fn two_processes_share_one_cache_safely() {
+    let dir = temp_dir("concurrent");
+    let mut a = child(&dir, "a", 40, 1, 100).spawn().unwrap();
+    let mut b = child(&dir, "a", 40, 1, 100).spawn().unwrap();
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let (s, total) = run_child(&dir, "a", 40, 100);
+    assert_eq!(total, "total=140");
+    assert!(s.values().all(|v| v == "hit"), "{s:?}");
+}
+
+#[test]
+fn killing_the_process_mid_run_never_corrupts_the_cache() {
+    let dir = temp_dir("kill");
+    let n = 100;
+    // Kill children at different points of a run (a full run takes over 200 ms), repeatedly;
+    // each partial run leaves some results and records behind.
+    for (i, delay_ms) in [15u64, 40, 5, 70, 120, 160].iter().enumerate() {
+        let mut c = child(&dir, "a", n, 2, 7)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(*delay_ms + i as u64));
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let runs = weft::Cache::open(&dir).unwrap().runs().unwrap();
+    assert!(
+        runs.iter().any(|r| r.status == "running"),
+        "some run was killed after it started committing: {runs:?}"
+    );
+    // Whatever was left, a full run gives the right answer, and the one after hits throughout.
+    let (_, total) = run_child(&dir, "a", n, 7);
+    assert_eq!(total, format!("total={}", 7 + n));
+    let (s, total) = run_child(&dir, "a", n, 7);
+    assert_eq!(total, format!("total={}", 7 + n));
+    assert!(s.values().all(|v| v == "hit"), "{s:?}");
+    // And every stored result is intact.
+    let cache = weft::Cache::open(&dir).unwrap();
+    for (v, _) in weft::cache::FileStore::new(dir.join("results"))
+        .list()
+        .unwrap()
+    {
+        let x: Result<u64, _> = cache.result_store().get(&v);
+        let s: Result<String, _> = cache.result_store().get(&v);
+        assert!(x.is_ok() || s.is_ok(), "result {v:?} unreadable");
+    }
+}
