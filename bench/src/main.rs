@@ -76,11 +76,36 @@ fn overhead() {
     println!("weft overall_us_per_node {:.3}", median(common));
 }
 
-fn main() {
-    match std::env::args().nth(1).as_deref() {
-        Some("overhead") => overhead(),
+/// One whole run with the disk cache in `dir`: `weft-bench cache-run DIR chain1000|fanin1000`.
+/// Timed from outside, process start included.
+fn cache_run(dir: &str, shape: &str) {
+    let shape = match shape {
+        "chain1000" => shapes::chain(1000),
+        "fanin1000" => shapes::fan_in(1000),
         other => {
-            eprintln!("usage: weft-bench overhead (got {other:?})");
+            eprintln!("unknown shape {other}");
+            std::process::exit(2);
+        }
+    };
+    let outputs: Vec<&str> = shape.outputs.iter().map(String::as_str).collect();
+    let dr = Builder::new()
+        .with_nodes(shape.nodes)
+        .with_cache_config(weft::CacheConfig::at(dir))
+        .build()
+        .expect("valid graph");
+    let out = dr
+        .execute(&outputs, inputs! { "seed" => 1u64 })
+        .expect("runs");
+    assert!(out.get::<u64>(outputs[0]).is_ok());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("overhead") => overhead(),
+        Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
+        other => {
+            eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");
             std::process::exit(2);
         }
     }

@@ -262,9 +262,10 @@ impl Driver {
         // Feed the salsa inputs; unchanged values start no new revision.
         for (id, node) in self.graph.nodes().iter().enumerate() {
             if let NodeKind::Input { .. } = node.kind() {
-                let v = inputs
+                let v = overrides
                     .entries()
                     .get(node.name())
+                    .or_else(|| inputs.entries().get(node.name()))
                     .map(|(v, _)| Value::new(v.clone(), node.value_type()));
                 state.db.set_external(id as NodeId, v, Durability::LOW);
             }
@@ -404,8 +405,17 @@ impl Driver {
                             expected: ty.name().to_string(),
                             given: given.to_string(),
                         });
-                    } else if self.graph.get(id).spec().is_some() {
-                        ids.insert(id);
+                    } else {
+                        match self.graph.get(id).kind() {
+                            NodeKind::Function(_) => {
+                                ids.insert(id);
+                            }
+                            // Overriding an input is giving it.
+                            NodeKind::Input { .. } => {}
+                            NodeKind::Config { .. } => {
+                                problems.push(InputProblem::ConfigClash(name.clone()))
+                            }
+                        }
                     }
                 }
             }
@@ -429,8 +439,8 @@ impl Driver {
                 problems.push(InputProblem::ConfigClash(name.clone()));
                 continue;
             }
-            if let Some(node) = self.graph.node(name) {
-                if let NodeKind::Input { ty, .. } = node.kind() {
+            match self.graph.node(name).map(|n| n.kind()) {
+                Some(NodeKind::Input { ty, .. }) => {
                     if check_type(value, ty.id()).is_err() {
                         problems.push(InputProblem::WrongType {
                             input: name.clone(),
@@ -439,6 +449,21 @@ impl Driver {
                         });
                     }
                 }
+                Some(NodeKind::Function(_)) => {
+                    problems.push(InputProblem::NotAnInput(name.clone()))
+                }
+                Some(NodeKind::Config { .. }) => {}
+                None => problems.push(InputProblem::Unknown(
+                    name.clone(),
+                    suggest(
+                        name,
+                        self.graph
+                            .nodes()
+                            .iter()
+                            .filter(|n| matches!(n.kind(), NodeKind::Input { .. }))
+                            .map(|n| n.name()),
+                    ),
+                )),
             }
         }
         for &id in &plan.order {

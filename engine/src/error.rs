@@ -71,6 +71,17 @@ pub enum Problem {
         /// `(consumer, expected type)` pairs that disagree.
         consumers: Vec<(String, String)>,
     },
+    /// A config value's type differs from what its consumer expects.
+    ConfigTypeMismatch {
+        /// The config key.
+        key: String,
+        /// The type given in the config.
+        given: String,
+        /// A node that consumes it.
+        consumer: String,
+        /// The type it expects.
+        expected: String,
+    },
     /// The graph has a cycle; the path starts and ends at the same node.
     Cycle(Vec<String>),
     /// Two modules define the same node.
@@ -100,16 +111,29 @@ impl fmt::Display for Problem {
                 expected,
             } => write!(
                 f,
-                "type mismatch: `{producer}` produces `{produced}`, but `{consumer}` expects \
-                 `{producer}: {expected}`; change one of the two types"
+                "type mismatch: `{producer}` produces `{}`, but `{consumer}` expects `{}`; change \
+                 one of the two types",
+                short(produced),
+                short(expected)
             ),
             Problem::InputTypeConflict { input, consumers } => {
                 write!(f, "input `{input}` is expected with different types:")?;
                 for (c, t) in consumers {
-                    write!(f, " `{c}` wants `{t}`;")?;
+                    write!(f, " `{c}` wants `{}`;", short(t))?;
                 }
                 write!(f, " make them agree")
             }
+            Problem::ConfigTypeMismatch {
+                key,
+                given,
+                consumer,
+                expected,
+            } => write!(
+                f,
+                "config `{key}` is a `{}`, but `{consumer}` expects `{key}: {}`",
+                short(given),
+                short(expected)
+            ),
             Problem::Cycle(path) => write!(
                 f,
                 "cycle: {} (a node cannot depend on itself, even indirectly)",
@@ -212,6 +236,10 @@ pub enum InputProblem {
     ConfigClash(String),
     /// An override names no node.
     UnknownOverride(String, Option<String>),
+    /// An input names nothing in the graph (with a suggestion).
+    Unknown(String, Option<String>),
+    /// An input names a function node (which computes its own value).
+    NotAnInput(String),
 }
 
 impl fmt::Display for InputProblem {
@@ -223,7 +251,8 @@ impl fmt::Display for InputProblem {
                 needed_by,
             } => write!(
                 f,
-                "missing input `{input}: {expected}` (needed by `{needed_by}`); pass it in the inputs"
+                "missing input `{input}: {}` (needed by `{needed_by}`); pass it in the inputs",
+                short(expected)
             ),
             InputProblem::WrongType {
                 input,
@@ -231,11 +260,24 @@ impl fmt::Display for InputProblem {
                 given,
             } => write!(
                 f,
-                "input `{input}` has type `{given}`, expected `{expected}`"
+                "input `{input}` has type `{}`, expected `{}`",
+                short(given),
+                short(expected)
             ),
             InputProblem::ConfigClash(k) => write!(
                 f,
                 "`{k}` is given as an input but is also a config key; config and inputs must be disjoint"
+            ),
+            InputProblem::Unknown(k, hint) => {
+                write!(f, "input `{k}` is not a parameter of any node")?;
+                if let Some(h) = hint {
+                    write!(f, " (did you mean `{h}`?)")?;
+                }
+                Ok(())
+            }
+            InputProblem::NotAnInput(k) => write!(
+                f,
+                "`{k}` is computed by a node, not an input; to replace its value, pass it as an override"
             ),
             InputProblem::UnknownOverride(k, hint) => {
                 write!(f, "override `{k}` names no node")?;
@@ -275,6 +317,11 @@ fn bad_inputs(items: &[InputProblem]) -> String {
         s.push_str(&format!("\n  - {p}"));
     }
     s
+}
+
+/// A type name without module paths, for messages.
+fn short(type_name: &str) -> String {
+    crate::viz::short_type_name(type_name)
 }
 
 /// The closest name to `name` among `candidates`, if close enough to suggest.

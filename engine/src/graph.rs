@@ -186,9 +186,9 @@ impl Graph {
                 let n = &nodes[id as usize];
                 if let NodeKind::Config { ty } = n.kind {
                     if (**value).type_id() != ty.id() {
-                        problems.push(Problem::TypeMismatch {
-                            producer: format!("config `{key}`"),
-                            produced: given.to_string(),
+                        problems.push(Problem::ConfigTypeMismatch {
+                            key: key.clone(),
+                            given: given.to_string(),
                             consumer: n
                                 .dependents
                                 .first()

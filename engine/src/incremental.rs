@@ -292,6 +292,13 @@ fn invoke(
         }
     };
     match result {
+        Ok(Ok(data)) if (*data).type_id() != spec.output().id() => {
+            Err(NodeError::Internal(format!(
+                "node `{}` returned a value that is not the `{}` it declares",
+                spec.name(),
+                spec.output().name()
+            )))
+        }
         Ok(r) => r,
         Err(panic) => Err(NodeError::Panic(panic_message(&panic))),
     }
@@ -318,7 +325,7 @@ fn block_on(
 
 fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|e| format!("cannot start a tokio runtime for async nodes: {e}"))
 }

@@ -29,8 +29,18 @@ impl Inputs {
         self
     }
 
-    /// Adds (or replaces) a value.
+    /// Adds (or replaces) a value. A `&'static str` is stored as a `String`, the type a
+    /// `&str` or `String` parameter receives.
     pub fn insert<T: Any + Send + Sync>(&mut self, name: impl Into<String>, value: T) {
+        let any: &dyn Any = &value;
+        if let Some(s) = any.downcast_ref::<&'static str>() {
+            let owned = s.to_string();
+            self.values.insert(
+                name.into(),
+                (Arc::new(owned), std::any::type_name::<String>()),
+            );
+            return;
+        }
         self.values
             .insert(name.into(), (Arc::new(value), std::any::type_name::<T>()));
     }

@@ -15,9 +15,11 @@ impl Modules {
     /// written at `caller` (the caller's `module_path!()`).
     #[doc(hidden)]
     pub fn __resolve(paths: &[&str], caller: &str) -> Modules {
-        Modules {
+        let mut m = Modules::default();
+        m.extend(Modules {
             paths: paths.iter().map(|p| resolve(p, caller)).collect(),
-        }
+        });
+        m
     }
 
     /// Modules given by their full path as `module_path!()` prints it (`my_crate::nodes`).
@@ -32,9 +34,13 @@ impl Modules {
         &self.paths
     }
 
-    /// Adds the modules of `other`.
+    /// Adds the modules of `other` (each module once).
     pub fn extend(&mut self, other: Modules) {
-        self.paths.extend(other.paths);
+        for p in other.paths {
+            if !self.paths.contains(&p) {
+                self.paths.push(p);
+            }
+        }
     }
 
     /// The node specs registered in each module, in module order then name order.
