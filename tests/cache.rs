@@ -343,6 +343,22 @@ fn result_path(dir: &Path, version_hex: &str) -> PathBuf {
         .join(version_hex)
 }
 
+/// Small results are rows of `results.sqlite`: damage one, delete another.
+fn damage_inline(dir: &Path, corrupt: &str, delete: &str) {
+    let db = rusqlite::Connection::open(dir.join("results.sqlite")).unwrap();
+    let n = db
+        .execute(
+            "UPDATE results SET bytes = X'0102' WHERE data_version = ?1",
+            [corrupt],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = db
+        .execute("DELETE FROM results WHERE data_version = ?1", [delete])
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
 #[test]
 fn corrupt_or_missing_results_are_recomputed_with_a_warning() {
     let dir = temp_dir("corrupt");
@@ -357,21 +373,13 @@ fn corrupt_or_missing_results_are_recomputed_with_a_warning() {
     dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
     let versions = dr.cache().unwrap().data_versions(None).unwrap();
     drop(dr);
-    // Corrupt `c`'s stored bytes, delete `b`'s.
-    let c_path = result_path(&dir, &versions["c"].to_hex());
-    let mut bytes = std::fs::read(&c_path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x55;
-    std::fs::write(&c_path, bytes).unwrap();
-    std::fs::remove_file(result_path(&dir, &versions["b"].to_hex())).unwrap();
+    damage_inline(&dir, &versions["c"].to_hex(), &versions["b"].to_hex());
 
     let dr = build();
     let out = dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
-    // b's result is missing: a miss that recomputes; c's key still matches (b's value is the
-    // same) but its bytes are corrupt: reading it recomputes c.
+    // Keys still match, so a, b and c hit; reading c finds it corrupt and recomputes it,
+    // which needs b, whose result is missing: recomputed too (from a, read intact).
     assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(9));
-    let s = statuses(&dr);
-    assert_eq!(s["b"], Status::Executed);
     let warnings = dr.cache().unwrap().warnings();
     assert!(
         warnings
@@ -382,19 +390,80 @@ fn corrupt_or_missing_results_are_recomputed_with_a_warning() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("`c`") && w.contains("unusable")),
+            .any(|w| w.contains("`c`") && w.contains("checksum")),
         "{warnings:?}"
     );
     drop(dr);
-    // The corrupt entry was forgotten: the next run misses c and stores it afresh.
+    // The damaged entries were forgotten: the next run misses them and stores them afresh.
     let dr = build();
     dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
-    assert_eq!(statuses(&dr)["c"], Status::Executed);
+    let s = statuses(&dr);
+    assert_eq!(
+        (s["a"], s["b"], s["c"]),
+        (Status::Hit, Status::Executed, Status::Executed)
+    );
     drop(dr);
     let dr = build();
     let out = dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
     assert_eq!(statuses(&dr)["c"], Status::Hit);
     assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(9));
+}
+
+pub mod big {
+    use weft::prelude::*;
+    /// 64 KiB: stored as a file of its own.
+    #[node]
+    pub fn blob(n: &u8) -> Vec<u8> {
+        vec![*n; 64 * 1024]
+    }
+    #[node]
+    pub fn total(blob: &[u8]) -> u64 {
+        blob.iter().map(|b| *b as u64).sum()
+    }
+}
+
+#[test]
+fn large_results_are_files_written_atomically_and_verified() {
+    let dir = temp_dir("big");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::big])
+            .with_cache_config(CacheConfig::at(&dir).recompute(["total"]))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    dr.execute(&["total"], inputs! { "n" => 3u8 }).unwrap();
+    let v = dr.cache().unwrap().data_versions(None).unwrap()["blob"].to_hex();
+    drop(dr);
+    let path = result_path(&dir, &v);
+    assert!(path.is_file(), "large results are files");
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    // `total` recomputes and needs `blob`: a hit whose file is corrupt, so it is recomputed.
+    let dr = build();
+    let out = dr.execute(&["total"], inputs! { "n" => 3u8 }).unwrap();
+    assert_eq!(*out.get::<u64>("total").unwrap(), 3 * 64 * 1024);
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`blob`") && w.contains("corrupt")),
+        "{warnings:?}"
+    );
 }
 
 pub mod flaky {

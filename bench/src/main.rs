@@ -88,15 +88,27 @@ fn cache_run(dir: &str, shape: &str) {
         }
     };
     let outputs: Vec<&str> = shape.outputs.iter().map(String::as_str).collect();
+    let t = Instant::now();
     let dr = Builder::new()
         .with_nodes(shape.nodes)
         .with_cache_config(weft::CacheConfig::at(dir))
         .build()
         .expect("valid graph");
+    let built = t.elapsed();
     let out = dr
         .execute(&outputs, inputs! { "seed" => 1u64 })
         .expect("runs");
+    let executed = t.elapsed();
     assert!(out.get::<u64>(outputs[0]).is_ok());
+    drop(dr);
+    if std::env::var_os("WEFT_BENCH_PHASES").is_some() {
+        eprintln!(
+            "build {:.2} ms, execute {:.2} ms, drop {:.2} ms",
+            built.as_secs_f64() * 1e3,
+            (executed - built).as_secs_f64() * 1e3,
+            (t.elapsed() - executed).as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn main() {

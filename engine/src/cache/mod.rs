@@ -9,6 +9,7 @@
 
 mod blobs;
 mod config;
+mod inline;
 mod inspect;
 mod key;
 mod sqlite;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 pub use blobs::FileStore;
 pub use config::{behavior_name, CacheConfig};
+pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, KeyPart};
 pub use sqlite::SqliteStore;
@@ -33,7 +35,11 @@ use crate::adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary};
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
 use crate::value::Value;
-use writer::{Msg, Writer};
+use writer::{Item, Msg, Writer};
+
+/// Results up to this many encoded bytes are stored as rows of `results.sqlite`; larger ones
+/// as one file each under `results/`.
+pub const INLINE_MAX: usize = 16 * 1024;
 
 /// A cache directory: metadata and results. Obtained from a driver built with a cache
 /// ([`Driver::cache`](crate::Driver::cache)), or opened on a directory alone for inspection
@@ -58,7 +64,12 @@ struct Inner {
 struct RunTrack {
     /// Nodes the cache saw during the current run (the others were memo hits).
     seen: HashSet<String>,
+    /// Work not yet handed to the writer.
+    outbox: Vec<Item>,
 }
+
+/// How many items travel to the writer together.
+const OUTBOX_BATCH: usize = 64;
 
 fn now() -> f64 {
     std::time::SystemTime::now()
@@ -68,8 +79,8 @@ fn now() -> f64 {
 }
 
 impl Cache {
-    /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, results in
-    /// `dir/results`), for inspection and housekeeping.
+    /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
+    /// `dir/results.sqlite`, large ones in `dir/results/`), for inspection and housekeeping.
     pub fn open(dir: impl AsRef<Path>) -> Result<Cache, StoreError> {
         Self::open_with(dir.as_ref(), HashMap::new(), false)
     }
@@ -99,7 +110,11 @@ impl Cache {
         writable: bool,
     ) -> Result<Cache, StoreError> {
         let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
-        let results: Arc<dyn ResultStore> = Arc::new(FileStore::new(dir.join("results")));
+        let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
+            SqliteBlobs::open(&dir.join("results.sqlite"))?,
+            FileStore::new(dir.join("results")),
+            INLINE_MAX,
+        ));
         let writer = writable.then(|| Writer::start(meta.clone(), results.clone()));
         Ok(Cache {
             inner: Arc::new(Inner {
@@ -154,9 +169,31 @@ impl Inner {
         }
     }
 
+    /// Queues a metadata write.
     fn send(&self, w: MetaWrite) {
-        if let Some(writer) = &self.writer {
-            writer.send(Msg::Meta(w));
+        self.queue(Item::Meta(w));
+    }
+
+    /// Queues work for the writer, which receives it in batches.
+    fn queue(&self, item: Item) {
+        let Some(writer) = &self.writer else { return };
+        let batch = {
+            let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
+            t.outbox.push(item);
+            if t.outbox.len() < OUTBOX_BATCH {
+                return;
+            }
+            std::mem::take(&mut t.outbox)
+        };
+        writer.send(Msg::Items(batch));
+    }
+
+    /// Hands everything queued to the writer.
+    fn send_outbox(&self) {
+        let Some(writer) = &self.writer else { return };
+        let batch = std::mem::take(&mut self.run.lock().unwrap_or_else(|p| p.into_inner()).outbox);
+        if !batch.is_empty() {
+            writer.send(Msg::Items(batch));
         }
     }
 
@@ -212,8 +249,9 @@ pub(crate) struct CacheAdapter(Arc<Inner>);
 impl Adapter for CacheAdapter {
     fn before_graph(&self, run: &RunInfo<'_>) {
         if let Ok(mut t) = self.0.run.lock() {
-            *t = RunTrack::default();
+            t.seen.clear();
         }
+        self.0.meta.begin_lookups();
         self.0.send(MetaWrite::BeginRun(RunMeta {
             run_id: run.run_id.to_string(),
             started_at: now(),
@@ -228,7 +266,7 @@ impl Adapter for CacheAdapter {
             .0
             .run
             .lock()
-            .map(|mut t| std::mem::take(&mut *t).seen)
+            .map(|mut t| std::mem::take(&mut t.seen))
             .unwrap_or_default();
         for (name, spec, value) in summary.values {
             if seen.contains(*name) {
@@ -264,6 +302,8 @@ impl Adapter for CacheAdapter {
             .into(),
             finished_at: now(),
         });
+        self.0.meta.end_lookups();
+        self.0.send_outbox();
         if let Some(w) = &self.0.writer {
             w.flush();
         }
@@ -336,20 +376,17 @@ impl Adapter for CacheAdapter {
 
         if let (Some(key), CacheBehavior::Default) = (&key, behavior) {
             match inner.meta.lookup(key) {
+                // A hit is not even checked for presence here: it is read only if needed, and
+                // a missing or corrupt result is then recomputed (see `lazy_value`).
                 Ok(Some(hex)) => match DataVersion::from_hex(&hex) {
-                    Some(version) if inner.results.contains(&version).unwrap_or(false) => {
+                    Some(version) => {
                         record.status = Status::Hit;
                         record.data_version = Some(hex);
                         record.duration_us = start.elapsed().as_micros() as u64;
                         inner.send(MetaWrite::Record(record));
                         return Ok(inner.lazy_value(node, key.clone(), version));
                     }
-                    _ => {
-                        inner.warn_once(format!(
-                            "the stored result of `{name}` is missing; recomputing it"
-                        ));
-                        record.reason = Some("stored result missing".into());
-                    }
+                    None => record.reason = Some(format!("unreadable data version `{hex}`")),
                 },
                 Ok(None) => record.reason = Some("no stored result for this key".into()),
                 Err(e) => {
@@ -402,19 +439,15 @@ impl Adapter for CacheAdapter {
                     record.status = Status::Uncached;
                     record.reason = Some(why);
                 }
-                (None, Some(key)) => {
-                    if let Some(w) = &inner.writer {
-                        w.send(Msg::Store {
-                            value: value.clone(),
-                            format: format.to_string(),
-                            key: MetaWrite::Key {
-                                cache_key: key,
-                                node: name.to_string(),
-                                data_version: value.version().to_hex(),
-                            },
-                        });
-                    }
-                }
+                (None, Some(key)) => inner.queue(Item::Store {
+                    value: value.clone(),
+                    format: format.to_string(),
+                    key: MetaWrite::Key {
+                        cache_key: key,
+                        node: name.to_string(),
+                        data_version: value.version().to_hex(),
+                    },
+                }),
                 (None, None) => {}
             }
         }

@@ -49,29 +49,49 @@ pub struct SqliteStore {
     write: Mutex<Connection>,
 }
 
-fn open(path: &Path) -> Result<Connection, StoreError> {
+/// Opens a connection in WAL mode and runs `schema`. Several processes may do this at once on
+/// a new file: switching to WAL and creating tables take locks that SQLite's busy handler does
+/// not always wait for, so those steps are retried for a while.
+pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(StoreError::io(format!("creating {}", dir.display())))?;
+    }
     let c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
     c.busy_timeout(Duration::from_secs(30))
         .map_err(StoreError::sql("setting busy timeout"))?;
-    c.pragma_update(None, "journal_mode", "WAL")
+    retry_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
+    retry_busy(|| c.execute_batch(schema)).map_err(StoreError::sql("creating tables"))?;
     Ok(c)
+}
+
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(StoreError::io(format!("creating {}", dir.display())))?;
-        }
-        let write = open(path)?;
-        write
-            .execute_batch(SCHEMA)
-            .map_err(StoreError::sql("creating tables"))?;
-        let read = open(path)?;
+        let write = open(path, SCHEMA)?;
+        let read = open(path, "")?;
         Ok(SqliteStore {
             read: Mutex::new(read),
             write: Mutex::new(write),
@@ -103,8 +123,32 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<NodeRecord> {
 }
 
 const RECORD_COLUMNS: &str = "run_id, node, status, behavior, cache_key, data_version, code_version, deps, reason, duration_us, error, type_name";
+const INSERT_RECORD: &str = "INSERT INTO node_runs(run_id, node, status, behavior, cache_key, data_version, code_version, deps, reason, duration_us, error, type_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// Runs a statement through the connection's prepared-statement cache.
+fn cached(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
 
 impl MetadataStore for SqliteStore {
+    fn begin_lookups(&self) {
+        let c = lock(&self.read);
+        if c.is_autocommit() {
+            let _ = c.execute_batch("BEGIN");
+        }
+    }
+
+    fn end_lookups(&self) {
+        let c = lock(&self.read);
+        if !c.is_autocommit() {
+            let _ = c.execute_batch("COMMIT");
+        }
+    }
+
     fn lookup(&self, cache_key: &str) -> Result<Option<String>, StoreError> {
         let c = lock(&self.read);
         let mut stmt = c
@@ -125,7 +169,8 @@ impl MetadataStore for SqliteStore {
             .map_err(StoreError::sql("starting a write"))?;
         for w in batch {
             let r = match w {
-                MetaWrite::BeginRun(run) => tx.execute(
+                MetaWrite::BeginRun(run) => cached(
+                    &tx,
                     "INSERT OR REPLACE INTO runs(run_id, started_at, finished_at, outputs, status) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![
                         run.run_id,
@@ -139,7 +184,8 @@ impl MetadataStore for SqliteStore {
                     run_id,
                     status,
                     finished_at,
-                } => tx.execute(
+                } => cached(
+                    &tx,
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
                     params![run_id, status, finished_at],
                 ),
@@ -147,12 +193,14 @@ impl MetadataStore for SqliteStore {
                     cache_key,
                     node,
                     data_version,
-                } => tx.execute(
+                } => cached(
+                    &tx,
                     "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version) VALUES (?1, ?2, ?3)",
                     params![cache_key, node, data_version],
                 ),
-                MetaWrite::Record(r) => tx.execute(
-                    &format!("INSERT INTO node_runs({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                MetaWrite::Record(r) => cached(
+                    &tx,
+                    INSERT_RECORD,
                     params![
                         r.run_id,
                         r.node,

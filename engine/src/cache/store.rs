@@ -71,6 +71,10 @@ pub trait ResultStore: Send + Sync + 'static {
     /// Stores a blob atomically (readers never see a partial one). Storing an existing version
     /// again is a no-op.
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError>;
+    /// Stores several blobs (a store may do it in one transaction); one result per item.
+    fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
+        items.iter().map(|(v, b)| self.put(v, b)).collect()
+    }
     /// Reads and verifies a blob; `Ok(None)` when absent, `Err(Corrupt)` when damaged.
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError>;
     /// Deletes a blob (absent is fine).
@@ -209,6 +213,11 @@ pub enum MetaWrite {
 
 /// Keys, runs and node records.
 pub trait MetadataStore: Send + Sync + 'static {
+    /// A run starts looking keys up: a store may open a read snapshot so that the lookups of
+    /// one run share it (SQLite then takes its file lock once per run, not once per lookup).
+    fn begin_lookups(&self) {}
+    /// The run's lookups are over.
+    fn end_lookups(&self) {}
     /// The data version stored under `cache_key` (hex), if any.
     fn lookup(&self, cache_key: &str) -> Result<Option<String>, StoreError>;
     /// Applies a batch in one transaction.

@@ -8,12 +8,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::store::{Blob, MetaWrite, MetadataStore, ResultStore};
+use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
 /// The longest a finished node's metadata waits before it is committed.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
 
-pub(crate) enum Msg {
+pub(crate) enum Item {
     /// Store `value` in `format`, then record `key` (a `MetaWrite::Key`).
     Store {
         value: Value,
@@ -21,6 +22,10 @@ pub(crate) enum Msg {
         key: MetaWrite,
     },
     Meta(MetaWrite),
+}
+
+pub(crate) enum Msg {
+    Items(Vec<Item>),
     Flush(Sender<()>),
 }
 
@@ -68,79 +73,94 @@ impl Drop for Writer {
     }
 }
 
-fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore) {
-    let mut pending: Vec<MetaWrite> = Vec::new();
-    let mut oldest: Option<Instant> = None;
-    let commit = |pending: &mut Vec<MetaWrite>, oldest: &mut Option<Instant>| {
-        if let Err(e) = meta.write(pending) {
+/// What waits for the next commit: encoded results, then metadata (keys last, so that a key is
+/// written only once its result is).
+#[derive(Default)]
+struct Pending {
+    blobs: Vec<(DataVersion, Blob, MetaWrite)>,
+    meta: Vec<MetaWrite>,
+    oldest: Option<Instant>,
+}
+
+impl Pending {
+    fn touch(&mut self) {
+        self.oldest.get_or_insert_with(Instant::now);
+    }
+
+    fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore) {
+        let blobs = std::mem::take(&mut self.blobs);
+        let items: Vec<(DataVersion, Blob)> =
+            blobs.iter().map(|(v, b, _)| (*v, b.clone())).collect();
+        let stored = results.put_many(&items);
+        for ((_, _, key), r) in blobs.into_iter().zip(stored) {
+            match r {
+                Ok(()) => self.meta.push(key),
+                Err(e) => tracing::warn!(error = %e, "weft cache: cannot store a result"),
+            }
+        }
+        if let Err(e) = meta.write(&self.meta) {
             tracing::warn!(error = %e, "weft cache: could not commit metadata");
         }
-        pending.clear();
-        *oldest = None;
-    };
+        self.meta.clear();
+        self.oldest = None;
+    }
+}
+
+fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore) {
+    let mut pending = Pending::default();
     loop {
-        let wait = oldest.map_or(Duration::from_secs(3600), |t| {
+        let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
             COMMIT_EVERY.saturating_sub(t.elapsed())
         });
         match rx.recv_timeout(wait) {
-            Ok(Msg::Store { value, format, key }) => {
-                if store(results, &value, &format) {
-                    pending.push(key);
-                    oldest.get_or_insert_with(Instant::now);
+            Ok(Msg::Items(items)) => {
+                for item in items {
+                    match item {
+                        Item::Store { value, format, key } => {
+                            if let Some(blob) = encode(results, &value, &format) {
+                                pending.blobs.push((value.version(), blob, key));
+                            } else if results.contains(&value.version()).unwrap_or(false) {
+                                pending.meta.push(key);
+                            }
+                        }
+                        Item::Meta(w) => pending.meta.push(w),
+                    }
                 }
-            }
-            Ok(Msg::Meta(w)) => {
-                pending.push(w);
-                oldest.get_or_insert_with(Instant::now);
+                pending.touch();
             }
             Ok(Msg::Flush(ack)) => {
-                commit(&mut pending, &mut oldest);
+                pending.commit(meta, results);
                 let _ = ack.send(());
             }
-            Err(RecvTimeoutError::Timeout) => commit(&mut pending, &mut oldest),
+            Err(RecvTimeoutError::Timeout) => pending.commit(meta, results),
             Err(RecvTimeoutError::Disconnected) => {
-                commit(&mut pending, &mut oldest);
+                pending.commit(meta, results);
                 return;
             }
         }
-        if oldest.is_some_and(|t| t.elapsed() >= COMMIT_EVERY) {
-            commit(&mut pending, &mut oldest);
+        if pending.oldest.is_some_and(|t| t.elapsed() >= COMMIT_EVERY) {
+            pending.commit(meta, results);
         }
     }
 }
 
-/// Encodes and stores one value; false (with a warning) if that failed.
-fn store(results: &dyn ResultStore, value: &Value, format: &str) -> bool {
-    let version = value.version();
-    match results.contains(&version) {
-        Ok(true) => return true,
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "weft cache: cannot check the result store");
-            return false;
-        }
+/// Encodes a value for storage; `None` when it is already stored or cannot be encoded (with a
+/// warning).
+fn encode(results: &dyn ResultStore, value: &Value, format: &str) -> Option<Blob> {
+    if results.contains(&value.version()).unwrap_or(false) {
+        return None;
     }
     let ty = value.value_type();
-    let Some(codec) = ty.codec() else {
-        return false;
-    };
-    let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
-        Ok(b) => b,
+    let codec = ty.codec()?;
+    match value.data().and_then(|d| (codec.encode)(&**d, format)) {
+        Ok(bytes) => Some(Blob {
+            format: format.to_string(),
+            type_name: ty.name().to_string(),
+            bytes,
+        }),
         Err(e) => {
             tracing::warn!(error = %e, r#type = ty.name(), "weft cache: cannot encode a result");
-            return false;
-        }
-    };
-    let blob = Blob {
-        format: format.to_string(),
-        type_name: ty.name().to_string(),
-        bytes,
-    };
-    match results.put(&version, &blob) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "weft cache: cannot store a result");
-            false
+            None
         }
     }
 }

@@ -1,0 +1,213 @@
+//! [`SqliteBlobs`]: small results stored as rows of a SQLite table, content-addressed by data
+//! version and checksummed like files. Creating a file per tiny value costs far more than the
+//! value (an inode, a directory entry, a rename); a batch of rows is one transaction.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::store::{Blob, ResultStore, StoreError};
+use crate::fingerprint::DataVersion;
+
+/// Results in a SQLite table.
+pub struct SqliteBlobs {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteBlobs {
+    /// Opens (creating if needed) the table in the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteBlobs, StoreError> {
+        let c = super::sqlite::open(
+            path,
+            "CREATE TABLE IF NOT EXISTS results(
+                data_version TEXT PRIMARY KEY,
+                format TEXT NOT NULL,
+                type_name TEXT NOT NULL,
+                checksum BLOB NOT NULL,
+                bytes BLOB NOT NULL
+            )",
+        )?;
+        Ok(SqliteBlobs {
+            conn: Mutex::new(c),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ResultStore for SqliteBlobs {
+    fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
+        let c = self.lock();
+        let mut stmt = c
+            .prepare_cached("SELECT 1 FROM results WHERE data_version = ?1")
+            .map_err(StoreError::sql("checking a result"))?;
+        stmt.exists([version.to_hex()])
+            .map_err(StoreError::sql("checking a result"))
+    }
+
+    fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
+        self.put_many(&[(*version, blob.clone())])
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
+        let mut c = self.lock();
+        let write = |c: &mut Connection| -> rusqlite::Result<()> {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO results(data_version, format, type_name, checksum, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (v, b) in items {
+                    stmt.execute(params![
+                        v.to_hex(),
+                        b.format,
+                        b.type_name,
+                        blake3::hash(&b.bytes).as_bytes().as_slice(),
+                        b.bytes
+                    ])?;
+                }
+            }
+            tx.commit()
+        };
+        match write(&mut c) {
+            Ok(()) => items.iter().map(|_| Ok(())).collect(),
+            Err(e) => items
+                .iter()
+                .map(|_| Err(StoreError::Other(format!("storing results: {e}"))))
+                .collect(),
+        }
+    }
+
+    fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
+        let c = self.lock();
+        let mut stmt = c
+            .prepare_cached(
+                "SELECT format, type_name, checksum, bytes FROM results WHERE data_version = ?1",
+            )
+            .map_err(StoreError::sql("reading a result"))?;
+        let row = stmt
+            .query_row([version.to_hex()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .optional()
+            .map_err(StoreError::sql("reading a result"))?;
+        let Some((format, type_name, sum, bytes)) = row else {
+            return Ok(None);
+        };
+        if blake3::hash(&bytes).as_bytes().as_slice() != sum.as_slice() {
+            return Err(StoreError::Corrupt {
+                version: version.to_hex(),
+                why: "checksum mismatch".into(),
+            });
+        }
+        Ok(Some(Blob {
+            format,
+            type_name,
+            bytes,
+        }))
+    }
+
+    fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "DELETE FROM results WHERE data_version = ?1",
+                [version.to_hex()],
+            )
+            .map_err(StoreError::sql("removing a result"))?;
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
+        let c = self.lock();
+        let mut stmt = c
+            .prepare("SELECT data_version, length(bytes) FROM results")
+            .map_err(StoreError::sql("listing results"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(StoreError::sql("listing results"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hex, len) = row.map_err(StoreError::sql("listing results"))?;
+            if let Some(v) = DataVersion::from_hex(&hex) {
+                out.push((v, len as u64));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Small results in SQLite, large ones as files: what [`Cache`](super::Cache) uses.
+pub struct TieredStore {
+    small: SqliteBlobs,
+    large: super::FileStore,
+    threshold: usize,
+}
+
+impl TieredStore {
+    /// Results up to `threshold` encoded bytes go to `small`, the rest to `large`.
+    pub fn new(small: SqliteBlobs, large: super::FileStore, threshold: usize) -> Self {
+        TieredStore {
+            small,
+            large,
+            threshold,
+        }
+    }
+}
+
+impl ResultStore for TieredStore {
+    fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
+        Ok(self.small.contains(version)? || self.large.contains(version)?)
+    }
+
+    fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
+        if blob.bytes.len() <= self.threshold {
+            self.small.put(version, blob)
+        } else {
+            self.large.put(version, blob)
+        }
+    }
+
+    fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
+        let (small, large): (Vec<_>, Vec<_>) = items
+            .iter()
+            .enumerate()
+            .partition(|(_, (_, b))| b.bytes.len() <= self.threshold);
+        let mut out: Vec<Option<Result<(), StoreError>>> = items.iter().map(|_| None).collect();
+        let batch: Vec<(DataVersion, Blob)> =
+            small.iter().map(|(_, item)| (*item).clone()).collect();
+        for ((i, _), r) in small.iter().zip(self.small.put_many(&batch)) {
+            out[*i] = Some(r);
+        }
+        for (i, (v, b)) in large {
+            out[i] = Some(self.large.put(v, b));
+        }
+        out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    }
+
+    fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
+        match self.small.get(version)? {
+            Some(b) => Ok(Some(b)),
+            None => self.large.get(version),
+        }
+    }
+
+    fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
+        self.small.remove(version)?;
+        self.large.remove(version)
+    }
+
+    fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
+        let mut all = self.small.list()?;
+        all.extend(self.large.list()?);
+        Ok(all)
+    }
+}
