@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs weft and Apache Hamilton on the same workload in one run and prints both.
-#   bench/compare.sh overhead
+#   bench/compare.sh overhead   per-node execution overhead, no cache
+#   bench/compare.sh cache      disk cache, cold and warm, process start included for weft
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 set -euo pipefail
@@ -9,8 +10,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 case "$case_name" in
-  overhead) ;;
-  *) echo "usage: bench/compare.sh overhead" >&2; exit 2 ;;
+  overhead|cache) ;;
+  *) echo "usage: bench/compare.sh overhead|cache" >&2; exit 2 ;;
 esac
 
 venv="$here/.venv"
@@ -26,7 +27,19 @@ echo "building weft (release) ..." >&2
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-"$root/target/release/weft-bench" "$case_name" | tee "$out/weft.txt"
+if [ "$case_name" = cache ]; then
+  # weft: whole processes, timed from outside (process start, opening SQLite, the run, exit).
+  bin="$root/target/release/weft-bench"
+  for shape in chain1000 fanin1000; do
+    dir="$out/weft-cache-$shape"
+    cold=$(python3 "$here/timeit.py" 7 "rm -rf '$dir'" -- "$bin" cache-run "$dir" "$shape")
+    warm=$(python3 "$here/timeit.py" 9 - -- "$bin" cache-run "$dir" "$shape")
+    awk -v s="$shape" -v c="$cold" -v w="$warm" 'BEGIN {
+      printf "weft %s cold_us_per_node %.1f\nweft %s warm_us_per_node %.1f\n", s, c * 1e6 / 1000, s, w * 1e6 / 1000 }'
+  done | tee "$out/weft.txt"
+else
+  "$root/target/release/weft-bench" "$case_name" | tee "$out/weft.txt"
+fi
 "$venv/bin/python" "$here/hamilton_bench.py" "$case_name" | tee "$out/hamilton.txt"
 
 get() { awk -v k="$2" '$0 ~ k {print $NF}' "$out/$1.txt" | tail -n 1; }
@@ -37,5 +50,13 @@ case "$case_name" in
     b=$(awk '$1 == "weft" && $2 == "chain10000" {print $NF}' "$out/weft.txt")
     echo "graph build, 10,000 nodes: weft ${b} ms"
     awk -v w="$w" -v h="$h" 'BEGIN { printf "overhead: weft %.3f us/node, hamilton %.3f us/node, ratio %.1f\n", w, h, h / w }'
+    ;;
+  cache)
+    # Each figure: the worse (larger) of the chain and the fan-in.
+    worst() { awk -v k="$2" '$3 == k && $NF > m {m = $NF} END {print m}' "$out/$1.txt"; }
+    a=$(worst weft cold_us_per_node); b=$(worst hamilton cold_us_per_node)
+    c=$(worst weft warm_us_per_node); d=$(worst hamilton warm_us_per_node)
+    awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
+      printf "cache: cold weft %.1f us/node hamilton %.1f us/node ratio %.0f; warm weft %.1f us/node hamilton %.1f us/node ratio %.0f\n", a, b, b / a, c, d, d / c }'
     ;;
 esac

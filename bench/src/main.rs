@@ -79,6 +79,7 @@ fn overhead() {
 /// One whole run with the disk cache in `dir`: `weft-bench cache-run DIR chain1000|fanin1000`.
 /// Timed from outside, process start included.
 fn cache_run(dir: &str, shape: &str) {
+    let t0 = Instant::now();
     let shape = match shape {
         "chain1000" => shapes::chain(1000),
         "fanin1000" => shapes::fan_in(1000),
@@ -103,7 +104,8 @@ fn cache_run(dir: &str, shape: &str) {
     drop(dr);
     if std::env::var_os("WEFT_BENCH_PHASES").is_some() {
         eprintln!(
-            "build {:.2} ms, execute {:.2} ms, drop {:.2} ms",
+            "shape {:.2} ms, build {:.2} ms, execute {:.2} ms, drop {:.2} ms",
+            (t - t0).as_secs_f64() * 1e3,
             built.as_secs_f64() * 1e3,
             (executed - built).as_secs_f64() * 1e3,
             (t.elapsed() - executed).as_secs_f64() * 1e3

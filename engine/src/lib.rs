@@ -103,6 +103,9 @@ mod doc_snippets {
 
     #[doc = include_str!("../../book/src/concepts.md")]
     mod book_concepts {}
+
+    #[doc = include_str!("../../book/src/caching.md")]
+    mod book_caching {}
 }
 
 #[doc(hidden)]

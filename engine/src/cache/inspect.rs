@@ -216,13 +216,14 @@ impl Cache {
             match prev {
                 None => reasons.push("no earlier record of this node: first run".into()),
                 Some(prev) => {
-                    reasons.extend(diff(prev, this));
-                    if reasons.len() <= 2 && this.status == Status::Executed {
+                    let changes = diff(prev, this);
+                    if changes.is_empty() && this.status == Status::Executed {
                         reasons.push(format!(
                             "same code and inputs as run {}, whose result is no longer stored",
                             prev.run_id
                         ));
                     }
+                    reasons.extend(changes);
                 }
             }
         }

@@ -64,6 +64,13 @@ pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, StoreError> 
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
+    // Closing is part of every short CLI run: leave the WAL for the automatic checkpoints
+    // that writes trigger instead of checkpointing on each close.
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(StoreError::sql("configuring checkpoints"))?;
     retry_busy(|| c.execute_batch(schema)).map_err(StoreError::sql("creating tables"))?;
     Ok(c)
 }
