@@ -9,8 +9,9 @@ use salsa::Durability;
 use crate::adapter::{Adapter, RunInfo, RunSummary};
 use crate::cache::{Cache, CacheConfig};
 use crate::error::{suggest, BuildError, ExecuteError, InputProblem, Problem};
+use crate::executor::{CancelToken, Executor, Sequential, Walk};
 use crate::graph::{Graph, NodeId, NodeKind};
-use crate::incremental::{Outcome, WeftDb};
+use crate::incremental::{Failure, Outcome, WeftDb};
 use crate::inputs::Inputs;
 use crate::module::Modules;
 use crate::node::{CacheBehavior, NodeSpec};
@@ -28,6 +29,8 @@ pub struct Builder {
     adapters: Vec<Arc<dyn Adapter>>,
     allow_overrides: bool,
     cache: Option<CacheConfig>,
+    executor: Option<Arc<dyn Executor>>,
+    keep_going: bool,
 }
 
 impl Builder {
@@ -78,6 +81,24 @@ impl Builder {
     /// Caches results as `config` says (directory, per-node behaviours, format).
     pub fn with_cache_config(mut self, config: CacheConfig) -> Self {
         self.cache = Some(config);
+        self
+    }
+
+    /// Runs nodes with `executor` (default: [`Sequential`](crate::executors::Sequential)).
+    ///
+    /// ```
+    /// use weft::{executors::MultiThreading, Builder};
+    /// let builder = Builder::new().with_local_executor(MultiThreading::new(10));
+    /// ```
+    pub fn with_local_executor(mut self, executor: impl Executor) -> Self {
+        self.executor = Some(Arc::new(executor));
+        self
+    }
+
+    /// After a node fails, keep running everything that does not depend on it, and report
+    /// every failure (default: stop scheduling at the first failure).
+    pub fn keep_going(mut self, yes: bool) -> Self {
+        self.keep_going = yes;
         self
     }
 
@@ -171,6 +192,8 @@ impl Builder {
         Ok(Driver {
             graph,
             cache,
+            executor: self.executor.unwrap_or_else(|| Arc::new(Sequential)),
+            keep_going: self.keep_going,
             config: self.config,
             state: Mutex::new(State {
                 db,
@@ -194,6 +217,8 @@ struct State {
 pub struct Driver {
     graph: Arc<Graph>,
     cache: Option<Cache>,
+    executor: Arc<dyn Executor>,
+    keep_going: bool,
     config: Inputs,
     state: Mutex<State>,
 }
@@ -207,6 +232,8 @@ pub struct RunRecord {
     pub executed: Vec<String>,
     /// Function nodes whose remembered value was reused.
     pub reused: Vec<String>,
+    /// How long each executed node took.
+    pub durations: BTreeMap<String, std::time::Duration>,
 }
 
 impl Driver {
@@ -234,7 +261,7 @@ impl Driver {
         inputs: Inputs,
         overrides: Inputs,
     ) -> Result<Outputs, ExecuteError> {
-        self.run(outputs, &inputs, &overrides).map(|(o, _)| o)
+        self.run(outputs, &inputs, &overrides, None).map(|(o, _)| o)
     }
 
     /// Executes and also reports which nodes ran and which were reused.
@@ -244,7 +271,25 @@ impl Driver {
         inputs: Inputs,
         overrides: Inputs,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
-        self.run(outputs, &inputs, &overrides)
+        self.run(outputs, &inputs, &overrides, None)
+    }
+
+    /// Like [`execute_recorded`](Self::execute_recorded), stopping early with
+    /// [`ExecuteError::Cancelled`] once `cancel` is cancelled (from another thread): nodes
+    /// already running finish and keep their results; no new node starts.
+    pub fn execute_cancellable(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+        cancel: &CancelToken,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        self.run(outputs, &inputs, &overrides, Some(cancel))
+    }
+
+    /// The executor in use.
+    pub fn executor_name(&self) -> String {
+        self.executor.name()
     }
 
     fn run(
@@ -252,6 +297,7 @@ impl Driver {
         outputs: &[&str],
         inputs: &Inputs,
         overrides: &Inputs,
+        cancel: Option<&CancelToken>,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
@@ -308,35 +354,50 @@ impl Driver {
             a.before_graph(&info);
         }
         let start = Instant::now();
-        let mut failure = None;
-        for &id in &plan.order {
-            if let Outcome::Failed(f) = state.db.outcome(id) {
-                failure = Some(f);
-                break;
+        let never = CancelToken::new();
+        let cancel = cancel.unwrap_or(&never);
+        let walk = Walk::new(&self.graph, &plan.order, &state.db, cancel, self.keep_going);
+        self.executor.run(&walk);
+        let completed: Vec<(NodeId, bool)> = walk.completed().collect();
+        drop(walk);
+        let cancelled = completed.len() < plan.order.len() && cancel.is_cancelled();
+
+        // Failures, each reported once, at the node where it started.
+        let mut failures: Vec<Arc<Failure>> = Vec::new();
+        for &(id, failed) in &completed {
+            if failed {
+                if let Outcome::Failed(f) = state.db.outcome(id) {
+                    if !failures.iter().any(|g| g.node == f.node) {
+                        failures.push(f);
+                    }
+                }
             }
         }
         let mut record = RunRecord {
             run_id: run_id.clone(),
             ..Default::default()
         };
-        for &id in &plan.order {
+        for &(id, failed) in &completed {
             let node = self.graph.get(id);
             if node.spec().is_none() || state.overridden.contains(&id) {
                 continue;
             }
             if engine.executed_in(id, run_no) {
                 record.executed.push(node.name().to_string());
-            } else if failure.is_none() {
+                record
+                    .durations
+                    .insert(node.name().to_string(), engine.took(id));
+            } else if !failed {
                 record.reused.push(node.name().to_string());
             }
         }
-        state.rerun_pending = failure.is_some();
-        let failed_name = failure.as_ref().map(|f| self.graph.get(f.node).name());
+        state.rerun_pending = !failures.is_empty() || cancelled;
+        let failed_name = failures.first().map(|f| self.graph.get(f.node).name());
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
         let mut values = Vec::new();
-        if failure.is_none() {
-            for &id in &plan.order {
+        if failures.is_empty() && !cancelled {
+            for &(id, _) in &completed {
                 let node = self.graph.get(id);
                 if let (Some(spec), false) = (node.spec(), state.overridden.contains(&id)) {
                     if let Outcome::Value(v) = state.db.outcome(id) {
@@ -355,21 +416,30 @@ impl Driver {
         for a in &engine.adapters {
             a.after_graph(&info, &summary);
         }
-        if let Some(f) = failure {
-            let path = plan
-                .outputs
+        if cancelled {
+            return Err(ExecuteError::Cancelled);
+        }
+        if !failures.is_empty() {
+            let mut errors: Vec<ExecuteError> = failures
                 .iter()
-                .map(|&o| self.graph.path_between(o, f.node))
-                .find(|p| {
-                    p.len() > 1
-                        || p.first().map(String::as_str) == Some(self.graph.get(f.node).name())
+                .map(|f| {
+                    let path = plan
+                        .outputs
+                        .iter()
+                        .map(|&o| self.graph.path_between(o, f.node))
+                        .find(|p| p.len() > 1)
+                        .unwrap_or_else(|| vec![self.graph.get(f.node).name().to_string()]);
+                    ExecuteError::NodeFailed {
+                        node: self.graph.get(f.node).name().to_string(),
+                        path,
+                        source: f.error.clone(),
+                    }
                 })
-                .unwrap_or_default();
-            let error = f.error.clone();
-            return Err(ExecuteError::NodeFailed {
-                node: failed_name.unwrap_or("?").to_string(),
-                path,
-                source: error,
+                .collect();
+            return Err(if errors.len() == 1 {
+                errors.remove(0)
+            } else {
+                ExecuteError::Many(errors)
             });
         }
         let mut values = BTreeMap::new();

@@ -209,6 +209,9 @@ pub enum ExecuteError {
     /// The run was cancelled (a newer change arrived).
     #[error("the run was cancelled")]
     Cancelled,
+    /// Several nodes failed (when the driver keeps going after a failure).
+    #[error("{} nodes failed:{}", .0.len(), .0.iter().map(|e| format!("\n- {e}")).collect::<String>())]
+    Many(Vec<ExecuteError>),
 }
 
 /// One problem with the inputs given to `execute`.

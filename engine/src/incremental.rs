@@ -104,6 +104,8 @@ pub struct Engine {
     run_id: Mutex<Arc<str>>,
     /// For each node, the number of the last run in which its body executed.
     executed_in: Vec<AtomicU64>,
+    /// For each node, how long its last execution took (µs, adapters included).
+    took_us: Vec<AtomicU64>,
     /// For each node, whether the epoch should make it re-execute (policy).
     pub(crate) always_rerun: Vec<bool>,
     runtime: OnceLock<Result<OwnedRuntime, String>>,
@@ -135,6 +137,7 @@ impl WeftDb {
             run_no: AtomicU64::new(0),
             run_id: Mutex::new(Arc::from("")),
             executed_in: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            took_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
             always_rerun,
             runtime: OnceLock::new(),
         });
@@ -211,6 +214,11 @@ impl Engine {
         self.run_no.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// How long the node's last execution took.
+    pub(crate) fn took(&self, id: NodeId) -> std::time::Duration {
+        std::time::Duration::from_micros(self.took_us[id as usize].load(Ordering::Relaxed))
+    }
+
     /// Whether the node's body executed during run `run_no`.
     pub(crate) fn executed_in(&self, id: NodeId, run_no: u64) -> bool {
         self.executed_in[id as usize].load(Ordering::Relaxed) == run_no
@@ -259,7 +267,8 @@ impl Engine {
                 .store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
             invoke(spec, &args, runtime).map(|data| Value::new(data, spec.output()))
         };
-        let (result, _took) = run_through(&self.adapters, &info, &mut body);
+        let (result, took) = run_through(&self.adapters, &info, &mut body);
+        self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
         // A lazily-held result (a cache hit) that later turns out unusable is recomputed.
         result.map(|v| {
             if v.is_loaded() {

@@ -31,6 +31,7 @@ mod adapter;
 pub mod cache;
 mod driver;
 mod error;
+mod executor;
 mod fingerprint;
 mod graph;
 mod incremental;
@@ -46,6 +47,14 @@ pub mod viz;
 pub use adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter};
 pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, RunRecord};
+pub use executor::CancelToken;
+
+/// Executors: where ready nodes run. See [`Builder::with_local_executor`].
+pub mod executors {
+    pub use crate::executor::{
+        Executor, Handle, MultiThreading, Runner, Scheduler, Sequential, TaskOutcome, Walk,
+    };
+}
 pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};

@@ -1,0 +1,174 @@
+//! Executors: how the nodes of a plan are run. One event-driven [`Scheduler`] (a ready queue
+//! fed by dependency counters: no polling, no recursion) sits behind every executor; executors
+//! differ only in where a ready node's work happens: inline ([`Sequential`]), on a bounded set
+//! of threads ([`MultiThreading`]), or on tokio ([`AsyncDriver`](crate::AsyncDriver)).
+//!
+//! Parallelism lives here, in the driver, never inside salsa queries: each task gets its own
+//! database handle ([`Handle`]), dropped before the task reports completion, and every node's
+//! dependencies are complete before it is dispatched, so a node's query only reads memos.
+
+mod cancel;
+mod scheduler;
+mod threads;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+pub use cancel::CancelToken;
+pub use scheduler::Scheduler;
+pub use threads::MultiThreading;
+
+use crate::graph::{Graph, NodeId};
+use crate::incremental::{Outcome, WeftDb};
+
+/// A database handle for one task. Send it to the thread that runs the task; it is dropped when
+/// the task is done.
+pub struct Handle(pub(crate) WeftDb);
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// The node has a value (computed, memoized or cached).
+    Done,
+    /// The node, or a dependency, failed.
+    Failed,
+    /// The run was cancelled before the node ran.
+    Cancelled,
+}
+
+/// Runs one task; shareable between threads.
+#[derive(Clone, Copy)]
+pub struct Runner<'a> {
+    order: &'a [NodeId],
+    cancel: &'a CancelToken,
+    status: &'a [AtomicU8],
+}
+
+const NOT_RUN: u8 = 0;
+const DONE: u8 = 1;
+const FAILED: u8 = 2;
+
+impl Runner<'_> {
+    /// Computes the node of task `task` on `handle` (consumed: dropped before returning).
+    pub fn run(&self, handle: Handle, task: usize) -> TaskOutcome {
+        let outcome = self.evaluate(&handle.0, task);
+        drop(handle);
+        outcome
+    }
+
+    fn evaluate(&self, db: &WeftDb, task: usize) -> TaskOutcome {
+        if self.cancel.is_cancelled() {
+            return TaskOutcome::Cancelled;
+        }
+        let (outcome, code) = match db.outcome(self.order[task]) {
+            Outcome::Failed(_) => (TaskOutcome::Failed, FAILED),
+            _ => (TaskOutcome::Done, DONE),
+        };
+        self.status[task].store(code, Ordering::Release);
+        outcome
+    }
+
+    /// Whether the run was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+/// One run of a plan, as an executor sees it.
+pub struct Walk<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) order: &'a [NodeId],
+    pub(crate) db: &'a WeftDb,
+    pub(crate) cancel: &'a CancelToken,
+    pub(crate) keep_going: bool,
+    pub(crate) status: Vec<AtomicU8>,
+}
+
+impl<'a> Walk<'a> {
+    pub(crate) fn new(
+        graph: &'a Graph,
+        order: &'a [NodeId],
+        db: &'a WeftDb,
+        cancel: &'a CancelToken,
+        keep_going: bool,
+    ) -> Self {
+        Walk {
+            graph,
+            order,
+            db,
+            cancel,
+            keep_going,
+            status: order.iter().map(|_| AtomicU8::new(NOT_RUN)).collect(),
+        }
+    }
+
+    /// Nodes that completed, and whether each failed.
+    pub(crate) fn completed(&self) -> impl Iterator<Item = (NodeId, bool)> + '_ {
+        self.order
+            .iter()
+            .zip(&self.status)
+            .filter_map(|(&id, s)| match s.load(Ordering::Acquire) {
+                DONE => Some((id, false)),
+                FAILED => Some((id, true)),
+                _ => None,
+            })
+    }
+
+    /// The number of tasks (nodes of the plan).
+    pub fn tasks(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Fresh dependency counters for this plan.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(self.graph, self.order, self.keep_going)
+    }
+
+    /// A database handle for one task (cheap).
+    pub fn handle(&self) -> Handle {
+        Handle(self.db.clone())
+    }
+
+    /// The task runner, to share with worker threads.
+    pub fn runner(&self) -> Runner<'_> {
+        Runner {
+            order: self.order,
+            cancel: self.cancel,
+            status: &self.status,
+        }
+    }
+
+    /// The name of a task's node (for diagnostics).
+    pub fn task_name(&self, task: usize) -> &str {
+        self.graph.get(self.order[task]).name()
+    }
+}
+
+/// Runs every task of a walk, respecting dependencies. Implementations take ready tasks from
+/// [`Walk::scheduler`], run them with [`Runner::run`] on a [`Walk::handle`], and report
+/// completion back to the scheduler.
+pub trait Executor: Send + Sync + 'static {
+    /// A short name (`sequential`, `threads(10)`).
+    fn name(&self) -> String;
+    /// Runs the walk to completion (or to the first failure, or cancellation).
+    fn run(&self, walk: &Walk<'_>);
+}
+
+/// Runs ready nodes one at a time on the calling thread.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sequential;
+
+impl Executor for Sequential {
+    fn name(&self) -> String {
+        "sequential".into()
+    }
+
+    fn run(&self, walk: &Walk<'_>) {
+        let mut s = walk.scheduler();
+        let runner = walk.runner();
+        // The calling thread owns the database: no clone needed per task.
+        while let Some(task) = s.pop_ready() {
+            let outcome = runner.evaluate(walk.db, task);
+            s.complete(task, outcome);
+        }
+    }
+}

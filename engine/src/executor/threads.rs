@@ -1,0 +1,99 @@
+//! [`MultiThreading`]: ready nodes run on up to `max_tasks` threads at once.
+
+use std::sync::mpsc;
+
+use super::{Executor, Handle, TaskOutcome, Walk};
+
+/// Runs up to `max_tasks` ready nodes at once on a pool of threads: for sync I/O (blocking
+/// clients) and CPU-bound nodes alike. The pool lives for one run.
+///
+/// ```
+/// use weft::executors::MultiThreading;
+/// let ex = MultiThreading::new(10);
+/// assert_eq!(ex.max_tasks(), 10);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MultiThreading {
+    max_tasks: usize,
+}
+
+impl MultiThreading {
+    /// At most `max_tasks` nodes run at the same time (at least 1).
+    pub fn new(max_tasks: usize) -> Self {
+        MultiThreading {
+            max_tasks: max_tasks.max(1),
+        }
+    }
+    /// The concurrency bound.
+    pub fn max_tasks(&self) -> usize {
+        self.max_tasks
+    }
+}
+
+impl Executor for MultiThreading {
+    fn name(&self) -> String {
+        format!("threads({})", self.max_tasks)
+    }
+
+    fn run(&self, walk: &Walk<'_>) {
+        let mut sched = walk.scheduler();
+        let runner = walk.runner();
+        let workers = self.max_tasks.min(walk.tasks().max(1));
+        let (done_tx, done_rx) = mpsc::channel::<(usize, TaskOutcome)>();
+        std::thread::scope(|scope| {
+            // One channel per worker; a worker takes a task and its handle, runs it, drops the
+            // handle, and reports.
+            let mut idle: Vec<mpsc::Sender<(usize, Handle)>> = Vec::with_capacity(workers);
+            for w in 0..workers {
+                let (tx, rx) = mpsc::channel::<(usize, Handle)>();
+                let done = done_tx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("weft-worker-{w}"))
+                    .spawn_scoped(scope, move || {
+                        while let Ok((task, handle)) = rx.recv() {
+                            let outcome = runner.run(handle, task);
+                            if done.send((task, outcome)).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                if spawned.is_ok() {
+                    idle.push(tx);
+                }
+            }
+            drop(done_tx);
+            if idle.is_empty() {
+                // No thread could be started: run inline rather than not at all.
+                while let Some(task) = sched.pop_ready() {
+                    let outcome = runner.run(walk.handle(), task);
+                    sched.complete(task, outcome);
+                }
+                return;
+            }
+            let mut busy: Vec<(usize, mpsc::Sender<(usize, Handle)>)> = Vec::new();
+            loop {
+                while !idle.is_empty() {
+                    let Some(task) = sched.pop_ready() else { break };
+                    let worker = idle.pop().expect("checked non-empty");
+                    match worker.send((task, walk.handle())) {
+                        Ok(()) => busy.push((task, worker)),
+                        Err(_) => sched.complete(task, TaskOutcome::Cancelled),
+                    }
+                }
+                if sched.is_done() {
+                    break;
+                }
+                let Ok((task, outcome)) = done_rx.recv() else {
+                    break;
+                };
+                sched.complete(task, outcome);
+                if let Some(i) = busy.iter().position(|(t, _)| *t == task) {
+                    idle.push(busy.swap_remove(i).1);
+                }
+            }
+            // Closing the task channels stops the workers.
+            drop(idle);
+            drop(busy);
+        });
+    }
+}
