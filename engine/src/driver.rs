@@ -523,17 +523,24 @@ impl Driver {
                     problems.push(InputProblem::NotAnInput(name.clone()))
                 }
                 Some(NodeKind::Config { .. }) => {}
-                None => problems.push(InputProblem::Unknown(
-                    name.clone(),
-                    suggest(
+                // An input nothing uses is ignored (one set of inputs may serve several
+                // graphs), unless it looks like a typo of one that is used.
+                None => {
+                    let hint = suggest(
                         name,
                         self.graph
                             .nodes()
                             .iter()
                             .filter(|n| matches!(n.kind(), NodeKind::Input { .. }))
                             .map(|n| n.name()),
-                    ),
-                )),
+                    );
+                    match hint {
+                        Some(h) if !inputs.contains(&h) => {
+                            problems.push(InputProblem::Unknown(name.clone(), Some(h)))
+                        }
+                        _ => tracing::debug!(input = %name, "input not used by this graph"),
+                    }
+                }
             }
         }
         for &id in &plan.order {

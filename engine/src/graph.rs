@@ -217,19 +217,20 @@ impl Graph {
     fn topological_ranks(&mut self) -> Result<(), Vec<Vec<String>>> {
         let n = self.nodes.len();
         let mut indegree: Vec<u32> = self.nodes.iter().map(|x| x.deps.len() as u32).collect();
-        let mut ready: Vec<NodeId> = (0..n as NodeId)
+        // FIFO: among nodes ready at the same time, definition order wins, so a sequential run
+        // follows the order nodes were written in.
+        let mut ready: std::collections::VecDeque<NodeId> = (0..n as NodeId)
             .filter(|&i| indegree[i as usize] == 0)
             .collect();
-        ready.reverse();
         let mut rank = 0u32;
-        while let Some(i) = ready.pop() {
+        while let Some(i) = ready.pop_front() {
             self.nodes[i as usize].rank = rank;
             rank += 1;
             for k in 0..self.nodes[i as usize].dependents.len() {
                 let d = self.nodes[i as usize].dependents[k];
                 indegree[d as usize] -= 1;
                 if indegree[d as usize] == 0 {
-                    ready.push(d);
+                    ready.push_back(d);
                 }
             }
         }

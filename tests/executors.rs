@@ -1,0 +1,312 @@
+//! Executors: the same results whatever runs the nodes; bounded concurrency; failures,
+//! keep-going and cancellation; the incremental core under threads.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft::executors::{Executor, MultiThreading, Sequential};
+use weft::prelude::*;
+use weft::{value_type, CacheConfig, CancelToken, ExecuteError, NodeError, NodeSpec};
+
+/// A small deterministic generator (xorshift), so failures reproduce from the seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A random DAG: node i depends on up to 3 earlier nodes or inputs `in0..in3`.
+fn random_dag(seed: u64, n: usize) -> (Vec<NodeSpec>, Vec<String>) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut nodes = Vec::new();
+    let mut has_dependents = vec![false; n];
+    for i in 0..n {
+        let k = 1 + rng.below(3) as usize;
+        let mut deps: Vec<String> = Vec::new();
+        for _ in 0..k {
+            let d = if i == 0 || rng.below(4) == 0 {
+                format!("in{}", rng.below(4))
+            } else {
+                let j = rng.below(i as u64) as usize;
+                has_dependents[j] = true;
+                format!("n{j}")
+            };
+            if !deps.contains(&d) {
+                deps.push(d);
+            }
+        }
+        let salt = rng.next();
+        let mut b =
+            NodeSpec::builder(format!("n{i}"), value_type!(u64)).code_version(format!("v{salt}"));
+        for d in &deps {
+            b = b.param(d.clone(), value_type!(u64));
+        }
+        let arity = deps.len();
+        nodes.push(b.sync(move |a| {
+            let mut h = salt;
+            for p in 0..arity {
+                h = h.rotate_left(7) ^ a.get::<u64>(p)?.wrapping_mul(0x100_0000_01b3);
+            }
+            Ok(Arc::new(h))
+        }));
+    }
+    let sinks = (0..n)
+        .filter(|&i| !has_dependents[i])
+        .map(|i| format!("n{i}"))
+        .collect();
+    (nodes, sinks)
+}
+
+/// Output values, and each node's (name, cache status, data version).
+type RunResult = (BTreeMap<String, u64>, Vec<(String, String, Option<String>)>);
+
+fn run_all(executor: impl Executor, seed: u64, cache_dir: &std::path::Path) -> RunResult {
+    let (nodes, sinks) = random_dag(seed, 40);
+    let dr = Builder::new()
+        .with_nodes(nodes)
+        .with_local_executor(executor)
+        .with_cache_config(CacheConfig::at(cache_dir))
+        .build()
+        .unwrap();
+    let outs: Vec<&str> = sinks.iter().map(String::as_str).collect();
+    let inputs = inputs! { "in0" => 1u64, "in1" => 2u64, "in2" => 3u64, "in3" => seed };
+    let out = dr.execute(&outs, inputs).unwrap();
+    let values = sinks
+        .iter()
+        .map(|s| (s.clone(), *out.get::<u64>(s).unwrap()))
+        .collect();
+    let mut records: Vec<_> = dr
+        .cache()
+        .unwrap()
+        .records(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.node, r.status.as_str().to_string(), r.data_version))
+        .collect();
+    records.sort();
+    (values, records)
+}
+
+#[test]
+fn swapping_the_executor_never_changes_results_or_cache_records() {
+    let base = std::env::temp_dir().join(format!("weft-exec-prop-{}", std::process::id()));
+    for seed in 1..=12u64 {
+        let dir = |name: &str| {
+            let d = base.join(format!("{seed}-{name}"));
+            let _ = std::fs::remove_dir_all(&d);
+            d
+        };
+        let reference = run_all(Sequential, seed, &dir("seq"));
+        assert!(!reference.0.is_empty());
+        for (name, result) in [
+            ("t1", run_all(MultiThreading::new(1), seed, &dir("t1"))),
+            ("t4", run_all(MultiThreading::new(4), seed, &dir("t4"))),
+        ] {
+            assert_eq!(result, reference, "seed {seed}, executor {name}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// `n` independent nodes that sleep and record how many run at once.
+fn sleepers(
+    n: usize,
+    sleep_ms: u64,
+    live: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+) -> Vec<NodeSpec> {
+    (0..n)
+        .map(|i| {
+            let live = live.clone();
+            let peak = peak.clone();
+            NodeSpec::builder(format!("s{i}"), value_type!(u64))
+                .param("x", value_type!(u64))
+                .sync(move |a| {
+                    let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(sleep_ms));
+                    live.fetch_sub(1, Ordering::SeqCst);
+                    Ok(Arc::new(*a.get::<u64>(0)? + i as u64))
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn max_tasks_bounds_concurrency_and_independent_nodes_overlap() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let dr = Builder::new()
+        .with_nodes(sleepers(12, 30, live.clone(), peak.clone()))
+        .with_local_executor(MultiThreading::new(4))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..12).map(|i| format!("s{i}")).collect();
+    let outs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let out = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("s11").unwrap(), 12);
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(peak <= 4, "never more than max_tasks at once (saw {peak})");
+    assert!(peak >= 2, "independent nodes overlapped (saw {peak})");
+    assert_eq!(dr.executor_name(), "threads(4)");
+}
+
+fn failing(name: &str, dep: &str) -> NodeSpec {
+    let n = name.to_string();
+    NodeSpec::builder(name, value_type!(u64))
+        .param(dep, value_type!(u64))
+        .sync(move |_| Err(NodeError::user(format!("{n} is broken"))))
+}
+
+#[test]
+fn the_first_failure_stops_new_work_unless_keep_going() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let make = || {
+        let mut nodes = vec![failing("bad1", "x"), failing("bad2", "x")];
+        for i in 0..30 {
+            let started = started.clone();
+            nodes.push(
+                NodeSpec::builder(format!("w{i}"), value_type!(u64))
+                    .param("x", value_type!(u64))
+                    .sync(move |a| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(5));
+                        Ok(Arc::new(*a.get::<u64>(0)?))
+                    }),
+            );
+        }
+        nodes
+    };
+    let mut outs = vec!["bad1".to_string(), "bad2".to_string()];
+    outs.extend((0..30).map(|i| format!("w{i}")));
+    let outs: Vec<&str> = outs.iter().map(String::as_str).collect();
+
+    let dr = Builder::new()
+        .with_nodes(make())
+        .with_local_executor(MultiThreading::new(2))
+        .build()
+        .unwrap();
+    let err = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap_err();
+    // Both failing nodes may already be in flight when the first fails; nothing new starts.
+    let failed: Vec<String> = match &err {
+        ExecuteError::NodeFailed { node, .. } => vec![node.clone()],
+        ExecuteError::Many(all) => all.iter().map(|e| e.to_string()).collect(),
+        other => panic!("{other}"),
+    };
+    assert!(!failed.is_empty());
+    assert!(
+        started.load(Ordering::SeqCst) < 30,
+        "scheduling stopped after the failure"
+    );
+
+    started.store(0, Ordering::SeqCst);
+    let dr = Builder::new()
+        .with_nodes(make())
+        .with_local_executor(MultiThreading::new(2))
+        .keep_going(true)
+        .build()
+        .unwrap();
+    let err = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap_err();
+    let ExecuteError::Many(all) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(all.len(), 2, "{err}");
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        30,
+        "everything independent still ran"
+    );
+    assert!(
+        err.to_string().contains("bad1 is broken") && err.to_string().contains("bad2 is broken")
+    );
+}
+
+pub mod chain {
+    use weft::prelude::*;
+    #[node]
+    pub fn a(x: &u64) -> u64 {
+        x + 1
+    }
+    #[node]
+    pub fn b(a: &u64) -> u64 {
+        a * 2
+    }
+    #[node]
+    pub fn c(y: &u64) -> u64 {
+        y + 100
+    }
+    #[node]
+    pub fn d(b: &u64, c: &u64) -> u64 {
+        b + c
+    }
+}
+
+#[test]
+fn memoization_and_early_cutoff_hold_under_threads() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::chain])
+        .with_local_executor(MultiThreading::new(3))
+        .build()
+        .unwrap();
+    let (out, rec) = dr
+        .execute_recorded(&["d"], inputs! { "x" => 1u64, "y" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(*out.get::<u64>("d").unwrap(), 105);
+    assert_eq!(rec.executed.len(), 4);
+    let (_, rec) = dr
+        .execute_recorded(&["d"], inputs! { "x" => 1u64, "y" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(rec.executed.is_empty());
+    let (out, rec) = dr
+        .execute_recorded(&["d"], inputs! { "x" => 1u64, "y" => 2u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(rec.executed, vec!["c", "d"]);
+    assert_eq!(*out.get::<u64>("d").unwrap(), 106);
+    assert!(rec.durations.contains_key("c"));
+}
+
+#[test]
+fn cancelling_stops_the_run_and_the_driver_stays_usable() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let dr = Arc::new(
+        Builder::new()
+            .with_nodes(sleepers(40, 20, live, peak))
+            .with_local_executor(MultiThreading::new(2))
+            .build()
+            .unwrap(),
+    );
+    let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(60));
+            token.cancel();
+        })
+    };
+    let outs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let err = dr
+        .execute_cancellable(&outs, inputs! { "x" => 1u64 }, Inputs::new(), &token)
+        .unwrap_err();
+    canceller.join().unwrap();
+    assert!(matches!(err, ExecuteError::Cancelled), "{err}");
+    // Nodes that finished keep their values; the rest run now.
+    let (_, rec) = dr
+        .execute_recorded(&outs, inputs! { "x" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(
+        !rec.reused.is_empty() && !rec.executed.is_empty(),
+        "{rec:?}"
+    );
+    assert_eq!(rec.reused.len() + rec.executed.len(), 40);
+}
