@@ -51,13 +51,25 @@ fn random_dag(seed: u64, n: usize) -> (Vec<NodeSpec>, Vec<String>) {
             b = b.param(d.clone(), value_type!(u64));
         }
         let arity = deps.len();
-        nodes.push(b.sync(move |a| {
+        let mix = move |a: &weft::Args<'_>| -> Result<u64, NodeError> {
             let mut h = salt;
             for p in 0..arity {
                 h = h.rotate_left(7) ^ a.get::<u64>(p)?.wrapping_mul(0x100_0000_01b3);
             }
-            Ok(Arc::new(h))
-        }));
+            Ok(h)
+        };
+        // Every third node is async: every executor must run both kinds.
+        if i % 3 == 2 {
+            nodes.push(b.asynchronous(move |owned| {
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    let h = mix(&owned.borrow())?;
+                    Ok(Arc::new(h) as weft::AnyValue)
+                })
+            }));
+        } else {
+            nodes.push(b.sync(move |a| Ok(Arc::new(mix(a)?))));
+        }
     }
     let sinks = (0..n)
         .filter(|&i| !has_dependents[i])
@@ -69,6 +81,10 @@ fn random_dag(seed: u64, n: usize) -> (Vec<NodeSpec>, Vec<String>) {
 /// Output values, and each node's (name, cache status, data version).
 type RunResult = (BTreeMap<String, u64>, Vec<(String, String, Option<String>)>);
 
+fn random_inputs(seed: u64) -> Inputs {
+    inputs! { "in0" => 1u64, "in1" => 2u64, "in2" => 3u64, "in3" => seed }
+}
+
 fn run_all(executor: impl Executor, seed: u64, cache_dir: &std::path::Path) -> RunResult {
     let (nodes, sinks) = random_dag(seed, 40);
     let dr = Builder::new()
@@ -78,15 +94,36 @@ fn run_all(executor: impl Executor, seed: u64, cache_dir: &std::path::Path) -> R
         .build()
         .unwrap();
     let outs: Vec<&str> = sinks.iter().map(String::as_str).collect();
-    let inputs = inputs! { "in0" => 1u64, "in1" => 2u64, "in2" => 3u64, "in3" => seed };
-    let out = dr.execute(&outs, inputs).unwrap();
+    let out = dr.execute(&outs, random_inputs(seed)).unwrap();
+    collect(&out, &sinks, dr.cache().unwrap())
+}
+
+fn run_async(seed: u64, cache_dir: &std::path::Path) -> RunResult {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (nodes, sinks) = random_dag(seed, 40);
+        let dr = weft::AsyncBuilder::new()
+            .with_nodes(nodes)
+            .with_cache_config(CacheConfig::at(cache_dir))
+            .build()
+            .await
+            .unwrap();
+        let outs: Vec<&str> = sinks.iter().map(String::as_str).collect();
+        let out = dr.execute(&outs, random_inputs(seed)).await.unwrap();
+        collect(&out, &sinks, dr.driver().cache().unwrap())
+    })
+}
+
+fn collect(out: &weft::Outputs, sinks: &[String], cache: &weft::Cache) -> RunResult {
     let values = sinks
         .iter()
         .map(|s| (s.clone(), *out.get::<u64>(s).unwrap()))
         .collect();
-    let mut records: Vec<_> = dr
-        .cache()
-        .unwrap()
+    let mut records: Vec<_> = cache
         .records(None)
         .unwrap()
         .into_iter()
@@ -110,6 +147,7 @@ fn swapping_the_executor_never_changes_results_or_cache_records() {
         for (name, result) in [
             ("t1", run_all(MultiThreading::new(1), seed, &dir("t1"))),
             ("t4", run_all(MultiThreading::new(4), seed, &dir("t4"))),
+            ("async", run_async(seed, &dir("async"))),
         ] {
             assert_eq!(result, reference, "seed {seed}, executor {name}");
         }
@@ -309,4 +347,69 @@ fn cancelling_stops_the_run_and_the_driver_stays_usable() {
         "{rec:?}"
     );
     assert_eq!(rec.reused.len() + rec.executed.len(), 40);
+}
+
+pub mod resilient {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use weft::prelude::*;
+
+    pub static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
+    pub static HOPELESS_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    /// Fails twice, then works.
+    #[node(retries = 2)]
+    pub fn flaky(x: &u64) -> Result<u64, std::io::Error> {
+        if FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) < 2 {
+            return Err(std::io::Error::other("connection reset"));
+        }
+        Ok(x + 1)
+    }
+
+    #[node(retries = 1)]
+    pub fn hopeless(x: &u64) -> Result<u64, std::io::Error> {
+        HOPELESS_CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(std::io::Error::other(format!("no luck with {x}")))
+    }
+
+    #[node(timeout = "50ms")]
+    pub fn stuck(x: &u64) -> u64 {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        *x
+    }
+
+    #[node(timeout = "50ms")]
+    pub async fn stuck_async(x: &u64) -> u64 {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        *x
+    }
+}
+
+#[test]
+fn retries_and_timeouts_from_node_attributes() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::resilient])
+        .with_local_executor(MultiThreading::new(2))
+        .build()
+        .unwrap();
+    let out = dr.execute(&["flaky"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("flaky").unwrap(), 2);
+    assert_eq!(resilient::FLAKY_CALLS.load(Ordering::SeqCst), 3);
+
+    let err = dr
+        .execute(&["hopeless"], inputs! { "x" => 1u64 })
+        .unwrap_err();
+    assert!(err.to_string().contains("no luck with 1"), "{err}");
+    assert_eq!(
+        resilient::HOPELESS_CALLS.load(Ordering::SeqCst),
+        2,
+        "one try and one retry"
+    );
+
+    for node in ["stuck", "stuck_async"] {
+        let err = dr.execute(&[node], inputs! { "x" => 1u64 }).unwrap_err();
+        assert!(
+            matches!(&err, ExecuteError::NodeFailed { node: n, source: NodeError::Timeout(t), .. } if n == node && *t == Duration::from_millis(50)),
+            "{err}"
+        );
+    }
 }

@@ -5,6 +5,8 @@
 //! outermost, so caching, retries, progress and tracing all wrap the same node at once
 //! (Hamilton allows one `do_node_execute` owner: apache/hamilton#1062, #1263).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +74,33 @@ impl NodeInfo<'_> {
 /// Result of running one node through the adapter stack.
 pub type NodeResult = Result<Value, NodeError>;
 
+/// The future of an async node's run through the adapter stack.
+pub type NodeFuture<'a> = Pin<Box<dyn Future<Output = NodeResult> + Send + 'a>>;
+
+/// The rest of the adapter stack for an `async fn` node, ending in its body. Like [`Next`]:
+/// `run` it to proceed; it is `Copy`, so running it again retries.
+#[derive(Clone, Copy)]
+pub struct NextAsync<'a> {
+    pub(crate) rest: &'a [Arc<dyn Adapter>],
+    pub(crate) body: &'a (dyn Fn() -> NodeFuture<'a> + Send + Sync),
+}
+
+impl<'a> NextAsync<'a> {
+    /// Runs the remaining adapters and the body.
+    pub fn run(self, node: &'a NodeInfo<'a>) -> NodeFuture<'a> {
+        match self.rest.split_first() {
+            None => (self.body)(),
+            Some((first, rest)) => first.wrap_node_async(
+                node,
+                NextAsync {
+                    rest,
+                    body: self.body,
+                },
+            ),
+        }
+    }
+}
+
 /// The rest of the adapter stack, ending in the node's body. Call [`Next::run`] to proceed;
 /// calling it again runs the rest again (that is how a retry adapter retries).
 pub struct Next<'a> {
@@ -123,6 +152,39 @@ pub trait Adapter: Send + Sync + 'static {
     fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
         next.run(node)
     }
+    /// Wraps an `async fn` node's execution when it is awaited natively (the async driver);
+    /// the default just proceeds. Implement it alongside [`wrap_node`](Self::wrap_node) when
+    /// your adapter wraps execution (caching, tracing and retries in weft do).
+    fn wrap_node_async<'a>(
+        &'a self,
+        node: &'a NodeInfo<'a>,
+        next: NextAsync<'a>,
+    ) -> NodeFuture<'a> {
+        next.run(node)
+    }
+}
+
+/// [`run_through`] for async nodes awaited natively.
+pub(crate) async fn run_through_async<'a>(
+    adapters: &'a [Arc<dyn Adapter>],
+    node: &'a NodeInfo<'a>,
+    body: &'a (dyn Fn() -> NodeFuture<'a> + Send + Sync),
+) -> (NodeResult, Duration) {
+    for a in adapters {
+        a.before_node(node);
+    }
+    let start = std::time::Instant::now();
+    let result = NextAsync {
+        rest: adapters,
+        body,
+    }
+    .run(node)
+    .await;
+    let took = start.elapsed();
+    for a in adapters {
+        a.after_node(node, &result, took);
+    }
+    (result, took)
 }
 
 /// Runs `body` for `node` through every adapter: `before_node`, the nested `wrap_node`s, then
@@ -167,6 +229,25 @@ impl Adapter for TracingAdapter {
             duration_ms = s.duration.as_secs_f64() * 1e3,
             "weft run finished"
         );
+    }
+
+    fn wrap_node_async<'a>(
+        &'a self,
+        node: &'a NodeInfo<'a>,
+        next: NextAsync<'a>,
+    ) -> NodeFuture<'a> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("weft.node", node = node.name(), run_id = node.run_id);
+        Box::pin(
+            async move {
+                let result = next.run(node).await;
+                if let Err(e) = &result {
+                    tracing::warn!(error = %e, "node failed");
+                }
+                result
+            }
+            .instrument(span),
+        )
     }
 
     fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {

@@ -191,6 +191,7 @@ impl Builder {
         }
         Ok(Driver {
             graph,
+            run_lock: Mutex::new(()),
             cache,
             executor: self.executor.unwrap_or_else(|| Arc::new(Sequential)),
             keep_going: self.keep_going,
@@ -212,10 +213,29 @@ struct State {
     rerun_pending: bool,
 }
 
+impl Prepared {
+    /// Whether node `id` is overridden in this run.
+    pub(crate) fn is_overridden(&self, id: NodeId) -> bool {
+        self.overridden.contains(&id)
+    }
+}
+
+/// A run between `Driver::prepare` and `Driver::finish`: its plan and a database handle.
+pub(crate) struct Prepared {
+    pub(crate) db: WeftDb,
+    pub(crate) plan: Plan,
+    overridden: HashSet<NodeId>,
+    run_id: String,
+    run_no: u64,
+    output_names: Vec<String>,
+    start: Instant,
+}
+
 /// A built graph, ready to execute requests. Long-lived: it remembers every node's value and
 /// re-executes only what a change affects.
 pub struct Driver {
     graph: Arc<Graph>,
+    run_lock: Mutex<()>,
     cache: Option<Cache>,
     executor: Arc<dyn Executor>,
     keep_going: bool,
@@ -287,6 +307,11 @@ impl Driver {
         self.run(outputs, &inputs, &overrides, Some(cancel))
     }
 
+    /// Whether the driver keeps going after a failure.
+    pub(crate) fn keeps_going(&self) -> bool {
+        self.keep_going
+    }
+
     /// The executor in use.
     pub fn executor_name(&self) -> String {
         self.executor.name()
@@ -299,13 +324,39 @@ impl Driver {
         overrides: &Inputs,
         cancel: Option<&CancelToken>,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        // One run at a time per driver: a run's database handles must be gone before the next
+        // run sets inputs.
+        let _one_at_a_time = self.run_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let never = CancelToken::new();
+        let cancel = cancel.unwrap_or(&never);
+        let prepared = self.prepare(outputs, inputs, overrides)?;
+        let walk = Walk::new(
+            &self.graph,
+            &prepared.plan.order,
+            &prepared.db,
+            cancel,
+            self.keep_going,
+        );
+        self.executor.run(&walk);
+        let completed: Vec<(NodeId, bool)> = walk.completed().collect();
+        drop(walk);
+        self.finish(prepared, &completed, cancel)
+    }
+
+    /// Checks the request, feeds the salsa inputs (an unchanged value starts no revision),
+    /// starts the run and calls the adapters' `before_graph`.
+    pub(crate) fn prepare(
+        &self,
+        outputs: &[&str],
+        inputs: &Inputs,
+        overrides: &Inputs,
+    ) -> Result<Prepared, ExecuteError> {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
         let override_ids = self.check_overrides(overrides)?;
         let plan = Plan::new(&self.graph, outputs, &override_ids)?;
         self.check_inputs(&plan, inputs, overrides)?;
 
-        // Feed the salsa inputs; unchanged values start no new revision.
         for (id, node) in self.graph.nodes().iter().enumerate() {
             if let NodeKind::Input { .. } = node.kind() {
                 let v = overrides
@@ -327,7 +378,7 @@ impl Driver {
             let v = Value::new(v.clone(), node.value_type());
             state.db.set_external(id, Some(v), Durability::LOW);
         }
-        state.overridden = override_ids;
+        state.overridden = override_ids.clone();
         let always = plan
             .order
             .iter()
@@ -339,12 +390,12 @@ impl Driver {
         let engine = state.db.engine_arc().clone();
         let run_id = new_run_id();
         let run_no = engine.begin_run(Arc::from(run_id.as_str()));
+        let output_names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
         let names: Vec<&str> = plan
             .order
             .iter()
             .map(|&i| self.graph.get(i).name())
             .collect();
-        let output_names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
         let info = RunInfo {
             run_id: &run_id,
             outputs: &output_names,
@@ -353,20 +404,41 @@ impl Driver {
         for a in &engine.adapters {
             a.before_graph(&info);
         }
-        let start = Instant::now();
-        let never = CancelToken::new();
-        let cancel = cancel.unwrap_or(&never);
-        let walk = Walk::new(&self.graph, &plan.order, &state.db, cancel, self.keep_going);
-        self.executor.run(&walk);
-        let completed: Vec<(NodeId, bool)> = walk.completed().collect();
-        drop(walk);
+        Ok(Prepared {
+            db: state.db.clone(),
+            plan,
+            overridden: override_ids,
+            run_id,
+            run_no,
+            output_names,
+            start: Instant::now(),
+        })
+    }
+
+    /// Collects a walk's results: failures, records, the adapters' `after_graph`, outputs.
+    pub(crate) fn finish(
+        &self,
+        prepared: Prepared,
+        completed: &[(NodeId, bool)],
+        cancel: &CancelToken,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        let Prepared {
+            db,
+            plan,
+            overridden,
+            run_id,
+            run_no,
+            output_names,
+            start,
+        } = prepared;
+        let engine = db.engine_arc().clone();
         let cancelled = completed.len() < plan.order.len() && cancel.is_cancelled();
 
         // Failures, each reported once, at the node where it started.
         let mut failures: Vec<Arc<Failure>> = Vec::new();
-        for &(id, failed) in &completed {
+        for &(id, failed) in completed {
             if failed {
-                if let Outcome::Failed(f) = state.db.outcome(id) {
+                if let Outcome::Failed(f) = db.outcome(id) {
                     if !failures.iter().any(|g| g.node == f.node) {
                         failures.push(f);
                     }
@@ -377,9 +449,9 @@ impl Driver {
             run_id: run_id.clone(),
             ..Default::default()
         };
-        for &(id, failed) in &completed {
+        for &(id, failed) in completed {
             let node = self.graph.get(id);
-            if node.spec().is_none() || state.overridden.contains(&id) {
+            if node.spec().is_none() || overridden.contains(&id) {
                 continue;
             }
             if engine.executed_in(id, run_no) {
@@ -391,21 +463,30 @@ impl Driver {
                 record.reused.push(node.name().to_string());
             }
         }
-        state.rerun_pending = !failures.is_empty() || cancelled;
         let failed_name = failures.first().map(|f| self.graph.get(f.node).name());
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
         let mut values = Vec::new();
         if failures.is_empty() && !cancelled {
-            for &(id, _) in &completed {
+            for &(id, _) in completed {
                 let node = self.graph.get(id);
-                if let (Some(spec), false) = (node.spec(), state.overridden.contains(&id)) {
-                    if let Outcome::Value(v) = state.db.outcome(id) {
+                if let (Some(spec), false) = (node.spec(), overridden.contains(&id)) {
+                    if let Outcome::Value(v) = db.outcome(id) {
                         values.push((node.name(), spec, v));
                     }
                 }
             }
         }
+        let names: Vec<&str> = plan
+            .order
+            .iter()
+            .map(|&i| self.graph.get(i).name())
+            .collect();
+        let info = RunInfo {
+            run_id: &run_id,
+            outputs: &output_names,
+            execution_path: &names,
+        };
         let summary = RunSummary {
             executed: &executed,
             reused: &reused,
@@ -416,6 +497,27 @@ impl Driver {
         for a in &engine.adapters {
             a.after_graph(&info, &summary);
         }
+        let mut outputs = BTreeMap::new();
+        if !cancelled && failures.is_empty() {
+            for &id in &plan.outputs {
+                let name = self.graph.get(id).name().to_string();
+                match db.outcome(id) {
+                    Outcome::Value(v) => {
+                        outputs.insert(name, Some(v));
+                    }
+                    Outcome::Absent => {
+                        outputs.insert(name, None);
+                    }
+                    Outcome::Failed(_) => {}
+                }
+            }
+        }
+        drop(values);
+        drop(db);
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rerun_pending = !failures.is_empty() || cancelled;
         if cancelled {
             return Err(ExecuteError::Cancelled);
         }
@@ -442,20 +544,7 @@ impl Driver {
                 ExecuteError::Many(errors)
             });
         }
-        let mut values = BTreeMap::new();
-        for &id in &plan.outputs {
-            let name = self.graph.get(id).name().to_string();
-            match state.db.outcome(id) {
-                Outcome::Value(v) => {
-                    values.insert(name, Some(v));
-                }
-                Outcome::Absent => {
-                    values.insert(name, None);
-                }
-                Outcome::Failed(_) => {}
-            }
-        }
-        Ok((Outputs::new(values), record))
+        Ok((Outputs::new(outputs), record))
     }
 
     fn check_overrides(&self, overrides: &Inputs) -> Result<HashSet<NodeId>, ExecuteError> {

@@ -185,7 +185,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {}
 
 /// Executing the graph failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ExecuteError {
     /// Requested outputs that no node produces.
     #[error("{}", unknown_outputs(.0))]
@@ -209,6 +209,9 @@ pub enum ExecuteError {
     /// The run was cancelled (a newer change arrived).
     #[error("the run was cancelled")]
     Cancelled,
+    /// Something weft itself got wrong; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Several nodes failed (when the driver keeps going after a failure).
     #[error("{} nodes failed:{}", .0.len(), .0.iter().map(|e| format!("\n- {e}")).collect::<String>())]
     Many(Vec<ExecuteError>),

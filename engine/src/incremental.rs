@@ -10,18 +10,20 @@
 //! node's query asks for a dependency, that dependency was already verified or computed in this
 //! revision and the answer is a memo hit.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use salsa::{Durability, Setter};
 
 use crate::adapter::{run_through, Adapter, NodeInfo};
+use crate::adapter::{run_through_async, NodeFuture};
 use crate::error::NodeError;
+use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
-use crate::node::{Args, NodeBody, OwnedArgs, ParamSpec};
-use crate::value::AnyValue;
+use crate::invoke::{current_thread_runtime, invoke, invoke_async, OwnedRuntime};
+use crate::node::ParamSpec;
 use crate::value::Value;
+use std::collections::HashMap;
 
 /// Where a node's failure started, shared by every node downstream of it.
 #[derive(Debug)]
@@ -109,18 +111,15 @@ pub struct Engine {
     /// For each node, whether the epoch should make it re-execute (policy).
     pub(crate) always_rerun: Vec<bool>,
     runtime: OnceLock<Result<OwnedRuntime, String>>,
+    /// Results of async bodies awaited natively by the async driver, keyed by the node's code
+    /// version and its arguments' data versions. A node's query returns the entry matching its
+    /// current key instead of running the body again: a pure function of the key, so salsa
+    /// needs no untracked read and memoization and early cutoff are unchanged.
+    side: Mutex<HashMap<NodeId, SideEntry>>,
 }
 
-/// A runtime that can be dropped anywhere, even inside another runtime's async context.
-struct OwnedRuntime(Option<tokio::runtime::Runtime>);
-
-impl Drop for OwnedRuntime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
-}
+/// An async result in the side table: its key and the body's result.
+type SideEntry = (DataVersion, Result<Value, NodeError>);
 
 impl WeftDb {
     pub(crate) fn new(
@@ -140,6 +139,7 @@ impl WeftDb {
             took_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
             always_rerun,
             runtime: OnceLock::new(),
+            side: Mutex::new(HashMap::new()),
         });
         let db = WeftDb {
             storage: salsa::Storage::default(),
@@ -196,6 +196,21 @@ impl WeftDb {
         e.set_n(self).to(n + 1);
     }
 
+    /// The values of a node's dependencies, in parameter order (`None` inside for an absent
+    /// optional input); `None` if one of them failed. Dependencies must be done.
+    pub(crate) fn dependency_values(&self, id: NodeId) -> Option<Vec<Option<Value>>> {
+        let graph = &self.engine.graph;
+        let mut out = Vec::with_capacity(graph.deps(id).len());
+        for &d in graph.deps(id) {
+            match self.outcome(d) {
+                Outcome::Value(v) => out.push(Some(v)),
+                Outcome::Absent => out.push(None),
+                Outcome::Failed(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// The node's outcome in the current revision (computing it if needed).
     pub(crate) fn outcome(&self, id: NodeId) -> Outcome {
         node_value(self, self.engine.slot(id)).clone()
@@ -212,6 +227,90 @@ impl Engine {
             *r = run_id;
         }
         self.run_no.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The key of an async node's side-table entry for these arguments.
+    pub(crate) fn side_key(spec: &crate::node::NodeSpec, args: &[Option<Value>]) -> DataVersion {
+        let mut h = blake3::Hasher::new();
+        h.update(spec.code_version().as_bytes());
+        for a in args {
+            match a {
+                Some(v) => h.update(v.version().as_bytes()),
+                None => h.update(&[0u8; 32]),
+            };
+        }
+        DataVersion::from_bytes(*h.finalize().as_bytes())
+    }
+
+    /// Whether the side table holds node `id`'s result for `key`.
+    pub(crate) fn side_has(&self, id: NodeId, key: DataVersion) -> bool {
+        self.side
+            .lock()
+            .map(|t| t.get(&id).is_some_and(|(k, _)| *k == key))
+            .unwrap_or(false)
+    }
+
+    fn side_get(&self, id: NodeId, key: DataVersion) -> Option<Result<Value, NodeError>> {
+        let t = self.side.lock().ok()?;
+        t.get(&id)
+            .filter(|(k, _)| *k == key)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Runs an async node's body natively (adapters included) and keeps the result for its
+    /// query.
+    pub(crate) async fn execute_async(&self, id: NodeId, args: Vec<Option<Value>>) {
+        let node = self.graph.get(id);
+        let Some(spec) = node.spec() else { return };
+        let key = Self::side_key(spec, &args);
+        let run_id = self.run_id();
+        let inputs: Vec<(&str, Option<Value>)> = spec
+            .params()
+            .iter()
+            .map(ParamSpec::name)
+            .zip(args.iter().cloned())
+            .collect();
+        let info = NodeInfo {
+            run_id: &run_id,
+            spec,
+            inputs: &inputs,
+            attempt: 0,
+        };
+        let run_no = self.run_no.load(Ordering::SeqCst);
+        let body = || -> NodeFuture<'_> {
+            self.executed_in[id as usize].store(run_no, Ordering::Relaxed);
+            let spec = spec.clone();
+            let args = args.clone();
+            Box::pin(async move {
+                invoke_async(&spec, &args)
+                    .await
+                    .map(|data| Value::new(data, spec.output()))
+            })
+        };
+        let (result, took) = run_through_async(&self.adapters, &info, &body).await;
+        self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
+        let result = result.map(|v| self.recompute_if_unusable(v, spec, &args));
+        if let Ok(mut t) = self.side.lock() {
+            t.insert(id, (key, result));
+        }
+    }
+
+    /// A lazily-held result (a cache hit) that later turns out unusable is recomputed.
+    fn recompute_if_unusable(
+        &self,
+        v: Value,
+        spec: &crate::node::NodeSpec,
+        args: &[Option<Value>],
+    ) -> Value {
+        if v.is_loaded() {
+            return v;
+        }
+        let spec = spec.clone();
+        let args = args.to_vec();
+        v.with_fallback(Box::new(move || {
+            invoke(&spec, &args, None)
+                .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
+        }))
     }
 
     /// How long the node's last execution took.
@@ -269,84 +368,7 @@ impl Engine {
         };
         let (result, took) = run_through(&self.adapters, &info, &mut body);
         self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
-        // A lazily-held result (a cache hit) that later turns out unusable is recomputed.
-        result.map(|v| {
-            if v.is_loaded() {
-                return v;
-            }
-            let spec = spec.clone();
-            v.with_fallback(Box::new(move || {
-                invoke(&spec, &args, None)
-                    .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
-            }))
-        })
-    }
-}
-
-/// Calls a node's body with its arguments, turning a panic into [`NodeError::Panic`].
-fn invoke(
-    spec: &crate::node::NodeSpec,
-    args: &[Option<Value>],
-    runtime: Option<&tokio::runtime::Runtime>,
-) -> Result<AnyValue, NodeError> {
-    let result = match spec.body() {
-        NodeBody::Sync(f) => {
-            let args = Args::new(spec.name(), spec.params(), args);
-            catch_unwind(AssertUnwindSafe(|| f(&args)))
-        }
-        NodeBody::Async(f) => {
-            let owned = OwnedArgs::new(spec.name.clone(), spec.params.clone(), args.to_vec());
-            let fut = f(owned);
-            catch_unwind(AssertUnwindSafe(|| block_on(fut, runtime))).map(|r| r.and_then(|x| x))
-        }
-    };
-    match result {
-        Ok(Ok(data)) if (*data).type_id() != spec.output().id() => {
-            Err(NodeError::Internal(format!(
-                "node `{}` returned a value that is not the `{}` it declares",
-                spec.name(),
-                spec.output().name()
-            )))
-        }
-        Ok(r) => r,
-        Err(panic) => Err(NodeError::Panic(panic_message(&panic))),
-    }
-}
-
-/// Awaits an async body from synchronous code: on the given current-thread runtime, or, when
-/// called from inside a tokio runtime (where blocking would panic) or without one, on a scoped
-/// thread with a fresh runtime.
-fn block_on(
-    fut: crate::node::BoxFuture,
-    runtime: Option<&tokio::runtime::Runtime>,
-) -> Result<crate::node::BodyResult, NodeError> {
-    match runtime {
-        Some(rt) if tokio::runtime::Handle::try_current().is_err() => Ok(rt.block_on(fut)),
-        _ => std::thread::scope(|s| {
-            let joined = s
-                .spawn(|| current_thread_runtime().map(|rt| rt.block_on(fut)))
-                .join()
-                .map_err(|p| NodeError::Panic(panic_message(&p)))?;
-            joined.map_err(NodeError::Internal)
-        }),
-    }
-}
-
-fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a tokio runtime for async nodes: {e}"))
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
+        result.map(|v| self.recompute_if_unusable(v, spec, &args))
     }
 }
 
@@ -378,7 +400,12 @@ fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Outcome {
             }
         }
     }
-    match engine.execute(id, args) {
+    // An async body already awaited natively for exactly these arguments.
+    let side = match node.spec() {
+        Some(spec) if spec.is_async() => engine.side_get(id, Engine::side_key(spec, &args)),
+        _ => None,
+    };
+    match side.unwrap_or_else(|| engine.execute(id, args)) {
         Ok(v) => Outcome::Value(v),
         Err(error) => {
             // A failure is retried in the next run: the driver bumps the epoch after one.

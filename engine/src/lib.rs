@@ -36,6 +36,7 @@ mod fingerprint;
 mod graph;
 mod incremental;
 mod inputs;
+mod invoke;
 mod module;
 mod node;
 mod outputs;
@@ -44,10 +45,12 @@ mod probe;
 mod value;
 pub mod viz;
 
-pub use adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter};
+pub use adapter::{
+    Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter,
+};
 pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, RunRecord};
-pub use executor::CancelToken;
+pub use executor::{AsyncBuilder, AsyncDriver, CancelToken};
 
 /// Executors: where ready nodes run. See [`Builder::with_local_executor`].
 pub mod executors {

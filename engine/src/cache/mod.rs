@@ -31,7 +31,9 @@ pub use store::{
     Blob, MetaWrite, MetadataStore, NodeRecord, ResultStore, RunMeta, Status, StoreError,
 };
 
-use crate::adapter::{Adapter, Next, NodeInfo, NodeResult, RunInfo, RunSummary};
+use crate::adapter::{
+    Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary,
+};
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
 use crate::value::Value;
@@ -310,7 +312,53 @@ impl Adapter for CacheAdapter {
     }
 
     fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
-        let inner = &self.0;
+        match self.0.begin(node) {
+            Begin::Hit(v) => Ok(v),
+            Begin::Miss(ctx) => {
+                let result = next.run(node);
+                self.0.end(node, ctx, result)
+            }
+        }
+    }
+
+    fn wrap_node_async<'a>(
+        &'a self,
+        node: &'a NodeInfo<'a>,
+        next: NextAsync<'a>,
+    ) -> NodeFuture<'a> {
+        Box::pin(async move {
+            match self.0.begin(node) {
+                Begin::Hit(v) => Ok(v),
+                Begin::Miss(ctx) => {
+                    let result = next.run(node).await;
+                    self.0.end(node, ctx, result)
+                }
+            }
+        })
+    }
+}
+
+/// What the cache decided before a node runs.
+enum Begin {
+    /// A stored result, lazily loaded.
+    Hit(Value),
+    /// The node must run; what to record afterwards.
+    Miss(Box<MissContext>),
+}
+
+struct MissContext {
+    start: Instant,
+    behavior: CacheBehavior,
+    format: String,
+    key: Option<String>,
+    unkeyable: Option<String>,
+    record: NodeRecord,
+}
+
+impl Inner {
+    /// Looks the node up: a hit, or what to do after it runs.
+    fn begin(self: &Arc<Self>, node: &NodeInfo<'_>) -> Begin {
+        let inner = self;
         let start = Instant::now();
         let name = node.name();
         if let Ok(mut t) = inner.run.lock() {
@@ -384,7 +432,7 @@ impl Adapter for CacheAdapter {
                         record.data_version = Some(hex);
                         record.duration_us = start.elapsed().as_micros() as u64;
                         inner.send(MetaWrite::Record(record));
-                        return Ok(inner.lazy_value(node, key.clone(), version));
+                        return Begin::Hit(inner.lazy_value(node, key.clone(), version));
                     }
                     None => record.reason = Some(format!("unreadable data version `{hex}`")),
                 },
@@ -396,7 +444,34 @@ impl Adapter for CacheAdapter {
             }
         }
 
-        let result = next.run(node);
+        Begin::Miss(Box::new(MissContext {
+            start,
+            behavior,
+            format: format.to_string(),
+            key,
+            unkeyable,
+            record,
+        }))
+    }
+
+    /// Records the node's run and stores its value when it should be.
+    fn end(
+        self: &Arc<Self>,
+        node: &NodeInfo<'_>,
+        ctx: Box<MissContext>,
+        result: NodeResult,
+    ) -> NodeResult {
+        let inner = self;
+        let name = node.name();
+        let spec = node.spec;
+        let MissContext {
+            start,
+            behavior,
+            format,
+            key,
+            unkeyable,
+            mut record,
+        } = *ctx;
         record.duration_us = start.elapsed().as_micros() as u64;
         let value = match result {
             Ok(v) => v,

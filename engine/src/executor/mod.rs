@@ -7,9 +7,12 @@
 //! database handle ([`Handle`]), dropped before the task reports completion, and every node's
 //! dependencies are complete before it is dispatched, so a node's query only reads memos.
 
+mod asynchronous;
 mod cancel;
 mod scheduler;
 mod threads;
+
+pub use asynchronous::{AsyncBuilder, AsyncDriver};
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -59,9 +62,11 @@ impl Runner<'_> {
         if self.cancel.is_cancelled() {
             return TaskOutcome::Cancelled;
         }
-        let (outcome, code) = match db.outcome(self.order[task]) {
-            Outcome::Failed(_) => (TaskOutcome::Failed, FAILED),
-            _ => (TaskOutcome::Done, DONE),
+        let outcome = evaluate(db, self.order[task]);
+        let code = if outcome == TaskOutcome::Failed {
+            FAILED
+        } else {
+            DONE
         };
         self.status[task].store(code, Ordering::Release);
         outcome
@@ -151,6 +156,14 @@ pub trait Executor: Send + Sync + 'static {
     fn name(&self) -> String;
     /// Runs the walk to completion (or to the first failure, or cancellation).
     fn run(&self, walk: &Walk<'_>);
+}
+
+/// Computes one node on `db` (its dependencies are done).
+pub(crate) fn evaluate(db: &WeftDb, id: NodeId) -> TaskOutcome {
+    match db.outcome(id) {
+        Outcome::Failed(_) => TaskOutcome::Failed,
+        _ => TaskOutcome::Done,
+    }
 }
 
 /// Runs ready nodes one at a time on the calling thread.

@@ -69,7 +69,7 @@ impl Scheduler {
     /// Records a task's end; its dependents may become ready. A failure stops scheduling new
     /// work unless the run keeps going (then dependents run, and report the failure upstream).
     pub fn complete(&mut self, task: usize, outcome: TaskOutcome) {
-        self.in_flight -= 1;
+        self.in_flight = self.in_flight.saturating_sub(1);
         self.finished += 1;
         match outcome {
             TaskOutcome::Cancelled => self.stopped = true,
@@ -83,6 +83,11 @@ impl Scheduler {
                 self.ready.push_back(d as u32);
             }
         }
+    }
+
+    /// Stops scheduling new work (cancellation).
+    pub fn stop(&mut self) {
+        self.stopped = true;
     }
 
     /// Tasks dispatched and not yet completed.
