@@ -2,6 +2,7 @@
 # Runs weft and Apache Hamilton on the same workload in one run and prints both.
 #   bench/compare.sh overhead   per-node execution overhead, no cache
 #   bench/compare.sh cache      disk cache, cold and warm, process start included for weft
+#   bench/compare.sh parallel   threads for blocking I/O, async timers, CPU-bound threads, fan-out
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 set -euo pipefail
@@ -10,8 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 case "$case_name" in
-  overhead|cache) ;;
-  *) echo "usage: bench/compare.sh overhead|cache" >&2; exit 2 ;;
+  overhead|cache|parallel) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel" >&2; exit 2 ;;
 esac
 
 venv="$here/.venv"
@@ -58,5 +59,25 @@ case "$case_name" in
     c=$(worst weft warm_us_per_node); d=$(worst hamilton warm_us_per_node)
     awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
       printf "cache: cold weft %.1f us/node hamilton %.1f us/node ratio %.0f; warm weft %.1f us/node hamilton %.1f us/node ratio %.0f\n", a, b, b / a, c, d, d / c }'
+    ;;
+  parallel)
+    # `weft|hamilton KEY VALUE` lines; each case beside its physical limit.
+    val() { awk -v k="$2" '$2 == k {print $NF}' "$out/$1.txt" | tail -n 1; }
+    wio=$(val weft io_s); hio=$(val hamilton io_s); hfut=$(val hamilton io_futureadapter_s)
+    was=$(val weft async_s); has=$(val hamilton async_s)
+    wcpu=$(val weft cpu_speedup); hcpu=$(val hamilton cpu_speedup); cores=$(val weft cpu_cores)
+    # FANOUT: weft's side prints `weft fanout10k_ms n/a` until Parallel/Collect land (see
+    # bench/src/parallel.rs); the lines below then show its figure without further change.
+    wfan=$(val weft fanout10k_ms); hfan=$(val hamilton fanout3k_s)
+    echo
+    awk -v w="$wio" -v h="$hio" -v f="$hfut" 'BEGIN {
+      printf "io     50 x 100 ms blocking, 10 threads:  weft %.3f s  hamilton %.3f s (FutureAdapter %.3f s)  limit 0.500 s  goal <= 0.525 s\n", w, h, f }'
+    awk -v w="$was" -v h="$has" 'BEGIN {
+      printf "async  1,000 x 100 ms timers:             weft %.3f s  hamilton %.3f s  limit 0.100 s  goal <= 0.150 s\n", w, h }'
+    awk -v w="$wcpu" -v h="$hcpu" -v c="$cores" 'BEGIN { l = (c < 2 ? c : 2);
+      printf "cpu    8 x ~50 ms, 2 threads vs 1:        weft %.2fx  hamilton %.2fx  limit %.1fx (%d cores)  goal >= 1.8x\n", w, h, l, c }'
+    if [ "$wfan" = "n/a" ]; then wfan_txt="n/a"; else wfan_txt="$wfan ms"; fi
+    echo "fanout trivial items:                    weft 10k $wfan_txt  hamilton 3k $hfan s  goal <= 50 ms for 10k"
+    echo "parallel: io $wio s (limit 0.5), async $was s (limit 0.1), cpu speedup $wcpu, fanout10k $wfan_txt, hamilton fanout3k $hfan s"
     ;;
 esac

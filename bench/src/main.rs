@@ -1,5 +1,6 @@
 //! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
 
+mod parallel;
 mod shapes;
 
 use std::time::Instant;
@@ -117,6 +118,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("overhead") => overhead(),
+        Some("parallel") => parallel::run(),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         other => {
             eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");

@@ -182,7 +182,13 @@ impl Builder {
                 Some(cache)
             }
         };
-        let mut db = WeftDb::new(graph.clone(), adapters, always_rerun);
+        let executor = self.executor.unwrap_or_else(|| Arc::new(Sequential));
+        let mut db = WeftDb::new(
+            graph.clone(),
+            adapters,
+            always_rerun,
+            executor.parallelism(),
+        );
         for (key, (value, _)) in self.config.entries() {
             if let Some(id) = graph.id(key) {
                 let v = Value::new(value.clone(), graph.get(id).value_type());
@@ -193,7 +199,7 @@ impl Builder {
             graph,
             run_lock: Mutex::new(()),
             cache,
-            executor: self.executor.unwrap_or_else(|| Arc::new(Sequential)),
+            executor,
             keep_going: self.keep_going,
             config: self.config,
             state: Mutex::new(State {
@@ -531,6 +537,10 @@ impl Driver {
                         .map(|&o| self.graph.path_between(o, f.node))
                         .find(|p| p.len() > 1)
                         .unwrap_or_else(|| vec![self.graph.get(f.node).name().to_string()]);
+                    let mut path = path;
+                    if let (Some(i), Some(last)) = (f.item, path.last_mut()) {
+                        last.push_str(&format!(" (item {i})"));
+                    }
                     ExecuteError::NodeFailed {
                         node: self.graph.get(f.node).name().to_string(),
                         path,

@@ -95,6 +95,8 @@ pub enum Problem {
     EmptyModule(String),
     /// A config key names a node that a function produces.
     ConfigShadowsNode(String),
+    /// A fan-out is used inconsistently (mixed fan-outs, a `Collect` outside one).
+    FanOut(String),
     /// The cache configuration is inconsistent (unknown node, node in two lists).
     CachePolicy(String),
     /// The cache directory cannot be opened.
@@ -150,7 +152,7 @@ impl fmt::Display for Problem {
                 "module `{m}` has no #[node] functions (is the path right, and are its functions \
                  marked #[node]?)"
             ),
-            Problem::CachePolicy(m) => write!(f, "{m}"),
+            Problem::CachePolicy(m) | Problem::FanOut(m) => write!(f, "{m}"),
             Problem::Cache(m) => write!(f, "cache: {m}"),
             Problem::ConfigShadowsNode(k) => write!(
                 f,

@@ -14,6 +14,8 @@ use crate::value::{AnyValue, ValueType};
 pub type NodeId = u32;
 
 /// What a graph node is.
+// Most nodes are functions; boxing the spec would add an indirection on every lookup.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     /// A function: it has a body.
@@ -43,6 +45,11 @@ pub struct GraphNode {
     pub(crate) dependents: Vec<NodeId>,
     /// Position in a topological order of the whole graph.
     pub(crate) rank: u32,
+    /// The fan-outs this node runs inside, outermost first (empty: once per run).
+    pub(crate) scope: Vec<NodeId>,
+    /// What the node waits for at its own level: its dependencies, except that a `Collect`
+    /// parameter stands for every outside node the fan-out's items need.
+    pub(crate) outer_deps: Vec<NodeId>,
 }
 
 impl GraphNode {
@@ -99,6 +106,8 @@ impl Graph {
                 deps: Vec::new(),
                 dependents: Vec::new(),
                 rank: 0,
+                scope: Vec::new(),
+                outer_deps: Vec::new(),
             });
         }
         for key in config.keys() {
@@ -148,6 +157,8 @@ impl Graph {
                 deps: Vec::new(),
                 dependents: Vec::new(),
                 rank: 0,
+                scope: Vec::new(),
+                outer_deps: Vec::new(),
             });
         }
 
@@ -161,10 +172,13 @@ impl Graph {
                 let dep = by_name[p.name()];
                 let producer = &nodes[dep as usize];
                 if let NodeKind::Function(ps) = &producer.kind {
-                    if ps.output().id() != p.value_type().id() {
+                    // A fan-out node's consumers inside the fan-out, and its collectors, see
+                    // one item at a time.
+                    let produced = ps.item_type().unwrap_or(ps.output());
+                    if produced.id() != p.value_type().id() {
                         problems.push(Problem::TypeMismatch {
                             producer: producer.name.to_string(),
-                            produced: ps.output().name().to_string(),
+                            produced: produced.name().to_string(),
                             consumer: nodes[i].name.to_string(),
                             expected: p.value_type().name().to_string(),
                         });
@@ -202,7 +216,7 @@ impl Graph {
 
         let mut graph = Graph { nodes, by_name };
         match graph.topological_ranks() {
-            Ok(()) => {}
+            Ok(()) => problems.extend(graph.fan_out_scopes()),
             Err(cycles) => problems.extend(cycles.into_iter().map(Problem::Cycle)),
         }
         if problems.is_empty() {
@@ -238,6 +252,109 @@ impl Graph {
             return Ok(());
         }
         Err(self.cycles())
+    }
+
+    /// Works out which fan-out each node runs inside, and what each node waits for at its own
+    /// level; reports nodes that mix items of unrelated fan-outs and misplaced `Collect`s.
+    fn fan_out_scopes(&mut self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut order: Vec<NodeId> = (0..self.nodes.len() as NodeId).collect();
+        order.sort_by_key(|&i| self.nodes[i as usize].rank);
+        for &id in &order {
+            let Some(spec) = self.nodes[id as usize].spec().cloned() else {
+                continue;
+            };
+            let mut scope: Vec<NodeId> = Vec::new();
+            for (p, &dep) in spec
+                .params()
+                .iter()
+                .zip(&self.nodes[id as usize].deps.clone())
+            {
+                let producer = &self.nodes[dep as usize];
+                let mut s = producer.scope.clone();
+                if producer.spec().and_then(|ps| ps.item_type()).is_some() {
+                    s.push(dep);
+                }
+                if p.kind() == ParamKind::Collect && s.pop().is_none() {
+                    problems.push(Problem::FanOut(format!(
+                        "`{}` collects `{}`, which is not inside a fan-out (a node returning \
+                         `Parallel<T>`); take `&{}` instead",
+                        spec.name(),
+                        producer.name(),
+                        crate::viz::short_type_name(p.value_type().name())
+                    )));
+                    continue;
+                }
+                if s.len() > scope.len() {
+                    if !s.starts_with(&scope) {
+                        problems.push(self.mixed(&spec, &scope, &s));
+                    }
+                    scope = s;
+                } else if !scope.starts_with(&s) {
+                    problems.push(self.mixed(&spec, &scope, &s));
+                }
+            }
+            self.nodes[id as usize].scope = scope;
+        }
+        // What each node waits for at its own level.
+        for &id in &order {
+            let node = &self.nodes[id as usize];
+            let Some(spec) = node.spec() else { continue };
+            let mut outer = Vec::new();
+            for (p, &dep) in spec.params().iter().zip(&node.deps) {
+                if p.kind() == ParamKind::Collect {
+                    self.outside_ancestors(dep, &node.scope, &mut outer);
+                } else if !outer.contains(&dep) {
+                    outer.push(dep);
+                }
+            }
+            self.nodes[id as usize].outer_deps = outer;
+        }
+        problems
+    }
+
+    fn mixed(&self, spec: &NodeSpec, a: &[NodeId], b: &[NodeId]) -> Problem {
+        let name = |s: &[NodeId]| {
+            s.last().map_or("none".to_string(), |&e| {
+                format!("`{}`", self.nodes[e as usize].name)
+            })
+        };
+        Problem::FanOut(format!(
+            "`{}` combines items of the fan-outs {} and {}, which are not nested; collect one \
+             of them first",
+            spec.name(),
+            name(a),
+            name(b)
+        ))
+    }
+
+    /// The nodes at level `scope` (or above) that the items of a fan-out reaching `from` need.
+    pub(crate) fn outside_ancestors(&self, from: NodeId, scope: &[NodeId], out: &mut Vec<NodeId>) {
+        let mut stack = vec![from];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            let node = &self.nodes[n as usize];
+            if node.scope.len() <= scope.len() {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+                continue;
+            }
+            stack.extend(node.deps.iter().copied());
+        }
+    }
+
+    /// The fan-outs node `id` runs inside, outermost first.
+    pub fn scope(&self, id: NodeId) -> &[NodeId] {
+        &self.nodes[id as usize].scope
+    }
+
+    /// What node `id` waits for at its own level (see [`GraphNode`]).
+    pub(crate) fn outer_deps(&self, id: NodeId) -> &[NodeId] {
+        &self.nodes[id as usize].outer_deps
     }
 
     /// Every cycle, as a path of names from one node back to itself.

@@ -32,6 +32,8 @@ pub struct Failure {
     pub node: NodeId,
     /// Its error.
     pub error: NodeError,
+    /// The item of a fan-out it failed on, if inside one.
+    pub item: Option<usize>,
 }
 
 /// The memoized answer of a node's query.
@@ -116,7 +118,17 @@ pub struct Engine {
     /// current key instead of running the body again: a pure function of the key, so salsa
     /// needs no untracked read and memoization and early cutoff are unchanged.
     side: Mutex<HashMap<NodeId, SideEntry>>,
+    /// Values of nodes inside fan-outs, per item, keyed by node and arguments' data versions,
+    /// with the run that last used them (older entries are dropped as runs go by).
+    items: Mutex<HashMap<(NodeId, DataVersion), (u64, ItemCell)>>,
+    /// How many items of a fan-out run at once.
+    pub(crate) fanout_threads: usize,
+    fanout_pool: OnceLock<Option<rayon::ThreadPool>>,
 }
+
+/// One node's result for one set of arguments inside a fan-out; concurrent askers (two collects
+/// of one fan-out) wait for the first to compute it.
+type ItemCell = Arc<OnceLock<Result<Value, Arc<Failure>>>>;
 
 /// An async result in the side table: its key and the body's result.
 type SideEntry = (DataVersion, Result<Value, NodeError>);
@@ -126,6 +138,7 @@ impl WeftDb {
         graph: Arc<Graph>,
         adapters: Vec<Arc<dyn Adapter>>,
         always_rerun: Vec<bool>,
+        fanout_threads: usize,
     ) -> WeftDb {
         let n = graph.nodes().len();
         let engine = Arc::new(Engine {
@@ -140,6 +153,9 @@ impl WeftDb {
             always_rerun,
             runtime: OnceLock::new(),
             side: Mutex::new(HashMap::new()),
+            items: Mutex::new(HashMap::new()),
+            fanout_threads,
+            fanout_pool: OnceLock::new(),
         });
         let db = WeftDb {
             storage: salsa::Storage::default(),
@@ -226,7 +242,77 @@ impl Engine {
         if let Ok(mut r) = self.run_id.lock() {
             *r = run_id;
         }
-        self.run_no.fetch_add(1, Ordering::SeqCst) + 1
+        let run_no = self.run_no.fetch_add(1, Ordering::SeqCst) + 1;
+        // Per-item values unused in the previous run are not kept.
+        if let Ok(mut items) = self.items.lock() {
+            items.retain(|_, (used, cell)| {
+                *used + 1 >= run_no && cell.get().is_some_and(|r| r.is_ok())
+            });
+        }
+        run_no
+    }
+
+    /// Runs `f` over a fan-out's items, `fanout_threads` at a time, results in item order.
+    /// The workers never touch the database: every value they need is resolved before.
+    pub(crate) fn map_items<R: Send>(
+        &self,
+        items: Vec<Value>,
+        f: impl Fn((usize, Value)) -> R + Sync + Send,
+    ) -> Vec<R> {
+        use rayon::prelude::*;
+        let pool = self.fanout_pool.get_or_init(|| {
+            (self.fanout_threads > 1)
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(self.fanout_threads)
+                        .thread_name(|i| format!("weft-fanout-{i}"))
+                        .build()
+                        .ok()
+                })
+                .flatten()
+        });
+        match pool {
+            Some(pool) if items.len() > 1 => {
+                pool.install(|| items.into_par_iter().enumerate().map(&f).collect())
+            }
+            _ => items.into_iter().enumerate().map(f).collect(),
+        }
+    }
+
+    /// One node for one item of a fan-out: memoized by its arguments' data versions, else
+    /// run through the adapters (the persistent cache keys it by those versions too).
+    pub(crate) fn execute_item(
+        &self,
+        id: NodeId,
+        args: Vec<Option<Value>>,
+    ) -> Result<Value, Arc<Failure>> {
+        let spec = self.graph.get(id).spec().ok_or_else(|| {
+            Arc::new(Failure {
+                node: id,
+                error: NodeError::Internal("not a function node".into()),
+                item: None,
+            })
+        })?;
+        let key = Self::side_key(spec, &args);
+        let run_no = self.run_no.load(Ordering::SeqCst);
+        let cell = {
+            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = items
+                .entry((id, key))
+                .or_insert_with(|| (run_no, Arc::new(OnceLock::new())));
+            entry.0 = run_no;
+            entry.1.clone()
+        };
+        cell.get_or_init(|| {
+            self.execute(id, args).map_err(|error| {
+                Arc::new(Failure {
+                    node: id,
+                    error,
+                    item: None,
+                })
+            })
+        })
+        .clone()
     }
 
     /// The key of an async node's side-table entry for these arguments.
@@ -390,7 +476,32 @@ fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Outcome {
         epoch();
     }
     let mut args = Vec::with_capacity(node.deps.len());
-    for &dep in &node.deps {
+    let spec = node.spec().expect("checked above");
+    for (i, (p, &dep)) in spec.params().iter().zip(&node.deps).enumerate() {
+        if p.kind() == crate::node::ParamKind::Collect {
+            // Read every outside value the fan-out's items need (tracked), then run the items.
+            let mut needed = Vec::new();
+            engine.graph.outside_ancestors(dep, &[], &mut needed);
+            let mut outside = HashMap::with_capacity(needed.len());
+            for n in needed {
+                match node_value(db, engine.slot(n)) {
+                    Outcome::Value(v) => outside.insert(n, Some(v.clone())),
+                    Outcome::Absent => outside.insert(n, None),
+                    Outcome::Failed(f) => {
+                        epoch();
+                        return Outcome::Failed(f.clone());
+                    }
+                };
+            }
+            match crate::fanout::collect_top_level(engine, id, i, outside) {
+                Ok(v) => args.push(Some(v)),
+                Err(f) => {
+                    epoch();
+                    return Outcome::Failed(f);
+                }
+            }
+            continue;
+        }
         match node_value(db, engine.slot(dep)) {
             Outcome::Value(v) => args.push(Some(v.clone())),
             Outcome::Absent => args.push(None),
@@ -410,7 +521,11 @@ fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Outcome {
         Err(error) => {
             // A failure is retried in the next run: the driver bumps the epoch after one.
             epoch();
-            Outcome::Failed(Arc::new(Failure { node: id, error }))
+            Outcome::Failed(Arc::new(Failure {
+                node: id,
+                error,
+                item: None,
+            }))
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod cache;
 mod driver;
 mod error;
 mod executor;
+mod fanout;
 mod fingerprint;
 mod graph;
 mod incremental;
@@ -51,6 +52,7 @@ pub use adapter::{
 pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, RunRecord};
 pub use executor::{AsyncBuilder, AsyncDriver, CancelToken};
+pub use fanout::{Collect, Parallel, SplitFn};
 
 /// Executors: where ready nodes run. See [`Builder::with_local_executor`].
 pub mod executors {
@@ -98,7 +100,7 @@ pub use weft_macros::node;
 
 /// The names most flows need.
 pub mod prelude {
-    pub use crate::{inputs, modules, node, Builder, Driver, Inputs, Outputs};
+    pub use crate::{inputs, modules, node, Builder, Collect, Driver, Inputs, Outputs, Parallel};
 }
 
 /// The README's and the book's Rust snippets, compiled and run as doctests.
@@ -118,11 +120,21 @@ mod doc_snippets {
 
     #[doc = include_str!("../../book/src/caching.md")]
     mod book_caching {}
+
+    #[doc = include_str!("../../book/src/async.md")]
+    mod book_async {}
+
+    #[doc = include_str!("../../book/src/multithreading.md")]
+    mod book_multithreading {}
+
+    #[doc = include_str!("../../book/src/choosing-a-strategy.md")]
+    mod book_choosing_a_strategy {}
 }
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::user_error;
+    pub use crate::fanout::splitter;
     pub use crate::node::{boxed, NodeParts, Registration};
     pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
     pub use crate::value_type;

@@ -31,6 +31,8 @@ pub enum ParamKind {
     Required,
     /// `Option<&T>`: `None` when no node produces it and no input supplies it.
     Optional,
+    /// `Collect<T>`: the values of a node inside a fan-out, one per item.
+    Collect,
 }
 
 /// One dependency of a node.
@@ -146,6 +148,44 @@ impl<'a> Args<'a> {
         })
     }
 
+    /// The items of a `Collect<T>` parameter, all loaded.
+    pub fn collect<T: Any>(&self, i: usize) -> Result<crate::Collect<T>, NodeError> {
+        let value = self.values.get(i).and_then(Option::as_ref).ok_or_else(|| {
+            NodeError::Internal(format!(
+                "node `{}`: no collected values for `{}`",
+                self.node,
+                self.param_name(i)
+            ))
+        })?;
+        let data = value.data().map_err(NodeError::Internal)?;
+        let collected = data
+            .downcast_ref::<crate::fanout::Collected>()
+            .ok_or_else(|| {
+                NodeError::Internal(format!(
+                    "node `{}`: parameter `{}` is not a collected fan-out",
+                    self.node,
+                    self.param_name(i)
+                ))
+            })?;
+        for (n, item) in collected.0.iter().enumerate() {
+            let loaded = item.data().map_err(|e| {
+                NodeError::Internal(format!(
+                    "item {n} of `{}` could not be loaded: {e}",
+                    self.param_name(i)
+                ))
+            })?;
+            if loaded.downcast_ref::<T>().is_none() {
+                return Err(NodeError::Internal(format!(
+                    "item {n} of `{}` is a `{}`, not a `{}`",
+                    self.param_name(i),
+                    item.value_type().name(),
+                    std::any::type_name::<T>()
+                )));
+            }
+        }
+        Ok(crate::Collect::new(collected.0.clone()))
+    }
+
     fn param_name(&self, i: usize) -> &str {
         self.params.get(i).map(|p| p.name()).unwrap_or("?")
     }
@@ -192,6 +232,10 @@ pub struct NodeSpec {
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
     pub(crate) body: NodeBody,
+    /// For a fan-out node (returning `Parallel<T>`): the type of one item.
+    pub(crate) item_type: Option<ValueType>,
+    /// For a fan-out node: how to split its value into items.
+    pub(crate) item_split: Option<crate::fanout::SplitFn>,
 }
 
 impl fmt::Debug for NodeSpec {
@@ -220,6 +264,8 @@ pub struct NodeParts {
     pub retries: u32,
     pub timeout: Option<Duration>,
     pub body: NodeBody,
+    pub item_type: Option<ValueType>,
+    pub item_split: Option<crate::fanout::SplitFn>,
 }
 
 impl NodeSpec {
@@ -242,6 +288,8 @@ impl NodeSpec {
             retries: p.retries,
             timeout: p.timeout,
             body: p.body,
+            item_type: p.item_type,
+            item_split: p.item_split,
         }
     }
 
@@ -265,6 +313,8 @@ impl NodeSpec {
             code_version: None,
             tags: Vec::new(),
             cache_behavior: None,
+            item_type: None,
+            item_split: None,
         }
     }
 
@@ -315,6 +365,10 @@ impl NodeSpec {
     pub fn cache_format(&self) -> Option<&str> {
         self.cache_format.as_deref()
     }
+    /// For a fan-out node (returning `Parallel<T>`), the item type.
+    pub fn item_type(&self) -> Option<ValueType> {
+        self.item_type
+    }
     /// `#[node(retries = N)]`.
     pub fn retries(&self) -> u32 {
         self.retries
@@ -338,9 +392,25 @@ pub struct NodeSpecBuilder {
     code_version: Option<Arc<str>>,
     tags: Vec<(String, String)>,
     cache_behavior: Option<CacheBehavior>,
+    item_type: Option<ValueType>,
+    item_split: Option<crate::fanout::SplitFn>,
 }
 
 impl NodeSpecBuilder {
+    /// Makes this a fan-out node: its output is a `Parallel<T>` of items of type `T`, described
+    /// by `item` (`value_type!(T)`); its output type should be `value_type!(Parallel<T>)`.
+    pub fn expands<T: std::any::Any + Send + Sync>(mut self, item: ValueType) -> Self {
+        self.item_type = Some(item);
+        self.item_split = Some(crate::fanout::splitter::<T>);
+        self
+    }
+    /// Adds a `Collect<T>` dependency: the per-item values of node `name` (inside a fan-out),
+    /// of item type `ty`.
+    pub fn collect_param(mut self, name: impl Into<Arc<str>>, ty: ValueType) -> Self {
+        self.params
+            .push(ParamSpec::new(name, ParamKind::Collect, ty));
+        self
+    }
     /// Adds a required dependency.
     pub fn param(mut self, name: impl Into<Arc<str>>, ty: ValueType) -> Self {
         self.params
@@ -414,6 +484,8 @@ impl NodeSpecBuilder {
             retries: 0,
             timeout: None,
             body,
+            item_type: self.item_type,
+            item_split: self.item_split,
         }
     }
 }

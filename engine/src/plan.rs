@@ -37,6 +37,15 @@ impl Plan {
         if !unknown.is_empty() {
             return Err(ExecuteError::UnknownOutputs(unknown));
         }
+        for &id in &ids {
+            if let Some(&e) = graph.scope(id).last() {
+                let (node, fan_out) = (graph.get(id).name(), graph.get(e).name());
+                return Err(ExecuteError::Output(format!(
+                    "`{node}` runs once per item of the fan-out `{fan_out}`; request a node that \
+                     collects it (a parameter `{node}: Collect<T>`)"
+                )));
+            }
+        }
         let mut seen = vec![false; graph.nodes().len()];
         let mut order = Vec::new();
         let mut overridden = Vec::new();
@@ -52,7 +61,7 @@ impl Plan {
             }
             stack.extend(
                 graph
-                    .deps(id)
+                    .outer_deps(id)
                     .iter()
                     .copied()
                     .filter(|&d| !seen[d as usize]),

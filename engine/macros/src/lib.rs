@@ -40,6 +40,7 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
             ParamShape::OptionRef | ParamShape::OptionDeref(_) => {
                 quote!(::weft::__private::ParamKind::Optional)
             }
+            ParamShape::Collect => quote!(::weft::__private::ParamKind::Collect),
         };
         quote! {
             ::weft::__private::ParamSpec::new(#pname, #kind, ::weft::__private::value_type!(#ty))
@@ -64,6 +65,9 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
             ParamShape::Deref(method) => {
                 let m = format_ident!("{}", method);
                 quote!(let #ident = __args.get::<#ty>(#i)?.#m();)
+            }
+            ParamShape::Collect => {
+                quote!(let #ident: ::weft::Collect<#ty> = __args.collect::<#ty>(#i)?;)
             }
             ParamShape::OptionDeref(method) => {
                 let m = format_ident!("{}", method);
@@ -124,6 +128,18 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
         None => quote!(::std::option::Option::None),
     };
     let vis = &func.vis;
+    let (item_type, item_split) = match &sig.item {
+        Some(t) => (
+            quote!(::std::option::Option::Some(
+                ::weft::__private::value_type!(#t)
+            )),
+            quote!(::std::option::Option::Some(::weft::__private::splitter::<#t>)),
+        ),
+        None => (
+            quote!(::std::option::Option::None),
+            quote!(::std::option::Option::None),
+        ),
+    };
 
     Ok(quote! {
         #func
@@ -144,6 +160,8 @@ fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStrea
                 retries: #retries,
                 timeout: #timeout_ms,
                 body: #body,
+                item_type: #item_type,
+                item_split: #item_split,
             })
         }
 

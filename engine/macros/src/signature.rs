@@ -15,6 +15,8 @@ pub enum ParamShape {
     Deref(&'static str),
     /// `Option<&str>` / `Option<&[T]>`.
     OptionDeref(&'static str),
+    /// `name: Collect<T>`: the per-item values of a node inside a fan-out.
+    Collect,
 }
 
 pub struct Param {
@@ -30,6 +32,8 @@ pub struct Signature {
     pub output: Type,
     pub fallible: bool,
     pub is_async: bool,
+    /// `T` when the node returns `Parallel<T>` (a fan-out).
+    pub item: Option<Type>,
 }
 
 impl Signature {
@@ -73,11 +77,13 @@ impl Signature {
                 "a #[node] must return an owned value (weft keeps it and shares it by reference)",
             ));
         }
+        let item = single_generic(&output, "Parallel").cloned();
         Ok(Signature {
             params,
             output,
             fallible,
             is_async: sig.asyncness.is_some(),
+            item,
         })
     }
 }
@@ -111,6 +117,9 @@ fn param_shape(ty: &Type) -> syn::Result<(Type, ParamShape)> {
             Ok(((*r.elem).clone(), ParamShape::Ref))
         }
         _ => {
+            if let Some(inner) = single_generic(ty, "Collect") {
+                return Ok((inner.clone(), ParamShape::Collect));
+            }
             if let Some(inner) = single_generic(ty, "Option") {
                 if let Type::Reference(r) = inner {
                     if r.mutability.is_none() {

@@ -84,7 +84,7 @@ pub trait ResultStore: Send + Sync + 'static {
 }
 
 /// How a node's value was obtained in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Retrieved from the result store (not executed).

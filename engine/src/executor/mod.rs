@@ -154,6 +154,10 @@ impl<'a> Walk<'a> {
 pub trait Executor: Send + Sync + 'static {
     /// A short name (`sequential`, `threads(10)`).
     fn name(&self) -> String;
+    /// How many items of a fan-out may run at once (default 1).
+    fn parallelism(&self) -> usize {
+        1
+    }
     /// Runs the walk to completion (or to the first failure, or cancellation).
     fn run(&self, walk: &Walk<'_>);
 }

@@ -34,7 +34,7 @@ impl Scheduler {
             if node.is_external() {
                 continue;
             }
-            for &d in graph.deps(id) {
+            for &d in graph.outer_deps(id) {
                 let dp = position[d as usize];
                 if dp != u32::MAX {
                     waiting[pos] += 1;

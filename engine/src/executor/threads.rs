@@ -35,6 +35,10 @@ impl Executor for MultiThreading {
         format!("threads({})", self.max_tasks)
     }
 
+    fn parallelism(&self) -> usize {
+        self.max_tasks
+    }
+
     fn run(&self, walk: &Walk<'_>) {
         let mut sched = walk.scheduler();
         let runner = walk.runner();

@@ -1,0 +1,279 @@
+//! The flow CLI's arguments (clap derive), and the examples shown by `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cache_cmd::CacheArgs;
+
+/// The command line of a weft flow.
+#[derive(Parser, Debug)]
+#[command(
+    about = "Compute, inspect and draw this weft flow",
+    long_about = "Compute, inspect and draw this weft flow.\n\n\
+        Every function of the flow is a node: its name is what it produces, its parameters are \
+        what it needs. Parameters that no node produces are inputs (--input) or config \
+        (--config).",
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub(crate) struct FlowArgs {
+    #[command(subcommand)]
+    pub(crate) command: FlowCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum FlowCommand {
+    /// Compute outputs (by default every node nothing else depends on), with caching.
+    Build(BuildArgs),
+    /// List the nodes (module, type, doc, tags, dependencies), the inputs and the config.
+    List(ListArgs),
+    /// Draw the DAG, or the part of it that computing OUTPUTS involves, as SVG or DOT.
+    Viz(VizArgs),
+    /// Explain why a node executed (or was a cache hit) in the last run, or in RUN.
+    Explain(ExplainArgs),
+    /// Inspect and clean the cache: runs, per-node records, pictures, gc.
+    Cache(CacheArgs),
+    /// Print a shell completion script for this command.
+    Completions(CompletionsArgs),
+}
+
+/// `--config NAME=VALUE`, shared by the commands that build the graph.
+#[derive(Args, Debug, Default, Clone)]
+pub(crate) struct ConfigArgs {
+    /// Set a build-time config value (parsed as the type its consumers declare); repeatable.
+    #[arg(long = "config", value_name = "NAME=VALUE", value_parser = key_value)]
+    pub(crate) config: Vec<(String, String)>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BuildArgs {
+    /// Nodes to compute [default: every function node that no other node depends on]
+    #[arg(value_name = "OUTPUTS")]
+    pub(crate) outputs: Vec<String>,
+
+    /// Give an input, parsed as the type its consumers declare (FromStr, else JSON); repeatable
+    #[arg(short = 'i', long = "input", value_name = "NAME=VALUE", value_parser = key_value)]
+    pub(crate) inputs: Vec<(String, String)>,
+
+    /// Read inputs from a JSON object {"name": value, …}; --input wins over the file
+    #[arg(long = "inputs", value_name = "FILE.json")]
+    pub(crate) inputs_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+
+    /// How nodes are run: sequential, threads[:N] (N ready nodes at once; default one per
+    /// core) or async (tokio: async nodes concurrently, sync ones on the blocking pool)
+    #[arg(long, value_name = "EXECUTOR", default_value = "sequential", value_parser = executor)]
+    pub(crate) executor: Executor,
+
+    /// The cache directory
+    #[arg(long, value_name = "DIR", default_value = ".weft/cache")]
+    pub(crate) cache_dir: PathBuf,
+
+    /// Do not read nor write the cache
+    #[arg(long, conflicts_with_all = ["recompute", "recompute_all"])]
+    pub(crate) no_cache: bool,
+
+    /// Execute NODE even if the cache has its result (the result is stored again); repeatable
+    #[arg(long, value_name = "NODE")]
+    pub(crate) recompute: Vec<String>,
+
+    /// Execute every node, storing fresh results (a full refresh)
+    #[arg(long, conflicts_with = "recompute")]
+    pub(crate) recompute_all: bool,
+
+    /// How results are printed on stdout
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Table)]
+    pub(crate) output: OutputFormat,
+
+    /// Also write the results as a JSON object {"name": value, …} to FILE
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub(crate) output_file: Option<PathBuf>,
+
+    /// After a node fails, keep running what does not depend on it, and report every failure
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+
+    /// Print nothing but the results and the final summary
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// Also print the cache directory, the outputs, the run id, and every node above the
+    /// progress bar
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+}
+
+/// How `build` prints its results.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputFormat {
+    /// One row per output: name, type, value (as JSON)
+    Table,
+    /// A JSON object {"name": value, …}
+    Json,
+}
+
+/// The executor running the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Executor {
+    /// One node after the other, in topological order.
+    Sequential,
+    /// Up to N ready nodes at once on a pool of threads (`None`: one per core).
+    Threads(Option<usize>),
+    /// The async driver on a tokio runtime: `async fn` nodes awaited concurrently, sync nodes
+    /// on the blocking pool.
+    Async,
+}
+
+/// Parses `--executor`: `sequential`, `threads`, `threads:N` or `async`.
+pub(crate) fn executor(s: &str) -> Result<Executor, String> {
+    let (kind, n) = match s.split_once(':') {
+        Some((k, n)) => (k, Some(n)),
+        None => (s, None),
+    };
+    match (kind, n) {
+        ("sequential", None) => Ok(Executor::Sequential),
+        ("threads", None) => Ok(Executor::Threads(None)),
+        ("threads", Some(n)) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Executor::Threads(Some(n))),
+            _ => Err(format!(
+                "`{s}`: N in `threads:N` is the number of threads, a whole number of at least 1 \
+                 (for example `threads:4`)"
+            )),
+        },
+        ("async", None) => Ok(Executor::Async),
+        _ => Err(format!(
+            "unknown executor `{s}`; expected `sequential`, `threads`, `threads:N` or `async`"
+        )),
+    }
+}
+
+/// Parses `NAME=VALUE`.
+pub(crate) fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "expected NAME=VALUE, got `{s}` (for example `--input spend=10.5`)"
+        )),
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ListArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct VizArgs {
+    /// Draw only what computing these nodes involves [default: the whole DAG]
+    #[arg(value_name = "OUTPUTS")]
+    pub(crate) outputs: Vec<String>,
+
+    /// The file to write: SVG, or DOT when it ends in .dot or .gv
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "dag.svg"
+    )]
+    pub(crate) output: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExplainArgs {
+    /// The node to explain
+    pub(crate) node: String,
+
+    /// The run (an id or a unique prefix, see `cache runs`) [default: the last run]
+    #[arg(long, value_name = "RUN")]
+    pub(crate) run: Option<String>,
+
+    /// The cache directory
+    #[arg(long, value_name = "DIR", default_value = ".weft/cache")]
+    pub(crate) cache_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// Example lines for the flow CLI's subcommands, with the binary's own name.
+pub(crate) fn flow_examples(bin: &str, subcommand: &str) -> Option<String> {
+    let lines: &[&str] = match subcommand {
+        "build" => &[
+            "{bin} build",
+            "{bin} build report --input spend=10.5 --input signups=4",
+            "{bin} build --inputs inputs.json --config target_cost=2 --output json",
+            "{bin} build report -o results.json --quiet",
+            "{bin} build --recompute spend_per_signup     # run it even if cached",
+            "{bin} build --no-cache                       # leave .weft/cache alone",
+            "{bin} build --executor threads:8 --keep-going",
+            "{bin} build --executor async                 # many async nodes at once",
+        ],
+        "list" => &["{bin} list", "{bin} list --json | jq '.functions[].name'"],
+        "viz" => &[
+            "{bin} viz -o dag.svg",
+            "{bin} viz report -o report.dot               # DOT for Graphviz",
+        ],
+        "explain" => &["{bin} explain report", "{bin} explain report --run 3f2a"],
+        "completions" => &[
+            "{bin} completions bash > ~/.local/share/bash-completion/completions/{bin}",
+            "{bin} completions zsh > ~/.zfunc/_{bin}",
+            "{bin} completions fish > ~/.config/fish/completions/{bin}.fish",
+        ],
+        _ => return None,
+    };
+    Some(render_examples(bin, lines))
+}
+
+/// "Examples:" followed by the lines, `{bin}` replaced.
+pub(crate) fn render_examples(bin: &str, lines: &[&str]) -> String {
+    let mut s = String::from("Examples:\n");
+    for l in lines {
+        s.push_str("  ");
+        s.push_str(&l.replace("{bin}", bin));
+        s.push('\n');
+    }
+    s.pop();
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executors_parse() {
+        assert_eq!(executor("sequential"), Ok(Executor::Sequential));
+        assert_eq!(executor("threads"), Ok(Executor::Threads(None)));
+        assert_eq!(executor("threads:4"), Ok(Executor::Threads(Some(4))));
+        assert_eq!(executor("async"), Ok(Executor::Async));
+        let e = executor("threads:0").unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = executor("async:2").unwrap_err();
+        assert!(e.contains("unknown executor `async:2`"), "{e}");
+        let e = executor("fast").unwrap_err();
+        assert!(e.contains("unknown executor `fast`"), "{e}");
+    }
+
+    #[test]
+    fn key_values_split_at_the_first_equals() {
+        assert_eq!(key_value("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(key_value("a="), Ok(("a".into(), "".into())));
+        assert!(key_value("a").is_err());
+        assert!(key_value("=b").is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! Inputs and config from the command line: `--input k=v`, `--inputs file.json`, `--config
+//! k=v`, each parsed as the type the graph declares for it (`ValueType::parser()`: `FromStr`,
+//! else JSON). Every problem is collected and reported at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use weft::viz::short_type_name;
+use weft::{Graph, Inputs, NodeKind, Plan, ValueType};
+
+use crate::error::{did_you_mean, name_list, CliError};
+
+/// A value as given: text from a flag, or JSON from the inputs file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Given {
+    /// `--input k=TEXT` / `--config k=TEXT`.
+    Text(String),
+    /// A value of the `--inputs` JSON object.
+    Json(serde_json::Value),
+}
+
+impl Given {
+    /// How the value is quoted in messages.
+    fn shown(&self) -> String {
+        match self {
+            Given::Text(t) => format!("`{t}`"),
+            Given::Json(v) => format!("`{v}` (from the inputs file)"),
+        }
+    }
+}
+
+/// Reads `--inputs FILE.json`: a JSON object whose keys are input names. `null` values are
+/// left out (as if not given).
+pub(crate) fn read_inputs_file(path: &Path) -> Result<Vec<(String, Given)>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(format!(
+            "cannot read the inputs file `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::usage(format!(
+            "the inputs file `{}` is not valid JSON: {e}",
+            path.display()
+        ))
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(CliError::usage(format!(
+            "the inputs file `{}` must hold a JSON object like {{\"spend\": 10.5, \"region\": \
+             \"EU\"}}, not {}",
+            path.display(),
+            json_kind(&value)
+        )));
+    };
+    Ok(map
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k, Given::Json(v)))
+        .collect())
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Parses `given` as a `ty`. Text, and JSON strings, are parsed as text first (so `"EU"` is the
+/// `String` `EU` and `"4"` the `u64` 4), then as a JSON string (`Red` for a serde enum); other
+/// JSON is parsed from its text (`4`, `[1, 2]`, `{"a": 1}`).
+pub(crate) fn parse(ty: ValueType, given: &Given) -> Result<weft::AnyValue, String> {
+    let parser = ty.parser().ok_or_else(|| {
+        "it cannot be parsed from text: implement `FromStr` for it, or derive \
+         `serde::Deserialize` to give it as JSON"
+            .to_string()
+    })?;
+    let text = match given {
+        Given::Text(t) | Given::Json(serde_json::Value::String(t)) => t,
+        Given::Json(v) => return parser(&v.to_string()),
+    };
+    // Text first; then the same text as a JSON string, for serde-only types (`Red` for an
+    // enum variant). The first error is the one reported.
+    parser(text).or_else(|first| {
+        parser(&serde_json::Value::String(text.clone()).to_string()).map_err(|_| first)
+    })
+}
+
+/// Where a name that is not an input lives, for the messages.
+fn not_an_input(graph: &Graph, name: &str, flag: &str) -> String {
+    let inputs: Vec<&str> = graph
+        .nodes()
+        .iter()
+        .filter(|n| matches!(n.kind(), NodeKind::Input { .. }))
+        .map(|n| n.name())
+        .collect();
+    match graph.node(name).map(|n| n.kind()) {
+        Some(NodeKind::Function(_)) => {
+            format!("`{name}` is computed by a node of the flow; it cannot be given with {flag}")
+        }
+        Some(NodeKind::Config { .. }) => format!(
+            "`{name}` is a config value of the flow; set it with --config {name}=…, not {flag}"
+        ),
+        _ => format!(
+            "unknown input `{name}`{}; the flow's inputs are {}",
+            did_you_mean(name, inputs.iter().copied()),
+            name_list(inputs.iter().copied())
+        ),
+    }
+}
+
+/// `--input`/`--inputs` against the graph, plus the required inputs of `outputs` that are
+/// missing: every problem at once.
+pub(crate) fn parse_inputs(
+    graph: &Graph,
+    given: Vec<(String, Given)>,
+    outputs: &[&str],
+) -> Result<Inputs, CliError> {
+    let mut problems = Vec::new();
+    let mut inputs = Inputs::new();
+    let mut by_name: BTreeMap<String, Given> = BTreeMap::new();
+    for (k, v) in given {
+        by_name.insert(k, v); // later (flags) win over earlier (the file)
+    }
+    for (name, value) in &by_name {
+        match graph.node(name).map(|n| n.kind()) {
+            Some(NodeKind::Input { ty, .. }) => match parse(*ty, value) {
+                Ok(v) => inputs.insert_erased(name.clone(), v, ty.name()),
+                Err(why) => problems.push(format!(
+                    "input `{name}` expects a `{}`, but {} is not one: {why}",
+                    short_type_name(ty.name()),
+                    value.shown()
+                )),
+            },
+            _ => problems.push(not_an_input(graph, name, "--input")),
+        }
+    }
+    problems.extend(missing(graph, outputs, &by_name.keys().cloned().collect()));
+    if problems.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(problems_error("inputs", problems))
+    }
+}
+
+/// Required inputs of `outputs` that are not in `given`, as messages.
+fn missing(graph: &Graph, outputs: &[&str], given: &HashSet<String>) -> Vec<String> {
+    let Ok(plan) = Plan::new(graph, outputs, &HashSet::new()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for &id in &plan.order {
+        let node = &graph.nodes()[id as usize];
+        if let NodeKind::Input {
+            ty,
+            optional: false,
+        } = node.kind()
+        {
+            if given.contains(node.name()) {
+                continue;
+            }
+            let needed_by = plan
+                .order
+                .iter()
+                .find(|&&f| graph.deps(f).contains(&id))
+                .map_or("?", |&f| graph.nodes()[f as usize].name());
+            out.push(format!(
+                "missing input `{}: {}` (needed by `{needed_by}`); pass it with --input {}=…",
+                node.name(),
+                short_type_name(ty.name()),
+                node.name()
+            ));
+        }
+    }
+    out
+}
+
+/// `--config k=v` against the graph built with the program's own config.
+pub(crate) fn parse_config(graph: &Graph, given: &[(String, String)]) -> Result<Inputs, CliError> {
+    let mut problems = Vec::new();
+    let mut config = Inputs::new();
+    for (name, text) in given {
+        let ty = match graph.node(name).map(|n| n.kind()) {
+            Some(NodeKind::Input { ty, .. }) | Some(NodeKind::Config { ty }) => *ty,
+            Some(NodeKind::Function(_)) => {
+                problems.push(format!(
+                    "`{name}` is computed by a node of the flow; it cannot be set with --config"
+                ));
+                continue;
+            }
+            None => {
+                let keys: Vec<&str> = graph
+                    .nodes()
+                    .iter()
+                    .filter(|n| n.is_external())
+                    .map(|n| n.name())
+                    .collect();
+                problems.push(format!(
+                    "unknown config key `{name}`{}; config keys are parameters no node produces: \
+                     {}",
+                    did_you_mean(name, keys.iter().copied()),
+                    name_list(keys.iter().copied())
+                ));
+                continue;
+            }
+        };
+        match parse(ty, &Given::Text(text.clone())) {
+            Ok(v) => config.insert_erased(name.clone(), v, ty.name()),
+            Err(why) => problems.push(format!(
+                "config `{name}` expects a `{}`, but `{text}` is not one: {why}",
+                short_type_name(ty.name())
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems_error("config", problems))
+    }
+}
+
+fn problems_error(what: &str, problems: Vec<String>) -> CliError {
+    let n = problems.len();
+    let mut m = format!(
+        "{n} problem{} with the {what}:",
+        if n == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        m.push_str("\n  - ");
+        m.push_str(&p);
+    }
+    CliError::usage(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+    enum Color {
+        Red,
+    }
+
+    #[test]
+    fn parses_text_and_json_by_type() {
+        let u = weft::value_type!(u64);
+        let v = parse(u, &Given::Text("4".into())).unwrap();
+        assert_eq!(v.downcast_ref::<u64>(), Some(&4));
+        let v = parse(u, &Given::Json(serde_json::json!(4))).unwrap();
+        assert_eq!(v.downcast_ref::<u64>(), Some(&4));
+        let v = parse(u, &Given::Json(serde_json::json!("4"))).unwrap();
+        assert_eq!(v.downcast_ref::<u64>(), Some(&4));
+        assert!(parse(u, &Given::Text("four".into())).is_err());
+
+        let s = weft::value_type!(String);
+        let v = parse(s, &Given::Json(serde_json::json!("EU"))).unwrap();
+        assert_eq!(v.downcast_ref::<String>().map(String::as_str), Some("EU"));
+
+        let list = weft::value_type!(Vec<String>);
+        let v = parse(list, &Given::Json(serde_json::json!(["a", "b"]))).unwrap();
+        assert_eq!(v.downcast_ref::<Vec<String>>().map(Vec::len), Some(2));
+        let v = parse(list, &Given::Text(r#"["a"]"#.into())).unwrap();
+        assert_eq!(v.downcast_ref::<Vec<String>>().map(Vec::len), Some(1));
+
+        // A JSON string that is not FromStr text: tried as a JSON string (an enum variant).
+        let c = weft::value_type!(Color);
+        let v = parse(c, &Given::Json(serde_json::json!("Red"))).unwrap();
+        assert_eq!(v.downcast_ref::<Color>(), Some(&Color::Red));
+        let v = parse(c, &Given::Text(r#""Red""#.into())).unwrap();
+        assert_eq!(v.downcast_ref::<Color>(), Some(&Color::Red));
+        let v = parse(c, &Given::Text("Red".into())).unwrap();
+        assert_eq!(v.downcast_ref::<Color>(), Some(&Color::Red));
+        let e = parse(c, &Given::Text("Blue".into())).err().unwrap();
+        assert!(e.contains("expected JSON"), "{e}");
+    }
+}
