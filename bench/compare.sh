@@ -66,8 +66,6 @@ case "$case_name" in
     wio=$(val weft io_s); hio=$(val hamilton io_s); hfut=$(val hamilton io_futureadapter_s)
     was=$(val weft async_s); has=$(val hamilton async_s)
     wcpu=$(val weft cpu_speedup); hcpu=$(val hamilton cpu_speedup); cores=$(val weft cpu_cores)
-    # FANOUT: weft's side prints `weft fanout10k_ms n/a` until Parallel/Collect land (see
-    # bench/src/parallel.rs); the lines below then show its figure without further change.
     wfan=$(val weft fanout10k_ms); hfan=$(val hamilton fanout3k_s)
     echo
     awk -v w="$wio" -v h="$hio" -v f="$hfut" 'BEGIN {
@@ -78,6 +76,7 @@ case "$case_name" in
       printf "cpu    8 x ~50 ms, 2 threads vs 1:        weft %.2fx  hamilton %.2fx  limit %.1fx (%d cores)  goal >= 1.8x\n", w, h, l, c }'
     if [ "$wfan" = "n/a" ]; then wfan_txt="n/a"; else wfan_txt="$wfan ms"; fi
     echo "fanout trivial items:                    weft 10k $wfan_txt  hamilton 3k $hfan s  goal <= 50 ms for 10k"
+    grep -E "^weft fanout_us_per_item" "$out/weft.txt" | sed 's/^weft /linearity (us per item): /'
     echo "parallel: io $wio s (limit 0.5), async $was s (limit 0.1), cpu speedup $wcpu, fanout10k $wfan_txt, hamilton fanout3k $hfan s"
     ;;
 esac

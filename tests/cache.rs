@@ -712,3 +712,54 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
         assert!(x.is_ok() || s.is_ok(), "result {v:?} unreadable");
     }
 }
+
+pub mod json_values {
+    use weft::prelude::*;
+    /// postcard can encode a `serde_json::Value` but not decode it.
+    #[node]
+    pub fn payload(n: &u64) -> serde_json::Value {
+        serde_json::json!({ "n": n, "tags": ["a", "b"] })
+    }
+    #[node(cache(format = "json"))]
+    pub fn payload_json(n: &u64) -> serde_json::Value {
+        serde_json::json!({ "n": n })
+    }
+}
+
+#[test]
+fn values_that_do_not_round_trip_are_not_stored() {
+    let dir = temp_dir("roundtrip");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::json_values])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    dr.execute(&["payload", "payload_json"], inputs! { "n" => 1u64 })
+        .unwrap();
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`payload`") && w.contains("round trip through postcard")),
+        "{warnings:?}"
+    );
+    drop(dr);
+    let dr = build();
+    let out = dr
+        .execute(&["payload", "payload_json"], inputs! { "n" => 1u64 })
+        .unwrap();
+    let s = statuses(&dr);
+    assert_eq!(
+        s["payload"],
+        Status::Executed,
+        "never a hit that cannot be read back"
+    );
+    assert_eq!(s["payload_json"], Status::Hit);
+    assert_eq!(
+        out.get::<serde_json::Value>("payload_json").unwrap()["n"],
+        1
+    );
+}

@@ -6,7 +6,7 @@
 //!   `AsyncDriver`: limit 0.1 s.
 //! - cpu: 8 CPU-bound nodes of ~50 ms: speed-up of `MultiThreading::new(2)` over `Sequential`
 //!   (limit: the number of free cores, 2 on the reference machine).
-//! - fanout: dynamic fan-out over 10,000 trivial items (see the marked place below).
+//! - fanout: dynamic fan-out over 10,000 trivial items (and 1,000 / 100,000 for linearity).
 //!
 //! Every figure is the median of a few repetitions, each on a fresh driver (a long-lived driver
 //! would remember the values and run nothing the second time). Building the driver is not timed.
@@ -186,15 +186,59 @@ fn cpu() {
     println!("weft cpu_speedup {:.2}", seq / thr);
 }
 
-// ---------------------------------------------------------------------------------------------
-// FAN-OUT: the place for weft's dynamic fan-out case, to be filled in by the lead engineer once
-// `Parallel`/`Collect` land: one node returning `Parallel<u64>` over 10,000 trivial items, one
-// trivial node per item, one `Collect` summing them; median over a few runs on fresh drivers;
-// print `weft fanout10k_ms <milliseconds>` (and, for linearity, 1,000 and 100,000 items).
-// Until then it prints `n/a`, and `compare.sh parallel` reports `fanout10k n/a`.
-// ---------------------------------------------------------------------------------------------
+/// A fan-out over `n` (an input) trivial items: `items -> Parallel<u64>`, `inc` per item, `sum`
+/// collects.
+fn fanout_graph() -> Vec<NodeSpec> {
+    vec![
+        NodeSpec::builder("items", value_type!(weft::Parallel<u64>))
+            .param("n", value_type!(u64))
+            .expands::<u64>(value_type!(u64))
+            .sync(|a| {
+                Ok(Arc::new(
+                    (0..*a.get::<u64>(0)?).collect::<weft::Parallel<u64>>(),
+                ))
+            }),
+        NodeSpec::builder("inc", value_type!(u64))
+            .param("items", value_type!(u64))
+            .sync(|a| Ok(Arc::new(a.get::<u64>(0)? + 1))),
+        NodeSpec::builder("sum", value_type!(u64))
+            .collect_param("inc", value_type!(u64))
+            .sync(|a| Ok(Arc::new(a.collect::<u64>(0)?.iter().sum::<u64>()))),
+    ]
+}
+
+/// Milliseconds to run a fan-out over `n` items on a fresh driver (median of `reps`).
+fn fanout_ms(n: u64, reps: usize, executor: impl Executor + Clone) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..reps {
+        let dr = Builder::new()
+            .with_nodes(fanout_graph())
+            .with_local_executor(executor.clone())
+            .build()
+            .expect("valid graph");
+        let t = Instant::now();
+        let out = dr.execute(&["sum"], inputs! { "n" => n }).expect("runs");
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(*out.get::<u64>("sum").expect("sum"), n * (n + 1) / 2);
+    }
+    median(times)
+}
+
+/// Dynamic fan-out: 10,000 trivial items, and 1,000 / 100,000 to show the cost is linear.
 fn fanout() {
-    println!("weft fanout10k_ms n/a");
+    let threads = MultiThreading::new(2);
+    let k1 = fanout_ms(1_000, 9, threads);
+    let k10 = fanout_ms(10_000, 9, threads);
+    let k100 = fanout_ms(100_000, 3, threads);
+    println!("weft fanout1k_ms {k1:.2}");
+    println!("weft fanout100k_ms {k100:.2}");
+    println!(
+        "weft fanout_us_per_item 1k {:.2} 10k {:.2} 100k {:.2}",
+        k1 * 1e3 / 1e3,
+        k10 * 1e3 / 1e4,
+        k100 * 1e3 / 1e5
+    );
+    println!("weft fanout10k_ms {k10:.2}");
 }
 
 /// `weft-bench parallel`.

@@ -469,6 +469,16 @@ impl Driver {
                 record.reused.push(node.name().to_string());
             }
         }
+        // Nodes inside fan-outs are not tasks of the walk; they ran if their bodies did.
+        for (id, node) in self.graph.nodes().iter().enumerate() {
+            let id = id as NodeId;
+            if !self.graph.scope(id).is_empty() && engine.executed_in(id, run_no) {
+                record.executed.push(node.name().to_string());
+                record
+                    .durations
+                    .insert(node.name().to_string(), engine.took(id));
+            }
+        }
         let failed_name = failures.first().map(|f| self.graph.get(f.node).name());
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();

@@ -121,6 +121,9 @@ mod doc_snippets {
     #[doc = include_str!("../../book/src/caching.md")]
     mod book_caching {}
 
+    #[doc = include_str!("../../book/src/fan-out.md")]
+    mod book_fan_out {}
+
     #[doc = include_str!("../../book/src/async.md")]
     mod book_async {}
 

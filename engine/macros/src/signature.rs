@@ -88,11 +88,20 @@ impl Signature {
     }
 }
 
-/// `&str` borrows a `String` value, `&[T]` a `Vec<T>`: (owned type, method).
+/// `&str` borrows a `String` value, `&Path` a `PathBuf`, `&[T]` a `Vec<T>`: (owned type, method).
 fn deref_target(elem: &Type) -> Option<(Type, &'static str)> {
     match elem {
         Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
             Some((syn::parse_quote!(::std::string::String), "as_str"))
+        }
+        Type::Path(p)
+            if p.qself.is_none()
+                && p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Path" && s.arguments.is_empty()) =>
+        {
+            Some((syn::parse_quote!(::std::path::PathBuf), "as_path"))
         }
         Type::Slice(s) => {
             let t = &s.elem;

@@ -16,7 +16,7 @@ mod sqlite;
 mod store;
 mod writer;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -37,7 +37,7 @@ use crate::adapter::{
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
 use crate::value::Value;
-use writer::{Item, Msg, Writer};
+use writer::{Item, Msg, Warnings, Writer};
 
 /// Results up to this many encoded bytes are stored as rows of `results.sqlite`; larger ones
 /// as one file each under `results/`.
@@ -58,7 +58,7 @@ struct Inner {
     writer: Option<Writer>,
     /// Behaviour and format per node, for a cache attached to a driver.
     policy: HashMap<String, (CacheBehavior, String)>,
-    warned: Mutex<BTreeSet<String>>,
+    warned: Warnings,
     run: Mutex<RunTrack>,
 }
 
@@ -100,7 +100,7 @@ impl Cache {
                 results,
                 writer: None,
                 policy: HashMap::new(),
-                warned: Mutex::default(),
+                warned: Warnings::default(),
                 run: Mutex::default(),
             }),
         }
@@ -117,7 +117,8 @@ impl Cache {
             FileStore::new(dir.join("results")),
             INLINE_MAX,
         ));
-        let writer = writable.then(|| Writer::start(meta.clone(), results.clone()));
+        let warned = Warnings::default();
+        let writer = writable.then(|| Writer::start(meta.clone(), results.clone(), warned.clone()));
         Ok(Cache {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -125,7 +126,7 @@ impl Cache {
                 results,
                 writer,
                 policy,
-                warned: Mutex::default(),
+                warned,
                 run: Mutex::default(),
             }),
         })
@@ -146,6 +147,7 @@ impl Cache {
     pub fn warnings(&self) -> Vec<String> {
         self.inner
             .warned
+            .0
             .lock()
             .map(|w| w.iter().cloned().collect())
             .unwrap_or_default()
@@ -165,10 +167,7 @@ impl Cache {
 
 impl Inner {
     fn warn_once(&self, message: String) {
-        let mut w = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        if w.insert(message.clone()) {
-            tracing::warn!("weft cache: {message}");
-        }
+        self.warned.once(message);
     }
 
     /// Queues a metadata write.

@@ -35,11 +35,15 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(meta: Arc<dyn MetadataStore>, results: Arc<dyn ResultStore>) -> Writer {
+    pub(crate) fn start(
+        meta: Arc<dyn MetadataStore>,
+        results: Arc<dyn ResultStore>,
+        warn: Warnings,
+    ) -> Writer {
         let (tx, rx) = channel();
         let handle = std::thread::Builder::new()
             .name("weft-cache-writer".into())
-            .spawn(move || run(rx, &*meta, &*results))
+            .spawn(move || run(rx, &*meta, &*results, warn))
             .ok();
         Writer {
             tx: Mutex::new(Some(tx)),
@@ -106,7 +110,7 @@ impl Pending {
     }
 }
 
-fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore) {
+fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: Warnings) {
     let mut pending = Pending::default();
     loop {
         let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
@@ -117,7 +121,11 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore) {
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
-                            if let Some(blob) = encode(results, &value, &format) {
+                            let node = match &key {
+                                MetaWrite::Key { node, .. } => node.as_str(),
+                                _ => "?",
+                            };
+                            if let Some(blob) = encode(results, &value, &format, node, &warn) {
                                 pending.blobs.push((value.version(), blob, key));
                             } else if results.contains(&value.version()).unwrap_or(false) {
                                 pending.meta.push(key);
@@ -146,21 +154,62 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore) {
 
 /// Encodes a value for storage; `None` when it is already stored or cannot be encoded (with a
 /// warning).
-fn encode(results: &dyn ResultStore, value: &Value, format: &str) -> Option<Blob> {
+///
+/// A value is stored only if it survives the round trip: decoding the bytes must give a value
+/// with the same data version (postcard cannot decode self-describing types such as
+/// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
+/// says why, once.
+fn encode(
+    results: &dyn ResultStore,
+    value: &Value,
+    format: &str,
+    node: &str,
+    warn: &Warnings,
+) -> Option<Blob> {
     if results.contains(&value.version()).unwrap_or(false) {
         return None;
     }
     let ty = value.value_type();
     let codec = ty.codec()?;
-    match value.data().and_then(|d| (codec.encode)(&**d, format)) {
-        Ok(bytes) => Some(Blob {
-            format: format.to_string(),
-            type_name: ty.name().to_string(),
-            bytes,
-        }),
+    let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
+        Ok(bytes) => bytes,
         Err(e) => {
-            tracing::warn!(error = %e, r#type = ty.name(), "weft cache: cannot encode a result");
-            None
+            warn.once(format!(
+                "`{node}` is kept in memory only: its `{}` cannot be encoded as {format}: {e}",
+                ty.name()
+            ));
+            return None;
+        }
+    };
+    let round_trip = (codec.decode)(&bytes, format).map(|back| ty.fingerprint(&*back));
+    if !matches!(round_trip, Ok(Some(v)) if v == value.version()) {
+        let why = match round_trip {
+            Err(e) => format!("decoding it fails ({e})"),
+            _ => "the decoded value differs".into(),
+        };
+        warn.once(format!(
+            "`{node}` is kept in memory only: its `{}` does not survive a round trip through \
+             {format}: {why}; try #[node(cache(format = \"json\"))] or another type",
+            ty.name()
+        ));
+        return None;
+    }
+    Some(Blob {
+        format: format.to_string(),
+        type_name: ty.name().to_string(),
+        bytes,
+    })
+}
+
+/// The cache's warnings, each given once (shared with the cache handle).
+#[derive(Clone, Default)]
+pub(crate) struct Warnings(pub(crate) Arc<Mutex<std::collections::BTreeSet<String>>>);
+
+impl Warnings {
+    pub(crate) fn once(&self, message: String) {
+        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if w.insert(message.clone()) {
+            tracing::warn!("weft cache: {message}");
         }
     }
 }
