@@ -89,6 +89,7 @@ def cache():
     which flatters Hamilton."""
     import shutil
 
+    sys.setrecursionlimit(100_000)  # Hamilton's executor recurses once per chain link
     with tempfile.TemporaryDirectory() as tmp:
         for name, (src, outs) in [("chain1000", chain_src(1000)), ("fanin1000", fan_in_src(1000))]:
             mod = load(name, src, tmp)

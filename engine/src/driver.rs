@@ -397,11 +397,7 @@ impl Driver {
         let run_id = new_run_id();
         let run_no = engine.begin_run(Arc::from(run_id.as_str()));
         let output_names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
-        let names: Vec<&str> = plan
-            .order
-            .iter()
-            .map(|&i| self.graph.get(i).name())
-            .collect();
+        let names = self.names(&plan.order);
         let info = RunInfo {
             run_id: &run_id,
             outputs: &output_names,
@@ -493,11 +489,7 @@ impl Driver {
                 }
             }
         }
-        let names: Vec<&str> = plan
-            .order
-            .iter()
-            .map(|&i| self.graph.get(i).name())
-            .collect();
+        let names = self.names(&plan.order);
         let info = RunInfo {
             run_id: &run_id,
             outputs: &output_names,
@@ -565,6 +557,10 @@ impl Driver {
             });
         }
         Ok((Outputs::new(outputs), record))
+    }
+
+    fn names(&self, ids: &[NodeId]) -> Vec<&str> {
+        ids.iter().map(|&i| self.graph.get(i).name()).collect()
     }
 
     fn check_overrides(&self, overrides: &Inputs) -> Result<HashSet<NodeId>, ExecuteError> {

@@ -350,12 +350,7 @@ impl Engine {
         let Some(spec) = node.spec() else { return };
         let key = Self::side_key(spec, &args);
         let run_id = self.run_id();
-        let inputs: Vec<(&str, Option<Value>)> = spec
-            .params()
-            .iter()
-            .map(ParamSpec::name)
-            .zip(args.iter().cloned())
-            .collect();
+        let inputs = named_inputs(spec, &args);
         let info = NodeInfo {
             run_id: &run_id,
             spec,
@@ -426,12 +421,7 @@ impl Engine {
             )));
         };
         let run_id = self.run_id();
-        let inputs: Vec<(&str, Option<Value>)> = spec
-            .params()
-            .iter()
-            .map(ParamSpec::name)
-            .zip(args.iter().cloned())
-            .collect();
+        let inputs = named_inputs(spec, &args);
         let info = NodeInfo {
             run_id: &run_id,
             spec,
@@ -456,6 +446,18 @@ impl Engine {
         self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
         result.map(|v| self.recompute_if_unusable(v, spec, &args))
     }
+}
+
+/// `(parameter name, value)` pairs, as adapters see a node's inputs.
+fn named_inputs<'a>(
+    spec: &'a crate::node::NodeSpec,
+    args: &[Option<Value>],
+) -> Vec<(&'a str, Option<Value>)> {
+    spec.params()
+        .iter()
+        .map(ParamSpec::name)
+        .zip(args.iter().cloned())
+        .collect()
 }
 
 /// The one tracked query: a node's value in the current revision.
