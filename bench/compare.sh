@@ -3,6 +3,9 @@
 #   bench/compare.sh overhead   per-node execution overhead, no cache
 #   bench/compare.sh cache      disk cache, cold and warm, process start included for weft
 #   bench/compare.sh parallel   threads for blocking I/O, async timers, CPU-bound threads, fan-out
+#   bench/compare.sh incremental  a one-input rerun of a 10,001-node graph (engine time without
+#                               node bodies) and watch-mode latency; weft only: Hamilton has no
+#                               incremental reruns or watch mode to compare with
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 set -euo pipefail
@@ -11,9 +14,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 case "$case_name" in
-  overhead|cache|parallel) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental" >&2; exit 2 ;;
 esac
+
+if [ "$case_name" = incremental ]; then
+  echo "building weft (release) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench)
+  exec "$root/target/release/weft-bench" incremental
+fi
 
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import hamilton" 2>/dev/null; then

@@ -1,5 +1,6 @@
 //! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
 
+mod incremental;
 mod parallel;
 mod shapes;
 
@@ -119,6 +120,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("overhead") => overhead(),
         Some("parallel") => parallel::run(),
+        Some("incremental") => incremental::run(),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         other => {
             eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");

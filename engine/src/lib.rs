@@ -33,6 +33,7 @@ mod driver;
 mod error;
 mod executor;
 mod fanout;
+pub mod files;
 mod fingerprint;
 mod graph;
 mod incremental;
@@ -43,8 +44,10 @@ mod node;
 mod outputs;
 mod plan;
 mod probe;
+mod session;
 mod value;
 pub mod viz;
+pub mod watch;
 
 pub use adapter::{
     Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter,
@@ -53,6 +56,9 @@ pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, RunRecord};
 pub use executor::{AsyncBuilder, AsyncDriver, CancelToken};
 pub use fanout::{Collect, Parallel, SplitFn};
+pub use files::{FileInput, FileSet};
+pub use session::Session;
+pub use watch::{RunReport, Watcher};
 
 /// Executors: where ready nodes run. See [`Builder::with_local_executor`].
 pub mod executors {
@@ -132,6 +138,9 @@ mod doc_snippets {
 
     #[doc = include_str!("../../book/src/choosing-a-strategy.md")]
     mod book_choosing_a_strategy {}
+
+    #[doc = include_str!("../../book/src/development-loop.md")]
+    mod book_development_loop {}
 }
 
 #[doc(hidden)]

@@ -1,0 +1,655 @@
+//! File inputs and watch mode, on real files in temporary directories, watched with the real
+//! OS file events (inotify on Linux). Timeouts below only bound how long a broken test hangs;
+//! nothing here asserts on speed.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use weft::prelude::*;
+use weft::watch::{ChangeKind, Reason, StopHandle, Update, WatchError};
+use weft::{value_type, CacheConfig, ExecuteError, FileInput, FileSet, Watcher};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "weft-watch-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes like an editor that saves atomically: a temporary file, then a rename over the target.
+fn atomic_save(path: &Path, content: &str) {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Changes the file's modification time only.
+fn touch(path: &Path) {
+    let f = std::fs::File::options().append(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+}
+
+pub mod flow {
+    use weft::files::FileError;
+    use weft::prelude::*;
+    use weft::FileInput;
+
+    /// One number per line.
+    #[node]
+    pub fn rows(data: &FileInput) -> Result<Vec<u64>, FileError> {
+        Ok(data
+            .read_to_string()?
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect())
+    }
+
+    #[node]
+    pub fn total(rows: &[u64]) -> u64 {
+        rows.iter().sum()
+    }
+
+    #[node]
+    pub fn title(names: &FileInput) -> Result<String, FileError> {
+        Ok(names.read_to_string()?.trim().to_string())
+    }
+
+    #[node]
+    pub fn summary(total: &u64, title: &str) -> String {
+        format!("{title}: {total}")
+    }
+}
+
+fn flow_driver() -> Driver {
+    Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .build()
+        .unwrap()
+}
+
+/// The watcher's updates, received on the test's thread.
+struct Updates(Receiver<Update>);
+
+impl Updates {
+    fn next(&self) -> Update {
+        self.0
+            .recv_timeout(PATIENCE)
+            .expect("the watcher sent no update in time")
+    }
+
+    /// The next run's report and outputs; any update before it must be `Unchanged`.
+    fn next_run(&self) -> (weft::RunReport, Option<Outputs>) {
+        loop {
+            match self.next() {
+                Update::Ran { report, outputs } => return (report, outputs),
+                Update::Unchanged(_) => continue,
+                other => panic!("unexpected update: {other}"),
+            }
+        }
+    }
+
+    /// Runs until one completes with `summary == want`. Every run on the way must be
+    /// cancelled or completed, or have failed because a file changed while it was read (a
+    /// newer run follows then).
+    fn until_summary(&self, want: &str) -> weft::RunReport {
+        loop {
+            let (report, outputs) = self.next_run();
+            let superseded = report.error().is_some_and(|e| {
+                e.to_string()
+                    .contains("changed while the run was reading it")
+            });
+            if report.is_cancelled() || superseded {
+                continue;
+            }
+            assert!(report.is_completed(), "{report:#}");
+            let got = outputs.unwrap().get::<String>("summary").unwrap().clone();
+            if got == want {
+                return report;
+            }
+        }
+    }
+}
+
+/// Stops the watcher when dropped, so that a failing assertion does not leave the scope
+/// waiting for a watcher nobody stops.
+struct StopOnDrop(StopHandle);
+
+impl StopOnDrop {
+    fn stop(&self) {
+        self.0.stop();
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// Starts `watcher` on a scoped thread; returns its updates and a stop handle.
+fn spawn<'s, 'd: 's>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    watcher: Watcher<'d>,
+) -> (
+    Updates,
+    StopOnDrop,
+    std::thread::ScopedJoinHandle<'s, Result<(), WatchError>>,
+) {
+    let stop = StopOnDrop(watcher.stop_handle());
+    let (tx, rx): (Sender<Update>, _) = channel();
+    let handle = scope.spawn(move || {
+        watcher.run(move |u| {
+            // Shown when a test fails.
+            eprintln!("update: {u:#}");
+            let _ = tx.send(u.clone());
+        })
+    });
+    (Updates(rx), stop, handle)
+}
+
+fn write_flow_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = dir.join("data.txt");
+    let names = dir.join("names.txt");
+    std::fs::write(&data, "1\n2\n").unwrap();
+    std::fs::write(&names, "sales").unwrap();
+    (data, names)
+}
+
+#[test]
+fn a_file_input_is_versioned_by_content_not_path() {
+    let dir = temp_dir("content");
+    let (data, names) = write_flow_files(&dir);
+    let dr = flow_driver();
+    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
+    let run = |i: &Inputs| dr.execute_recorded(&["summary"], i.clone(), Inputs::new());
+
+    let (out, rec) = run(&inputs).unwrap();
+    assert_eq!(rec.executed, ["rows", "title", "total", "summary"]);
+    assert_eq!(out.get::<String>("summary").unwrap(), "sales: 3");
+
+    // Rewritten with the same bytes, touched: nothing runs.
+    std::fs::write(&data, "1\n2\n").unwrap();
+    touch(&names);
+    assert!(run(&inputs).unwrap().1.executed.is_empty());
+
+    // New content: exactly the nodes downstream of that file run.
+    std::fs::write(&data, "1\n2\n3\n").unwrap();
+    let (out, rec) = run(&inputs).unwrap();
+    assert_eq!(rec.executed, ["rows", "total", "summary"]);
+    assert_eq!(rec.reused, ["title"]);
+    assert_eq!(out.get::<String>("summary").unwrap(), "sales: 6");
+
+    // Another path with the same bytes is the same data version.
+    let copy = dir.join("copy.txt");
+    std::fs::copy(&data, &copy).unwrap();
+    let moved = inputs! { "data" => FileInput::new(&copy), "names" => FileInput::new(&names) };
+    assert!(run(&moved).unwrap().1.executed.is_empty());
+
+    // A missing file is a change, and the node's error names the file; no panic.
+    std::fs::remove_file(&data).unwrap();
+    let err = run(&inputs).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(&err, ExecuteError::NodeFailed { node, .. } if node == "rows"));
+    assert!(
+        text.contains("data.txt") && text.contains("does not exist"),
+        "{text}"
+    );
+    // It comes back with the old content: the failed node is retried, and so is `total`,
+    // whose dependency went from failed to a value; `total` equals its last value, so
+    // `summary` is cut off early.
+    std::fs::write(&data, "1\n2\n3\n").unwrap();
+    let (out, rec) = run(&inputs).unwrap();
+    assert_eq!(rec.executed, ["rows", "total"]);
+    assert_eq!(rec.reused, ["title", "summary"]);
+    assert_eq!(out.get::<String>("summary").unwrap(), "sales: 6");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn file_inputs_key_the_persistent_cache_by_content_and_parse_from_text() {
+    let dir = temp_dir("cache");
+    let (data, names) = write_flow_files(&dir);
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(dir.join("cache")))
+            .build()
+            .unwrap()
+    };
+    let inputs = || inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
+    let (_, rec) = build()
+        .execute_recorded(&["summary"], inputs(), Inputs::new())
+        .unwrap();
+    assert_eq!(rec.executed.len(), 4);
+    // A new driver (a new process): everything hits.
+    let (_, rec) = build()
+        .execute_recorded(&["summary"], inputs(), Inputs::new())
+        .unwrap();
+    assert!(rec.executed.is_empty(), "{rec:?}");
+    // The file changed between processes: only what reads it runs. Hamilton's loader
+    // given a path would hit here and return stale data.
+    std::fs::write(&data, "10\n").unwrap();
+    let (out, rec) = build()
+        .execute_recorded(&["summary"], inputs(), Inputs::new())
+        .unwrap();
+    assert_eq!(rec.executed, ["rows", "total", "summary"]);
+    assert_eq!(out.get::<String>("summary").unwrap(), "sales: 10");
+
+    // Text (the CLI) and JSON give a file input as its path.
+    let ty = value_type!(FileInput);
+    assert!(ty.is_fingerprintable());
+    let parsed = (ty.parser().unwrap())("data.csv").unwrap();
+    assert_eq!(
+        parsed.downcast_ref::<FileInput>().unwrap().path(),
+        Path::new("data.csv")
+    );
+    let codec = ty.codec().expect("serde round trip");
+    let json = (codec.encode)(&FileInput::new("a/b.csv"), "json").unwrap();
+    assert_eq!(json, br#""a/b.csv""#);
+    let back = (codec.decode)(&json, "json").unwrap();
+    assert_eq!(back.downcast_ref(), Some(&FileInput::new("a/b.csv")));
+    let sets = value_type!(FileSet).codec().unwrap();
+    let set = (sets.decode)(br#""data/**/*.csv""#, "json").unwrap();
+    assert_eq!(set.downcast_ref(), Some(&FileSet::glob("data/**/*.csv")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_that_changes_during_the_run_is_not_read_as_the_old_version() {
+    let dir = temp_dir("changed");
+    let path = dir.join("x.txt");
+    std::fs::write(&path, "old").unwrap();
+    let file = FileInput::new(&path);
+    // The run fingerprints the file...
+    let _ = weft::data_version_of(&file);
+    // ...then someone saves before the node reads it.
+    std::fs::write(&path, "new").unwrap();
+    let err = file.read_to_string().unwrap_err();
+    assert!(matches!(err, weft::files::FileError::Changed { .. }));
+    assert!(err.to_string().contains("x.txt"), "{err}");
+    // The next fingerprint sees the new content, and the read succeeds.
+    let _ = weft::data_version_of(&file);
+    assert_eq!(file.read_to_string().unwrap(), "new");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn saving_a_file_reruns_only_its_dependents_and_says_why() {
+    let dir = temp_dir("save");
+    let (data, names) = write_flow_files(&dir);
+    let dr = flow_driver();
+    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
+    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    std::thread::scope(|s| {
+        let (updates, stop, handle) = spawn(s, watcher);
+        match updates.next() {
+            Update::Watching(paths) => {
+                assert_eq!(paths.len(), 2, "{paths:?}");
+                assert!(paths.iter().any(|p| p.ends_with("data.txt")));
+            }
+            other => panic!("expected Watching, got {other}"),
+        }
+        let (first, outputs) = updates.next_run();
+        assert_eq!(first.number, 1);
+        assert_eq!(
+            first.executed_names(),
+            ["rows", "title", "total", "summary"]
+        );
+        assert_eq!(first.reason("rows"), Some(&Reason::New));
+        assert_eq!(
+            outputs.unwrap().get::<String>("summary").unwrap(),
+            "sales: 3"
+        );
+        assert!(first.to_string().starts_with("run 1: first run; ran rows"));
+
+        std::fs::write(&data, "1\n2\n4\n").unwrap();
+        let report = updates.until_summary("sales: 7");
+        assert_eq!(report.executed_names(), ["rows", "total", "summary"]);
+        assert_eq!(report.reused, ["title"]);
+        assert_eq!(
+            report.reason("total"),
+            Some(&Reason::Changed(vec!["data".into()]))
+        );
+        assert_eq!(report.changed.len(), 1);
+        assert!(report.changed[0]
+            .file
+            .as_deref()
+            .unwrap()
+            .ends_with("data.txt"));
+        assert!(report.executed.iter().all(|n| n.duration.is_some()));
+        // Terse: one line naming the file; verbose: a line per node.
+        let terse = report.to_string();
+        assert!(!terse.contains('\n'));
+        assert!(
+            terse.contains("data.txt changed; ran rows, total, summary; reused 1; "),
+            "{terse}"
+        );
+        let verbose = format!("{report:#}");
+        assert_eq!(verbose.lines().count(), 1 + 3 + 1, "{verbose}");
+        assert!(verbose.contains("because `data` changed"), "{verbose}");
+        assert!(verbose.lines().last().unwrap().contains("reused  title"));
+
+        stop.stop();
+        handle.join().unwrap().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn atomic_saves_bursts_and_touches() {
+    let dir = temp_dir("editor");
+    let (data, names) = write_flow_files(&dir);
+    let dr = flow_driver();
+    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
+    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    std::thread::scope(|s| {
+        let (updates, stop, handle) = spawn(s, watcher);
+        assert!(matches!(updates.next(), Update::Watching(_)));
+        updates.until_summary("sales: 3");
+
+        // An editor's atomic save (temp file + rename over): one change, never "missing".
+        atomic_save(&data, "5\n");
+        let report = updates.until_summary("sales: 5");
+        assert!(
+            report.changed.iter().all(|c| c.kind != ChangeKind::Missing),
+            "{report:#}"
+        );
+
+        // A burst of writes: whatever runs on the way, it ends with the last content.
+        for i in 1..=5 {
+            std::fs::write(&data, format!("{i}0\n")).unwrap();
+        }
+        updates.until_summary("sales: 50");
+
+        // A touch and a save without changes run nothing: the next updates are `Unchanged`
+        // until the next real change, which runs.
+        touch(&data);
+        std::fs::write(&names, "sales").unwrap();
+        match updates.next() {
+            Update::Unchanged(paths) => assert!(!paths.is_empty()),
+            other => panic!("a touch must not rerun anything, got: {other}"),
+        }
+        std::fs::write(&names, "revenue").unwrap();
+        let report = updates.until_summary("revenue: 50");
+        assert_eq!(report.executed_names(), ["title", "summary"]);
+
+        stop.stop();
+        handle.join().unwrap().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_that_disappears_is_an_error_naming_it_and_is_watched_until_it_returns() {
+    let dir = temp_dir("missing");
+    let (data, names) = write_flow_files(&dir);
+    // `later.txt` lives in directories that do not exist yet.
+    let later = dir.join("not/yet/later.txt");
+    let dr = flow_driver();
+    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&later) };
+    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    std::thread::scope(|s| {
+        let (updates, stop, handle) = spawn(s, watcher);
+        assert!(matches!(updates.next(), Update::Watching(_)));
+        // The first run fails on the missing file; the watcher keeps going.
+        let (report, _) = updates.next_run();
+        let text = report.error().expect("fails").to_string();
+        assert!(
+            text.contains("later.txt") && text.contains("does not exist"),
+            "{text}"
+        );
+        assert!(report.to_string().contains("failed"));
+
+        // The directories and the file appear: it runs.
+        std::fs::create_dir_all(later.parent().unwrap()).unwrap();
+        std::fs::write(&later, "late").unwrap();
+        updates.until_summary("late: 3");
+
+        // Removed: a failure naming the file, reported as missing.
+        std::fs::remove_file(&data).unwrap();
+        let (report, _) = updates.next_run();
+        assert!(
+            report.changed.iter().any(|c| c.kind == ChangeKind::Missing),
+            "{report:#}"
+        );
+        let text = report.error().expect("fails").to_string();
+        assert!(text.contains("node `rows` failed"), "{text}");
+        assert!(text.contains("data.txt"), "{text}");
+        assert!(report.to_string().contains("data.txt missing"), "{report}");
+
+        // Back again: the failed node reruns.
+        std::fs::write(&data, "7\n").unwrap();
+        updates.until_summary("late: 7");
+        stop.stop();
+        handle.join().unwrap().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = names;
+}
+
+pub mod sets {
+    use weft::files::FileError;
+    use weft::prelude::*;
+    use weft::FileSet;
+
+    /// `name=bytes` for each member.
+    #[node]
+    pub fn listing(tables: &FileSet) -> Result<String, FileError> {
+        let files = tables.read_all()?;
+        Ok(files
+            .iter()
+            .map(|(p, b)| format!("{}={}", p.file_name().unwrap().to_string_lossy(), b.len()))
+            .collect::<Vec<_>>()
+            .join(" "))
+    }
+
+    #[node]
+    pub fn summary(listing: &str) -> String {
+        format!("[{listing}]")
+    }
+}
+
+#[test]
+fn file_sets_follow_new_edited_and_removed_members_but_not_other_files() {
+    let dir = temp_dir("sets");
+    let tables = dir.join("tables");
+    std::fs::create_dir_all(tables.join("2024")).unwrap();
+    std::fs::write(tables.join("a.csv"), "1").unwrap();
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::sets])
+        .build()
+        .unwrap();
+    let glob = format!("{}/**/*.csv", tables.display());
+    let inputs = inputs! { "tables" => FileSet::glob(&glob) };
+    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    std::thread::scope(|s| {
+        let (updates, stop, handle) = spawn(s, watcher);
+        assert!(matches!(updates.next(), Update::Watching(p) if p == [glob.clone()]));
+        updates.until_summary("[a.csv=1]");
+
+        // A new member in a subdirectory.
+        std::fs::write(tables.join("2024/b.csv"), "22").unwrap();
+        updates.until_summary("[b.csv=2 a.csv=1]");
+
+        // Files outside the pattern, hidden files: no rerun.
+        std::fs::write(tables.join("notes.txt"), "x").unwrap();
+        std::fs::write(tables.join(".a.csv.swp"), "x").unwrap();
+        // An edited member, then a removed one: they run.
+        std::fs::write(tables.join("a.csv"), "111").unwrap();
+        let report = updates.until_summary("[b.csv=2 a.csv=3]");
+        assert!(report.ran("listing"));
+        std::fs::remove_file(tables.join("2024/b.csv")).unwrap();
+        updates.until_summary("[a.csv=3]");
+
+        // The directory disappears and comes back.
+        std::fs::remove_dir_all(&tables).unwrap();
+        updates.until_summary("[]");
+        std::fs::create_dir_all(&tables).unwrap();
+        std::fs::write(tables.join("c.csv"), "4444").unwrap();
+        updates.until_summary("[c.csv=4]");
+
+        stop.stop();
+        handle.join().unwrap().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Lets the test know when the slow node starts, and with what.
+static SLOW_STARTED: Mutex<Option<Sender<String>>> = Mutex::new(None);
+/// The slow node finishes when the test says so.
+static SLOW_RELEASE: Mutex<Option<Receiver<()>>> = Mutex::new(None);
+/// Every value `shout` computed.
+static SHOUTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+pub mod slow {
+    use weft::files::FileError;
+    use weft::prelude::*;
+    use weft::FileInput;
+
+    #[node]
+    pub fn content(text_file: &FileInput) -> Result<String, FileError> {
+        Ok(text_file.read_to_string()?.trim().to_string())
+    }
+
+    /// Takes as long as the test wants.
+    #[node]
+    pub fn slow(content: &str) -> String {
+        if let Some(tx) = super::SLOW_STARTED.lock().unwrap().as_ref() {
+            let _ = tx.send(content.to_string());
+        }
+        if let Some(rx) = super::SLOW_RELEASE.lock().unwrap().as_ref() {
+            let _ = rx.recv_timeout(super::PATIENCE);
+        }
+        content.to_string()
+    }
+
+    #[node]
+    pub fn shout(slow: &str) -> String {
+        let s = slow.to_uppercase();
+        super::SHOUTED.lock().unwrap().push(s.clone());
+        s
+    }
+}
+
+#[test]
+fn a_change_during_a_run_cancels_it_and_the_new_run_uses_the_new_content() {
+    let dir = temp_dir("cancel");
+    let file = dir.join("text.txt");
+    std::fs::write(&file, "a").unwrap();
+    let (started_tx, started) = channel();
+    *SLOW_STARTED.lock().unwrap() = Some(started_tx);
+    let (release, release_rx) = channel();
+    *SLOW_RELEASE.lock().unwrap() = Some(release_rx);
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::slow])
+        .build()
+        .unwrap();
+    let inputs = inputs! { "text_file" => FileInput::new(&file) };
+    let watcher = Watcher::new(&dr, &["shout"], inputs).debounce(Duration::from_millis(20));
+    std::thread::scope(|s| {
+        let (updates, stop, handle) = spawn(s, watcher);
+        assert!(matches!(updates.next(), Update::Watching(_)));
+        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), "a");
+        release.send(()).unwrap();
+        let (report, outputs) = updates.next_run();
+        assert!(report.is_completed());
+        assert_eq!(outputs.unwrap().get::<String>("shout").unwrap(), "A");
+
+        // "b" starts a run; while its slow node runs, "c" arrives.
+        std::fs::write(&file, "b").unwrap();
+        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), "b");
+        std::fs::write(&file, "c").unwrap();
+        match updates.next() {
+            Update::Cancelling { run, paths } => {
+                assert_eq!(run, 2);
+                assert!(paths.iter().any(|p| p.ends_with("text.txt")), "{paths:?}");
+            }
+            other => panic!("expected the stale run to be cancelled, got: {other}"),
+        }
+        // The slow node finishes; the run stops before the next node.
+        release.send(()).unwrap();
+        let (stale, _) = updates.next_run();
+        assert!(stale.is_cancelled(), "{stale:#}");
+        assert_eq!(stale.number, 2);
+        assert!(stale.to_string().contains("cancelled"), "{stale}");
+        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), "c");
+        release.send(()).unwrap();
+        let (fresh, outputs) = updates.next_run();
+        assert!(fresh.is_completed(), "{fresh:#}");
+        assert_eq!(fresh.executed_names(), ["content", "slow", "shout"]);
+        assert_eq!(outputs.unwrap().get::<String>("shout").unwrap(), "C");
+
+        stop.stop();
+        handle.join().unwrap().unwrap();
+    });
+    // The stale run never got as far as `shout`: nothing computed from "b" went downstream.
+    assert_eq!(*SHOUTED.lock().unwrap(), ["A", "C"]);
+    *SLOW_STARTED.lock().unwrap() = None;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn invalid_requests_fail_at_once_and_config_files_are_flagged() {
+    let dir = temp_dir("invalid");
+    let (data, _) = write_flow_files(&dir);
+    let dr = flow_driver();
+    let err = Watcher::new(&dr, &["summry"], Inputs::new())
+        .run(|_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("did you mean `summary`?"), "{err}");
+    // `names` is missing: no file change can fix that.
+    let err = Watcher::new(
+        &dr,
+        &["summary"],
+        inputs! { "data" => FileInput::new(&data) },
+    )
+    .run(|_| {})
+    .unwrap_err();
+    assert!(
+        matches!(&err, WatchError::Execute(ExecuteError::BadInputs(_))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("missing input `names"), "{err}");
+
+    // A file given as config is fingerprinted once: the watcher says so.
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .with_config(inputs! { "names" => FileInput::new(dir.join("names.txt")) })
+        .build()
+        .unwrap();
+    let watcher = Watcher::new(
+        &dr,
+        &["summary"],
+        inputs! { "data" => FileInput::new(&data) },
+    );
+    let stop = watcher.stop_handle();
+    let mut seen = Vec::new();
+    watcher
+        .run(|u| {
+            seen.push(u.to_string());
+            if u.report().is_some() {
+                stop.stop();
+            }
+        })
+        .unwrap();
+    assert!(
+        seen[0].contains("config `names` is a file") && seen[0].contains("pass it as an input"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|l| l.starts_with("watching ")), "{seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
