@@ -67,6 +67,7 @@ macro_rules! out {
 
 mod args;
 mod cache_cmd;
+mod dev;
 mod error;
 mod flow;
 mod inputs;

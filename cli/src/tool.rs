@@ -1,4 +1,4 @@
-//! The standalone `weft` binary: `weft cache …`, `weft new`, `weft completions`. Its `main` is
+//! The standalone `weft` binary: `weft cache …`, `weft new`, `weft dev`, `weft completions`. Its `main` is
 //! [`run`]; it lives in the library so that the flow CLI and the tool share the cache commands.
 
 use std::ffi::OsString;
@@ -38,6 +38,8 @@ enum ToolCommand {
     New(NewArgs),
     /// Print a shell completion script for `weft`
     Completions(CompletionsArgs),
+    /// Watch a flow crate: rebuild on save and rerun the flow (only edited nodes rerun)
+    Dev(crate::dev::DevArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,6 +64,15 @@ fn command() -> clap::Command {
                 "weft new spend_report",
                 "weft new flows/spend_report --weft-path ~/src/weft",
                 "cd spend_report && cargo run -- build --input text=\"to be or not to be\"",
+            ],
+        ))
+    });
+    cmd = cmd.mut_subcommand("dev", |c| {
+        c.after_help(render_examples(
+            "weft",
+            &[
+                "weft dev -- build report --input spend=10 --input signups=4",
+                "weft dev -p spend_report --dir flows -- build --inputs inputs.json",
             ],
         ))
     });
@@ -102,6 +113,7 @@ where
     let result = match parsed.command {
         ToolCommand::Cache(a) => cache_cmd::run(a, "weft"),
         ToolCommand::New(a) => new(a),
+        ToolCommand::Dev(a) => crate::dev::run(a),
         ToolCommand::Completions(a) => {
             crate::completions(a.shell, &mut command(), "weft");
             Ok(())

@@ -222,11 +222,10 @@ fn completions_and_usage() {
         .success()
         .stdout(predicate::str::contains("complete -c weft"));
     weft(dir.path()).assert().code(2);
-    weft(dir.path())
-        .args(["dev"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unrecognized subcommand 'dev'"));
+    // `weft dev` outside a crate says what to do.
+    weft(dir.path()).args(["dev"]).assert().code(2).stderr(
+        predicate::str::contains("has no Cargo.toml").and(predicate::str::contains("weft new")),
+    );
     weft(dir.path())
         .arg("--version")
         .assert()
