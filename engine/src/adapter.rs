@@ -37,7 +37,8 @@ pub struct RunSummary<'a> {
     pub failed: Option<&'a str>,
     /// Wall time.
     pub duration: Duration,
-    /// Every function node of the run that has a value: `(name, spec, value)`.
+    /// Every function node of the run that has a value: `(name, spec, value)`, when an adapter
+    /// asks for them ([`Adapter::needs_values`]).
     pub values: &'a [(&'a str, &'a NodeSpec, Value)],
 }
 
@@ -140,6 +141,11 @@ impl Next<'_> {
 /// }
 /// ```
 pub trait Adapter: Send + Sync + 'static {
+    /// Whether [`after_graph`](Self::after_graph) needs [`RunSummary::values`] (collecting
+    /// them costs a lookup per node; default: no, and `values` is empty).
+    fn needs_values(&self) -> bool {
+        false
+    }
     /// Before a run starts.
     fn before_graph(&self, _run: &RunInfo<'_>) {}
     /// After a run ends (also after a failure).

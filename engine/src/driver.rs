@@ -198,6 +198,7 @@ impl Builder {
         Ok(Driver {
             graph,
             run_lock: Mutex::new(()),
+            plans: Mutex::new(PlanCache::new()),
             cache,
             executor,
             keep_going: self.keep_going,
@@ -226,10 +227,13 @@ impl Prepared {
     }
 }
 
+/// Plans by (outputs, overridden nodes).
+type PlanCache = std::collections::HashMap<(Vec<String>, Vec<NodeId>), Arc<Plan>>;
+
 /// A run between `Driver::prepare` and `Driver::finish`: its plan and a database handle.
 pub(crate) struct Prepared {
     pub(crate) db: WeftDb,
-    pub(crate) plan: Plan,
+    pub(crate) plan: Arc<Plan>,
     overridden: HashSet<NodeId>,
     run_id: String,
     run_no: u64,
@@ -242,6 +246,7 @@ pub(crate) struct Prepared {
 pub struct Driver {
     graph: Arc<Graph>,
     run_lock: Mutex<()>,
+    plans: Mutex<PlanCache>,
     cache: Option<Cache>,
     executor: Arc<dyn Executor>,
     keep_going: bool,
@@ -338,7 +343,7 @@ impl Driver {
         let prepared = self.prepare(outputs, inputs, overrides)?;
         let walk = Walk::new(
             &self.graph,
-            &prepared.plan.order,
+            &prepared.plan,
             &prepared.db,
             cancel,
             self.keep_going,
@@ -360,7 +365,7 @@ impl Driver {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
         let override_ids = self.check_overrides(overrides)?;
-        let plan = Plan::new(&self.graph, outputs, &override_ids)?;
+        let plan = self.plan(outputs, &override_ids)?;
         self.check_inputs(&plan, inputs, overrides)?;
 
         for (id, node) in self.graph.nodes().iter().enumerate() {
@@ -466,20 +471,22 @@ impl Driver {
             }
         }
         // Nodes inside fan-outs are not tasks of the walk; they ran if their bodies did.
-        for (id, node) in self.graph.nodes().iter().enumerate() {
-            let id = id as NodeId;
-            if !self.graph.scope(id).is_empty() && engine.executed_in(id, run_no) {
-                record.executed.push(node.name().to_string());
-                record
-                    .durations
-                    .insert(node.name().to_string(), engine.took(id));
+        if self.graph.has_fan_outs() {
+            for (id, node) in self.graph.nodes().iter().enumerate() {
+                let id = id as NodeId;
+                if !self.graph.scope(id).is_empty() && engine.executed_in(id, run_no) {
+                    record.executed.push(node.name().to_string());
+                    record
+                        .durations
+                        .insert(node.name().to_string(), engine.took(id));
+                }
             }
         }
         let failed_name = failures.first().map(|f| self.graph.get(f.node).name());
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
         let mut values = Vec::new();
-        if failures.is_empty() && !cancelled {
+        if failures.is_empty() && !cancelled && engine.adapters.iter().any(|a| a.needs_values()) {
             for &(id, _) in completed {
                 let node = self.graph.get(id);
                 if let (Some(spec), false) = (node.spec(), overridden.contains(&id)) {
@@ -557,6 +564,31 @@ impl Driver {
             });
         }
         Ok((Outputs::new(outputs), record))
+    }
+
+    /// The plan for these outputs and overrides; plans are kept, so a rerun of the same request
+    /// does not plan again.
+    fn plan(
+        &self,
+        outputs: &[&str],
+        overrides: &HashSet<NodeId>,
+    ) -> Result<Arc<Plan>, ExecuteError> {
+        let mut overridden: Vec<NodeId> = overrides.iter().copied().collect();
+        overridden.sort_unstable();
+        let key = (
+            outputs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            overridden,
+        );
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = plans.get(&key) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(Plan::new(&self.graph, outputs, overrides)?);
+        if plans.len() >= 64 {
+            plans.clear();
+        }
+        plans.insert(key, plan.clone());
+        Ok(plan)
     }
 
     fn names(&self, ids: &[NodeId]) -> Vec<&str> {

@@ -86,6 +86,7 @@ impl GraphNode {
 pub struct Graph {
     nodes: Vec<GraphNode>,
     by_name: HashMap<Arc<str>, NodeId>,
+    has_fan_outs: bool,
 }
 
 impl Graph {
@@ -214,11 +215,16 @@ impl Graph {
             }
         }
 
-        let mut graph = Graph { nodes, by_name };
+        let mut graph = Graph {
+            nodes,
+            by_name,
+            has_fan_outs: false,
+        };
         match graph.topological_ranks() {
             Ok(()) => problems.extend(graph.fan_out_scopes()),
             Err(cycles) => problems.extend(cycles.into_iter().map(Problem::Cycle)),
         }
+        graph.has_fan_outs = graph.nodes.iter().any(|n| !n.scope.is_empty());
         if problems.is_empty() {
             Ok(graph)
         } else {
@@ -345,6 +351,11 @@ impl Graph {
             }
             stack.extend(node.deps.iter().copied());
         }
+    }
+
+    /// Whether any node runs inside a fan-out.
+    pub(crate) fn has_fan_outs(&self) -> bool {
+        self.has_fan_outs
     }
 
     /// The fan-outs node `id` runs inside, outermost first.

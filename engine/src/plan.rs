@@ -6,7 +6,7 @@ use crate::error::{suggest, ExecuteError};
 use crate::graph::{Graph, NodeId};
 
 /// The nodes one `execute` call touches.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plan {
     /// The requested outputs, in request order.
     pub outputs: Vec<NodeId>,
@@ -14,6 +14,46 @@ pub struct Plan {
     pub order: Vec<NodeId>,
     /// Overridden nodes that the closure reaches.
     pub overridden: Vec<NodeId>,
+    /// Dependency counts and dependents per task, built once per plan (plans are cached).
+    pub(crate) counters: std::sync::OnceLock<Counters>,
+}
+
+/// The scheduler's starting state for a plan: unfinished dependencies per task, and the tasks
+/// depending on each task.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    pub(crate) waiting: Vec<u32>,
+    pub(crate) dependents: std::sync::Arc<Vec<Vec<u32>>>,
+}
+
+impl Plan {
+    pub(crate) fn counters(&self, graph: &Graph) -> &Counters {
+        self.counters.get_or_init(|| {
+            let mut position = vec![u32::MAX; graph.nodes().len()];
+            for (pos, &id) in self.order.iter().enumerate() {
+                position[id as usize] = pos as u32;
+            }
+            let mut waiting = vec![0u32; self.order.len()];
+            let mut dependents = vec![Vec::new(); self.order.len()];
+            for (pos, &id) in self.order.iter().enumerate() {
+                // Inputs, config and overridden nodes have no dependencies to wait for.
+                if graph.get(id).is_external() || self.overridden.contains(&id) {
+                    continue;
+                }
+                for &d in graph.outer_deps(id) {
+                    let dp = position[d as usize];
+                    if dp != u32::MAX {
+                        waiting[pos] += 1;
+                        dependents[dp as usize].push(pos as u32);
+                    }
+                }
+            }
+            Counters {
+                waiting,
+                dependents: std::sync::Arc::new(dependents),
+            }
+        })
+    }
 }
 
 impl Plan {
@@ -72,6 +112,7 @@ impl Plan {
             outputs: ids,
             order,
             overridden,
+            counters: std::sync::OnceLock::new(),
         })
     }
 }

@@ -248,6 +248,10 @@ impl Inner {
 pub(crate) struct CacheAdapter(Arc<Inner>);
 
 impl Adapter for CacheAdapter {
+    fn needs_values(&self) -> bool {
+        true
+    }
+
     fn before_graph(&self, run: &RunInfo<'_>) {
         if let Ok(mut t) = self.0.run.lock() {
             t.seen.clear();

@@ -157,7 +157,7 @@ impl AsyncDriver {
         let graph = self.driver.graph();
         let engine = prepared.db.engine_arc().clone();
         let order: Vec<NodeId> = prepared.plan.order.clone();
-        let mut sched = Scheduler::new(graph, &order, self.driver.keeps_going());
+        let mut sched = Scheduler::new(graph, &prepared.plan, self.driver.keeps_going());
         let mut status: Vec<Option<bool>> = vec![None; order.len()];
         let mut tasks: JoinSet<(usize, TaskOutcome)> = JoinSet::new();
         loop {

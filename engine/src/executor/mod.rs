@@ -22,6 +22,7 @@ pub use threads::MultiThreading;
 
 use crate::graph::{Graph, NodeId};
 use crate::incremental::{Outcome, WeftDb};
+use crate::plan::Plan;
 
 /// A database handle for one task. Send it to the thread that runs the task; it is dropped when
 /// the task is done.
@@ -81,6 +82,7 @@ impl Runner<'_> {
 /// One run of a plan, as an executor sees it.
 pub struct Walk<'a> {
     pub(crate) graph: &'a Graph,
+    pub(crate) plan: &'a Plan,
     pub(crate) order: &'a [NodeId],
     pub(crate) db: &'a WeftDb,
     pub(crate) cancel: &'a CancelToken,
@@ -91,18 +93,20 @@ pub struct Walk<'a> {
 impl<'a> Walk<'a> {
     pub(crate) fn new(
         graph: &'a Graph,
-        order: &'a [NodeId],
+        plan: &'a Plan,
         db: &'a WeftDb,
         cancel: &'a CancelToken,
         keep_going: bool,
     ) -> Self {
+        let order = &plan.order;
         Walk {
             graph,
+            plan,
             order,
             db,
             cancel,
             keep_going,
-            status: order.iter().map(|_| AtomicU8::new(NOT_RUN)).collect(),
+            status: plan.order.iter().map(|_| AtomicU8::new(NOT_RUN)).collect(),
         }
     }
 
@@ -125,7 +129,7 @@ impl<'a> Walk<'a> {
 
     /// Fresh dependency counters for this plan.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(self.graph, self.order, self.keep_going)
+        Scheduler::new(self.graph, self.plan, self.keep_going)
     }
 
     /// A database handle for one task (cheap).

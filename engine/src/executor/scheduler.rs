@@ -3,7 +3,8 @@
 use std::collections::VecDeque;
 
 use super::TaskOutcome;
-use crate::graph::{Graph, NodeId};
+use crate::graph::Graph;
+use crate::plan::Plan;
 
 /// Dependency counters over a plan: a task becomes ready when all the tasks it depends on are
 /// done. O(1) per completion and per edge; no polling, no rescans.
@@ -11,8 +12,8 @@ use crate::graph::{Graph, NodeId};
 pub struct Scheduler {
     /// Unfinished dependencies per task.
     waiting: Vec<u32>,
-    /// Tasks depending on each task.
-    dependents: Vec<Vec<u32>>,
+    /// Tasks depending on each task (shared by every run of the plan).
+    dependents: std::sync::Arc<Vec<Vec<u32>>>,
     ready: VecDeque<u32>,
     in_flight: usize,
     finished: usize,
@@ -21,33 +22,15 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub(crate) fn new(graph: &Graph, order: &[NodeId], keep_going: bool) -> Scheduler {
-        let mut position = vec![u32::MAX; graph.nodes().len()];
-        for (pos, &id) in order.iter().enumerate() {
-            position[id as usize] = pos as u32;
-        }
-        let mut waiting = vec![0u32; order.len()];
-        let mut dependents = vec![Vec::new(); order.len()];
-        for (pos, &id) in order.iter().enumerate() {
-            let node = graph.get(id);
-            // Inputs, config and overridden nodes have no dependencies to wait for.
-            if node.is_external() {
-                continue;
-            }
-            for &d in graph.outer_deps(id) {
-                let dp = position[d as usize];
-                if dp != u32::MAX {
-                    waiting[pos] += 1;
-                    dependents[dp as usize].push(pos as u32);
-                }
-            }
-        }
-        let ready = (0..order.len() as u32)
+    pub(crate) fn new(graph: &Graph, plan: &Plan, keep_going: bool) -> Scheduler {
+        let counters = plan.counters(graph);
+        let waiting = counters.waiting.clone();
+        let ready = (0..waiting.len() as u32)
             .filter(|&t| waiting[t as usize] == 0)
             .collect();
         Scheduler {
             waiting,
-            dependents,
+            dependents: counters.dependents.clone(),
             ready,
             in_flight: 0,
             finished: 0,
