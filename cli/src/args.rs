@@ -26,6 +26,8 @@ pub(crate) struct FlowArgs {
 pub(crate) enum FlowCommand {
     /// Compute outputs (by default every node nothing else depends on), with caching.
     Build(BuildArgs),
+    /// Build, then rebuild whenever a file input's content changes (only what depends on it runs).
+    Watch(WatchArgs),
     /// List the nodes (module, type, doc, tags, dependencies), the inputs and the config.
     List(ListArgs),
     /// Draw the DAG, or the part of it that computing OUTPUTS involves, as SVG or DOT.
@@ -44,6 +46,20 @@ pub(crate) struct ConfigArgs {
     /// Set a build-time config value (parsed as the type its consumers declare); repeatable.
     #[arg(long = "config", value_name = "NAME=VALUE", value_parser = key_value)]
     pub(crate) config: Vec<(String, String)>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+
+    /// Wait this long after a change before rebuilding (milliseconds)
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    pub(crate) debounce: u64,
+
+    /// Stop after this many runs (default: until interrupted)
+    #[arg(long, value_name = "N")]
+    pub(crate) max_runs: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +238,11 @@ pub(crate) fn flow_examples(bin: &str, subcommand: &str) -> Option<String> {
             "{bin} build --no-cache                       # leave .weft/cache alone",
             "{bin} build --executor threads:8 --keep-going",
             "{bin} build --executor async                 # many async nodes at once",
+        ],
+        "watch" => &[
+            "{bin} watch report --input data=sales.csv       # a FileInput: its content is watched",
+            "{bin} watch --inputs inputs.json -v              # a line per node after each run",
+            "{bin} watch report --executor threads:4 --debounce 200",
         ],
         "list" => &["{bin} list", "{bin} list --json | jq '.functions[].name'"],
         "viz" => &[

@@ -11,7 +11,9 @@ use weft::{
     ParamKind,
 };
 
-use crate::args::{BuildArgs, ConfigArgs, Executor, ExplainArgs, ListArgs, OutputFormat, VizArgs};
+use crate::args::{
+    BuildArgs, ConfigArgs, Executor, ExplainArgs, ListArgs, OutputFormat, VizArgs, WatchArgs,
+};
 use crate::error::{did_you_mean, name_list, CliError};
 use crate::inputs::{self, Given};
 use crate::progress::{Mode, Progress};
@@ -71,7 +73,17 @@ pub(crate) fn sinks(graph: &Graph) -> Vec<String> {
 }
 
 /// `build`.
-pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
+/// What `build` and `watch` share: the outputs, the parsed inputs and config, the cache
+/// configuration and the progress adapter, all checked before the cache is touched.
+struct Request {
+    outputs: Vec<String>,
+    inputs: Inputs,
+    config: Inputs,
+    cache_config: Option<CacheConfig>,
+    progress: Arc<Progress>,
+}
+
+fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
     // Everything is checked on a driver without cache before the cache directory is touched.
     let (checked, config) = cli.checked(&a.config)?;
     let graph = checked.graph();
@@ -120,6 +132,125 @@ pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             cfg
         }
     });
+    Ok(Request {
+        outputs,
+        inputs,
+        config,
+        cache_config,
+        progress,
+    })
+}
+
+/// A sync driver for `build`/`watch` (sequential or threads).
+fn sync_driver(
+    cli: &Cli,
+    a: &BuildArgs,
+    config: Inputs,
+    cache_config: Option<CacheConfig>,
+    progress: Arc<Progress>,
+) -> Result<Driver, CliError> {
+    let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
+    if let Executor::Threads(n) = a.executor {
+        let n = n.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        builder = builder.with_local_executor(MultiThreading::new(n));
+    }
+    if let Some(cfg) = cache_config {
+        builder = builder.with_cache_config(cfg);
+    }
+    builder
+        .with_adapter_arc(progress)
+        .build()
+        .map_err(build_error)
+}
+
+/// `watch`: build, then rebuild whenever a file input's content changes (`weft::Watcher`),
+/// printing what ran and why after each run.
+pub(crate) fn watch(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
+    let a = &w.build;
+    if matches!(a.executor, Executor::Async) {
+        return Err(CliError::usage(
+            "`watch` runs with --executor sequential or threads[:N]; `async` is for `build`",
+        ));
+    }
+    let Request {
+        outputs,
+        inputs,
+        config,
+        cache_config,
+        progress,
+    } = request(cli, a)?;
+    let driver = sync_driver(cli, a, config, cache_config, progress)?;
+    let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let watcher = weft::Watcher::new(&driver, &names, inputs)
+        .debounce(std::time::Duration::from_millis(w.debounce));
+    let stop = watcher.stop_handle();
+    let mut runs = 0usize;
+    let mut failed = false;
+    watcher
+        .run(|update| match update {
+            weft::watch::Update::Watching(files) if files.is_empty() => {
+                outln!(
+                    "watch: no file inputs on the path to {}; nothing to watch after this run",
+                    names.join(", ")
+                );
+            }
+            weft::watch::Update::Watching(files) => outln!("watching {}", files.join(", ")),
+            weft::watch::Update::Ran {
+                report,
+                outputs: got,
+            } => {
+                if a.verbose {
+                    outln!("{report:#}");
+                } else {
+                    outln!("{report}");
+                }
+                match got {
+                    Some(got) => {
+                        failed = false;
+                        out!("{}", render::table(&render::rows(got, &outputs)));
+                    }
+                    None => failed = true,
+                }
+                runs += 1;
+                if w.max_runs.is_some_and(|m| runs >= m) {
+                    stop.stop();
+                }
+            }
+            weft::watch::Update::Cancelling { paths, .. } => {
+                outln!(
+                    "changed while running: {}; restarting",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            weft::watch::Update::Unchanged(paths) => outln!(
+                "saved without changes: {} (nothing ran)",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            weft::watch::Update::Warning(m) => eprintln!("warning: {m}"),
+        })
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
+    let Request {
+        outputs,
+        inputs,
+        config,
+        cache_config,
+        progress,
+    } = request(cli, &a)?;
+    let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let verbose = |cache: Option<&weft::Cache>, executor: &str| {
         if a.verbose {
             match cache {
@@ -138,20 +269,7 @@ pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             (result, dr.driver().cache().cloned())
         }
         Executor::Sequential | Executor::Threads(_) => {
-            let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
-            if let Executor::Threads(n) = a.executor {
-                let n = n.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-                });
-                builder = builder.with_local_executor(MultiThreading::new(n));
-            }
-            if let Some(cfg) = cache_config {
-                builder = builder.with_cache_config(cfg);
-            }
-            let driver = builder
-                .with_adapter_arc(progress.clone())
-                .build()
-                .map_err(build_error)?;
+            let driver = sync_driver(cli, &a, config, cache_config, progress.clone())?;
             verbose(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(&names, inputs, Inputs::new());
             (result, driver.cache().cloned())

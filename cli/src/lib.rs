@@ -223,7 +223,7 @@ impl Cli {
         if let Some(about) = &self.about {
             cmd = cmd.about(about.clone()).long_about(None);
         }
-        for sub in ["build", "list", "viz", "explain", "completions"] {
+        for sub in ["build", "watch", "list", "viz", "explain", "completions"] {
             let ex = args::flow_examples(bin, sub).unwrap_or_default();
             cmd = cmd.mut_subcommand(sub, |c| c.after_help(ex));
         }
@@ -242,6 +242,7 @@ impl Cli {
     fn dispatch(&self, command: FlowCommand, bin: &str) -> Result<Exit, CliError> {
         match command {
             FlowCommand::Build(a) => flow::build(self, a),
+            FlowCommand::Watch(a) => flow::watch(self, a),
             FlowCommand::List(a) => flow::list(self, a),
             FlowCommand::Viz(a) => flow::viz(self, a),
             FlowCommand::Explain(a) => flow::explain(self, a, bin),

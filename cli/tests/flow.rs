@@ -543,3 +543,29 @@ fn usage_errors_exit_2() {
         .stderr(predicate::str::contains("must hold a JSON object"));
     flow(dir.path()).args(["--help"]).assert().success();
 }
+
+#[test]
+fn watch_runs_reports_and_stops() {
+    let dir = tempdir();
+    let out = flow(dir.path())
+        .args(["watch", "report", "--max-runs", "1", "--no-cache"])
+        .args(REPORT_INPUTS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("nothing to watch after this run"), "{text}");
+    assert!(text.contains("report"), "{text}");
+    // Bad requests fail before anything is watched.
+    flow(dir.path())
+        .args(["watch", "reprot", "--max-runs", "1"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("did you mean `report`"));
+    flow(dir.path())
+        .args(["watch", "report", "--executor", "async"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .code(2);
+}
