@@ -22,6 +22,15 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// A driver over `modules` with the cache in `dir` (each test's "new process").
+fn cached(modules: weft::Modules, dir: &Path) -> Driver {
+    Builder::new()
+        .with_modules(modules)
+        .with_cache_config(CacheConfig::at(dir))
+        .build()
+        .unwrap()
+}
+
 /// Statuses of the last run, by node.
 fn statuses(dr: &Driver) -> BTreeMap<String, Status> {
     let cache = dr.cache().unwrap();
@@ -68,13 +77,7 @@ pub mod lazy {
 #[test]
 fn second_driver_hits_everything_and_loads_only_what_it_returns() {
     let dir = temp_dir("lazy");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::lazy])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::lazy], &dir);
     let dr = build();
     let out = dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
     assert_eq!(out.get::<Counted>("c").unwrap(), &Counted(7));
@@ -159,13 +162,7 @@ pub mod policies {
 #[test]
 fn behaviours_recompute_disable_ignore() {
     let dir = temp_dir("behaviours");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::policies])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::policies], &dir);
     let outs = ["model", "fetched"];
     let inputs = |key: &str| inputs! { "day" => 3u64, "api_key" => key.to_string() };
     let dr = build();
@@ -362,13 +359,7 @@ fn damage_inline(dir: &Path, corrupt: &str, delete: &str) {
 #[test]
 fn corrupt_or_missing_results_are_recomputed_with_a_warning() {
     let dir = temp_dir("corrupt");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::lazy])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::lazy], &dir);
     let dr = build();
     dr.execute(&["c"], inputs! { "x" => 2u64 }).unwrap();
     let versions = dr.cache().unwrap().data_versions(None).unwrap();
@@ -487,13 +478,7 @@ pub mod flaky {
 #[test]
 fn a_failed_run_keeps_what_succeeded() {
     let dir = temp_dir("failed");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::flaky])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::flaky], &dir);
     let dr = build();
     assert!(dr.execute(&["bad"], inputs! { "x" => 1u64 }).is_err());
     let s = statuses(&dr);
@@ -514,13 +499,7 @@ fn a_failed_run_keeps_what_succeeded() {
 #[test]
 fn inspection_runs_versions_store_explain_view_gc() {
     let dir = temp_dir("inspect");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::lazy])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::lazy], &dir);
     let dr = build();
     dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
     dr.execute(&["c"], inputs! { "x" => 5u64 }).unwrap();
@@ -729,13 +708,7 @@ pub mod json_values {
 #[test]
 fn values_that_do_not_round_trip_are_not_stored() {
     let dir = temp_dir("roundtrip");
-    let build = || {
-        Builder::new()
-            .with_modules(weft::modules![crate::json_values])
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    let build = || cached(weft::modules![crate::json_values], &dir);
     let dr = build();
     dr.execute(&["payload", "payload_json"], inputs! { "n" => 1u64 })
         .unwrap();
