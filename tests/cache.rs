@@ -725,10 +725,22 @@ fn values_that_do_not_round_trip_are_not_stored() {
         .execute(&["payload", "payload_json"], inputs! { "n" => 1u64 })
         .unwrap();
     let s = statuses(&dr);
-    assert_eq!(
-        s["payload"],
-        Status::Executed,
-        "never a hit that cannot be read back"
+    // Executed again (never a hit that cannot be read back), and recorded as not stored.
+    assert_eq!(s["payload"], Status::Uncached);
+    let record = dr
+        .cache()
+        .unwrap()
+        .records(None)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.node == "payload")
+        .unwrap();
+    assert!(
+        record
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("round trip through postcard")),
+        "{record:?}"
     );
     assert_eq!(s["payload_json"], Status::Hit);
     assert_eq!(

@@ -79,7 +79,10 @@ fn random_dag(seed: u64, n: usize) -> (Vec<NodeSpec>, Vec<String>) {
 }
 
 /// Output values, and each node's (name, cache status, data version).
-type RunResult = (BTreeMap<String, u64>, Vec<(String, String, Option<String>)>);
+type RunResult = (
+    BTreeMap<String, u64>,
+    Vec<(String, String, Option<weft::DataVersion>)>,
+);
 
 fn random_inputs(seed: u64) -> Inputs {
     inputs! { "in0" => 1u64, "in1" => 2u64, "in2" => 3u64, "in3" => seed }

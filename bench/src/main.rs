@@ -105,6 +105,17 @@ fn cache_run(dir: &str, shape: &str) {
     assert!(out.get::<u64>(outputs[0]).is_ok());
     drop(dr);
     if std::env::var_os("WEFT_BENCH_PHASES").is_some() {
+        let wall = |d: std::time::Duration| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|n| (n - d).as_secs_f64())
+                .unwrap_or(0.0)
+        };
+        eprintln!(
+            "main_at {:.6} end_at {:.6}",
+            wall(t0.elapsed()),
+            wall(Default::default())
+        );
         eprintln!(
             "shape {:.2} ms, build {:.2} ms, execute {:.2} ms, drop {:.2} ms",
             (t - t0).as_secs_f64() * 1e3,

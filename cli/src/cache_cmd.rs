@@ -311,9 +311,7 @@ fn reason(r: &NodeRecord) -> String {
     match r.status {
         Status::Hit => format!(
             "key {} matched a stored result",
-            r.cache_key
-                .as_deref()
-                .map_or("?", |k| &k[..k.len().min(12)])
+            r.cache_key.map_or("?".to_string(), |k| k.short())
         ),
         Status::Memo => "reused from memory".into(),
         Status::Recomputed => "behaviour recompute".into(),
@@ -347,9 +345,7 @@ fn show(cache: &Cache, run: Option<&str>, json: bool) -> Result<(), CliError> {
                 r.node.clone(),
                 r.status.as_str().to_string(),
                 text::micros(r.duration_us),
-                r.data_version
-                    .as_deref()
-                    .map_or("-".to_string(), |v| v.chars().take(12).collect()),
+                r.data_version.map_or("-".to_string(), |v| v.short()),
                 reason(r),
             ]
         })

@@ -78,6 +78,45 @@ impl fmt::Display for DataVersion {
     }
 }
 
+/// Human-readable formats (JSON) see the hex string; binary ones (postcard) the 32 bytes.
+impl serde::Serialize for DataVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_digest(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DataVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_digest(d).map(DataVersion)
+    }
+}
+
+/// Serializes a 32-byte digest: hex in human-readable formats, raw bytes otherwise.
+pub(crate) fn serialize_digest<S: serde::Serializer>(
+    bytes: &[u8; 32],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    if s.is_human_readable() {
+        s.serialize_str(blake3::Hash::from_bytes(*bytes).to_hex().as_str())
+    } else {
+        serde::Serialize::serialize(bytes, s)
+    }
+}
+
+/// The inverse of [`serialize_digest`].
+pub(crate) fn deserialize_digest<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<[u8; 32], D::Error> {
+    if d.is_human_readable() {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        blake3::Hash::from_hex(s.as_bytes())
+            .map(|h| *h.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("not a 64-digit hex digest: {e}")))
+    } else {
+        <[u8; 32] as serde::Deserialize>::deserialize(d)
+    }
+}
+
 /// The hasher [`Fingerprint`] implementations write into.
 pub struct FingerprintHasher(blake3::Hasher);
 

@@ -19,13 +19,16 @@ impl SqliteBlobs {
     pub fn open(path: &Path) -> Result<SqliteBlobs, StoreError> {
         let c = super::sqlite::open(
             path,
-            "CREATE TABLE IF NOT EXISTS results(
-                data_version TEXT PRIMARY KEY,
-                format TEXT NOT NULL,
-                type_name TEXT NOT NULL,
-                checksum BLOB NOT NULL,
-                bytes BLOB NOT NULL
-            )",
+            Some((
+                "CREATE TABLE IF NOT EXISTS results(
+                    data_version TEXT PRIMARY KEY,
+                    format TEXT NOT NULL,
+                    type_name TEXT NOT NULL,
+                    checksum BLOB NOT NULL,
+                    bytes BLOB NOT NULL
+                )",
+                1,
+            )),
         )?;
         Ok(SqliteBlobs {
             conn: Mutex::new(c),

@@ -95,9 +95,12 @@ pub struct GcReport {
     pub bytes_kept: u64,
 }
 
-fn short(hex: &Option<String>) -> String {
-    hex.as_deref()
-        .map_or("none".into(), |h| h.chars().take(12).collect())
+fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
+    digest.as_ref().map_or("none".into(), |d| {
+        let mut s = d.to_string();
+        s.truncate(12);
+        s
+    })
 }
 
 impl Cache {
@@ -145,7 +148,7 @@ impl Cache {
         Ok(self
             .records(run)?
             .into_iter()
-            .filter_map(|r| Some((r.node, DataVersion::from_hex(r.data_version.as_deref()?)?)))
+            .filter_map(|r| Some((r.node, r.data_version?)))
             .collect())
     }
 
@@ -308,12 +311,13 @@ impl Cache {
             .filter(|r| !doomed.contains(&r.run_id))
             .collect();
         loop {
-            let kept: HashSet<String> = self.inner.meta.forget_runs(&doomed)?.into_iter().collect();
+            let kept: HashSet<DataVersion> =
+                self.inner.meta.forget_runs(&doomed)?.into_iter().collect();
             report.runs_removed += doomed.len();
             doomed.clear();
             let mut kept_bytes = 0;
             for (v, size) in self.inner.results.list()? {
-                if kept.contains(&v.to_hex()) {
+                if kept.contains(&v) {
                     kept_bytes += size;
                 } else {
                     self.inner.results.remove(&v)?;
@@ -350,9 +354,9 @@ fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
             &this.code_version.chars().take(12).collect::<String>()
         ));
     }
-    let before: BTreeMap<&str, &Option<String>> =
+    let before: BTreeMap<&str, &Option<DataVersion>> =
         prev.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let after: BTreeMap<&str, &Option<String>> =
+    let after: BTreeMap<&str, &Option<DataVersion>> =
         this.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
     for (dep, v) in &after {
         match before.get(dep) {

@@ -1,7 +1,68 @@
 //! Cache keys: blake3 of (node name, code version, output type, each dependency's data
 //! version, sorted by dependency name).
 
-use crate::fingerprint::DataVersion;
+use std::fmt;
+
+use crate::fingerprint::{deserialize_digest, serialize_digest, DataVersion};
+
+/// A cache key: 32 bytes of blake3. Shown (and serialized to JSON) as hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    /// Wraps raw digest bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        CacheKey(bytes)
+    }
+
+    /// The raw digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    /// Parses [`CacheKey::to_hex`] output.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        blake3::Hash::from_hex(s)
+            .ok()
+            .map(|h| CacheKey(*h.as_bytes()))
+    }
+
+    /// The first 12 hex characters, for display.
+    pub fn short(&self) -> String {
+        let mut s = self.to_hex();
+        s.truncate(12);
+        s
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", self.short())
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl serde::Serialize for CacheKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_digest(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CacheKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_digest(d).map(CacheKey)
+    }
+}
 
 /// What a dependency contributes to a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,35 +73,40 @@ pub enum KeyPart {
     Absent,
 }
 
-/// The key, as hex.
+/// The key of a node's value given its dependencies' parts (order-free: sorted by name).
 pub fn cache_key(
     node: &str,
     code_version: &str,
     output_type: &str,
     deps: &[(&str, KeyPart)],
-) -> String {
+) -> CacheKey {
     let mut sorted: Vec<&(&str, KeyPart)> = deps.iter().collect();
-    sorted.sort_by_key(|(name, _)| *name);
-    let mut h = blake3::Hasher::new();
-    h.update(b"weft-cache-key-v1\0");
+    sorted.sort_unstable_by_key(|(name, _)| *name);
+    // One buffer, hashed once: blake3 pays a fixed cost per `update`.
+    let mut buf = Vec::with_capacity(
+        64 + node.len()
+            + code_version.len()
+            + output_type.len()
+            + deps.iter().map(|(n, _)| n.len() + 41).sum::<usize>(),
+    );
+    buf.extend_from_slice(b"weft-cache-key-v1\0");
     for s in [node, code_version, output_type] {
-        h.update(&(s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
+        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        buf.extend_from_slice(s.as_bytes());
     }
     for (name, part) in sorted {
-        h.update(&(name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
+        buf.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        buf.extend_from_slice(name.as_bytes());
         match part {
             KeyPart::Version(v) => {
-                h.update(&[1]);
-                h.update(v.as_bytes());
+                buf.push(1);
+                buf.extend_from_slice(v.as_bytes());
             }
-            KeyPart::Absent => {
-                h.update(&[0]);
-            }
+            KeyPart::Absent => buf.push(0),
         }
     }
-    h.finalize().to_hex().to_string()
+    let h = blake3::hash(&buf);
+    CacheKey(*h.as_bytes())
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use blobs::FileStore;
 pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
-pub use key::{cache_key, KeyPart};
+pub use key::{cache_key, CacheKey, KeyPart};
 pub use sqlite::SqliteStore;
 pub use store::{
     Blob, MetaWrite, MetadataStore, NodeRecord, ResultStore, RunMeta, Status, StoreError,
@@ -68,6 +68,9 @@ struct RunTrack {
     seen: HashSet<String>,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
+    /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
+    /// run's first lookup.
+    hints: Option<Arc<HashMap<CacheKey, DataVersion>>>,
 }
 
 /// How many items travel to the writer together.
@@ -198,6 +201,21 @@ impl Inner {
         }
     }
 
+    /// The latest finished run's keys, loaded once per run (a store without them, or an
+    /// error, gives none: every lookup then asks the store).
+    fn load_hints(&self) -> Arc<HashMap<CacheKey, DataVersion>> {
+        let hints = Arc::new(
+            self.meta
+                .recent_keys()
+                .map(|pairs| pairs.into_iter().collect::<HashMap<_, _>>())
+                .unwrap_or_default(),
+        );
+        if let Ok(mut t) = self.run.lock() {
+            t.hints = Some(hints.clone());
+        }
+        hints
+    }
+
     fn behavior(&self, node: &str) -> (CacheBehavior, &str) {
         self.policy
             .get(node)
@@ -211,7 +229,7 @@ impl Inner {
     fn lazy_value(
         self: &Arc<Self>,
         node: &NodeInfo<'_>,
-        key: String,
+        key: CacheKey,
         version: DataVersion,
     ) -> Value {
         let me = self.clone();
@@ -237,6 +255,10 @@ impl Inner {
                     version.short()
                 ));
                 let _ = me.meta.forget_key(&key);
+                // The run's hints may still list the key: read them again when next needed.
+                if let Ok(mut t) = me.run.lock() {
+                    t.hints = None;
+                }
                 let _ = me.results.remove(&version);
                 Err(problem)
             }),
@@ -255,6 +277,7 @@ impl Adapter for CacheAdapter {
     fn before_graph(&self, run: &RunInfo<'_>) {
         if let Ok(mut t) = self.0.run.lock() {
             t.seen.clear();
+            t.hints = None;
         }
         self.0.meta.begin_lookups();
         self.0.send(MetaWrite::BeginRun(RunMeta {
@@ -284,7 +307,7 @@ impl Adapter for CacheAdapter {
                 status: Status::Memo,
                 behavior: behavior_name(behavior).into(),
                 cache_key: None,
-                data_version: value.is_fingerprinted().then(|| value.version().to_hex()),
+                data_version: value.is_fingerprinted().then(|| value.version()),
                 code_version: spec.code_version().to_string(),
                 deps: spec
                     .params()
@@ -353,7 +376,7 @@ struct MissContext {
     start: Instant,
     behavior: CacheBehavior,
     format: String,
-    key: Option<String>,
+    key: Option<CacheKey>,
     unkeyable: Option<String>,
     record: NodeRecord,
 }
@@ -364,9 +387,13 @@ impl Inner {
         let inner = self;
         let start = Instant::now();
         let name = node.name();
-        if let Ok(mut t) = inner.run.lock() {
-            t.seen.insert(name.to_string());
-        }
+        let hints = match inner.run.lock() {
+            Ok(mut t) => {
+                t.seen.insert(name.to_string());
+                t.hints.clone()
+            }
+            Err(_) => None,
+        };
         let (behavior, format) = inner.behavior(name);
         let spec = node.spec;
         let mut record = NodeRecord {
@@ -398,9 +425,7 @@ impl Inner {
                     parts.push((*dep, KeyPart::Absent));
                 }
                 Some(v) if v.is_fingerprinted() => {
-                    record
-                        .deps
-                        .push((dep.to_string(), Some(v.version().to_hex())));
+                    record.deps.push((dep.to_string(), Some(v.version())));
                     parts.push((*dep, KeyPart::Version(v.version())));
                 }
                 Some(v) => {
@@ -423,22 +448,24 @@ impl Inner {
             )),
             _ => None,
         };
-        record.cache_key = key.clone();
+        record.cache_key = key;
 
-        if let (Some(key), CacheBehavior::Default) = (&key, behavior) {
-            match inner.meta.lookup(key) {
+        if let (Some(key), CacheBehavior::Default) = (key, behavior) {
+            let hints = hints.unwrap_or_else(|| inner.load_hints());
+            let found = match hints.get(&key) {
+                Some(v) => Ok(Some(*v)),
+                None => inner.meta.lookup(&key),
+            };
+            match found {
                 // A hit is not even checked for presence here: it is read only if needed, and
                 // a missing or corrupt result is then recomputed (see `lazy_value`).
-                Ok(Some(hex)) => match DataVersion::from_hex(&hex) {
-                    Some(version) => {
-                        record.status = Status::Hit;
-                        record.data_version = Some(hex);
-                        record.duration_us = start.elapsed().as_micros() as u64;
-                        inner.send(MetaWrite::Record(record));
-                        return Begin::Hit(inner.lazy_value(node, key.clone(), version));
-                    }
-                    None => record.reason = Some(format!("unreadable data version `{hex}`")),
-                },
+                Ok(Some(version)) => {
+                    record.status = Status::Hit;
+                    record.data_version = Some(version);
+                    record.duration_us = start.elapsed().as_micros() as u64;
+                    inner.send(MetaWrite::Record(record));
+                    return Begin::Hit(inner.lazy_value(node, key, version));
+                }
                 Ok(None) => record.reason = Some("no stored result for this key".into()),
                 Err(e) => {
                     inner.warn_once(format!("cannot read cache metadata: {e}"));
@@ -486,7 +513,7 @@ impl Inner {
             }
         };
         if value.is_fingerprinted() {
-            record.data_version = Some(value.version().to_hex());
+            record.data_version = Some(value.version());
         }
         record.status = match behavior {
             CacheBehavior::Disable => Status::Disabled,
@@ -523,7 +550,7 @@ impl Inner {
                     key: MetaWrite::Key {
                         cache_key: key,
                         node: name.to_string(),
-                        data_version: value.version().to_hex(),
+                        data_version: value.version(),
                     },
                 }),
                 (None, None) => {}

@@ -2,70 +2,90 @@
 //!
 //! Writes come in batches (one transaction per batch; the cache commits at most every few tens
 //! of milliseconds and at the end of a run), so a cold run does not pay a commit per node.
+//!
+//! Layout (schema version [`SCHEMA_VERSION`], in `PRAGMA user_version`):
+//! - `runs`: one row per run.
+//! - `cache_keys`: `cache_key → data_version`, both as 32 raw bytes, in a `WITHOUT ROWID` table
+//!   so that a lookup is a single b-tree search.
+//! - `run_records`: the per-node records of a run, postcard-encoded, one row per committed batch
+//!   (a run of 1,000 nodes usually has one or two). A row per node cost more than the rest of a
+//!   warm run together; batches keep what a crash can lose to what a commit would have lost.
+//! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
+//!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
+//!
+//! An older layout is dropped and recreated on open: metadata is a cache of a cache, and the
+//! result store (keyed by data version, unchanged) keeps its contents for the gc to reclaim.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
+use super::key::CacheKey;
 use super::store::{MetaWrite, MetadataStore, NodeRecord, RunMeta, Status, StoreError};
+use crate::fingerprint::DataVersion;
+
+/// The layout version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs(
+DROP TABLE IF EXISTS node_runs;
+DROP TABLE IF EXISTS cache_keys;
+DROP TABLE IF EXISTS run_records;
+DROP TABLE IF EXISTS forgotten_keys;
+DROP TABLE IF EXISTS runs;
+CREATE TABLE runs(
     run_id TEXT PRIMARY KEY,
     started_at REAL NOT NULL,
     finished_at REAL,
     outputs TEXT NOT NULL,
     status TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS cache_keys(
-    cache_key TEXT PRIMARY KEY,
+CREATE TABLE cache_keys(
+    cache_key BLOB PRIMARY KEY,
     node TEXT NOT NULL,
-    data_version TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS node_runs(
+    data_version BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE forgotten_keys(
+    cache_key BLOB PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE run_records(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL,
-    node TEXT NOT NULL,
-    status TEXT NOT NULL,
-    behavior TEXT NOT NULL,
-    cache_key TEXT,
-    data_version TEXT,
-    code_version TEXT NOT NULL,
-    deps TEXT NOT NULL,
-    reason TEXT,
-    duration_us INTEGER NOT NULL,
-    error TEXT,
-    type_name TEXT NOT NULL
+    records BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
-CREATE INDEX IF NOT EXISTS node_runs_node ON node_runs(node, seq);
+CREATE INDEX run_records_run ON run_records(run_id, seq);
 ";
 
 /// Metadata in a SQLite file.
 pub struct SqliteStore {
+    path: std::path::PathBuf,
     read: Mutex<Connection>,
-    write: Mutex<Connection>,
+    /// Opened at the first write, which usually happens on the cache's writer thread: a run
+    /// that only reads never pays for it on its own thread.
+    write: Mutex<Option<Connection>>,
 }
 
-/// Opens a connection in WAL mode and runs `schema`. Several processes may do this at once on
-/// a new file: switching to WAL and creating tables take locks that SQLite's busy handler does
-/// not always wait for, so those steps are retried for a while.
-pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, StoreError> {
+/// Opens a connection in WAL mode; with `schema`, brings the file to layout `version` first
+/// (running `schema` in one transaction when `PRAGMA user_version` differs). Several processes
+/// may do this at once on a new file: switching to WAL and creating tables take locks that
+/// SQLite's busy handler does not always wait for, so those steps are retried for a while.
+pub(crate) fn open(path: &Path, schema: Option<(&str, i64)>) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(StoreError::io(format!("creating {}", dir.display())))?;
     }
-    let c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
+    let mut c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
     c.busy_timeout(Duration::from_secs(30))
         .map_err(StoreError::sql("setting busy timeout"))?;
     retry_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
-    // Checkpoint the WAL (an fsync) every ~16 MB of writes rather than every 4 MB: a warm run
-    // writes a record per node, and a checkpoint in a short CLI run is most of its time.
+    // Checkpoint the WAL (an fsync) every ~16 MB of writes rather than every 4 MB.
     c.pragma_update(None, "wal_autocheckpoint", 4000)
         .map_err(StoreError::sql("setting wal_autocheckpoint"))?;
     // Closing is part of every short CLI run: leave the WAL for the automatic checkpoints
@@ -75,8 +95,29 @@ pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, StoreError> 
         true,
     )
     .map_err(StoreError::sql("configuring checkpoints"))?;
-    retry_busy(|| c.execute_batch(schema)).map_err(StoreError::sql("creating tables"))?;
+    if let Some((schema, version)) = schema {
+        retry_busy(|| migrate(&mut c, schema, version))
+            .map_err(StoreError::sql("creating tables"))?;
+    }
     Ok(c)
+}
+
+fn user_version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Runs `schema` unless the file is at `version` already (checked again under the write lock,
+/// so that of several processes opening a new file only one creates the tables).
+fn migrate(c: &mut Connection, schema: &str, version: i64) -> rusqlite::Result<()> {
+    if user_version(c)? == version {
+        return Ok(());
+    }
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if user_version(&tx)? != version {
+        tx.execute_batch(schema)?;
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    tx.commit()
 }
 
 fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -99,14 +140,39 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating or upgrading if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let write = open(path, SCHEMA)?;
-        let read = open(path, "")?;
+        let read = open(path, Some((SCHEMA, SCHEMA_VERSION)))?;
         Ok(SqliteStore {
+            path: path.to_path_buf(),
             read: Mutex::new(read),
-            write: Mutex::new(write),
+            write: Mutex::new(None),
         })
+    }
+
+    /// The write connection, opened on first use.
+    fn writer(&self) -> Result<WriteGuard<'_>, StoreError> {
+        let mut guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(open(&self.path, None)?);
+        }
+        Ok(WriteGuard(guard))
+    }
+}
+
+/// The locked write connection.
+struct WriteGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0.as_ref().expect("opened by SqliteStore::writer")
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.0.as_mut().expect("opened by SqliteStore::writer")
     }
 }
 
@@ -114,27 +180,166 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<NodeRecord> {
-    let status: String = row.get(2)?;
-    let deps: String = row.get(7)?;
-    Ok(NodeRecord {
-        run_id: row.get(0)?,
-        node: row.get(1)?,
-        status: Status::parse(&status).unwrap_or(Status::Failed),
-        behavior: row.get(3)?,
-        cache_key: row.get(4)?,
-        data_version: row.get(5)?,
-        code_version: row.get(6)?,
-        deps: serde_json::from_str(&deps).unwrap_or_default(),
-        reason: row.get(8)?,
-        duration_us: row.get::<_, i64>(9)? as u64,
-        error: row.get(10)?,
-        type_name: row.get(11)?,
-    })
+/// A node record as written: the run id lives in the row. Field order is the stored format
+/// (postcard): append only, and bump [`SCHEMA_VERSION`] for anything else.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    node: &'a str,
+    status: Status,
+    behavior: &'a str,
+    cache_key: Option<CacheKey>,
+    data_version: Option<DataVersion>,
+    code_version: &'a str,
+    deps: &'a [(String, Option<DataVersion>)],
+    reason: Option<&'a str>,
+    duration_us: u64,
+    error: Option<&'a str>,
+    type_name: &'a str,
 }
 
-const RECORD_COLUMNS: &str = "run_id, node, status, behavior, cache_key, data_version, code_version, deps, reason, duration_us, error, type_name";
-const INSERT_RECORD: &str = "INSERT INTO node_runs(run_id, node, status, behavior, cache_key, data_version, code_version, deps, reason, duration_us, error, type_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+/// A node record as read back (same layout as [`StoredRef`]).
+#[derive(Deserialize)]
+struct Stored {
+    node: String,
+    status: Status,
+    behavior: String,
+    cache_key: Option<CacheKey>,
+    data_version: Option<DataVersion>,
+    code_version: String,
+    deps: Vec<(String, Option<DataVersion>)>,
+    reason: Option<String>,
+    duration_us: u64,
+    error: Option<String>,
+    type_name: String,
+}
+
+/// Just the key and version of a stored record, decoded without copying the rest.
+#[derive(Deserialize)]
+struct KeyOnly<'a> {
+    #[serde(borrow)]
+    _node: &'a str,
+    status: Status,
+    #[serde(borrow)]
+    _behavior: &'a str,
+    cache_key: Option<CacheKey>,
+    data_version: Option<DataVersion>,
+    #[serde(borrow)]
+    _code_version: &'a str,
+    #[serde(borrow)]
+    _deps: Skip<(&'a str, Option<DataVersion>)>,
+    #[serde(borrow)]
+    _reason: Option<&'a str>,
+    _duration_us: u64,
+    #[serde(borrow)]
+    _error: Option<&'a str>,
+    #[serde(borrow)]
+    _type_name: &'a str,
+}
+
+/// A sequence of `T` read and dropped (postcard cannot skip what it does not describe).
+struct Skip<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Skip<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Skip<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Skip<T>, A::Error> {
+                while seq.next_element::<T>()?.is_some() {}
+                Ok(Skip(std::marker::PhantomData))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+impl<'a> StoredRef<'a> {
+    fn new(r: &'a NodeRecord) -> Self {
+        StoredRef {
+            node: &r.node,
+            status: r.status,
+            behavior: &r.behavior,
+            cache_key: r.cache_key,
+            data_version: r.data_version,
+            code_version: &r.code_version,
+            deps: &r.deps,
+            reason: r.reason.as_deref(),
+            duration_us: r.duration_us,
+            error: r.error.as_deref(),
+            type_name: &r.type_name,
+        }
+    }
+}
+
+impl Stored {
+    fn into_record(self, run_id: &str) -> NodeRecord {
+        NodeRecord {
+            run_id: run_id.to_string(),
+            node: self.node,
+            status: self.status,
+            behavior: self.behavior,
+            cache_key: self.cache_key,
+            data_version: self.data_version,
+            code_version: self.code_version,
+            deps: self.deps,
+            reason: self.reason,
+            duration_us: self.duration_us,
+            error: self.error,
+            type_name: self.type_name,
+        }
+    }
+}
+
+fn unreadable(run_id: &str) -> impl FnOnce(postcard::Error) -> StoreError + '_ {
+    move |e| StoreError::Other(format!("records of run {run_id} are unreadable: {e}"))
+}
+
+fn decode_records(run_id: &str, bytes: &[u8]) -> Result<Vec<NodeRecord>, StoreError> {
+    let stored: Vec<Stored> = postcard::from_bytes(bytes).map_err(unreadable(run_id))?;
+    Ok(stored.into_iter().map(|s| s.into_record(run_id)).collect())
+}
+
+/// Every chunk of records, newest first when `newest_first`, optionally of one run only.
+fn chunks(
+    c: &Connection,
+    run_id: Option<&str>,
+    newest_first: bool,
+    mut each: impl FnMut(&str, &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let order = if newest_first { "DESC" } else { "ASC" };
+    let filter = if run_id.is_some() {
+        "WHERE run_id = ?1"
+    } else {
+        ""
+    };
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT run_id, records FROM run_records {filter} ORDER BY seq {order}"
+        ))
+        .map_err(StoreError::sql("reading records"))?;
+    let mut rows = match run_id {
+        Some(id) => stmt.query([id]),
+        None => stmt.query([]),
+    }
+    .map_err(StoreError::sql("reading records"))?;
+    while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
+        let run: String = row.get(0).map_err(StoreError::sql("reading records"))?;
+        let bytes = row
+            .get_ref(1)
+            .and_then(|v| v.as_blob().map_err(Into::into))
+            .map_err(StoreError::sql("reading records"))?;
+        if !each(&run, bytes)? {
+            break;
+        }
+    }
+    Ok(())
+}
 
 /// Runs a statement through the connection's prepared-statement cache.
 fn cached(
@@ -160,21 +365,78 @@ impl MetadataStore for SqliteStore {
         }
     }
 
-    fn lookup(&self, cache_key: &str) -> Result<Option<String>, StoreError> {
+    fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
         let c = lock(&self.read);
         let mut stmt = c
             .prepare_cached("SELECT data_version FROM cache_keys WHERE cache_key = ?1")
             .map_err(StoreError::sql("looking up a key"))?;
-        stmt.query_row([cache_key], |r| r.get(0))
+        let mut rows = stmt
+            .query([cache_key.as_bytes().as_slice()])
+            .map_err(StoreError::sql("looking up a key"))?;
+        let row = rows.next().map_err(StoreError::sql("looking up a key"))?;
+        Ok(row.and_then(|r| digest(r, 0)).map(DataVersion::from_bytes))
+    }
+
+    fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
+        let c = lock(&self.read);
+        let last: Option<String> = c
+            .query_row(
+                "SELECT run_id FROM runs WHERE status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()
-            .map_err(StoreError::sql("looking up a key"))
+            .map_err(StoreError::sql("finding the last run"))?;
+        let Some(last) = last else {
+            return Ok(Vec::new());
+        };
+        let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
+        chunks(&c, Some(&last), false, |run, bytes| {
+            let records: Vec<KeyOnly<'_>> = postcard::from_bytes(bytes).map_err(unreadable(run))?;
+            candidates.extend(records.iter().filter_map(|r| {
+                match (r.status, r.cache_key, r.data_version) {
+                    (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
+                        Some((k, v))
+                    }
+                    _ => None,
+                }
+            }));
+            Ok(true)
+        })?;
+        let mut forgotten = c
+            .prepare_cached("SELECT cache_key FROM forgotten_keys")
+            .map_err(StoreError::sql("reading forgotten keys"))?;
+        let mut rows = forgotten
+            .query([])
+            .map_err(StoreError::sql("reading forgotten keys"))?;
+        let mut gone = HashSet::new();
+        while let Some(r) = rows
+            .next()
+            .map_err(StoreError::sql("reading forgotten keys"))?
+        {
+            gone.extend(digest(r, 0).map(CacheKey::from_bytes));
+        }
+        if !gone.is_empty() {
+            candidates.retain(|(k, _)| !gone.contains(k));
+        }
+        Ok(candidates)
     }
 
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut c = lock(&self.write);
+        // The batch's records, grouped by run (in practice one run), become one row each.
+        let mut records: Vec<(&str, Vec<StoredRef<'_>>)> = Vec::new();
+        for w in batch {
+            if let MetaWrite::Record(r) = w {
+                match records.iter_mut().find(|(id, _)| *id == r.run_id) {
+                    Some((_, v)) => v.push(StoredRef::new(r)),
+                    None => records.push((&r.run_id, vec![StoredRef::new(r)])),
+                }
+            }
+        }
+        let mut c = self.writer()?;
         let tx = c
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::sql("starting a write"))?;
@@ -207,28 +469,25 @@ impl MetadataStore for SqliteStore {
                 } => cached(
                     &tx,
                     "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version) VALUES (?1, ?2, ?3)",
-                    params![cache_key, node, data_version],
-                ),
-                MetaWrite::Record(r) => cached(
-                    &tx,
-                    INSERT_RECORD,
                     params![
-                        r.run_id,
-                        r.node,
-                        r.status.as_str(),
-                        r.behavior,
-                        r.cache_key,
-                        r.data_version,
-                        r.code_version,
-                        serde_json::to_string(&r.deps).unwrap_or_default(),
-                        r.reason,
-                        r.duration_us as i64,
-                        r.error,
-                        r.type_name
+                        cache_key.as_bytes().as_slice(),
+                        node,
+                        data_version.as_bytes().as_slice()
                     ],
                 ),
+                MetaWrite::Record(_) => Ok(0),
             };
             r.map_err(StoreError::sql("writing metadata"))?;
+        }
+        for (run_id, stored) in &records {
+            let bytes = postcard::to_allocvec(stored)
+                .map_err(|e| StoreError::Other(format!("encoding records: {e}")))?;
+            cached(
+                &tx,
+                "INSERT INTO run_records(run_id, records) VALUES (?1, ?2)",
+                params![run_id, bytes],
+            )
+            .map_err(StoreError::sql("writing records"))?;
         }
         tx.commit().map_err(StoreError::sql("committing metadata"))
     }
@@ -256,66 +515,227 @@ impl MetadataStore for SqliteStore {
 
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError> {
         let c = lock(&self.read);
-        let mut stmt = c
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM node_runs WHERE run_id = ?1 ORDER BY seq"
-            ))
-            .map_err(StoreError::sql("reading a run"))?;
-        let rows = stmt
-            .query_map([run_id], record_from_row)
-            .map_err(StoreError::sql("reading a run"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(StoreError::sql("reading a run"))
+        let mut out = Vec::new();
+        chunks(&c, Some(run_id), false, |run, bytes| {
+            out.extend(decode_records(run, bytes)?);
+            Ok(true)
+        })?;
+        Ok(out)
     }
 
     fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError> {
         let c = lock(&self.read);
-        let mut stmt = c
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM node_runs WHERE node = ?1 ORDER BY seq DESC LIMIT ?2"
-            ))
-            .map_err(StoreError::sql("reading a node's history"))?;
-        let rows = stmt
-            .query_map(params![node, limit as i64], record_from_row)
-            .map_err(StoreError::sql("reading a node's history"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(StoreError::sql("reading a node's history"))
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        chunks(&c, None, true, |run, bytes| {
+            let mut mine: Vec<NodeRecord> = decode_records(run, bytes)?
+                .into_iter()
+                .filter(|r| r.node == node)
+                .collect();
+            mine.reverse();
+            out.extend(mine);
+            Ok(out.len() < limit)
+        })?;
+        out.truncate(limit);
+        Ok(out)
     }
 
-    fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut c = lock(&self.write);
+    fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError> {
+        let mut c = self.writer()?;
         let tx = c
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::sql("starting gc"))?;
         for id in run_ids {
-            tx.execute("DELETE FROM node_runs WHERE run_id = ?1", [id])
+            tx.execute("DELETE FROM run_records WHERE run_id = ?1", [id])
                 .map_err(StoreError::sql("deleting records"))?;
             tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
                 .map_err(StoreError::sql("deleting a run"))?;
         }
-        tx.execute(
-            "DELETE FROM cache_keys WHERE data_version NOT IN (SELECT data_version FROM node_runs WHERE data_version IS NOT NULL)",
-            [],
-        )
-        .map_err(StoreError::sql("deleting unreferenced keys"))?;
-        let kept = {
+        // The data versions the remaining runs' records use.
+        let mut used: HashSet<DataVersion> = HashSet::new();
+        chunks(&tx, None, false, |run, bytes| {
+            let records: Vec<KeyOnly<'_>> = postcard::from_bytes(bytes).map_err(unreadable(run))?;
+            used.extend(records.iter().filter_map(|r| r.data_version));
+            Ok(true)
+        })?;
+        let keys: Vec<(Vec<u8>, Option<[u8; 32]>)> = {
             let mut stmt = tx
-                .prepare("SELECT DISTINCT data_version FROM cache_keys")
-                .map_err(StoreError::sql("listing kept results"))?;
+                .prepare("SELECT cache_key, data_version FROM cache_keys")
+                .map_err(StoreError::sql("listing keys"))?;
             let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(StoreError::sql("listing kept results"))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(StoreError::sql("listing kept results"))?
+                .query_map([], |r| Ok((r.get(0)?, digest(r, 1))))
+                .map_err(StoreError::sql("listing keys"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(StoreError::sql("listing keys"))?
         };
+        let mut kept = HashSet::new();
+        for (key, version) in keys {
+            match version
+                .map(DataVersion::from_bytes)
+                .filter(|v| used.contains(v))
+            {
+                Some(v) => {
+                    kept.insert(v);
+                }
+                None => {
+                    tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
+                        .map_err(StoreError::sql("deleting unreferenced keys"))?;
+                }
+            }
+        }
         tx.commit().map_err(StoreError::sql("committing gc"))?;
-        Ok(kept)
+        Ok(kept.into_iter().collect())
     }
 
-    fn forget_key(&self, cache_key: &str) -> Result<(), StoreError> {
-        let c = lock(&self.write);
-        c.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [cache_key])
+    fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError> {
+        let mut c = self.writer()?;
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::sql("forgetting a key"))?;
-        Ok(())
+        let key = cache_key.as_bytes().as_slice();
+        tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
+            .map_err(StoreError::sql("forgetting a key"))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO forgotten_keys(cache_key) VALUES (?1)",
+            [key],
+        )
+        .map_err(StoreError::sql("forgetting a key"))?;
+        tx.commit().map_err(StoreError::sql("forgetting a key"))
+    }
+}
+
+/// Column `i` as a 32-byte digest, if it is one.
+fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
+    let v = row.get_ref(i).ok()?;
+    <[u8; 32]>::try_from(v.as_blob().ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("weft-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("meta.sqlite")
+    }
+
+    fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
+        MetaWrite::Record(NodeRecord {
+            run_id: run.into(),
+            node: node.into(),
+            status,
+            behavior: "default".into(),
+            cache_key: Some(CacheKey::from_bytes([key; 32])),
+            data_version: Some(DataVersion::from_bytes([dv; 32])),
+            code_version: "v1".into(),
+            deps: vec![("x".into(), Some(DataVersion::from_bytes([9; 32])))],
+            reason: None,
+            duration_us: 5,
+            error: None,
+            type_name: "u64".into(),
+        })
+    }
+
+    fn run(id: &str, started_at: f64, status: &str) -> MetaWrite {
+        MetaWrite::BeginRun(RunMeta {
+            run_id: id.into(),
+            started_at,
+            finished_at: None,
+            outputs: vec!["b".into()],
+            status: status.into(),
+        })
+    }
+
+    #[test]
+    fn an_older_layout_is_replaced_on_open() {
+        let path = temp("old");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE node_runs(seq INTEGER PRIMARY KEY, run_id TEXT);
+             CREATE TABLE cache_keys(cache_key TEXT PRIMARY KEY, node TEXT, data_version TEXT);
+             INSERT INTO cache_keys VALUES ('abc', 'n', 'def');",
+        )
+        .unwrap();
+        drop(c);
+        let store = SqliteStore::open(&path).unwrap();
+        let key = CacheKey::from_bytes([1; 32]);
+        assert_eq!(store.lookup(&key).unwrap(), None);
+        store
+            .write(&[MetaWrite::Key {
+                cache_key: key,
+                node: "n".into(),
+                data_version: DataVersion::from_bytes([2; 32]),
+            }])
+            .unwrap();
+        assert_eq!(
+            store.lookup(&key).unwrap(),
+            Some(DataVersion::from_bytes([2; 32]))
+        );
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn records_round_trip_in_batches() {
+        let store = SqliteStore::open(&temp("records")).unwrap();
+        store
+            .write(&[
+                run("r1", 1.0, "running"),
+                record("r1", "a", Status::Executed, 1, 2),
+            ])
+            .unwrap();
+        store
+            .write(&[record("r1", "b", Status::Hit, 3, 4)])
+            .unwrap();
+        let records = store.records("r1").unwrap();
+        let names: Vec<&str> = records.iter().map(|r| r.node.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(records[1].status, Status::Hit);
+        assert_eq!(records[1].run_id, "r1");
+        assert_eq!(records[0].deps[0].1, Some(DataVersion::from_bytes([9; 32])));
+        assert_eq!(store.history("b", 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn recent_keys_come_from_the_last_finished_run_minus_forgotten_ones() {
+        let store = SqliteStore::open(&temp("recent")).unwrap();
+        let end = |id: &str| MetaWrite::EndRun {
+            run_id: id.into(),
+            status: "ok".into(),
+            finished_at: 2.0,
+        };
+        store
+            .write(&[
+                run("old", 1.0, "running"),
+                record("old", "a", Status::Executed, 1, 1),
+                end("old"),
+                run("new", 2.0, "running"),
+                record("new", "a", Status::Hit, 1, 1),
+                record("new", "b", Status::Executed, 2, 2),
+                record("new", "c", Status::Uncached, 3, 3),
+                record("new", "d", Status::Failed, 4, 4),
+                end("new"),
+                // Still running: not a source of hints.
+                run("running", 3.0, "running"),
+                record("running", "e", Status::Executed, 5, 5),
+            ])
+            .unwrap();
+        let keys = |s: &SqliteStore| {
+            let mut k: Vec<u8> = s
+                .recent_keys()
+                .unwrap()
+                .iter()
+                .map(|(k, _)| k.as_bytes()[0])
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&store), [1, 2]);
+        store.forget_key(&CacheKey::from_bytes([2; 32])).unwrap();
+        assert_eq!(keys(&store), [1]);
     }
 }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::key::CacheKey;
 use crate::fingerprint::DataVersion;
 
 /// Why a store operation failed.
@@ -150,15 +151,15 @@ pub struct NodeRecord {
     pub status: Status,
     /// Its cache behaviour (`default`, `recompute`, `disable`, `ignore`).
     pub behavior: String,
-    /// The cache key looked up (hex), when it had one.
-    pub cache_key: Option<String>,
-    /// The value's data version (hex), when it has a real one.
-    pub data_version: Option<String>,
+    /// The cache key looked up, when it had one.
+    pub cache_key: Option<CacheKey>,
+    /// The value's data version, when it has a real one.
+    pub data_version: Option<DataVersion>,
     /// The node's code version.
     pub code_version: String,
-    /// Its dependencies in parameter order, with their data versions (hex) as used in the key;
+    /// Its dependencies in parameter order, with their data versions as used in the key;
     /// `None` for an absent optional input, or one left out of the key (IGNORE).
-    pub deps: Vec<(String, Option<String>)>,
+    pub deps: Vec<(String, Option<DataVersion>)>,
     /// Why it missed or was not cached, in words.
     pub reason: Option<String>,
     /// Wall time of the lookup plus execution, in microseconds.
@@ -202,12 +203,12 @@ pub enum MetaWrite {
     Record(NodeRecord),
     /// `cache_key → data_version`, valid once the blob is stored.
     Key {
-        /// The key (hex).
-        cache_key: String,
+        /// The key.
+        cache_key: CacheKey,
         /// The node (for inspection and gc).
         node: String,
-        /// The value's version (hex).
-        data_version: String,
+        /// The value's version.
+        data_version: DataVersion,
     },
 }
 
@@ -218,8 +219,17 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn begin_lookups(&self) {}
     /// The run's lookups are over.
     fn end_lookups(&self) {}
-    /// The data version stored under `cache_key` (hex), if any.
-    fn lookup(&self, cache_key: &str) -> Result<Option<String>, StoreError>;
+    /// The data version stored under `cache_key`, if any.
+    fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError>;
+    /// Keys the most recent finished run used (hit, or stored), with their data versions,
+    /// leaving out keys forgotten since ([`forget_key`](Self::forget_key)). The cache answers
+    /// lookups from these before asking [`lookup`](Self::lookup): a warm run then reads a row
+    /// or two instead of searching once per node. A pair whose result has vanished is harmless:
+    /// reading it fails, the node is recomputed with a warning, and the key forgotten. The
+    /// default has none.
+    fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Applies a batch in one transaction.
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError>;
     /// All runs, oldest first.
@@ -229,8 +239,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// A node's records across runs, newest first, at most `limit`.
     fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError>;
     /// Deletes the given runs with their records, then every key whose data version no
-    /// remaining record uses. Returns the data versions still referenced (hex).
-    fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<String>, StoreError>;
+    /// remaining record uses. Returns the data versions still referenced.
+    fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;
     /// Deletes the mapping for one key (after its blob turned out corrupt).
-    fn forget_key(&self, cache_key: &str) -> Result<(), StoreError>;
+    fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
 }

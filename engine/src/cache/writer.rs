@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::store::{Blob, MetaWrite, MetadataStore, ResultStore};
+use std::collections::HashMap;
+
+use super::key::CacheKey;
+use super::store::{Blob, MetaWrite, MetadataStore, ResultStore, Status};
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
@@ -84,6 +87,10 @@ struct Pending {
     blobs: Vec<(DataVersion, Blob, MetaWrite)>,
     meta: Vec<MetaWrite>,
     oldest: Option<Instant>,
+    /// Keys whose value could not be stored, and why: their records say `uncached`, never
+    /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
+    /// for stored.
+    unstored: HashMap<CacheKey, String>,
 }
 
 impl Pending {
@@ -91,15 +98,41 @@ impl Pending {
         self.oldest.get_or_insert_with(Instant::now);
     }
 
+    /// A record, corrected if its value turned out unstorable.
+    fn record(&mut self, mut w: MetaWrite) {
+        if let MetaWrite::Record(r) = &mut w {
+            correct(&self.unstored, r);
+        }
+        self.meta.push(w);
+    }
+
+    fn unstorable(&mut self, key: &MetaWrite, why: String) {
+        if let MetaWrite::Key { cache_key, .. } = key {
+            self.unstored.insert(*cache_key, why);
+        }
+    }
+
     fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore) {
         let blobs = std::mem::take(&mut self.blobs);
         let items: Vec<(DataVersion, Blob)> =
             blobs.iter().map(|(v, b, _)| (*v, b.clone())).collect();
         let stored = results.put_many(&items);
+        let mut failed = false;
         for ((_, _, key), r) in blobs.into_iter().zip(stored) {
             match r {
                 Ok(()) => self.meta.push(key),
-                Err(e) => tracing::warn!(error = %e, "weft cache: cannot store a result"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "weft cache: cannot store a result");
+                    self.unstorable(&key, format!("storing the result failed: {e}"));
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            for w in &mut self.meta {
+                if let MetaWrite::Record(r) = w {
+                    correct(&self.unstored, r);
+                }
             }
         }
         if let Err(e) = meta.write(&self.meta) {
@@ -107,6 +140,16 @@ impl Pending {
         }
         self.meta.clear();
         self.oldest = None;
+    }
+}
+
+/// Marks a record `uncached` when its key's value could not be stored.
+fn correct(unstored: &HashMap<CacheKey, String>, r: &mut super::store::NodeRecord) {
+    if let Some(why) = r.cache_key.and_then(|k| unstored.get(&k)) {
+        if matches!(r.status, Status::Executed | Status::Recomputed) {
+            r.status = Status::Uncached;
+            r.reason = Some(why.clone());
+        }
     }
 }
 
@@ -125,13 +168,13 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 MetaWrite::Key { node, .. } => node.as_str(),
                                 _ => "?",
                             };
-                            if let Some(blob) = encode(results, &value, &format, node, &warn) {
-                                pending.blobs.push((value.version(), blob, key));
-                            } else if results.contains(&value.version()).unwrap_or(false) {
-                                pending.meta.push(key);
+                            match encode(results, &value, &format, node, &warn) {
+                                Ok(Some(blob)) => pending.blobs.push((value.version(), blob, key)),
+                                Ok(None) => pending.meta.push(key),
+                                Err(why) => pending.unstorable(&key, why),
                             }
                         }
-                        Item::Meta(w) => pending.meta.push(w),
+                        Item::Meta(w) => pending.record(w),
                     }
                 }
                 pending.touch();
@@ -152,8 +195,8 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
     }
 }
 
-/// Encodes a value for storage; `None` when it is already stored or cannot be encoded (with a
-/// warning).
+/// Encodes a value for storage: `Ok(None)` when it is stored already, `Err(why)` when it
+/// cannot be stored (with a warning, once).
 ///
 /// A value is stored only if it survives the round trip: decoding the bytes must give a value
 /// with the same data version (postcard cannot decode self-describing types such as
@@ -165,20 +208,20 @@ fn encode(
     format: &str,
     node: &str,
     warn: &Warnings,
-) -> Option<Blob> {
+) -> Result<Option<Blob>, String> {
     if results.contains(&value.version()).unwrap_or(false) {
-        return None;
+        return Ok(None);
     }
     let ty = value.value_type();
-    let codec = ty.codec()?;
+    let Some(codec) = ty.codec() else {
+        return Err(format!("its `{}` cannot be serialized", ty.name()));
+    };
     let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
         Ok(bytes) => bytes,
         Err(e) => {
-            warn.once(format!(
-                "`{node}` is kept in memory only: its `{}` cannot be encoded as {format}: {e}",
-                ty.name()
-            ));
-            return None;
+            let why = format!("its `{}` cannot be encoded as {format}: {e}", ty.name());
+            warn.once(format!("`{node}` is kept in memory only: {why}"));
+            return Err(why);
         }
     };
     let round_trip = (codec.decode)(&bytes, format).map(|back| ty.fingerprint(&*back));
@@ -187,18 +230,19 @@ fn encode(
             Err(e) => format!("decoding it fails ({e})"),
             _ => "the decoded value differs".into(),
         };
-        warn.once(format!(
-            "`{node}` is kept in memory only: its `{}` does not survive a round trip through \
-             {format}: {why}; try #[node(cache(format = \"json\"))] or another type",
+        let why = format!(
+            "its `{}` does not survive a round trip through {format}: {why}; try \
+             #[node(cache(format = \"json\"))] or another type",
             ty.name()
-        ));
-        return None;
+        );
+        warn.once(format!("`{node}` is kept in memory only: {why}"));
+        return Err(why);
     }
-    Some(Blob {
+    Ok(Some(Blob {
         format: format.to_string(),
         type_name: ty.name().to_string(),
         bytes,
-    })
+    }))
 }
 
 /// The cache's warnings, each given once (shared with the cache handle).
