@@ -748,3 +748,34 @@ fn values_that_do_not_round_trip_are_not_stored() {
         1
     );
 }
+
+/// The write-ahead logs a process leaves are folded into the databases by the next process's
+/// writer thread (a long log would be re-read in full by every process that opens the cache).
+#[test]
+fn the_next_process_checkpoints_what_the_last_one_logged() {
+    let dir = temp_dir("checkpoint");
+    // Rows in the database file itself, ignoring its log.
+    let in_file = |db: &str, table: &str| -> i64 {
+        let uri = format!("file:{}?immutable=1", dir.join(db).display());
+        let c = rusqlite::Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let dr = cached(weft::modules![crate::lazy], &dir);
+    dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
+    drop(dr);
+    // The run is in the logs only.
+    assert_eq!(in_file("meta.sqlite", "runs"), 0);
+    assert_eq!(in_file("results.sqlite", "results"), 0);
+    let dr = cached(weft::modules![crate::lazy], &dir);
+    dr.cache().unwrap().flush();
+    assert_eq!(in_file("meta.sqlite", "runs"), 1);
+    assert_eq!(in_file("results.sqlite", "results"), 3);
+    // And the second process hits everything.
+    dr.execute(&["c"], inputs! { "x" => 1u64 }).unwrap();
+    assert!(statuses(&dr).values().all(|s| *s == Status::Hit));
+}

@@ -99,7 +99,7 @@ pub(crate) fn serialize_digest<S: serde::Serializer>(
     if s.is_human_readable() {
         s.serialize_str(blake3::Hash::from_bytes(*bytes).to_hex().as_str())
     } else {
-        serde::Serialize::serialize(bytes, s)
+        s.serialize_bytes(bytes)
     }
 }
 
@@ -113,7 +113,32 @@ pub(crate) fn deserialize_digest<'de, D: serde::Deserializer<'de>>(
             .map(|h| *h.as_bytes())
             .map_err(|e| serde::de::Error::custom(format!("not a 64-digit hex digest: {e}")))
     } else {
-        <[u8; 32] as serde::Deserialize>::deserialize(d)
+        d.deserialize_bytes(DigestVisitor)
+    }
+}
+
+/// Reads the 32 bytes [`serialize_digest`] writes in binary formats.
+struct DigestVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DigestVisitor {
+    type Value = [u8; 32];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("32 bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<[u8; 32], E> {
+        <[u8; 32]>::try_from(v).map_err(|_| E::invalid_length(v.len(), &self))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; 32], A::Error> {
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = seq
+                .next_element()?
+                .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+        }
+        Ok(out)
     }
 }
 

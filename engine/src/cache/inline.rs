@@ -146,6 +146,10 @@ impl ResultStore for SqliteBlobs {
         }
         Ok(out)
     }
+
+    fn checkpoint(&self) {
+        super::sqlite::checkpoint(&self.lock());
+    }
 }
 
 /// Small results in SQLite, large ones as files: what [`Cache`](super::Cache) uses.
@@ -212,5 +216,10 @@ impl ResultStore for TieredStore {
         let mut all = self.small.list()?;
         all.extend(self.large.list()?);
         Ok(all)
+    }
+
+    fn checkpoint(&self) {
+        self.small.checkpoint();
+        self.large.checkpoint();
     }
 }

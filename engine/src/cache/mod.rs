@@ -64,8 +64,10 @@ struct Inner {
 
 #[derive(Default)]
 struct RunTrack {
+    /// The current run's id, shared by its records.
+    run_id: Option<Arc<str>>,
     /// Nodes the cache saw during the current run (the others were memo hits).
-    seen: HashSet<String>,
+    seen: HashSet<Arc<str>>,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
@@ -234,7 +236,7 @@ impl Inner {
     ) -> Value {
         let me = self.clone();
         let ty = node.spec.output();
-        let name = node.name().to_string();
+        let name = node.spec.name.clone();
         Value::lazy(
             version,
             ty,
@@ -278,6 +280,7 @@ impl Adapter for CacheAdapter {
         if let Ok(mut t) = self.0.run.lock() {
             t.seen.clear();
             t.hints = None;
+            t.run_id = Some(Arc::from(run.run_id));
         }
         self.0.meta.begin_lookups();
         self.0.send(MetaWrite::BeginRun(RunMeta {
@@ -301,24 +304,12 @@ impl Adapter for CacheAdapter {
                 continue;
             }
             let (behavior, _) = self.0.behavior(name);
-            self.0.send(MetaWrite::Record(NodeRecord {
-                run_id: run.run_id.to_string(),
-                node: name.to_string(),
-                status: Status::Memo,
-                behavior: behavior_name(behavior).into(),
-                cache_key: None,
-                data_version: value.is_fingerprinted().then(|| value.version()),
-                code_version: spec.code_version().to_string(),
-                deps: spec
-                    .params()
-                    .iter()
-                    .map(|p| (p.name().to_string(), None))
-                    .collect(),
-                reason: None,
-                duration_us: 0,
-                error: None,
-                type_name: value.value_type().name().to_string(),
-            }));
+            let mut draft = Draft::new(Arc::from(run.run_id), spec, behavior);
+            draft.status = Status::Memo;
+            draft.type_name = value.value_type().name();
+            draft.data_version = value.is_fingerprinted().then(|| value.version());
+            draft.deps = vec![None; spec.params().len()];
+            self.0.queue(Item::Record(Box::new(draft)));
         }
         self.0.send(MetaWrite::EndRun {
             run_id: run.run_id.to_string(),
@@ -378,7 +369,65 @@ struct MissContext {
     format: String,
     key: Option<CacheKey>,
     unkeyable: Option<String>,
-    record: NodeRecord,
+    record: Draft,
+}
+
+/// A node's record as the cache fills it in on the run's thread; the writer turns it into a
+/// [`NodeRecord`], so that the record's strings are made off the run's thread.
+pub(crate) struct Draft {
+    run_id: Arc<str>,
+    spec: crate::node::NodeSpec,
+    status: Status,
+    behavior: CacheBehavior,
+    cache_key: Option<CacheKey>,
+    data_version: Option<DataVersion>,
+    /// In parameter order (the names are the spec's).
+    deps: Vec<Option<DataVersion>>,
+    reason: Option<String>,
+    duration_us: u64,
+    error: Option<String>,
+    type_name: &'static str,
+}
+
+impl Draft {
+    fn new(run_id: Arc<str>, spec: &crate::node::NodeSpec, behavior: CacheBehavior) -> Draft {
+        Draft {
+            run_id,
+            spec: spec.clone(),
+            status: Status::Executed,
+            behavior,
+            cache_key: None,
+            data_version: None,
+            deps: Vec::new(),
+            reason: None,
+            duration_us: 0,
+            error: None,
+            type_name: spec.output().name(),
+        }
+    }
+
+    pub(crate) fn into_record(self) -> NodeRecord {
+        let spec = &self.spec;
+        NodeRecord {
+            run_id: self.run_id.to_string(),
+            node: spec.name().to_string(),
+            status: self.status,
+            behavior: behavior_name(self.behavior).to_string(),
+            cache_key: self.cache_key,
+            data_version: self.data_version,
+            code_version: spec.code_version().to_string(),
+            deps: spec
+                .params()
+                .iter()
+                .map(|p| p.name().to_string())
+                .zip(self.deps.into_iter().chain(std::iter::repeat(None)))
+                .collect(),
+            reason: self.reason,
+            duration_us: self.duration_us,
+            error: self.error,
+            type_name: self.type_name.to_string(),
+        }
+    }
 }
 
 impl Inner {
@@ -387,29 +436,20 @@ impl Inner {
         let inner = self;
         let start = Instant::now();
         let name = node.name();
-        let hints = match inner.run.lock() {
-            Ok(mut t) => {
-                t.seen.insert(name.to_string());
-                t.hints.clone()
-            }
-            Err(_) => None,
-        };
-        let (behavior, format) = inner.behavior(name);
         let spec = node.spec;
-        let mut record = NodeRecord {
-            run_id: node.run_id.to_string(),
-            node: name.to_string(),
-            status: Status::Executed,
-            behavior: behavior_name(behavior).into(),
-            cache_key: None,
-            data_version: None,
-            code_version: spec.code_version().to_string(),
-            deps: Vec::with_capacity(node.inputs.len()),
-            reason: None,
-            duration_us: 0,
-            error: None,
-            type_name: spec.output().name().to_string(),
+        let (hints, run_id) = match inner.run.lock() {
+            Ok(mut t) => {
+                t.seen.insert(spec.name.clone());
+                (t.hints.clone(), t.run_id.clone())
+            }
+            Err(_) => (None, None),
         };
+        let run_id = run_id
+            .filter(|id| **id == *node.run_id)
+            .unwrap_or_else(|| Arc::from(node.run_id));
+        let (behavior, format) = inner.behavior(name);
+        let mut record = Draft::new(run_id, spec, behavior);
+        record.deps.reserve_exact(node.inputs.len());
 
         // The key: IGNORE dependencies are left out; an unfingerprintable one makes the node
         // uncacheable (never folded into a key).
@@ -419,17 +459,17 @@ impl Inner {
             let dep_ignored =
                 inner.behavior(dep).0 == CacheBehavior::Ignore && inner.policy.contains_key(*dep);
             match value {
-                _ if dep_ignored => record.deps.push((dep.to_string(), None)),
+                _ if dep_ignored => record.deps.push(None),
                 None => {
-                    record.deps.push((dep.to_string(), None));
+                    record.deps.push(None);
                     parts.push((*dep, KeyPart::Absent));
                 }
                 Some(v) if v.is_fingerprinted() => {
-                    record.deps.push((dep.to_string(), Some(v.version())));
+                    record.deps.push(Some(v.version()));
                     parts.push((*dep, KeyPart::Version(v.version())));
                 }
                 Some(v) => {
-                    record.deps.push((dep.to_string(), None));
+                    record.deps.push(None);
                     unkeyable.get_or_insert_with(|| {
                         format!(
                             "dependency `{dep}` is a `{}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
@@ -463,7 +503,7 @@ impl Inner {
                     record.status = Status::Hit;
                     record.data_version = Some(version);
                     record.duration_us = start.elapsed().as_micros() as u64;
-                    inner.send(MetaWrite::Record(record));
+                    inner.queue(Item::Record(Box::new(record)));
                     return Begin::Hit(inner.lazy_value(node, key, version));
                 }
                 Ok(None) => record.reason = Some("no stored result for this key".into()),
@@ -508,7 +548,7 @@ impl Inner {
             Err(e) => {
                 record.status = Status::Failed;
                 record.error = Some(e.to_string());
-                inner.send(MetaWrite::Record(record));
+                inner.queue(Item::Record(Box::new(record)));
                 return Err(e);
             }
         };
@@ -556,7 +596,7 @@ impl Inner {
                 (None, None) => {}
             }
         }
-        inner.send(MetaWrite::Record(record));
+        inner.queue(Item::Record(Box::new(record)));
         Ok(value)
     }
 }

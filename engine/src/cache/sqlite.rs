@@ -85,11 +85,9 @@ pub(crate) fn open(path: &Path, schema: Option<(&str, i64)>) -> Result<Connectio
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
-    // Checkpoint the WAL (an fsync) every ~16 MB of writes rather than every 4 MB.
-    c.pragma_update(None, "wal_autocheckpoint", 4000)
-        .map_err(StoreError::sql("setting wal_autocheckpoint"))?;
-    // Closing is part of every short CLI run: leave the WAL for the automatic checkpoints
-    // that writes trigger instead of checkpointing on each close.
+    // Closing is part of every short CLI run: leave the WAL for the cache's writer thread,
+    // which checkpoints it when the next process starts (`checkpoint`, in the background), and
+    // for the automatic checkpoints of long-lived processes (every 1,000 pages).
     c.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
@@ -589,6 +587,12 @@ impl MetadataStore for SqliteStore {
         Ok(kept.into_iter().collect())
     }
 
+    fn checkpoint(&self) {
+        if let Ok(c) = self.writer() {
+            checkpoint(&c);
+        }
+    }
+
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError> {
         let mut c = self.writer()?;
         let tx = c
@@ -603,6 +607,16 @@ impl MetadataStore for SqliteStore {
         )
         .map_err(StoreError::sql("forgetting a key"))?;
         tx.commit().map_err(StoreError::sql("forgetting a key"))
+    }
+}
+
+/// Folds the write-ahead log into the database if nobody is reading (PASSIVE: never waits).
+/// The first connection of a process rebuilds the WAL index by reading every frame in the log,
+/// so a log left long makes every later process start slower; after a full checkpoint the next
+/// write starts the log over.
+pub(crate) fn checkpoint(c: &Connection) {
+    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::debug!(error = %e, "weft cache: checkpoint skipped");
     }
 }
 

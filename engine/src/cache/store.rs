@@ -82,6 +82,10 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
+    /// A quiet moment (the cache's writer thread calls it as it starts, in the background):
+    /// a store may fold its journal now. SQLite checkpoints its write-ahead log, which the
+    /// first connection of every process otherwise re-reads in full on open.
+    fn checkpoint(&self) {}
 }
 
 /// How a node's value was obtained in a run.
@@ -243,4 +247,6 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;
     /// Deletes the mapping for one key (after its blob turned out corrupt).
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
+    /// A quiet moment: a store may fold its journal now (see [`ResultStore::checkpoint`]).
+    fn checkpoint(&self) {}
 }

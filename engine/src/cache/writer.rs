@@ -25,6 +25,8 @@ pub(crate) enum Item {
         key: MetaWrite,
     },
     Meta(MetaWrite),
+    /// A node's record, made into a [`NodeRecord`](super::NodeRecord) here.
+    Record(Box<super::Draft>),
 }
 
 pub(crate) enum Msg {
@@ -154,6 +156,11 @@ fn correct(unstored: &HashMap<CacheKey, String>, r: &mut super::store::NodeRecor
 }
 
 fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: Warnings) {
+    // Fold what earlier processes left in the stores' journals while this one starts its run:
+    // a short log is cheap to open for the next process, and the checkpoint's fsyncs happen
+    // here, off the run's thread, rather than at the end of a run.
+    meta.checkpoint();
+    results.checkpoint();
     let mut pending = Pending::default();
     loop {
         let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
@@ -175,6 +182,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                             }
                         }
                         Item::Meta(w) => pending.record(w),
+                        Item::Record(d) => pending.record(MetaWrite::Record(d.into_record())),
                     }
                 }
                 pending.touch();
