@@ -12,6 +12,7 @@ mod config;
 mod inline;
 mod inspect;
 mod key;
+mod records;
 mod sqlite;
 mod store;
 mod writer;
@@ -26,7 +27,7 @@ pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WAL_FOLD_BYTES};
 pub use store::{
     Blob, MetaWrite, MetadataStore, NodeRecord, ResultStore, RunMeta, Status, StoreError,
 };

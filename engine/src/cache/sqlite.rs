@@ -7,9 +7,11 @@
 //! - `runs`: one row per run.
 //! - `cache_keys`: `cache_key → data_version`, both as 32 raw bytes, in a `WITHOUT ROWID` table
 //!   so that a lookup is a single b-tree search.
-//! - `run_records`: the per-node records of a run, postcard-encoded, one row per committed batch
-//!   (a run of 1,000 nodes usually has one or two). A row per node cost more than the rest of a
-//!   warm run together; batches keep what a crash can lose to what a commit would have lost.
+//! - `run_records` and `record_bodies`: the per-node records of a run, one row per committed
+//!   batch (a run of 1,000 nodes usually has one or two), split as [`records`](super::records)
+//!   describes: the run's events in the row, the body (identical from one warm run to the
+//!   next) stored once by hash. A row per node cost more than the rest of a warm run together;
+//!   batches keep what a crash can lose to what a commit would have lost.
 //! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
 //!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
 //!
@@ -22,20 +24,21 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
 use super::key::CacheKey;
+use super::records;
 use super::store::{MetaWrite, MetadataStore, NodeRecord, RunMeta, Status, StoreError};
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 DROP TABLE IF EXISTS node_runs;
 DROP TABLE IF EXISTS cache_keys;
 DROP TABLE IF EXISTS run_records;
 DROP TABLE IF EXISTS forgotten_keys;
+DROP TABLE IF EXISTS record_bodies;
 DROP TABLE IF EXISTS runs;
 CREATE TABLE runs(
     run_id TEXT PRIMARY KEY,
@@ -52,10 +55,15 @@ CREATE TABLE cache_keys(
 CREATE TABLE forgotten_keys(
     cache_key BLOB PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE record_bodies(
+    hash BLOB PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
 CREATE TABLE run_records(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL,
-    records BLOB NOT NULL
+    body BLOB NOT NULL,
+    events BLOB NOT NULL
 );
 CREATE INDEX run_records_run ON run_records(run_id, seq);
 ";
@@ -85,9 +93,13 @@ pub(crate) fn open(path: &Path, schema: Option<(&str, i64)>) -> Result<Connectio
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
+    // After a checkpoint, the log restarts and its file is cut back to nothing: its size then
+    // tells how much a new process would have to read (see `checkpoint`).
+    c.pragma_update(None, "journal_size_limit", 0)
+        .map_err(StoreError::sql("setting journal_size_limit"))?;
     // Closing is part of every short CLI run: leave the WAL for the cache's writer thread,
-    // which checkpoints it when the next process starts (`checkpoint`, in the background), and
-    // for the automatic checkpoints of long-lived processes (every 1,000 pages).
+    // which checkpoints a long one when the next process starts (`checkpoint`, in the
+    // background), and for the automatic checkpoints of long-lived processes (1,000 pages).
     c.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
@@ -178,147 +190,24 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A node record as written: the run id lives in the row. Field order is the stored format
-/// (postcard): append only, and bump [`SCHEMA_VERSION`] for anything else.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    node: &'a str,
-    status: Status,
-    behavior: &'a str,
-    cache_key: Option<CacheKey>,
-    data_version: Option<DataVersion>,
-    code_version: &'a str,
-    deps: &'a [(String, Option<DataVersion>)],
-    reason: Option<&'a str>,
-    duration_us: u64,
-    error: Option<&'a str>,
-    type_name: &'a str,
-}
-
-/// A node record as read back (same layout as [`StoredRef`]).
-#[derive(Deserialize)]
-struct Stored {
-    node: String,
-    status: Status,
-    behavior: String,
-    cache_key: Option<CacheKey>,
-    data_version: Option<DataVersion>,
-    code_version: String,
-    deps: Vec<(String, Option<DataVersion>)>,
-    reason: Option<String>,
-    duration_us: u64,
-    error: Option<String>,
-    type_name: String,
-}
-
-/// Just the key and version of a stored record, decoded without copying the rest.
-#[derive(Deserialize)]
-struct KeyOnly<'a> {
-    #[serde(borrow)]
-    _node: &'a str,
-    status: Status,
-    #[serde(borrow)]
-    _behavior: &'a str,
-    cache_key: Option<CacheKey>,
-    data_version: Option<DataVersion>,
-    #[serde(borrow)]
-    _code_version: &'a str,
-    #[serde(borrow)]
-    _deps: Skip<(&'a str, Option<DataVersion>)>,
-    #[serde(borrow)]
-    _reason: Option<&'a str>,
-    _duration_us: u64,
-    #[serde(borrow)]
-    _error: Option<&'a str>,
-    #[serde(borrow)]
-    _type_name: &'a str,
-}
-
-/// A sequence of `T` read and dropped (postcard cannot skip what it does not describe).
-struct Skip<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Skip<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = Skip<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Skip<T>, A::Error> {
-                while seq.next_element::<T>()?.is_some() {}
-                Ok(Skip(std::marker::PhantomData))
-            }
-        }
-        d.deserialize_seq(V(std::marker::PhantomData))
-    }
-}
-
-impl<'a> StoredRef<'a> {
-    fn new(r: &'a NodeRecord) -> Self {
-        StoredRef {
-            node: &r.node,
-            status: r.status,
-            behavior: &r.behavior,
-            cache_key: r.cache_key,
-            data_version: r.data_version,
-            code_version: &r.code_version,
-            deps: &r.deps,
-            reason: r.reason.as_deref(),
-            duration_us: r.duration_us,
-            error: r.error.as_deref(),
-            type_name: &r.type_name,
-        }
-    }
-}
-
-impl Stored {
-    fn into_record(self, run_id: &str) -> NodeRecord {
-        NodeRecord {
-            run_id: run_id.to_string(),
-            node: self.node,
-            status: self.status,
-            behavior: self.behavior,
-            cache_key: self.cache_key,
-            data_version: self.data_version,
-            code_version: self.code_version,
-            deps: self.deps,
-            reason: self.reason,
-            duration_us: self.duration_us,
-            error: self.error,
-            type_name: self.type_name,
-        }
-    }
-}
-
-fn unreadable(run_id: &str) -> impl FnOnce(postcard::Error) -> StoreError + '_ {
-    move |e| StoreError::Other(format!("records of run {run_id} are unreadable: {e}"))
-}
-
-fn decode_records(run_id: &str, bytes: &[u8]) -> Result<Vec<NodeRecord>, StoreError> {
-    let stored: Vec<Stored> = postcard::from_bytes(bytes).map_err(unreadable(run_id))?;
-    Ok(stored.into_iter().map(|s| s.into_record(run_id)).collect())
-}
-
-/// Every chunk of records, newest first when `newest_first`, optionally of one run only.
+/// Every batch of records (run id, body, events), newest first when `newest_first`,
+/// optionally of one run only; `each` returns whether to go on.
 fn chunks(
     c: &Connection,
     run_id: Option<&str>,
     newest_first: bool,
-    mut each: impl FnMut(&str, &[u8]) -> Result<bool, StoreError>,
+    mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
     let filter = if run_id.is_some() {
-        "WHERE run_id = ?1"
+        "WHERE r.run_id = ?1"
     } else {
         ""
     };
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT run_id, records FROM run_records {filter} ORDER BY seq {order}"
+            "SELECT r.run_id, b.bytes, r.events FROM run_records r \
+             JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
         ))
         .map_err(StoreError::sql("reading records"))?;
     let mut rows = match run_id {
@@ -326,13 +215,15 @@ fn chunks(
         None => stmt.query([]),
     }
     .map_err(StoreError::sql("reading records"))?;
+    let blob = |row: &rusqlite::Row<'_>, i: usize| -> Result<Vec<u8>, StoreError> {
+        row.get_ref(i)
+            .and_then(|v| v.as_blob().map(<[u8]>::to_vec).map_err(Into::into))
+            .map_err(StoreError::sql("reading records"))
+    };
     while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
         let run: String = row.get(0).map_err(StoreError::sql("reading records"))?;
-        let bytes = row
-            .get_ref(1)
-            .and_then(|v| v.as_blob().map_err(Into::into))
-            .map_err(StoreError::sql("reading records"))?;
-        if !each(&run, bytes)? {
+        let (body, events) = (blob(row, 1)?, blob(row, 2)?);
+        if !each(&run, &body, &events)? {
             break;
         }
     }
@@ -389,15 +280,13 @@ impl MetadataStore for SqliteStore {
             return Ok(Vec::new());
         };
         let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
-        chunks(&c, Some(&last), false, |run, bytes| {
-            let records: Vec<KeyOnly<'_>> = postcard::from_bytes(bytes).map_err(unreadable(run))?;
-            candidates.extend(records.iter().filter_map(|r| {
-                match (r.status, r.cache_key, r.data_version) {
-                    (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
-                        Some((k, v))
-                    }
-                    _ => None,
+        chunks(&c, Some(&last), false, |run, body, events| {
+            let keys = records::keys(run, body, events)?;
+            candidates.extend(keys.into_iter().filter_map(|r| match r {
+                (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
+                    Some((k, v))
                 }
+                _ => None,
             }));
             Ok(true)
         })?;
@@ -425,12 +314,12 @@ impl MetadataStore for SqliteStore {
             return Ok(());
         }
         // The batch's records, grouped by run (in practice one run), become one row each.
-        let mut records: Vec<(&str, Vec<StoredRef<'_>>)> = Vec::new();
+        let mut by_run: Vec<(&str, Vec<&NodeRecord>)> = Vec::new();
         for w in batch {
             if let MetaWrite::Record(r) = w {
-                match records.iter_mut().find(|(id, _)| *id == r.run_id) {
-                    Some((_, v)) => v.push(StoredRef::new(r)),
-                    None => records.push((&r.run_id, vec![StoredRef::new(r)])),
+                match by_run.iter_mut().find(|(id, _)| *id == r.run_id) {
+                    Some((_, v)) => v.push(r),
+                    None => by_run.push((&r.run_id, vec![r])),
                 }
             }
         }
@@ -477,13 +366,25 @@ impl MetadataStore for SqliteStore {
             };
             r.map_err(StoreError::sql("writing metadata"))?;
         }
-        for (run_id, stored) in &records {
-            let bytes = postcard::to_allocvec(stored)
-                .map_err(|e| StoreError::Other(format!("encoding records: {e}")))?;
+        for (run_id, batch) in &by_run {
+            let enc = records::encode(batch)?;
+            let hash = enc.body_hash.as_slice();
+            let known: bool = tx
+                .prepare_cached("SELECT 1 FROM record_bodies WHERE hash = ?1")
+                .and_then(|mut st| st.exists([hash]))
+                .map_err(StoreError::sql("writing records"))?;
+            if !known {
+                cached(
+                    &tx,
+                    "INSERT INTO record_bodies(hash, bytes) VALUES (?1, ?2)",
+                    params![hash, enc.body],
+                )
+                .map_err(StoreError::sql("writing records"))?;
+            }
             cached(
                 &tx,
-                "INSERT INTO run_records(run_id, records) VALUES (?1, ?2)",
-                params![run_id, bytes],
+                "INSERT INTO run_records(run_id, body, events) VALUES (?1, ?2, ?3)",
+                params![run_id, hash, enc.events],
             )
             .map_err(StoreError::sql("writing records"))?;
         }
@@ -514,8 +415,8 @@ impl MetadataStore for SqliteStore {
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError> {
         let c = lock(&self.read);
         let mut out = Vec::new();
-        chunks(&c, Some(run_id), false, |run, bytes| {
-            out.extend(decode_records(run, bytes)?);
+        chunks(&c, Some(run_id), false, |run, body, events| {
+            out.extend(records::decode(run, body, events)?);
             Ok(true)
         })?;
         Ok(out)
@@ -527,8 +428,8 @@ impl MetadataStore for SqliteStore {
         if limit == 0 {
             return Ok(out);
         }
-        chunks(&c, None, true, |run, bytes| {
-            let mut mine: Vec<NodeRecord> = decode_records(run, bytes)?
+        chunks(&c, None, true, |run, body, events| {
+            let mut mine: Vec<NodeRecord> = records::decode(run, body, events)?
                 .into_iter()
                 .filter(|r| r.node == node)
                 .collect();
@@ -551,13 +452,26 @@ impl MetadataStore for SqliteStore {
             tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
                 .map_err(StoreError::sql("deleting a run"))?;
         }
+        tx.execute(
+            "DELETE FROM record_bodies WHERE hash NOT IN (SELECT body FROM run_records)",
+            [],
+        )
+        .map_err(StoreError::sql("deleting unused records"))?;
         // The data versions the remaining runs' records use.
         let mut used: HashSet<DataVersion> = HashSet::new();
-        chunks(&tx, None, false, |run, bytes| {
-            let records: Vec<KeyOnly<'_>> = postcard::from_bytes(bytes).map_err(unreadable(run))?;
-            used.extend(records.iter().filter_map(|r| r.data_version));
-            Ok(true)
-        })?;
+        {
+            let mut stmt = tx
+                .prepare("SELECT bytes FROM record_bodies")
+                .map_err(StoreError::sql("reading records"))?;
+            let mut rows = stmt.query([]).map_err(StoreError::sql("reading records"))?;
+            while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
+                let body = row
+                    .get_ref(0)
+                    .and_then(|v| v.as_blob().map_err(Into::into))
+                    .map_err(StoreError::sql("reading records"))?;
+                used.extend(records::data_versions(body)?);
+            }
+        }
         let keys: Vec<(Vec<u8>, Option<[u8; 32]>)> = {
             let mut stmt = tx
                 .prepare("SELECT cache_key, data_version FROM cache_keys")
@@ -610,11 +524,23 @@ impl MetadataStore for SqliteStore {
     }
 }
 
-/// Folds the write-ahead log into the database if nobody is reading (PASSIVE: never waits).
-/// The first connection of a process rebuilds the WAL index by reading every frame in the log,
-/// so a log left long makes every later process start slower; after a full checkpoint the next
-/// write starts the log over.
+/// A log longer than this is folded by the next process ([`checkpoint`]).
+pub const WAL_FOLD_BYTES: u64 = 1 << 20;
+
+/// Folds the write-ahead log into the database (PASSIVE: never waits for readers) once it has
+/// grown past [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by
+/// reading every frame in the log, so a long log makes every process start slower; a
+/// checkpoint costs two fsyncs, so a short one is left alone. After a full checkpoint the next
+/// write starts the log over and truncates the file (`journal_size_limit = 0`), so the file's
+/// size is the log's length.
 pub(crate) fn checkpoint(c: &Connection) {
+    let wal = c.path().map(|p| format!("{p}-wal"));
+    let long = wal
+        .and_then(|w| std::fs::metadata(w).ok())
+        .is_some_and(|m| m.len() > WAL_FOLD_BYTES);
+    if !long {
+        return;
+    }
     if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
         tracing::debug!(error = %e, "weft cache: checkpoint skipped");
     }
