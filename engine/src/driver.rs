@@ -161,6 +161,7 @@ impl Builder {
         let cache = match &self.cache {
             None => None,
             Some(cfg) => {
+                let mut formats: Vec<Arc<str>> = Vec::new();
                 let policy = graph
                     .nodes()
                     .iter()
@@ -168,7 +169,14 @@ impl Builder {
                     .filter_map(|(n, b)| {
                         let spec = n.spec()?;
                         let format = spec.cache_format().unwrap_or(cfg.default_format());
-                        Some((n.name().to_string(), (*b, format.to_string())))
+                        let format = match formats.iter().find(|f| ***f == *format) {
+                            Some(f) => f.clone(),
+                            None => {
+                                formats.push(Arc::from(format));
+                                formats[formats.len() - 1].clone()
+                            }
+                        };
+                        Some((spec.name.clone(), (*b, format)))
                     })
                     .collect();
                 let cache = Cache::open_with(cfg.path(), policy, true).map_err(|e| BuildError {

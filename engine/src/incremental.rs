@@ -370,26 +370,24 @@ impl Engine {
         };
         let (result, took) = run_through_async(&self.adapters, &info, &body).await;
         self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
-        let result = result.map(|v| self.recompute_if_unusable(v, spec, &args));
+        let result = result.map(|v| self.recompute_if_unusable(v, id, args));
         if let Ok(mut t) = self.side.lock() {
             t.insert(id, (key, result));
         }
     }
 
     /// A lazily-held result (a cache hit) that later turns out unusable is recomputed.
-    fn recompute_if_unusable(
-        &self,
-        v: Value,
-        spec: &crate::node::NodeSpec,
-        args: &[Option<Value>],
-    ) -> Value {
+    fn recompute_if_unusable(&self, v: Value, id: NodeId, args: Vec<Option<Value>>) -> Value {
         if v.is_loaded() {
             return v;
         }
-        let spec = spec.clone();
-        let args = args.to_vec();
+        let graph = self.graph.clone();
         v.with_fallback(Box::new(move || {
-            invoke(&spec, &args, None)
+            let node = graph.get(id);
+            let spec = node
+                .spec()
+                .ok_or_else(|| format!("`{}` has no body", node.name()))?;
+            invoke(spec, &args, None)
                 .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
         }))
     }
@@ -444,7 +442,7 @@ impl Engine {
         };
         let (result, took) = run_through(&self.adapters, &info, &mut body);
         self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
-        result.map(|v| self.recompute_if_unusable(v, spec, &args))
+        result.map(|v| self.recompute_if_unusable(v, id, args))
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use crate::fingerprint::{deserialize_digest, serialize_digest, DataVersion};
 
 /// A cache key: 32 bytes of blake3. Shown (and serialized to JSON) as hex.
@@ -80,15 +82,11 @@ pub fn cache_key(
     output_type: &str,
     deps: &[(&str, KeyPart)],
 ) -> CacheKey {
-    let mut sorted: Vec<&(&str, KeyPart)> = deps.iter().collect();
+    let mut sorted: SmallVec<[&(&str, KeyPart); 8]> = deps.iter().collect();
     sorted.sort_unstable_by_key(|(name, _)| *name);
-    // One buffer, hashed once: blake3 pays a fixed cost per `update`.
-    let mut buf = Vec::with_capacity(
-        64 + node.len()
-            + code_version.len()
-            + output_type.len()
-            + deps.iter().map(|(n, _)| n.len() + 41).sum::<usize>(),
-    );
+    // One buffer, hashed once (blake3 pays a fixed cost per `update`), on the stack for
+    // ordinary nodes.
+    let mut buf: SmallVec<[u8; 512]> = SmallVec::new();
     buf.extend_from_slice(b"weft-cache-key-v1\0");
     for s in [node, code_version, output_type] {
         buf.extend_from_slice(&(s.len() as u64).to_le_bytes());

@@ -17,7 +17,7 @@ mod sqlite;
 mod store;
 mod writer;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -58,7 +58,7 @@ struct Inner {
     results: Arc<dyn ResultStore>,
     writer: Option<Writer>,
     /// Behaviour and format per node, for a cache attached to a driver.
-    policy: HashMap<String, (CacheBehavior, String)>,
+    policy: Policy,
     warned: Warnings,
     run: Mutex<RunTrack>,
 }
@@ -68,13 +68,16 @@ struct RunTrack {
     /// The current run's id, shared by its records.
     run_id: Option<Arc<str>>,
     /// Nodes the cache saw during the current run (the others were memo hits).
-    seen: HashSet<Arc<str>>,
+    seen: FxHashSet<Arc<str>>,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
     /// run's first lookup.
-    hints: Option<Arc<HashMap<CacheKey, DataVersion>>>,
+    hints: Option<Arc<FxHashMap<CacheKey, DataVersion>>>,
 }
+
+/// Each node's cache behaviour and storage format, as the driver resolved them.
+pub(crate) type Policy = FxHashMap<Arc<str>, (CacheBehavior, Arc<str>)>;
 
 /// How many items travel to the writer together.
 const OUTBOX_BATCH: usize = 64;
@@ -90,7 +93,7 @@ impl Cache {
     /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
     /// `dir/results.sqlite`, large ones in `dir/results/`), for inspection and housekeeping.
     pub fn open(dir: impl AsRef<Path>) -> Result<Cache, StoreError> {
-        Self::open_with(dir.as_ref(), HashMap::new(), false)
+        Self::open_with(dir.as_ref(), Policy::default(), false)
     }
 
     /// Opens the cache with custom stores (e.g. a shared result store).
@@ -105,7 +108,7 @@ impl Cache {
                 meta,
                 results,
                 writer: None,
-                policy: HashMap::new(),
+                policy: Policy::default(),
                 warned: Warnings::default(),
                 run: Mutex::default(),
             }),
@@ -114,7 +117,7 @@ impl Cache {
 
     pub(crate) fn open_with(
         dir: &Path,
-        policy: HashMap<String, (CacheBehavior, String)>,
+        policy: Policy,
         writable: bool,
     ) -> Result<Cache, StoreError> {
         let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
@@ -206,11 +209,11 @@ impl Inner {
 
     /// The latest finished run's keys, loaded once per run (a store without them, or an
     /// error, gives none: every lookup then asks the store).
-    fn load_hints(&self) -> Arc<HashMap<CacheKey, DataVersion>> {
+    fn load_hints(&self) -> Arc<FxHashMap<CacheKey, DataVersion>> {
         let hints = Arc::new(
             self.meta
                 .recent_keys()
-                .map(|pairs| pairs.into_iter().collect::<HashMap<_, _>>())
+                .map(|pairs| pairs.into_iter().collect::<FxHashMap<_, _>>())
                 .unwrap_or_default(),
         );
         if let Ok(mut t) = self.run.lock() {
@@ -222,9 +225,7 @@ impl Inner {
     fn behavior(&self, node: &str) -> (CacheBehavior, &str) {
         self.policy
             .get(node)
-            .map_or((CacheBehavior::Default, "postcard"), |(b, f)| {
-                (*b, f.as_str())
-            })
+            .map_or((CacheBehavior::Default, "postcard"), |(b, f)| (*b, &**f))
     }
 
     /// A lazily-loaded stored value. A corrupt result is forgotten (so the next lookup misses)
