@@ -766,7 +766,8 @@ fn the_next_process_folds_a_long_log_and_leaves_a_short_one() {
         c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap_or(0)
     };
-    // 80 results of 15 KiB: a results log of more than 1 MiB; the metadata log stays short.
+    // 80 results of 15 KiB: a results log of more than 1 MiB; the metadata log stays short
+    // (under the 128 KiB at which a log is folded).
     let names: Vec<String> = (0..80).map(|i| format!("big{i}")).collect();
     let build = || {
         let nodes = (0..80u8).map(|i| {

@@ -111,8 +111,8 @@ impl Builder {
     /// Collects the nodes, validates the graph and starts the incremental core.
     pub fn build(self) -> Result<Driver, BuildError> {
         let mut problems = Vec::new();
-        let mut specs: Vec<NodeSpec> = Vec::new();
-        let mut position: std::collections::HashMap<Arc<str>, usize> = Default::default();
+        let mut specs: Vec<NodeSpec> = Vec::with_capacity(self.extra.len());
+        let mut position: rustc_hash::FxHashMap<Arc<str>, usize> = Default::default();
         let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let sources = self
             .modules

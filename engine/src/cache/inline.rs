@@ -4,45 +4,48 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::Mutex;
 
+use super::sqlite::{ConnGuard, LazyConn};
 use super::store::{Blob, ResultStore, StoreError};
 use crate::fingerprint::DataVersion;
 
 /// Results in a SQLite table.
 pub struct SqliteBlobs {
-    conn: Mutex<Connection>,
+    conn: LazyConn,
 }
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS results(
+    data_version TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    type_name TEXT NOT NULL,
+    checksum BLOB NOT NULL,
+    bytes BLOB NOT NULL
+)";
 
 impl SqliteBlobs {
     /// Opens (creating if needed) the table in the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteBlobs, StoreError> {
-        let c = super::sqlite::open(
-            path,
-            Some((
-                "CREATE TABLE IF NOT EXISTS results(
-                    data_version TEXT PRIMARY KEY,
-                    format TEXT NOT NULL,
-                    type_name TEXT NOT NULL,
-                    checksum BLOB NOT NULL,
-                    bytes BLOB NOT NULL
-                )",
-                1,
-            )),
-        )?;
-        Ok(SqliteBlobs {
-            conn: Mutex::new(c),
-        })
+        let blobs = SqliteBlobs::lazy(path);
+        blobs.lock()?;
+        Ok(blobs)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// The store, its database opened at first use (by the cache's writer thread, usually,
+    /// while the run starts).
+    pub(crate) fn lazy(path: &Path) -> SqliteBlobs {
+        SqliteBlobs {
+            conn: LazyConn::new(path, Some((SCHEMA, 1))),
+        }
+    }
+
+    fn lock(&self) -> Result<ConnGuard<'_>, StoreError> {
+        self.conn.get()
     }
 }
 
 impl ResultStore for SqliteBlobs {
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
-        let c = self.lock();
+        let c = self.lock()?;
         let mut stmt = c
             .prepare_cached("SELECT 1 FROM results WHERE data_version = ?1")
             .map_err(StoreError::sql("checking a result"))?;
@@ -57,7 +60,16 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
-        let mut c = self.lock();
+        let mut c = match self.lock() {
+            Ok(c) => c,
+            Err(e) => {
+                let why = e.to_string();
+                return items
+                    .iter()
+                    .map(|_| Err(StoreError::Other(format!("storing results: {why}"))))
+                    .collect();
+            }
+        };
         let write = |c: &mut Connection| -> rusqlite::Result<()> {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
@@ -86,7 +98,7 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
-        let c = self.lock();
+        let c = self.lock()?;
         let mut stmt = c
             .prepare_cached(
                 "SELECT format, type_name, checksum, bytes FROM results WHERE data_version = ?1",
@@ -120,7 +132,7 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
-        self.lock()
+        self.lock()?
             .execute(
                 "DELETE FROM results WHERE data_version = ?1",
                 [version.to_hex()],
@@ -130,7 +142,7 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
-        let c = self.lock();
+        let c = self.lock()?;
         let mut stmt = c
             .prepare("SELECT data_version, length(bytes) FROM results")
             .map_err(StoreError::sql("listing results"))?;
@@ -148,7 +160,9 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn checkpoint(&self) {
-        super::sqlite::checkpoint(&self.lock());
+        if let Ok(c) = self.lock() {
+            super::sqlite::checkpoint(&c);
+        }
     }
 }
 

@@ -122,7 +122,7 @@ impl Cache {
     ) -> Result<Cache, StoreError> {
         let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
         let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
-            SqliteBlobs::open(&dir.join("results.sqlite"))?,
+            SqliteBlobs::lazy(&dir.join("results.sqlite")),
             FileStore::new(dir.join("results")),
             INLINE_MAX,
         ));

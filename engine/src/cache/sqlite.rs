@@ -70,11 +70,10 @@ CREATE INDEX run_records_run ON run_records(run_id, seq);
 
 /// Metadata in a SQLite file.
 pub struct SqliteStore {
-    path: std::path::PathBuf,
     read: Mutex<Connection>,
     /// Opened at the first write, which usually happens on the cache's writer thread: a run
     /// that only reads never pays for it on its own thread.
-    write: Mutex<Option<Connection>>,
+    write: LazyConn,
 }
 
 /// Opens a connection in WAL mode; with `schema`, brings the file to layout `version` first
@@ -154,35 +153,57 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let read = open(path, Some((SCHEMA, SCHEMA_VERSION)))?;
         Ok(SqliteStore {
-            path: path.to_path_buf(),
             read: Mutex::new(read),
-            write: Mutex::new(None),
+            write: LazyConn::new(path, None),
         })
     }
 
     /// The write connection, opened on first use.
-    fn writer(&self) -> Result<WriteGuard<'_>, StoreError> {
-        let mut guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(open(&self.path, None)?);
-        }
-        Ok(WriteGuard(guard))
+    fn writer(&self) -> Result<ConnGuard<'_>, StoreError> {
+        self.write.get()
     }
 }
 
-/// The locked write connection.
-struct WriteGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+/// A connection opened at its first use, by whichever thread needs it first (the cache's
+/// writer thread opens its connections while the run's thread builds and starts the run).
+pub(crate) struct LazyConn {
+    path: std::path::PathBuf,
+    schema: Option<(&'static str, i64)>,
+    conn: Mutex<Option<Connection>>,
+}
 
-impl std::ops::Deref for WriteGuard<'_> {
+impl LazyConn {
+    pub(crate) fn new(path: &Path, schema: Option<(&'static str, i64)>) -> LazyConn {
+        LazyConn {
+            path: path.to_path_buf(),
+            schema,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// The connection, locked; opened now if it is not yet.
+    pub(crate) fn get(&self) -> Result<ConnGuard<'_>, StoreError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(open(&self.path, self.schema)?);
+        }
+        Ok(ConnGuard(guard))
+    }
+}
+
+/// A locked, open [`LazyConn`].
+pub(crate) struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        self.0.as_ref().expect("opened by SqliteStore::writer")
+        self.0.as_ref().expect("opened by LazyConn::get")
     }
 }
 
-impl std::ops::DerefMut for WriteGuard<'_> {
+impl std::ops::DerefMut for ConnGuard<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.0.as_mut().expect("opened by SqliteStore::writer")
+        self.0.as_mut().expect("opened by LazyConn::get")
     }
 }
 
@@ -525,7 +546,7 @@ impl MetadataStore for SqliteStore {
 }
 
 /// A log longer than this is folded by the next process ([`checkpoint`]).
-pub const WAL_FOLD_BYTES: u64 = 1 << 20;
+pub const WAL_FOLD_BYTES: u64 = 128 << 10;
 
 /// Folds the write-ahead log into the database (PASSIVE: never waits for readers) once it has
 /// grown past [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by
