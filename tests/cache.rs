@@ -807,3 +807,44 @@ fn the_next_process_folds_a_long_log_and_leaves_a_short_one() {
     dr.execute(&outputs, inputs! { "x" => 1u64 }).unwrap();
     assert!(statuses(&dr).values().all(|s| *s == Status::Hit));
 }
+
+/// A hit is held lazily together with the values it could be recomputed from; a long cached
+/// chain of hits is then a long chain of values, and letting go of it must not recurse once
+/// per node (a 20,000-node chain overflowed a test thread's stack that way).
+#[test]
+fn a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion() {
+    let dir = temp_dir("deep");
+    let n = 20_000;
+    let build = || {
+        let nodes = (0..n).map(|i| {
+            let dep = if i == 0 {
+                "x".to_string()
+            } else {
+                format!("c{}", i - 1)
+            };
+            NodeSpec::builder(format!("c{i}"), value_type!(u64))
+                .param(dep, value_type!(u64))
+                .code_version("c-v1")
+                .sync(|a| Ok(Arc::new(a.get::<u64>(0)? + 1)))
+        });
+        Builder::new()
+            .with_nodes(nodes)
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let last = format!("c{}", n - 1);
+    let dr = build();
+    dr.execute(&[&last], inputs! { "x" => 0u64 }).unwrap();
+    drop(dr);
+    let dr = build();
+    let out = dr.execute(&[&last], inputs! { "x" => 0u64 }).unwrap();
+    drop(dr);
+    assert_eq!(out.get::<u64>(&last).unwrap(), &(n as u64));
+    drop(out);
+    // Never loaded: the whole chain is released when the driver goes.
+    let dr = build();
+    let out = dr.execute(&[&last], inputs! { "x" => 0u64 }).unwrap();
+    drop(out);
+    drop(dr);
+}

@@ -104,6 +104,10 @@ fn cache_run(dir: &str, shape: &str) {
     let executed = t.elapsed();
     assert!(out.get::<u64>(outputs[0]).is_ok());
     drop(dr);
+    // Values read lazily from the cache hold it open: the cache's writer finishes when the
+    // last of them goes.
+    drop(out);
+    drop(outputs);
     if std::env::var_os("WEFT_BENCH_PHASES").is_some() {
         let wall = |d: std::time::Duration| {
             std::time::SystemTime::now()

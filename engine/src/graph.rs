@@ -1,5 +1,6 @@
 //! The validated DAG: function nodes, external inputs, config; edges checked type by type.
 
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -85,7 +86,7 @@ impl GraphNode {
 #[derive(Debug)]
 pub struct Graph {
     nodes: Vec<GraphNode>,
-    by_name: HashMap<Arc<str>, NodeId>,
+    by_name: FxHashMap<Arc<str>, NodeId>,
     has_fan_outs: bool,
 }
 
@@ -97,7 +98,8 @@ impl Graph {
         mut problems: Vec<Problem>,
     ) -> Result<Graph, BuildError> {
         let mut nodes: Vec<GraphNode> = Vec::with_capacity(specs.len());
-        let mut by_name: HashMap<Arc<str>, NodeId> = HashMap::with_capacity(specs.len() * 2);
+        let mut by_name: FxHashMap<Arc<str>, NodeId> =
+            FxHashMap::with_capacity_and_hasher(specs.len() * 2, Default::default());
         for spec in specs {
             let name = spec.name.clone();
             by_name.insert(name.clone(), nodes.len() as NodeId);

@@ -382,14 +382,17 @@ impl Engine {
             return v;
         }
         let graph = self.graph.clone();
-        v.with_fallback(Box::new(move || {
-            let node = graph.get(id);
-            let spec = node
-                .spec()
-                .ok_or_else(|| format!("`{}` has no body", node.name()))?;
-            invoke(spec, &args, None)
-                .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
-        }))
+        v.with_fallback(
+            Box::new(move |args| {
+                let node = graph.get(id);
+                let spec = node
+                    .spec()
+                    .ok_or_else(|| format!("`{}` has no body", node.name()))?;
+                invoke(spec, args, None)
+                    .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
+            }),
+            args,
+        )
     }
 
     /// How long the node's last execution took.

@@ -1,8 +1,9 @@
 //! Values flowing through the graph: type-erased, shared, fingerprinted, optionally lazy.
 
 use std::any::{Any, TypeId};
+use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::fingerprint::DataVersion;
 
@@ -95,6 +96,9 @@ impl fmt::Debug for ValueType {
 /// Loads a lazily-held value (e.g. a cache hit) when something first needs it.
 pub type Loader = Box<dyn Fn() -> Result<AnyValue, String> + Send + Sync>;
 
+/// Computes a lazy value's data from the values it was computed from, when loading fails.
+pub(crate) type Fallback = Box<dyn Fn(&[Option<Value>]) -> Result<AnyValue, String> + Send + Sync>;
+
 /// A node's value: shared, with its data version. Cheap to clone.
 ///
 /// Equality is by data version. A value whose type cannot be fingerprinted gets a version no
@@ -108,6 +112,39 @@ struct Inner {
     ty: ValueType,
     data: OnceLock<AnyValue>,
     loader: Option<Loader>,
+    fallback: Option<Fallback>,
+    /// What `fallback` computes from; let go once the data is in.
+    held: Mutex<Vec<Option<Value>>>,
+}
+
+thread_local! {
+    /// Values whose last owner is going, dropped one at a time (see `Drop for Inner`).
+    static DOOMED: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
+    static DRAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Drops values without recursing: a lazy value holds the values it was computed from, which
+/// hold theirs, so dropping the last of a 100,000-node chain would otherwise recurse 100,000
+/// deep.
+fn drop_all(values: Vec<Option<Value>>) {
+    if values.is_empty() {
+        return;
+    }
+    let _ = DOOMED.try_with(|d| d.borrow_mut().extend(values.into_iter().flatten()));
+    if DRAINING.try_with(|d| d.replace(true)).unwrap_or(true) {
+        return; // an outer call is draining
+    }
+    while let Some(v) = DOOMED.try_with(|d| d.borrow_mut().pop()).ok().flatten() {
+        drop(v);
+    }
+    let _ = DRAINING.try_with(|d| d.set(false));
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let held = std::mem::take(self.held.get_mut().unwrap_or_else(|p| p.into_inner()));
+        drop_all(held);
+    }
 }
 
 impl Value {
@@ -125,6 +162,8 @@ impl Value {
             ty,
             data: cell,
             loader: None,
+            fallback: None,
+            held: Mutex::default(),
         }))
     }
 
@@ -136,21 +175,19 @@ impl Value {
             ty,
             data: OnceLock::new(),
             loader: Some(loader),
+            fallback: None,
+            held: Mutex::default(),
         }))
     }
 
-    /// Gives a lazy value a second way to obtain its data when the first fails (the engine
-    /// uses it to recompute a node whose stored result turned out unusable).
-    pub(crate) fn with_fallback(self, fallback: Loader) -> Value {
+    /// Gives a lazy value a second way to obtain its data when the first fails: `fallback`
+    /// computes it from `inputs`, which the value holds until its data is in (the engine uses
+    /// it to recompute a node whose stored result turned out unusable).
+    pub(crate) fn with_fallback(self, fallback: Fallback, inputs: Vec<Option<Value>>) -> Value {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) if inner.data.get().is_none() => {
-                let primary = inner.loader.take();
-                inner.loader = Some(Box::new(move || {
-                    let first = primary
-                        .as_ref()
-                        .map_or_else(|| Err("no loader".to_string()), |p| p());
-                    first.or_else(|_| fallback())
-                }));
+                inner.fallback = Some(fallback);
+                *inner.held.get_mut().unwrap_or_else(|p| p.into_inner()) = inputs;
                 Value(Arc::new(inner))
             }
             Ok(inner) => Value(Arc::new(inner)),
@@ -183,19 +220,32 @@ impl Value {
         if let Some(d) = self.0.data.get() {
             return Ok(d);
         }
-        let loader = self
-            .0
-            .loader
-            .as_ref()
-            .ok_or_else(|| "value has neither data nor loader".to_string())?;
-        let loaded = loader()?;
+        let first = match &self.0.loader {
+            Some(load) => load(),
+            None => Err("value has neither data nor loader".to_string()),
+        };
+        let loaded = match (first, &self.0.fallback) {
+            (Ok(v), _) => v,
+            (Err(_), Some(fallback)) => {
+                let inputs = self.held().clone();
+                fallback(&inputs)?
+            }
+            (Err(e), None) => return Err(e),
+        };
         if (*loaded).type_id() != self.0.ty.id() {
             return Err(format!(
                 "loaded value is not a `{}` as recorded",
                 self.0.ty.name()
             ));
         }
-        Ok(self.0.data.get_or_init(|| loaded))
+        let data = self.0.data.get_or_init(|| loaded);
+        // The inputs kept for a recomputation are not needed any more.
+        drop_all(std::mem::take(&mut *self.held()));
+        Ok(data)
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Option<Value>>> {
+        self.0.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Typed access; `None` when the value is of another type or cannot be loaded.

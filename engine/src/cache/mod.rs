@@ -61,6 +61,8 @@ struct Inner {
     policy: Policy,
     warned: Warnings,
     run: Mutex<RunTrack>,
+    /// The first run's hints, read ahead by the writer thread.
+    hints_ahead: Mutex<Option<std::sync::mpsc::Receiver<Hints>>>,
 }
 
 #[derive(Default)]
@@ -73,7 +75,19 @@ struct RunTrack {
     outbox: Vec<Item>,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
     /// run's first lookup.
-    hints: Option<Arc<FxHashMap<CacheKey, DataVersion>>>,
+    hints: Option<Hints>,
+}
+
+/// Keys the last finished run used, to answer lookups from ([`MetadataStore::recent_keys`]).
+pub(crate) type Hints = Arc<FxHashMap<CacheKey, DataVersion>>;
+
+/// Reads the [`Hints`] (none when the store has none or cannot say).
+pub(crate) fn read_hints(meta: &dyn MetadataStore) -> Hints {
+    Arc::new(
+        meta.recent_keys()
+            .map(|pairs| pairs.into_iter().collect())
+            .unwrap_or_default(),
+    )
 }
 
 /// Each node's cache behaviour and storage format, as the driver resolved them.
@@ -111,6 +125,7 @@ impl Cache {
                 policy: Policy::default(),
                 warned: Warnings::default(),
                 run: Mutex::default(),
+                hints_ahead: Mutex::default(),
             }),
         }
     }
@@ -127,7 +142,9 @@ impl Cache {
             INLINE_MAX,
         ));
         let warned = Warnings::default();
-        let writer = writable.then(|| Writer::start(meta.clone(), results.clone(), warned.clone()));
+        let (ahead_tx, ahead_rx) = std::sync::mpsc::channel();
+        let writer = writable
+            .then(|| Writer::start(meta.clone(), results.clone(), warned.clone(), ahead_tx));
         Ok(Cache {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -137,6 +154,7 @@ impl Cache {
                 policy,
                 warned,
                 run: Mutex::default(),
+                hints_ahead: Mutex::new(writable.then_some(ahead_rx)),
             }),
         })
     }
@@ -209,13 +227,15 @@ impl Inner {
 
     /// The latest finished run's keys, loaded once per run (a store without them, or an
     /// error, gives none: every lookup then asks the store).
-    fn load_hints(&self) -> Arc<FxHashMap<CacheKey, DataVersion>> {
-        let hints = Arc::new(
-            self.meta
-                .recent_keys()
-                .map(|pairs| pairs.into_iter().collect::<FxHashMap<_, _>>())
-                .unwrap_or_default(),
-        );
+    /// The first run's were read ahead by the writer thread while the run started.
+    fn load_hints(&self) -> Hints {
+        let ahead = self
+            .hints_ahead
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .and_then(|rx| rx.recv().ok());
+        let hints = ahead.unwrap_or_else(|| read_hints(&*self.meta));
         if let Ok(mut t) = self.run.lock() {
             t.hints = Some(hints.clone());
         }

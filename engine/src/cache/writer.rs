@@ -44,11 +44,16 @@ impl Writer {
         meta: Arc<dyn MetadataStore>,
         results: Arc<dyn ResultStore>,
         warn: Warnings,
+        hints: Sender<super::Hints>,
     ) -> Writer {
         let (tx, rx) = channel();
         let handle = std::thread::Builder::new()
             .name("weft-cache-writer".into())
-            .spawn(move || run(rx, &*meta, &*results, warn))
+            .spawn(move || {
+                // The first run's hints, read while the run's thread builds the graph.
+                let _ = hints.send(super::read_hints(&*meta));
+                run(rx, &*meta, &*results, warn)
+            })
             .ok();
         Writer {
             tx: Mutex::new(Some(tx)),
@@ -73,12 +78,16 @@ impl Writer {
 }
 
 impl Drop for Writer {
+    /// Waits until everything sent is committed, then lets the thread go without joining it:
+    /// it only has to drop its handles on the stores (closing their connections), which need
+    /// not hold up the end of a short process. Exiting before that is safe: every transaction
+    /// is committed, and an unclosed SQLite connection in WAL mode is a closed one to the next
+    /// process.
     fn drop(&mut self) {
-        // Closing the channel makes the thread commit what is pending and exit.
+        self.flush();
+        // Closing the channel ends the thread.
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
+        self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
