@@ -103,6 +103,14 @@ fn cache_run(dir: &str, shape: &str) {
         .expect("runs");
     let executed = t.elapsed();
     assert!(out.get::<u64>(outputs[0]).is_ok());
+    if std::env::var_os("WEFT_BENCH_EXECUTE_US").is_some() {
+        // `execute` alone, as the Hamilton side is timed: for a like-for-like comparison.
+        let nodes = dr.graph().nodes().len().saturating_sub(1).max(1);
+        println!(
+            "execute_us_per_node {:.3}",
+            (executed - built).as_secs_f64() * 1e6 / nodes as f64
+        );
+    }
     drop(dr);
     // Values read lazily from the cache hold it open: the cache's writer finishes when the
     // last of them goes.
