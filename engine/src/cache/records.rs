@@ -42,6 +42,23 @@ struct Body {
     type_name: String,
 }
 
+/// A body read without copying (to pick out one node's records).
+#[derive(Deserialize)]
+struct BodyView<'a> {
+    #[serde(borrow)]
+    node: &'a str,
+    #[serde(borrow)]
+    behavior: &'a str,
+    cache_key: Option<CacheKey>,
+    data_version: Option<DataVersion>,
+    #[serde(borrow)]
+    code_version: &'a str,
+    #[serde(borrow)]
+    deps: Vec<(&'a str, Option<DataVersion>)>,
+    #[serde(borrow)]
+    type_name: &'a str,
+}
+
 /// A body read for its key and version only, without copying the rest.
 #[derive(Deserialize)]
 struct BodyKeys<'a> {
@@ -168,6 +185,46 @@ pub(crate) fn decode(run_id: &str, body: &[u8], ev: &[u8]) -> Result<Vec<NodeRec
             duration_us: e.duration_us,
             error: e.error,
             type_name: b.type_name,
+        })
+        .collect())
+}
+
+/// The records of `node` in one batch, decoding the others without copying them.
+pub(crate) fn decode_node(
+    run_id: &str,
+    body: &[u8],
+    ev: &[u8],
+    node: &str,
+) -> Result<Vec<NodeRecord>, StoreError> {
+    let bodies: Vec<BodyView<'_>> = postcard::from_bytes(body).map_err(unreadable(run_id))?;
+    if !bodies.iter().any(|b| b.node == node) {
+        return Ok(Vec::new());
+    }
+    let events = events(run_id, ev)?;
+    if bodies.len() != events.len() {
+        return Err(mismatch(run_id));
+    }
+    Ok(bodies
+        .into_iter()
+        .zip(events)
+        .filter(|(b, _)| b.node == node)
+        .map(|(b, e)| NodeRecord {
+            run_id: run_id.to_string(),
+            node: b.node.to_string(),
+            status: e.status,
+            behavior: b.behavior.to_string(),
+            cache_key: b.cache_key,
+            data_version: b.data_version,
+            code_version: b.code_version.to_string(),
+            deps: b
+                .deps
+                .into_iter()
+                .map(|(d, v)| (d.to_string(), v))
+                .collect(),
+            reason: e.reason,
+            duration_us: e.duration_us,
+            error: e.error,
+            type_name: b.type_name.to_string(),
         })
         .collect())
 }

@@ -450,10 +450,7 @@ impl MetadataStore for SqliteStore {
             return Ok(out);
         }
         chunks(&c, None, true, |run, body, events| {
-            let mut mine: Vec<NodeRecord> = records::decode(run, body, events)?
-                .into_iter()
-                .filter(|r| r.node == node)
-                .collect();
+            let mut mine = records::decode_node(run, body, events, node)?;
             mine.reverse();
             out.extend(mine);
             Ok(out.len() < limit)
