@@ -106,6 +106,7 @@ fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
 impl Cache {
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
+        self.flush();
         self.inner.meta.runs()
     }
 
@@ -154,6 +155,7 @@ impl Cache {
 
     /// Typed access to stored values.
     pub fn result_store(&self) -> ResultStoreHandle<'_> {
+        self.flush();
         ResultStoreHandle(&*self.inner.results)
     }
 
@@ -161,6 +163,7 @@ impl Cache {
     /// with the node's previous record: which dependency's data version, or the code version,
     /// changed.
     pub fn explain(&self, node: &str, run: Option<&str>) -> Result<Explanation, StoreError> {
+        self.flush();
         let history = self.inner.meta.history(node, 10_000)?;
         if history.is_empty() {
             return Err(StoreError::Other(format!(
@@ -299,6 +302,7 @@ impl Cache {
     /// Deletes old runs and the results no remaining run uses.
     pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
         self.flush();
+        self.flush();
         let runs = self.runs()?;
         let mut doomed: Vec<String> = Vec::new();
         if let Some(keep) = policy.keep_runs {
@@ -337,6 +341,7 @@ impl Cache {
 
     /// Deletes every run, key and stored result.
     pub fn clear(&self) -> Result<GcReport, StoreError> {
+        self.flush();
         self.gc(GcPolicy {
             keep_runs: Some(0),
             max_bytes: None,

@@ -56,7 +56,7 @@ struct Inner {
     dir: PathBuf,
     meta: Arc<dyn MetadataStore>,
     results: Arc<dyn ResultStore>,
-    writer: Option<Writer>,
+    writer: Option<Arc<Writer>>,
     /// Behaviour and format per node, for a cache attached to a driver.
     policy: Policy,
     warned: Warnings,
@@ -136,6 +136,9 @@ impl Cache {
         writable: bool,
     ) -> Result<Cache, StoreError> {
         let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
+        // Runs of other live drivers on this directory are committed in the background after
+        // `execute` returns: what they wrote is visible to this one from the start.
+        writer::settle(dir);
         let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
             SqliteBlobs::lazy(&dir.join("results.sqlite")),
             FileStore::new(dir.join("results")),
@@ -143,8 +146,9 @@ impl Cache {
         ));
         let warned = Warnings::default();
         let (ahead_tx, ahead_rx) = std::sync::mpsc::channel();
-        let writer = writable
-            .then(|| Writer::start(meta.clone(), results.clone(), warned.clone(), ahead_tx));
+        let writer = writable.then(|| {
+            Writer::start(meta.clone(), results.clone(), warned.clone(), ahead_tx).register(dir)
+        });
         Ok(Cache {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -164,14 +168,16 @@ impl Cache {
         &self.inner.dir
     }
 
-    /// The metadata store.
+    /// The metadata store (with everything this cache has written committed).
     pub fn metadata(&self) -> &dyn MetadataStore {
+        self.flush();
         &*self.inner.meta
     }
 
-    /// Warnings given so far (each once): values that cannot be fingerprinted or stored,
-    /// corrupt or missing results.
+    /// Warnings given so far (each once, everything written so far committed first): values
+    /// that cannot be fingerprinted or stored, corrupt or missing results.
     pub fn warnings(&self) -> Vec<String> {
+        self.flush();
         self.inner
             .warned
             .0
@@ -180,7 +186,9 @@ impl Cache {
             .unwrap_or_default()
     }
 
-    /// Waits until everything this cache has written is committed.
+    /// Waits until everything this cache has written is committed. A run's records and
+    /// results are committed in the background after `execute` returns; the reading methods
+    /// of `Cache` call this first, so they always see the runs of this process.
     pub fn flush(&self) {
         if let Some(w) = &self.inner.writer {
             w.flush();
@@ -345,8 +353,10 @@ impl Adapter for CacheAdapter {
         });
         self.0.meta.end_lookups();
         self.0.send_outbox();
+        // Committed while the caller goes on (reads through `Cache` wait for it; so does
+        // dropping the driver).
         if let Some(w) = &self.0.writer {
-            w.flush();
+            w.commit();
         }
     }
 

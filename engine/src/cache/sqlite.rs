@@ -545,12 +545,12 @@ impl MetadataStore for SqliteStore {
 /// A log longer than this is folded by the next process ([`checkpoint`]).
 pub const WAL_FOLD_BYTES: u64 = 128 << 10;
 
-/// Folds the write-ahead log into the database (PASSIVE: never waits for readers) once it has
-/// grown past [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by
-/// reading every frame in the log, so a long log makes every process start slower; a
-/// checkpoint costs two fsyncs, so a short one is left alone. After a full checkpoint the next
-/// write starts the log over and truncates the file (`journal_size_limit = 0`), so the file's
-/// size is the log's length.
+/// Folds the write-ahead log into the database, and empties it, once it has grown past
+/// [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by reading
+/// every frame in the log, so a long log makes every process start slower; a checkpoint costs
+/// two fsyncs, so a short one is left alone. After a full checkpoint the next write starts the
+/// log over and truncates the file (`journal_size_limit = 0`), so the file's size is the log's
+/// length.
 pub(crate) fn checkpoint(c: &Connection) {
     let wal = c.path().map(|p| format!("{p}-wal"));
     let long = wal
@@ -559,8 +559,18 @@ pub(crate) fn checkpoint(c: &Connection) {
     if !long {
         return;
     }
-    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::debug!(error = %e, "weft cache: checkpoint skipped");
+    // TRUNCATE also empties the log (a store nothing is written to, like the results of a warm
+    // run, would otherwise keep re-reading the same frames); it waits for readers, so it is
+    // tried without waiting, and PASSIVE (which never waits) is the fallback.
+    let _ = c.busy_timeout(Duration::ZERO);
+    let truncated = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    let _ = c.busy_timeout(Duration::from_secs(30));
+    if !matches!(truncated, Ok(0)) {
+        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "weft cache: checkpoint skipped");
+        }
     }
 }
 

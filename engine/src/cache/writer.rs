@@ -31,6 +31,8 @@ pub(crate) enum Item {
 
 pub(crate) enum Msg {
     Items(Vec<Item>),
+    /// Commit what is pending now (a run ended); nobody waits.
+    Commit,
     Flush(Sender<()>),
 }
 
@@ -69,11 +71,50 @@ impl Writer {
         }
     }
 
+    /// Asks for everything sent so far to be committed, without waiting.
+    pub(crate) fn commit(&self) {
+        self.send(Msg::Commit);
+    }
+
     /// Waits until everything sent so far is committed.
     pub(crate) fn flush(&self) {
         let (ack_tx, ack_rx) = channel();
         self.send(Msg::Flush(ack_tx));
         let _ = ack_rx.recv();
+    }
+}
+
+/// The live writers of this process, by cache directory (see [`settle`]).
+static LIVE: Mutex<Vec<(std::path::PathBuf, std::sync::Weak<Writer>)>> = Mutex::new(Vec::new());
+
+fn canonical(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+impl Writer {
+    /// Shares the writer and lists it as live on `dir`.
+    pub(crate) fn register(self, dir: &std::path::Path) -> Arc<Writer> {
+        let w = Arc::new(self);
+        let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|(_, w)| w.strong_count() > 0);
+        live.push((canonical(dir), Arc::downgrade(&w)));
+        w
+    }
+}
+
+/// Waits until the live writers of this process on `dir` have committed what they were
+/// sent: a driver opened on a directory sees the runs other drivers of the process finished.
+pub(crate) fn settle(dir: &std::path::Path) {
+    let dir = canonical(dir);
+    let writers: Vec<Arc<Writer>> = LIVE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(d, _)| *d == dir)
+        .filter_map(|(_, w)| w.upgrade())
+        .collect();
+    for w in writers {
+        w.flush();
     }
 }
 
@@ -196,6 +237,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 }
                 pending.touch();
             }
+            Ok(Msg::Commit) => pending.commit(meta, results),
             Ok(Msg::Flush(ack)) => {
                 pending.commit(meta, results);
                 let _ = ack.send(());
