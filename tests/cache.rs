@@ -848,3 +848,17 @@ fn a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion() {
     drop(out);
     drop(dr);
 }
+
+/// A run's last commit happens after `execute` returns; a second driver opened on the same
+/// directory while the first is alive still sees the whole run, and so does the first's cache.
+#[test]
+fn a_finished_run_is_visible_to_another_live_driver_at_once() {
+    let dir = temp_dir("visible");
+    let first = cached(weft::modules![crate::lazy], &dir);
+    first.execute(&["c"], inputs! { "x" => 5u64 }).unwrap();
+    let second = cached(weft::modules![crate::lazy], &dir);
+    second.execute(&["c"], inputs! { "x" => 5u64 }).unwrap();
+    assert!(statuses(&second).values().all(|s| *s == Status::Hit));
+    // The first driver's handle reads the same runs, its own included.
+    assert_eq!(first.cache().unwrap().runs().unwrap().len(), 2);
+}
