@@ -21,36 +21,70 @@ use std::sync::Arc;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DataVersion([u8; 32]);
 
+/// The helpers every 32-byte blake3 newtype (`DataVersion`, `CacheKey`) has: raw bytes, hex,
+/// a short form, `Debug`/`Display`, and serde as hex (JSON) or 32 bytes (postcard).
+macro_rules! digest_newtype {
+    ($name:ident) => {
+        impl $name {
+            /// Wraps raw digest bytes.
+            pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+                $name(bytes)
+            }
+
+            /// The raw digest.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            /// Lower-case hex, 64 characters.
+            pub fn to_hex(&self) -> String {
+                blake3::Hash::from_bytes(self.0).to_hex().to_string()
+            }
+
+            /// Parses the output of `to_hex`.
+            pub fn from_hex(s: &str) -> Option<Self> {
+                blake3::Hash::from_hex(s).ok().map(|h| $name(*h.as_bytes()))
+            }
+
+            /// The first 12 hex characters, for display.
+            pub fn short(&self) -> String {
+                let mut s = self.to_hex();
+                s.truncate(12);
+                s
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.short())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        /// Human-readable formats (JSON) see the hex string; binary ones (postcard) the bytes.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::fingerprint::serialize_digest(&self.0, s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::fingerprint::deserialize_digest(d).map($name)
+            }
+        }
+    };
+}
+pub(crate) use digest_newtype;
+
+digest_newtype!(DataVersion);
+
 impl DataVersion {
-    /// Wraps raw digest bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        DataVersion(bytes)
-    }
-
-    /// The raw digest.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lower-case hex, 64 characters.
-    pub fn to_hex(&self) -> String {
-        blake3::Hash::from_bytes(self.0).to_hex().to_string()
-    }
-
-    /// Parses [`DataVersion::to_hex`] output.
-    pub fn from_hex(s: &str) -> Option<Self> {
-        blake3::Hash::from_hex(s)
-            .ok()
-            .map(|h| DataVersion(*h.as_bytes()))
-    }
-
-    /// The first 12 hex characters, for display.
-    pub fn short(&self) -> String {
-        let mut s = self.to_hex();
-        s.truncate(12);
-        s
-    }
-
     /// A version no other value will ever have: used for values that cannot be fingerprinted,
     /// so that they never compare equal and never produce a cache hit.
     pub(crate) fn unique() -> Self {
@@ -63,31 +97,6 @@ impl DataVersion {
             h.update(&t.as_nanos().to_le_bytes());
         }
         DataVersion(*h.finalize().as_bytes())
-    }
-}
-
-impl fmt::Debug for DataVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DataVersion({})", self.short())
-    }
-}
-
-impl fmt::Display for DataVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-/// Human-readable formats (JSON) see the hex string; binary ones (postcard) the 32 bytes.
-impl serde::Serialize for DataVersion {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_digest(&self.0, s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DataVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_digest(d).map(DataVersion)
     }
 }
 

@@ -1,70 +1,15 @@
 //! Cache keys: blake3 of (node name, code version, output type, each dependency's data
 //! version, sorted by dependency name).
 
-use std::fmt;
-
 use smallvec::SmallVec;
 
-use crate::fingerprint::{deserialize_digest, serialize_digest, DataVersion};
+use crate::fingerprint::DataVersion;
 
 /// A cache key: 32 bytes of blake3. Shown (and serialized to JSON) as hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CacheKey([u8; 32]);
 
-impl CacheKey {
-    /// Wraps raw digest bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        CacheKey(bytes)
-    }
-
-    /// The raw digest.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lower-case hex, 64 characters.
-    pub fn to_hex(&self) -> String {
-        blake3::Hash::from_bytes(self.0).to_hex().to_string()
-    }
-
-    /// Parses [`CacheKey::to_hex`] output.
-    pub fn from_hex(s: &str) -> Option<Self> {
-        blake3::Hash::from_hex(s)
-            .ok()
-            .map(|h| CacheKey(*h.as_bytes()))
-    }
-
-    /// The first 12 hex characters, for display.
-    pub fn short(&self) -> String {
-        let mut s = self.to_hex();
-        s.truncate(12);
-        s
-    }
-}
-
-impl fmt::Debug for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CacheKey({})", self.short())
-    }
-}
-
-impl fmt::Display for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl serde::Serialize for CacheKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_digest(&self.0, s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for CacheKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_digest(d).map(CacheKey)
-    }
-}
+crate::fingerprint::digest_newtype!(CacheKey);
 
 /// What a dependency contributes to a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -156,19 +156,21 @@ fn events(run_id: &str, events: &[u8]) -> Result<Vec<Event>, StoreError> {
     postcard::from_bytes(events).map_err(unreadable(run_id))
 }
 
-fn mismatch(run_id: &str) -> StoreError {
-    StoreError::Other(format!(
-        "records of run {run_id} are unreadable: events and body differ in length"
-    ))
+/// A batch's events, as many as its body has records.
+fn events_for(run_id: &str, ev: &[u8], records: usize) -> Result<Vec<Event>, StoreError> {
+    let events = events(run_id, ev)?;
+    if events.len() != records {
+        return Err(StoreError::Other(format!(
+            "records of run {run_id} are unreadable: events and body differ in length"
+        )));
+    }
+    Ok(events)
 }
 
 /// The records of one batch.
 pub(crate) fn decode(run_id: &str, body: &[u8], ev: &[u8]) -> Result<Vec<NodeRecord>, StoreError> {
     let bodies: Vec<Body> = postcard::from_bytes(body).map_err(unreadable(run_id))?;
-    let events = events(run_id, ev)?;
-    if bodies.len() != events.len() {
-        return Err(mismatch(run_id));
-    }
+    let events = events_for(run_id, ev, bodies.len())?;
     Ok(bodies
         .into_iter()
         .zip(events)
@@ -200,10 +202,7 @@ pub(crate) fn decode_node(
     if !bodies.iter().any(|b| b.node == node) {
         return Ok(Vec::new());
     }
-    let events = events(run_id, ev)?;
-    if bodies.len() != events.len() {
-        return Err(mismatch(run_id));
-    }
+    let events = events_for(run_id, ev, bodies.len())?;
     Ok(bodies
         .into_iter()
         .zip(events)
@@ -235,10 +234,7 @@ pub(crate) type KeyEntry = (Status, Option<CacheKey>, Option<DataVersion>);
 /// The [`KeyEntry`] of each record of a batch, without building the records.
 pub(crate) fn keys(run_id: &str, body: &[u8], ev: &[u8]) -> Result<Vec<KeyEntry>, StoreError> {
     let bodies: Vec<BodyKeys<'_>> = postcard::from_bytes(body).map_err(unreadable(run_id))?;
-    let events = events(run_id, ev)?;
-    if bodies.len() != events.len() {
-        return Err(mismatch(run_id));
-    }
+    let events = events_for(run_id, ev, bodies.len())?;
     Ok(bodies
         .iter()
         .zip(&events)
