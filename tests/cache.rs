@@ -749,63 +749,92 @@ fn values_that_do_not_round_trip_are_not_stored() {
     );
 }
 
-/// A long write-ahead log left by a process is folded into its database by the next process's
-/// writer thread (the first connection of every process re-reads the whole log); a short one
-/// is left alone (folding costs two fsyncs).
-#[test]
-fn the_next_process_folds_a_long_log_and_leaves_a_short_one() {
-    let dir = temp_dir("checkpoint");
-    // Rows in the database file itself, ignoring its log (0 while even the table is logged).
-    let in_file = |db: &str, table: &str| -> i64 {
-        let uri = format!("file:{}?immutable=1", dir.join(db).display());
-        let c = rusqlite::Connection::open_with_flags(
-            uri,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-        )
+/// Rows of `table` in the database file itself, ignoring its log (0 while even the table is
+/// only in the log).
+fn rows_in_file(dir: &Path, db: &str, table: &str) -> i64 {
+    let uri = format!("file:{}?immutable=1", dir.join(db).display());
+    let c = rusqlite::Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+/// A driver over `n` nodes with results of 15 KiB each (stored as rows of `results.sqlite`).
+fn big_results(dir: &Path, n: u8) -> (Driver, Vec<String>) {
+    let nodes = (0..n).map(|i| {
+        NodeSpec::builder(format!("big{i}"), value_type!(Vec<u8>))
+            .param("x", value_type!(u64))
+            .code_version("big-v1")
+            .sync(move |a| Ok(Arc::new(vec![i ^ *a.get::<u64>(0)? as u8; 15 * 1024])))
+    });
+    let dr = Builder::new()
+        .with_nodes(nodes)
+        .with_cache_config(CacheConfig::at(dir))
+        .build()
         .unwrap();
-        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap_or(0)
-    };
-    // 80 results of 15 KiB: a results log of more than 1 MiB; the metadata log stays short
-    // (under the 128 KiB at which a log is folded).
-    let names: Vec<String> = (0..80).map(|i| format!("big{i}")).collect();
-    let build = || {
-        let nodes = (0..80u8).map(|i| {
-            NodeSpec::builder(format!("big{i}"), value_type!(Vec<u8>))
-                .param("x", value_type!(u64))
-                .code_version("big-v1")
-                .sync(move |a| Ok(Arc::new(vec![i ^ *a.get::<u64>(0)? as u8; 15 * 1024])))
-        });
-        Builder::new()
-            .with_nodes(nodes)
-            .with_cache_config(CacheConfig::at(&dir))
-            .build()
-            .unwrap()
-    };
+    (dr, (0..n).map(|i| format!("big{i}")).collect())
+}
+
+fn wal_len(dir: &Path, db: &str) -> u64 {
+    std::fs::metadata(dir.join(format!("{db}-wal")))
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+/// A log of middling length left by a process is folded into its database by the next
+/// process's writer thread, in the background (the first connection of every process re-reads
+/// the whole log); a short one is left alone (folding costs two fsyncs).
+#[test]
+fn the_next_process_folds_a_middling_log_and_leaves_a_short_one() {
+    let dir = temp_dir("checkpoint");
+    // 12 results of 15 KiB: a results log between the two limits; the metadata log is short.
+    let (dr, names) = big_results(&dir, 12);
     let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let dr = build();
     dr.execute(&outputs, inputs! { "x" => 1u64 }).unwrap();
     drop(dr);
-    let wal = |db: &str| {
-        std::fs::metadata(dir.join(format!("{db}-wal")))
-            .unwrap()
-            .len()
-    };
-    assert!(wal("results.sqlite") > weft::cache::WAL_FOLD_BYTES);
-    assert!(wal("meta.sqlite") < weft::cache::WAL_FOLD_BYTES);
-    assert_eq!(in_file("results.sqlite", "results"), 0);
-    assert_eq!(in_file("meta.sqlite", "runs"), 0);
-    let dr = build();
+    let results_log = wal_len(&dir, "results.sqlite");
+    assert!(
+        results_log > weft::cache::WAL_FOLD_BYTES
+            && results_log < weft::cache::WAL_FOLD_AT_END_BYTES
+    );
+    assert!(wal_len(&dir, "meta.sqlite") < weft::cache::WAL_FOLD_BYTES);
+    assert_eq!(rows_in_file(&dir, "results.sqlite", "results"), 0);
+    assert_eq!(rows_in_file(&dir, "meta.sqlite", "runs"), 0);
+    let (dr, _) = big_results(&dir, 12);
     dr.cache().unwrap().flush();
     assert_eq!(
-        in_file("results.sqlite", "results"),
-        80,
-        "the long log is folded"
+        rows_in_file(&dir, "results.sqlite", "results"),
+        12,
+        "folded"
     );
-    assert_eq!(in_file("meta.sqlite", "runs"), 0, "the short one is not");
+    assert_eq!(wal_len(&dir, "results.sqlite"), 0, "and emptied");
+    assert_eq!(
+        rows_in_file(&dir, "meta.sqlite", "runs"),
+        0,
+        "the short one is not"
+    );
     // And the second process hits everything.
     dr.execute(&outputs, inputs! { "x" => 1u64 }).unwrap();
     assert!(statuses(&dr).values().all(|s| *s == Status::Hit));
+}
+
+/// A large write (a cold run) is folded by the driver that made it, as it ends, so that the
+/// next process starts on a short log.
+#[test]
+fn a_driver_that_wrote_a_long_log_folds_it_as_it_ends() {
+    let dir = temp_dir("checkpoint-end");
+    let (dr, names) = big_results(&dir, 80);
+    let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
+    dr.execute(&outputs, inputs! { "x" => 1u64 }).unwrap();
+    dr.cache().unwrap().flush();
+    assert!(wal_len(&dir, "results.sqlite") > weft::cache::WAL_FOLD_AT_END_BYTES);
+    assert_eq!(rows_in_file(&dir, "results.sqlite", "results"), 0);
+    drop(dr);
+    assert_eq!(rows_in_file(&dir, "results.sqlite", "results"), 80);
+    assert_eq!(wal_len(&dir, "results.sqlite"), 0);
 }
 
 /// A hit is held lazily together with the values it could be recomputed from; a long cached

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 use super::sqlite::{ConnGuard, LazyConn};
-use super::store::{Blob, ResultStore, StoreError};
+use super::store::{Blob, Moment, ResultStore, StoreError};
 use crate::fingerprint::DataVersion;
 
 /// Results in a SQLite table.
@@ -159,9 +159,9 @@ impl ResultStore for SqliteBlobs {
         Ok(out)
     }
 
-    fn checkpoint(&self) {
+    fn checkpoint(&self, moment: Moment) {
         if let Ok(c) = self.lock() {
-            super::sqlite::checkpoint(&c);
+            super::sqlite::checkpoint(&c, moment);
         }
     }
 }
@@ -232,8 +232,8 @@ impl ResultStore for TieredStore {
         Ok(all)
     }
 
-    fn checkpoint(&self) {
-        self.small.checkpoint();
-        self.large.checkpoint();
+    fn checkpoint(&self, moment: Moment) {
+        self.small.checkpoint(moment);
+        self.large.checkpoint(moment);
     }
 }

@@ -27,9 +27,9 @@ pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
-pub use sqlite::{SqliteStore, WAL_FOLD_BYTES};
+pub use sqlite::{SqliteStore, WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
-    Blob, MetaWrite, MetadataStore, NodeRecord, ResultStore, RunMeta, Status, StoreError,
+    Blob, MetaWrite, MetadataStore, Moment, NodeRecord, ResultStore, RunMeta, Status, StoreError,
 };
 
 use crate::adapter::{

@@ -27,7 +27,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::key::CacheKey;
 use super::records;
-use super::store::{MetaWrite, MetadataStore, NodeRecord, RunMeta, Status, StoreError};
+use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
@@ -519,9 +519,9 @@ impl MetadataStore for SqliteStore {
         Ok(kept.into_iter().collect())
     }
 
-    fn checkpoint(&self) {
+    fn checkpoint(&self, moment: Moment) {
         if let Ok(c) = self.writer() {
-            checkpoint(&c);
+            checkpoint(&c, moment);
         }
     }
 
@@ -545,17 +545,25 @@ impl MetadataStore for SqliteStore {
 /// A log longer than this is folded by the next process ([`checkpoint`]).
 pub const WAL_FOLD_BYTES: u64 = 128 << 10;
 
+/// A log longer than this is folded by the driver that wrote it, as it ends: only a large
+/// write (a cold run) leaves one, and the next process then starts on a short log.
+pub const WAL_FOLD_AT_END_BYTES: u64 = 256 << 10;
+
 /// Folds the write-ahead log into the database, and empties it, once it has grown past
 /// [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by reading
 /// every frame in the log, so a long log makes every process start slower; a checkpoint costs
 /// two fsyncs, so a short one is left alone. After a full checkpoint the next write starts the
 /// log over and truncates the file (`journal_size_limit = 0`), so the file's size is the log's
 /// length.
-pub(crate) fn checkpoint(c: &Connection) {
+pub(crate) fn checkpoint(c: &Connection, moment: Moment) {
+    let limit = match moment {
+        Moment::Start => WAL_FOLD_BYTES,
+        Moment::End => WAL_FOLD_AT_END_BYTES,
+    };
     let wal = c.path().map(|p| format!("{p}-wal"));
     let long = wal
         .and_then(|w| std::fs::metadata(w).ok())
-        .is_some_and(|m| m.len() > WAL_FOLD_BYTES);
+        .is_some_and(|m| m.len() > limit);
     if !long {
         return;
     }

@@ -82,10 +82,20 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
-    /// A quiet moment (the cache's writer thread calls it as it starts, in the background):
-    /// a store may fold its journal now. SQLite checkpoints its write-ahead log, which the
-    /// first connection of every process otherwise re-reads in full on open.
-    fn checkpoint(&self) {}
+    /// A moment to fold a journal: SQLite checkpoints its write-ahead log, which the first
+    /// connection of every process otherwise re-reads in full on open.
+    fn checkpoint(&self, _moment: Moment) {}
+}
+
+/// When the cache asks its stores to fold their journals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A driver starts using the cache; nobody waits (the writer thread does it while the
+    /// run starts).
+    Start,
+    /// A driver is done with the cache, and waits: worth it only after large writes (a cold
+    /// run), so that the next process does not start by re-reading and folding them.
+    End,
 }
 
 /// How a node's value was obtained in a run.
@@ -247,6 +257,6 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;
     /// Deletes the mapping for one key (after its blob turned out corrupt).
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
-    /// A quiet moment: a store may fold its journal now (see [`ResultStore::checkpoint`]).
-    fn checkpoint(&self) {}
+    /// A moment to fold a journal (see [`ResultStore::checkpoint`]).
+    fn checkpoint(&self, _moment: Moment) {}
 }

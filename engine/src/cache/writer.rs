@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use super::key::CacheKey;
-use super::store::{Blob, MetaWrite, MetadataStore, ResultStore, Status};
+use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status};
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
@@ -34,6 +34,8 @@ pub(crate) enum Msg {
     /// Commit what is pending now (a run ended); nobody waits.
     Commit,
     Flush(Sender<()>),
+    /// The driver is done: commit, fold long logs, acknowledge, and stop.
+    Close(Sender<()>),
 }
 
 pub(crate) struct Writer {
@@ -125,7 +127,9 @@ impl Drop for Writer {
     /// is committed, and an unclosed SQLite connection in WAL mode is a closed one to the next
     /// process.
     fn drop(&mut self) {
-        self.flush();
+        let (ack_tx, ack_rx) = channel();
+        self.send(Msg::Close(ack_tx));
+        let _ = ack_rx.recv();
         // Closing the channel ends the thread.
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -209,8 +213,8 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
     // Fold what earlier processes left in the stores' journals while this one starts its run:
     // a short log is cheap to open for the next process, and the checkpoint's fsyncs happen
     // here, off the run's thread, rather than at the end of a run.
-    meta.checkpoint();
-    results.checkpoint();
+    meta.checkpoint(Moment::Start);
+    results.checkpoint(Moment::Start);
     let mut pending = Pending::default();
     loop {
         let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
@@ -238,6 +242,13 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 pending.touch();
             }
             Ok(Msg::Commit) => pending.commit(meta, results),
+            Ok(Msg::Close(ack)) => {
+                pending.commit(meta, results);
+                meta.checkpoint(Moment::End);
+                results.checkpoint(Moment::End);
+                let _ = ack.send(());
+                return;
+            }
             Ok(Msg::Flush(ack)) => {
                 pending.commit(meta, results);
                 let _ = ack.send(());
