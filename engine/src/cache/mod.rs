@@ -488,8 +488,10 @@ impl Inner {
         let mut parts = Vec::with_capacity(node.inputs.len());
         let mut unkeyable = None;
         for (dep, value) in node.inputs {
-            let dep_ignored =
-                inner.behavior(dep).0 == CacheBehavior::Ignore && inner.policy.contains_key(*dep);
+            let dep_ignored = inner
+                .policy
+                .get(*dep)
+                .is_some_and(|(b, _)| *b == CacheBehavior::Ignore);
             match value {
                 _ if dep_ignored => record.deps.push(None),
                 None => {
