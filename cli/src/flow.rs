@@ -334,13 +334,6 @@ fn async_driver(
     cache: Option<CacheConfig>,
     progress: Arc<Progress>,
 ) -> Result<(tokio::runtime::Runtime, AsyncDriver), CliError> {
-    if !cli.customize.is_empty() {
-        return Err(CliError::usage(
-            "`--executor async` cannot apply this program's `Cli::with_builder` customizations \
-             (an async driver is built by `AsyncBuilder`, which cannot take a `Builder`); use \
-             `--executor sequential` or `--executor threads`",
-        ));
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -349,14 +342,12 @@ fn async_driver(
                 "cannot start the tokio runtime for `--executor async`: {e}"
             ))
         })?;
-    let mut b = AsyncBuilder::new().with_modules(cli.modules.clone());
-    for c in &cli.config {
-        b = b.with_config(c.clone());
-    }
-    b = b.with_config(config).keep_going(keep_going);
+    // The same builder as the other executors (customizations included), driven async.
+    let mut b = cli.builder().with_config(config).keep_going(keep_going);
     if let Some(cfg) = cache {
         b = b.with_cache_config(cfg);
     }
+    let b = AsyncBuilder::from(b);
     let dr = rt
         .block_on(b.with_adapter_arc(progress).build())
         .map_err(build_error)?;

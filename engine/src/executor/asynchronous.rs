@@ -33,6 +33,30 @@ use crate::Adapter;
 #[derive(Default)]
 pub struct AsyncBuilder(Builder);
 
+/// An async builder from a configured [`Builder`]: its modules, nodes, config, adapters, cache
+/// and options carry over (a local executor set on it does not matter: the async driver
+/// schedules nodes on tokio).
+///
+/// ```
+/// # mod nodes { use weft::prelude::*; #[node] pub fn one() -> u64 { 1 } }
+/// use weft::{AsyncBuilder, Builder, TracingAdapter};
+/// # fn main() {
+/// let configured = Builder::new()
+///     .with_modules(weft::modules![crate::nodes])
+///     .with_adapter(TracingAdapter);
+/// let async_builder = AsyncBuilder::from(configured);
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # let dr = rt.block_on(async_builder.build()).unwrap();
+/// # let out = rt.block_on(dr.execute(&["one"], weft::Inputs::new())).unwrap();
+/// # assert_eq!(*out.get::<u64>("one").unwrap(), 1);
+/// # }
+/// ```
+impl From<Builder> for AsyncBuilder {
+    fn from(builder: Builder) -> Self {
+        AsyncBuilder(builder)
+    }
+}
+
 impl AsyncBuilder {
     /// An empty builder.
     pub fn new() -> Self {
