@@ -891,3 +891,19 @@ fn a_finished_run_is_visible_to_another_live_driver_at_once() {
     // The first driver's handle reads the same runs, its own included.
     assert_eq!(first.cache().unwrap().runs().unwrap().len(), 2);
 }
+
+/// A run that computed something is committed before `execute` returns: a program that ends
+/// with `std::process::exit` (dropping nothing) still leaves its results for the next one.
+#[test]
+fn results_survive_a_process_exit_that_drops_nothing() {
+    let dir = temp_dir("exit");
+    let out = child(&dir, "a", 4, 0, 3)
+        .env("WEFT_CHILD_EXIT", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("total=7"));
+    let (s, total) = run_child(&dir, "a", 4, 3);
+    assert_eq!(total, "total=7");
+    assert!(s.values().all(|v| v == "hit"), "{s:?}");
+}

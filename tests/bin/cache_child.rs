@@ -56,6 +56,11 @@ fn main() {
             weft::Inputs::new(),
         )
         .expect("runs");
+    if std::env::var_os("WEFT_CHILD_EXIT").is_some() {
+        // As a program that ends with `std::process::exit` would: nothing is dropped.
+        println!("summary {}", out.get::<String>("summary").expect("summary"));
+        std::process::exit(0);
+    }
     let cache = dr.cache().expect("cache");
     for r in cache.records(Some(&run.run_id)).expect("records") {
         println!("{} {}", r.node, r.status.as_str());

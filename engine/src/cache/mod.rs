@@ -186,9 +186,11 @@ impl Cache {
             .unwrap_or_default()
     }
 
-    /// Waits until everything this cache has written is committed. A run's records and
-    /// results are committed in the background after `execute` returns; the reading methods
-    /// of `Cache` call this first, so they always see the runs of this process.
+    /// Waits until everything this cache has written is committed. A run that only hit is
+    /// recorded in the background after `execute` returns (one that executed anything is
+    /// committed before); the reading methods of `Cache` call this first, so they always see
+    /// the runs of this process. Call it before a `std::process::exit` that skips dropping
+    /// the driver if that run's record matters.
     pub fn flush(&self) {
         if let Some(w) = &self.inner.writer {
             w.flush();
@@ -353,10 +355,16 @@ impl Adapter for CacheAdapter {
         });
         self.0.meta.end_lookups();
         self.0.send_outbox();
-        // Committed while the caller goes on (reads through `Cache` wait for it; so does
-        // dropping the driver).
+        // A run that computed something is committed before `execute` returns: its results
+        // survive even a `std::process::exit` that skips dropping the driver. A run of hits
+        // only (nothing to lose but its records) is committed while the caller goes on; reads
+        // through `Cache`, other drivers on the directory and dropping the driver wait for it.
         if let Some(w) = &self.0.writer {
-            w.commit();
+            if summary.executed.is_empty() {
+                w.commit();
+            } else {
+                w.flush();
+            }
         }
     }
 
