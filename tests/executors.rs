@@ -250,10 +250,12 @@ fn the_first_failure_stops_new_work_unless_keep_going() {
     );
 
     started.store(0, Ordering::SeqCst);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let dr = Builder::new()
         .with_nodes(make())
         .with_local_executor(MultiThreading::new(2))
         .keep_going(true)
+        .with_adapter(Failures(seen.clone()))
         .build()
         .unwrap();
     let err = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap_err();
@@ -269,6 +271,21 @@ fn the_first_failure_stops_new_work_unless_keep_going() {
     assert!(
         err.to_string().contains("bad1 is broken") && err.to_string().contains("bad2 is broken")
     );
+    // Adapters see every failure, not only the first.
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, ["bad1", "bad2"]);
+}
+
+/// Records the failures a run's summary reports.
+struct Failures(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl weft::Adapter for Failures {
+    fn after_graph(&self, _run: &weft::RunInfo<'_>, summary: &weft::RunSummary<'_>) {
+        let mut seen = self.0.lock().unwrap();
+        seen.extend(summary.failures.iter().map(|f| f.to_string()));
+        assert_eq!(summary.failed, summary.failures.first().copied());
+    }
 }
 
 pub mod chain {

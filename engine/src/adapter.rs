@@ -33,8 +33,10 @@ pub struct RunSummary<'a> {
     pub executed: &'a [&'a str],
     /// Nodes whose value was reused without running (memoized or cached).
     pub reused: &'a [&'a str],
-    /// The node that failed, if any.
+    /// The node that failed, if any (the first, when several did).
     pub failed: Option<&'a str>,
+    /// Every node that failed, in the order they failed (more than one with `keep_going`).
+    pub failures: &'a [&'a str],
     /// Wall time.
     pub duration: Duration,
     /// Every function node of the run that has a value: `(name, spec, value)`, when an adapter

@@ -490,7 +490,10 @@ impl Driver {
                 }
             }
         }
-        let failed_name = failures.first().map(|f| self.graph.get(f.node).name());
+        let failed_names: Vec<&str> = failures
+            .iter()
+            .map(|f| self.graph.get(f.node).name())
+            .collect();
         let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
         let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
         let mut values = Vec::new();
@@ -513,7 +516,8 @@ impl Driver {
         let summary = RunSummary {
             executed: &executed,
             reused: &reused,
-            failed: failed_name,
+            failed: failed_names.first().copied(),
+            failures: &failed_names,
             duration: start.elapsed(),
             values: &values,
         };
