@@ -1,5 +1,5 @@
 //! The persistent cache: SQLite metadata and a content-addressed result store, wrapping node
-//! execution as an [`Adapter`](crate::Adapter).
+//! execution as an [`Adapter`].
 //!
 //! For each node that reaches it (the in-memory incremental core answers first), the cache
 //! builds the key from the node's name, code version, output type and its dependencies' data

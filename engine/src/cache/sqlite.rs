@@ -542,7 +542,7 @@ impl MetadataStore for SqliteStore {
     }
 }
 
-/// A log longer than this is folded by the next process ([`checkpoint`]).
+/// A log longer than this is folded by the next process to use the cache, as it starts.
 pub const WAL_FOLD_BYTES: u64 = 128 << 10;
 
 /// A log longer than this is folded by the driver that wrote it, as it ends: only a large
