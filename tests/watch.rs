@@ -292,8 +292,7 @@ fn saving_a_file_reruns_only_its_dependents_and_says_why() {
     let dir = temp_dir("save");
     let (data, names) = write_flow_files(&dir);
     let dr = flow_driver();
-    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
-    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    let watcher = summary_watcher(&dr, &data, &names);
     std::thread::scope(|s| {
         let (updates, stop, handle) = spawn(s, watcher);
         match updates.next() {
@@ -354,8 +353,7 @@ fn atomic_saves_bursts_and_touches() {
     let dir = temp_dir("editor");
     let (data, names) = write_flow_files(&dir);
     let dr = flow_driver();
-    let inputs = inputs! { "data" => FileInput::new(&data), "names" => FileInput::new(&names) };
-    let watcher = Watcher::new(&dr, &["summary"], inputs).debounce(Duration::from_millis(30));
+    let watcher = summary_watcher(&dr, &data, &names);
     std::thread::scope(|s| {
         let (updates, stop, handle) = spawn(s, watcher);
         assert!(matches!(updates.next(), Update::Watching(_)));
@@ -652,4 +650,10 @@ fn invalid_requests_fail_at_once_and_config_files_are_flagged() {
     );
     assert!(seen.iter().any(|l| l.starts_with("watching ")), "{seen:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A watcher of `summary` over the two flow files, debounced briefly.
+fn summary_watcher<'d>(dr: &'d weft::Driver, data: &Path, names: &Path) -> Watcher<'d> {
+    let inputs = inputs! { "data" => FileInput::new(data), "names" => FileInput::new(names) };
+    Watcher::new(dr, &["summary"], inputs).debounce(Duration::from_millis(30))
 }

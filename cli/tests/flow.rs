@@ -153,35 +153,30 @@ fn bad_input_text_names_the_input_the_type_and_the_text() {
 #[test]
 fn unknown_names_get_did_you_mean() {
     let dir = tempdir();
-    flow(dir.path())
-        .args(["build", "reprot"])
-        .args(REPORT_INPUTS)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown output: `reprot` (did you mean `report`?)",
-        ));
-    flow(dir.path())
-        .args(["build", "report", "--input", "spnd=10"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown input `spnd` (did you mean `spend`?)",
-        ));
-    flow(dir.path())
-        .args(["build", "report", "--config", "target_cots=2"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown config key `target_cots` (did you mean `target_cost`?)",
-        ));
-    flow(dir.path())
-        .args(["build", "--input", "cost_ratio=1"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "`cost_ratio` is computed by a node of the flow; it cannot be given with --input",
-        ));
+    fails_with(
+        dir.path(),
+        &[&["build", "reprot"][..], &REPORT_INPUTS].concat(),
+        2,
+        "unknown output: `reprot` (did you mean `report`?)",
+    );
+    fails_with(
+        dir.path(),
+        &["build", "report", "--input", "spnd=10"],
+        2,
+        "unknown input `spnd` (did you mean `spend`?)",
+    );
+    fails_with(
+        dir.path(),
+        &["build", "report", "--config", "target_cots=2"],
+        2,
+        "unknown config key `target_cots` (did you mean `target_cost`?)",
+    );
+    fails_with(
+        dir.path(),
+        &["build", "--input", "cost_ratio=1"],
+        2,
+        "`cost_ratio` is computed by a node of the flow; it cannot be given with --input",
+    );
 }
 
 #[test]
@@ -273,12 +268,16 @@ fn recompute_executes_a_cached_node_again() {
         .assert()
         .success()
         .stdout(predicate::str::contains("recomputed"));
-    flow(dir.path())
-        .args(["build", "report", "--recompute", "spend_per_signp"])
-        .args(REPORT_INPUTS)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("did you mean `spend_per_signup`?"));
+    fails_with(
+        dir.path(),
+        &[
+            &["build", "report", "--recompute", "spend_per_signp"][..],
+            &REPORT_INPUTS,
+        ]
+        .concat(),
+        2,
+        "did you mean `spend_per_signup`?",
+    );
     let out = flow(dir.path())
         .args(["build", "report", "--recompute-all", "-q"])
         .args(REPORT_INPUTS)
@@ -321,13 +320,12 @@ fn explain_says_which_input_changed() {
         .stdout(predicate::str::contains(
             "dependency `spend` changed data version",
         ));
-    flow(dir.path())
-        .args(["explain", "reprot"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown node `reprot` (did you mean `report`?)",
-        ));
+    fails_with(
+        dir.path(),
+        &["explain", "reprot"],
+        2,
+        "unknown node `reprot` (did you mean `report`?)",
+    );
 }
 
 #[test]
@@ -369,16 +367,18 @@ fn every_executor_gives_the_same_results() {
     assert!(log.contains("executor: threads(2)"), "{log}");
     let (_, log) = run("async");
     assert!(log.contains("executor: async (tokio)"), "{log}");
-    flow(dir.path())
-        .args(["build", "report", "--executor", "threads:zero"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("at least 1"));
-    flow(dir.path())
-        .args(["build", "report", "--executor", "fibers"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown executor `fibers`"));
+    fails_with(
+        dir.path(),
+        &["build", "report", "--executor", "threads:zero"],
+        2,
+        "at least 1",
+    );
+    fails_with(
+        dir.path(),
+        &["build", "report", "--executor", "fibers"],
+        2,
+        "unknown executor `fibers`",
+    );
 }
 
 #[test]
@@ -476,11 +476,7 @@ fn viz_writes_svg_or_dot() {
     let dot = std::fs::read_to_string(dir.path().join("report.dot")).unwrap();
     assert!(dot.starts_with("digraph"), "{dot}");
     assert!(dot.contains("cost_ratio") && !dot.contains("budget_split"));
-    flow(dir.path())
-        .args(["viz", "reprot"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("did you mean `report`?"));
+    fails_with(dir.path(), &["viz", "reprot"], 2, "did you mean `report`?");
 }
 
 #[test]
@@ -496,11 +492,12 @@ fn flow_cache_subcommands_work_too() {
         .assert()
         .success()
         .stdout(predicate::str::contains("3 (3 executed, 0 hits)"));
-    flow(dir.path())
-        .args(["cache", "--cache-dir", "elsewhere", "runs"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no cache in `elsewhere`"));
+    fails_with(
+        dir.path(),
+        &["cache", "--cache-dir", "elsewhere", "runs"],
+        2,
+        "no cache in `elsewhere`",
+    );
 }
 
 #[test]
@@ -523,24 +520,25 @@ fn usage_errors_exit_2() {
     let dir = tempdir();
     flow(dir.path()).assert().code(2);
     flow(dir.path()).args(["frobnicate"]).assert().code(2);
-    flow(dir.path())
-        .args(["build", "--input", "no_equals_sign"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("expected NAME=VALUE"));
-    flow(dir.path())
-        .args(["build", "--inputs", "missing.json"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "cannot read the inputs file `missing.json`",
-        ));
+    fails_with(
+        dir.path(),
+        &["build", "--input", "no_equals_sign"],
+        2,
+        "expected NAME=VALUE",
+    );
+    fails_with(
+        dir.path(),
+        &["build", "--inputs", "missing.json"],
+        2,
+        "cannot read the inputs file `missing.json`",
+    );
     std::fs::write(dir.path().join("list.json"), "[1]").unwrap();
-    flow(dir.path())
-        .args(["build", "--inputs", "list.json"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("must hold a JSON object"));
+    fails_with(
+        dir.path(),
+        &["build", "--inputs", "list.json"],
+        2,
+        "must hold a JSON object",
+    );
     flow(dir.path()).args(["--help"]).assert().success();
 }
 
@@ -568,4 +566,13 @@ fn watch_runs_reports_and_stops() {
         .args(REPORT_INPUTS)
         .assert()
         .code(2);
+}
+
+/// Runs the flow CLI with `args`, expecting exit `code` and `message` on stderr.
+fn fails_with(dir: &std::path::Path, args: &[&str], code: i32, message: &str) {
+    flow(dir)
+        .args(args)
+        .assert()
+        .code(code)
+        .stderr(predicate::str::contains(message));
 }
