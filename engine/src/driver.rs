@@ -1,5 +1,7 @@
 //! The driver: build a graph from modules, execute requests against it, incrementally.
 
+mod answer;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -215,6 +217,7 @@ impl Builder {
                 db,
                 overridden: HashSet::new(),
                 rerun_pending: false,
+                walked: false,
             }),
         })
     }
@@ -226,6 +229,9 @@ struct State {
     overridden: HashSet<NodeId>,
     /// Whether the next run must start a new epoch (a failure or a recompute policy).
     rerun_pending: bool,
+    /// Whether a run has been walked: the incremental core then holds values, and runs are no
+    /// longer answered from the persistent cache alone (see `answer`).
+    walked: bool,
 }
 
 impl Prepared {
@@ -273,6 +279,10 @@ pub struct RunRecord {
     pub reused: Vec<String>,
     /// How long each executed node took.
     pub durations: BTreeMap<String, std::time::Duration>,
+    /// Whether the persistent cache answered the whole run before it was walked: a driver with
+    /// nothing in memory yet (a new process) whose every node hit. The run's records and its
+    /// adapters' calls are those of a walk of hits; only the walk is skipped.
+    pub answered: bool,
 }
 
 impl Driver {
@@ -349,6 +359,9 @@ impl Driver {
         let never = CancelToken::new();
         let cancel = cancel.unwrap_or(&never);
         let prepared = self.prepare(outputs, inputs, overrides)?;
+        if let Some(answered) = self.answer(&prepared) {
+            return Ok(answered);
+        }
         let walk = Walk::new(
             &self.graph,
             &prepared.plan,
@@ -541,10 +554,10 @@ impl Driver {
         }
         drop(values);
         drop(db);
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .rerun_pending = !failures.is_empty() || cancelled;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.rerun_pending = !failures.is_empty() || cancelled;
+        state.walked = true;
+        drop(state);
         if cancelled {
             return Err(ExecuteError::Cancelled);
         }

@@ -227,6 +227,12 @@ impl WeftDb {
         Some(out)
     }
 
+    /// The value an input or config node was given (`None`: an absent optional input),
+    /// read without a query.
+    pub(crate) fn external(&self, id: NodeId) -> Option<Value> {
+        self.engine.slot(id).external(self).clone()
+    }
+
     /// The node's outcome in the current revision (computing it if needed).
     pub(crate) fn outcome(&self, id: NodeId) -> Outcome {
         node_value(self, self.engine.slot(id)).clone()
@@ -377,7 +383,12 @@ impl Engine {
     }
 
     /// A lazily-held result (a cache hit) that later turns out unusable is recomputed.
-    fn recompute_if_unusable(&self, v: Value, id: NodeId, args: Vec<Option<Value>>) -> Value {
+    pub(crate) fn recompute_if_unusable(
+        &self,
+        v: Value,
+        id: NodeId,
+        args: Vec<Option<Value>>,
+    ) -> Value {
         if v.is_loaded() {
             return v;
         }
@@ -450,7 +461,7 @@ impl Engine {
 }
 
 /// `(parameter name, value)` pairs, as adapters see a node's inputs.
-fn named_inputs<'a>(
+pub(crate) fn named_inputs<'a>(
     spec: &'a crate::node::NodeSpec,
     args: &[Option<Value>],
 ) -> Vec<(&'a str, Option<Value>)> {

@@ -183,16 +183,14 @@ impl Value {
     /// Gives a lazy value a second way to obtain its data when the first fails: `fallback`
     /// computes it from `inputs`, which the value holds until its data is in (the engine uses
     /// it to recompute a node whose stored result turned out unusable).
-    pub(crate) fn with_fallback(self, fallback: Fallback, inputs: Vec<Option<Value>>) -> Value {
-        match Arc::try_unwrap(self.0) {
-            Ok(mut inner) if inner.data.get().is_none() => {
+    pub(crate) fn with_fallback(mut self, fallback: Fallback, inputs: Vec<Option<Value>>) -> Value {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            if inner.data.get().is_none() {
                 inner.fallback = Some(fallback);
                 *inner.held.get_mut().unwrap_or_else(|p| p.into_inner()) = inputs;
-                Value(Arc::new(inner))
             }
-            Ok(inner) => Value(Arc::new(inner)),
-            Err(shared) => Value(shared),
         }
+        self
     }
 
     /// The value's data version.

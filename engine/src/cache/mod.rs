@@ -7,6 +7,7 @@
 //! decoded until a node that must run, or a requested output, needs it. On a miss the node runs
 //! and its value is stored by a background writer.
 
+mod answer;
 mod blobs;
 mod config;
 mod inline;
@@ -71,6 +72,8 @@ struct RunTrack {
     run_id: Option<Arc<str>>,
     /// Nodes the cache saw during the current run (the others were memo hits).
     seen: FxHashSet<Arc<str>>,
+    /// Whether the cache answered the whole run (every node a hit, see `answer`).
+    answered: bool,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
@@ -311,6 +314,7 @@ impl Adapter for CacheAdapter {
     fn before_graph(&self, run: &RunInfo<'_>) {
         if let Ok(mut t) = self.0.run.lock() {
             t.seen.clear();
+            t.answered = false;
             t.hints = None;
             t.run_id = Some(Arc::from(run.run_id));
         }
@@ -325,14 +329,14 @@ impl Adapter for CacheAdapter {
     }
 
     fn after_graph(&self, run: &RunInfo<'_>, summary: &RunSummary<'_>) {
-        let seen = self
+        let (seen, answered) = self
             .0
             .run
             .lock()
-            .map(|mut t| std::mem::take(&mut t.seen))
+            .map(|mut t| (std::mem::take(&mut t.seen), t.answered))
             .unwrap_or_default();
         for (name, spec, value) in summary.values {
-            if seen.contains(*name) {
+            if answered || seen.contains(*name) {
                 continue;
             }
             let (behavior, _) = self.0.behavior(name);
@@ -403,6 +407,15 @@ enum Begin {
     Miss(Box<MissContext>),
 }
 
+/// A node's key and record before its lookup (see `Inner::keyed`).
+struct Keyed {
+    behavior: CacheBehavior,
+    format: String,
+    key: Option<CacheKey>,
+    unkeyable: Option<String>,
+    record: Draft,
+}
+
 struct MissContext {
     start: Instant,
     behavior: CacheBehavior,
@@ -416,7 +429,10 @@ struct MissContext {
 /// [`NodeRecord`], so that the record's strings are made off the run's thread.
 pub(crate) struct Draft {
     run_id: Arc<str>,
-    spec: crate::node::NodeSpec,
+    /// The node's name, code version and parameters (shared with its spec).
+    name: Arc<str>,
+    code_version: Arc<str>,
+    params: Arc<[crate::node::ParamSpec]>,
     status: Status,
     behavior: CacheBehavior,
     cache_key: Option<CacheKey>,
@@ -433,7 +449,9 @@ impl Draft {
     fn new(run_id: Arc<str>, spec: &crate::node::NodeSpec, behavior: CacheBehavior) -> Draft {
         Draft {
             run_id,
-            spec: spec.clone(),
+            name: spec.name.clone(),
+            code_version: spec.code_version.clone(),
+            params: spec.params.clone(),
             status: Status::Executed,
             behavior,
             cache_key: None,
@@ -447,17 +465,16 @@ impl Draft {
     }
 
     pub(crate) fn into_record(self) -> NodeRecord {
-        let spec = &self.spec;
         NodeRecord {
             run_id: self.run_id.to_string(),
-            node: spec.name().to_string(),
+            node: self.name.to_string(),
             status: self.status,
             behavior: behavior_name(self.behavior).to_string(),
             cache_key: self.cache_key,
             data_version: self.data_version,
-            code_version: spec.code_version().to_string(),
-            deps: spec
-                .params()
+            code_version: self.code_version.to_string(),
+            deps: self
+                .params
                 .iter()
                 .map(|p| p.name().to_string())
                 .zip(self.deps.into_iter().chain(std::iter::repeat(None)))
@@ -473,30 +490,70 @@ impl Draft {
 impl Inner {
     /// Looks the node up: a hit, or what to do after it runs.
     fn begin(self: &Arc<Self>, node: &NodeInfo<'_>) -> Begin {
-        let inner = self;
         let start = Instant::now();
-        let name = node.name();
-        let spec = node.spec;
-        let (hints, run_id) = match inner.run.lock() {
+        let (hints, run_id) = match self.run.lock() {
             Ok(mut t) => {
-                t.seen.insert(spec.name.clone());
+                t.seen.insert(node.spec.name.clone());
                 (t.hints.clone(), t.run_id.clone())
             }
             Err(_) => (None, None),
         };
+        let mut keyed = self.keyed(node, run_id);
+        if let (Some(key), CacheBehavior::Default) = (keyed.key, keyed.behavior) {
+            let hints = hints.unwrap_or_else(|| self.load_hints());
+            match self.find(&hints, &key) {
+                // A hit is not even checked for presence here: it is read only if needed, and
+                // a missing or corrupt result is then recomputed (see `lazy_value`).
+                Ok(Some(version)) => {
+                    let record = &mut keyed.record;
+                    record.status = Status::Hit;
+                    record.data_version = Some(version);
+                    record.duration_us = start.elapsed().as_micros() as u64;
+                    self.queue(Item::Record(Box::new(keyed.record)));
+                    return Begin::Hit(self.lazy_value(node, key, version));
+                }
+                Ok(None) => keyed.record.reason = Some("no stored result for this key".into()),
+                Err(e) => {
+                    self.warn_once(format!("cannot read cache metadata: {e}"));
+                    keyed.record.reason = Some(format!("metadata unreadable: {e}"));
+                }
+            }
+        }
+        let Keyed {
+            behavior,
+            format,
+            key,
+            unkeyable,
+            record,
+        } = keyed;
+        Begin::Miss(Box::new(MissContext {
+            start,
+            behavior,
+            format,
+            key,
+            unkeyable,
+            record,
+        }))
+    }
+
+    /// The node's behaviour, format and key (`None` when it has none: not DEFAULT or
+    /// RECOMPUTE, or a dependency cannot be fingerprinted), and its record so far.
+    fn keyed(&self, node: &NodeInfo<'_>, run_id: Option<Arc<str>>) -> Keyed {
+        let name = node.name();
+        let spec = node.spec;
         let run_id = run_id
             .filter(|id| **id == *node.run_id)
             .unwrap_or_else(|| Arc::from(node.run_id));
-        let (behavior, format) = inner.behavior(name);
+        let (behavior, format) = self.behavior(name);
         let mut record = Draft::new(run_id, spec, behavior);
         record.deps.reserve_exact(node.inputs.len());
 
-        // The key: IGNORE dependencies are left out; an unfingerprintable one makes the node
+        // IGNORE dependencies are left out; an unfingerprintable one makes the node
         // uncacheable (never folded into a key).
-        let mut parts = Vec::with_capacity(node.inputs.len());
+        let mut parts = smallvec::SmallVec::<[(&str, KeyPart); 8]>::new();
         let mut unkeyable = None;
         for (dep, value) in node.inputs {
-            let dep_ignored = inner
+            let dep_ignored = self
                 .policy
                 .get(*dep)
                 .is_some_and(|(b, _)| *b == CacheBehavior::Ignore);
@@ -531,39 +588,21 @@ impl Inner {
             _ => None,
         };
         record.cache_key = key;
-
-        if let (Some(key), CacheBehavior::Default) = (key, behavior) {
-            let hints = hints.unwrap_or_else(|| inner.load_hints());
-            let found = match hints.get(&key) {
-                Some(v) => Ok(Some(*v)),
-                None => inner.meta.lookup(&key),
-            };
-            match found {
-                // A hit is not even checked for presence here: it is read only if needed, and
-                // a missing or corrupt result is then recomputed (see `lazy_value`).
-                Ok(Some(version)) => {
-                    record.status = Status::Hit;
-                    record.data_version = Some(version);
-                    record.duration_us = start.elapsed().as_micros() as u64;
-                    inner.queue(Item::Record(Box::new(record)));
-                    return Begin::Hit(inner.lazy_value(node, key, version));
-                }
-                Ok(None) => record.reason = Some("no stored result for this key".into()),
-                Err(e) => {
-                    inner.warn_once(format!("cannot read cache metadata: {e}"));
-                    record.reason = Some(format!("metadata unreadable: {e}"));
-                }
-            }
-        }
-
-        Begin::Miss(Box::new(MissContext {
-            start,
+        Keyed {
             behavior,
             format: format.to_string(),
             key,
             unkeyable,
             record,
-        }))
+        }
+    }
+
+    /// The data version stored for `key`: from the last run's keys, else the store.
+    fn find(&self, hints: &Hints, key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
+        match hints.get(key) {
+            Some(v) => Ok(Some(*v)),
+            None => self.meta.lookup(key),
+        }
     }
 
     /// Records the node's run and stores its value when it should be.

@@ -27,6 +27,8 @@ pub(crate) enum Item {
     Meta(MetaWrite),
     /// A node's record, made into a [`NodeRecord`](super::NodeRecord) here.
     Record(Box<super::Draft>),
+    /// The records of a run answered from the cache.
+    Records(Vec<super::Draft>),
 }
 
 pub(crate) enum Msg {
@@ -237,6 +239,11 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                         }
                         Item::Meta(w) => pending.record(w),
                         Item::Record(d) => pending.record(MetaWrite::Record(d.into_record())),
+                        Item::Records(ds) => {
+                            for d in ds {
+                                pending.record(MetaWrite::Record(d.into_record()));
+                            }
+                        }
                     }
                 }
                 pending.touch();

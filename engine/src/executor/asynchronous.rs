@@ -171,12 +171,22 @@ impl AsyncDriver {
         let _one = self.one_at_a_time.lock().await;
         let driver = self.driver.clone();
         let names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+        // Prepared (and, if the cache answers the whole run, answered) off the runtime's
+        // threads: both may wait for the cache's metadata.
         let prepared = tokio::task::spawn_blocking(move || {
             let outs: Vec<&str> = names.iter().map(String::as_str).collect();
-            driver.prepare(&outs, &inputs, &overrides)
+            let prepared = driver.prepare(&outs, &inputs, &overrides)?;
+            Ok::<_, ExecuteError>(match driver.answer(&prepared) {
+                Some(answered) => Err(answered),
+                None => Ok(prepared),
+            })
         })
         .await
         .map_err(internal)??;
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            Err(answered) => return Ok(answered),
+        };
 
         let graph = self.driver.graph();
         let engine = prepared.db.engine_arc().clone();

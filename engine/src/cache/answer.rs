@@ -1,0 +1,72 @@
+//! Answering a whole run from the cache before it is walked.
+//!
+//! A driver that has nothing in memory yet (a fresh process) first tries to answer the run from
+//! the cache alone: node by node in topological order it makes exactly the key and lookup the
+//! cache would make when the walk reached the node, with the data versions the lookups gave
+//! upstream. If every node is a DEFAULT-behaviour hit, the run is answered: lazy values, one
+//! hit record per node, no walk. At the first node that would not hit, nothing has happened
+//! (no record queued, no value read) and the driver walks the run as usual.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Cache, Draft, Hints, Inner, Item, Status};
+use crate::adapter::NodeInfo;
+use crate::node::CacheBehavior;
+use crate::value::Value;
+
+/// An answer in progress: the hits found so far, recorded only once every node has hit.
+pub(crate) struct Answering {
+    inner: Arc<Inner>,
+    hints: Hints,
+    hits: Vec<Draft>,
+}
+
+impl Cache {
+    /// Starts answering the current run (after the adapters' `before_graph`), or `None` for a
+    /// cache that records nothing (opened for inspection).
+    pub(crate) fn answering(&self, nodes: usize) -> Option<Answering> {
+        let inner = &self.inner;
+        inner.writer.as_ref()?;
+        let hints = match inner.run.lock() {
+            Ok(t) => t.hints.clone(),
+            Err(_) => None,
+        };
+        Some(Answering {
+            inner: inner.clone(),
+            hints: hints.unwrap_or_else(|| inner.load_hints()),
+            hits: Vec::with_capacity(nodes),
+        })
+    }
+}
+
+impl Answering {
+    /// The node's stored value (lazy), if the node's behaviour is DEFAULT and its key is
+    /// stored; `None` otherwise, having changed nothing.
+    pub(crate) fn hit(&mut self, node: &NodeInfo<'_>) -> Option<Value> {
+        let start = Instant::now();
+        let inner = &self.inner;
+        let run_id = self.hits.last().map(|d| d.run_id.clone());
+        let mut keyed = inner.keyed(node, run_id);
+        let key = match (keyed.key, keyed.behavior) {
+            (Some(key), CacheBehavior::Default) => key,
+            _ => return None,
+        };
+        let version = inner.find(&self.hints, &key).ok()??;
+        let record = &mut keyed.record;
+        record.status = Status::Hit;
+        record.data_version = Some(version);
+        record.duration_us = start.elapsed().as_micros() as u64;
+        self.hits.push(keyed.record);
+        Some(inner.lazy_value(node, key, version))
+    }
+
+    /// Records every hit (the run was answered).
+    pub(crate) fn record(self) {
+        let Answering { inner, hits, .. } = self;
+        if let Ok(mut t) = inner.run.lock() {
+            t.answered = true;
+        }
+        inner.queue(Item::Records(hits));
+    }
+}

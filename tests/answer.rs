@@ -1,0 +1,269 @@
+//! Runs answered from the persistent cache before they are walked: a driver with nothing in
+//! memory whose every node hits skips the walk, and everything else sees a walk of hits.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use weft::cache::Status;
+use weft::prelude::*;
+use weft::{Adapter, AsyncBuilder, CacheConfig, NodeInfo, NodeResult, RunInfo, RunSummary};
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "weft-answer-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+pub mod nodes {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use weft::prelude::*;
+
+    pub static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    #[node]
+    pub fn a(x: &u64) -> u64 {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        x + 1
+    }
+    #[node]
+    pub fn b(a: &u64) -> u64 {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        a * 2
+    }
+    #[node]
+    pub fn d(y: &u64) -> u64 {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        y * 10
+    }
+    #[node]
+    pub fn c(b: &u64, d: &u64, label: Option<&String>) -> String {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        format!("{}{}", label.map_or("", String::as_str), b + d)
+    }
+}
+
+fn cached(dir: &Path) -> Driver {
+    Builder::new()
+        .with_modules(weft::modules![crate::nodes])
+        .with_cache_config(CacheConfig::at(dir))
+        .build()
+        .unwrap()
+}
+
+fn statuses(dr: &Driver) -> BTreeMap<String, Status> {
+    dr.cache()
+        .unwrap()
+        .records(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.node, r.status))
+        .collect()
+}
+
+fn all(status: Status) -> BTreeMap<String, Status> {
+    ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| (n.to_string(), status))
+        .collect()
+}
+
+#[test]
+fn a_new_driver_answers_an_unchanged_run_without_walking_it() {
+    let dir = temp_dir("unchanged");
+    let run = |dr: &Driver, y: u64| {
+        dr.execute_recorded(&["c"], inputs! { "x" => 1u64, "y" => y }, Inputs::new())
+            .unwrap()
+    };
+    let dr = cached(&dir);
+    let (out, rec) = run(&dr, 5);
+    assert_eq!(out.get::<String>("c").unwrap(), "54");
+    assert!(!rec.answered, "an empty cache answers nothing");
+    drop(dr);
+
+    let calls = nodes::CALLS.load(Ordering::SeqCst);
+    let dr = cached(&dir);
+    let (out, rec) = run(&dr, 5);
+    assert!(rec.answered, "{rec:?}");
+    assert!(rec.executed.is_empty());
+    let mut reused = rec.reused.clone();
+    reused.sort();
+    assert_eq!(reused, ["a", "b", "c", "d"]);
+    assert_eq!(statuses(&dr), all(Status::Hit), "one hit record per node");
+    assert!(!out.value("c").unwrap().is_loaded(), "hits stay lazy");
+    assert_eq!(out.get::<String>("c").unwrap(), "54");
+    assert_eq!(nodes::CALLS.load(Ordering::SeqCst), calls, "nothing ran");
+    assert_eq!(dr.cache().unwrap().records(None).unwrap().len(), 4);
+
+    // A change: `d` misses, so the run is walked (having recorded nothing of the attempt).
+    let (out, rec) = run(&dr, 6);
+    assert!(!rec.answered);
+    assert_eq!(out.get::<String>("c").unwrap(), "64");
+    let mut executed = rec.executed.clone();
+    executed.sort();
+    assert_eq!(executed, ["c", "d"]);
+    let records = dr.cache().unwrap().records(None).unwrap();
+    assert_eq!(records.len(), 4, "{records:?}");
+    let mut expected = all(Status::Executed);
+    expected.insert("a".into(), Status::Hit);
+    expected.insert("b".into(), Status::Hit);
+    assert_eq!(statuses(&dr), expected);
+
+    // Once a run was walked, memory answers first: the same request again is memoized.
+    let (_, rec) = run(&dr, 6);
+    assert!(!rec.answered);
+    assert_eq!(statuses(&dr), all(Status::Memo));
+}
+
+#[test]
+fn an_optional_input_left_out_and_a_requested_input_are_answered_as_walked() {
+    let dir = temp_dir("optional");
+    let request = || inputs! { "x" => 2u64, "y" => 1u64, "label" => "n=".to_string() };
+    let dr = cached(&dir);
+    dr.execute(&["c", "y"], request()).unwrap();
+    dr.execute(&["c"], inputs! { "x" => 2u64, "y" => 1u64 })
+        .unwrap();
+    drop(dr);
+
+    let dr = cached(&dir);
+    let (out, rec) = dr
+        .execute_recorded(&["c", "y"], request(), Inputs::new())
+        .unwrap();
+    assert!(rec.answered);
+    assert_eq!(out.get::<String>("c").unwrap(), "n=16");
+    assert_eq!(out.get::<u64>("y").unwrap(), &1);
+    let dr = cached(&dir);
+    let (out, rec) = dr
+        .execute_recorded(&["c"], inputs! { "x" => 2u64, "y" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(rec.answered, "an absent optional input is part of the key");
+    assert_eq!(out.get::<String>("c").unwrap(), "16");
+}
+
+/// Counts the hooks adapters get.
+#[derive(Default)]
+struct Hooks {
+    before: AtomicUsize,
+    after_ok: AtomicUsize,
+    summary: Mutex<Option<(usize, usize)>>,
+}
+
+impl Adapter for Hooks {
+    fn before_node(&self, node: &NodeInfo<'_>) {
+        assert!(node
+            .inputs
+            .iter()
+            .all(|(_, v)| v.is_some() || node.name() == "c"));
+        self.before.fetch_add(1, Ordering::SeqCst);
+    }
+    fn after_node(&self, _node: &NodeInfo<'_>, result: &NodeResult, _took: std::time::Duration) {
+        if result.is_ok() {
+            self.after_ok.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn after_graph(&self, _run: &RunInfo<'_>, summary: &RunSummary<'_>) {
+        *self.summary.lock().unwrap() = Some((summary.executed.len(), summary.reused.len()));
+    }
+}
+
+#[test]
+fn adapters_see_an_answered_run_as_a_walk_of_hits() {
+    let dir = temp_dir("adapters");
+    let run = |hooks: &Arc<Hooks>| {
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::nodes])
+            .with_cache_config(CacheConfig::at(&dir))
+            .with_adapter_arc(hooks.clone())
+            .build()
+            .unwrap();
+        dr.execute_recorded(&["c"], inputs! { "x" => 3u64, "y" => 3u64 }, Inputs::new())
+            .unwrap()
+            .1
+    };
+    let cold = Arc::new(Hooks::default());
+    assert!(!run(&cold).answered);
+    let warm = Arc::new(Hooks::default());
+    assert!(run(&warm).answered);
+    for hooks in [&cold, &warm] {
+        assert_eq!(hooks.before.load(Ordering::SeqCst), 4);
+        assert_eq!(hooks.after_ok.load(Ordering::SeqCst), 4);
+    }
+    assert_eq!(*cold.summary.lock().unwrap(), Some((4, 0)));
+    assert_eq!(*warm.summary.lock().unwrap(), Some((0, 4)));
+}
+
+pub mod policy {
+    use weft::prelude::*;
+    #[node(cache = "recompute")]
+    pub fn fresh(x: &u64) -> u64 {
+        x + 1
+    }
+    #[node]
+    pub fn after(fresh: &u64) -> u64 {
+        fresh * 3
+    }
+}
+
+#[test]
+fn a_run_with_a_node_that_must_execute_is_walked() {
+    let dir = temp_dir("policy");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::policy])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    build()
+        .execute(&["after"], inputs! { "x" => 1u64 })
+        .unwrap();
+    let dr = build();
+    let (out, rec) = dr
+        .execute_recorded(&["after"], inputs! { "x" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(!rec.answered, "RECOMPUTE executes every run");
+    assert_eq!(rec.executed, ["fresh"]);
+    assert_eq!(out.get::<u64>("after").unwrap(), &6);
+    let statuses: BTreeMap<String, Status> = dr
+        .cache()
+        .unwrap()
+        .records(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.node, r.status))
+        .collect();
+    assert_eq!(statuses["fresh"], Status::Recomputed);
+    assert_eq!(statuses["after"], Status::Hit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_driver_answers_too() {
+    let dir = temp_dir("async");
+    let build = || {
+        AsyncBuilder::new()
+            .with_modules(weft::modules![crate::nodes])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+    };
+    let request = || inputs! { "x" => 4u64, "y" => 1u64 };
+    let dr = build().await.unwrap();
+    let (_, rec) = dr
+        .execute_recorded(&["c"], request(), Inputs::new())
+        .await
+        .unwrap();
+    assert!(!rec.answered);
+    drop(dr);
+    let dr = build().await.unwrap();
+    let (out, rec) = dr
+        .execute_recorded(&["c"], request(), Inputs::new())
+        .await
+        .unwrap();
+    assert!(rec.answered);
+    assert_eq!(out.get::<String>("c").unwrap(), "20");
+}
