@@ -267,3 +267,59 @@ async fn the_async_driver_answers_too() {
     assert!(rec.answered);
     assert_eq!(out.get::<String>("c").unwrap(), "20");
 }
+
+pub mod broken {
+    use weft::prelude::*;
+    /// Takes a `u64` from a node that gives a `String`: a type mismatch.
+    #[node]
+    pub fn mismatched(text: &u64) -> u64 {
+        *text
+    }
+    #[node]
+    pub fn text(x: &u64) -> String {
+        x.to_string()
+    }
+}
+
+#[test]
+fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early() {
+    // A graph error with no cache yet: the error, and no cache directory.
+    let dir = temp_dir("errors");
+    let build = |dir: &Path| {
+        Builder::new()
+            .with_modules(weft::modules![crate::broken])
+            .with_cache_config(CacheConfig::at(dir))
+            .build()
+    };
+    assert!(build(&dir).is_err());
+    assert!(
+        !dir.exists(),
+        "a graph that does not build creates no cache"
+    );
+
+    // With an existing cache (opened while the graph is built): the same error, promptly.
+    cached(&dir)
+        .execute(&["b"], inputs! { "x" => 1u64 })
+        .unwrap();
+    let err = build(&dir).err().expect("the graph is invalid").to_string();
+    assert!(err.contains("mismatched"), "{err}");
+    let dr = cached(&dir);
+    let (_, rec) = dr
+        .execute_recorded(&["b"], inputs! { "x" => 1u64 }, Inputs::new())
+        .unwrap();
+    assert!(rec.answered, "the cache is intact");
+
+    // A cache that cannot be opened (its database is not one) is a build error naming it.
+    let bad = temp_dir("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("meta.sqlite"), vec![7u8; 4096]).unwrap();
+    let err = Builder::new()
+        .with_modules(weft::modules![crate::nodes])
+        .with_cache_config(CacheConfig::at(&bad))
+        .build()
+        .err()
+        .expect("not a database")
+        .to_string();
+    assert!(err.contains("cannot open the cache at"), "{err}");
+    assert!(err.contains(&bad.display().to_string()), "{err}");
+}

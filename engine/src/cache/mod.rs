@@ -110,7 +110,7 @@ impl Cache {
     /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
     /// `dir/results.sqlite`, large ones in `dir/results/`), for inspection and housekeeping.
     pub fn open(dir: impl AsRef<Path>) -> Result<Cache, StoreError> {
-        Self::open_with(dir.as_ref(), Policy::default(), false)
+        Self::open_read_only(dir.as_ref())
     }
 
     /// Opens the cache with custom stores (e.g. a shared result store).
@@ -133,39 +133,49 @@ impl Cache {
         }
     }
 
-    pub(crate) fn open_with(
-        dir: &Path,
-        policy: Policy,
-        writable: bool,
-    ) -> Result<Cache, StoreError> {
-        let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
+    /// A cache that writes nothing itself (for inspection and housekeeping).
+    fn open_read_only(dir: &Path) -> Result<Cache, StoreError> {
         // Runs of other live drivers on this directory are committed in the background after
         // `execute` returns: what they wrote is visible to this one from the start.
         writer::settle(dir);
-        let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
-            SqliteBlobs::lazy(&dir.join("results.sqlite")),
-            FileStore::new(dir.join("results")),
-            INLINE_MAX,
-        ));
-        let warned = Warnings::default();
-        let (ahead_tx, ahead_rx) = std::sync::mpsc::channel();
-        let writer = writable.then(|| {
-            Writer::start(meta.clone(), results.clone(), warned.clone(), ahead_tx).register(dir)
-        });
+        let (meta, results) = open_stores(dir)?;
         Ok(Cache {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 meta,
                 results,
-                writer,
-                policy,
-                warned,
+                writer: None,
+                policy: Policy::default(),
+                warned: Warnings::default(),
                 run: Mutex::default(),
-                hints_ahead: Mutex::new(writable.then_some(ahead_rx)),
+                hints_ahead: Mutex::default(),
             }),
         })
     }
 
+    /// Starts opening the cache in `dir` for a driver: its writer thread opens the stores and
+    /// reads the first run's hints while the driver builds its graph.
+    pub(crate) fn opening(dir: &Path) -> Opening {
+        writer::settle(dir);
+        let warned = Warnings::default();
+        let (opened_tx, opened) = std::sync::mpsc::channel();
+        let (hints_tx, hints) = std::sync::mpsc::channel();
+        let owned = dir.to_path_buf();
+        let writer = Writer::spawn(
+            move || open_stores(&owned),
+            warned.clone(),
+            opened_tx,
+            hints_tx,
+        )
+        .map(|w| w.register(dir));
+        Opening {
+            dir: dir.to_path_buf(),
+            writer,
+            opened,
+            hints,
+            warned,
+        }
+    }
     /// The cache directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
@@ -203,6 +213,48 @@ impl Cache {
     pub(crate) fn adapter(&self) -> CacheAdapter {
         CacheAdapter(self.inner.clone())
     }
+}
+
+/// A driver's cache being opened (see [`Cache::opening`]).
+pub(crate) struct Opening {
+    dir: PathBuf,
+    writer: Result<Arc<Writer>, StoreError>,
+    opened: std::sync::mpsc::Receiver<writer::Opened>,
+    hints: std::sync::mpsc::Receiver<Hints>,
+    warned: Warnings,
+}
+
+impl Opening {
+    /// Waits for the stores to be open and attaches `policy`.
+    pub(crate) fn finish(self, policy: Policy) -> Result<Cache, StoreError> {
+        let writer = self.writer?;
+        let (meta, results) = self.opened.recv().map_err(|_| {
+            StoreError::Other("the cache's writer thread stopped while opening it".into())
+        })??;
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                dir: self.dir,
+                meta,
+                results,
+                writer: Some(writer),
+                policy,
+                warned: self.warned,
+                run: Mutex::default(),
+                hints_ahead: Mutex::new(Some(self.hints)),
+            }),
+        })
+    }
+}
+
+/// The stores of a cache directory: SQLite metadata, results tiered by size.
+fn open_stores(dir: &Path) -> writer::Opened {
+    let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
+    let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
+        SqliteBlobs::lazy(&dir.join("results.sqlite")),
+        FileStore::new(dir.join("results")),
+        INLINE_MAX,
+    ));
+    Ok((meta, results))
 }
 
 impl Inner {

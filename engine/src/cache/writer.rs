@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use super::key::CacheKey;
-use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status};
+use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, StoreError};
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
@@ -45,26 +45,44 @@ pub(crate) struct Writer {
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// What the writer thread sends back once it has opened the stores.
+pub(crate) type Opened = Result<(Arc<dyn MetadataStore>, Arc<dyn ResultStore>), StoreError>;
+
 impl Writer {
-    pub(crate) fn start(
-        meta: Arc<dyn MetadataStore>,
-        results: Arc<dyn ResultStore>,
+    /// Starts the writer thread, which opens the stores with `open` (sending them, or why they
+    /// cannot be opened, on `opened`), reads the first run's hints (sent on `hints`), folds
+    /// long logs and then writes what it is sent. All of it happens while the driver's thread
+    /// builds the graph.
+    pub(crate) fn spawn(
+        open: impl FnOnce() -> Opened + Send + 'static,
         warn: Warnings,
+        opened: Sender<Opened>,
         hints: Sender<super::Hints>,
-    ) -> Writer {
+    ) -> Result<Writer, StoreError> {
         let (tx, rx) = channel();
         let handle = std::thread::Builder::new()
             .name("weft-cache-writer".into())
             .spawn(move || {
-                // The first run's hints, read while the run's thread builds the graph.
+                let (meta, results) = match open() {
+                    Ok(stores) => {
+                        let _ = opened.send(Ok(stores.clone()));
+                        stores
+                    }
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                        return;
+                    }
+                };
                 let _ = hints.send(super::read_hints(&*meta));
                 run(rx, &*meta, &*results, warn)
             })
-            .ok();
-        Writer {
+            .map_err(StoreError::io(
+                "starting the cache's writer thread".to_string(),
+            ))?;
+        Ok(Writer {
             tx: Mutex::new(Some(tx)),
-            handle: Mutex::new(handle),
-        }
+            handle: Mutex::new(Some(handle)),
+        })
     }
 
     pub(crate) fn send(&self, msg: Msg) {
