@@ -317,13 +317,13 @@ impl Inner {
     /// and reported; the engine then recomputes the value.
     fn lazy_value(
         self: &Arc<Self>,
-        node: &NodeInfo<'_>,
+        spec: &crate::node::NodeSpec,
         key: CacheKey,
         version: DataVersion,
     ) -> Value {
         let me = self.clone();
-        let ty = node.spec.output();
-        let name = node.spec.name.clone();
+        let ty = spec.output();
+        let name = spec.name.clone();
         Value::lazy(
             version,
             ty,
@@ -459,6 +459,27 @@ enum Begin {
     Miss(Box<MissContext>),
 }
 
+/// What a dependency brings to a key.
+#[derive(Clone, Copy)]
+pub(crate) enum Dep {
+    /// An optional input that was not given.
+    Absent,
+    /// A value with this data version.
+    Version(DataVersion),
+    /// A value of this type, which cannot be fingerprinted.
+    Opaque(&'static str),
+}
+
+impl Dep {
+    pub(crate) fn of(value: Option<&Value>) -> Dep {
+        match value {
+            None => Dep::Absent,
+            Some(v) if v.is_fingerprinted() => Dep::Version(v.version()),
+            Some(v) => Dep::Opaque(v.value_type().name()),
+        }
+    }
+}
+
 /// A node's key and record before its lookup (see `Inner::keyed`).
 struct Keyed {
     behavior: CacheBehavior,
@@ -562,7 +583,7 @@ impl Inner {
                     record.data_version = Some(version);
                     record.duration_us = start.elapsed().as_micros() as u64;
                     self.queue(Item::Record(Box::new(keyed.record)));
-                    return Begin::Hit(self.lazy_value(node, key, version));
+                    return Begin::Hit(self.lazy_value(node.spec, key, version));
                 }
                 Ok(None) => keyed.record.reason = Some("no stored result for this key".into()),
                 Err(e) => {
@@ -591,40 +612,49 @@ impl Inner {
     /// The node's behaviour, format and key (`None` when it has none: not DEFAULT or
     /// RECOMPUTE, or a dependency cannot be fingerprinted), and its record so far.
     fn keyed(&self, node: &NodeInfo<'_>, run_id: Option<Arc<str>>) -> Keyed {
-        let name = node.name();
-        let spec = node.spec;
         let run_id = run_id
             .filter(|id| **id == *node.run_id)
             .unwrap_or_else(|| Arc::from(node.run_id));
+        let deps = node.inputs.iter().map(|(d, v)| (*d, Dep::of(v.as_ref())));
+        self.keyed_by(node.spec, run_id, deps)
+    }
+
+    /// [`keyed`](Self::keyed), from the node's dependencies' states alone.
+    fn keyed_by<'d>(
+        &self,
+        spec: &crate::node::NodeSpec,
+        run_id: Arc<str>,
+        deps: impl ExactSizeIterator<Item = (&'d str, Dep)>,
+    ) -> Keyed {
+        let name = spec.name();
         let (behavior, format) = self.behavior(name);
         let mut record = Draft::new(run_id, spec, behavior);
-        record.deps.reserve_exact(node.inputs.len());
+        record.deps.reserve_exact(deps.len());
 
         // IGNORE dependencies are left out; an unfingerprintable one makes the node
         // uncacheable (never folded into a key).
         let mut parts = smallvec::SmallVec::<[(&str, KeyPart); 8]>::new();
         let mut unkeyable = None;
-        for (dep, value) in node.inputs {
+        for (dep, state) in deps {
             let dep_ignored = self
                 .policy
-                .get(*dep)
+                .get(dep)
                 .is_some_and(|(b, _)| *b == CacheBehavior::Ignore);
-            match value {
+            match state {
                 _ if dep_ignored => record.deps.push(None),
-                None => {
+                Dep::Absent => {
                     record.deps.push(None);
-                    parts.push((*dep, KeyPart::Absent));
+                    parts.push((dep, KeyPart::Absent));
                 }
-                Some(v) if v.is_fingerprinted() => {
-                    record.deps.push(Some(v.version()));
-                    parts.push((*dep, KeyPart::Version(v.version())));
+                Dep::Version(v) => {
+                    record.deps.push(Some(v));
+                    parts.push((dep, KeyPart::Version(v)));
                 }
-                Some(v) => {
+                Dep::Opaque(type_name) => {
                     record.deps.push(None);
                     unkeyable.get_or_insert_with(|| {
                         format!(
-                            "dependency `{dep}` is a `{}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
-                            v.value_type().name()
+                            "dependency `{dep}` is a `{type_name}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)"
                         )
                     });
                 }

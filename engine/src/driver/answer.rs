@@ -1,13 +1,19 @@
 //! Runs answered from the persistent cache without walking them (see `cache::answer`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::{Driver, Prepared, RunRecord};
 use crate::adapter::{NodeInfo, RunInfo, RunSummary};
-use crate::graph::NodeId;
+use crate::cache::{Cache, CacheKey, Dep};
+use crate::fingerprint::DataVersion;
+use crate::graph::{Graph, NodeId};
 use crate::incremental::named_inputs;
+use crate::invoke::invoke;
 use crate::outputs::Outputs;
-use crate::value::Value;
+use crate::value::{AnyValue, Value};
 
 impl Driver {
     /// The run's outputs and record when the persistent cache answers every node of the plan,
@@ -25,24 +31,53 @@ impl Driver {
         if self.state.lock().unwrap_or_else(|p| p.into_inner()).walked {
             return None;
         }
-        let db = &prepared.db;
-        let engine = db.engine_arc();
         let plan = &prepared.plan;
-        let mut answering = cache.answering(plan.order.len())?;
-        let mut values: Vec<Option<Value>> = vec![None; self.graph.nodes().len()];
-        let args_of = |values: &[Option<Value>], id: NodeId| -> Vec<Option<Value>> {
-            self.graph
-                .deps(id)
-                .iter()
-                .map(|&d| values[d as usize].clone())
-                .collect()
-        };
+        let mut answering = cache.answering(&prepared.run_id, plan.order.len())?;
+        let mut nodes = vec![Slot::Unused; self.graph.nodes().len()];
         for &id in &plan.order {
             let Some(spec) = self.graph.get(id).spec() else {
-                values[id as usize] = db.external(id);
+                nodes[id as usize] = Slot::Given(prepared.db.external(id));
                 continue;
             };
-            let args = args_of(&values, id);
+            let deps = spec
+                .params()
+                .iter()
+                .zip(self.graph.deps(id))
+                .map(|(p, &d)| (p.name(), nodes[d as usize].dep()));
+            let (key, version) = answering.hit(spec, deps)?;
+            nodes[id as usize] = Slot::Hit(key, version);
+        }
+        answering.record();
+        let answered = Arc::new(Answered {
+            graph: self.graph.clone(),
+            cache: cache.clone(),
+            nodes,
+        });
+        let mut made = FxHashMap::default();
+
+        // Values are made only for what is returned, unless another adapter observes nodes.
+        let engine = prepared.db.engine_arc();
+        let adapters = &engine.adapters;
+        let observed = adapters.len() > 1;
+        let mut node_values = Vec::new();
+        let mut reused = Vec::new();
+        for &id in &plan.order {
+            let Some(spec) = self.graph.get(id).spec() else {
+                continue;
+            };
+            reused.push(spec.name());
+            if !observed {
+                continue;
+            }
+            let args: Vec<Option<Value>> = self
+                .graph
+                .deps(id)
+                .iter()
+                .map(|&d| answered.value(d, &mut made))
+                .collect();
+            let Some(value) = answered.value(id, &mut made) else {
+                continue;
+            };
             let inputs = named_inputs(spec, &args);
             let info = NodeInfo {
                 run_id: &prepared.run_id,
@@ -50,47 +85,15 @@ impl Driver {
                 inputs: &inputs,
                 attempt: 0,
             };
-            let hit = answering.hit(&info)?;
-            drop(inputs);
-            values[id as usize] = Some(engine.recompute_if_unusable(hit, id, args));
-        }
-        answering.record();
-
-        let adapters = &engine.adapters;
-        let functions = || {
-            plan.order.iter().filter_map(|&id| {
-                let node = self.graph.get(id);
-                Some((id, node.spec()?, values[id as usize].clone()?))
-            })
-        };
-        // Only the cache itself is installed: its node hooks do nothing.
-        if adapters.len() > 1 {
-            for (id, spec, value) in functions() {
-                let inputs = named_inputs(spec, &args_of(&values, id));
-                let info = NodeInfo {
-                    run_id: &prepared.run_id,
-                    spec,
-                    inputs: &inputs,
-                    attempt: 0,
-                };
-                for a in adapters {
-                    a.before_node(&info);
-                }
-                let result = Ok(value);
-                for a in adapters {
-                    a.after_node(&info, &result, std::time::Duration::ZERO);
-                }
+            for a in adapters {
+                a.before_node(&info);
             }
+            let result = Ok(value.clone());
+            for a in adapters {
+                a.after_node(&info, &result, std::time::Duration::ZERO);
+            }
+            node_values.push((spec.name(), spec, value));
         }
-        let reused: Vec<&str> = functions().map(|(_, spec, _)| spec.name()).collect();
-        let node_values: Vec<(&str, &crate::node::NodeSpec, Value)> =
-            if adapters.iter().any(|a| a.needs_values()) {
-                functions()
-                    .map(|(_, spec, v)| (spec.name(), spec, v))
-                    .collect()
-            } else {
-                Vec::new()
-            };
         let names = self.names(&plan.order);
         let info = RunInfo {
             run_id: &prepared.run_id,
@@ -113,7 +116,7 @@ impl Driver {
             .iter()
             .map(|&id| {
                 let name = self.graph.get(id).name().to_string();
-                (name, values[id as usize].clone())
+                (name, answered.value(id, &mut made))
             })
             .collect();
         let record = RunRecord {
@@ -127,5 +130,71 @@ impl Driver {
             .unwrap_or_else(|p| p.into_inner())
             .rerun_pending = false;
         Some((Outputs::new(outputs), record))
+    }
+}
+
+/// What an answered run knows of a node.
+#[derive(Clone)]
+enum Slot {
+    /// Not part of the run.
+    Unused,
+    /// An input's or config's value (`None`: an absent optional input).
+    Given(Option<Value>),
+    /// A function node's stored result.
+    Hit(CacheKey, DataVersion),
+}
+
+impl Slot {
+    fn dep(&self) -> Dep {
+        match self {
+            Slot::Unused => Dep::Absent,
+            Slot::Given(v) => Dep::of(v.as_ref()),
+            Slot::Hit(_, version) => Dep::Version(*version),
+        }
+    }
+}
+
+/// An answered run, from which values are made when asked for.
+struct Answered {
+    graph: Arc<Graph>,
+    cache: Cache,
+    nodes: Vec<Slot>,
+}
+
+impl Answered {
+    /// Node `id`'s value: as given, or its stored result read when first needed; a result that
+    /// turns out missing or corrupt is recomputed from the node's dependencies' values, made
+    /// the same way. `made` keeps each node's value made once.
+    fn value(self: &Arc<Self>, id: NodeId, made: &mut FxHashMap<NodeId, Value>) -> Option<Value> {
+        if let Some(v) = made.get(&id) {
+            return Some(v.clone());
+        }
+        let v = match &self.nodes[id as usize] {
+            Slot::Unused => None,
+            Slot::Given(v) => v.clone(),
+            Slot::Hit(key, version) => {
+                let spec = self.graph.get(id).spec()?;
+                let me = self.clone();
+                let lazy = self.cache.lazy_hit(spec, *key, *version);
+                Some(lazy.with_fallback(Box::new(move |_| me.recompute(id)), Vec::new()))
+            }
+        }?;
+        made.insert(id, v.clone());
+        Some(v)
+    }
+
+    fn recompute(self: &Arc<Self>, id: NodeId) -> Result<AnyValue, String> {
+        let node = self.graph.get(id);
+        let spec = node
+            .spec()
+            .ok_or_else(|| format!("`{}` has no body", node.name()))?;
+        let mut made = FxHashMap::default();
+        let args: Vec<Option<Value>> = self
+            .graph
+            .deps(id)
+            .iter()
+            .map(|&d| self.value(d, &mut made))
+            .collect();
+        invoke(spec, &args, None).map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
     }
 }
