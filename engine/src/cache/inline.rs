@@ -43,6 +43,9 @@ impl SqliteBlobs {
     }
 }
 
+/// How many versions one `contains_many` query asks about.
+const CONTAINS_CHUNK: usize = 64;
+
 impl ResultStore for SqliteBlobs {
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
         let c = self.lock()?;
@@ -51,6 +54,36 @@ impl ResultStore for SqliteBlobs {
             .map_err(StoreError::sql("checking a result"))?;
         stmt.exists([version.to_hex()])
             .map_err(StoreError::sql("checking a result"))
+    }
+
+    fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
+        let found = (|| -> Result<std::collections::HashSet<String>, StoreError> {
+            let c = self.lock()?;
+            let mut found = std::collections::HashSet::new();
+            for chunk in versions.chunks(CONTAINS_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut stmt = c
+                    .prepare_cached(&format!(
+                        "SELECT data_version FROM results WHERE data_version IN ({marks})"
+                    ))
+                    .map_err(StoreError::sql("checking results"))?;
+                let hex: Vec<String> = chunk.iter().map(DataVersion::to_hex).collect();
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(&hex), |r| r.get::<_, String>(0))
+                    .map_err(StoreError::sql("checking results"))?;
+                for r in rows {
+                    found.insert(r.map_err(StoreError::sql("checking results"))?);
+                }
+            }
+            Ok(found)
+        })();
+        match found {
+            Ok(found) => versions
+                .iter()
+                .map(|v| found.contains(&v.to_hex()))
+                .collect(),
+            Err(_) => vec![false; versions.len()],
+        }
     }
 
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
@@ -189,6 +222,16 @@ impl ResultStore for TieredStore {
         Ok(self.small.contains(version)? || self.large.contains(version)?)
     }
 
+    fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
+        let mut found = self.small.contains_many(versions);
+        for (v, f) in versions.iter().zip(&mut found) {
+            if !*f {
+                *f = self.large.contains(v).unwrap_or(false);
+            }
+        }
+        found
+    }
+
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
         if blob.bytes.len() <= self.threshold {
             self.small.put(version, blob)
@@ -235,5 +278,52 @@ impl ResultStore for TieredStore {
     fn checkpoint(&self, moment: Moment) {
         self.small.checkpoint(moment);
         self.large.checkpoint(moment);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(n: usize) -> Blob {
+        Blob {
+            format: "postcard".into(),
+            type_name: "Vec<u8>".into(),
+            bytes: vec![7; n],
+        }
+    }
+
+    #[test]
+    fn contains_many_answers_for_both_tiers_across_query_chunks() {
+        let dir = std::env::temp_dir().join(format!("weft-inline-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = TieredStore::new(
+            SqliteBlobs::lazy(&dir.join("results.sqlite")),
+            crate::cache::FileStore::new(dir.join("results")),
+            16,
+        );
+        // More versions than one query asks about; every third one stored, some as files.
+        let versions: Vec<DataVersion> = (0..(CONTAINS_CHUNK * 2 + 5) as u64)
+            .map(|i| crate::data_version_of(&i))
+            .collect();
+        let stored: Vec<(DataVersion, Blob)> = versions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == 0)
+            .map(|(i, v)| (*v, blob(if i % 2 == 0 { 8 } else { 64 })))
+            .collect();
+        assert!(store.put_many(&stored).iter().all(Result::is_ok));
+        let found = store.contains_many(&versions);
+        let expected: Vec<bool> = (0..versions.len()).map(|i| i % 3 == 0).collect();
+        assert_eq!(found, expected);
+        assert_eq!(
+            found,
+            versions
+                .iter()
+                .map(|v| store.contains(v).unwrap())
+                .collect::<Vec<_>>(),
+            "the same answers as one at a time"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -69,6 +69,14 @@ pub struct Blob {
 pub trait ResultStore: Send + Sync + 'static {
     /// Whether a blob for `version` exists (without reading it).
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError>;
+    /// Which of `versions` have a blob (`false` where the store cannot say). One call for a
+    /// batch: a store can answer it with one query.
+    fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
+        versions
+            .iter()
+            .map(|v| self.contains(v).unwrap_or(false))
+            .collect()
+    }
     /// Stores a blob atomically (readers never see a partial one). Storing an existing version
     /// again is a no-op.
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError>;

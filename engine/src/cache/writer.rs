@@ -242,6 +242,15 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
         });
         match rx.recv_timeout(wait) {
             Ok(Msg::Items(items)) => {
+                // Which values are stored already, asked once for the batch.
+                let versions: Vec<DataVersion> = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Item::Store { value, .. } => Some(value.version()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut stored = results.contains_many(&versions).into_iter();
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
@@ -249,7 +258,8 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 MetaWrite::Key { node, .. } => node.as_str(),
                                 _ => "?",
                             };
-                            match encode(results, &value, &format, node, &warn) {
+                            let known = stored.next().unwrap_or(false);
+                            match encode(&value, known, &format, node, &warn) {
                                 Ok(Some(blob)) => pending.blobs.push((value.version(), blob, key)),
                                 Ok(None) => pending.meta.push(key),
                                 Err(why) => pending.unstorable(&key, why),
@@ -290,7 +300,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
     }
 }
 
-/// Encodes a value for storage: `Ok(None)` when it is stored already, `Err(why)` when it
+/// Encodes a value for storage: `Ok(None)` when it is `stored` already, `Err(why)` when it
 /// cannot be stored (with a warning, once).
 ///
 /// A value is stored only if it survives the round trip: decoding the bytes must give a value
@@ -298,13 +308,13 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
 /// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
 /// says why, once.
 fn encode(
-    results: &dyn ResultStore,
     value: &Value,
+    stored: bool,
     format: &str,
     node: &str,
     warn: &Warnings,
 ) -> Result<Option<Blob>, String> {
-    if results.contains(&value.version()).unwrap_or(false) {
+    if stored {
         return Ok(None);
     }
     let ty = value.value_type();
