@@ -308,8 +308,8 @@ impl NodeSpec {
             name: name.into(),
             output,
             params: Vec::new(),
-            module: "dynamic".into(),
-            doc: "".into(),
+            module: shared_str(&DYNAMIC, "dynamic"),
+            doc: shared_str(&EMPTY, ""),
             code_version: None,
             tags: Vec::new(),
             cache_behavior: None,
@@ -380,6 +380,14 @@ impl NodeSpec {
     pub(crate) fn body(&self) -> &NodeBody {
         &self.body
     }
+}
+
+static DYNAMIC: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+
+/// One shared copy of a default string (generated graphs build thousands of specs).
+fn shared_str(cell: &'static std::sync::OnceLock<Arc<str>>, s: &str) -> Arc<str> {
+    cell.get_or_init(|| Arc::from(s)).clone()
 }
 
 /// Builds a [`NodeSpec`] at run time. See [`NodeSpec::builder`].

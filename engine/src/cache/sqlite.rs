@@ -70,10 +70,14 @@ CREATE INDEX run_records_run ON run_records(run_id, seq);
 
 /// Metadata in a SQLite file.
 pub struct SqliteStore {
-    read: Mutex<Connection>,
-    /// Opened at the first write, which usually happens on the cache's writer thread: a run
-    /// that only reads never pays for it on its own thread.
+    /// For lookups and inspection, opened at the first: a run answered from the last run's
+    /// keys never opens it.
+    read: LazyConn,
+    /// Opened (and the layout brought up to date) by [`SqliteStore::open`], usually on the
+    /// cache's writer thread, which reads the last run's keys through it too.
     write: LazyConn,
+    /// Whether a run's lookups are under way (they share one read transaction).
+    in_run: std::sync::atomic::AtomicBool,
 }
 
 /// Opens a connection in WAL mode; with `schema`, brings the file to layout `version` first
@@ -151,11 +155,22 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 impl SqliteStore {
     /// Opens (creating or upgrading if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let read = open(path, Some((SCHEMA, SCHEMA_VERSION)))?;
+        let write = LazyConn::new(path, Some((SCHEMA, SCHEMA_VERSION)));
+        drop(write.get()?);
         Ok(SqliteStore {
-            read: Mutex::new(read),
-            write: LazyConn::new(path, None),
+            read: LazyConn::new(path, None),
+            write,
+            in_run: Default::default(),
         })
+    }
+
+    /// The read connection; during a run's lookups, inside its read transaction.
+    fn reader(&self) -> Result<ConnGuard<'_>, StoreError> {
+        let c = self.read.get()?;
+        if self.in_run.load(std::sync::atomic::Ordering::Relaxed) && c.is_autocommit() {
+            let _ = c.execute_batch("BEGIN");
+        }
+        Ok(c)
     }
 
     /// The write connection, opened on first use.
@@ -179,6 +194,18 @@ impl LazyConn {
             schema,
             conn: Mutex::new(None),
         }
+    }
+
+    /// The connection, locked, if it is open.
+    pub(crate) fn get_if_open(&self) -> Option<ConnGuard<'_>> {
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        guard.is_some().then_some(ConnGuard(guard))
+    }
+
+    /// The connection if it is open and free now (never waits).
+    pub(crate) fn try_get_open(&self) -> Option<ConnGuard<'_>> {
+        let guard = self.conn.try_lock().ok()?;
+        guard.is_some().then_some(ConnGuard(guard))
     }
 
     /// The connection, locked; opened now if it is not yet.
@@ -205,10 +232,6 @@ impl std::ops::DerefMut for ConnGuard<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
         self.0.as_mut().expect("opened by LazyConn::get")
     }
-}
-
-fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Every batch of records (run id, body, events), newest first when `newest_first`,
@@ -262,21 +285,22 @@ fn cached(
 
 impl MetadataStore for SqliteStore {
     fn begin_lookups(&self) {
-        let c = lock(&self.read);
-        if c.is_autocommit() {
-            let _ = c.execute_batch("BEGIN");
-        }
+        self.in_run
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn end_lookups(&self) {
-        let c = lock(&self.read);
-        if !c.is_autocommit() {
-            let _ = c.execute_batch("COMMIT");
+        self.in_run
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(c) = self.read.get_if_open() {
+            if !c.is_autocommit() {
+                let _ = c.execute_batch("COMMIT");
+            }
         }
     }
 
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
-        let c = lock(&self.read);
+        let c = self.reader()?;
         let mut stmt = c
             .prepare_cached("SELECT data_version FROM cache_keys WHERE cache_key = ?1")
             .map_err(StoreError::sql("looking up a key"))?;
@@ -288,7 +312,12 @@ impl MetadataStore for SqliteStore {
     }
 
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
-        let c = lock(&self.read);
+        // The write connection when nobody writes through it (the writer thread, as a process
+        // starts: the read connection may then never be needed), else the read one.
+        let c = match self.write.try_get_open() {
+            Some(c) => c,
+            None => self.reader()?,
+        };
         let last: Option<String> = c
             .query_row(
                 "SELECT run_id FROM runs WHERE status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT 1",
@@ -413,7 +442,7 @@ impl MetadataStore for SqliteStore {
     }
 
     fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
-        let c = lock(&self.read);
+        let c = self.reader()?;
         let mut stmt = c
             .prepare("SELECT run_id, started_at, finished_at, outputs, status FROM runs ORDER BY started_at, rowid")
             .map_err(StoreError::sql("listing runs"))?;
@@ -434,7 +463,7 @@ impl MetadataStore for SqliteStore {
     }
 
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError> {
-        let c = lock(&self.read);
+        let c = self.reader()?;
         let mut out = Vec::new();
         chunks(&c, Some(run_id), false, |run, body, events| {
             out.extend(records::decode(run, body, events)?);
@@ -444,7 +473,7 @@ impl MetadataStore for SqliteStore {
     }
 
     fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError> {
-        let c = lock(&self.read);
+        let c = self.reader()?;
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
