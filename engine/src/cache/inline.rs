@@ -34,7 +34,14 @@ impl SqliteBlobs {
     /// while the run starts).
     pub(crate) fn lazy(path: &Path) -> SqliteBlobs {
         SqliteBlobs {
-            conn: LazyConn::new(path, Some((SCHEMA, 1))),
+            conn: LazyConn::new(
+                path,
+                Some(super::sqlite::Layout {
+                    schema: SCHEMA,
+                    version: 1,
+                    upgrades: &[],
+                }),
+            ),
         }
     }
 

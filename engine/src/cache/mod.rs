@@ -539,23 +539,23 @@ impl Draft {
 
     pub(crate) fn into_record(self) -> NodeRecord {
         NodeRecord {
-            run_id: self.run_id.to_string(),
-            node: self.name.to_string(),
+            run_id: String::from(&*self.run_id),
+            node: String::from(&*self.name),
             status: self.status,
             behavior: behavior_name(self.behavior).to_string(),
             cache_key: self.cache_key,
             data_version: self.data_version,
-            code_version: self.code_version.to_string(),
+            code_version: String::from(&*self.code_version),
             deps: self
                 .params
                 .iter()
-                .map(|p| p.name().to_string())
+                .map(|p| String::from(p.name()))
                 .zip(self.deps.into_iter().chain(std::iter::repeat(None)))
                 .collect(),
             reason: self.reason,
             duration_us: self.duration_us,
             error: self.error,
-            type_name: self.type_name.to_string(),
+            type_name: String::from(self.type_name),
         }
     }
 }

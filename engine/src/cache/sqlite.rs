@@ -15,8 +15,9 @@
 //! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
 //!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
 //!
-//! An older layout is dropped and recreated on open: metadata is a cache of a cache, and the
-//! result store (keyed by data version, unchanged) keeps its contents for the gc to reclaim.
+//! A layout with an upgrade step (`UPGRADES`) is brought up to date in place; an older one is
+//! dropped and recreated on open: metadata is a cache of a cache, and the result store (keyed
+//! by data version, unchanged) keeps its contents for the gc to reclaim.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -31,7 +32,15 @@ use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// Steps that bring an older layout up to date in place: `(from version, SQL)`. A layout with
+/// no step from it is dropped and recreated.
+const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START)];
+
+/// The last finished run is found by start time: without the index, every process start
+/// would scan (and sort) every run the cache remembers.
+const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
 
 const SCHEMA: &str = "
 DROP TABLE IF EXISTS node_runs;
@@ -66,6 +75,7 @@ CREATE TABLE run_records(
     events BLOB NOT NULL
 );
 CREATE INDEX run_records_run ON run_records(run_id, seq);
+CREATE INDEX runs_by_start ON runs(started_at);
 ";
 
 /// Metadata in a SQLite file.
@@ -84,7 +94,7 @@ pub struct SqliteStore {
 /// (running `schema` in one transaction when `PRAGMA user_version` differs). Several processes
 /// may do this at once on a new file: switching to WAL and creating tables take locks that
 /// SQLite's busy handler does not always wait for, so those steps are retried for a while.
-pub(crate) fn open(path: &Path, schema: Option<(&str, i64)>) -> Result<Connection, StoreError> {
+pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(StoreError::io(format!("creating {}", dir.display())))?;
@@ -108,28 +118,58 @@ pub(crate) fn open(path: &Path, schema: Option<(&str, i64)>) -> Result<Connectio
         true,
     )
     .map_err(StoreError::sql("configuring checkpoints"))?;
-    if let Some((schema, version)) = schema {
-        retry_busy(|| migrate(&mut c, schema, version))
-            .map_err(StoreError::sql("creating tables"))?;
+    if let Some(layout) = schema {
+        retry_busy(|| migrate(&mut c, layout)).map_err(StoreError::sql("creating tables"))?;
     }
     Ok(c)
 }
+
+/// The last finished run (its id).
+const LAST_RUN: &str = "SELECT run_id FROM runs WHERE status != 'running' \
+     ORDER BY started_at DESC, rowid DESC LIMIT 1";
+
+/// A database's layout: the SQL that creates it, its version (in `PRAGMA user_version`), and
+/// in-place upgrades from older versions.
+#[derive(Clone, Copy)]
+pub(crate) struct Layout {
+    pub(crate) schema: &'static str,
+    pub(crate) version: i64,
+    pub(crate) upgrades: &'static [(i64, &'static str)],
+}
+
+/// The metadata database's layout.
+const META: Layout = Layout {
+    schema: SCHEMA,
+    version: SCHEMA_VERSION,
+    upgrades: UPGRADES,
+};
 
 fn user_version(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-/// Runs `schema` unless the file is at `version` already (checked again under the write lock,
-/// so that of several processes opening a new file only one creates the tables).
-fn migrate(c: &mut Connection, schema: &str, version: i64) -> rusqlite::Result<()> {
-    if user_version(c)? == version {
+/// Brings the file to the layout's version unless it is there already (checked again under the
+/// write lock, so that of several processes opening a file only one changes it): step by step
+/// through the upgrades from its version, or else by running the schema.
+fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
+    if user_version(c)? == layout.version {
         return Ok(());
     }
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    if user_version(&tx)? != version {
-        tx.execute_batch(schema)?;
-        tx.pragma_update(None, "user_version", version)?;
+    let mut at = user_version(&tx)?;
+    while at != layout.version {
+        match layout.upgrades.iter().find(|(from, _)| *from == at) {
+            Some((_, step)) => {
+                tx.execute_batch(step)?;
+                at += 1;
+            }
+            None => {
+                tx.execute_batch(layout.schema)?;
+                at = layout.version;
+            }
+        }
     }
+    tx.pragma_update(None, "user_version", layout.version)?;
     tx.commit()
 }
 
@@ -155,7 +195,7 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 impl SqliteStore {
     /// Opens (creating or upgrading if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let write = LazyConn::new(path, Some((SCHEMA, SCHEMA_VERSION)));
+        let write = LazyConn::new(path, Some(META));
         drop(write.get()?);
         Ok(SqliteStore {
             read: LazyConn::new(path, None),
@@ -183,12 +223,12 @@ impl SqliteStore {
 /// writer thread opens its connections while the run's thread builds and starts the run).
 pub(crate) struct LazyConn {
     path: std::path::PathBuf,
-    schema: Option<(&'static str, i64)>,
+    schema: Option<Layout>,
     conn: Mutex<Option<Connection>>,
 }
 
 impl LazyConn {
-    pub(crate) fn new(path: &Path, schema: Option<(&'static str, i64)>) -> LazyConn {
+    pub(crate) fn new(path: &Path, schema: Option<Layout>) -> LazyConn {
         LazyConn {
             path: path.to_path_buf(),
             schema,
@@ -319,11 +359,7 @@ impl MetadataStore for SqliteStore {
             None => self.reader()?,
         };
         let last: Option<String> = c
-            .query_row(
-                "SELECT run_id FROM runs WHERE status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
+            .query_row(LAST_RUN, [], |r| r.get(0))
             .optional()
             .map_err(StoreError::sql("finding the last run"))?;
         let Some(last) = last else {
@@ -653,6 +689,47 @@ mod tests {
             outputs: vec!["b".into()],
             status: status.into(),
         })
+    }
+
+    #[test]
+    fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
+        let path = temp("v3");
+        // A layout-3 file: today's tables without the index, and what a run left in it.
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            let key = CacheKey::from_bytes([4; 32]);
+            store
+                .write(&[MetaWrite::Key {
+                    cache_key: key,
+                    node: "n".into(),
+                    data_version: DataVersion::from_bytes([5; 32]),
+                }])
+                .unwrap();
+        }
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("DROP INDEX runs_by_start; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(c);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.lookup(&CacheKey::from_bytes([4; 32])).unwrap(),
+            Some(DataVersion::from_bytes([5; 32])),
+            "an upgrade in place keeps what the cache knew"
+        );
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION);
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {LAST_RUN}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("runs_by_start")),
+            "the last run is found through the index, not a scan: {plan:?}"
+        );
     }
 
     #[test]
