@@ -30,7 +30,8 @@ pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
 pub use sqlite::{SqliteStore, WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
-    Blob, MetaWrite, MetadataStore, Moment, NodeRecord, ResultStore, RunMeta, Status, StoreError,
+    Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, Status,
+    StoreError,
 };
 
 use crate::adapter::{
@@ -498,8 +499,10 @@ struct MissContext {
     record: Draft,
 }
 
-/// A node's record as the cache fills it in on the run's thread; the writer turns it into a
-/// [`NodeRecord`], so that the record's strings are made off the run's thread.
+/// A node's record as the cache fills it in on the run's thread. The writer hands drafts to the
+/// store as [`Records`]; [`NodeRecord`]s (with strings of their own) are made of them only when
+/// a store asks.
+#[derive(Clone)]
 pub(crate) struct Draft {
     run_id: Arc<str>,
     /// The node's name, code version and parameters (shared with its spec).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::key::CacheKey;
 use super::store::{NodeRecord, Status, StoreError};
+use super::{behavior_name, Draft};
 use crate::fingerprint::DataVersion;
 
 /// One batch, encoded.
@@ -27,8 +28,82 @@ struct BodyRef<'a> {
     cache_key: Option<CacheKey>,
     data_version: Option<DataVersion>,
     code_version: &'a str,
-    deps: &'a [(String, Option<DataVersion>)],
+    deps: Deps<'a>,
     type_name: &'a str,
+}
+
+/// A record to encode: built in full, or as the cache drafted it.
+#[derive(Clone, Copy)]
+pub(crate) enum Row<'a> {
+    Full(&'a NodeRecord),
+    Draft(&'a Draft),
+}
+
+impl<'a> Row<'a> {
+    pub(crate) fn run_id(self) -> &'a str {
+        match self {
+            Row::Full(r) => &r.run_id,
+            Row::Draft(d) => &d.run_id,
+        }
+    }
+
+    fn body(self) -> BodyRef<'a> {
+        match self {
+            Row::Full(r) => BodyRef {
+                node: &r.node,
+                behavior: &r.behavior,
+                cache_key: r.cache_key,
+                data_version: r.data_version,
+                code_version: &r.code_version,
+                deps: Deps(self),
+                type_name: &r.type_name,
+            },
+            Row::Draft(d) => BodyRef {
+                node: &d.name,
+                behavior: behavior_name(d.behavior),
+                cache_key: d.cache_key,
+                data_version: d.data_version,
+                code_version: &d.code_version,
+                deps: Deps(self),
+                type_name: d.type_name,
+            },
+        }
+    }
+
+    fn event(self) -> EventRef<'a> {
+        match self {
+            Row::Full(r) => EventRef {
+                status: r.status,
+                reason: r.reason.as_deref(),
+                duration_us: r.duration_us,
+                error: r.error.as_deref(),
+            },
+            Row::Draft(d) => EventRef {
+                status: d.status,
+                reason: d.reason.as_deref(),
+                duration_us: d.duration_us,
+                error: d.error.as_deref(),
+            },
+        }
+    }
+}
+
+/// A record's dependencies, `(name, data version)` in parameter order, encoded as a sequence.
+#[derive(Clone, Copy)]
+struct Deps<'a>(Row<'a>);
+
+impl Serialize for Deps<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Row::Full(r) => s.collect_seq(r.deps.iter().map(|(n, v)| (n.as_str(), *v))),
+            Row::Draft(d) => s.collect_seq(
+                d.params
+                    .iter()
+                    .map(|p| p.name())
+                    .zip(d.deps.iter().copied().chain(std::iter::repeat(None))),
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -120,28 +195,9 @@ fn unreadable(run_id: &str) -> impl FnOnce(postcard::Error) -> StoreError + '_ {
 }
 
 /// Encodes a batch of one run's records.
-pub(crate) fn encode(records: &[&NodeRecord]) -> Result<Encoded, StoreError> {
-    let bodies: Vec<BodyRef<'_>> = records
-        .iter()
-        .map(|r| BodyRef {
-            node: &r.node,
-            behavior: &r.behavior,
-            cache_key: r.cache_key,
-            data_version: r.data_version,
-            code_version: &r.code_version,
-            deps: &r.deps,
-            type_name: &r.type_name,
-        })
-        .collect();
-    let events: Vec<EventRef<'_>> = records
-        .iter()
-        .map(|r| EventRef {
-            status: r.status,
-            reason: r.reason.as_deref(),
-            duration_us: r.duration_us,
-            error: r.error.as_deref(),
-        })
-        .collect();
+pub(crate) fn encode(records: &[Row<'_>]) -> Result<Encoded, StoreError> {
+    let bodies: Vec<BodyRef<'_>> = records.iter().map(|r| r.body()).collect();
+    let events: Vec<EventRef<'_>> = records.iter().map(|r| r.event()).collect();
     let fail = |e: postcard::Error| StoreError::Other(format!("encoding records: {e}"));
     let body = postcard::to_allocvec(&bodies).map_err(fail)?;
     let events = postcard::to_allocvec(&events).map_err(fail)?;
@@ -270,11 +326,40 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_encodes_as_the_record_made_of_it() {
+        let spec = crate::NodeSpec::builder("n", crate::value_type!(u64))
+            .param("x", crate::value_type!(u64))
+            .param("y", crate::value_type!(u64))
+            .code_version("v1")
+            .sync(|_| Ok(std::sync::Arc::new(1u64)));
+        let mut d = Draft::new("r".into(), &spec, crate::CacheBehavior::Recompute);
+        d.status = Status::Uncached;
+        d.cache_key = Some(CacheKey::from_bytes([1; 32]));
+        d.data_version = Some(DataVersion::from_bytes([2; 32]));
+        // One dependency's version known; the other's missing (recorded as none).
+        d.deps = vec![Some(DataVersion::from_bytes([3; 32]))];
+        d.reason = Some("why".into());
+        d.duration_us = 42;
+        let full = d.clone().into_record();
+        assert_eq!(full.deps.len(), 2);
+        let a = encode(&[Row::Draft(&d), Row::Draft(&d)]).unwrap();
+        let b = encode(&[Row::Full(&full), Row::Full(&full)]).unwrap();
+        assert_eq!(
+            (a.body_hash, &a.body, &a.events),
+            (b.body_hash, &b.body, &b.events)
+        );
+        assert_eq!(
+            decode("r", &a.body, &a.events).unwrap(),
+            vec![full.clone(), full]
+        );
+    }
+
+    #[test]
     fn runs_that_differ_only_in_events_share_a_body() {
         let cold = record(Status::Executed, 900);
         let warm = record(Status::Hit, 3);
-        let a = encode(&[&cold]).unwrap();
-        let b = encode(&[&warm]).unwrap();
+        let a = encode(&[Row::Full(&cold)]).unwrap();
+        let b = encode(&[Row::Full(&warm)]).unwrap();
         assert_eq!(a.body_hash, b.body_hash);
         assert_ne!(a.events, b.events);
         assert_eq!(decode("r", &b.body, &b.events).unwrap(), vec![warm]);

@@ -27,7 +27,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::key::CacheKey;
-use super::records;
+use super::records::{self, Row};
 use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
 use crate::fingerprint::DataVersion;
 
@@ -400,13 +400,21 @@ impl MetadataStore for SqliteStore {
             return Ok(());
         }
         // The batch's records, grouped by run (in practice one run), become one row each.
-        let mut by_run: Vec<(&str, Vec<&NodeRecord>)> = Vec::new();
-        for w in batch {
-            if let MetaWrite::Record(r) = w {
-                match by_run.iter_mut().find(|(id, _)| *id == r.run_id) {
-                    Some((_, v)) => v.push(r),
-                    None => by_run.push((&r.run_id, vec![r])),
-                }
+        let mut by_run: Vec<(&str, Vec<Row<'_>>)> = Vec::new();
+        let rows = batch.iter().flat_map(|w| {
+            let (one, many): (Option<&NodeRecord>, &[super::Draft]) = match w {
+                MetaWrite::Record(r) => (Some(r), &[]),
+                MetaWrite::Records(rs) => (None, &rs.0),
+                _ => (None, &[]),
+            };
+            one.map(Row::Full)
+                .into_iter()
+                .chain(many.iter().map(Row::Draft))
+        });
+        for row in rows {
+            match by_run.iter_mut().find(|(id, _)| *id == row.run_id()) {
+                Some((_, v)) => v.push(row),
+                None => by_run.push((row.run_id(), vec![row])),
             }
         }
         let mut c = self.writer()?;
@@ -448,7 +456,7 @@ impl MetadataStore for SqliteStore {
                         data_version.as_bytes().as_slice()
                     ],
                 ),
-                MetaWrite::Record(_) => Ok(0),
+                MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
             };
             r.map_err(StoreError::sql("writing metadata"))?;
         }

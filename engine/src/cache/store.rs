@@ -207,6 +207,39 @@ pub struct RunMeta {
     pub status: String,
 }
 
+/// Node records as the cache drafts them while a run goes: the names, versions and statuses,
+/// sharing the nodes' specs. [`Records::to_records`] makes [`NodeRecord`]s of them; a store that
+/// encodes records itself (as [`SqliteStore`](super::SqliteStore) does) reads them without that.
+#[derive(Clone, Default)]
+pub struct Records(pub(crate) Vec<super::Draft>);
+
+impl Records {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The records.
+    pub fn to_records(&self) -> Vec<NodeRecord> {
+        self.0
+            .iter()
+            .cloned()
+            .map(super::Draft::into_record)
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_records()).finish()
+    }
+}
+
 /// A write to the metadata store; a batch of them commits atomically.
 #[derive(Debug, Clone)]
 pub enum MetaWrite {
@@ -223,6 +256,8 @@ pub enum MetaWrite {
     },
     /// A node's record.
     Record(NodeRecord),
+    /// Node records as the cache drafts them (see [`Records`]).
+    Records(Records),
     /// `cache_key → data_version`, valid once the blob is stored.
     Key {
         /// The key.

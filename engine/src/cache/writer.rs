@@ -162,6 +162,8 @@ impl Drop for Writer {
 struct Pending {
     blobs: Vec<(DataVersion, Blob, MetaWrite)>,
     meta: Vec<MetaWrite>,
+    /// Node records, handed to the store as they were drafted.
+    drafts: Vec<super::Draft>,
     oldest: Option<Instant>,
     /// Keys whose value could not be stored, and why: their records say `uncached`, never
     /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
@@ -177,9 +179,15 @@ impl Pending {
     /// A record, corrected if its value turned out unstorable.
     fn record(&mut self, mut w: MetaWrite) {
         if let MetaWrite::Record(r) = &mut w {
-            correct(&self.unstored, r);
+            correct(&self.unstored, r.cache_key, &mut r.status, &mut r.reason);
         }
         self.meta.push(w);
+    }
+
+    /// A drafted record, corrected likewise.
+    fn draft(&mut self, mut d: super::Draft) {
+        correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
+        self.drafts.push(d);
     }
 
     fn unstorable(&mut self, key: &MetaWrite, why: String) {
@@ -207,9 +215,16 @@ impl Pending {
         if failed {
             for w in &mut self.meta {
                 if let MetaWrite::Record(r) = w {
-                    correct(&self.unstored, r);
+                    correct(&self.unstored, r.cache_key, &mut r.status, &mut r.reason);
                 }
             }
+            for d in &mut self.drafts {
+                correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
+            }
+        }
+        if !self.drafts.is_empty() {
+            let drafts = std::mem::take(&mut self.drafts);
+            self.meta.push(MetaWrite::Records(super::Records(drafts)));
         }
         if let Err(e) = meta.write(&self.meta) {
             tracing::warn!(error = %e, "weft cache: could not commit metadata");
@@ -220,11 +235,16 @@ impl Pending {
 }
 
 /// Marks a record `uncached` when its key's value could not be stored.
-fn correct(unstored: &HashMap<CacheKey, String>, r: &mut super::store::NodeRecord) {
-    if let Some(why) = r.cache_key.and_then(|k| unstored.get(&k)) {
-        if matches!(r.status, Status::Executed | Status::Recomputed) {
-            r.status = Status::Uncached;
-            r.reason = Some(why.clone());
+fn correct(
+    unstored: &HashMap<CacheKey, String>,
+    key: Option<CacheKey>,
+    status: &mut Status,
+    reason: &mut Option<String>,
+) {
+    if let Some(why) = key.and_then(|k| unstored.get(&k)) {
+        if matches!(status, Status::Executed | Status::Recomputed) {
+            *status = Status::Uncached;
+            *reason = Some(why.clone());
         }
     }
 }
@@ -266,10 +286,10 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                             }
                         }
                         Item::Meta(w) => pending.record(w),
-                        Item::Record(d) => pending.record(MetaWrite::Record(d.into_record())),
+                        Item::Record(d) => pending.draft(*d),
                         Item::Records(ds) => {
                             for d in ds {
-                                pending.record(MetaWrite::Record(d.into_record()));
+                                pending.draft(d);
                             }
                         }
                     }
