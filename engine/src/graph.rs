@@ -269,15 +269,16 @@ impl Graph {
         let mut order: Vec<NodeId> = (0..self.nodes.len() as NodeId).collect();
         order.sort_by_key(|&i| self.nodes[i as usize].rank);
         for &id in &order {
-            let Some(spec) = self.nodes[id as usize].spec().cloned() else {
+            // The spec's shared parts, not a clone of it: the loop below updates the graph.
+            let Some((name, params)) = self.nodes[id as usize]
+                .spec()
+                .map(|s| (s.name.clone(), s.params.clone()))
+            else {
                 continue;
             };
             let mut scope: Vec<NodeId> = Vec::new();
-            for (p, &dep) in spec
-                .params()
-                .iter()
-                .zip(&self.nodes[id as usize].deps.clone())
-            {
+            for (i, p) in params.iter().enumerate() {
+                let dep = self.nodes[id as usize].deps[i];
                 let producer = &self.nodes[dep as usize];
                 let mut s = producer.scope.clone();
                 if producer.spec().and_then(|ps| ps.item_type()).is_some() {
@@ -287,7 +288,7 @@ impl Graph {
                     problems.push(Problem::FanOut(format!(
                         "`{}` collects `{}`, which is not inside a fan-out (a node returning \
                          `Parallel<T>`); take `&{}` instead",
-                        spec.name(),
+                        name,
                         producer.name(),
                         crate::viz::short_type_name(p.value_type().name())
                     )));
@@ -295,11 +296,11 @@ impl Graph {
                 }
                 if s.len() > scope.len() {
                     if !s.starts_with(&scope) {
-                        problems.push(self.mixed(&spec, &scope, &s));
+                        problems.push(self.mixed(&name, &scope, &s));
                     }
                     scope = s;
                 } else if !scope.starts_with(&s) {
-                    problems.push(self.mixed(&spec, &scope, &s));
+                    problems.push(self.mixed(&name, &scope, &s));
                 }
             }
             self.nodes[id as usize].scope = scope;
@@ -308,20 +309,35 @@ impl Graph {
         for &id in &order {
             let node = &self.nodes[id as usize];
             let Some(spec) = node.spec() else { continue };
-            let mut outer = Vec::new();
+            let mut outer = Vec::with_capacity(node.deps.len());
             for (p, &dep) in spec.params().iter().zip(&node.deps) {
                 if p.kind() == ParamKind::Collect {
                     self.outside_ancestors(dep, &node.scope, &mut outer);
-                } else if !outer.contains(&dep) {
+                } else {
                     outer.push(dep);
                 }
+            }
+            // Each once, in first-seen order (a node may take one input twice; a fan-in may
+            // take thousands, so no quadratic scan).
+            if outer.len() <= 16 {
+                let mut kept = 0;
+                for i in 0..outer.len() {
+                    if !outer[..kept].contains(&outer[i]) {
+                        outer[kept] = outer[i];
+                        kept += 1;
+                    }
+                }
+                outer.truncate(kept);
+            } else {
+                let mut seen = rustc_hash::FxHashSet::default();
+                outer.retain(|d| seen.insert(*d));
             }
             self.nodes[id as usize].outer_deps = outer;
         }
         problems
     }
 
-    fn mixed(&self, spec: &NodeSpec, a: &[NodeId], b: &[NodeId]) -> Problem {
+    fn mixed(&self, node: &str, a: &[NodeId], b: &[NodeId]) -> Problem {
         let name = |s: &[NodeId]| {
             s.last().map_or("none".to_string(), |&e| {
                 format!("`{}`", self.nodes[e as usize].name)
@@ -330,7 +346,7 @@ impl Graph {
         Problem::FanOut(format!(
             "`{}` combines items of the fan-outs {} and {}, which are not nested; collect one \
              of them first",
-            spec.name(),
+            node,
             name(a),
             name(b)
         ))
