@@ -323,3 +323,22 @@ fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early(
     assert!(err.contains("cannot open the cache at"), "{err}");
     assert!(err.contains(&bad.display().to_string()), "{err}");
 }
+
+#[test]
+fn a_run_cancelled_before_it_starts_is_cancelled_even_if_the_cache_could_answer_it() {
+    let dir = temp_dir("cancelled");
+    let request = || inputs! { "x" => 5u64, "y" => 5u64 };
+    cached(&dir).execute(&["c"], request()).unwrap();
+    let dr = cached(&dir);
+    let cancel = weft::CancelToken::new();
+    cancel.cancel();
+    let err = dr
+        .execute_cancellable(&["c"], request(), Inputs::new(), &cancel)
+        .map(|(_, rec)| rec)
+        .expect_err("cancelled");
+    assert!(matches!(err, weft::ExecuteError::Cancelled), "{err}");
+    let (_, rec) = dr
+        .execute_cancellable(&["c"], request(), Inputs::new(), &weft::CancelToken::new())
+        .unwrap();
+    assert!(rec.executed.is_empty(), "{rec:?}");
+}

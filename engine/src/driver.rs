@@ -367,8 +367,10 @@ impl Driver {
         let never = CancelToken::new();
         let cancel = cancel.unwrap_or(&never);
         let prepared = self.prepare(outputs, inputs, overrides)?;
-        if let Some(answered) = self.answer(&prepared) {
-            return Ok(answered);
+        if !cancel.is_cancelled() {
+            if let Some(answered) = self.answer(&prepared) {
+                return Ok(answered);
+            }
         }
         let walk = Walk::new(
             &self.graph,

@@ -173,10 +173,12 @@ impl AsyncDriver {
         let names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
         // Prepared (and, if the cache answers the whole run, answered) off the runtime's
         // threads: both may wait for the cache's metadata.
+        let cancelled = cancel.is_cancelled();
         let prepared = tokio::task::spawn_blocking(move || {
             let outs: Vec<&str> = names.iter().map(String::as_str).collect();
             let prepared = driver.prepare(&outs, &inputs, &overrides)?;
-            Ok::<_, ExecuteError>(match driver.answer(&prepared) {
+            let answered = (!cancelled).then(|| driver.answer(&prepared)).flatten();
+            Ok::<_, ExecuteError>(match answered {
                 Some(answered) => Err(answered),
                 None => Ok(prepared),
             })
