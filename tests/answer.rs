@@ -11,14 +11,7 @@ use weft::prelude::*;
 use weft::{Adapter, AsyncBuilder, CacheConfig, NodeInfo, NodeResult, RunInfo, RunSummary};
 
 fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "weft-answer-test-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    weft_tests::temp_dir("answer", name)
 }
 
 pub mod nodes {
@@ -230,14 +223,7 @@ fn a_run_with_a_node_that_must_execute_is_walked() {
     assert!(!rec.answered, "RECOMPUTE executes every run");
     assert_eq!(rec.executed, ["fresh"]);
     assert_eq!(out.get::<u64>("after").unwrap(), &6);
-    let statuses: BTreeMap<String, Status> = dr
-        .cache()
-        .unwrap()
-        .records(None)
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.node, r.status))
-        .collect();
+    let statuses = statuses(&dr);
     assert_eq!(statuses["fresh"], Status::Recomputed);
     assert_eq!(statuses["after"], Status::Hit);
 }

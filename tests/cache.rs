@@ -12,14 +12,7 @@ use weft::prelude::*;
 use weft::{value_type, CacheBehavior, CacheConfig, NodeSpec, Problem};
 
 fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "weft-cache-test-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    weft_tests::temp_dir("cache", name)
 }
 
 /// A driver over `modules` with the cache in `dir` (each test's "new process").

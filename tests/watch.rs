@@ -3,7 +3,6 @@
 //! nothing here asserts on speed.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -15,13 +14,7 @@ use weft::{value_type, CacheConfig, ExecuteError, FileInput, FileSet, Watcher};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "weft-watch-test-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = weft_tests::temp_dir("watch", name);
     std::fs::create_dir_all(&d).unwrap();
     d
 }

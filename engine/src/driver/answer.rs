@@ -69,12 +69,7 @@ impl Driver {
             if !observed {
                 continue;
             }
-            let args: Vec<Option<Value>> = self
-                .graph
-                .deps(id)
-                .iter()
-                .map(|&d| answered.value(d, &mut made))
-                .collect();
+            let args = answered.args(id, &mut made);
             let Some(value) = answered.value(id, &mut made) else {
                 continue;
             };
@@ -183,18 +178,25 @@ impl Answered {
         Some(v)
     }
 
+    /// The values of node `id`'s dependencies, in parameter order.
+    fn args(
+        self: &Arc<Self>,
+        id: NodeId,
+        made: &mut FxHashMap<NodeId, Value>,
+    ) -> Vec<Option<Value>> {
+        self.graph
+            .deps(id)
+            .iter()
+            .map(|&d| self.value(d, made))
+            .collect()
+    }
+
     fn recompute(self: &Arc<Self>, id: NodeId) -> Result<AnyValue, String> {
         let node = self.graph.get(id);
         let spec = node
             .spec()
             .ok_or_else(|| format!("`{}` has no body", node.name()))?;
-        let mut made = FxHashMap::default();
-        let args: Vec<Option<Value>> = self
-            .graph
-            .deps(id)
-            .iter()
-            .map(|&d| self.value(d, &mut made))
-            .collect();
+        let args = self.args(id, &mut FxHashMap::default());
         invoke(spec, &args, None).map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
     }
 }
