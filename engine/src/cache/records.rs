@@ -134,21 +134,22 @@ struct BodyView<'a> {
     type_name: &'a str,
 }
 
-/// A body read for its key and version only, without copying the rest.
+/// A body read for its key and version only, without copying the rest (the strings it skips
+/// are read as bytes, postcard's same encoding, so they are not even checked as UTF-8).
 #[derive(Deserialize)]
 struct BodyKeys<'a> {
     #[serde(borrow)]
-    _node: &'a str,
+    _node: &'a [u8],
     #[serde(borrow)]
-    _behavior: &'a str,
+    _behavior: &'a [u8],
     cache_key: Option<CacheKey>,
     data_version: Option<DataVersion>,
     #[serde(borrow)]
-    _code_version: &'a str,
+    _code_version: &'a [u8],
     #[serde(borrow)]
-    _deps: Skip<(&'a str, Option<DataVersion>)>,
+    _deps: Skip<(&'a [u8], Option<DataVersion>)>,
     #[serde(borrow)]
-    _type_name: &'a str,
+    _type_name: &'a [u8],
 }
 
 #[derive(Serialize)]
