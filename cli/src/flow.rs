@@ -284,7 +284,12 @@ pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     }
     let summary = progress.report().map(|r| r.summary());
     let outputs_got = match result {
-        Ok((out, _record)) => out,
+        Ok((out, record)) => {
+            if a.verbose && record.answered {
+                eprintln!("run: answered from the cache (every node a stored hit; nothing walked)");
+            }
+            out
+        }
         Err(e) => {
             if let Some(s) = &summary {
                 eprintln!("{s}");

@@ -45,6 +45,19 @@ fn build_prints_a_table_and_caches_for_the_next_process() {
     let err = stderr(&out);
     assert!(err.contains("0 executed, 3 hits, 0 failed"), "{err}");
     assert!(err.contains("[3/3] hit       report"), "{err}");
+    // Verbose, it says the cache answered the whole run (a new process, every node stored).
+    let out = flow(dir.path())
+        .args(["build", "report", "--verbose"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&out).contains("run: answered from the cache"),
+        "{}",
+        stderr(&out)
+    );
 
     // And the cache says so, read by the standalone tool.
     let show = weft(dir.path())
