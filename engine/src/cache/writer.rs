@@ -25,7 +25,7 @@ pub(crate) enum Item {
         key: MetaWrite,
     },
     Meta(MetaWrite),
-    /// A node's record, made into a [`NodeRecord`](super::NodeRecord) here.
+    /// A node's record, as drafted (handed to the store with the batch's others).
     Record(Box<super::Draft>),
     /// The records of a run answered from the cache.
     Records(Vec<super::Draft>),
