@@ -319,19 +319,8 @@ impl Graph {
             }
             // Each once, in first-seen order (a node may take one input twice; a fan-in may
             // take thousands, so no quadratic scan).
-            if outer.len() <= 16 {
-                let mut kept = 0;
-                for i in 0..outer.len() {
-                    if !outer[..kept].contains(&outer[i]) {
-                        outer[kept] = outer[i];
-                        kept += 1;
-                    }
-                }
-                outer.truncate(kept);
-            } else {
-                let mut seen = rustc_hash::FxHashSet::default();
-                outer.retain(|d| seen.insert(*d));
-            }
+            let mut seen = rustc_hash::FxHashSet::default();
+            outer.retain(|d| seen.insert(*d));
             self.nodes[id as usize].outer_deps = outer;
         }
         problems

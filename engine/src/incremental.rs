@@ -383,25 +383,13 @@ impl Engine {
     }
 
     /// A lazily-held result (a cache hit) that later turns out unusable is recomputed.
-    pub(crate) fn recompute_if_unusable(
-        &self,
-        v: Value,
-        id: NodeId,
-        args: Vec<Option<Value>>,
-    ) -> Value {
+    fn recompute_if_unusable(&self, v: Value, id: NodeId, args: Vec<Option<Value>>) -> Value {
         if v.is_loaded() {
             return v;
         }
         let graph = self.graph.clone();
         v.with_fallback(
-            Box::new(move |args| {
-                let node = graph.get(id);
-                let spec = node
-                    .spec()
-                    .ok_or_else(|| format!("`{}` has no body", node.name()))?;
-                invoke(spec, args, None)
-                    .map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
-            }),
+            Box::new(move |args| crate::invoke::recompute(&graph, id, args)),
             args,
         )
     }

@@ -185,6 +185,19 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(50u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(5))
 }
 
+/// Runs node `id` again from `args`, for a stored result that turned out unusable.
+pub(crate) fn recompute(
+    graph: &crate::graph::Graph,
+    id: crate::graph::NodeId,
+    args: &[Option<Value>],
+) -> Result<AnyValue, String> {
+    let node = graph.get(id);
+    let spec = node
+        .spec()
+        .ok_or_else(|| format!("`{}` has no body", node.name()))?;
+    invoke(spec, args, None).map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
+}
+
 /// Calls the body, retrying failures (errors, panics, timeouts) up to the node's `retries`.
 pub(crate) fn invoke(
     spec: &NodeSpec,

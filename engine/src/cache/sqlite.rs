@@ -699,20 +699,23 @@ mod tests {
         })
     }
 
+    /// Records key `[k; 32]` for data version `[v; 32]`.
+    fn put_key(store: &SqliteStore, k: u8, v: u8) {
+        store
+            .write(&[MetaWrite::Key {
+                cache_key: CacheKey::from_bytes([k; 32]),
+                node: "n".into(),
+                data_version: DataVersion::from_bytes([v; 32]),
+            }])
+            .unwrap();
+    }
+
     #[test]
     fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         let path = temp("v3");
         // A layout-3 file: today's tables without the index, and what a run left in it.
         {
-            let store = SqliteStore::open(&path).unwrap();
-            let key = CacheKey::from_bytes([4; 32]);
-            store
-                .write(&[MetaWrite::Key {
-                    cache_key: key,
-                    node: "n".into(),
-                    data_version: DataVersion::from_bytes([5; 32]),
-                }])
-                .unwrap();
+            put_key(&SqliteStore::open(&path).unwrap(), 4, 5);
         }
         let c = Connection::open(&path).unwrap();
         c.execute_batch("DROP INDEX runs_by_start; PRAGMA user_version = 3;")
@@ -754,13 +757,7 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         let key = CacheKey::from_bytes([1; 32]);
         assert_eq!(store.lookup(&key).unwrap(), None);
-        store
-            .write(&[MetaWrite::Key {
-                cache_key: key,
-                node: "n".into(),
-                data_version: DataVersion::from_bytes([2; 32]),
-            }])
-            .unwrap();
+        put_key(&store, 1, 2);
         assert_eq!(
             store.lookup(&key).unwrap(),
             Some(DataVersion::from_bytes([2; 32]))

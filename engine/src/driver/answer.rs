@@ -11,7 +11,6 @@ use crate::cache::{Cache, CacheKey, Dep};
 use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
 use crate::incremental::named_inputs;
-use crate::invoke::invoke;
 use crate::outputs::Outputs;
 use crate::value::{AnyValue, Value};
 
@@ -192,11 +191,7 @@ impl Answered {
     }
 
     fn recompute(self: &Arc<Self>, id: NodeId) -> Result<AnyValue, String> {
-        let node = self.graph.get(id);
-        let spec = node
-            .spec()
-            .ok_or_else(|| format!("`{}` has no body", node.name()))?;
         let args = self.args(id, &mut FxHashMap::default());
-        invoke(spec, &args, None).map_err(|e| format!("recomputing `{}` failed: {e}", spec.name()))
+        crate::invoke::recompute(&self.graph, id, &args)
     }
 }
