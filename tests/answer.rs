@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use weft::cache::Status;
 use weft::prelude::*;
-use weft::{Adapter, AsyncBuilder, CacheConfig, NodeInfo, NodeResult, RunInfo, RunSummary};
+use weft::{Adapter, Builder, CacheConfig, NodeInfo, NodeResult, RunInfo, RunSummary};
 
 fn temp_dir(name: &str) -> PathBuf {
     weft_tests::temp_dir("answer", name)
@@ -232,22 +232,26 @@ fn a_run_with_a_node_that_must_execute_is_walked() {
 async fn the_async_driver_answers_too() {
     let dir = temp_dir("async");
     let build = || {
-        AsyncBuilder::new()
+        Builder::new()
             .with_modules(weft::modules![crate::nodes])
             .with_cache_config(CacheConfig::at(&dir))
             .build()
     };
     let request = || inputs! { "x" => 4u64, "y" => 1u64 };
-    let dr = build().await.unwrap();
+    let dr = build().unwrap();
     let (_, rec) = dr
-        .execute_recorded(&["c"], request(), Inputs::new())
+        .request(&["c"])
+        .inputs(request())
+        .run_async()
         .await
         .unwrap();
     assert!(!rec.answered);
     drop(dr);
-    let dr = build().await.unwrap();
+    let dr = build().unwrap();
     let (out, rec) = dr
-        .execute_recorded(&["c"], request(), Inputs::new())
+        .request(&["c"])
+        .inputs(request())
+        .run_async()
         .await
         .unwrap();
     assert!(rec.answered);

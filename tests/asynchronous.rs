@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use weft::cache::Status;
 use weft::prelude::*;
-use weft::{Adapter, AsyncBuilder, CacheConfig, NodeInfo, NodeResult};
+use weft::{Adapter, Builder, CacheConfig, NodeInfo, NodeResult};
 
 pub mod profile {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -69,13 +69,12 @@ pub mod profile {
 // A current-thread runtime: if a sync node ran on the event loop, nothing else could progress.
 #[tokio::test]
 async fn async_nodes_overlap_and_sync_nodes_stay_off_the_event_loop() {
-    let dr = AsyncBuilder::new()
+    let dr = Builder::new()
         .with_modules(weft::modules![crate::profile])
         .build()
-        .await
         .unwrap();
     let out = dr
-        .execute(
+        .execute_async(
             &["user_profile", "ticker", "blocking"],
             inputs! { "user_id" => "123" },
         )
@@ -97,22 +96,18 @@ async fn async_nodes_overlap_and_sync_nodes_stay_off_the_event_loop() {
     // Memoized: nothing runs again.
     let calls = profile::CALLS.load(Ordering::SeqCst);
     let (_, rec) = dr
-        .execute_recorded(
-            &["user_profile"],
-            inputs! { "user_id" => "123" },
-            Inputs::new(),
-        )
+        .request(&["user_profile"])
+        .inputs(inputs! { "user_id" => "123" })
+        .run_async()
         .await
         .unwrap();
     assert!(rec.executed.is_empty(), "{rec:?}");
     assert_eq!(profile::CALLS.load(Ordering::SeqCst), calls);
     // A new input reruns the async chain.
     let (out, rec) = dr
-        .execute_recorded(
-            &["user_profile"],
-            inputs! { "user_id" => "7" },
-            Inputs::new(),
-        )
+        .request(&["user_profile"])
+        .inputs(inputs! { "user_id" => "7" })
+        .run_async()
         .await
         .unwrap();
     assert_eq!(rec.executed.len(), 4, "{rec:?}");
@@ -149,10 +144,10 @@ impl Adapter for Seen {
             result.as_ref().is_ok_and(|v| v.is_fingerprinted()),
         ));
     }
-    fn wrap_node_async<'a>(
+    fn wrap_node<'a>(
         &'a self,
         node: &'a NodeInfo<'a>,
-        next: weft::NextAsync<'a>,
+        next: weft::Next<'a>,
     ) -> weft::NodeFuture<'a> {
         self.1.fetch_add(1, Ordering::SeqCst);
         next.run(node)
@@ -165,23 +160,23 @@ async fn caching_and_hooks_work_with_async_nodes() {
     let _ = std::fs::remove_dir_all(&dir);
     let seen = Arc::new(Seen::default());
     let build = || {
-        AsyncBuilder::new()
+        Builder::new()
             .with_modules(weft::modules![crate::fetch])
             .with_cache_config(CacheConfig::at(&dir))
             .with_adapter_arc(seen.clone())
             .build()
     };
-    let dr = build().await.unwrap();
+    let dr = build().unwrap();
     let out = dr
-        .execute(&["length"], inputs! { "url" => "u" })
+        .execute_async(&["length"], inputs! { "url" => "u" })
         .await
         .unwrap();
     assert_eq!(*out.get::<usize>("length").unwrap(), "body of u".len());
     assert_eq!(fetch::FETCHES.load(Ordering::SeqCst), 1);
     assert_eq!(
         seen.1.load(Ordering::SeqCst),
-        1,
-        "the async wrapper saw the async node"
+        2,
+        "one wrap method saw the async node and the sync node"
     );
     assert_eq!(
         *seen.0.lock().unwrap(),
@@ -191,13 +186,12 @@ async fn caching_and_hooks_work_with_async_nodes() {
     drop(dr);
 
     // A new driver: the async node is a cache hit, its body does not run.
-    let dr = build().await.unwrap();
-    dr.execute(&["length"], inputs! { "url" => "u" })
+    let dr = build().unwrap();
+    dr.execute_async(&["length"], inputs! { "url" => "u" })
         .await
         .unwrap();
     assert_eq!(fetch::FETCHES.load(Ordering::SeqCst), 1);
     let statuses: BTreeMap<String, Status> = dr
-        .driver()
         .cache()
         .unwrap()
         .records(None)
@@ -214,13 +208,9 @@ async fn an_async_failure_names_the_node() {
     let failing = weft::NodeSpec::builder("remote", weft::value_type!(u64))
         .param("x", weft::value_type!(u64))
         .asynchronous(|_args| Box::pin(async { Err(weft::NodeError::user("503 from upstream")) }));
-    let dr = AsyncBuilder::new()
-        .with_nodes([failing])
-        .build()
-        .await
-        .unwrap();
+    let dr = Builder::new().with_nodes([failing]).build().unwrap();
     let err = dr
-        .execute(&["remote"], inputs! { "x" => 1u64 })
+        .execute_async(&["remote"], inputs! { "x" => 1u64 })
         .await
         .unwrap_err();
     assert!(

@@ -429,37 +429,56 @@ fn node_errors_and_panics_name_the_node_and_the_driver_survives() {
     assert_eq!(*out.get::<i64>("top").unwrap(), 11);
 }
 
-/// Wraps node execution and logs enter/exit, to check adapters nest.
+/// Wraps node execution and logs enter/exit, to check adapters nest (synchronous wrapping
+/// code, through `Next::around`).
 struct Wrap(&'static str, Arc<Mutex<Vec<String>>>);
 impl Adapter for Wrap {
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut weft::Next<'_>) -> NodeResult {
-        self.1
-            .lock()
-            .unwrap()
-            .push(format!("{}>{}", self.0, node.name()));
-        let r = next.run(node);
-        self.1
-            .lock()
-            .unwrap()
-            .push(format!("{}<{}", self.0, node.name()));
-        r
+    fn wrap_node<'a>(
+        &'a self,
+        node: &'a NodeInfo<'a>,
+        next: weft::Next<'a>,
+    ) -> weft::NodeFuture<'a> {
+        next.around(
+            node,
+            |node| {
+                self.1
+                    .lock()
+                    .unwrap()
+                    .push(format!("{}>{}", self.0, node.name()));
+                None
+            },
+            |node, r| {
+                self.1
+                    .lock()
+                    .unwrap()
+                    .push(format!("{}<{}", self.0, node.name()));
+                r
+            },
+        )
     }
 }
 
-/// Retries a failing node once.
+/// Retries a failing node once (running the rest of the stack again).
 struct RetryOnce(Arc<AtomicUsize>);
 impl Adapter for RetryOnce {
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut weft::Next<'_>) -> NodeResult {
-        match next.run(node) {
-            Ok(v) => Ok(v),
-            Err(_) => {
-                self.0.fetch_add(1, Ordering::SeqCst);
-                next.run(&NodeInfo {
-                    attempt: node.attempt + 1,
-                    ..*node
-                })
+    fn wrap_node<'a>(
+        &'a self,
+        node: &'a NodeInfo<'a>,
+        next: weft::Next<'a>,
+    ) -> weft::NodeFuture<'a> {
+        Box::pin(async move {
+            match next.run(node).await {
+                Ok(v) => Ok(v),
+                Err(_) => {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                    let again = NodeInfo {
+                        attempt: node.attempt + 1,
+                        ..*node
+                    };
+                    next.run(&again).await
+                }
             }
-        }
+        })
     }
 }
 

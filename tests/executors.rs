@@ -109,15 +109,14 @@ fn run_async(seed: u64, cache_dir: &std::path::Path) -> RunResult {
         .unwrap();
     rt.block_on(async {
         let (nodes, sinks) = random_dag(seed, 40);
-        let dr = weft::AsyncBuilder::new()
+        let dr = weft::Builder::new()
             .with_nodes(nodes)
             .with_cache_config(CacheConfig::at(cache_dir))
             .build()
-            .await
             .unwrap();
         let outs: Vec<&str> = sinks.iter().map(String::as_str).collect();
-        let out = dr.execute(&outs, random_inputs(seed)).await.unwrap();
-        collect(&out, &sinks, dr.driver().cache().unwrap())
+        let out = dr.execute_async(&outs, random_inputs(seed)).await.unwrap();
+        collect(&out, &sinks, dr.cache().unwrap())
     })
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - io: 50 nodes each blocking 100 ms, `MultiThreading::new(10)`: limit 0.5 s.
 //! - async: 1,000 async nodes each awaiting a 100 ms tokio timer, fan-in to one sync sum,
-//!   `AsyncDriver`: limit 0.1 s.
+//!   `Driver`: limit 0.1 s.
 //! - cpu: 8 CPU-bound nodes of ~50 ms: speed-up of `MultiThreading::new(2)` over `Sequential`
 //!   (limit: the number of free cores, 2 on the reference machine).
 //! - fanout: dynamic fan-out over 10,000 trivial items (and 1,000 / 100,000 for linearity).
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use weft::executors::{Executor, MultiThreading, Sequential};
-use weft::{inputs, value_type, AsyncBuilder, Builder, NodeSpec};
+use weft::{inputs, value_type, Builder, NodeSpec};
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -116,14 +116,13 @@ fn asynchronous() {
     let mut times = Vec::new();
     for _ in 0..5 {
         let s = rt.block_on(async {
-            let dr = AsyncBuilder::new()
+            let dr = Builder::new()
                 .with_nodes(make())
                 .build()
-                .await
                 .expect("valid graph");
             let t = Instant::now();
             let out = dr
-                .execute(&["total"], inputs! { "seed" => 1u64 })
+                .execute_async(&["total"], inputs! { "seed" => 1u64 })
                 .await
                 .expect("runs");
             let s = t.elapsed().as_secs_f64();

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use weft::cache::behavior_name;
 use weft::executors::MultiThreading;
 use weft::viz::short_type_name;
-use weft::{
-    AsyncBuilder, AsyncDriver, Builder, CacheConfig, Driver, ExecuteError, Graph, Inputs, NodeKind,
-    ParamKind,
-};
+use weft::{Builder, CacheConfig, Driver, ExecuteError, Graph, Inputs, NodeKind, ParamKind};
 
 use crate::args::{
     BuildArgs, ConfigArgs, Executor, ExplainArgs, ListArgs, OutputFormat, VizArgs, WatchArgs,
@@ -264,9 +261,9 @@ pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     let (result, cache) = match a.executor {
         Executor::Async => {
             let (rt, dr) = async_driver(cli, config, a.keep_going, cache_config, progress.clone())?;
-            verbose(dr.driver().cache(), "async (tokio)");
-            let result = rt.block_on(dr.execute_recorded(&names, inputs, Inputs::new()));
-            (result, dr.driver().cache().cloned())
+            verbose(dr.cache(), "async (tokio)");
+            let result = rt.block_on(dr.request(&names).inputs(inputs).run_async());
+            (result, dr.cache().cloned())
         }
         Executor::Sequential | Executor::Threads(_) => {
             let driver = sync_driver(cli, &a, config, cache_config, progress.clone())?;
@@ -331,14 +328,14 @@ pub(crate) fn build(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     Ok(Exit::Success)
 }
 
-/// The async driver, on a multi-threaded tokio runtime started here.
+/// The driver, with a multi-threaded tokio runtime started here to run it async.
 fn async_driver(
     cli: &Cli,
     config: Inputs,
     keep_going: bool,
     cache: Option<CacheConfig>,
     progress: Arc<Progress>,
-) -> Result<(tokio::runtime::Runtime, AsyncDriver), CliError> {
+) -> Result<(tokio::runtime::Runtime, Driver), CliError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -352,10 +349,7 @@ fn async_driver(
     if let Some(cfg) = cache {
         b = b.with_cache_config(cfg);
     }
-    let b = AsyncBuilder::from(b);
-    let dr = rt
-        .block_on(b.with_adapter_arc(progress).build())
-        .map_err(build_error)?;
+    let dr = b.with_adapter_arc(progress).build().map_err(build_error)?;
     Ok((rt, dr))
 }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use weft::{Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
+use weft::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 
 use crate::text;
 
@@ -182,16 +182,7 @@ impl Adapter for Progress {
         }
     }
 
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
-        self.lock().in_body.insert(node.name().to_string());
-        next.run(node)
-    }
-
-    fn wrap_node_async<'a>(
-        &'a self,
-        node: &'a NodeInfo<'a>,
-        next: NextAsync<'a>,
-    ) -> NodeFuture<'a> {
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
         self.lock().in_body.insert(node.name().to_string());
         next.run(node)
     }

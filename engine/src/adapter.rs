@@ -45,7 +45,7 @@ pub struct RunSummary<'a> {
 }
 
 /// A node about to run.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct NodeInfo<'a> {
     /// The run it belongs to.
     pub run_id: &'a str,
@@ -55,7 +55,8 @@ pub struct NodeInfo<'a> {
     /// may be lazy (a cache hit not yet read): use [`Value::version`] freely, but reading the
     /// data loads it.
     pub inputs: &'a [(&'a str, Option<Value>)],
-    /// Which attempt this is (0 for the first; retries count up).
+    /// Which attempt this is: 0 for the first; [`Retry`] counts up (adapters installed by
+    /// you sit inside it and see every attempt).
     pub attempt: u32,
 }
 
@@ -77,58 +78,85 @@ impl NodeInfo<'_> {
 /// Result of running one node through the adapter stack.
 pub type NodeResult = Result<Value, NodeError>;
 
-/// The future of an async node's run through the adapter stack.
+/// The future of one node's run through (the rest of) the adapter stack.
 pub type NodeFuture<'a> = Pin<Box<dyn Future<Output = NodeResult> + Send + 'a>>;
 
-/// The rest of the adapter stack for an `async fn` node, ending in its body. Like [`Next`]:
-/// `run` it to proceed; it is `Copy`, so running it again retries.
-#[derive(Clone, Copy)]
-pub struct NextAsync<'a> {
-    pub(crate) rest: &'a [Arc<dyn Adapter>],
-    pub(crate) body: &'a (dyn Fn() -> NodeFuture<'a> + Send + Sync),
+/// The end of the stack: one attempt at the node's body (sync or async).
+pub(crate) trait Body: Send + Sync {
+    /// Runs the body once for `node` (whose `attempt` says which attempt this is).
+    fn call<'n>(&'n self, node: &'n NodeInfo<'n>) -> NodeFuture<'n>;
 }
 
-impl<'a> NextAsync<'a> {
+/// The rest of the adapter stack, ending in the node's body. [`Next::run`] proceeds; `Next` is
+/// `Copy`, so running it again runs the rest again (that is how [`Retry`] retries).
+#[derive(Clone, Copy)]
+pub struct Next<'a> {
+    rest: &'a [Arc<dyn Adapter>],
+    body: &'a dyn Body,
+}
+
+impl<'a> Next<'a> {
     /// Runs the remaining adapters and the body.
     pub fn run(self, node: &'a NodeInfo<'a>) -> NodeFuture<'a> {
         match self.rest.split_first() {
-            None => (self.body)(),
-            Some((first, rest)) => first.wrap_node_async(
+            None => self.body.call(node),
+            Some((first, rest)) => first.wrap_node(
                 node,
-                NextAsync {
+                Next {
                     rest,
                     body: self.body,
                 },
             ),
         }
     }
-}
 
-/// The rest of the adapter stack, ending in the node's body. Call [`Next::run`] to proceed;
-/// calling it again runs the rest again (that is how a retry adapter retries).
-pub struct Next<'a> {
-    pub(crate) rest: &'a [Arc<dyn Adapter>],
-    pub(crate) body: &'a mut dyn FnMut(u32) -> NodeResult,
-}
-
-impl Next<'_> {
-    /// Runs the remaining adapters and the body.
-    pub fn run(&mut self, node: &NodeInfo<'_>) -> NodeResult {
-        match self.rest.split_first() {
-            None => (self.body)(node.attempt),
-            Some((first, rest)) => {
-                let mut next = Next {
-                    rest,
-                    body: &mut *self.body,
-                };
-                first.wrap_node(node, &mut next)
+    /// The helper for wrappers whose own code is synchronous (most are): `before` runs first
+    /// and may answer the node itself (the rest of the stack is then skipped); otherwise the
+    /// rest runs and `after` sees its result and returns the node's. Works the same for sync
+    /// and `async fn` nodes, under every executor.
+    ///
+    /// ```
+    /// use weft::{Adapter, Next, NodeFuture, NodeInfo};
+    ///
+    /// struct Announce;
+    /// impl Adapter for Announce {
+    ///     fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
+    ///         next.around(
+    ///             node,
+    ///             |node| {
+    ///                 eprintln!("starting {} (attempt {})", node.name(), node.attempt);
+    ///                 None // proceed
+    ///             },
+    ///             |_node, result| result,
+    ///         )
+    ///     }
+    /// }
+    /// ```
+    pub fn around(
+        self,
+        node: &'a NodeInfo<'a>,
+        before: impl FnOnce(&NodeInfo<'_>) -> Option<NodeResult> + Send + 'a,
+        after: impl FnOnce(&NodeInfo<'_>, NodeResult) -> NodeResult + Send + 'a,
+    ) -> NodeFuture<'a> {
+        Box::pin(async move {
+            if let Some(answer) = before(node) {
+                return answer;
             }
-        }
+            let result = self.run(node).await;
+            after(node, result)
+        })
     }
 }
 
 /// A lifecycle adapter. Every method has a default that does nothing, so implement only what
 /// you need.
+///
+/// The stack, outermost first: the persistent cache (when on), the built-in [`Retry`], then
+/// your adapters in the order they were installed. `before_node` and `after_node` are called
+/// once per node that reaches the stack (executed, or answered by the cache: a cache hit
+/// returns from `wrap_node` without running the rest); `wrap_node` of an adapter inside
+/// [`Retry`] runs once per attempt, with [`NodeInfo::attempt`] counting up. Nodes whose value
+/// the driver already holds in memory (memoized) never reach the stack.
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -150,67 +178,79 @@ pub trait Adapter: Send + Sync + 'static {
     }
     /// Before a run starts.
     fn before_graph(&self, _run: &RunInfo<'_>) {}
-    /// After a run ends (also after a failure).
+    /// After a run ends (also after a failure or a cancellation).
     fn after_graph(&self, _run: &RunInfo<'_>, _summary: &RunSummary<'_>) {}
-    /// Before a node's body runs (only for nodes that actually execute).
+    /// Before a node goes through the stack: it is about to run, or to be answered by the
+    /// persistent cache. Not called for nodes answered from memory.
     fn before_node(&self, _node: &NodeInfo<'_>) {}
-    /// After a node's body ran, with its result and duration.
+    /// After a node went through the stack, with its result and how long that took
+    /// (every attempt included).
     fn after_node(&self, _node: &NodeInfo<'_>, _result: &NodeResult, _took: Duration) {}
-    /// Wraps the node's execution; the default just proceeds.
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
-        next.run(node)
-    }
-    /// Wraps an `async fn` node's execution when it is awaited natively (the async driver);
-    /// the default just proceeds. Implement it alongside [`wrap_node`](Self::wrap_node) when
-    /// your adapter wraps execution (caching, tracing and retries in weft do).
-    fn wrap_node_async<'a>(
-        &'a self,
-        node: &'a NodeInfo<'a>,
-        next: NextAsync<'a>,
-    ) -> NodeFuture<'a> {
+    /// Wraps the node's execution, sync and `async fn` nodes alike; the default just proceeds.
+    /// Return `next.run(node)` (or a future that awaits it) to proceed, something else to
+    /// answer the node without running it. Synchronous wrapping code can use
+    /// [`Next::around`].
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
         next.run(node)
     }
 }
 
-/// [`run_through`] for async nodes awaited natively.
-pub(crate) async fn run_through_async<'a>(
-    adapters: &'a [Arc<dyn Adapter>],
-    node: &'a NodeInfo<'a>,
-    body: &'a (dyn Fn() -> NodeFuture<'a> + Send + Sync),
+/// Retries a failed node up to its `#[node(retries = N)]`, pausing 50 ms before the first
+/// retry and doubling up to 5 s. Built in: every driver installs it just inside the persistent
+/// cache, so the adapters you install see each attempt, with [`NodeInfo::attempt`] counting
+/// up. Internal errors and cancellations are not retried.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Retry;
+
+impl Adapter for Retry {
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
+        let retries = node.spec.retries();
+        if retries == 0 {
+            return next.run(node);
+        }
+        Box::pin(async move {
+            let mut attempt = node.attempt;
+            loop {
+                let info = NodeInfo { attempt, ..*node };
+                match next.run(&info).await {
+                    Err(e) if attempt < retries && retryable(&e) => {
+                        tracing::warn!(node = node.name(), attempt = attempt + 1, error = %e, "retrying");
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+}
+
+fn retryable(e: &NodeError) -> bool {
+    !matches!(e, NodeError::Internal(_) | NodeError::Cancelled)
+}
+
+/// The pause before retry number `attempt` (0-based): 50 ms, doubling, at most 5 s.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(50u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(5))
+}
+
+/// Runs `body` for `node` through every adapter: `before_node`, the nested `wrap_node`s, then
+/// `after_node`. The one way a node's body is run.
+pub(crate) async fn run_stack(
+    adapters: &[Arc<dyn Adapter>],
+    node: &NodeInfo<'_>,
+    body: &dyn Body,
 ) -> (NodeResult, Duration) {
     for a in adapters {
         a.before_node(node);
     }
     let start = std::time::Instant::now();
-    let result = NextAsync {
+    let result = Next {
         rest: adapters,
         body,
     }
     .run(node)
     .await;
-    let took = start.elapsed();
-    for a in adapters {
-        a.after_node(node, &result, took);
-    }
-    (result, took)
-}
-
-/// Runs `body` for `node` through every adapter: `before_node`, the nested `wrap_node`s, then
-/// `after_node`.
-pub(crate) fn run_through(
-    adapters: &[Arc<dyn Adapter>],
-    node: &NodeInfo<'_>,
-    body: &mut dyn FnMut(u32) -> NodeResult,
-) -> (NodeResult, Duration) {
-    for a in adapters {
-        a.before_node(node);
-    }
-    let start = std::time::Instant::now();
-    let mut next = Next {
-        rest: adapters,
-        body,
-    };
-    let result = next.run(node);
     let took = start.elapsed();
     for a in adapters {
         a.after_node(node, &result, took);
@@ -239,38 +279,29 @@ impl Adapter for TracingAdapter {
         );
     }
 
-    fn wrap_node_async<'a>(
-        &'a self,
-        node: &'a NodeInfo<'a>,
-        next: NextAsync<'a>,
-    ) -> NodeFuture<'a> {
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
         use tracing::Instrument;
-        let span = tracing::info_span!("weft.node", node = node.name(), run_id = node.run_id);
+        let span = tracing::info_span!(
+            "weft.node",
+            node = node.name(),
+            run_id = node.run_id,
+            attempt = node.attempt
+        );
         Box::pin(
             async move {
+                let start = std::time::Instant::now();
                 let result = next.run(node).await;
-                if let Err(e) = &result {
-                    tracing::warn!(error = %e, "node failed");
+                match &result {
+                    Ok(v) => tracing::debug!(
+                        took_us = start.elapsed().as_micros() as u64,
+                        version = %v.version().short(),
+                        "node executed"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "node failed"),
                 }
                 result
             }
             .instrument(span),
         )
-    }
-
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
-        let span = tracing::info_span!("weft.node", node = node.name(), run_id = node.run_id);
-        let _guard = span.enter();
-        let start = std::time::Instant::now();
-        let result = next.run(node);
-        match &result {
-            Ok(v) => tracing::debug!(
-                took_us = start.elapsed().as_micros() as u64,
-                version = %v.version().short(),
-                "node executed"
-            ),
-            Err(e) => tracing::warn!(error = %e, "node failed"),
-        }
-        result
     }
 }

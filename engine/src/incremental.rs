@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use salsa::{Durability, Setter};
 
-use crate::adapter::{run_through, Adapter, NodeInfo};
-use crate::adapter::{run_through_async, NodeFuture};
+use crate::adapter::Adapter;
 use crate::error::NodeError;
+use crate::executor::CancelToken;
 use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
-use crate::invoke::{current_thread_runtime, invoke, invoke_async, OwnedRuntime};
+use crate::invoke::OwnedRuntime;
 use crate::node::ParamSpec;
 use crate::value::Value;
 use std::collections::HashMap;
@@ -99,20 +99,29 @@ impl EngineDb for WeftDb {
 
 /// State shared by all database handles: the graph, the slots, the adapters, per-run records.
 pub struct Engine {
+    /// This engine, for values that recompute themselves later (a lazy hit's fallback).
+    pub(crate) me: std::sync::Weak<Engine>,
     pub(crate) graph: Arc<Graph>,
     slots: OnceLock<Vec<NodeSlot>>,
     epoch: OnceLock<Epoch>,
     pub(crate) adapters: Vec<Arc<dyn Adapter>>,
+    /// How many of `adapters` the user installed (the others are the cache and retries).
+    pub(crate) user_adapters: usize,
     /// The run currently executing (its number and id).
     run_no: AtomicU64,
     run_id: Mutex<Arc<str>>,
+    /// The cancel token of the run currently executing (fan-outs check it between items).
+    cancel: Mutex<CancelToken>,
     /// For each node, the number of the last run in which its body executed.
     executed_in: Vec<AtomicU64>,
+    /// For each node, the number of the last run in which it went through the adapter stack
+    /// (executed, or answered by the persistent cache).
+    reached_in: Vec<AtomicU64>,
     /// For each node, how long its last execution took (µs, adapters included).
-    took_us: Vec<AtomicU64>,
+    pub(crate) took_us: Vec<AtomicU64>,
     /// For each node, whether the epoch should make it re-execute (policy).
     pub(crate) always_rerun: Vec<bool>,
-    runtime: OnceLock<Result<OwnedRuntime, String>>,
+    pub(crate) runtime: OnceLock<Result<OwnedRuntime, String>>,
     /// Results of async bodies awaited natively by the async driver, keyed by the node's code
     /// version and its arguments' data versions. A node's query returns the entry matching its
     /// current key instead of running the body again: a pure function of the key, so salsa
@@ -139,16 +148,21 @@ impl WeftDb {
         adapters: Vec<Arc<dyn Adapter>>,
         always_rerun: Vec<bool>,
         fanout_threads: usize,
+        user_adapters: usize,
     ) -> WeftDb {
         let n = graph.nodes().len();
-        let engine = Arc::new(Engine {
+        let engine = Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             graph,
             slots: OnceLock::new(),
             epoch: OnceLock::new(),
             adapters,
+            user_adapters,
             run_no: AtomicU64::new(0),
             run_id: Mutex::new(Arc::from("")),
+            cancel: Mutex::new(CancelToken::new()),
             executed_in: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            reached_in: (0..n).map(|_| AtomicU64::new(0)).collect(),
             took_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
             always_rerun,
             runtime: OnceLock::new(),
@@ -244,9 +258,12 @@ impl Engine {
         self.slots.get().expect("slots are set at construction")[id as usize]
     }
 
-    pub(crate) fn begin_run(&self, run_id: Arc<str>) -> u64 {
+    pub(crate) fn begin_run(&self, run_id: Arc<str>, cancel: CancelToken) -> u64 {
         if let Ok(mut r) = self.run_id.lock() {
             *r = run_id;
+        }
+        if let Ok(mut c) = self.cancel.lock() {
+            *c = cancel;
         }
         let run_no = self.run_no.fetch_add(1, Ordering::SeqCst) + 1;
         // Per-item values unused in the previous run are not kept.
@@ -310,7 +327,7 @@ impl Engine {
             entry.1.clone()
         };
         cell.get_or_init(|| {
-            self.execute(id, args).map_err(|error| {
+            self.run_node_blocking(id, args).map_err(|error| {
                 Arc::new(Failure {
                     node: id,
                     error,
@@ -352,46 +369,37 @@ impl Engine {
     /// Runs an async node's body natively (adapters included) and keeps the result for its
     /// query.
     pub(crate) async fn execute_async(&self, id: NodeId, args: Vec<Option<Value>>) {
-        let node = self.graph.get(id);
-        let Some(spec) = node.spec() else { return };
+        let Some(spec) = self.graph.get(id).spec() else {
+            return;
+        };
         let key = Self::side_key(spec, &args);
-        let run_id = self.run_id();
-        let inputs = named_inputs(spec, &args);
-        let info = NodeInfo {
-            run_id: &run_id,
-            spec,
-            inputs: &inputs,
-            attempt: 0,
-        };
-        let run_no = self.run_no.load(Ordering::SeqCst);
-        let body = || -> NodeFuture<'_> {
-            self.executed_in[id as usize].store(run_no, Ordering::Relaxed);
-            let spec = spec.clone();
-            let args = args.clone();
-            Box::pin(async move {
-                invoke_async(&spec, &args)
-                    .await
-                    .map(|data| Value::new(data, spec.output()))
-            })
-        };
-        let (result, took) = run_through_async(&self.adapters, &info, &body).await;
-        self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
-        let result = result.map(|v| self.recompute_if_unusable(v, id, args));
+        let result = self.run_node(id, args).await;
         if let Ok(mut t) = self.side.lock() {
             t.insert(id, (key, result));
         }
     }
 
-    /// A lazily-held result (a cache hit) that later turns out unusable is recomputed.
-    fn recompute_if_unusable(&self, v: Value, id: NodeId, args: Vec<Option<Value>>) -> Value {
-        if v.is_loaded() {
-            return v;
-        }
-        let graph = self.graph.clone();
-        v.with_fallback(
-            Box::new(move |args| crate::invoke::recompute(&graph, id, args)),
-            args,
-        )
+    /// Marks node `id` as executed in the current run (its body is being called).
+    pub(crate) fn mark_executed(&self, id: NodeId) {
+        self.executed_in[id as usize].store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
+    }
+
+    /// Marks node `id` as having gone through the stack in the current run.
+    pub(crate) fn mark_reached(&self, id: NodeId) {
+        self.reached_in[id as usize].store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
+    }
+
+    /// Whether node `id` went through the stack during run `run_no`.
+    pub(crate) fn reached_in(&self, id: NodeId, run_no: u64) -> bool {
+        self.reached_in[id as usize].load(Ordering::Relaxed) == run_no
+    }
+
+    /// Whether the run currently executing was cancelled.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancel
+            .lock()
+            .map(|c| c.is_cancelled())
+            .unwrap_or(false)
     }
 
     /// How long the node's last execution took.
@@ -404,47 +412,11 @@ impl Engine {
         self.executed_in[id as usize].load(Ordering::Relaxed) == run_no
     }
 
-    fn run_id(&self) -> Arc<str> {
+    pub(crate) fn run_id(&self) -> Arc<str> {
         self.run_id
             .lock()
             .map(|r| r.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    /// Runs a function node's body through the adapters.
-    fn execute(&self, id: NodeId, args: Vec<Option<Value>>) -> Result<Value, NodeError> {
-        let node = self.graph.get(id);
-        let Some(spec) = node.spec() else {
-            return Err(NodeError::Internal(format!(
-                "`{}` has no body",
-                node.name()
-            )));
-        };
-        let run_id = self.run_id();
-        let inputs = named_inputs(spec, &args);
-        let info = NodeInfo {
-            run_id: &run_id,
-            spec,
-            inputs: &inputs,
-            attempt: 0,
-        };
-        let runtime = if spec.is_async() && tokio::runtime::Handle::try_current().is_err() {
-            self.runtime
-                .get_or_init(|| current_thread_runtime().map(|rt| OwnedRuntime(Some(rt))))
-                .as_ref()
-                .ok()
-                .and_then(|r| r.0.as_ref())
-        } else {
-            None
-        };
-        let mut body = |_attempt: u32| -> Result<Value, NodeError> {
-            self.executed_in[id as usize]
-                .store(self.run_no.load(Ordering::SeqCst), Ordering::Relaxed);
-            invoke(spec, &args, runtime).map(|data| Value::new(data, spec.output()))
-        };
-        let (result, took) = run_through(&self.adapters, &info, &mut body);
-        self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
-        result.map(|v| self.recompute_if_unusable(v, id, args))
     }
 }
 
@@ -518,7 +490,7 @@ fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Outcome {
         Some(spec) if spec.is_async() => engine.side_get(id, Engine::side_key(spec, &args)),
         _ => None,
     };
-    match side.unwrap_or_else(|| engine.execute(id, args)) {
+    match side.unwrap_or_else(|| engine.run_node_blocking(id, args)) {
         Ok(v) => Outcome::Value(v),
         Err(error) => {
             // A failure is retried in the next run: the driver bumps the epoch after one.

@@ -31,6 +31,7 @@ mod adapter;
 pub mod cache;
 mod driver;
 mod error;
+mod evaluation;
 mod executor;
 mod fanout;
 pub mod files;
@@ -50,11 +51,11 @@ pub mod viz;
 pub mod watch;
 
 pub use adapter::{
-    Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary, TracingAdapter,
+    Adapter, Next, NodeFuture, NodeInfo, NodeResult, Retry, RunInfo, RunSummary, TracingAdapter,
 };
 pub use cache::{Cache, CacheConfig};
-pub use driver::{Builder, Driver, RunRecord};
-pub use executor::{AsyncBuilder, AsyncDriver, CancelToken};
+pub use driver::{Builder, Driver, Request, RunRecord};
+pub use executor::CancelToken;
 pub use fanout::{Collect, Parallel, SplitFn};
 pub use files::{FileInput, FileSet};
 pub use session::Session;

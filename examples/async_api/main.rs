@@ -2,7 +2,7 @@
 //!
 //! The example starts its own tiny HTTP server on 127.0.0.1 (any free port; no internet), whose
 //! every answer takes 200 ms. `user_data`, `user_orders` and `user_preferences` are `async fn`
-//! nodes that call it; they do not depend on each other, so the `AsyncDriver` awaits all three at
+//! nodes that call it; they do not depend on each other, so the `Driver` awaits all three at
 //! once. `user_profile` is a sync node that waits for all three (it runs on tokio's blocking
 //! pool, never on the event loop). A second driver on the same cache, as a new process would be,
 //! gets everything from the cache: no request reaches the server.
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use weft::cache::Status;
 use weft::prelude::*;
-use weft::{AsyncBuilder, AsyncDriver, CacheConfig};
+use weft::{Builder, CacheConfig, Driver};
 
 mod api {
     //! A minimal HTTP/1.1 client over a tokio `TcpStream`: one GET, `Connection: close`.
@@ -251,18 +251,17 @@ mod server {
     }
 }
 
-async fn build(cache_dir: &std::path::Path) -> Result<AsyncDriver, weft::BuildError> {
-    AsyncBuilder::new()
+async fn build(cache_dir: &std::path::Path) -> Result<Driver, weft::BuildError> {
+    Builder::new()
         .with_modules(weft::modules![crate::profile])
         .with_cache_config(CacheConfig::at(cache_dir))
         .build()
-        .await
 }
 
 /// One run: timings of the three calls, the profile, and what the cache did.
 async fn run(
     label: &str,
-    dr: &AsyncDriver,
+    dr: &Driver,
     client: &api::Client,
     since: &Mutex<Instant>,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -271,7 +270,9 @@ async fn run(
     let start = Instant::now();
     *since.lock().map_err(|_| "clock lock poisoned")? = start;
     let (out, record) = dr
-        .execute_recorded(&["user_profile"], inputs, Inputs::new())
+        .request(&["user_profile"])
+        .inputs(inputs)
+        .run_async()
         .await?;
     let wall = start.elapsed();
 
@@ -298,7 +299,7 @@ async fn run(
         "  user_profile = {:?}",
         out.get::<profile::Profile>("user_profile")?
     );
-    let cache = dr.driver().cache().ok_or("built with a cache")?;
+    let cache = dr.cache().ok_or("built with a cache")?;
     let statuses: Vec<String> = cache
         .records(None)?
         .iter()
@@ -344,7 +345,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &since,
     )
     .await?;
-    let cache = dr.driver().cache().ok_or("built with a cache")?;
+    let cache = dr.cache().ok_or("built with a cache")?;
     let all_hits = cache.records(None)?.iter().all(|r| r.status == Status::Hit);
     println!(
         "  requests that reached the server: {}; every node a cache hit: {all_hits}",

@@ -34,9 +34,7 @@ pub use store::{
     StoreError,
 };
 
-use crate::adapter::{
-    Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary,
-};
+use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
 use crate::value::Value;
@@ -425,30 +423,14 @@ impl Adapter for CacheAdapter {
         }
     }
 
-    fn wrap_node(&self, node: &NodeInfo<'_>, next: &mut Next<'_>) -> NodeResult {
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
         match self.0.begin(node) {
-            Begin::Hit(v) => Ok(v),
-            Begin::Miss(ctx) => {
-                let result = next.run(node);
+            Begin::Hit(v) => Box::pin(std::future::ready(Ok(v))),
+            Begin::Miss(ctx) => Box::pin(async move {
+                let result = next.run(node).await;
                 self.0.end(node, ctx, result)
-            }
+            }),
         }
-    }
-
-    fn wrap_node_async<'a>(
-        &'a self,
-        node: &'a NodeInfo<'a>,
-        next: NextAsync<'a>,
-    ) -> NodeFuture<'a> {
-        Box::pin(async move {
-            match self.0.begin(node) {
-                Begin::Hit(v) => Ok(v),
-                Begin::Miss(ctx) => {
-                    let result = next.run(node).await;
-                    self.0.end(node, ctx, result)
-                }
-            }
-        })
     }
 }
 

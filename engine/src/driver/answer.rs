@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{Driver, Prepared, RunRecord};
+use super::{Core, Prepared, RunRecord};
 use crate::adapter::{NodeInfo, RunInfo, RunSummary};
 use crate::cache::{Cache, CacheKey, Dep};
 use crate::fingerprint::DataVersion;
@@ -14,7 +14,7 @@ use crate::incremental::named_inputs;
 use crate::outputs::Outputs;
 use crate::value::{AnyValue, Value};
 
-impl Driver {
+impl Core {
     /// The run's outputs and record when the persistent cache answers every node of the plan,
     /// `None` to walk it. Tried only while the incremental core holds nothing (no run walked
     /// yet: in a long-lived driver, memory answers first), without overrides or fan-outs.
@@ -48,6 +48,7 @@ impl Driver {
         }
         answering.record();
         let answered = Arc::new(Answered {
+            engine: Arc::downgrade(prepared.db.engine_arc()),
             graph: self.graph.clone(),
             cache: cache.clone(),
             nodes,
@@ -57,7 +58,7 @@ impl Driver {
         // Values are made only for what is returned, unless another adapter observes nodes.
         let engine = prepared.db.engine_arc();
         let adapters = &engine.adapters;
-        let observed = adapters.len() > 1;
+        let observed = engine.user_adapters > 0;
         let mut node_values = Vec::new();
         let mut reused = Vec::new();
         for &id in &plan.order {
@@ -116,6 +117,7 @@ impl Driver {
         let record = RunRecord {
             run_id: prepared.run_id.clone(),
             reused: reused.iter().map(|s| s.to_string()).collect(),
+            hits: reused.iter().map(|s| s.to_string()).collect(),
             answered: true,
             ..Default::default()
         };
@@ -150,6 +152,7 @@ impl Slot {
 
 /// An answered run, from which values are made when asked for.
 struct Answered {
+    engine: std::sync::Weak<crate::incremental::Engine>,
     graph: Arc<Graph>,
     cache: Cache,
     nodes: Vec<Slot>,
@@ -192,6 +195,6 @@ impl Answered {
 
     fn recompute(self: &Arc<Self>, id: NodeId) -> Result<AnyValue, String> {
         let args = self.args(id, &mut FxHashMap::default());
-        crate::invoke::recompute(&self.graph, id, &args)
+        crate::evaluation::recompute(&self.engine, id, &args)
     }
 }

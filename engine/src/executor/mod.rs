@@ -1,7 +1,7 @@
 //! Executors: how the nodes of a plan are run. One event-driven [`Scheduler`] (a ready queue
 //! fed by dependency counters: no polling, no recursion) sits behind every executor; executors
 //! differ only in where a ready node's work happens: inline ([`Sequential`]), on a bounded set
-//! of threads ([`MultiThreading`]), or on tokio ([`AsyncDriver`](crate::AsyncDriver)).
+//! of threads ([`MultiThreading`]), or on tokio ([`Driver::execute_async`](crate::Driver::execute_async)).
 //!
 //! Parallelism lives here, in the driver, never inside salsa queries: each task gets its own
 //! database handle ([`Handle`]), dropped before the task reports completion, and every node's
@@ -12,7 +12,7 @@ mod cancel;
 mod scheduler;
 mod threads;
 
-pub use asynchronous::{AsyncBuilder, AsyncDriver};
+pub(crate) use asynchronous::walk_async;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -89,6 +89,14 @@ fn collect(
         .collect();
     let nodes = level_nodes(engine, p, e, depth + 1);
     let run = |(i, item): (usize, Value)| -> Evaluated {
+        // A cancelled run starts no new item (items already running finish).
+        if engine.is_cancelled() {
+            return Err(Arc::new(Failure {
+                node: e,
+                error: crate::NodeError::Cancelled,
+                item: Some(i),
+            }));
+        }
         eval_item(engine, ctx, e, item, &nodes, p, depth + 1).map_err(|f| {
             if f.item.is_none() && f.node != e {
                 Arc::new(Failure {

@@ -1,0 +1,231 @@
+//! Configuring and building a [`Driver`]: modules, config, adapters, cache, executor.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use salsa::Durability;
+
+use super::{Core, Driver, PlanCache, State};
+use crate::adapter::Adapter;
+use crate::cache::{Cache, CacheConfig};
+use crate::error::{BuildError, Problem};
+use crate::executor::{Executor, Sequential};
+use crate::graph::Graph;
+use crate::incremental::WeftDb;
+use crate::inputs::Inputs;
+use crate::module::Modules;
+use crate::node::{CacheBehavior, NodeSpec};
+use crate::value::Value;
+
+/// Configures and builds a [`Driver`].
+#[derive(Default)]
+pub struct Builder {
+    modules: Modules,
+    extra: Vec<NodeSpec>,
+    config: Inputs,
+    adapters: Vec<Arc<dyn Adapter>>,
+    allow_overrides: bool,
+    cache: Option<CacheConfig>,
+    executor: Option<Arc<dyn Executor>>,
+    keep_going: bool,
+}
+
+impl Builder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the `#[node]` functions of these modules (see [`modules!`](crate::modules)).
+    pub fn with_modules(mut self, modules: Modules) -> Self {
+        self.modules.extend(modules);
+        self
+    }
+
+    /// Adds nodes built at run time (see [`NodeSpec::builder`]).
+    pub fn with_nodes(mut self, nodes: impl IntoIterator<Item = NodeSpec>) -> Self {
+        self.extra.extend(nodes);
+        self
+    }
+
+    /// Build-time configuration: each key satisfies parameters of that name, like an input
+    /// that never changes. Keys must be disjoint from run inputs.
+    pub fn with_config(mut self, config: Inputs) -> Self {
+        for (k, (v, t)) in config.entries() {
+            self.config.insert_erased(k.clone(), v.clone(), t);
+        }
+        self
+    }
+
+    /// Installs lifecycle adapters; they stack (see [`Adapter`]).
+    pub fn with_adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapters.push(Arc::new(adapter));
+        self
+    }
+
+    /// Installs an adapter already behind an `Arc` (to keep a handle on it).
+    pub fn with_adapter_arc(mut self, adapter: Arc<dyn Adapter>) -> Self {
+        self.adapters.push(adapter);
+        self
+    }
+
+    /// Caches results on disk in `.weft/cache`, with every node's behaviour DEFAULT unless its
+    /// attribute says otherwise. See [`with_cache_config`](Self::with_cache_config).
+    pub fn with_cache(self) -> Self {
+        self.with_cache_config(CacheConfig::default())
+    }
+
+    /// Caches results as `config` says (directory, per-node behaviours, format).
+    pub fn with_cache_config(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(config);
+        self
+    }
+
+    /// Runs nodes with `executor` (default: [`Sequential`](crate::executors::Sequential)).
+    ///
+    /// ```
+    /// use weft::{executors::MultiThreading, Builder};
+    /// let builder = Builder::new().with_local_executor(MultiThreading::new(10));
+    /// ```
+    pub fn with_local_executor(mut self, executor: impl Executor) -> Self {
+        self.executor = Some(Arc::new(executor));
+        self
+    }
+
+    /// After a node fails, keep running everything that does not depend on it, and report
+    /// every failure (default: stop scheduling at the first failure).
+    pub fn keep_going(mut self, yes: bool) -> Self {
+        self.keep_going = yes;
+        self
+    }
+
+    /// Lets a later module redefine a node of an earlier one instead of failing.
+    pub fn allow_module_overrides(mut self) -> Self {
+        self.allow_overrides = true;
+        self
+    }
+
+    /// Collects the nodes, validates the graph and starts the incremental core.
+    pub fn build(self) -> Result<Driver, BuildError> {
+        // An existing cache starts opening (on its writer thread) while the graph is built; a
+        // new one is created only once the graph is known to be valid.
+        let mut opening = self
+            .cache
+            .as_ref()
+            .filter(|cfg| cfg.path().is_dir())
+            .map(|cfg| Cache::opening(cfg.path()));
+        let mut problems = Vec::new();
+        let mut specs: Vec<NodeSpec> = Vec::with_capacity(self.extra.len());
+        let mut position: rustc_hash::FxHashMap<Arc<str>, usize> = Default::default();
+        let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let sources = self
+            .modules
+            .collect()
+            .into_iter()
+            .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)));
+        for (module, nodes) in sources {
+            if nodes.is_empty() && module != "(with_nodes)" {
+                problems.push(Problem::EmptyModule(module.clone()));
+            }
+            for spec in nodes {
+                if let Some(&pos) = position.get(spec.name()) {
+                    let first = specs[pos].module().to_string();
+                    let mods = origin
+                        .entry(spec.name().to_string())
+                        .or_insert_with(|| vec![first]);
+                    mods.push(module.clone());
+                    if self.allow_overrides {
+                        specs[pos] = spec;
+                    }
+                } else {
+                    position.insert(spec.name.clone(), specs.len());
+                    specs.push(spec);
+                }
+            }
+        }
+        if !self.allow_overrides {
+            for (name, modules) in origin {
+                if modules.len() > 1 {
+                    problems.push(Problem::Duplicate { name, modules });
+                }
+            }
+        }
+        let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
+        // Behaviours apply to the in-memory core too: RECOMPUTE and DISABLE nodes run on
+        // every execute, with or without a persistent cache.
+        let cache_config = self.cache.clone().unwrap_or_default();
+        let behaviors = cache_config
+            .resolve(&graph)
+            .map_err(|problems| BuildError { problems })?;
+        let always_rerun = behaviors
+            .iter()
+            .map(|b| matches!(b, CacheBehavior::Recompute | CacheBehavior::Disable))
+            .collect();
+        let user_adapters = self.adapters.len();
+        let mut adapters = self.adapters;
+        // Retries sit just inside the cache: user adapters see every attempt.
+        adapters.insert(0, Arc::new(crate::adapter::Retry));
+        let cache = match &self.cache {
+            None => None,
+            Some(cfg) => {
+                let mut formats: Vec<Arc<str>> = Vec::new();
+                let policy = graph
+                    .nodes()
+                    .iter()
+                    .zip(&behaviors)
+                    .filter_map(|(n, b)| {
+                        let spec = n.spec()?;
+                        let format = spec.cache_format().unwrap_or(cfg.default_format());
+                        let format = match formats.iter().find(|f| ***f == *format) {
+                            Some(f) => f.clone(),
+                            None => {
+                                formats.push(Arc::from(format));
+                                formats[formats.len() - 1].clone()
+                            }
+                        };
+                        Some((spec.name.clone(), (*b, format)))
+                    })
+                    .collect();
+                let opening = opening.take().unwrap_or_else(|| Cache::opening(cfg.path()));
+                let cache = opening.finish(policy).map_err(|e| BuildError {
+                    problems: vec![Problem::Cache(format!(
+                        "cannot open the cache at {}: {e}",
+                        cfg.path().display()
+                    ))],
+                })?;
+                // Outermost: a hit skips every other wrapper (hooks still observe it).
+                adapters.insert(0, Arc::new(cache.adapter()));
+                Some(cache)
+            }
+        };
+        let executor = self.executor.unwrap_or_else(|| Arc::new(Sequential));
+        let mut db = WeftDb::new(
+            graph.clone(),
+            adapters,
+            always_rerun,
+            executor.parallelism(),
+            user_adapters,
+        );
+        for (key, (value, _)) in self.config.entries() {
+            if let Some(id) = graph.id(key) {
+                let v = Value::new(value.clone(), graph.get(id).value_type());
+                db.set_external(id, Some(v), Durability::HIGH);
+            }
+        }
+        Ok(Driver::from_core(Core {
+            graph,
+            run_lock: Arc::new(tokio::sync::Mutex::new(())),
+            plans: Mutex::new(PlanCache::new()),
+            cache,
+            executor,
+            keep_going: self.keep_going,
+            config: self.config,
+            state: Mutex::new(State {
+                db,
+                overridden: HashSet::new(),
+                rerun_pending: false,
+                walked: false,
+            }),
+        }))
+    }
+}

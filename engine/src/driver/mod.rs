@@ -1,0 +1,301 @@
+//! The driver: build a graph from modules, execute requests against it, incrementally.
+//!
+//! One [`Driver`] serves synchronous and asynchronous callers alike: [`Driver::execute`] and
+//! [`Driver::execute_async`] (or a [`Request`] with [`Request::run`] / [`Request::run_async`])
+//! share one run lock, one incremental core, one cache and one adapter stack.
+//!
+//! Files: `builder.rs` (configuration), `request.rs` (what a caller asks for), `run.rs`
+//! (prepare and finish a run), `answer.rs` (runs answered by the persistent cache alone),
+//! `picture.rs` (pictures of the graph).
+
+mod answer;
+mod builder;
+mod picture;
+mod request;
+mod run;
+
+pub use builder::Builder;
+pub use request::{Request, RunRecord};
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::cache::Cache;
+use crate::error::ExecuteError;
+use crate::executor::{CancelToken, Executor, Walk};
+use crate::graph::{Graph, NodeId};
+use crate::incremental::WeftDb;
+use crate::inputs::Inputs;
+use crate::outputs::Outputs;
+use crate::plan::Plan;
+
+/// A built graph, ready to execute requests. Long-lived: it remembers every node's value and
+/// re-executes only what a change affects. Runs of one driver happen one at a time, whether
+/// they come from threads (`execute`) or tasks (`execute_async`).
+///
+/// Cloning a driver is cheap and gives another handle on the same driver (same memory, same
+/// cache, same run lock).
+#[derive(Clone)]
+pub struct Driver {
+    core: Arc<Core>,
+}
+
+/// Everything a driver is; shared by its handles and by the tasks of an async run.
+pub(crate) struct Core {
+    graph: Arc<Graph>,
+    /// One run at a time, sync or async: a run's database handles must be gone before the
+    /// next run sets inputs. A tokio mutex, so an async run holds it across awaits.
+    run_lock: Arc<tokio::sync::Mutex<()>>,
+    plans: Mutex<PlanCache>,
+    cache: Option<Cache>,
+    executor: Arc<dyn Executor>,
+    keep_going: bool,
+    config: Inputs,
+    state: Mutex<State>,
+}
+
+struct State {
+    db: WeftDb,
+    /// Nodes whose slot currently holds an override.
+    overridden: HashSet<NodeId>,
+    /// Whether the next run must start a new epoch (a failure or a recompute policy).
+    rerun_pending: bool,
+    /// Whether a run has been walked: the incremental core then holds values, and runs are no
+    /// longer answered from the persistent cache alone (see `answer`).
+    walked: bool,
+}
+
+/// Plans by (outputs, overridden nodes).
+type PlanCache = std::collections::HashMap<(Vec<String>, Vec<NodeId>), Arc<Plan>>;
+
+/// A run between `Core::prepare` and `Core::finish`: its plan and a database handle.
+pub(crate) struct Prepared {
+    pub(crate) db: WeftDb,
+    pub(crate) plan: Arc<Plan>,
+    overridden: HashSet<NodeId>,
+    run_id: String,
+    run_no: u64,
+    output_names: Vec<String>,
+    start: Instant,
+}
+
+impl Prepared {
+    /// Whether node `id` is overridden in this run.
+    pub(crate) fn is_overridden(&self, id: NodeId) -> bool {
+        self.overridden.contains(&id)
+    }
+}
+
+impl Driver {
+    fn from_core(core: Core) -> Driver {
+        Driver {
+            core: Arc::new(core),
+        }
+    }
+
+    /// The validated graph.
+    pub fn graph(&self) -> &Graph {
+        &self.core.graph
+    }
+
+    /// The persistent cache, when the driver was built with one.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.core.cache.as_ref()
+    }
+
+    /// The executor in use.
+    pub fn executor_name(&self) -> String {
+        self.core.executor.name()
+    }
+
+    /// Computes `outputs` from `inputs`. Only their upstream closure is considered, and of
+    /// that only what changed since the last run re-executes. For overrides, cancellation
+    /// and the run's record, see [`request`](Self::request).
+    pub fn execute(&self, outputs: &[&str], inputs: Inputs) -> Result<Outputs, ExecuteError> {
+        self.request(outputs).inputs(inputs).run().map(|(o, _)| o)
+    }
+
+    /// [`execute`](Self::execute) for async callers: independent `async fn` nodes are awaited
+    /// concurrently on the caller's tokio runtime, sync nodes run on its blocking pool.
+    ///
+    /// ```
+    /// # mod nodes { use weft::prelude::*; #[node] pub async fn one() -> u64 { 1 } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dr = weft::Builder::new().with_modules(weft::modules![crate::nodes]).build()?;
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// let out = rt.block_on(dr.execute_async(&["one"], weft::Inputs::new()))?;
+    /// assert_eq!(*out.get::<u64>("one")?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_async(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+    ) -> Result<Outputs, ExecuteError> {
+        self.request(outputs)
+            .inputs(inputs)
+            .run_async()
+            .await
+            .map(|(o, _)| o)
+    }
+
+    /// A request for `outputs`, to give inputs, overrides and a cancel token, then run
+    /// synchronously or asynchronously; both return the outputs and the run's record.
+    ///
+    /// ```
+    /// # mod nodes { use weft::prelude::*; #[node] pub fn double(x: &u64) -> u64 { x * 2 } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use weft::{inputs, Builder, CancelToken};
+    /// let dr = Builder::new().with_modules(weft::modules![crate::nodes]).build()?;
+    /// let (out, record) = dr
+    ///     .request(&["double"])
+    ///     .inputs(inputs! { "x" => 21u64 })
+    ///     .cancel(&CancelToken::new())
+    ///     .run()?;
+    /// assert_eq!(*out.get::<u64>("double")?, 42);
+    /// assert_eq!(record.executed, ["double"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self, outputs: &[&str]) -> Request<'_> {
+        Request::new(self, outputs)
+    }
+
+    /// Like [`execute`](Self::execute), with `overrides` replacing the values of the nodes they
+    /// name: those nodes do not run, and nodes only they needed are pruned. Shorthand for a
+    /// [`request`](Self::request) with inputs and overrides.
+    pub fn execute_with_overrides(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+    ) -> Result<Outputs, ExecuteError> {
+        self.request(outputs)
+            .inputs(inputs)
+            .overrides(overrides)
+            .run()
+            .map(|(o, _)| o)
+    }
+
+    /// Executes and also reports which nodes ran and which were reused. Shorthand for a
+    /// [`request`](Self::request) with inputs and overrides.
+    pub fn execute_recorded(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        self.request(outputs)
+            .inputs(inputs)
+            .overrides(overrides)
+            .run()
+    }
+
+    /// Like [`execute_recorded`](Self::execute_recorded), stopping early with
+    /// [`ExecuteError::Cancelled`] once `cancel` is cancelled (from another thread): nodes
+    /// already running finish and keep their results; no new node starts. Shorthand for a
+    /// [`request`](Self::request) with a cancel token.
+    pub fn execute_cancellable(
+        &self,
+        outputs: &[&str],
+        inputs: Inputs,
+        overrides: Inputs,
+        cancel: &CancelToken,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        self.request(outputs)
+            .inputs(inputs)
+            .overrides(overrides)
+            .cancel(cancel)
+            .run()
+    }
+
+    /// A synchronous run: the executor walks the plan on this thread (and its workers).
+    fn run_sync(
+        &self,
+        outputs: &[&str],
+        inputs: &Inputs,
+        overrides: &Inputs,
+        cancel: &CancelToken,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        let _one_at_a_time = self.core.lock_run();
+        let core = &self.core;
+        let prepared = core.prepare(outputs, inputs, overrides, cancel)?;
+        if !cancel.is_cancelled() {
+            if let Some(answered) = core.answer(&prepared) {
+                return Ok(answered);
+            }
+        }
+        let walk = Walk::new(
+            &core.graph,
+            &prepared.plan,
+            &prepared.db,
+            cancel,
+            core.keep_going,
+        );
+        core.executor.run(&walk);
+        let completed: Vec<(NodeId, bool)> = walk.completed().collect();
+        drop(walk);
+        core.finish(prepared, &completed, cancel)
+    }
+
+    /// An asynchronous run: prepared and finished on the blocking pool (both may wait for the
+    /// cache), walked on tokio (see `executor::asynchronous`).
+    async fn run_async(
+        &self,
+        outputs: Vec<String>,
+        inputs: Inputs,
+        overrides: Inputs,
+        cancel: CancelToken,
+    ) -> Result<(Outputs, RunRecord), ExecuteError> {
+        let _one_at_a_time = self.core.run_lock.clone().lock_owned().await;
+        let core = self.core.clone();
+        let token = cancel.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let outs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+            let prepared = core.prepare(&outs, &inputs, &overrides, &token)?;
+            let answered = (!token.is_cancelled())
+                .then(|| core.answer(&prepared))
+                .flatten();
+            Ok::<_, ExecuteError>(match answered {
+                Some(answered) => Err(answered),
+                None => Ok(prepared),
+            })
+        })
+        .await
+        .map_err(internal)??;
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            Err(answered) => return Ok(answered),
+        };
+        let completed =
+            crate::executor::walk_async(&self.core.graph, &prepared, self.core.keep_going, &cancel)
+                .await?;
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.finish(prepared, &completed, &cancel))
+            .await
+            .map_err(internal)?
+    }
+}
+
+fn internal(e: tokio::task::JoinError) -> ExecuteError {
+    ExecuteError::Internal(format!("a weft task failed: {e}"))
+}
+
+impl Core {
+    /// Takes the run lock from synchronous code. Inside a tokio context (a caller's async
+    /// code), waiting is done on a scoped thread, which tokio allows to block.
+    fn lock_run(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.run_lock.clone();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return lock.blocking_lock_owned();
+        }
+        std::thread::scope(|s| s.spawn(move || lock.blocking_lock_owned()).join())
+            .unwrap_or_else(|_| unreachable_lock())
+    }
+}
+
+/// Taking a tokio mutex on a fresh thread cannot panic; if it ever did, the run must not go
+/// on unlocked.
+fn unreachable_lock() -> ! {
+    panic!("weft: the thread taking the driver's run lock panicked")
+}
