@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::escape::{dot_quote, html_escape};
-use super::{short_type_name, Viz, VizError};
+use super::{Viz, VizError};
+use crate::type_name::short_type_name;
 
 impl Viz {
     /// Graphviz DOT text (digraph, rankdir=LR). Node names and types must be escaped properly (quotes, backslashes, <, >, &). Roles styled apart (colours/shapes), with a legend cluster when `legend` is true.

@@ -143,35 +143,10 @@ pub enum VizError {
     },
 }
 
-/// Shortens a Rust type name as printed by `std::any::type_name`: every path
-/// is cut down to its last segment, generics and punctuation are kept, e.g.
-/// `alloc::vec::Vec<alloc::string::String>` becomes `Vec<String>`.
-#[must_use]
-pub fn short_type_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    // Byte offset in `out` where the current path segment starts.
-    let mut seg_start = 0;
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            if out.len() > seg_start {
-                // Drop the module/type prefix just written.
-                out.truncate(seg_start);
-            } else {
-                // `<T as Trait>::Assoc` and the like: nothing to strip.
-                out.push_str("::");
-                seg_start = out.len();
-            }
-        } else if c.is_alphanumeric() || matches!(c, '_' | '#' | '{' | '}') {
-            out.push(c);
-        } else {
-            out.push(c);
-            seg_start = out.len();
-        }
-    }
-    out
-}
+/// Kept so that code written against the old path still builds; the function lives in
+/// [`crate::short_type_name`] now.
+#[doc(hidden)]
+pub use crate::type_name::short_type_name;
 
 impl Viz {
     /// Writes DOT or SVG depending on the file extension (".dot"/".gv" → DOT, anything else → SVG), atomically: write a temp file beside it then rename.
@@ -254,33 +229,6 @@ mod tests {
             VizError::BadEdge(7, 0).to_string(),
             "edge (7, 0) refers to a node index that does not exist"
         );
-    }
-
-    #[test]
-    fn type_names_are_shortened() {
-        let cases = [
-            ("alloc::vec::Vec<alloc::string::String>", "Vec<String>"),
-            ("core::option::Option<u64>", "Option<u64>"),
-            ("alloc::string::String", "String"),
-            ("u64", "u64"),
-            ("", ""),
-            (
-                "std::collections::hash::map::HashMap<alloc::string::String, alloc::vec::Vec<(u64, f64)>>",
-                "HashMap<String, Vec<(u64, f64)>>",
-            ),
-            ("&'static str", "&'static str"),
-            ("&mut [alloc::string::String; 3]", "&mut [String; 3]"),
-            ("dyn core::ops::function::Fn(i32) -> i32", "dyn Fn(i32) -> i32"),
-            ("<T as core::ops::arith::Add>::Output", "<T as Add>::Output"),
-            ("my_crate::nodes::{{closure}}", "{{closure}}"),
-            (
-                "core::result::Result<alloc::sync::Arc<my::Thing>, std::io::error::Error>",
-                "Result<Arc<Thing>, Error>",
-            ),
-        ];
-        for (full, short) in cases {
-            assert_eq!(short_type_name(full), short, "{full}");
-        }
     }
 
     #[test]

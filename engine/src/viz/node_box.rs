@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use ::layout::core::geometry::Point;
 
 use super::escape::{fmt, xml_escape};
-use super::{short_type_name, VizNode, VizRole};
+use super::{VizNode, VizRole};
+use crate::type_name::short_type_name;
 
 pub(super) const SANS: &str = "Helvetica, Arial, sans-serif";
 pub(super) const MONO: &str = "Menlo, Consolas, DejaVu Sans Mono, monospace";
