@@ -103,6 +103,13 @@ mod tests {
     }
 
     #[test]
+    fn a_value_type_has_its_short_name() {
+        let ty = crate::value_type!(Vec<String>);
+        assert_eq!(ty.name(), "alloc::vec::Vec<alloc::string::String>");
+        assert_eq!(ty.short_name(), "Vec<String>");
+    }
+
+    #[test]
     fn names_shown_together_stay_apart() {
         assert_eq!(
             short_type_name_pair("alloc::string::String", "u64"),
