@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use weft::cache::behavior_name;
 use weft::executors::MultiThreading;
-use weft::viz::short_type_name;
+use weft::short_type_name;
 use weft::{Builder, CacheConfig, Driver, ExecuteError, Graph, Inputs, NodeKind, ParamKind};
 
 use crate::args::{

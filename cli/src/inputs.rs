@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use weft::viz::short_type_name;
+use weft::short_type_name;
 use weft::{Graph, Inputs, NodeKind, Plan, ValueType};
 
 use crate::error::{did_you_mean, name_list, CliError};

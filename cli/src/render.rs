@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use weft::viz::short_type_name;
+use weft::short_type_name;
 use weft::{Outputs, Value};
 
 use crate::text;

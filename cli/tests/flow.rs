@@ -164,6 +164,24 @@ fn bad_input_text_names_the_input_the_type_and_the_text() {
 }
 
 #[test]
+fn messages_show_short_type_names() {
+    let dir = tempdir();
+    let out = flow(dir.path())
+        .args(["build", "budget_split", "--input", "spend=10"])
+        .args(["--input", "channels=search"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = stderr(&out);
+    assert!(
+        err.contains("input `channels` expects a `Vec<String>`, but `search` is not one"),
+        "{err}"
+    );
+    assert!(!err.contains("alloc::"), "{err}");
+}
+
+#[test]
 fn unknown_names_get_did_you_mean() {
     let dir = tempdir();
     fails_with(

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::type_name::{short_type_name, short_type_name_pair, short_type_names};
+
 /// Why a node produced no value.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NodeError {
@@ -111,17 +113,19 @@ impl fmt::Display for Problem {
                 produced,
                 consumer,
                 expected,
-            } => write!(
-                f,
-                "type mismatch: `{producer}` produces `{}`, but `{consumer}` expects `{}`; change \
-                 one of the two types",
-                short(produced),
-                short(expected)
-            ),
+            } => {
+                let (produced, expected) = short_type_name_pair(produced, expected);
+                write!(
+                    f,
+                    "type mismatch: `{producer}` produces `{produced}`, but `{consumer}` expects \
+                     `{expected}`; change one of the two types"
+                )
+            }
             Problem::InputTypeConflict { input, consumers } => {
                 write!(f, "input `{input}` is expected with different types:")?;
-                for (c, t) in consumers {
-                    write!(f, " `{c}` wants `{}`;", short(t))?;
+                let types: Vec<&str> = consumers.iter().map(|(_, t)| t.as_str()).collect();
+                for ((c, _), t) in consumers.iter().zip(short_type_names(&types)) {
+                    write!(f, " `{c}` wants `{t}`;")?;
                 }
                 write!(f, " make them agree")
             }
@@ -130,12 +134,13 @@ impl fmt::Display for Problem {
                 given,
                 consumer,
                 expected,
-            } => write!(
-                f,
-                "config `{key}` is a `{}`, but `{consumer}` expects `{key}: {}`",
-                short(given),
-                short(expected)
-            ),
+            } => {
+                let (given, expected) = short_type_name_pair(given, expected);
+                write!(
+                    f,
+                    "config `{key}` is a `{given}`, but `{consumer}` expects `{key}: {expected}`"
+                )
+            }
             Problem::Cycle(path) => write!(
                 f,
                 "cycle: {} (a node cannot depend on itself, even indirectly)",
@@ -260,18 +265,16 @@ impl fmt::Display for InputProblem {
             } => write!(
                 f,
                 "missing input `{input}: {}` (needed by `{needed_by}`); pass it in the inputs",
-                short(expected)
+                short_type_name(expected)
             ),
             InputProblem::WrongType {
                 input,
                 expected,
                 given,
-            } => write!(
-                f,
-                "input `{input}` has type `{}`, expected `{}`",
-                short(given),
-                short(expected)
-            ),
+            } => {
+                let (given, expected) = short_type_name_pair(given, expected);
+                write!(f, "input `{input}` has type `{given}`, expected `{expected}`")
+            }
             InputProblem::ConfigClash(k) => write!(
                 f,
                 "`{k}` is given as an input but is also a config key; config and inputs must be disjoint"
@@ -327,11 +330,6 @@ fn bad_inputs(items: &[InputProblem]) -> String {
     s
 }
 
-/// A type name without module paths, for messages.
-fn short(type_name: &str) -> String {
-    crate::viz::short_type_name(type_name)
-}
-
 /// The closest name to `name` among `candidates`, if close enough to suggest.
 pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     candidates
@@ -339,4 +337,96 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRING: &str = "alloc::string::String";
+    const VEC_U64: &str = "alloc::vec::Vec<u64>";
+
+    fn no_paths(text: &str) {
+        assert!(!text.contains("alloc::"), "full type path in {text:?}");
+    }
+
+    #[test]
+    fn build_problems_show_short_type_names() {
+        let err = BuildError {
+            problems: vec![
+                Problem::TypeMismatch {
+                    producer: "names".into(),
+                    produced: VEC_U64.into(),
+                    consumer: "greet".into(),
+                    expected: STRING.into(),
+                },
+                Problem::InputTypeConflict {
+                    input: "ids".into(),
+                    consumers: vec![("a".into(), VEC_U64.into()), ("b".into(), STRING.into())],
+                },
+                Problem::ConfigTypeMismatch {
+                    key: "region".into(),
+                    given: STRING.into(),
+                    consumer: "report".into(),
+                    expected: VEC_U64.into(),
+                },
+            ],
+        };
+        let text = err.to_string();
+        no_paths(&text);
+        assert!(
+            text.contains(
+                "type mismatch: `names` produces `Vec<u64>`, but `greet` expects `String`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("`a` wants `Vec<u64>`; `b` wants `String`;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("config `region` is a `String`, but `report` expects `region: Vec<u64>`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn input_problems_show_short_type_names() {
+        let err = ExecuteError::BadInputs(vec![
+            InputProblem::Missing {
+                input: "names".into(),
+                expected: VEC_U64.into(),
+                needed_by: "greet".into(),
+            },
+            InputProblem::WrongType {
+                input: "region".into(),
+                expected: STRING.into(),
+                given: VEC_U64.into(),
+            },
+        ]);
+        let text = err.to_string();
+        no_paths(&text);
+        assert!(
+            text.contains("missing input `names: Vec<u64>` (needed by `greet`)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("input `region` has type `Vec<u64>`, expected `String`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn types_that_read_alike_keep_their_paths() {
+        let text = InputProblem::WrongType {
+            input: "thing".into(),
+            expected: "a::Thing".into(),
+            given: "b::Thing".into(),
+        }
+        .to_string();
+        assert_eq!(
+            text,
+            "input `thing` has type `b::Thing`, expected `a::Thing`"
+        );
+    }
 }

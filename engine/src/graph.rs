@@ -290,7 +290,7 @@ impl Graph {
                          `Parallel<T>`); take `&{}` instead",
                         name,
                         producer.name(),
-                        crate::viz::short_type_name(p.value_type().name())
+                        p.value_type().short_name()
                     )));
                     continue;
                 }

@@ -91,7 +91,7 @@ fn checked(spec: &NodeSpec, data: AnyValue) -> Result<AnyValue, NodeError> {
         Err(NodeError::Internal(format!(
             "node `{}` returned a value that is not the `{}` it declares",
             spec.name(),
-            spec.output().name()
+            spec.output().short_name()
         )))
     }
 }

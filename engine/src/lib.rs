@@ -46,6 +46,7 @@ mod outputs;
 mod plan;
 mod probe;
 mod session;
+mod type_name;
 mod value;
 pub mod viz;
 pub mod watch;
@@ -78,6 +79,7 @@ pub use node::{
 };
 pub use outputs::Outputs;
 pub use plan::Plan;
+pub use type_name::short_type_name;
 pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
 
 /// Turns a function into a node.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::NodeError;
+use crate::type_name::short_type_name_pair;
 use crate::value::{AnyValue, Value, ValueType};
 
 /// A node's cache behaviour (Hamilton's `CachingBehavior`). See the book's "Caching" chapter.
@@ -138,12 +139,12 @@ impl<'a> Args<'a> {
             ))
         })?;
         data.downcast_ref::<T>().map(Some).ok_or_else(|| {
+            let (is, wanted) =
+                short_type_name_pair(value.value_type().name(), std::any::type_name::<T>());
             NodeError::Internal(format!(
-                "node `{}`: dependency `{}` is a `{}`, not a `{}`",
+                "node `{}`: dependency `{}` is a `{is}`, not a `{wanted}`",
                 self.node,
                 self.param_name(i),
-                value.value_type().name(),
-                std::any::type_name::<T>()
             ))
         })
     }
@@ -175,11 +176,11 @@ impl<'a> Args<'a> {
                 ))
             })?;
             if loaded.downcast_ref::<T>().is_none() {
+                let (is, wanted) =
+                    short_type_name_pair(item.value_type().name(), std::any::type_name::<T>());
                 return Err(NodeError::Internal(format!(
-                    "item {n} of `{}` is a `{}`, not a `{}`",
+                    "item {n} of `{}` is a `{is}`, not a `{wanted}`",
                     self.param_name(i),
-                    item.value_type().name(),
-                    std::any::type_name::<T>()
                 )));
             }
         }

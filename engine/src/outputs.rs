@@ -4,6 +4,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 
 use crate::error::{suggest, ExecuteError};
+use crate::type_name::short_type_name_pair;
 use crate::value::Value;
 
 /// The requested outputs of a run.
@@ -24,10 +25,10 @@ impl Outputs {
             ExecuteError::Output(format!("output `{name}` could not be loaded: {e}"))
         })?;
         data.downcast_ref::<T>().ok_or_else(|| {
+            let (is, asked) =
+                short_type_name_pair(value.value_type().name(), std::any::type_name::<T>());
             ExecuteError::Output(format!(
-                "output `{name}` is a `{}`, not a `{}`",
-                value.value_type().name(),
-                std::any::type_name::<T>()
+                "output `{name}` is a `{is}`, not a `{asked}`; ask for it as `get::<{is}>`"
             ))
         })
     }
@@ -53,5 +54,24 @@ impl Outputs {
     /// The names of the outputs.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_type_mismatch_names_both_types_shortly() {
+        let value = Value::new(Arc::new(vec![1u64, 2]), crate::value_type!(Vec<u64>));
+        let outputs = Outputs::new(BTreeMap::from([("ids".to_string(), Some(value))]));
+        assert_eq!(outputs.get::<Vec<u64>>("ids").ok(), Some(&vec![1, 2]));
+        let text = outputs.get::<String>("ids").unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "output `ids` is a `Vec<u64>`, not a `String`; ask for it as `get::<Vec<u64>>`"
+        );
     }
 }

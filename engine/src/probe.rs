@@ -110,15 +110,18 @@ fn encode<T: serde::Serialize + Any>(
     v: &(dyn Any + Send + Sync),
     format: &str,
 ) -> Result<Vec<u8>, String> {
-    let v = v
-        .downcast_ref::<T>()
-        .ok_or_else(|| format!("value is not a `{}`", std::any::type_name::<T>()))?;
+    let v = v.downcast_ref::<T>().ok_or_else(|| {
+        format!(
+            "value is not a `{}`",
+            crate::short_type_name(std::any::type_name::<T>())
+        )
+    })?;
     match format {
         "postcard" => postcard::to_allocvec(v).map_err(|e| e.to_string()),
         "json" => serde_json::to_vec(v).map_err(|e| e.to_string()),
         other => Err(format!(
             "unknown cache format `{other}` for `{}`; available: postcard, json",
-            std::any::type_name::<T>()
+            crate::short_type_name(std::any::type_name::<T>())
         )),
     }
 }

@@ -206,11 +206,11 @@ impl Session {
             ExecuteError::Output(format!("the value of `{node}` could not be loaded: {e}"))
         })?;
         data.clone().downcast::<T>().map_err(|_| {
-            ExecuteError::Output(format!(
-                "`{node}` is a `{}`, not a `{}`",
-                crate::viz::short_type_name(value.value_type().name()),
-                crate::viz::short_type_name(std::any::type_name::<T>())
-            ))
+            let (is, asked) = crate::type_name::short_type_name_pair(
+                value.value_type().name(),
+                std::any::type_name::<T>(),
+            );
+            ExecuteError::Output(format!("`{node}` is a `{is}`, not a `{asked}`"))
         })
     }
 }

@@ -61,9 +61,16 @@ impl ValueType {
         self.parse
     }
 
-    /// The Rust type name (`alloc::string::String`, `f64`, …).
+    /// The Rust type name (`alloc::string::String`, `f64`, …): the type's identity in cache
+    /// keys and stored results.
     pub fn name(&self) -> &'static str {
         (self.type_name)()
+    }
+
+    /// The type name without module paths (`String`, `Vec<u64>`), for messages and listings;
+    /// see [`short_type_name`](crate::short_type_name).
+    pub fn short_name(&self) -> String {
+        crate::type_name::short_type_name(self.name())
     }
 
     /// The type's identity.
@@ -233,7 +240,7 @@ impl Value {
         if (*loaded).type_id() != self.0.ty.id() {
             return Err(format!(
                 "loaded value is not a `{}` as recorded",
-                self.0.ty.name()
+                self.0.ty.short_name()
             ));
         }
         let data = self.0.data.get_or_init(|| loaded);

@@ -28,12 +28,12 @@ impl ResultStoreHandle<'_> {
             other => Err(format!("unknown format `{other}`")),
         };
         decoded.map_err(|e| {
+            let (stored, asked) =
+                crate::type_name::short_type_name_pair(&blob.type_name, std::any::type_name::<T>());
             StoreError::Other(format!(
-                "stored result {} is a `{}` in {}; cannot decode it as `{}`: {e}",
+                "stored result {} is a `{stored}` in {}; cannot decode it as `{asked}`: {e}",
                 version.short(),
-                blob.type_name,
                 blob.format,
-                std::any::type_name::<T>()
             ))
         })
     }

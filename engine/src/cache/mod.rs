@@ -329,7 +329,7 @@ impl Inner {
             Box::new(move || {
                 let codec = ty
                     .codec()
-                    .ok_or_else(|| format!("`{}` cannot be deserialized", ty.name()))?;
+                    .ok_or_else(|| format!("`{}` cannot be deserialized", ty.short_name()))?;
                 let problem = match me.results.get(&version) {
                     Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
                         Ok(v) => return Ok(v),
@@ -639,7 +639,8 @@ impl Inner {
                     record.deps.push(None);
                     unkeyable.get_or_insert_with(|| {
                         format!(
-                            "dependency `{dep}` is a `{type_name}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)"
+                            "dependency `{dep}` is a `{}`, which cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
+                            crate::short_type_name(type_name)
                         )
                     });
                 }
@@ -716,12 +717,12 @@ impl Inner {
             } else if !value.is_fingerprinted() {
                 Some(format!(
                     "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
-                    spec.output().name()
+                    spec.output().short_name()
                 ))
             } else if value.value_type().codec().is_none() {
                 Some(format!(
                     "its value, a `{}`, cannot be serialized (derive serde's Serialize and Deserialize)",
-                    spec.output().name()
+                    spec.output().short_name()
                 ))
             } else {
                 None

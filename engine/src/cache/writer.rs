@@ -339,12 +339,15 @@ fn encode(
     }
     let ty = value.value_type();
     let Some(codec) = ty.codec() else {
-        return Err(format!("its `{}` cannot be serialized", ty.name()));
+        return Err(format!("its `{}` cannot be serialized", ty.short_name()));
     };
     let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
         Ok(bytes) => bytes,
         Err(e) => {
-            let why = format!("its `{}` cannot be encoded as {format}: {e}", ty.name());
+            let why = format!(
+                "its `{}` cannot be encoded as {format}: {e}",
+                ty.short_name()
+            );
             warn.once(format!("`{node}` is kept in memory only: {why}"));
             return Err(why);
         }
@@ -358,7 +361,7 @@ fn encode(
         let why = format!(
             "its `{}` does not survive a round trip through {format}: {why}; try \
              #[node(cache(format = \"json\"))] or another type",
-            ty.name()
+            ty.short_name()
         );
         warn.once(format!("`{node}` is kept in memory only: {why}"));
         return Err(why);
