@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// Why a node produced no value.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The function returned `Err`.
     #[error("{0}")]
@@ -52,6 +53,7 @@ pub fn user_error<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> No
 
 /// One problem found while building the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Problem {
     /// A dependency's producer and consumer disagree on its type.
     TypeMismatch {
@@ -164,6 +166,7 @@ impl fmt::Display for Problem {
 
 /// Building the graph failed; every problem found is listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BuildError {
     /// All problems, in a stable order.
     pub problems: Vec<Problem>,
@@ -188,6 +191,7 @@ impl std::error::Error for BuildError {}
 
 /// Executing the graph failed.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecuteError {
     /// Requested outputs that no node produces.
     #[error("{}", unknown_outputs(.0))]
@@ -221,6 +225,7 @@ pub enum ExecuteError {
 
 /// One problem with the inputs given to `execute`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputProblem {
     /// A required input was not given.
     Missing {

@@ -13,6 +13,7 @@ use crate::value::{AnyValue, Value, ValueType};
 
 /// A node's cache behaviour (Hamilton's `CachingBehavior`). See the book's "Caching" chapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum CacheBehavior {
     /// Reuse a result whose cache key matches; otherwise execute and store.
     Default,
@@ -26,6 +27,7 @@ pub enum CacheBehavior {
 
 /// Whether a parameter must be satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamKind {
     /// `&T` or `T`: execution fails if no value is available.
     Required,
@@ -76,6 +78,7 @@ type AsyncFn = dyn Fn(OwnedArgs) -> BoxFuture + Send + Sync;
 
 /// The code a node runs.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum NodeBody {
     /// A plain function.
     Sync(Arc<SyncFn>),
