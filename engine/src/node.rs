@@ -333,7 +333,10 @@ impl NodeSpec {
     pub fn doc(&self) -> &str {
         &self.doc
     }
-    /// blake3 of the function's normalized tokens (hex).
+    /// What the node's code is, as 64 hex characters: for a `#[node]` function, blake3 of its
+    /// tokens as written (layout, comments, doc comments and visibility aside; every comma
+    /// counts); for a built node, what [`NodeSpecBuilder::code_version`] was given, or else a
+    /// hash of its name and parameters.
     pub fn code_version(&self) -> &str {
         &self.code_version
     }

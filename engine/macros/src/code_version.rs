@@ -83,29 +83,9 @@ fn is_doc_attribute(body: &TokenStream) -> bool {
 /// Two punctuation marks that, written together, can be (part of) one operator: `&&`, `<<=`,
 /// `..=`, `::`, `->`, .. (the Rust reference's punctuation table). Between any other two, how
 /// they were spaced does not change how the compiler reads them (`-*x` is `- *x`).
-const OPERATOR_PAIRS: &[[char; 2]] = &[
-    ['&', '&'],
-    ['|', '|'],
-    ['<', '<'],
-    ['>', '>'],
-    ['+', '='],
-    ['-', '='],
-    ['*', '='],
-    ['/', '='],
-    ['%', '='],
-    ['^', '='],
-    ['&', '='],
-    ['|', '='],
-    ['<', '='],
-    ['>', '='],
-    ['=', '='],
-    ['!', '='],
-    ['.', '.'],
-    ['.', '='],
-    [':', ':'],
-    ['-', '>'],
-    ['=', '>'],
-    ['<', '-'],
+const OPERATOR_PAIRS: &[&str] = &[
+    "&&", "||", "<<", ">>", "+=", "-=", "*=", "/=", "%=", "^=", "&=", "|=", "<=", ">=", "==", "!=",
+    "..", ".=", "::", "->", "=>", "<-",
 ];
 
 /// Appends one line per token (a group opens and closes on lines of its own), in a form that
@@ -135,7 +115,7 @@ fn render(tokens: &[TokenTree], out: &mut String) {
             TokenTree::Punct(p) => {
                 let joined = p.spacing() == Spacing::Joint
                     && matches!(tokens.get(i + 1), Some(TokenTree::Punct(next))
-                        if OPERATOR_PAIRS.contains(&[p.as_char(), next.as_char()]));
+                        if OPERATOR_PAIRS.iter().any(|op| op.chars().eq([p.as_char(), next.as_char()])));
                 let _ = writeln!(
                     out,
                     "p {}{}",
