@@ -256,14 +256,16 @@ mod code_a {
         x + 1
     }
 }
+#[rustfmt::skip] // the layout is the point
 mod code_b {
     use weft::prelude::*;
-    /// Same code, other layout and comments.
+    /// Same code, other layout, comments, visibility and node arguments.
     #[node(tags(k = "v"), cache = "recompute")]
-    pub fn f(x: &u64, // the input
+    pub(crate) fn f(
+        x: &u64 // the input
     ) -> u64 {
         // add one
-        x + 1
+        x+1
     }
 }
 mod code_c {
@@ -295,6 +297,45 @@ fn code_version_ignores_layout_comments_and_attributes_but_not_edits() {
     assert_eq!(a.len(), 64);
     assert_eq!(a, b);
     assert_ne!(a, c);
+}
+
+mod tuple_of_one {
+    use weft::prelude::*;
+    #[node]
+    pub fn shown(x: &u64) -> String {
+        format!("{:?}", (x,))
+    }
+}
+mod parenthesized {
+    use weft::prelude::*;
+    #[node]
+    pub fn shown(x: &u64) -> String {
+        format!("{:?}", (x))
+    }
+}
+
+/// A comma that makes a value a one-element tuple, inside a macro's arguments, is part of the
+/// code version: the two bodies compute different values, so a stored result of one must never
+/// answer for the other.
+#[test]
+fn code_version_sees_a_one_element_tuples_comma_in_macro_arguments() {
+    let run = |m: weft::Modules| {
+        let dr = Builder::new().with_modules(m).build().unwrap();
+        let version = dr
+            .graph()
+            .node("shown")
+            .unwrap()
+            .spec()
+            .unwrap()
+            .code_version()
+            .to_string();
+        let out = dr.execute(&["shown"], inputs! { "x" => 7u64 }).unwrap();
+        (version, out.get::<String>("shown").unwrap().clone())
+    };
+    let (tuple_version, tuple_value) = run(weft::modules![crate::tuple_of_one]);
+    let (paren_version, paren_value) = run(weft::modules![crate::parenthesized]);
+    assert_eq!((tuple_value.as_str(), paren_value.as_str()), ("(7,)", "7"));
+    assert_ne!(tuple_version, paren_version);
 }
 
 #[test]

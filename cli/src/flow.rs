@@ -234,6 +234,8 @@ pub(crate) fn watch(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
                     .join(", ")
             ),
             weft::watch::Update::Warning(m) => eprintln!("warning: {m}"),
+            // An update added to weft after this CLI was written: show it rather than drop it.
+            other => eprintln!("watch: {other:?}"),
         })
         .map_err(|e| CliError::usage(e.to_string()))?;
     Ok(if failed { Exit::Failure } else { Exit::Success })
@@ -464,6 +466,11 @@ pub(crate) fn list(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
                 "type": ty,
                 "needed_by": needed_by(id),
             })),
+            // A kind of node added to weft after this CLI was written: say it is left out.
+            _ => eprintln!(
+                "warning: `{}` is a kind of node this weft-cli does not know; it is not listed",
+                n.name()
+            ),
         }
     }
     if a.json {

@@ -192,6 +192,13 @@ pub(crate) fn parse_config(graph: &Graph, given: &[(String, String)]) -> Result<
                 ));
                 continue;
             }
+            Some(_) => {
+                problems.push(format!(
+                    "`{name}` is a kind of node this weft-cli does not know; it cannot be set \
+                     with --config (use a weft-cli of the same version as the flow's weft)"
+                ));
+                continue;
+            }
             None => {
                 let keys: Vec<&str> = graph
                     .nodes()

@@ -7,6 +7,7 @@ use crate::type_name::{short_type_name, short_type_name_pair, short_type_names};
 
 /// Why a node produced no value.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The function returned `Err`.
     #[error("{0}")]
@@ -54,6 +55,7 @@ pub fn user_error<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> No
 
 /// One problem found while building the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Problem {
     /// A dependency's producer and consumer disagree on its type.
     TypeMismatch {
@@ -169,6 +171,7 @@ impl fmt::Display for Problem {
 
 /// Building the graph failed; every problem found is listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BuildError {
     /// All problems, in a stable order.
     pub problems: Vec<Problem>,
@@ -193,6 +196,7 @@ impl std::error::Error for BuildError {}
 
 /// Executing the graph failed.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecuteError {
     /// Requested outputs that no node produces.
     #[error("{}", unknown_outputs(.0))]
@@ -226,6 +230,7 @@ pub enum ExecuteError {
 
 /// One problem with the inputs given to `execute`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputProblem {
     /// A required input was not given.
     Missing {

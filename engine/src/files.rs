@@ -608,6 +608,7 @@ fn match_segment(pat: &str, name: &str) -> bool {
 
 /// Reading a file input failed. The message names the file and suggests a fix.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FileError {
     /// The file could not be read (it does not exist, is a directory, no permission, ...).
     #[error("{}", read_message(path, source))]

@@ -18,6 +18,7 @@ pub type NodeId = u32;
 // Most nodes are functions; boxing the spec would add an indirection on every lookup.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum NodeKind {
     /// A function: it has a body.
     Function(NodeSpec),

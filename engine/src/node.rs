@@ -14,6 +14,7 @@ use crate::value::{AnyValue, Value, ValueType};
 
 /// A node's cache behaviour (Hamilton's `CachingBehavior`). See the book's "Caching" chapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum CacheBehavior {
     /// Reuse a result whose cache key matches; otherwise execute and store.
     Default,
@@ -27,6 +28,7 @@ pub enum CacheBehavior {
 
 /// Whether a parameter must be satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamKind {
     /// `&T` or `T`: execution fails if no value is available.
     Required,
@@ -77,6 +79,7 @@ type AsyncFn = dyn Fn(OwnedArgs) -> BoxFuture + Send + Sync;
 
 /// The code a node runs.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum NodeBody {
     /// A plain function.
     Sync(Arc<SyncFn>),
@@ -331,7 +334,10 @@ impl NodeSpec {
     pub fn doc(&self) -> &str {
         &self.doc
     }
-    /// blake3 of the function's normalized tokens (hex).
+    /// What the node's code is, as 64 hex characters: for a `#[node]` function, blake3 of its
+    /// tokens as written (layout, comments, doc comments and visibility aside; every comma
+    /// counts); for a built node, what [`NodeSpecBuilder::code_version`] was given, or else a
+    /// hash of its name and parameters.
     pub fn code_version(&self) -> &str {
         &self.code_version
     }

@@ -2,6 +2,7 @@
 //! (`weft::node`), not directly: the generated code refers to `::weft`.
 
 mod attrs;
+mod code_version;
 mod signature;
 
 use proc_macro::TokenStream;
@@ -15,20 +16,25 @@ use signature::{ParamShape, Signature};
 #[proc_macro_attribute]
 pub fn node(attr: TokenStream, item: TokenStream) -> TokenStream {
     let attrs = parse_macro_input!(attr as NodeAttrs);
+    // The code version hashes the tokens as written, before syn reads them.
+    let code_version = code_version::code_version(item.clone().into());
     let func = parse_macro_input!(item as ItemFn);
-    match expand(attrs, func) {
+    match expand(attrs, func, &code_version) {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }
 }
 
-fn expand(attrs: NodeAttrs, func: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+fn expand(
+    attrs: NodeAttrs,
+    func: ItemFn,
+    code_version: &str,
+) -> syn::Result<proc_macro2::TokenStream> {
     let sig = Signature::parse(&func)?;
     let name = &func.sig.ident;
     let name_str = name.to_string();
     let ctor = format_ident!("__weft_node_{}", name);
     let doc = doc_text(&func.attrs);
-    let code_version = code_version(&func);
 
     let params = sig.params.iter().map(|p| {
         let pname = p.name.to_string();
@@ -193,47 +199,4 @@ fn doc_text(attrs: &[syn::Attribute]) -> String {
         }
     }
     lines.join("\n").trim().to_string()
-}
-
-/// blake3 of the function's signature and body tokens. Token streams print with normalized
-/// spacing and carry no comments, so reformatting or editing comments (doc comments included)
-/// leaves the version unchanged; any edit to the signature or body changes it. weft's own
-/// attributes are not part of the item we see, so changing a cache policy is not a code change.
-///
-/// rustfmt also adds and removes commas when it re-wraps code (a trailing comma after the last
-/// parameter, after a match arm's block), so those are dropped before hashing.
-fn code_version(func: &ItemFn) -> String {
-    let sig = &func.sig;
-    let block = &func.block;
-    let other_attrs = func.attrs.iter().filter(|a| !a.path().is_ident("doc"));
-    let tokens = normalize(quote!(#(#other_attrs)* #sig #block));
-    blake3::hash(tokens.to_string().as_bytes())
-        .to_hex()
-        .to_string()
-}
-
-/// Drops commas that formatting may add or remove: the last token of a group, and a comma
-/// right after a brace-delimited group.
-fn normalize(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    use proc_macro2::{Delimiter, Group, TokenTree};
-    let mut out: Vec<TokenTree> = Vec::new();
-    for tt in tokens {
-        match tt {
-            TokenTree::Group(g) => {
-                let mut inner = normalize(g.stream()).into_iter().collect::<Vec<_>>();
-                if matches!(inner.last(), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
-                    inner.pop();
-                }
-                let mut ng = Group::new(g.delimiter(), inner.into_iter().collect());
-                ng.set_span(g.span());
-                out.push(TokenTree::Group(ng));
-            }
-            TokenTree::Punct(p)
-                if p.as_char() == ','
-                    && matches!(out.last(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace) =>
-                {}
-            other => out.push(other),
-        }
-    }
-    out.into_iter().collect()
 }

@@ -13,6 +13,7 @@ crate::fingerprint::digest_newtype!(CacheKey);
 
 /// What a dependency contributes to a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyPart {
     /// Its data version.
     Version(DataVersion),

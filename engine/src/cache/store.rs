@@ -9,6 +9,7 @@ use crate::fingerprint::DataVersion;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A blob exists but does not match its checksum or cannot be parsed.
     #[error("result {version} is corrupt: {why}")]
@@ -97,6 +98,7 @@ pub trait ResultStore: Send + Sync + 'static {
 
 /// When the cache asks its stores to fold their journals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Moment {
     /// A driver starts using the cache; nobody waits (the writer thread does it while the
     /// run starts).
@@ -109,6 +111,7 @@ pub enum Moment {
 /// How a node's value was obtained in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Status {
     /// Retrieved from the result store (not executed).
     Hit,
@@ -242,6 +245,7 @@ impl std::fmt::Debug for Records {
 
 /// A write to the metadata store; a batch of them commits atomically.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum MetaWrite {
     /// A run started.
     BeginRun(RunMeta),

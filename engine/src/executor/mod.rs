@@ -30,6 +30,7 @@ pub struct Handle(pub(crate) WeftDb);
 
 /// How a task ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskOutcome {
     /// The node has a value (computed, memoized or cached).
     Done,

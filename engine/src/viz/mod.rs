@@ -44,6 +44,7 @@ use std::path::Path;
 
 /// What a node is in the picture; each role gets its own style and a legend entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VizRole {
     /// An external input supplied at execute time (e.g. dashed box).
     Input,
@@ -128,6 +129,7 @@ pub struct Viz {
 
 /// Why a picture could not be made or saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VizError {
     /// An edge names a node index past the end of `nodes`.
     #[error("edge ({0}, {1}) refers to a node index that does not exist")]

@@ -63,6 +63,7 @@ pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// Something the watcher tells its callback.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Update {
     /// Watching started: the files and globs watched, as given in the inputs.
     Watching(Vec<String>),
@@ -132,6 +133,7 @@ impl fmt::Display for Update {
 
 /// The watcher could not start, or the request can never succeed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WatchError {
     /// The request itself is invalid (unknown outputs, missing or mistyped inputs): no file
     /// change can fix it.

@@ -17,6 +17,7 @@ use crate::plan::Plan;
 
 /// What started a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Trigger {
     /// The watcher's (or session's) first run.
     Start,
@@ -39,6 +40,7 @@ pub struct Change {
 
 /// How an input changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChangeKind {
     /// Its data version differs (for a file: its content; a file that appears is a change).
     Changed,
@@ -68,6 +70,7 @@ impl fmt::Display for Change {
 
 /// Why a node ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     /// These changed inputs (or overridden nodes) are upstream of it.
     Changed(Vec<String>),
@@ -104,6 +107,7 @@ pub struct NodeRun {
 
 /// How a run ended.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Every requested output was computed.
     Completed,
