@@ -70,6 +70,7 @@ mod commands;
 mod dev;
 mod error;
 mod inputs;
+mod output;
 mod progress;
 mod render;
 mod scaffold;

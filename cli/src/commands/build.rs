@@ -2,7 +2,7 @@
 
 use crate::args::{BuildArgs, OutputFormat};
 use crate::error::{name_list, CliError};
-use crate::{render, Cli, Exit};
+use crate::{output, render, Cli, Exit};
 
 use super::execute::execute;
 use super::failure::execute_error;
@@ -47,34 +47,40 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     };
 
     let rows = render::rows(&outputs_got, &outputs);
-    match a.output {
-        OutputFormat::Table => out!("{}", render::table(&rows)),
-        OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&render::json(&rows))
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            outln!("{text}");
-        }
-    }
+    let json = || {
+        serde_json::to_string_pretty(&render::json(&rows))
+            .map(|text| text + "\n")
+            .map_err(|e| CliError::failure(e.to_string()))
+    };
+    // Both destinations are tried; a failed write is reported after the summary.
+    let mut failed = Vec::new();
+    let printed = match a.output {
+        OutputFormat::Table => output::to_stdout(&render::table(&rows)),
+        OutputFormat::Json => json().and_then(|text| output::to_stdout(&text)),
+    };
+    failed.extend(printed.err());
     if a.output == OutputFormat::Json || a.output_file.is_some() {
         for w in render::json_warnings(&rows) {
             eprintln!("warning: {w}");
         }
     }
     if let Some(path) = &a.output_file {
-        let text = serde_json::to_string_pretty(&render::json(&rows))
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        std::fs::write(path, text + "\n").map_err(|e| {
-            CliError::failure(format!(
-                "cannot write the results to `{}`: {e}",
-                path.display()
-            ))
-        })?;
-        if !a.quiet {
-            eprintln!("wrote {}", path.display());
+        match json().and_then(|text| output::to_file(path, &text)) {
+            Ok(()) if !a.quiet => eprintln!("wrote {}", path.display()),
+            Ok(()) => {}
+            Err(e) => failed.push(e),
         }
     }
     if let Some(s) = summary {
         eprintln!("{s}");
     }
-    Ok(Exit::Success)
+    match failed.pop() {
+        None => Ok(Exit::Success),
+        Some(last) => {
+            for e in failed {
+                eprintln!("error: {e}");
+            }
+            Err(last)
+        }
+    }
 }

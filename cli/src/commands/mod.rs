@@ -12,6 +12,7 @@ use crate::{inputs, Cli, Exit};
 
 mod build;
 pub(crate) mod cache;
+mod cache_dir;
 pub(crate) mod completions;
 mod execute;
 mod explain;

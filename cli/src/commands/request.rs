@@ -50,18 +50,16 @@ pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
     {
         return Err(CliError::usage(e.to_string()));
     }
-    let mut given: Vec<(String, Given)> = match &a.inputs_file {
+    let file: Vec<(String, Given)> = match &a.inputs_file {
         Some(path) => inputs::read_inputs_file(path)?,
         None => Vec::new(),
     };
-    given.extend(
-        a.inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), Given::Text(v.clone()))),
-    );
-    let inputs = inputs::parse_inputs(graph, given, &names)?;
+    let inputs = inputs::parse_inputs(graph, file, &a.inputs, &names)?;
     drop(checked);
 
+    if !a.no_cache {
+        super::cache_dir::check(&a.cache_dir)?;
+    }
     let progress = Arc::new(Progress::new(Mode::detect(a.quiet), a.verbose, functions));
     let cache_config = (!a.no_cache).then(|| {
         let cfg = CacheConfig::at(&a.cache_dir).recompute(a.recompute.iter().cloned());
