@@ -7,14 +7,14 @@ use std::path::Path;
 
 use crate::error::CliError;
 
-/// Writes `text` to stdout and flushes it.
-pub(crate) fn to_stdout(text: &str) -> Result<(), CliError> {
+/// Writes `text` to stdout and flushes it; `what` names the text in the error ("the results").
+pub(crate) fn to_stdout(what: &str, text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::failure(format!(
-            "cannot write the results to {}: {e}",
+            "cannot write {what} to {}: {e}",
             stdout_name()
         ))),
     }

@@ -115,10 +115,7 @@ where
         ToolCommand::Cache(a) => cache::run(a, "weft"),
         ToolCommand::New(a) => new(a),
         ToolCommand::Dev(a) => crate::dev::run(a),
-        ToolCommand::Completions(a) => {
-            completions::print(a.shell, &mut command(), "weft");
-            Ok(())
-        }
+        ToolCommand::Completions(a) => completions::print(a.shell, &mut command(), "weft"),
     };
     match result {
         Ok(()) => Exit::Success,

@@ -13,11 +13,17 @@ use predicates::prelude::*;
 /// "no space left on device", as on a full disk).
 #[cfg(target_os = "linux")]
 fn build_into_dev_full(dir: &Path, args: &[&str]) -> Output {
+    into_dev_full(flow_bin(), dir, args)
+}
+
+/// `program` in `dir` with `args`, its stdout going to `/dev/full`.
+#[cfg(target_os = "linux")]
+fn into_dev_full(program: &Path, dir: &Path, args: &[&str]) -> Output {
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")
         .expect("/dev/full exists on Linux");
-    Command::new(flow_bin())
+    Command::new(program)
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .args(args)
@@ -70,6 +76,44 @@ fn a_results_file_that_cannot_be_written_exits_1_naming_it() {
         stdout_at.is_some() && file_at.is_some() && stdout_at < file_at,
         "{err}"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn every_command_printing_on_stdout_fails_when_it_cannot() {
+    let dir = tempdir();
+    let mut build = vec!["build", "report", "-q"];
+    build.extend(REPORT_INPUTS);
+    flow(dir.path()).args(&build).assert().success();
+    let weft = assert_cmd::cargo::cargo_bin("weft");
+    for (program, args, what) in [
+        (flow_bin(), &["list", "--json"][..], "the list"),
+        (flow_bin(), &["list"], "the list"),
+        (flow_bin(), &["explain", "report"], "the explanation"),
+        (
+            flow_bin(),
+            &["completions", "bash"],
+            "the completion script",
+        ),
+        (flow_bin(), &["cache", "runs"], "the runs"),
+        (flow_bin(), &["cache", "show", "--json"], "the run"),
+        (weft.as_path(), &["cache", "show"], "the run"),
+        (
+            weft.as_path(),
+            &["completions", "zsh"],
+            "the completion script",
+        ),
+    ] {
+        let out = into_dev_full(program, dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "error: cannot write {what} to stdout (/dev/full): No space left on device"
+            )),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -55,8 +55,8 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     // Both destinations are tried; a failed write is reported after the summary.
     let mut failed = Vec::new();
     let printed = match a.output {
-        OutputFormat::Table => output::to_stdout(&render::table(&rows)),
-        OutputFormat::Json => json().and_then(|text| output::to_stdout(&text)),
+        OutputFormat::Table => output::to_stdout("the results", &render::table(&rows)),
+        OutputFormat::Json => json().and_then(|text| output::to_stdout("the results", &text)),
     };
     failed.extend(printed.err());
     if a.output == OutputFormat::Json || a.output_file.is_some() {

@@ -2,7 +2,7 @@
 
 use crate::args::{ConfigArgs, ExplainArgs};
 use crate::error::{did_you_mean, name_list, CliError};
-use crate::{Cli, Exit};
+use crate::{output, Cli, Exit};
 
 use super::cache;
 
@@ -36,6 +36,6 @@ pub(super) fn run(cli: &Cli, a: ExplainArgs, bin: &str) -> Result<Exit, CliError
     }
     let cache = cache::open(&a.cache_dir)?;
     let e = cache::explain(&cache, &a.node, a.run.as_deref(), bin)?;
-    outln!("{e}");
+    output::to_stdout("the explanation", &format!("{e}\n"))?;
     Ok(Exit::Success)
 }

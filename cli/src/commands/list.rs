@@ -8,7 +8,7 @@ use weft::{NodeKind, ParamKind};
 
 use crate::args::ListArgs;
 use crate::error::{name_list, CliError};
-use crate::{Cli, Exit};
+use crate::{output, Cli, Exit};
 
 /// Runs `list`: text, or JSON with `--json`.
 pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
@@ -76,10 +76,10 @@ pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
         let v = serde_json::json!({ "functions": functions, "inputs": ins, "config": config });
         let text =
             serde_json::to_string_pretty(&v).map_err(|e| CliError::failure(e.to_string()))?;
-        outln!("{text}");
+        output::to_stdout("the list", &(text + "\n"))?;
         return Ok(Exit::Success);
     }
-    out!("{}", list_text(&functions, &ins, &config));
+    output::to_stdout("the list", &list_text(&functions, &ins, &config))?;
     Ok(Exit::Success)
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn dispatch(cli: &Cli, command: FlowCommand, bin: &str) -> Result<Exi
         FlowCommand::Explain(a) => explain::run(cli, a, bin),
         FlowCommand::Cache(a) => cache::run(a, bin).map(|()| Exit::Success),
         FlowCommand::Completions(a) => {
-            completions::print(a.shell, &mut cli.command(bin), bin);
+            completions::print(a.shell, &mut cli.command(bin), bin)?;
             Ok(Exit::Success)
         }
     }
