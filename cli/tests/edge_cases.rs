@@ -195,16 +195,22 @@ fn a_cache_directory_that_cannot_be_created_is_a_usage_error_naming_it() {
 }
 
 /// Runs the flow CLI in `dir` as a user who does not own the files there: as root (whom
-/// permission bits do not stop), as `nobody` through `setpriv` (util-linux).
+/// permission bits do not stop), as `nobody` through `setpriv` (util-linux), from a copy of the
+/// binary in `dir` (the target directory may be out of that user's reach).
 fn flow_as_non_owner(dir: &Path, args: &[&str]) -> Output {
     let probe = dir.join(".owner");
     std::fs::write(&probe, "").unwrap();
     let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&probe).unwrap()) == 0;
     std::fs::remove_file(&probe).unwrap();
     let mut cmd = if root {
+        let bin = dir.join("flow_cli");
+        if !bin.exists() {
+            std::fs::copy(flow_bin(), &bin).unwrap();
+            chmod(&bin, 0o755);
+        }
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(flow_bin());
+            .arg(bin);
         c
     } else {
         Command::new(flow_bin())
