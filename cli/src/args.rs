@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cache_cmd::CacheArgs;
+use crate::commands::cache::CacheArgs;
 
 /// The command line of a weft flow.
 #[derive(Parser, Debug)]

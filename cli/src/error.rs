@@ -8,8 +8,8 @@ use std::process::ExitCode;
 /// | code | meaning |
 /// |---|---|
 /// | 0 | success |
-/// | 1 | a node failed (or a file could not be written, or the cache could not be read) |
-/// | 2 | a usage, graph or input error: nothing was executed |
+/// | 1 | a node failed (or the results or a file could not be written, or the cache could not be read) |
+/// | 2 | a usage, graph or input error (an input given twice, a cache directory that cannot be created): nothing was executed |
 ///
 /// ```
 /// use weft_cli::Exit;

@@ -113,17 +113,22 @@ fn not_an_input(graph: &Graph, name: &str, flag: &str) -> String {
     }
 }
 
-/// `--input`/`--inputs` against the graph, plus the required inputs of `outputs` that are
+/// `--inputs` (`file`) and `--input` (`flags`, which win over the file) against the graph,
+/// plus the names given twice with `--input` and the required inputs of `outputs` that are
 /// missing: every problem at once.
 pub(crate) fn parse_inputs(
     graph: &Graph,
-    given: Vec<(String, Given)>,
+    file: Vec<(String, Given)>,
+    flags: &[(String, String)],
     outputs: &[&str],
 ) -> Result<Inputs, CliError> {
-    let mut problems = Vec::new();
+    let mut problems = repeated(flags, "input", "--input");
     let mut inputs = Inputs::new();
     let mut by_name: BTreeMap<String, Given> = BTreeMap::new();
-    for (k, v) in given {
+    let flags = flags
+        .iter()
+        .map(|(k, v)| (k.clone(), Given::Text(v.clone())));
+    for (k, v) in file.into_iter().chain(flags) {
         by_name.insert(k, v); // later (flags) win over earlier (the file)
     }
     for (name, value) in &by_name {
@@ -181,9 +186,11 @@ fn missing(graph: &Graph, outputs: &[&str], given: &HashSet<String>) -> Vec<Stri
 
 /// `--config k=v` against the graph built with the program's own config.
 pub(crate) fn parse_config(graph: &Graph, given: &[(String, String)]) -> Result<Inputs, CliError> {
-    let mut problems = Vec::new();
+    let mut problems = repeated(given, "config", "--config");
     let mut config = Inputs::new();
-    for (name, text) in given {
+    let mut seen = HashSet::new();
+    // A name given twice is reported above; only its first value is checked here.
+    for (name, text) in given.iter().filter(|(name, _)| seen.insert(name)) {
         let ty = match graph.node(name).map(|n| n.kind()) {
             Some(NodeKind::Input { ty, .. }) | Some(NodeKind::Config { ty }) => *ty,
             Some(NodeKind::Function(_)) => {
@@ -228,6 +235,27 @@ pub(crate) fn parse_config(graph: &Graph, given: &[(String, String)]) -> Result<
     } else {
         Err(problems_error("config", problems))
     }
+}
+
+/// The names given more than once with `flag` (`--input n=1 --input n=2`), as messages: which
+/// value was meant is unknown, so none is picked.
+fn repeated(given: &[(String, String)], what: &str, flag: &str) -> Vec<String> {
+    let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in given {
+        values.entry(name).or_default().push(value);
+    }
+    values
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(name, v)| {
+            let shown: Vec<String> = v.iter().map(|v| format!("`{v}`")).collect();
+            format!(
+                "{what} `{name}` is given {} times with {flag} ({}); give it once",
+                v.len(),
+                shown.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn problems_error(what: &str, problems: Vec<String>) -> CliError {
@@ -283,5 +311,24 @@ mod tests {
         assert_eq!(v.downcast_ref::<Color>(), Some(&Color::Red));
         let e = parse(c, &Given::Text("Blue".into())).err().unwrap();
         assert!(e.contains("expected JSON"), "{e}");
+    }
+
+    #[test]
+    fn names_given_twice_are_problems_naming_every_value() {
+        let given = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(repeated(&given(&[("a", "1"), ("b", "1")]), "input", "--input").is_empty());
+        assert_eq!(
+            repeated(
+                &given(&[("n", "1"), ("m", "0"), ("n", "2"), ("n", "3")]),
+                "input",
+                "--input"
+            ),
+            ["input `n` is given 3 times with --input (`1`, `2`, `3`); give it once"]
+        );
     }
 }

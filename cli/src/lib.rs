@@ -66,11 +66,11 @@ macro_rules! out {
 }
 
 mod args;
-mod cache_cmd;
+mod commands;
 mod dev;
 mod error;
-mod flow;
 mod inputs;
+mod output;
 mod progress;
 mod render;
 mod scaffold;
@@ -86,8 +86,8 @@ pub use error::Exit;
 #[doc = include_str!("../../book/src/command-line.md")]
 mod book_command_line {}
 
-use args::{FlowArgs, FlowCommand};
-use error::{report, CliError};
+use args::FlowArgs;
+use error::report;
 
 /// Runs the flow made of `modules` as a command line, with the process's arguments, and exits
 /// with the command's exit code ([`Exit`]). Never returns, so that `fn main` stays one line.
@@ -209,7 +209,7 @@ impl Cli {
             Ok(p) => p,
             Err(e) => return clap_exit(&e),
         };
-        match self.dispatch(parsed.command, &bin) {
+        match commands::dispatch(&self, parsed.command, &bin) {
             Ok(exit) => exit,
             Err(e) => report(e),
         }
@@ -227,7 +227,7 @@ impl Cli {
             let ex = args::flow_examples(bin, sub).unwrap_or_default();
             cmd = cmd.mut_subcommand(sub, |c| c.after_help(ex));
         }
-        cmd = cmd.mut_subcommand("cache", |c| cache_cmd::with_examples(c, bin));
+        cmd = cmd.mut_subcommand("cache", |c| commands::cache::with_examples(c, bin));
         cmd.after_help(args::render_examples(
             bin,
             &[
@@ -238,29 +238,6 @@ impl Cli {
             ],
         ))
     }
-
-    fn dispatch(&self, command: FlowCommand, bin: &str) -> Result<Exit, CliError> {
-        match command {
-            FlowCommand::Build(a) => flow::build(self, a),
-            FlowCommand::Watch(a) => flow::watch(self, a),
-            FlowCommand::List(a) => flow::list(self, a),
-            FlowCommand::Viz(a) => flow::viz(self, a),
-            FlowCommand::Explain(a) => flow::explain(self, a, bin),
-            FlowCommand::Cache(a) => cache_cmd::run(a, bin).map(|()| Exit::Success),
-            FlowCommand::Completions(a) => {
-                let mut cmd = self.command(bin);
-                completions(a.shell, &mut cmd, bin);
-                Ok(Exit::Success)
-            }
-        }
-    }
-}
-
-/// Prints the completion script of `cmd` for `shell` on stdout.
-pub(crate) fn completions(shell: clap_complete::Shell, cmd: &mut clap::Command, bin: &str) {
-    let mut script = Vec::new();
-    clap_complete::generate(shell, cmd, bin, &mut script);
-    out!("{}", String::from_utf8_lossy(&script));
 }
 
 /// Prints a clap error (or help) and maps it to an exit status.

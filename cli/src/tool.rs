@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::args::{render_examples, CompletionsArgs};
-use crate::cache_cmd::{self, CacheArgs};
+use crate::commands::cache::{self, CacheArgs};
+use crate::commands::completions;
 use crate::error::{report, CliError};
 use crate::scaffold::{self, Source};
 use crate::Exit;
@@ -56,7 +57,7 @@ struct NewArgs {
 
 fn command() -> clap::Command {
     let mut cmd = ToolArgs::command();
-    cmd = cmd.mut_subcommand("cache", |c| cache_cmd::with_examples(c, "weft"));
+    cmd = cmd.mut_subcommand("cache", |c| cache::with_examples(c, "weft"));
     cmd = cmd.mut_subcommand("new", |c| {
         c.after_help(render_examples(
             "weft",
@@ -111,13 +112,10 @@ where
         Err(e) => return crate::clap_exit(&e),
     };
     let result = match parsed.command {
-        ToolCommand::Cache(a) => cache_cmd::run(a, "weft"),
+        ToolCommand::Cache(a) => cache::run(a, "weft"),
         ToolCommand::New(a) => new(a),
         ToolCommand::Dev(a) => crate::dev::run(a),
-        ToolCommand::Completions(a) => {
-            crate::completions(a.shell, &mut command(), "weft");
-            Ok(())
-        }
+        ToolCommand::Completions(a) => completions::print(a.shell, &mut command(), "weft"),
     };
     match result {
         Ok(()) => Exit::Success,

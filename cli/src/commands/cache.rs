@@ -9,7 +9,7 @@ use weft::Cache;
 
 use crate::args::render_examples;
 use crate::error::{did_you_mean, CliError};
-use crate::text;
+use crate::{output, text};
 
 /// `cache [--cache-dir DIR] <COMMAND>`.
 #[derive(Args, Debug)]
@@ -149,8 +149,7 @@ pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
         CacheCommand::Show { run, json } => show(&cache, run.as_deref(), json),
         CacheCommand::Explain { node, run } => {
             let e = explain(&cache, &node, run.as_deref(), prefix)?;
-            outln!("{e}");
-            Ok(())
+            output::to_stdout("the explanation", &format!("{e}\n"))
         }
         CacheCommand::View { run, output } => {
             let meta = resolve_run(&cache, run.as_deref())?;
@@ -170,13 +169,12 @@ pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
                     max_bytes: max_size,
                 })
                 .map_err(store_error)?;
-            outln!("{}", gc_report(&report));
-            Ok(())
+            output::to_stdout("the report", &format!("{}\n", gc_report(&report)))
         }
         CacheCommand::Clear => {
             let report = cache.clear().map_err(store_error)?;
-            outln!("cleared {}: {}", dir.display(), gc_report(&report));
-            Ok(())
+            let text = format!("cleared {}: {}\n", dir.display(), gc_report(&report));
+            output::to_stdout("the report", &text)
         }
     }
 }
@@ -278,26 +276,20 @@ fn runs(cache: &Cache, json: bool) -> Result<(), CliError> {
         }
     }
     if json {
-        print_json(&serde_json::Value::Array(objects))
+        print_json("the runs", &serde_json::Value::Array(objects))
     } else if runs.is_empty() {
-        outln!("no runs in `{}`", cache.dir().display());
-        Ok(())
+        let text = format!("no runs in `{}`\n", cache.dir().display());
+        output::to_stdout("the runs", &text)
     } else {
-        out!(
-            "{}",
-            text::table(
-                &["RUN", "STARTED (UTC)", "TOOK", "STATUS", "NODES", "OUTPUTS"],
-                &rows
-            )
-        );
-        Ok(())
+        let header = ["RUN", "STARTED (UTC)", "TOOK", "STATUS", "NODES", "OUTPUTS"];
+        output::to_stdout("the runs", &text::table(&header, &rows))
     }
 }
 
-fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
+/// Prints `v` as pretty JSON; `what` names it in the error if stdout cannot be written.
+fn print_json(what: &str, v: &serde_json::Value) -> Result<(), CliError> {
     let s = serde_json::to_string_pretty(v).map_err(|e| CliError::failure(e.to_string()))?;
-    outln!("{s}");
-    Ok(())
+    output::to_stdout(what, &(s + "\n"))
 }
 
 /// The words shown in the REASON column.
@@ -326,18 +318,18 @@ fn show(cache: &Cache, run: Option<&str>, json: bool) -> Result<(), CliError> {
     let records = cache.records(Some(&meta.run_id)).map_err(store_error)?;
     if json {
         let v = serde_json::json!({ "run": meta, "records": records });
-        return print_json(&v);
+        return print_json("the run", &v);
     }
     let (executed, hits, failed) = counts(&records);
-    outln!(
-        "run {} · {} · started {} UTC · took {} · outputs: {}",
+    let mut shown = format!(
+        "run {} · {} · started {} UTC · took {} · outputs: {}\n\
+         {executed} executed, {hits} hits, {failed} failed\n",
         meta.run_id,
         meta.status,
         text::utc(meta.started_at),
         took(&meta),
         meta.outputs.join(", ")
     );
-    outln!("{executed} executed, {hits} hits, {failed} failed");
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
@@ -350,11 +342,11 @@ fn show(cache: &Cache, run: Option<&str>, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    out!(
-        "{}",
-        text::table(&["NODE", "STATUS", "TOOK", "VERSION", "REASON"], &rows)
-    );
-    Ok(())
+    shown.push_str(&text::table(
+        &["NODE", "STATUS", "TOOK", "VERSION", "REASON"],
+        &rows,
+    ));
+    output::to_stdout("the run", &shown)
 }
 
 /// `cache explain`, with a "did you mean" drawn from the nodes the cache knows.

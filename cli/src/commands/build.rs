@@ -1,0 +1,86 @@
+//! `build`: compute outputs, print them (table or JSON), optionally write them to a file.
+
+use crate::args::{BuildArgs, OutputFormat};
+use crate::error::{name_list, CliError};
+use crate::{output, render, Cli, Exit};
+
+use super::execute::execute;
+use super::failure::execute_error;
+use super::request::request;
+
+/// Runs `build`.
+pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
+    let request = request(cli, &a)?;
+    let outputs = request.outputs.clone();
+    let progress = request.progress.clone();
+    let (result, cache) = execute(cli, &a, request, |cache, executor| {
+        if a.verbose {
+            match cache {
+                Some(c) => eprintln!("cache: {}", c.dir().display()),
+                None => eprintln!("cache: off (--no-cache)"),
+            }
+            eprintln!("executor: {executor}");
+            eprintln!("outputs: {}", name_list(outputs.iter().map(String::as_str)));
+        }
+    })?;
+    if !a.quiet {
+        if let Some(cache) = &cache {
+            for w in cache.warnings() {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    let summary = progress.report().map(|r| r.summary());
+    let outputs_got = match result {
+        Ok((out, record)) => {
+            if a.verbose && record.answered {
+                eprintln!("run: answered from the cache (every node a stored hit; nothing walked)");
+            }
+            out
+        }
+        Err(e) => {
+            if let Some(s) = &summary {
+                eprintln!("{s}");
+            }
+            return Err(execute_error(e));
+        }
+    };
+
+    let rows = render::rows(&outputs_got, &outputs);
+    let json = || {
+        serde_json::to_string_pretty(&render::json(&rows))
+            .map(|text| text + "\n")
+            .map_err(|e| CliError::failure(e.to_string()))
+    };
+    // Both destinations are tried; a failed write is reported after the summary.
+    let mut failed = Vec::new();
+    let printed = match a.output {
+        OutputFormat::Table => output::to_stdout("the results", &render::table(&rows)),
+        OutputFormat::Json => json().and_then(|text| output::to_stdout("the results", &text)),
+    };
+    failed.extend(printed.err());
+    if a.output == OutputFormat::Json || a.output_file.is_some() {
+        for w in render::json_warnings(&rows) {
+            eprintln!("warning: {w}");
+        }
+    }
+    if let Some(path) = &a.output_file {
+        match json().and_then(|text| output::to_file(path, &text)) {
+            Ok(()) if !a.quiet => eprintln!("wrote {}", path.display()),
+            Ok(()) => {}
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(s) = summary {
+        eprintln!("{s}");
+    }
+    match failed.pop() {
+        None => Ok(Exit::Success),
+        Some(last) => {
+            for e in failed {
+                eprintln!("error: {e}");
+            }
+            Err(last)
+        }
+    }
+}

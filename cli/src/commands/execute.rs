@@ -1,0 +1,99 @@
+//! The driver for `--executor`: sequential or threads (a sync [`Driver`]), or async (an
+//! `Driver::execute_async` on a tokio runtime started here). The only place that knows the async path.
+
+use std::sync::Arc;
+
+use weft::executors::MultiThreading;
+use weft::{Cache, CacheConfig, Driver, ExecuteError, Inputs, Outputs, RunRecord};
+
+use super::build_error;
+use super::request::Request;
+use crate::args::{BuildArgs, Executor};
+use crate::error::CliError;
+use crate::progress::Progress;
+use crate::Cli;
+
+/// How a `build` run ended, and the cache it used.
+pub(super) type Ran = (Result<(Outputs, RunRecord), ExecuteError>, Option<Cache>);
+
+/// Builds the driver `a.executor` asks for, calls `before` with its cache and executor name,
+/// then computes the request's outputs.
+pub(super) fn execute(
+    cli: &Cli,
+    a: &BuildArgs,
+    request: Request,
+    before: impl FnOnce(Option<&Cache>, &str),
+) -> Result<Ran, CliError> {
+    let Request {
+        outputs,
+        inputs,
+        config,
+        cache_config,
+        progress,
+    } = request;
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let outputs = outputs.as_slice();
+    Ok(match a.executor {
+        Executor::Async => {
+            let (rt, dr) = async_driver(cli, config, a.keep_going, cache_config, progress)?;
+            before(dr.cache(), "async (tokio)");
+            let result = rt.block_on(dr.request(outputs).inputs(inputs).run_async());
+            (result, dr.cache().cloned())
+        }
+        Executor::Sequential | Executor::Threads(_) => {
+            let driver = sync_driver(cli, a, config, cache_config, progress)?;
+            before(driver.cache(), &driver.executor_name());
+            let result = driver.execute_recorded(outputs, inputs, Inputs::new());
+            (result, driver.cache().cloned())
+        }
+    })
+}
+
+/// A sync driver for `build`/`watch` (sequential or threads).
+pub(super) fn sync_driver(
+    cli: &Cli,
+    a: &BuildArgs,
+    config: Inputs,
+    cache_config: Option<CacheConfig>,
+    progress: Arc<Progress>,
+) -> Result<Driver, CliError> {
+    let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
+    if let Executor::Threads(n) = a.executor {
+        let n = n.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        builder = builder.with_local_executor(MultiThreading::new(n));
+    }
+    if let Some(cfg) = cache_config {
+        builder = builder.with_cache_config(cfg);
+    }
+    builder
+        .with_adapter_arc(progress)
+        .build()
+        .map_err(build_error)
+}
+
+/// The async driver, on a multi-threaded tokio runtime started here.
+fn async_driver(
+    cli: &Cli,
+    config: Inputs,
+    keep_going: bool,
+    cache: Option<CacheConfig>,
+    progress: Arc<Progress>,
+) -> Result<(tokio::runtime::Runtime, Driver), CliError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::failure(format!(
+                "cannot start the tokio runtime for `--executor async`: {e}"
+            ))
+        })?;
+    // The same builder as the other executors (customizations included), driven async.
+    let mut b = cli.builder().with_config(config).keep_going(keep_going);
+    if let Some(cfg) = cache {
+        b = b.with_cache_config(cfg);
+    }
+    let dr = b.with_adapter_arc(progress).build().map_err(build_error)?;
+    Ok((rt, dr))
+}

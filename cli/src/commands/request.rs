@@ -1,0 +1,106 @@
+//! What `build` and `watch` share: the outputs, the parsed inputs and config, the cache
+//! configuration and the progress adapter, all checked before the cache is touched.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use weft::{CacheConfig, ExecuteError, Graph, Inputs};
+
+use crate::args::BuildArgs;
+use crate::error::CliError;
+use crate::inputs::{self, Given};
+use crate::progress::{Mode, Progress};
+use crate::Cli;
+
+/// A checked `build`/`watch` request.
+pub(super) struct Request {
+    pub(super) outputs: Vec<String>,
+    pub(super) inputs: Inputs,
+    pub(super) config: Inputs,
+    pub(super) cache_config: Option<CacheConfig>,
+    pub(super) progress: Arc<Progress>,
+}
+
+/// Checks `a` against the flow's graph (on a driver without cache) and parses it.
+pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
+    // Everything is checked on a driver without cache before the cache directory is touched.
+    let (checked, config) = cli.checked(&a.config)?;
+    let graph = checked.graph();
+    let functions: HashSet<String> = graph
+        .nodes()
+        .iter()
+        .filter(|n| n.spec().is_some())
+        .map(|n| n.name().to_string())
+        .collect();
+    let outputs: Vec<String> = if a.outputs.is_empty() {
+        let s = sinks(graph);
+        if s.is_empty() {
+            return Err(CliError::usage(
+                "the flow has no function nodes to build (are its modules' functions marked \
+                 #[node]?)",
+            ));
+        }
+        s
+    } else {
+        a.outputs.clone()
+    };
+    let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    if let Err(e @ ExecuteError::UnknownOutputs(_)) =
+        weft::Plan::new(graph, &names, &HashSet::new())
+    {
+        return Err(CliError::usage(e.to_string()));
+    }
+    let file: Vec<(String, Given)> = match &a.inputs_file {
+        Some(path) => inputs::read_inputs_file(path)?,
+        None => Vec::new(),
+    };
+    let inputs = inputs::parse_inputs(graph, file, &a.inputs, &names)?;
+    drop(checked);
+
+    if !a.no_cache {
+        super::cache_dir::check(&a.cache_dir)?;
+    }
+    let progress = Arc::new(Progress::new(Mode::detect(a.quiet), a.verbose, functions));
+    let cache_config = (!a.no_cache).then(|| {
+        let cfg = CacheConfig::at(&a.cache_dir).recompute(a.recompute.iter().cloned());
+        if a.recompute_all {
+            cfg.recompute_all()
+        } else {
+            cfg
+        }
+    });
+    Ok(Request {
+        outputs,
+        inputs,
+        config,
+        cache_config,
+        progress,
+    })
+}
+
+/// Function nodes no other node depends on, in graph order.
+fn sinks(graph: &Graph) -> Vec<String> {
+    let used: HashSet<u32> = (0..graph.nodes().len() as u32)
+        .flat_map(|id| graph.deps(id).iter().copied())
+        .collect();
+    graph
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|(id, n)| n.spec().is_some() && !used.contains(&(*id as u32)))
+        .map(|(_, n)| n.name().to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::ConfigArgs;
+    use crate::commands::tests::cli;
+
+    #[test]
+    fn sinks_are_the_nodes_nothing_depends_on() {
+        let driver = cli().graph_driver(&ConfigArgs::default()).unwrap();
+        assert_eq!(sinks(driver.graph()), ["doubled", "halved"]);
+    }
+}
