@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::keying::Keyed;
-use super::{CacheKey, Draft, Inner, Item, MetaWrite, RunMeta, Status};
+use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status};
 use crate::adapter::{
     Adapter, Next, NextAsync, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary,
 };
@@ -79,7 +79,7 @@ impl Adapter for CacheAdapter {
             t.hints = None;
             t.run_id = Some(Arc::from(run.run_id));
         }
-        self.0.meta.begin_lookups();
+        self.0.meta.maintain(Moment::RunStart);
         self.0.send(MetaWrite::BeginRun(RunMeta {
             run_id: run.run_id.to_string(),
             started_at: now(),
@@ -118,7 +118,7 @@ impl Adapter for CacheAdapter {
             .into(),
             finished_at: now(),
         });
-        self.0.meta.end_lookups();
+        self.0.meta.maintain(Moment::RunEnd);
         self.0.send_outbox();
         // A run that computed something is committed before `execute` returns: its results
         // survive even a `std::process::exit` that skips dropping the driver. A run of hits

@@ -3,12 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{MetadataStore, ResultStore};
 
 use crate::error::{suggest, Problem};
 use crate::graph::Graph;
 use crate::node::CacheBehavior;
 
 /// Where the cache lives and how each node uses it.
+///
+/// By default the cache is SQLite metadata and results under a directory ([`at`](Self::at));
+/// [`with_stores`](Self::with_stores) plugs in any [`MetadataStore`] and [`ResultStore`]
+/// instead, such as the engine's [`MemoryStore`](super::MemoryStore).
 ///
 /// ```
 /// use weft::{CacheBehavior, CacheConfig};
@@ -28,6 +35,20 @@ pub struct CacheConfig {
     recompute_all: bool,
     default_behavior: CacheBehavior,
     format: String,
+    stores: Option<Stores>,
+}
+
+/// A metadata store and a result store given to [`CacheConfig::with_stores`].
+#[derive(Clone)]
+pub(crate) struct Stores {
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) results: Arc<dyn ResultStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stores { .. }")
+    }
 }
 
 impl Default for CacheConfig {
@@ -47,7 +68,40 @@ impl CacheConfig {
             recompute_all: false,
             default_behavior: CacheBehavior::Default,
             format: "postcard".into(),
+            stores: None,
         }
+    }
+
+    /// Keeps the cache in these stores instead of SQLite under the directory: any
+    /// [`MetadataStore`] and [`ResultStore`] (a database server, object storage, or the
+    /// engine's [`MemoryStore`](super::MemoryStore)). Drivers given the same stores share the
+    /// cache. The directory ([`path`](Self::path)) is then not used.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft::cache::MemoryStore;
+    /// use weft::CacheConfig;
+    /// let store = MemoryStore::new();
+    /// let cfg = CacheConfig::default().with_stores(Arc::new(store.clone()), Arc::new(store));
+    /// assert!(cfg.has_stores());
+    /// ```
+    pub fn with_stores(
+        mut self,
+        meta: Arc<dyn MetadataStore>,
+        results: Arc<dyn ResultStore>,
+    ) -> Self {
+        self.stores = Some(Stores { meta, results });
+        self
+    }
+
+    /// Whether the cache uses stores given to [`with_stores`](Self::with_stores) (otherwise,
+    /// SQLite under [`path`](Self::path)).
+    pub fn has_stores(&self) -> bool {
+        self.stores.is_some()
+    }
+
+    pub(crate) fn stores(&self) -> Option<&Stores> {
+        self.stores.as_ref()
     }
 
     fn list(
@@ -97,7 +151,7 @@ impl CacheConfig {
         self.format = format.into();
         self
     }
-    /// The cache directory.
+    /// The cache directory (for SQLite, the default stores).
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -124,14 +124,14 @@ impl Cache {
                     [one] => Ok(one.run_id.clone()),
                     [] => Err(StoreError::Other(format!(
                         "no run `{r}` in {} (see `weft cache runs`)",
-                        self.dir().display()
+                        self.location()
                     ))),
                     _ => Err(StoreError::Other(format!("run prefix `{r}` is ambiguous"))),
                 }
             }
             None => self
                 .last_run_id()
-                .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.dir().display()))),
+                .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.location()))),
         }
     }
 
@@ -168,7 +168,7 @@ impl Cache {
         if history.is_empty() {
             return Err(StoreError::Other(format!(
                 "no record of node `{node}` in {}",
-                self.dir().display()
+                self.location()
             )));
         }
         let pos = match run {

@@ -1,5 +1,8 @@
-//! The persistent cache: SQLite metadata and a content-addressed result store, wrapping node
-//! execution as an [`Adapter`].
+//! The persistent cache: a metadata store (keys → data versions, runs, records) and a
+//! content-addressed result store, wrapping node execution as an
+//! [`Adapter`](crate::Adapter). Both stores are traits ([`MetadataStore`], [`ResultStore`]):
+//! SQLite under a directory by default, in memory ([`MemoryStore`]), or any other given to
+//! [`CacheConfig::with_stores`].
 //!
 //! For each node that reaches it (the in-memory incremental core answers first), the cache
 //! builds the key from the node's name, code version, output type and its dependencies' data
@@ -16,6 +19,7 @@ mod inline;
 mod inspect;
 mod key;
 mod keying;
+mod memory;
 mod records;
 mod sqlite;
 mod store;
@@ -30,6 +34,7 @@ pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
+pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
     Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, Status,
@@ -47,9 +52,9 @@ use writer::{Item, Msg, Warnings, Writer};
 /// as one file each under `results/`.
 pub const INLINE_MAX: usize = 16 * 1024;
 
-/// A cache directory: metadata and results. Obtained from a driver built with a cache
-/// ([`Driver::cache`](crate::Driver::cache)), or opened on a directory alone for inspection
-/// ([`Cache::open`]).
+/// A cache: metadata and results. Obtained from a driver built with a cache
+/// ([`Driver::cache`](crate::Driver::cache)), or opened on a directory ([`Cache::open`]) or on
+/// stores ([`Cache::with_stores`]) alone for inspection.
 #[derive(Clone)]
 pub struct Cache {
     inner: Arc<Inner>,
@@ -57,6 +62,8 @@ pub struct Cache {
 
 struct Inner {
     dir: PathBuf,
+    /// Where the stores are (for the writers' registry and messages).
+    place: Place,
     meta: Arc<dyn MetadataStore>,
     results: Arc<dyn ResultStore>,
     writer: Option<Arc<Writer>>,
@@ -93,18 +100,43 @@ impl Cache {
     /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
     /// `dir/results.sqlite`, large ones in `dir/results/`), for inspection and housekeeping.
     pub fn open(dir: impl AsRef<Path>) -> Result<Cache, StoreError> {
-        Self::open_read_only(dir.as_ref())
+        let dir = dir.as_ref();
+        // Runs of other live drivers on this directory are committed in the background after
+        // `execute` returns: what they wrote is visible to this one from the start.
+        let place = Place::Dir(dir.to_path_buf());
+        writer::settle(&place);
+        let (meta, results) = open_stores(dir)?;
+        Ok(Cache::read_only(dir.to_path_buf(), place, meta, results))
     }
 
-    /// Opens the cache with custom stores (e.g. a shared result store).
-    pub fn with_stores(
-        dir: impl AsRef<Path>,
+    /// A cache on these stores, for inspection and housekeeping ([`runs`](Self::runs),
+    /// [`explain`](Self::explain), [`gc`](Self::gc), …) of any [`MetadataStore`] and
+    /// [`ResultStore`]; what live drivers of this process wrote to them is committed first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft::cache::{Cache, MemoryStore};
+    /// let store = MemoryStore::new();
+    /// let cache = Cache::with_stores(Arc::new(store.clone()), Arc::new(store));
+    /// assert!(cache.runs().unwrap().is_empty());
+    /// ```
+    pub fn with_stores(meta: Arc<dyn MetadataStore>, results: Arc<dyn ResultStore>) -> Cache {
+        let place = Place::Stores;
+        writer::settle(&place);
+        Cache::read_only(PathBuf::new(), place, meta, results)
+    }
+
+    /// A cache that writes nothing itself (for inspection and housekeeping).
+    fn read_only(
+        dir: PathBuf,
+        place: Place,
         meta: Arc<dyn MetadataStore>,
         results: Arc<dyn ResultStore>,
     ) -> Cache {
         Cache {
             inner: Arc::new(Inner {
-                dir: dir.as_ref().to_path_buf(),
+                dir,
+                place,
                 meta,
                 results,
                 writer: None,
@@ -116,52 +148,53 @@ impl Cache {
         }
     }
 
-    /// A cache that writes nothing itself (for inspection and housekeeping).
-    fn open_read_only(dir: &Path) -> Result<Cache, StoreError> {
-        // Runs of other live drivers on this directory are committed in the background after
-        // `execute` returns: what they wrote is visible to this one from the start.
-        writer::settle(dir);
-        let (meta, results) = open_stores(dir)?;
-        Ok(Cache {
-            inner: Arc::new(Inner {
-                dir: dir.to_path_buf(),
-                meta,
-                results,
-                writer: None,
-                policy: Policy::default(),
-                warned: Warnings::default(),
-                run: Mutex::default(),
-                hints_ahead: Mutex::default(),
-            }),
-        })
-    }
-
-    /// Starts opening the cache in `dir` for a driver: its writer thread opens the stores and
-    /// reads the first run's hints while the driver builds its graph.
-    pub(crate) fn opening(dir: &Path) -> Opening {
-        writer::settle(dir);
+    /// Starts opening the cache `config` describes for a driver: its writer thread opens the
+    /// stores (SQLite under the directory, unless stores were given) and reads the first run's
+    /// hints while the driver builds its graph.
+    pub(crate) fn opening(config: &CacheConfig) -> Opening {
+        let dir = config.path().to_path_buf();
+        let (place, given) = match config.stores() {
+            Some(s) => (Place::Stores, Some(s.clone())),
+            None => (Place::Dir(dir.clone()), None),
+        };
+        writer::settle(&place);
         let warned = Warnings::default();
         let (opened_tx, opened) = std::sync::mpsc::channel();
         let (hints_tx, hints) = std::sync::mpsc::channel();
-        let owned = dir.to_path_buf();
+        let owned = dir.clone();
         let writer = Writer::spawn(
-            move || open_stores(&owned),
+            move || match given {
+                Some(s) => Ok((s.meta, s.results)),
+                None => open_stores(&owned),
+            },
             warned.clone(),
             opened_tx,
             hints_tx,
         )
-        .map(|w| w.register(dir));
+        .map(|w| w.register(place.clone()));
         Opening {
-            dir: dir.to_path_buf(),
+            dir,
+            place,
             writer,
             opened,
             hints,
             warned,
         }
     }
-    /// The cache directory.
+
+    /// The cache directory (for a cache on stores given to
+    /// [`CacheConfig::with_stores`], the configured path, which it does not use; empty for
+    /// [`Cache::with_stores`]).
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// Where the cache is, in words: its directory, or "the cache's stores".
+    pub fn location(&self) -> String {
+        match &self.inner.place {
+            Place::Dir(d) => d.display().to_string(),
+            Place::Stores => "the cache's stores".to_string(),
+        }
     }
 
     /// The metadata store (with everything this cache has written committed).
@@ -201,6 +234,7 @@ impl Cache {
 /// A driver's cache being opened (see [`Cache::opening`]).
 pub(crate) struct Opening {
     dir: PathBuf,
+    place: Place,
     writer: Result<Arc<Writer>, StoreError>,
     opened: std::sync::mpsc::Receiver<writer::Opened>,
     hints: std::sync::mpsc::Receiver<Hints>,
@@ -217,6 +251,7 @@ impl Opening {
         Ok(Cache {
             inner: Arc::new(Inner {
                 dir: self.dir,
+                place: self.place,
                 meta,
                 results,
                 writer: Some(writer),
@@ -227,6 +262,16 @@ impl Opening {
             }),
         })
     }
+}
+
+/// Which stores a cache uses: a directory (SQLite), or stores given by the caller. Opening a
+/// cache first waits for the live drivers of the process on the same place to commit (see
+/// `writer::settle`); stores given by the caller cannot be told apart (clones of one store are
+/// the same store), so all drivers on given stores count as one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    Dir(PathBuf),
+    Stores,
 }
 
 /// The stores of a cache directory: SQLite metadata, results tiered by size.

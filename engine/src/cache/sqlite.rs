@@ -323,18 +323,38 @@ fn cached(
     tx.prepare_cached(sql)?.execute(params)
 }
 
-impl MetadataStore for SqliteStore {
+impl SqliteStore {
+    /// A run starts looking keys up: its lookups share one read transaction (SQLite then takes
+    /// its file lock once per run, not once per lookup).
     fn begin_lookups(&self) {
         self.in_run
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The run's lookups are over: their read transaction ends.
     fn end_lookups(&self) {
         self.in_run
             .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(c) = self.read.get_if_open() {
             if !c.is_autocommit() {
                 let _ = c.execute_batch("COMMIT");
+            }
+        }
+    }
+}
+
+impl MetadataStore for SqliteStore {
+    /// Lookups of a run share a read transaction ([`Moment::RunStart`] to
+    /// [`Moment::RunEnd`]); a long write-ahead log is folded as a driver opens the store and
+    /// as it closes it (see [`checkpoint`]).
+    fn maintain(&self, moment: Moment) {
+        match moment {
+            Moment::RunStart => self.begin_lookups(),
+            Moment::RunEnd => self.end_lookups(),
+            Moment::Open | Moment::Close => {
+                if let Ok(c) = self.writer() {
+                    checkpoint(&c, moment);
+                }
             }
         }
     }
@@ -592,12 +612,6 @@ impl MetadataStore for SqliteStore {
         Ok(kept.into_iter().collect())
     }
 
-    fn checkpoint(&self, moment: Moment) {
-        if let Ok(c) = self.writer() {
-            checkpoint(&c, moment);
-        }
-    }
-
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError> {
         let mut c = self.writer()?;
         let tx = c
@@ -628,10 +642,13 @@ pub const WAL_FOLD_AT_END_BYTES: u64 = 256 << 10;
 /// two fsyncs, so a short one is left alone. After a full checkpoint the next write starts the
 /// log over and truncates the file (`journal_size_limit = 0`), so the file's size is the log's
 /// length.
+/// Only [`Moment::Open`] ([`WAL_FOLD_BYTES`]) and [`Moment::Close`] ([`WAL_FOLD_AT_END_BYTES`])
+/// fold.
 pub(crate) fn checkpoint(c: &Connection, moment: Moment) {
     let limit = match moment {
-        Moment::Start => WAL_FOLD_BYTES,
-        Moment::End => WAL_FOLD_AT_END_BYTES,
+        Moment::Open => WAL_FOLD_BYTES,
+        Moment::Close => WAL_FOLD_AT_END_BYTES,
+        Moment::RunStart | Moment::RunEnd => return,
     };
     let wal = c.path().map(|p| format!("{p}-wal"));
     let long = wal
