@@ -535,8 +535,7 @@ fn a_failed_run_keeps_what_succeeded(store: Store) {
     let dr = build();
     let err = dr
         .execute(&["bad"], inputs! { "x" => 1u64 })
-        .err()
-        .expect("`bad` fails");
+        .expect_err("`bad` fails");
     let text = err.to_string();
     assert!(
         text.contains("`bad`") && text.contains("upstream API down"),

@@ -222,3 +222,108 @@ impl ResultStore for MemoryStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
+        MetaWrite::Record(NodeRecord {
+            run_id: run.into(),
+            node: node.into(),
+            status,
+            behavior: "default".into(),
+            cache_key: Some(CacheKey::from_bytes([key; 32])),
+            data_version: Some(DataVersion::from_bytes([dv; 32])),
+            code_version: "v1".into(),
+            deps: Vec::new(),
+            reason: None,
+            duration_us: 1,
+            error: None,
+            type_name: "u64".into(),
+        })
+    }
+
+    fn run(id: &str, started_at: f64) -> MetaWrite {
+        MetaWrite::BeginRun(RunMeta {
+            run_id: id.into(),
+            started_at,
+            finished_at: None,
+            outputs: Vec::new(),
+            status: "running".into(),
+        })
+    }
+
+    fn end(id: &str) -> MetaWrite {
+        MetaWrite::EndRun {
+            run_id: id.into(),
+            status: "ok".into(),
+            finished_at: 9.0,
+        }
+    }
+
+    fn key(store: &MemoryStore, k: u8, v: u8) {
+        store
+            .write(&[MetaWrite::Key {
+                cache_key: CacheKey::from_bytes([k; 32]),
+                node: "n".into(),
+                data_version: DataVersion::from_bytes([v; 32]),
+            }])
+            .unwrap();
+    }
+
+    #[test]
+    fn recent_keys_come_from_the_last_finished_run_minus_forgotten_ones() {
+        let store = MemoryStore::new();
+        store
+            .write(&[
+                run("old", 1.0),
+                record("old", "a", Status::Executed, 1, 1),
+                end("old"),
+                run("new", 2.0),
+                record("new", "a", Status::Hit, 1, 1),
+                record("new", "b", Status::Executed, 2, 2),
+                record("new", "c", Status::Uncached, 3, 3),
+                end("new"),
+                run("running", 3.0),
+                record("running", "e", Status::Executed, 5, 5),
+            ])
+            .unwrap();
+        let keys = |s: &MemoryStore| {
+            let mut k: Vec<u8> = s
+                .recent_keys()
+                .unwrap()
+                .iter()
+                .map(|(k, _)| k.as_bytes()[0])
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&store), [1, 2]);
+        store.forget_key(&CacheKey::from_bytes([2; 32])).unwrap();
+        assert_eq!(keys(&store), [1]);
+        // Clones share the store.
+        assert_eq!(store.clone().runs().unwrap().len(), 3);
+        assert_eq!(store.history("a", 10).unwrap()[0].run_id, "new");
+    }
+
+    #[test]
+    fn forgetting_runs_drops_the_keys_no_remaining_record_uses() {
+        let store = MemoryStore::new();
+        store
+            .write(&[
+                run("r1", 1.0),
+                record("r1", "a", Status::Executed, 1, 1),
+                run("r2", 2.0),
+                record("r2", "b", Status::Executed, 2, 2),
+            ])
+            .unwrap();
+        key(&store, 1, 1);
+        key(&store, 2, 2);
+        let kept = store.forget_runs(&["r1".into()]).unwrap();
+        assert_eq!(kept, vec![DataVersion::from_bytes([2; 32])]);
+        assert_eq!(store.lookup(&CacheKey::from_bytes([1; 32])).unwrap(), None);
+        assert_eq!(store.runs().unwrap().len(), 1);
+        assert!(store.records("r1").unwrap().is_empty());
+    }
+}
