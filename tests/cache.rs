@@ -27,6 +27,7 @@ weft_tests::on_every_store!("cache":
     values_that_do_not_round_trip_are_not_stored,
     a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion,
     a_finished_run_is_visible_to_another_live_driver_at_once,
+    an_ignored_input_stays_out_of_keys_and_explain_says_so,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -288,6 +289,102 @@ fn driver_lists_beat_attributes_and_defaults_opt_in(store: Store) {
         .unwrap();
     dr.execute(&["clean"], inputs! { "day" => 1u64 }).unwrap();
     assert_eq!(statuses(&dr)["clean"], Status::Recomputed);
+}
+
+pub mod ignored_input {
+    use weft::prelude::*;
+    #[node]
+    pub fn reply(question: &str, client: &str) -> String {
+        format!("{client} answers {question}")
+    }
+}
+
+fn an_ignored_input_stays_out_of_keys_and_explain_says_so(store: Store) {
+    let build = |cfg: CacheConfig| {
+        Builder::new()
+            .with_modules(weft::modules![crate::ignored_input])
+            .with_cache_config(cfg)
+            .build()
+    };
+    let ignoring = || store.config().ignore(["client"]);
+    let ask = |dr: &Driver, question: &str, client: &str| {
+        let out = dr
+            .execute(
+                &["reply"],
+                inputs! { "question" => question.to_string(), "client" => client.to_string() },
+            )
+            .unwrap();
+        out.get::<String>("reply").unwrap().clone()
+    };
+    let dr = build(ignoring()).unwrap();
+    assert_eq!(ask(&dr, "q1", "v1"), "v1 answers q1");
+    drop(dr);
+
+    // A new client alone: `reply`'s key is unchanged, so it hits, with the value the old client
+    // gave (the hazard), and explain says why.
+    let dr = build(ignoring()).unwrap();
+    assert_eq!(
+        ask(&dr, "q1", "v2"),
+        "v1 answers q1",
+        "stale, as documented"
+    );
+    assert_eq!(statuses(&dr)["reply"], Status::Hit);
+    let e = dr.cache().unwrap().explain("reply", None).unwrap();
+    assert!(
+        e.reasons
+            .iter()
+            .any(|r| r.contains("dependency `client` is ignored")
+                && r.contains("a hit may hold a value computed from an older `client`")),
+        "{e}"
+    );
+    // A new question misses; only the question is named as changed.
+    drop(dr);
+    let dr = build(ignoring()).unwrap();
+    assert_eq!(ask(&dr, "q2", "v2"), "v2 answers q2");
+    assert_eq!(statuses(&dr)["reply"], Status::Executed);
+    let e = dr.cache().unwrap().explain("reply", None).unwrap();
+    assert!(
+        e.reasons
+            .iter()
+            .any(|r| r.contains("dependency `question` changed data version")),
+        "{e}"
+    );
+    assert!(
+        !e.reasons.iter().any(|r| r.contains("`client` changed")),
+        "an ignored dependency is not reported as changed to none: {e}"
+    );
+    drop(dr);
+
+    // No longer ignored: the client is part of the key again, and explain says what changed.
+    let dr = build(store.config()).unwrap();
+    assert_eq!(ask(&dr, "q2", "v2"), "v2 answers q2");
+    assert_eq!(statuses(&dr)["reply"], Status::Executed);
+    let e = dr.cache().unwrap().explain("reply", None).unwrap();
+    assert!(
+        e.reasons
+            .iter()
+            .any(|r| r.contains("dependency `client` is no longer ignored")),
+        "{e}"
+    );
+    assert!(!e.reasons.iter().any(|r| r.contains("is ignored")), "{e}");
+    drop(dr);
+
+    // Only `ignore` applies to an input; unknown names are still errors.
+    let err = build(store.config().recompute(["client"]))
+        .err()
+        .expect("an input cannot be recomputed");
+    assert!(
+        matches!(&err.problems[..], [Problem::CachePolicy(m)]
+            if m.contains("input `client`") && m.contains("only `ignore`")),
+        "{err}"
+    );
+    let err = build(store.config().ignore(["clinet"]))
+        .err()
+        .expect("no such node or input");
+    assert!(
+        matches!(&err.problems[..], [Problem::CachePolicy(m)] if m.contains("`clinet`")),
+        "{err}"
+    );
 }
 
 pub struct Opaque(pub u64);

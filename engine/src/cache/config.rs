@@ -128,7 +128,19 @@ impl CacheConfig {
     pub fn disable(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.list(nodes, CacheBehavior::Disable)
     }
-    /// These nodes execute without a key, and stay out of their children's keys.
+    /// These nodes execute without a key, and stay out of their children's keys. Inputs may be
+    /// listed too: an ignored input is left out of its dependents' keys.
+    ///
+    /// An ignored node or input is a staleness hazard: a dependent whose key is otherwise
+    /// unchanged hits, and returns the value stored when the ignored value was different. Ignore
+    /// only what does not change results (a client, a logger, a connection).
+    ///
+    /// ```
+    /// use weft::CacheConfig;
+    /// // `api_client` is an input: a new client does not make its dependents run again.
+    /// let cfg = CacheConfig::default().ignore(["api_client"]);
+    /// # let _ = cfg;
+    /// ```
     pub fn ignore(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.list(nodes, CacheBehavior::Ignore)
     }
@@ -160,8 +172,16 @@ impl CacheConfig {
         &self.format
     }
 
+    /// The names listed as IGNORE (function nodes and inputs).
+    pub(crate) fn ignored(&self) -> impl Iterator<Item = &str> {
+        self.lists
+            .iter()
+            .filter(|(_, b)| **b == CacheBehavior::Ignore)
+            .map(|(n, _)| n.as_str())
+    }
+
     /// Each node's behaviour, or the problems with the configuration (unknown nodes, a node
-    /// in two lists).
+    /// in two lists, an input listed as anything but IGNORE).
     pub(crate) fn resolve(&self, graph: &Graph) -> Result<Vec<CacheBehavior>, Vec<Problem>> {
         let mut problems = Vec::new();
         for (node, a, b) in &self.conflicts {
@@ -171,8 +191,21 @@ impl CacheConfig {
                 behavior_name(*b)
             )));
         }
-        for node in self.lists.keys() {
-            if graph.node(node).and_then(|n| n.spec()).is_none() {
+        for (node, behavior) in &self.lists {
+            let found = graph.node(node);
+            if found.is_some_and(|n| n.spec().is_none()) {
+                // An input: only IGNORE (leave it out of keys) means anything for it.
+                if *behavior != CacheBehavior::Ignore {
+                    problems.push(Problem::CachePolicy(format!(
+                        "cache configuration lists input `{node}` as {}; an input is never \
+                         executed or stored, so only `ignore` (leave it out of its dependents' \
+                         keys) applies to it",
+                        behavior_name(*behavior)
+                    )));
+                }
+                continue;
+            }
+            if found.is_none() {
                 let hint = suggest(
                     node,
                     graph
@@ -184,7 +217,8 @@ impl CacheConfig {
                 .map(|h| format!(" (did you mean `{h}`?)"))
                 .unwrap_or_default();
                 problems.push(Problem::CachePolicy(format!(
-                    "cache configuration names `{node}`, which is not a function node{hint}"
+                    "cache configuration names `{node}`, which is not a node or input of the \
+                     flow{hint}"
                 )));
             }
         }

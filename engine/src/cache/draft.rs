@@ -22,6 +22,8 @@ pub(crate) struct Draft {
     pub(super) data_version: Option<DataVersion>,
     /// In parameter order (the names are the spec's).
     pub(super) deps: Vec<Option<DataVersion>>,
+    /// The parameters (by position) left out of the key because they are IGNOREd.
+    pub(super) ignored: Vec<u32>,
     pub(super) reason: Option<String>,
     pub(super) duration_us: u64,
     pub(super) error: Option<String>,
@@ -44,6 +46,7 @@ impl Draft {
             cache_key: None,
             data_version: None,
             deps: Vec::new(),
+            ignored: Vec::new(),
             reason: None,
             duration_us: 0,
             error: None,
@@ -51,7 +54,16 @@ impl Draft {
         }
     }
 
+    /// The names of the IGNOREd dependencies.
+    pub(super) fn ignored_names(&self) -> impl Iterator<Item = &str> {
+        self.ignored
+            .iter()
+            .filter_map(|i| self.params.get(*i as usize))
+            .map(|p| p.name())
+    }
+
     pub(crate) fn into_record(self) -> NodeRecord {
+        let ignored = self.ignored_names().map(String::from).collect();
         NodeRecord {
             run_id: String::from(&*self.run_id),
             node: String::from(&*self.name),
@@ -66,6 +78,7 @@ impl Draft {
                 .map(|p| String::from(p.name()))
                 .zip(self.deps.into_iter().chain(std::iter::repeat(None)))
                 .collect(),
+            ignored,
             reason: self.reason,
             duration_us: self.duration_us,
             error: self.error,

@@ -212,6 +212,13 @@ impl Cache {
             )),
             Status::Uncached | Status::Executed => {}
         }
+        for dep in &this.ignored {
+            reasons.push(format!(
+                "dependency `{dep}` is ignored: left out of the key, so a change to it does not \
+                 make this node run again, and a hit may hold a value computed from an older \
+                 `{dep}` (recompute this node, or stop ignoring `{dep}`, if that matters)"
+            ));
+        }
         if matches!(
             this.status,
             Status::Executed | Status::Uncached | Status::Recomputed
@@ -363,7 +370,20 @@ fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
         prev.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let after: BTreeMap<&str, &Option<DataVersion>> =
         this.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let ignored = |r: &NodeRecord, dep: &str| r.ignored.iter().any(|d| d == dep);
     for (dep, v) in &after {
+        match (ignored(prev, dep), ignored(this, dep)) {
+            (false, true) if before.contains_key(dep) => {
+                out.push(format!("dependency `{dep}` is now ignored"));
+                continue;
+            }
+            (true, false) if before.contains_key(dep) => {
+                out.push(format!("dependency `{dep}` is no longer ignored"));
+                continue;
+            }
+            (true, true) => continue,
+            _ => {}
+        }
         match before.get(dep) {
             None => out.push(format!("new dependency `{dep}`")),
             Some(old) if old != v => out.push(format!(

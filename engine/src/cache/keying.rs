@@ -109,7 +109,10 @@ impl Inner {
                 .get(dep)
                 .is_some_and(|(b, _)| *b == CacheBehavior::Ignore);
             match state {
-                _ if dep_ignored => record.deps.push(None),
+                _ if dep_ignored => {
+                    record.ignored.push(record.deps.len() as u32);
+                    record.deps.push(None);
+                }
                 Dep::Absent => {
                     record.deps.push(None);
                     parts.push((dep, KeyPart::Absent));

@@ -237,6 +237,7 @@ mod tests {
             data_version: Some(DataVersion::from_bytes([dv; 32])),
             code_version: "v1".into(),
             deps: Vec::new(),
+            ignored: Vec::new(),
             reason: None,
             duration_us: 1,
             error: None,

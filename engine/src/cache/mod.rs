@@ -179,6 +179,7 @@ impl Cache {
             opened,
             hints,
             warned,
+            ignored: config.ignored().map(Arc::from).collect(),
         }
     }
 
@@ -239,11 +240,19 @@ pub(crate) struct Opening {
     opened: std::sync::mpsc::Receiver<writer::Opened>,
     hints: std::sync::mpsc::Receiver<Hints>,
     warned: Warnings,
+    /// Names the configuration lists as IGNORE (inputs among them are not in the policy).
+    ignored: Vec<Arc<str>>,
 }
 
 impl Opening {
-    /// Waits for the stores to be open and attaches `policy`.
-    pub(crate) fn finish(self, policy: Policy) -> Result<Cache, StoreError> {
+    /// Waits for the stores to be open and attaches `policy` (the function nodes'), with the
+    /// inputs the configuration ignores.
+    pub(crate) fn finish(self, mut policy: Policy) -> Result<Cache, StoreError> {
+        for name in self.ignored {
+            policy
+                .entry(name)
+                .or_insert_with(|| (CacheBehavior::Ignore, Arc::from("postcard")));
+        }
         let writer = self.writer?;
         let (meta, results) = self.opened.recv().map_err(|_| {
             StoreError::Other("the cache's writer thread stopped while opening it".into())

@@ -32,11 +32,16 @@ use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Steps that bring an older layout up to date in place: `(from version, SQL)`. A layout with
 /// no step from it is dropped and recreated.
-const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START)];
+const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START), (4, RECORDS_WITH_IGNORED)];
+
+/// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
+/// keys stay (a warm run still hits).
+const RECORDS_WITH_IGNORED: &str =
+    "DELETE FROM run_records; DELETE FROM record_bodies; DELETE FROM runs;";
 
 /// The last finished run is found by start time: without the index, every process start
 /// would scan (and sort) every run the cache remembers.
@@ -699,6 +704,7 @@ mod tests {
             data_version: Some(DataVersion::from_bytes([dv; 32])),
             code_version: "v1".into(),
             deps: vec![("x".into(), Some(DataVersion::from_bytes([9; 32])))],
+            ignored: Vec::new(),
             reason: None,
             duration_us: 5,
             error: None,

@@ -200,6 +200,9 @@ pub struct NodeRecord {
     /// Its dependencies in parameter order, with their data versions as used in the key;
     /// `None` for an absent optional input, or one left out of the key (IGNORE).
     pub deps: Vec<(String, Option<DataVersion>)>,
+    /// The dependencies left out of the key because they are IGNOREd (nodes or inputs).
+    #[serde(default)]
+    pub ignored: Vec<String>,
     /// Why it missed or was not cached, in words.
     pub reason: Option<String>,
     /// Wall time of the lookup plus execution, in microseconds.
