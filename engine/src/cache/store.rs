@@ -102,7 +102,8 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
-    /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing).
+    /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing). A
+    /// result store is told of [`Moment::Open`] and [`Moment::Close`] only.
     fn maintain(&self, _moment: Moment) {}
 }
 
