@@ -1,5 +1,8 @@
 //! Runs answered from the persistent cache before they are walked: a driver with nothing in
 //! memory whose every node hits skips the walk, and everything else sees a walk of hits.
+//!
+//! Every test runs against every store (`on_every_store!`: SQLite and the in-memory store),
+//! but the one about opening SQLite files alongside the graph.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,43 +12,60 @@ use std::sync::{Arc, Mutex};
 use weft::cache::Status;
 use weft::prelude::*;
 use weft::{Adapter, Builder, CacheConfig, NodeInfo, NodeResult, RunInfo, RunSummary};
+use weft_tests::stores::Store;
+
+weft_tests::on_every_store!("answer":
+    a_new_driver_answers_an_unchanged_run_without_walking_it,
+    an_optional_input_left_out_and_a_requested_input_are_answered_as_walked,
+    adapters_see_an_answered_run_as_a_walk_of_hits,
+    a_run_with_a_node_that_must_execute_is_walked,
+    a_run_cancelled_before_it_starts_is_cancelled_even_if_the_cache_could_answer_it,
+);
 
 fn temp_dir(name: &str) -> PathBuf {
     weft_tests::temp_dir("answer", name)
 }
 
 pub mod nodes {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::cell::Cell;
     use weft::prelude::*;
 
-    pub static CALLS: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        /// Calls of these nodes on this thread (the default executor runs a test's nodes on the
+        /// test's thread; other tests running at the same time do not count).
+        pub static CALLS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn call() {
+        CALLS.with(|c| c.set(c.get() + 1));
+    }
 
     #[node]
     pub fn a(x: &u64) -> u64 {
-        CALLS.fetch_add(1, Ordering::SeqCst);
+        call();
         x + 1
     }
     #[node]
     pub fn b(a: &u64) -> u64 {
-        CALLS.fetch_add(1, Ordering::SeqCst);
+        call();
         a * 2
     }
     #[node]
     pub fn d(y: &u64) -> u64 {
-        CALLS.fetch_add(1, Ordering::SeqCst);
+        call();
         y * 10
     }
     #[node]
     pub fn c(b: &u64, d: &u64, label: Option<&String>) -> String {
-        CALLS.fetch_add(1, Ordering::SeqCst);
+        call();
         format!("{}{}", label.map_or("", String::as_str), b + d)
     }
 }
 
-fn cached(dir: &Path) -> Driver {
+fn cached(store: &Store) -> Driver {
     Builder::new()
         .with_modules(weft::modules![crate::nodes])
-        .with_cache_config(CacheConfig::at(dir))
+        .with_cache_config(store.config())
         .build()
         .unwrap()
 }
@@ -67,21 +87,19 @@ fn all(status: Status) -> BTreeMap<String, Status> {
         .collect()
 }
 
-#[test]
-fn a_new_driver_answers_an_unchanged_run_without_walking_it() {
-    let dir = temp_dir("unchanged");
+fn a_new_driver_answers_an_unchanged_run_without_walking_it(store: Store) {
     let run = |dr: &Driver, y: u64| {
         dr.execute_recorded(&["c"], inputs! { "x" => 1u64, "y" => y }, Inputs::new())
             .unwrap()
     };
-    let dr = cached(&dir);
+    let dr = cached(&store);
     let (out, rec) = run(&dr, 5);
     assert_eq!(out.get::<String>("c").unwrap(), "54");
     assert!(!rec.answered, "an empty cache answers nothing");
     drop(dr);
 
-    let calls = nodes::CALLS.load(Ordering::SeqCst);
-    let dr = cached(&dir);
+    let calls = nodes::CALLS.with(|c| c.get());
+    let dr = cached(&store);
     let (out, rec) = run(&dr, 5);
     assert!(rec.answered, "{rec:?}");
     assert!(rec.executed.is_empty());
@@ -91,7 +109,7 @@ fn a_new_driver_answers_an_unchanged_run_without_walking_it() {
     assert_eq!(statuses(&dr), all(Status::Hit), "one hit record per node");
     assert!(!out.value("c").unwrap().is_loaded(), "hits stay lazy");
     assert_eq!(out.get::<String>("c").unwrap(), "54");
-    assert_eq!(nodes::CALLS.load(Ordering::SeqCst), calls, "nothing ran");
+    assert_eq!(nodes::CALLS.with(|c| c.get()), calls, "nothing ran");
     assert_eq!(dr.cache().unwrap().records(None).unwrap().len(), 4);
 
     // A change: `d` misses, so the run is walked (having recorded nothing of the attempt).
@@ -114,24 +132,22 @@ fn a_new_driver_answers_an_unchanged_run_without_walking_it() {
     assert_eq!(statuses(&dr), all(Status::Memo));
 }
 
-#[test]
-fn an_optional_input_left_out_and_a_requested_input_are_answered_as_walked() {
-    let dir = temp_dir("optional");
+fn an_optional_input_left_out_and_a_requested_input_are_answered_as_walked(store: Store) {
     let request = || inputs! { "x" => 2u64, "y" => 1u64, "label" => "n=".to_string() };
-    let dr = cached(&dir);
+    let dr = cached(&store);
     dr.execute(&["c", "y"], request()).unwrap();
     dr.execute(&["c"], inputs! { "x" => 2u64, "y" => 1u64 })
         .unwrap();
     drop(dr);
 
-    let dr = cached(&dir);
+    let dr = cached(&store);
     let (out, rec) = dr
         .execute_recorded(&["c", "y"], request(), Inputs::new())
         .unwrap();
     assert!(rec.answered);
     assert_eq!(out.get::<String>("c").unwrap(), "n=16");
     assert_eq!(out.get::<u64>("y").unwrap(), &1);
-    let dr = cached(&dir);
+    let dr = cached(&store);
     let (out, rec) = dr
         .execute_recorded(&["c"], inputs! { "x" => 2u64, "y" => 1u64 }, Inputs::new())
         .unwrap();
@@ -165,13 +181,11 @@ impl Adapter for Hooks {
     }
 }
 
-#[test]
-fn adapters_see_an_answered_run_as_a_walk_of_hits() {
-    let dir = temp_dir("adapters");
+fn adapters_see_an_answered_run_as_a_walk_of_hits(store: Store) {
     let run = |hooks: &Arc<Hooks>| {
         let dr = Builder::new()
             .with_modules(weft::modules![crate::nodes])
-            .with_cache_config(CacheConfig::at(&dir))
+            .with_cache_config(store.config())
             .with_adapter_arc(hooks.clone())
             .build()
             .unwrap();
@@ -203,13 +217,11 @@ pub mod policy {
     }
 }
 
-#[test]
-fn a_run_with_a_node_that_must_execute_is_walked() {
-    let dir = temp_dir("policy");
+fn a_run_with_a_node_that_must_execute_is_walked(store: Store) {
     let build = || {
         Builder::new()
             .with_modules(weft::modules![crate::policy])
-            .with_cache_config(CacheConfig::at(&dir))
+            .with_cache_config(store.config())
             .build()
             .unwrap()
     };
@@ -229,12 +241,20 @@ fn a_run_with_a_node_that_must_execute_is_walked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_async_driver_answers_too() {
-    let dir = temp_dir("async");
+async fn the_async_driver_answers_too_on_sqlite() {
+    the_async_driver_answers_too(Store::sqlite("answer", "async")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_driver_answers_too_in_memory() {
+    the_async_driver_answers_too(Store::memory("answer", "async")).await
+}
+
+async fn the_async_driver_answers_too(store: Store) {
     let build = || {
         Builder::new()
             .with_modules(weft::modules![crate::nodes])
-            .with_cache_config(CacheConfig::at(&dir))
+            .with_cache_config(store.config())
             .build()
     };
     let request = || inputs! { "x" => 4u64, "y" => 1u64 };
@@ -271,6 +291,7 @@ pub mod broken {
     }
 }
 
+/// SQLite only: about its directory and files.
 #[test]
 fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early() {
     // A graph error with no cache yet: the error, and no cache directory.
@@ -288,12 +309,13 @@ fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early(
     );
 
     // With an existing cache (opened while the graph is built): the same error, promptly.
-    cached(&dir)
+    let store = Store::Sqlite(dir.clone());
+    cached(&store)
         .execute(&["b"], inputs! { "x" => 1u64 })
         .unwrap();
     let err = build(&dir).err().expect("the graph is invalid").to_string();
     assert!(err.contains("mismatched"), "{err}");
-    let dr = cached(&dir);
+    let dr = cached(&store);
     let (_, rec) = dr
         .execute_recorded(&["b"], inputs! { "x" => 1u64 }, Inputs::new())
         .unwrap();
@@ -314,12 +336,10 @@ fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early(
     assert!(err.contains(&bad.display().to_string()), "{err}");
 }
 
-#[test]
-fn a_run_cancelled_before_it_starts_is_cancelled_even_if_the_cache_could_answer_it() {
-    let dir = temp_dir("cancelled");
+fn a_run_cancelled_before_it_starts_is_cancelled_even_if_the_cache_could_answer_it(store: Store) {
     let request = || inputs! { "x" => 5u64, "y" => 5u64 };
-    cached(&dir).execute(&["c"], request()).unwrap();
-    let dr = cached(&dir);
+    cached(&store).execute(&["c"], request()).unwrap();
+    let dr = cached(&store);
     let cancel = weft::CancelToken::new();
     cancel.cancel();
     let err = dr

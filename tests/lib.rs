@@ -15,3 +15,5 @@ pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+pub mod stores;

@@ -3,12 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{MetadataStore, ResultStore};
 
 use crate::error::{suggest, Problem};
 use crate::graph::Graph;
 use crate::node::CacheBehavior;
 
 /// Where the cache lives and how each node uses it.
+///
+/// By default the cache is SQLite metadata and results under a directory ([`at`](Self::at));
+/// [`with_stores`](Self::with_stores) plugs in any [`MetadataStore`] and [`ResultStore`]
+/// instead, such as the engine's [`MemoryStore`](super::MemoryStore).
 ///
 /// ```
 /// use weft::{CacheBehavior, CacheConfig};
@@ -28,6 +35,20 @@ pub struct CacheConfig {
     recompute_all: bool,
     default_behavior: CacheBehavior,
     format: String,
+    stores: Option<Stores>,
+}
+
+/// A metadata store and a result store given to [`CacheConfig::with_stores`].
+#[derive(Clone)]
+pub(crate) struct Stores {
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) results: Arc<dyn ResultStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stores { .. }")
+    }
 }
 
 impl Default for CacheConfig {
@@ -47,7 +68,40 @@ impl CacheConfig {
             recompute_all: false,
             default_behavior: CacheBehavior::Default,
             format: "postcard".into(),
+            stores: None,
         }
+    }
+
+    /// Keeps the cache in these stores instead of SQLite under the directory: any
+    /// [`MetadataStore`] and [`ResultStore`] (a database server, object storage, or the
+    /// engine's [`MemoryStore`](super::MemoryStore)). Drivers given the same stores share the
+    /// cache. The directory ([`path`](Self::path)) is then not used.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft::cache::MemoryStore;
+    /// use weft::CacheConfig;
+    /// let store = MemoryStore::new();
+    /// let cfg = CacheConfig::default().with_stores(Arc::new(store.clone()), Arc::new(store));
+    /// assert!(cfg.has_stores());
+    /// ```
+    pub fn with_stores(
+        mut self,
+        meta: Arc<dyn MetadataStore>,
+        results: Arc<dyn ResultStore>,
+    ) -> Self {
+        self.stores = Some(Stores { meta, results });
+        self
+    }
+
+    /// Whether the cache uses stores given to [`with_stores`](Self::with_stores) (otherwise,
+    /// SQLite under [`path`](Self::path)).
+    pub fn has_stores(&self) -> bool {
+        self.stores.is_some()
+    }
+
+    pub(crate) fn stores(&self) -> Option<&Stores> {
+        self.stores.as_ref()
     }
 
     fn list(
@@ -74,7 +128,19 @@ impl CacheConfig {
     pub fn disable(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.list(nodes, CacheBehavior::Disable)
     }
-    /// These nodes execute without a key, and stay out of their children's keys.
+    /// These nodes execute without a key, and stay out of their children's keys. Inputs may be
+    /// listed too: an ignored input is left out of its dependents' keys.
+    ///
+    /// An ignored node or input is a staleness hazard: a dependent whose key is otherwise
+    /// unchanged hits, and returns the value stored when the ignored value was different. Ignore
+    /// only what does not change results (a client, a logger, a connection).
+    ///
+    /// ```
+    /// use weft::CacheConfig;
+    /// // `api_client` is an input: a new client does not make its dependents run again.
+    /// let cfg = CacheConfig::default().ignore(["api_client"]);
+    /// # let _ = cfg;
+    /// ```
     pub fn ignore(self, nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.list(nodes, CacheBehavior::Ignore)
     }
@@ -97,7 +163,7 @@ impl CacheConfig {
         self.format = format.into();
         self
     }
-    /// The cache directory.
+    /// The cache directory (for SQLite, the default stores).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -106,8 +172,16 @@ impl CacheConfig {
         &self.format
     }
 
+    /// The names listed as IGNORE (function nodes and inputs).
+    pub(crate) fn ignored(&self) -> impl Iterator<Item = &str> {
+        self.lists
+            .iter()
+            .filter(|(_, b)| **b == CacheBehavior::Ignore)
+            .map(|(n, _)| n.as_str())
+    }
+
     /// Each node's behaviour, or the problems with the configuration (unknown nodes, a node
-    /// in two lists).
+    /// in two lists, an input listed as anything but IGNORE).
     pub(crate) fn resolve(&self, graph: &Graph) -> Result<Vec<CacheBehavior>, Vec<Problem>> {
         let mut problems = Vec::new();
         for (node, a, b) in &self.conflicts {
@@ -117,8 +191,21 @@ impl CacheConfig {
                 behavior_name(*b)
             )));
         }
-        for node in self.lists.keys() {
-            if graph.node(node).and_then(|n| n.spec()).is_none() {
+        for (node, behavior) in &self.lists {
+            let found = graph.node(node);
+            if found.is_some_and(|n| n.spec().is_none()) {
+                // An input: only IGNORE (leave it out of keys) means anything for it.
+                if *behavior != CacheBehavior::Ignore {
+                    problems.push(Problem::CachePolicy(format!(
+                        "cache configuration lists input `{node}` as {}; an input is never \
+                         executed or stored, so only `ignore` (leave it out of its dependents' \
+                         keys) applies to it",
+                        behavior_name(*behavior)
+                    )));
+                }
+                continue;
+            }
+            if found.is_none() {
                 let hint = suggest(
                     node,
                     graph
@@ -130,7 +217,8 @@ impl CacheConfig {
                 .map(|h| format!(" (did you mean `{h}`?)"))
                 .unwrap_or_default();
                 problems.push(Problem::CachePolicy(format!(
-                    "cache configuration names `{node}`, which is not a function node{hint}"
+                    "cache configuration names `{node}`, which is not a node or input of the \
+                     flow{hint}"
                 )));
             }
         }

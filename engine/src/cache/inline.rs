@@ -199,9 +199,12 @@ impl ResultStore for SqliteBlobs {
         Ok(out)
     }
 
-    fn checkpoint(&self, moment: Moment) {
-        if let Ok(c) = self.lock() {
-            super::sqlite::checkpoint(&c, moment);
+    /// Folds a long write-ahead log as a driver opens or closes the store.
+    fn maintain(&self, moment: Moment) {
+        if matches!(moment, Moment::Open | Moment::Close) {
+            if let Ok(c) = self.lock() {
+                super::sqlite::checkpoint(&c, moment);
+            }
         }
     }
 }
@@ -282,9 +285,9 @@ impl ResultStore for TieredStore {
         Ok(all)
     }
 
-    fn checkpoint(&self, moment: Moment) {
-        self.small.checkpoint(moment);
-        self.large.checkpoint(moment);
+    fn maintain(&self, moment: Moment) {
+        self.small.maintain(moment);
+        self.large.maintain(moment);
     }
 }
 

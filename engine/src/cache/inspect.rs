@@ -124,14 +124,14 @@ impl Cache {
                     [one] => Ok(one.run_id.clone()),
                     [] => Err(StoreError::Other(format!(
                         "no run `{r}` in {} (see `weft cache runs`)",
-                        self.dir().display()
+                        self.location()
                     ))),
                     _ => Err(StoreError::Other(format!("run prefix `{r}` is ambiguous"))),
                 }
             }
             None => self
                 .last_run_id()
-                .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.dir().display()))),
+                .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.location()))),
         }
     }
 
@@ -168,7 +168,7 @@ impl Cache {
         if history.is_empty() {
             return Err(StoreError::Other(format!(
                 "no record of node `{node}` in {}",
-                self.dir().display()
+                self.location()
             )));
         }
         let pos = match run {
@@ -211,6 +211,13 @@ impl Cache {
                 this.error.clone().unwrap_or_default()
             )),
             Status::Uncached | Status::Executed => {}
+        }
+        for dep in &this.ignored {
+            reasons.push(format!(
+                "dependency `{dep}` is ignored: left out of the key, so a change to it does not \
+                 make this node run again, and a hit may hold a value computed from an older \
+                 `{dep}` (recompute this node, or stop ignoring `{dep}`, if that matters)"
+            ));
         }
         if matches!(
             this.status,
@@ -363,7 +370,20 @@ fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
         prev.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let after: BTreeMap<&str, &Option<DataVersion>> =
         this.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let ignored = |r: &NodeRecord, dep: &str| r.ignored.iter().any(|d| d == dep);
     for (dep, v) in &after {
+        match (ignored(prev, dep), ignored(this, dep)) {
+            (false, true) if before.contains_key(dep) => {
+                out.push(format!("dependency `{dep}` is now ignored"));
+                continue;
+            }
+            (true, false) if before.contains_key(dep) => {
+                out.push(format!("dependency `{dep}` is no longer ignored"));
+                continue;
+            }
+            (true, true) => continue,
+            _ => {}
+        }
         match before.get(dep) {
             None => out.push(format!("new dependency `{dep}`")),
             Some(old) if old != v => out.push(format!(

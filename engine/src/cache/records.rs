@@ -4,7 +4,8 @@
 //!
 //! A warm run of 1,000 nodes then writes about 5 KB of events and a hash, instead of 150 KB
 //! of records: less to commit, and a write-ahead log that barely grows. Both parts are
-//! postcard; field order is the stored format (bump the schema version for any change).
+//! postcard; field order is the stored format (bump the schema version for any change: the
+//! ignored dependencies came with layout 5).
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,7 @@ struct BodyRef<'a> {
     code_version: &'a str,
     deps: Deps<'a>,
     type_name: &'a str,
+    ignored: Ignored<'a>,
 }
 
 /// A record to encode: built in full, or as the cache drafted it.
@@ -57,6 +59,7 @@ impl<'a> Row<'a> {
                 code_version: &r.code_version,
                 deps: Deps(self),
                 type_name: &r.type_name,
+                ignored: Ignored(self),
             },
             Row::Draft(d) => BodyRef {
                 node: &d.name,
@@ -66,6 +69,7 @@ impl<'a> Row<'a> {
                 code_version: &d.code_version,
                 deps: Deps(self),
                 type_name: d.type_name,
+                ignored: Ignored(self),
             },
         }
     }
@@ -106,6 +110,21 @@ impl Serialize for Deps<'_> {
     }
 }
 
+/// A record's IGNOREd dependencies, by name, encoded as a sequence.
+#[derive(Clone, Copy)]
+struct Ignored<'a>(Row<'a>);
+
+impl Serialize for Ignored<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Row::Full(r) => s.collect_seq(r.ignored.iter().map(String::as_str)),
+            // Collected first: postcard writes a sequence's length before it (and a record
+            // ignores nothing, allocating nothing, as a rule).
+            Row::Draft(d) => s.collect_seq(d.ignored_names().collect::<Vec<_>>()),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Body {
     node: String,
@@ -115,6 +134,7 @@ struct Body {
     code_version: String,
     deps: Vec<(String, Option<DataVersion>)>,
     type_name: String,
+    ignored: Vec<String>,
 }
 
 /// A body read without copying (to pick out one node's records).
@@ -132,6 +152,8 @@ struct BodyView<'a> {
     deps: Vec<(&'a str, Option<DataVersion>)>,
     #[serde(borrow)]
     type_name: &'a str,
+    #[serde(borrow)]
+    ignored: Vec<&'a str>,
 }
 
 /// A body read for its key and version only, without copying the rest (the strings it skips
@@ -150,6 +172,8 @@ struct BodyKeys<'a> {
     _deps: Skip<(&'a [u8], Option<DataVersion>)>,
     #[serde(borrow)]
     _type_name: &'a [u8],
+    #[serde(borrow)]
+    _ignored: Skip<&'a [u8]>,
 }
 
 #[derive(Serialize)]
@@ -240,6 +264,7 @@ pub(crate) fn decode(run_id: &str, body: &[u8], ev: &[u8]) -> Result<Vec<NodeRec
             data_version: b.data_version,
             code_version: b.code_version,
             deps: b.deps,
+            ignored: b.ignored,
             reason: e.reason,
             duration_us: e.duration_us,
             error: e.error,
@@ -277,6 +302,7 @@ pub(crate) fn decode_node(
                 .into_iter()
                 .map(|(d, v)| (d.to_string(), v))
                 .collect(),
+            ignored: b.ignored.into_iter().map(String::from).collect(),
             reason: e.reason,
             duration_us: e.duration_us,
             error: e.error,
@@ -319,6 +345,7 @@ mod tests {
             data_version: Some(DataVersion::from_bytes([2; 32])),
             code_version: "v1".into(),
             deps: vec![("x".into(), None)],
+            ignored: vec!["x".into()],
             reason: None,
             duration_us: ms,
             error: None,
@@ -337,12 +364,14 @@ mod tests {
         d.status = Status::Uncached;
         d.cache_key = Some(CacheKey::from_bytes([1; 32]));
         d.data_version = Some(DataVersion::from_bytes([2; 32]));
-        // One dependency's version known; the other's missing (recorded as none).
+        // One dependency's version known; the other's missing (recorded as none), and ignored.
         d.deps = vec![Some(DataVersion::from_bytes([3; 32]))];
+        d.ignored = vec![1];
         d.reason = Some("why".into());
         d.duration_us = 42;
         let full = d.clone().into_record();
         assert_eq!(full.deps.len(), 2);
+        assert_eq!(full.ignored, ["y"]);
         let a = encode(&[Row::Draft(&d), Row::Draft(&d)]).unwrap();
         let b = encode(&[Row::Full(&full), Row::Full(&full)]).unwrap();
         assert_eq!(

@@ -1,6 +1,11 @@
-//! The two stores behind the cache, as traits: metadata (keys, runs, per-node records) and
-//! results (content-addressed blobs). Nothing here assumes a local disk: a shared filesystem or
-//! object storage can implement [`ResultStore`], a server database [`MetadataStore`].
+//! The two stores behind the cache, as traits: metadata (keys → data versions, runs, per-node
+//! records) and results (content-addressed blobs, one per data version). Nothing here assumes a
+//! local disk or a database: a shared filesystem or object storage can implement
+//! [`ResultStore`], a server database [`MetadataStore`]. The engine has two implementations:
+//! SQLite under a directory ([`SqliteStore`](super::SqliteStore) with
+//! [`TieredStore`](super::TieredStore), the default) and in memory
+//! ([`MemoryStore`](super::MemoryStore)); plug in others with
+//! [`CacheConfig::with_stores`](super::CacheConfig::with_stores).
 
 use serde::{Deserialize, Serialize};
 
@@ -28,14 +33,14 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// Database trouble.
-    #[error("cache metadata ({context}): {source}")]
-    Sqlite {
+    /// Trouble in the store's backend (a database, a remote service, …).
+    #[error("cache store ({context}): {source}")]
+    Backend {
         /// What was being done.
         context: String,
-        /// The error.
+        /// The backend's error.
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Anything else (decoding, unknown run, …).
     #[error("{0}")]
@@ -48,9 +53,9 @@ impl StoreError {
         move |source| StoreError::Io { context, source }
     }
     pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-        move |source| StoreError::Sqlite {
+        move |source| StoreError::Backend {
             context: context.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 }
@@ -66,7 +71,14 @@ pub struct Blob {
     pub bytes: Vec<u8>,
 }
 
-/// Content-addressed results: one blob per data version.
+/// Content-addressed results: one blob per data version, put, read, listed and removed by
+/// [`DataVersion`]. A version's blob never changes (the version is the hash of the value), so
+/// storing it twice, from two drivers or processes at once, is harmless.
+///
+/// The cache calls it from its background writer thread (`put_many`, `contains_many`), from
+/// the run's threads (`get`, when a stored value is first needed, and `remove`, when it is
+/// unusable) and from inspection (`list`, `remove` for gc). Implementations must be safe to
+/// share across threads; only `contains`, `put`, `get`, `remove` and `list` are required.
 pub trait ResultStore: Send + Sync + 'static {
     /// Whether a blob for `version` exists (without reading it).
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError>;
@@ -91,21 +103,28 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
-    /// A moment to fold a journal: SQLite checkpoints its write-ahead log, which the first
-    /// connection of every process otherwise re-reads in full on open.
-    fn checkpoint(&self, _moment: Moment) {}
+    /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing). A
+    /// result store is told of [`Moment::Open`] and [`Moment::Close`] only.
+    fn maintain(&self, _moment: Moment) {}
 }
 
-/// When the cache asks its stores to fold their journals.
+/// Moments of a cache's life at which a store may do upkeep of its own
+/// ([`MetadataStore::maintain`], [`ResultStore::maintain`]). Every hook is optional and no
+/// result depends on it: a store that needs none ignores them. (SQLite uses them to fold its
+/// write-ahead log when it has grown long, and to let a run's lookups share one read
+/// transaction.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Moment {
-    /// A driver starts using the cache; nobody waits (the writer thread does it while the
-    /// run starts).
-    Start,
-    /// A driver is done with the cache, and waits: worth it only after large writes (a cold
-    /// run), so that the next process does not start by re-reading and folding them.
-    End,
+    /// A driver starts using the store, on the cache's background thread while the run starts;
+    /// nobody waits.
+    Open,
+    /// A run starts looking keys up (on the run's thread).
+    RunStart,
+    /// The run's lookups are over (on the run's thread).
+    RunEnd,
+    /// A driver is done with the store; its drop waits for this to return.
+    Close,
 }
 
 /// How a node's value was obtained in a run.
@@ -185,6 +204,9 @@ pub struct NodeRecord {
     /// Its dependencies in parameter order, with their data versions as used in the key;
     /// `None` for an absent optional input, or one left out of the key (IGNORE).
     pub deps: Vec<(String, Option<DataVersion>)>,
+    /// The dependencies left out of the key because they are IGNOREd (nodes or inputs).
+    #[serde(default)]
+    pub ignored: Vec<String>,
     /// Why it missed or was not cached, in words.
     pub reason: Option<String>,
     /// Wall time of the lookup plus execution, in microseconds.
@@ -210,11 +232,11 @@ pub struct RunMeta {
     pub status: String,
 }
 
-/// Node records as the cache drafts them while a run goes: the names, versions and statuses,
-/// sharing the nodes' specs. [`Records::to_records`] makes [`NodeRecord`]s of them; a store that
-/// encodes records itself (as [`SqliteStore`](super::SqliteStore) does) reads them without that.
+/// A batch of node records, as the cache collects them while a run goes (sharing the nodes'
+/// specs, so that a batch costs little until it is stored). [`Records::to_records`] gives them
+/// as [`NodeRecord`]s, in execution order.
 #[derive(Clone, Default)]
-pub struct Records(pub(crate) Vec<super::Draft>);
+pub struct Records(pub(super) Vec<super::Draft>);
 
 impl Records {
     /// How many records.
@@ -273,13 +295,14 @@ pub enum MetaWrite {
     },
 }
 
-/// Keys, runs and node records.
+/// Keys → data versions, runs and node records.
+///
+/// The cache looks keys up on the run's threads (`recent_keys` once per run, then `lookup`
+/// for keys not among them), writes batches from its background writer thread (`write`: a
+/// key only after its result is in the [`ResultStore`]) and reads runs and records for
+/// inspection (`runs`, `records`, `history`, and `forget_runs` for gc). `recent_keys` and
+/// `maintain` are optional.
 pub trait MetadataStore: Send + Sync + 'static {
-    /// A run starts looking keys up: a store may open a read snapshot so that the lookups of
-    /// one run share it (SQLite then takes its file lock once per run, not once per lookup).
-    fn begin_lookups(&self) {}
-    /// The run's lookups are over.
-    fn end_lookups(&self) {}
     /// The data version stored under `cache_key`, if any.
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError>;
     /// Keys the most recent finished run used (hit, or stored), with their data versions,
@@ -304,6 +327,6 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;
     /// Deletes the mapping for one key (after its blob turned out corrupt).
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
-    /// A moment to fold a journal (see [`ResultStore::checkpoint`]).
-    fn checkpoint(&self, _moment: Moment) {}
+    /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing).
+    fn maintain(&self, _moment: Moment) {}
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::key::CacheKey;
 use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, StoreError};
+use super::Place;
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
@@ -106,33 +107,37 @@ impl Writer {
     }
 }
 
-/// The live writers of this process, by cache directory (see [`settle`]).
-static LIVE: Mutex<Vec<(std::path::PathBuf, std::sync::Weak<Writer>)>> = Mutex::new(Vec::new());
+/// The live writers of this process, by the stores they write to (see [`settle`]).
+static LIVE: Mutex<Vec<(Place, std::sync::Weak<Writer>)>> = Mutex::new(Vec::new());
 
-fn canonical(dir: &std::path::Path) -> std::path::PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+fn canonical(place: Place) -> Place {
+    match place {
+        Place::Dir(dir) => Place::Dir(std::fs::canonicalize(&dir).unwrap_or(dir)),
+        stores => stores,
+    }
 }
 
 impl Writer {
-    /// Shares the writer and lists it as live on `dir`.
-    pub(crate) fn register(self, dir: &std::path::Path) -> Arc<Writer> {
+    /// Shares the writer and lists it as live on `place`.
+    pub(crate) fn register(self, place: Place) -> Arc<Writer> {
         let w = Arc::new(self);
         let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
         live.retain(|(_, w)| w.strong_count() > 0);
-        live.push((canonical(dir), Arc::downgrade(&w)));
+        live.push((canonical(place), Arc::downgrade(&w)));
         w
     }
 }
 
-/// Waits until the live writers of this process on `dir` have committed what they were
-/// sent: a driver opened on a directory sees the runs other drivers of the process finished.
-pub(crate) fn settle(dir: &std::path::Path) {
-    let dir = canonical(dir);
+/// Waits until the live writers of this process on `place` have committed what they were
+/// sent: a driver opened on a directory (or on stores) sees the runs other drivers of the
+/// process finished.
+pub(crate) fn settle(place: &Place) {
+    let place = canonical(place.clone());
     let writers: Vec<Arc<Writer>> = LIVE
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .filter(|(d, _)| *d == dir)
+        .filter(|(d, _)| *d == place)
         .filter_map(|(_, w)| w.upgrade())
         .collect();
     for w in writers {
@@ -250,11 +255,11 @@ fn correct(
 }
 
 fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: Warnings) {
-    // Fold what earlier processes left in the stores' journals while this one starts its run:
-    // a short log is cheap to open for the next process, and the checkpoint's fsyncs happen
-    // here, off the run's thread, rather than at the end of a run.
-    meta.checkpoint(Moment::Start);
-    results.checkpoint(Moment::Start);
+    // The stores' upkeep as a driver opens them happens here, off the run's thread, while the
+    // run starts (SQLite folds a long log that earlier processes left: a short log is cheap to
+    // open for the next process, and the checkpoint's fsyncs do not hold up a run's end).
+    meta.maintain(Moment::Open);
+    results.maintain(Moment::Open);
     let mut pending = Pending::default();
     loop {
         let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
@@ -299,8 +304,8 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
             Ok(Msg::Commit) => pending.commit(meta, results),
             Ok(Msg::Close(ack)) => {
                 pending.commit(meta, results);
-                meta.checkpoint(Moment::End);
-                results.checkpoint(Moment::End);
+                meta.maintain(Moment::Close);
+                results.maintain(Moment::Close);
                 let _ = ack.send(());
                 return;
             }

@@ -107,13 +107,13 @@ impl Builder {
 
     /// Collects the nodes, validates the graph and starts the incremental core.
     pub fn build(self) -> Result<Driver, BuildError> {
-        // An existing cache starts opening (on its writer thread) while the graph is built; a
-        // new one is created only once the graph is known to be valid.
+        // An existing cache (or given stores) starts opening (on its writer thread) while the
+        // graph is built; a new directory is created only once the graph is known to be valid.
         let mut opening = self
             .cache
             .as_ref()
-            .filter(|cfg| cfg.path().is_dir())
-            .map(|cfg| Cache::opening(cfg.path()));
+            .filter(|cfg| cfg.has_stores() || cfg.path().is_dir())
+            .map(Cache::opening);
         let mut problems = Vec::new();
         let mut specs: Vec<NodeSpec> = Vec::with_capacity(self.extra.len());
         let mut position: rustc_hash::FxHashMap<Arc<str>, usize> = Default::default();
@@ -186,7 +186,7 @@ impl Builder {
                         Some((spec.name.clone(), (*b, format)))
                     })
                     .collect();
-                let opening = opening.take().unwrap_or_else(|| Cache::opening(cfg.path()));
+                let opening = opening.take().unwrap_or_else(|| Cache::opening(cfg));
                 let cache = opening.finish(policy).map_err(|e| BuildError {
                     problems: vec![Problem::Cache(format!(
                         "cannot open the cache at {}: {e}",

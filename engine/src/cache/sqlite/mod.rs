@@ -19,12 +19,15 @@
 //! dropped and recreated on open: metadata is a cache of a cache, and the result store (keyed
 //! by data version, unchanged) keeps its contents for the gc to reclaim.
 
+mod connection;
+
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
+
+pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn};
+pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 
 use super::key::CacheKey;
 use super::records::{self, Row};
@@ -32,11 +35,16 @@ use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Steps that bring an older layout up to date in place: `(from version, SQL)`. A layout with
 /// no step from it is dropped and recreated.
-const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START)];
+const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START), (4, RECORDS_WITH_IGNORED)];
+
+/// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
+/// keys stay (a warm run still hits).
+const RECORDS_WITH_IGNORED: &str =
+    "DELETE FROM run_records; DELETE FROM record_bodies; DELETE FROM runs;";
 
 /// The last finished run is found by start time: without the index, every process start
 /// would scan (and sort) every run the cache remembers.
@@ -90,52 +98,9 @@ pub struct SqliteStore {
     in_run: std::sync::atomic::AtomicBool,
 }
 
-/// Opens a connection in WAL mode; with `schema`, brings the file to layout `version` first
-/// (running `schema` in one transaction when `PRAGMA user_version` differs). Several processes
-/// may do this at once on a new file: switching to WAL and creating tables take locks that
-/// SQLite's busy handler does not always wait for, so those steps are retried for a while.
-pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, StoreError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(StoreError::io(format!("creating {}", dir.display())))?;
-    }
-    let mut c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
-    c.busy_timeout(Duration::from_secs(30))
-        .map_err(StoreError::sql("setting busy timeout"))?;
-    retry_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
-        .map_err(StoreError::sql("enabling WAL"))?;
-    c.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(StoreError::sql("setting synchronous"))?;
-    // After a checkpoint, the log restarts and its file is cut back to nothing: its size then
-    // tells how much a new process would have to read (see `checkpoint`).
-    c.pragma_update(None, "journal_size_limit", 0)
-        .map_err(StoreError::sql("setting journal_size_limit"))?;
-    // Closing is part of every short CLI run: leave the WAL for the cache's writer thread,
-    // which checkpoints a long one when the next process starts (`checkpoint`, in the
-    // background), and for the automatic checkpoints of long-lived processes (1,000 pages).
-    c.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    )
-    .map_err(StoreError::sql("configuring checkpoints"))?;
-    if let Some(layout) = schema {
-        retry_busy(|| migrate(&mut c, layout)).map_err(StoreError::sql("creating tables"))?;
-    }
-    Ok(c)
-}
-
 /// The last finished run (its id).
 const LAST_RUN: &str = "SELECT run_id FROM runs WHERE status != 'running' \
      ORDER BY started_at DESC, rowid DESC LIMIT 1";
-
-/// A database's layout: the SQL that creates it, its version (in `PRAGMA user_version`), and
-/// in-place upgrades from older versions.
-#[derive(Clone, Copy)]
-pub(crate) struct Layout {
-    pub(crate) schema: &'static str,
-    pub(crate) version: i64,
-    pub(crate) upgrades: &'static [(i64, &'static str)],
-}
 
 /// The metadata database's layout.
 const META: Layout = Layout {
@@ -143,54 +108,6 @@ const META: Layout = Layout {
     version: SCHEMA_VERSION,
     upgrades: UPGRADES,
 };
-
-fn user_version(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("PRAGMA user_version", [], |r| r.get(0))
-}
-
-/// Brings the file to the layout's version unless it is there already (checked again under the
-/// write lock, so that of several processes opening a file only one changes it): step by step
-/// through the upgrades from its version, or else by running the schema.
-fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
-    if user_version(c)? == layout.version {
-        return Ok(());
-    }
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut at = user_version(&tx)?;
-    while at != layout.version {
-        match layout.upgrades.iter().find(|(from, _)| *from == at) {
-            Some((_, step)) => {
-                tx.execute_batch(step)?;
-                at += 1;
-            }
-            None => {
-                tx.execute_batch(layout.schema)?;
-                at = layout.version;
-            }
-        }
-    }
-    tx.pragma_update(None, "user_version", layout.version)?;
-    tx.commit()
-}
-
-fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match f() {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
 
 impl SqliteStore {
     /// Opens (creating or upgrading if needed) the database at `path`.
@@ -216,61 +133,6 @@ impl SqliteStore {
     /// The write connection, opened on first use.
     fn writer(&self) -> Result<ConnGuard<'_>, StoreError> {
         self.write.get()
-    }
-}
-
-/// A connection opened at its first use, by whichever thread needs it first (the cache's
-/// writer thread opens its connections while the run's thread builds and starts the run).
-pub(crate) struct LazyConn {
-    path: std::path::PathBuf,
-    schema: Option<Layout>,
-    conn: Mutex<Option<Connection>>,
-}
-
-impl LazyConn {
-    pub(crate) fn new(path: &Path, schema: Option<Layout>) -> LazyConn {
-        LazyConn {
-            path: path.to_path_buf(),
-            schema,
-            conn: Mutex::new(None),
-        }
-    }
-
-    /// The connection, locked, if it is open.
-    pub(crate) fn get_if_open(&self) -> Option<ConnGuard<'_>> {
-        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        guard.is_some().then_some(ConnGuard(guard))
-    }
-
-    /// The connection if it is open and free now (never waits).
-    pub(crate) fn try_get_open(&self) -> Option<ConnGuard<'_>> {
-        let guard = self.conn.try_lock().ok()?;
-        guard.is_some().then_some(ConnGuard(guard))
-    }
-
-    /// The connection, locked; opened now if it is not yet.
-    pub(crate) fn get(&self) -> Result<ConnGuard<'_>, StoreError> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(open(&self.path, self.schema)?);
-        }
-        Ok(ConnGuard(guard))
-    }
-}
-
-/// A locked, open [`LazyConn`].
-pub(crate) struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
-
-impl std::ops::Deref for ConnGuard<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.0.as_ref().expect("opened by LazyConn::get")
-    }
-}
-
-impl std::ops::DerefMut for ConnGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.0.as_mut().expect("opened by LazyConn::get")
     }
 }
 
@@ -323,18 +185,38 @@ fn cached(
     tx.prepare_cached(sql)?.execute(params)
 }
 
-impl MetadataStore for SqliteStore {
+impl SqliteStore {
+    /// A run starts looking keys up: its lookups share one read transaction (SQLite then takes
+    /// its file lock once per run, not once per lookup).
     fn begin_lookups(&self) {
         self.in_run
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The run's lookups are over: their read transaction ends.
     fn end_lookups(&self) {
         self.in_run
             .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(c) = self.read.get_if_open() {
             if !c.is_autocommit() {
                 let _ = c.execute_batch("COMMIT");
+            }
+        }
+    }
+}
+
+impl MetadataStore for SqliteStore {
+    /// Lookups of a run share a read transaction ([`Moment::RunStart`] to
+    /// [`Moment::RunEnd`]); a long write-ahead log is folded as a driver opens the store and
+    /// as it closes it (see [`checkpoint`]).
+    fn maintain(&self, moment: Moment) {
+        match moment {
+            Moment::RunStart => self.begin_lookups(),
+            Moment::RunEnd => self.end_lookups(),
+            Moment::Open | Moment::Close => {
+                if let Ok(c) = self.writer() {
+                    checkpoint(&c, moment);
+                }
             }
         }
     }
@@ -592,12 +474,6 @@ impl MetadataStore for SqliteStore {
         Ok(kept.into_iter().collect())
     }
 
-    fn checkpoint(&self, moment: Moment) {
-        if let Ok(c) = self.writer() {
-            checkpoint(&c, moment);
-        }
-    }
-
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError> {
         let mut c = self.writer()?;
         let tx = c
@@ -615,46 +491,6 @@ impl MetadataStore for SqliteStore {
     }
 }
 
-/// A log longer than this is folded by the next process to use the cache, as it starts.
-pub const WAL_FOLD_BYTES: u64 = 128 << 10;
-
-/// A log longer than this is folded by the driver that wrote it, as it ends: only a large
-/// write (a cold run) leaves one, and the next process then starts on a short log.
-pub const WAL_FOLD_AT_END_BYTES: u64 = 256 << 10;
-
-/// Folds the write-ahead log into the database, and empties it, once it has grown past
-/// [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by reading
-/// every frame in the log, so a long log makes every process start slower; a checkpoint costs
-/// two fsyncs, so a short one is left alone. After a full checkpoint the next write starts the
-/// log over and truncates the file (`journal_size_limit = 0`), so the file's size is the log's
-/// length.
-pub(crate) fn checkpoint(c: &Connection, moment: Moment) {
-    let limit = match moment {
-        Moment::Start => WAL_FOLD_BYTES,
-        Moment::End => WAL_FOLD_AT_END_BYTES,
-    };
-    let wal = c.path().map(|p| format!("{p}-wal"));
-    let long = wal
-        .and_then(|w| std::fs::metadata(w).ok())
-        .is_some_and(|m| m.len() > limit);
-    if !long {
-        return;
-    }
-    // TRUNCATE also empties the log (a store nothing is written to, like the results of a warm
-    // run, would otherwise keep re-reading the same frames); it waits for readers, so it is
-    // tried without waiting, and PASSIVE (which never waits) is the fallback.
-    let _ = c.busy_timeout(Duration::ZERO);
-    let truncated = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-        r.get::<_, i64>(0)
-    });
-    let _ = c.busy_timeout(Duration::from_secs(30));
-    if !matches!(truncated, Ok(0)) {
-        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::debug!(error = %e, "weft cache: checkpoint skipped");
-        }
-    }
-}
-
 /// Column `i` as a 32-byte digest, if it is one.
 fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
     let v = row.get_ref(i).ok()?;
@@ -663,6 +499,7 @@ fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
 
 #[cfg(test)]
 mod tests {
+    use super::connection::user_version;
     use super::*;
 
     fn temp(name: &str) -> std::path::PathBuf {
@@ -682,6 +519,7 @@ mod tests {
             data_version: Some(DataVersion::from_bytes([dv; 32])),
             code_version: "v1".into(),
             deps: vec![("x".into(), Some(DataVersion::from_bytes([9; 32])))],
+            ignored: Vec::new(),
             reason: None,
             duration_us: 5,
             error: None,

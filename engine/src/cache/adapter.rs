@@ -1,0 +1,286 @@
+//! [`CacheAdapter`]: the [`Adapter`] that consults the cache before a node runs and fills it
+//! after: the run's start and end records, a lookup per node (a hit returns the stored value,
+//! read lazily), and on a miss the node's record and its value for the writer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::keying::Keyed;
+use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status};
+use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
+use crate::fingerprint::DataVersion;
+use crate::node::CacheBehavior;
+use crate::value::Value;
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Inner {
+    /// A lazily-loaded stored value. A corrupt result is forgotten (so the next lookup misses)
+    /// and reported; the engine then recomputes the value.
+    pub(super) fn lazy_value(
+        self: &Arc<Self>,
+        spec: &crate::node::NodeSpec,
+        key: CacheKey,
+        version: DataVersion,
+    ) -> Value {
+        let me = self.clone();
+        let ty = spec.output();
+        let name = spec.name.clone();
+        Value::lazy(
+            version,
+            ty,
+            Box::new(move || {
+                let codec = ty
+                    .codec()
+                    .ok_or_else(|| format!("`{}` cannot be deserialized", ty.short_name()))?;
+                let problem = match me.results.get(&version) {
+                    Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => format!("cannot decode: {e}"),
+                    },
+                    Ok(None) => "the result is missing".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                me.warn_once(format!(
+                    "stored result of `{name}` ({}) is unusable ({problem}); recomputing it",
+                    version.short()
+                ));
+                let _ = me.meta.forget_key(&key);
+                // The run's hints may still list the key: read them again when next needed.
+                if let Ok(mut t) = me.run.lock() {
+                    t.hints = None;
+                }
+                let _ = me.results.remove(&version);
+                Err(problem)
+            }),
+        )
+    }
+}
+
+/// The [`Adapter`] that consults and fills the cache.
+pub(crate) struct CacheAdapter(pub(super) Arc<Inner>);
+
+impl Adapter for CacheAdapter {
+    fn needs_values(&self) -> bool {
+        true
+    }
+
+    fn before_graph(&self, run: &RunInfo<'_>) {
+        if let Ok(mut t) = self.0.run.lock() {
+            t.seen.clear();
+            t.answered = false;
+            t.hints = None;
+            t.run_id = Some(Arc::from(run.run_id));
+        }
+        self.0.meta.maintain(Moment::RunStart);
+        self.0.send(MetaWrite::BeginRun(RunMeta {
+            run_id: run.run_id.to_string(),
+            started_at: now(),
+            finished_at: None,
+            outputs: run.outputs.to_vec(),
+            status: "running".into(),
+        }));
+    }
+
+    fn after_graph(&self, run: &RunInfo<'_>, summary: &RunSummary<'_>) {
+        let (seen, answered) = self
+            .0
+            .run
+            .lock()
+            .map(|mut t| (std::mem::take(&mut t.seen), t.answered))
+            .unwrap_or_default();
+        for (name, spec, value) in summary.values {
+            if answered || seen.contains(*name) {
+                continue;
+            }
+            let (behavior, _) = self.0.behavior(name);
+            let mut draft = Draft::new(Arc::from(run.run_id), spec, behavior);
+            draft.status = Status::Memo;
+            draft.type_name = value.value_type().name();
+            draft.data_version = value.is_fingerprinted().then(|| value.version());
+            draft.deps = vec![None; spec.params().len()];
+            self.0.queue(Item::Record(Box::new(draft)));
+        }
+        self.0.send(MetaWrite::EndRun {
+            run_id: run.run_id.to_string(),
+            status: if summary.failed.is_some() {
+                "failed"
+            } else {
+                "ok"
+            }
+            .into(),
+            finished_at: now(),
+        });
+        self.0.meta.maintain(Moment::RunEnd);
+        self.0.send_outbox();
+        // A run that computed something is committed before `execute` returns: its results
+        // survive even a `std::process::exit` that skips dropping the driver. A run of hits
+        // only (nothing to lose but its records) is committed while the caller goes on; reads
+        // through `Cache`, other drivers on the directory and dropping the driver wait for it.
+        if let Some(w) = &self.0.writer {
+            if summary.executed.is_empty() {
+                w.commit();
+            } else {
+                w.flush();
+            }
+        }
+    }
+
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
+        match self.0.begin(node) {
+            Begin::Hit(v) => Box::pin(std::future::ready(Ok(v))),
+            Begin::Miss(ctx) => Box::pin(async move {
+                let result = next.run(node).await;
+                self.0.end(node, ctx, result)
+            }),
+        }
+    }
+}
+
+/// What the cache decided before a node runs.
+enum Begin {
+    /// A stored result, lazily loaded.
+    Hit(Value),
+    /// The node must run; what to record afterwards.
+    Miss(Box<MissContext>),
+}
+
+struct MissContext {
+    start: Instant,
+    behavior: CacheBehavior,
+    format: String,
+    key: Option<CacheKey>,
+    unkeyable: Option<String>,
+    record: Draft,
+}
+
+impl Inner {
+    /// Looks the node up: a hit, or what to do after it runs.
+    fn begin(self: &Arc<Self>, node: &NodeInfo<'_>) -> Begin {
+        let start = Instant::now();
+        let (hints, run_id) = match self.run.lock() {
+            Ok(mut t) => {
+                t.seen.insert(node.spec.name.clone());
+                (t.hints.clone(), t.run_id.clone())
+            }
+            Err(_) => (None, None),
+        };
+        let mut keyed = self.keyed(node, run_id);
+        if let (Some(key), CacheBehavior::Default) = (keyed.key, keyed.behavior) {
+            let hints = hints.unwrap_or_else(|| self.load_hints());
+            match self.find(&hints, &key) {
+                // A hit is not even checked for presence here: it is read only if needed, and
+                // a missing or corrupt result is then recomputed (see `lazy_value`).
+                Ok(Some(version)) => {
+                    let record = &mut keyed.record;
+                    record.status = Status::Hit;
+                    record.data_version = Some(version);
+                    record.duration_us = start.elapsed().as_micros() as u64;
+                    self.queue(Item::Record(Box::new(keyed.record)));
+                    return Begin::Hit(self.lazy_value(node.spec, key, version));
+                }
+                Ok(None) => keyed.record.reason = Some("no stored result for this key".into()),
+                Err(e) => {
+                    self.warn_once(format!("cannot read cache metadata: {e}"));
+                    keyed.record.reason = Some(format!("metadata unreadable: {e}"));
+                }
+            }
+        }
+        let Keyed {
+            behavior,
+            format,
+            key,
+            unkeyable,
+            record,
+        } = keyed;
+        Begin::Miss(Box::new(MissContext {
+            start,
+            behavior,
+            format,
+            key,
+            unkeyable,
+            record,
+        }))
+    }
+
+    /// Records the node's run and stores its value when it should be.
+    fn end(
+        self: &Arc<Self>,
+        node: &NodeInfo<'_>,
+        ctx: Box<MissContext>,
+        result: NodeResult,
+    ) -> NodeResult {
+        let inner = self;
+        let name = node.name();
+        let spec = node.spec;
+        let MissContext {
+            start,
+            behavior,
+            format,
+            key,
+            unkeyable,
+            mut record,
+        } = *ctx;
+        record.duration_us = start.elapsed().as_micros() as u64;
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => {
+                record.status = Status::Failed;
+                record.error = Some(e.to_string());
+                inner.queue(Item::Record(Box::new(record)));
+                return Err(e);
+            }
+        };
+        if value.is_fingerprinted() {
+            record.data_version = Some(value.version());
+        }
+        record.status = match behavior {
+            CacheBehavior::Disable => Status::Disabled,
+            CacheBehavior::Ignore => Status::Ignored,
+            CacheBehavior::Recompute => Status::Recomputed,
+            CacheBehavior::Default => Status::Executed,
+        };
+        let storable = matches!(behavior, CacheBehavior::Default | CacheBehavior::Recompute);
+        if storable {
+            let why_not = if let Some(why) = unkeyable {
+                Some(why)
+            } else if !value.is_fingerprinted() {
+                Some(format!(
+                    "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
+                    spec.output().short_name()
+                ))
+            } else if value.value_type().codec().is_none() {
+                Some(format!(
+                    "its value, a `{}`, cannot be serialized (derive serde's Serialize and Deserialize)",
+                    spec.output().short_name()
+                ))
+            } else {
+                None
+            };
+            match (why_not, key) {
+                (Some(why), _) => {
+                    inner.warn_once(format!("`{name}` is kept in memory only: {why}"));
+                    record.status = Status::Uncached;
+                    record.reason = Some(why);
+                }
+                (None, Some(key)) => inner.queue(Item::Store {
+                    value: value.clone(),
+                    format: format.to_string(),
+                    key: MetaWrite::Key {
+                        cache_key: key,
+                        node: name.to_string(),
+                        data_version: value.version(),
+                    },
+                }),
+                (None, None) => {}
+            }
+        }
+        inner.queue(Item::Record(Box::new(record)));
+        Ok(value)
+    }
+}

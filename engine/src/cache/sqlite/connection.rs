@@ -1,0 +1,200 @@
+//! SQLite connections as the cache uses them: opened in WAL mode (retrying the steps SQLite's
+//! busy handler does not wait for), brought to a versioned layout, opened lazily by whichever
+//! thread needs them first, and the write-ahead log folded when it has grown long.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::cache::store::{Moment, StoreError};
+
+/// Opens a connection in WAL mode; with `schema`, brings the file to layout `version` first
+/// (running `schema` in one transaction when `PRAGMA user_version` differs). Several processes
+/// may do this at once on a new file: switching to WAL and creating tables take locks that
+/// SQLite's busy handler does not always wait for, so those steps are retried for a while.
+pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(StoreError::io(format!("creating {}", dir.display())))?;
+    }
+    let mut c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
+    c.busy_timeout(Duration::from_secs(30))
+        .map_err(StoreError::sql("setting busy timeout"))?;
+    retry_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
+        .map_err(StoreError::sql("enabling WAL"))?;
+    c.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(StoreError::sql("setting synchronous"))?;
+    // After a checkpoint, the log restarts and its file is cut back to nothing: its size then
+    // tells how much a new process would have to read (see `checkpoint`).
+    c.pragma_update(None, "journal_size_limit", 0)
+        .map_err(StoreError::sql("setting journal_size_limit"))?;
+    // Closing is part of every short CLI run: leave the WAL for the cache's writer thread,
+    // which checkpoints a long one when the next process starts (`checkpoint`, in the
+    // background), and for the automatic checkpoints of long-lived processes (1,000 pages).
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(StoreError::sql("configuring checkpoints"))?;
+    if let Some(layout) = schema {
+        retry_busy(|| migrate(&mut c, layout)).map_err(StoreError::sql("creating tables"))?;
+    }
+    Ok(c)
+}
+
+/// A database's layout: the SQL that creates it, its version (in `PRAGMA user_version`), and
+/// in-place upgrades from older versions.
+#[derive(Clone, Copy)]
+pub(crate) struct Layout {
+    pub(crate) schema: &'static str,
+    pub(crate) version: i64,
+    pub(crate) upgrades: &'static [(i64, &'static str)],
+}
+
+pub(super) fn user_version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Brings the file to the layout's version unless it is there already (checked again under the
+/// write lock, so that of several processes opening a file only one changes it): step by step
+/// through the upgrades from its version, or else by running the schema.
+fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
+    if user_version(c)? == layout.version {
+        return Ok(());
+    }
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut at = user_version(&tx)?;
+    while at != layout.version {
+        match layout.upgrades.iter().find(|(from, _)| *from == at) {
+            Some((_, step)) => {
+                tx.execute_batch(step)?;
+                at += 1;
+            }
+            None => {
+                tx.execute_batch(layout.schema)?;
+                at = layout.version;
+            }
+        }
+    }
+    tx.pragma_update(None, "user_version", layout.version)?;
+    tx.commit()
+}
+
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A connection opened at its first use, by whichever thread needs it first (the cache's
+/// writer thread opens its connections while the run's thread builds and starts the run).
+pub(crate) struct LazyConn {
+    path: std::path::PathBuf,
+    schema: Option<Layout>,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl LazyConn {
+    pub(crate) fn new(path: &Path, schema: Option<Layout>) -> LazyConn {
+        LazyConn {
+            path: path.to_path_buf(),
+            schema,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// The connection, locked, if it is open.
+    pub(crate) fn get_if_open(&self) -> Option<ConnGuard<'_>> {
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        guard.is_some().then_some(ConnGuard(guard))
+    }
+
+    /// The connection if it is open and free now (never waits).
+    pub(crate) fn try_get_open(&self) -> Option<ConnGuard<'_>> {
+        let guard = self.conn.try_lock().ok()?;
+        guard.is_some().then_some(ConnGuard(guard))
+    }
+
+    /// The connection, locked; opened now if it is not yet.
+    pub(crate) fn get(&self) -> Result<ConnGuard<'_>, StoreError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(open(&self.path, self.schema)?);
+        }
+        Ok(ConnGuard(guard))
+    }
+}
+
+/// A locked, open [`LazyConn`].
+pub(crate) struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0.as_ref().expect("opened by LazyConn::get")
+    }
+}
+
+impl std::ops::DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.0.as_mut().expect("opened by LazyConn::get")
+    }
+}
+
+/// A log longer than this is folded by the next process to use the cache, as it starts.
+pub const WAL_FOLD_BYTES: u64 = 128 << 10;
+
+/// A log longer than this is folded by the driver that wrote it, as it ends: only a large
+/// write (a cold run) leaves one, and the next process then starts on a short log.
+pub const WAL_FOLD_AT_END_BYTES: u64 = 256 << 10;
+
+/// Folds the write-ahead log into the database, and empties it, once it has grown past
+/// [`WAL_FOLD_BYTES`]. The first connection of a process rebuilds the WAL index by reading
+/// every frame in the log, so a long log makes every process start slower; a checkpoint costs
+/// two fsyncs, so a short one is left alone. After a full checkpoint the next write starts the
+/// log over and truncates the file (`journal_size_limit = 0`), so the file's size is the log's
+/// length.
+/// Only [`Moment::Open`] ([`WAL_FOLD_BYTES`]) and [`Moment::Close`] ([`WAL_FOLD_AT_END_BYTES`])
+/// fold.
+pub(crate) fn checkpoint(c: &Connection, moment: Moment) {
+    let limit = match moment {
+        Moment::Open => WAL_FOLD_BYTES,
+        Moment::Close => WAL_FOLD_AT_END_BYTES,
+        Moment::RunStart | Moment::RunEnd => return,
+    };
+    let wal = c.path().map(|p| format!("{p}-wal"));
+    let long = wal
+        .and_then(|w| std::fs::metadata(w).ok())
+        .is_some_and(|m| m.len() > limit);
+    if !long {
+        return;
+    }
+    // TRUNCATE also empties the log (a store nothing is written to, like the results of a warm
+    // run, would otherwise keep re-reading the same frames); it waits for readers, so it is
+    // tried without waiting, and PASSIVE (which never waits) is the fallback.
+    let _ = c.busy_timeout(Duration::ZERO);
+    let truncated = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    let _ = c.busy_timeout(Duration::from_secs(30));
+    if !matches!(truncated, Ok(0)) {
+        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "weft cache: checkpoint skipped");
+        }
+    }
+}
