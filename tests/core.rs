@@ -481,8 +481,7 @@ fn adapters_stack_and_all_wrap_node_execution() {
     let versions = Arc::new(Mutex::new(Vec::new()));
     struct Observe(Arc<Mutex<Vec<(String, usize, bool)>>>);
     impl Adapter for Observe {
-        fn after_node(&self, node: &NodeInfo<'_>, result: &NodeResult, took: Duration) {
-            assert!(took < Duration::from_secs(5));
+        fn after_node(&self, node: &NodeInfo<'_>, result: &NodeResult, _took: Duration) {
             self.0.lock().unwrap().push((
                 node.name().to_string(),
                 node.inputs.len(),
@@ -523,7 +522,8 @@ pub mod asynchronous {
     use weft::prelude::*;
     #[node]
     pub async fn fetched(id: &u64) -> String {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // Gives way once, as a real request would.
+        tokio::task::yield_now().await;
         format!("user-{id}")
     }
     #[node]
