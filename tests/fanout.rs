@@ -315,8 +315,9 @@ fn a_node_inside_a_fan_out_is_not_an_output() {
             &["size"],
             inputs! { "names" => names(&["a"]), "unit" => 1u64 },
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::Output(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("`size` runs once per item of the fan-out `files`"),
         "{err}"
