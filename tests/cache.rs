@@ -818,44 +818,6 @@ fn two_processes_share_one_cache_safely() {
     assert!(s.values().all(|v| v == "hit"), "{s:?}");
 }
 
-#[test]
-fn killing_the_process_mid_run_never_corrupts_the_cache() {
-    let dir = temp_dir("kill");
-    let n = 100;
-    // Kill children at different points of a run (a full run takes over 200 ms), repeatedly;
-    // each partial run leaves some results and records behind.
-    for (i, delay_ms) in [15u64, 40, 5, 70, 120, 160].iter().enumerate() {
-        let mut c = child(&dir, "a", n, 2, 7)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(*delay_ms + i as u64));
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-    let runs = weft::Cache::open(&dir).unwrap().runs().unwrap();
-    assert!(
-        runs.iter().any(|r| r.status == "running"),
-        "some run was killed after it started committing: {runs:?}"
-    );
-    // Whatever was left, a full run gives the right answer, and the one after hits throughout.
-    let (_, total) = run_child(&dir, "a", n, 7);
-    assert_eq!(total, format!("total={}", 7 + n));
-    let (s, total) = run_child(&dir, "a", n, 7);
-    assert_eq!(total, format!("total={}", 7 + n));
-    assert!(s.values().all(|v| v == "hit"), "{s:?}");
-    // And every stored result is intact.
-    let cache = weft::Cache::open(&dir).unwrap();
-    for (v, _) in weft::cache::FileStore::new(dir.join("results"))
-        .list()
-        .unwrap()
-    {
-        let x: Result<u64, _> = cache.result_store().get(&v);
-        let s: Result<String, _> = cache.result_store().get(&v);
-        assert!(x.is_ok() || s.is_ok(), "result {v:?} unreadable");
-    }
-}
-
 pub mod json_values {
     use weft::prelude::*;
     /// postcard can encode a `serde_json::Value` but not decode it.

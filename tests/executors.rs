@@ -157,36 +157,27 @@ fn swapping_the_executor_never_changes_results_or_cache_records() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
-/// `n` independent nodes that sleep and record how many run at once.
-fn sleepers(
-    n: usize,
-    sleep_ms: u64,
-    live: Arc<AtomicUsize>,
-    peak: Arc<AtomicUsize>,
-) -> Vec<NodeSpec> {
-    (0..n)
-        .map(|i| {
-            let live = live.clone();
-            let peak = peak.clone();
-            NodeSpec::builder(format!("s{i}"), value_type!(u64))
-                .param("x", value_type!(u64))
-                .sync(move |a| {
-                    let now = live.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(sleep_ms));
-                    live.fetch_sub(1, Ordering::SeqCst);
-                    Ok(Arc::new(*a.get::<u64>(0)? + i as u64))
-                })
-        })
-        .collect()
-}
+use weft_tests::Overlap;
 
 #[test]
 fn max_tasks_bounds_concurrency_and_independent_nodes_overlap() {
-    let live = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
+    // Each node waits until four run at once: only an executor that runs four independent
+    // nodes together lets the first of them go on (under a sequential one, the first would wait
+    // out its patience, and the peak would be 1).
+    let overlap = Arc::new(Overlap::new());
+    let nodes: Vec<NodeSpec> = (0..12)
+        .map(|i| {
+            let overlap = overlap.clone();
+            NodeSpec::builder(format!("s{i}"), value_type!(u64))
+                .param("x", value_type!(u64))
+                .sync(move |a| {
+                    overlap.meet(4);
+                    Ok(Arc::new(*a.get::<u64>(0)? + i as u64))
+                })
+        })
+        .collect();
     let dr = Builder::new()
-        .with_nodes(sleepers(12, 30, live.clone(), peak.clone()))
+        .with_nodes(nodes)
         .with_local_executor(MultiThreading::new(4))
         .build()
         .unwrap();
@@ -194,9 +185,11 @@ fn max_tasks_bounds_concurrency_and_independent_nodes_overlap() {
     let outs: Vec<&str> = names.iter().map(String::as_str).collect();
     let out = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap();
     assert_eq!(*out.get::<u64>("s11").unwrap(), 12);
-    let peak = peak.load(Ordering::SeqCst);
-    assert!(peak <= 4, "never more than max_tasks at once (saw {peak})");
-    assert!(peak >= 2, "independent nodes overlapped (saw {peak})");
+    assert_eq!(
+        overlap.peak(),
+        4,
+        "four independent nodes ran at once, never more than max_tasks"
+    );
     assert_eq!(dr.executor_name(), "threads(4)");
 }
 
@@ -207,19 +200,40 @@ fn failing(name: &str, dep: &str) -> NodeSpec {
         .sync(move |_| Err(NodeError::user(format!("{n} is broken"))))
 }
 
+/// The failed nodes an error names (one, or several when the run kept going).
+fn failed_nodes(err: &ExecuteError) -> Vec<String> {
+    let mut nodes = match err {
+        ExecuteError::NodeFailed { node, source, .. } => {
+            assert!(matches!(source, NodeError::User(_)), "{err}");
+            vec![node.clone()]
+        }
+        ExecuteError::Many(all) => all.iter().flat_map(failed_nodes).collect(),
+        other => panic!("expected node failures, got: {other}"),
+    };
+    nodes.sort();
+    nodes
+}
+
 #[test]
 fn the_first_failure_stops_new_work_unless_keep_going() {
     let started = Arc::new(AtomicUsize::new(0));
+    // The workers depend on `gate`, so they become ready only after it is done: behind both
+    // failing nodes in the ready queue, whatever order the three first nodes take.
     let make = || {
-        let mut nodes = vec![failing("bad1", "x"), failing("bad2", "x")];
+        let mut nodes = vec![
+            failing("bad1", "x"),
+            failing("bad2", "x"),
+            NodeSpec::builder("gate", value_type!(u64))
+                .param("x", value_type!(u64))
+                .sync(|a| Ok(Arc::new(*a.get::<u64>(0)?))),
+        ];
         for i in 0..30 {
             let started = started.clone();
             nodes.push(
                 NodeSpec::builder(format!("w{i}"), value_type!(u64))
-                    .param("x", value_type!(u64))
+                    .param("gate", value_type!(u64))
                     .sync(move |a| {
                         started.fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(5));
                         Ok(Arc::new(*a.get::<u64>(0)?))
                     }),
             );
@@ -236,15 +250,18 @@ fn the_first_failure_stops_new_work_unless_keep_going() {
         .build()
         .unwrap();
     let err = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap_err();
-    // Both failing nodes may already be in flight when the first fails; nothing new starts.
-    let failed: Vec<String> = match &err {
-        ExecuteError::NodeFailed { node, .. } => vec![node.clone()],
-        ExecuteError::Many(all) => all.iter().map(|e| e.to_string()).collect(),
-        other => panic!("{other}"),
-    };
-    assert!(!failed.is_empty());
+    // Both failing nodes may be in flight when the first fails; nothing new starts. With two
+    // workers, a worker frees up only when a node ends, and by the time `gate` has ended (and
+    // the first worker is ready) a failing node is next in the queue: no worker node ever
+    // starts before a failure has stopped the run.
+    let failed = failed_nodes(&err);
     assert!(
-        started.load(Ordering::SeqCst) < 30,
+        failed == ["bad1"] || failed == ["bad2"] || failed == ["bad1", "bad2"],
+        "{err}"
+    );
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        0,
         "scheduling stopped after the failure"
     );
 
@@ -258,10 +275,11 @@ fn the_first_failure_stops_new_work_unless_keep_going() {
         .build()
         .unwrap();
     let err = dr.execute(&outs, inputs! { "x" => 1u64 }).unwrap_err();
-    let ExecuteError::Many(all) = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(all.len(), 2, "{err}");
+    assert!(
+        matches!(&err, ExecuteError::Many(all) if all.len() == 2),
+        "{err}"
+    );
+    assert_eq!(failed_nodes(&err), ["bad1", "bad2"]);
     assert_eq!(
         started.load(Ordering::SeqCst),
         30,
@@ -333,39 +351,50 @@ fn memoization_and_early_cutoff_hold_under_threads() {
 
 #[test]
 fn cancelling_stops_the_run_and_the_driver_stays_usable() {
-    let live = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
-    let dr = Arc::new(
-        Builder::new()
-            .with_nodes(sleepers(40, 20, live, peak))
-            .with_local_executor(MultiThreading::new(2))
-            .build()
-            .unwrap(),
-    );
-    let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+    // The tenth node to start cancels the run itself: at least nine have finished by then, and
+    // of 40 independent nodes on two workers, most never start.
     let token = CancelToken::new();
-    let canceller = {
-        let token = token.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(60));
-            token.cancel();
+    let started = Arc::new(AtomicUsize::new(0));
+    let nodes: Vec<NodeSpec> = (0..40)
+        .map(|i| {
+            let (token, started) = (token.clone(), started.clone());
+            NodeSpec::builder(format!("s{i}"), value_type!(u64))
+                .param("x", value_type!(u64))
+                .sync(move |a| {
+                    if started.fetch_add(1, Ordering::SeqCst) + 1 == 10 {
+                        token.cancel();
+                    }
+                    Ok(Arc::new(*a.get::<u64>(0)? + i as u64))
+                })
         })
-    };
+        .collect();
+    let dr = Builder::new()
+        .with_nodes(nodes)
+        .with_local_executor(MultiThreading::new(2))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
     let outs: Vec<&str> = names.iter().map(String::as_str).collect();
     let err = dr
         .execute_cancellable(&outs, inputs! { "x" => 1u64 }, Inputs::new(), &token)
         .unwrap_err();
-    canceller.join().unwrap();
     assert!(matches!(err, ExecuteError::Cancelled), "{err}");
+    let ran = started.load(Ordering::SeqCst);
+    assert!(
+        (10..=11).contains(&ran),
+        "nothing started after the cancel ({ran} ran)"
+    );
     // Nodes that finished keep their values; the rest run now.
     let (_, rec) = dr
         .execute_recorded(&outs, inputs! { "x" => 1u64 }, Inputs::new())
         .unwrap();
-    assert!(
-        !rec.reused.is_empty() && !rec.executed.is_empty(),
-        "{rec:?}"
+    assert_eq!(
+        rec.reused.len(),
+        ran,
+        "the nodes that ran keep their values: {rec:?}"
     );
-    assert_eq!(rec.reused.len() + rec.executed.len(), 40);
+    assert_eq!(rec.executed.len(), 40 - rec.reused.len(), "{rec:?}");
+    assert_eq!(started.load(Ordering::SeqCst), ran + rec.executed.len());
 }
 
 pub mod resilient {
@@ -390,15 +419,23 @@ pub mod resilient {
         Err(std::io::Error::other(format!("no luck with {x}")))
     }
 
+    /// Set when the test is done with `stuck`: it never returns before.
+    pub static RELEASED: (std::sync::Mutex<bool>, std::sync::Condvar) =
+        (std::sync::Mutex::new(false), std::sync::Condvar::new());
+
+    /// Blocks until the test releases it (or for the test's patience, if the timeout failed).
     #[node(timeout = "50ms")]
     pub fn stuck(x: &u64) -> u64 {
-        std::thread::sleep(std::time::Duration::from_secs(3));
+        let (released, changed) = &RELEASED;
+        let g = released.lock().unwrap();
+        let _ = changed.wait_timeout_while(g, weft_tests::PATIENCE, |r| !*r);
         *x
     }
 
+    /// Never finishes within the test's patience.
     #[node(timeout = "50ms")]
     pub async fn stuck_async(x: &u64) -> u64 {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        tokio::time::sleep(weft_tests::PATIENCE).await;
         *x
     }
 }
@@ -417,6 +454,7 @@ fn retries_and_timeouts_from_node_attributes() {
     let err = dr
         .execute(&["hopeless"], inputs! { "x" => 1u64 })
         .unwrap_err();
+    assert_eq!(failed_nodes(&err), ["hopeless"]);
     assert!(err.to_string().contains("no luck with 1"), "{err}");
     assert_eq!(
         resilient::HOPELESS_CALLS.load(Ordering::SeqCst),
@@ -431,4 +469,7 @@ fn retries_and_timeouts_from_node_attributes() {
             "{err}"
         );
     }
+    let (released, changed) = &resilient::RELEASED;
+    *released.lock().unwrap() = true;
+    changed.notify_all();
 }

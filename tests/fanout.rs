@@ -13,22 +13,19 @@ pub mod sizes {
     use weft::prelude::*;
 
     pub static SIZE_CALLS: AtomicUsize = AtomicUsize::new(0);
-    pub static LIVE: AtomicUsize = AtomicUsize::new(0);
-    pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+    /// Items of `size` that ran at once.
+    pub static OVERLAP: weft_tests::Overlap = weft_tests::Overlap::new();
 
     /// Fan out over the names.
     #[node]
     pub fn files(names: &[String]) -> Parallel<String> {
         names.iter().cloned().collect()
     }
-    /// Runs once per file.
+    /// Runs once per file; waits until two items have run at once (the first run has eight).
     #[node]
     pub fn size(files: &str, unit: &u64) -> u64 {
         SIZE_CALLS.fetch_add(1, Ordering::SeqCst);
-        let now = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
-        PEAK.fetch_max(now, Ordering::SeqCst);
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        LIVE.fetch_sub(1, Ordering::SeqCst);
+        OVERLAP.meet(2);
         files.len() as u64 * unit
     }
     /// Also once per file, after `size`.
@@ -86,10 +83,7 @@ fn items_run_once_each_concurrently_and_collect_in_order() {
         8,
         "once per item, though two collects use it"
     );
-    assert!(
-        sizes::PEAK.load(Ordering::SeqCst) > 1,
-        "items ran concurrently"
-    );
+    assert!(sizes::OVERLAP.peak() > 1, "items ran concurrently");
 
     // One item changed: only its nodes run again; the order is kept.
     let mut changed = list.clone();
@@ -321,8 +315,9 @@ fn a_node_inside_a_fan_out_is_not_an_output() {
             &["size"],
             inputs! { "names" => names(&["a"]), "unit" => 1u64 },
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::Output(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("`size` runs once per item of the fan-out `files`"),
         "{err}"

@@ -80,6 +80,7 @@ fn only_dependents_of_changed_inputs_rerun_and_every_node_can_be_inspected() {
     // The wrong type, or a node never computed: `None` (and `get` says why).
     assert!(s.last::<String>("margin").is_none());
     let err = s.get::<String>("margin").unwrap_err();
+    assert!(matches!(err, ExecuteError::Output(_)), "{err:?}");
     assert_eq!(err.to_string(), "`margin` is a `f64`, not a `String`");
 }
 
@@ -108,7 +109,10 @@ fn unset_inputs_overrides_and_mistakes_give_clear_errors() {
         "{err}"
     );
     // The failed call has a report too.
-    assert!(s.report().unwrap().error().is_some());
+    assert!(matches!(
+        s.report().unwrap().error(),
+        Some(ExecuteError::BadInputs(_))
+    ));
     assert!(s.report().unwrap().to_string().contains("failed"));
 
     s.set("cost", 5.0);
@@ -116,10 +120,18 @@ fn unset_inputs_overrides_and_mistakes_give_clear_errors() {
 
     let err = s.get::<String>("headlin").unwrap_err();
     assert!(
+        matches!(&err, ExecuteError::UnknownOutputs(o) if o[..] == [("headlin".into(), Some("headline".into()))]),
+        "{err:?}"
+    );
+    assert!(
         err.to_string().contains("did you mean `headline`?"),
         "{err}"
     );
     let err = s.get::<f64>("nope").unwrap_err();
+    assert!(
+        matches!(&err, ExecuteError::UnknownOutputs(o) if o.len() == 1 && o[0].0 == "nope"),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("unknown output"), "{err}");
 }
 

@@ -13,11 +13,15 @@ use common::{tempdir, weft, workspace};
 
 const NAME: &str = "weft_dev_loop_check";
 
+/// The longest the test waits for the next line it expects (each wait may include a cargo
+/// build on a busy machine): only a loop that hangs reaches it.
+const PATIENCE: Duration = Duration::from_secs(600);
+
 /// Lines of the dev loop's output, up to the next line containing `marker`.
 fn until(rx: &mpsc::Receiver<String>, marker: &str) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
-        match rx.recv_timeout(Duration::from_secs(240)) {
+        match rx.recv_timeout(PATIENCE) {
             Ok(line) => {
                 let done = line.contains(marker);
                 seen.push(line);
@@ -31,6 +35,15 @@ fn until(rx: &mpsc::Receiver<String>, marker: &str) -> Vec<String> {
             ),
         }
     }
+}
+
+/// Saves like an editor that writes a temporary file and renames it over the source: one
+/// change, seen whole (a plain write empties the file first, and a batch of events that saw it
+/// empty would make a rebuild of its own).
+fn save(path: &std::path::Path, content: &str) {
+    let tmp = path.with_extension("rs.tmp");
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 #[test]
@@ -83,7 +96,7 @@ fn dev_rebuilds_on_save_and_reruns_only_the_edited_node() {
     let source = std::fs::read_to_string(&nodes).unwrap();
     let edited = source.replace("    words.len()\n", "    words.len() * 1\n");
     assert_ne!(source, edited);
-    std::fs::write(&nodes, &edited).unwrap();
+    save(&nodes, &edited);
     let second = until(&rx, "flow exited with 0");
     let line = |node: &str| {
         second
@@ -97,10 +110,10 @@ fn dev_rebuilds_on_save_and_reruns_only_the_edited_node() {
     assert!(line("mean_word_length").contains("hit"), "{second:#?}");
 
     // A compile error is shown, then fixed.
-    std::fs::write(&nodes, edited.replace("words.len() * 1", "words.len() *")).unwrap();
+    save(&nodes, &edited.replace("words.len() * 1", "words.len() *"));
     let broken = until(&rx, "the build failed");
     assert!(broken.iter().any(|l| l.contains("error")), "{broken:#?}");
-    std::fs::write(&nodes, &source).unwrap();
+    save(&nodes, &source);
     until(&rx, "flow exited with 0");
     let status = child.wait().unwrap();
     assert!(status.success());

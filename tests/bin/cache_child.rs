@@ -1,5 +1,6 @@
 //! A flow run in a child process by the cache tests: a second process, a "rebuilt" binary
-//! (another variant of one node), and a process killed mid-run.
+//! (another variant of one node), two processes at once. (The process the crash test kills is
+//! `crash_child`.)
 //!
 //! `cache_child DIR VARIANT N SLEEP_MS SEED` builds a chain `step0 … step{N-1}` over input
 //! `seed` plus a `summary` node, executes `summary` with the cache in DIR, and prints one line
