@@ -129,15 +129,8 @@ pub struct Engine {
     side: Mutex<HashMap<NodeId, SideEntry>>,
     /// Values of nodes inside fan-outs, per item, keyed by node and arguments' data versions,
     /// with the run that last used them (older entries are dropped as runs go by).
-    items: Mutex<HashMap<(NodeId, DataVersion), (u64, ItemCell)>>,
-    /// How many items of a fan-out run at once.
-    pub(crate) fanout_threads: usize,
-    fanout_pool: OnceLock<Option<rayon::ThreadPool>>,
+    pub(crate) items: crate::fanout::ItemMemo,
 }
-
-/// One node's result for one set of arguments inside a fan-out; concurrent askers (two collects
-/// of one fan-out) wait for the first to compute it.
-type ItemCell = Arc<OnceLock<Result<Value, Arc<Failure>>>>;
 
 /// An async result in the side table: its key and the body's result.
 type SideEntry = (DataVersion, Result<Value, NodeError>);
@@ -167,19 +160,26 @@ impl WeftDb {
             always_rerun,
             runtime: OnceLock::new(),
             side: Mutex::new(HashMap::new()),
-            items: Mutex::new(HashMap::new()),
-            fanout_threads,
-            fanout_pool: OnceLock::new(),
+            items: crate::fanout::ItemMemo::new(fanout_threads),
         });
         let db = WeftDb {
             storage: salsa::Storage::default(),
             engine: engine.clone(),
         };
+        // A function node's slot holds only an override, which is rare: HIGH until one is set
+        // (then LOW), so a function node's durability is that of what it reads. Inputs are
+        // LOW; config is set HIGH by the builder. salsa then skips re-validating everything
+        // that depends on config alone when only inputs change.
         let slots: Vec<NodeSlot> = (0..n as NodeId)
             .map(|id| {
+                let durability = if engine.graph.get(id).spec().is_some() {
+                    Durability::HIGH
+                } else {
+                    Durability::LOW
+                };
                 NodeSlot::builder(id, None)
                     .id_durability(Durability::HIGH)
-                    .external_durability(Durability::LOW)
+                    .external_durability(durability)
                     .new(&db)
             })
             .collect();
@@ -266,76 +266,8 @@ impl Engine {
             *c = cancel;
         }
         let run_no = self.run_no.fetch_add(1, Ordering::SeqCst) + 1;
-        // Per-item values unused in the previous run are not kept.
-        if let Ok(mut items) = self.items.lock() {
-            items.retain(|_, (used, cell)| {
-                *used + 1 >= run_no && cell.get().is_some_and(|r| r.is_ok())
-            });
-        }
+        self.items.begin_run(run_no);
         run_no
-    }
-
-    /// Runs `f` over a fan-out's items, `fanout_threads` at a time, results in item order.
-    /// The workers never touch the database: every value they need is resolved before.
-    pub(crate) fn map_items<R: Send>(
-        &self,
-        items: Vec<Value>,
-        f: impl Fn((usize, Value)) -> R + Sync + Send,
-    ) -> Vec<R> {
-        use rayon::prelude::*;
-        let pool = self.fanout_pool.get_or_init(|| {
-            (self.fanout_threads > 1)
-                .then(|| {
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(self.fanout_threads)
-                        .thread_name(|i| format!("weft-fanout-{i}"))
-                        .build()
-                        .ok()
-                })
-                .flatten()
-        });
-        match pool {
-            Some(pool) if items.len() > 1 => {
-                pool.install(|| items.into_par_iter().enumerate().map(&f).collect())
-            }
-            _ => items.into_iter().enumerate().map(f).collect(),
-        }
-    }
-
-    /// One node for one item of a fan-out: memoized by its arguments' data versions, else
-    /// run through the adapters (the persistent cache keys it by those versions too).
-    pub(crate) fn execute_item(
-        &self,
-        id: NodeId,
-        args: Vec<Option<Value>>,
-    ) -> Result<Value, Arc<Failure>> {
-        let spec = self.graph.get(id).spec().ok_or_else(|| {
-            Arc::new(Failure {
-                node: id,
-                error: NodeError::Internal("not a function node".into()),
-                item: None,
-            })
-        })?;
-        let key = Self::side_key(spec, &args);
-        let run_no = self.run_no.load(Ordering::SeqCst);
-        let cell = {
-            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = items
-                .entry((id, key))
-                .or_insert_with(|| (run_no, Arc::new(OnceLock::new())));
-            entry.0 = run_no;
-            entry.1.clone()
-        };
-        cell.get_or_init(|| {
-            self.run_node_blocking(id, args).map_err(|error| {
-                Arc::new(Failure {
-                    node: id,
-                    error,
-                    item: None,
-                })
-            })
-        })
-        .clone()
     }
 
     /// The key of an async node's side-table entry for these arguments.
@@ -377,6 +309,11 @@ impl Engine {
         if let Ok(mut t) = self.side.lock() {
             t.insert(id, (key, result));
         }
+    }
+
+    /// The number of the run currently executing.
+    pub(crate) fn run_no(&self) -> u64 {
+        self.run_no.load(Ordering::SeqCst)
     }
 
     /// Marks node `id` as executed in the current run (its body is being called).

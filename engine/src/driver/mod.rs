@@ -80,13 +80,6 @@ pub(crate) struct Prepared {
     start: Instant,
 }
 
-impl Prepared {
-    /// Whether node `id` is overridden in this run.
-    pub(crate) fn is_overridden(&self, id: NodeId) -> bool {
-        self.overridden.contains(&id)
-    }
-}
-
 impl Driver {
     fn from_core(core: Core) -> Driver {
         Driver {
@@ -267,9 +260,15 @@ impl Driver {
             Ok(prepared) => prepared,
             Err(answered) => return Ok(answered),
         };
-        let completed =
-            crate::executor::walk_async(&self.core.graph, &prepared, self.core.keep_going, &cancel)
-                .await?;
+        let completed = crate::executor::walk_async(
+            &self.core.graph,
+            &prepared.plan,
+            prepared.db.clone(),
+            &prepared.overridden,
+            self.core.keep_going,
+            &cancel,
+        )
+        .await?;
         let core = self.core.clone();
         tokio::task::spawn_blocking(move || core.finish(prepared, &completed, &cancel))
             .await

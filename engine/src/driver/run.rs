@@ -105,7 +105,14 @@ impl Core {
             start,
         } = prepared;
         let engine = db.engine_arc().clone();
-        let cancelled = completed.len() < plan.order.len() && cancel.is_cancelled();
+        let cancelled = cancel.is_cancelled()
+            && (completed.len() < plan.order.len()
+                || completed.iter().any(|&(id, failed)| {
+                    // A fan-out stopped between items fails its collector with `Cancelled`.
+                    failed
+                        && matches!(db.outcome(id), Outcome::Failed(f)
+                            if matches!(f.error, crate::error::NodeError::Cancelled))
+                }));
 
         // Failures, each reported once, at the node where it started.
         let mut failures: Vec<Arc<Failure>> = Vec::new();

@@ -10,16 +10,17 @@
 //!
 //! [`Driver::execute_async`]: crate::Driver::execute_async
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
 use super::{evaluate, CancelToken, Scheduler, TaskOutcome};
-use crate::driver::Prepared;
 use crate::error::ExecuteError;
 use crate::evaluation::on_blocking_pool;
 use crate::graph::{Graph, NodeId};
 use crate::incremental::{Engine, WeftDb};
+use crate::plan::Plan;
 
 fn internal(e: tokio::task::JoinError) -> ExecuteError {
     ExecuteError::Internal(format!("a weft task failed: {e}"))
@@ -27,15 +28,20 @@ fn internal(e: tokio::task::JoinError) -> ExecuteError {
 
 /// Walks a prepared run on the caller's tokio runtime; returns the nodes that completed and
 /// whether each failed.
+///
+/// Takes its own database handle: the future holds no reference to the (not `Sync`) database,
+/// so it is `Send` and can be spawned.
 pub(crate) async fn walk_async(
     graph: &Graph,
-    prepared: &Prepared,
+    plan: &Plan,
+    db: WeftDb,
+    overridden: &HashSet<NodeId>,
     keep_going: bool,
     cancel: &CancelToken,
 ) -> Result<Vec<(NodeId, bool)>, ExecuteError> {
-    let engine = prepared.db.engine_arc().clone();
-    let order: &[NodeId] = &prepared.plan.order;
-    let mut sched = Scheduler::new(graph, &prepared.plan, keep_going);
+    let engine = db.engine_arc().clone();
+    let order: &[NodeId] = &plan.order;
+    let mut sched = Scheduler::new(graph, plan, keep_going);
     let mut status: Vec<Option<bool>> = vec![None; order.len()];
     let mut tasks: JoinSet<(usize, TaskOutcome)> = JoinSet::new();
     loop {
@@ -45,9 +51,9 @@ pub(crate) async fn walk_async(
         }
         while let Some(task) = sched.pop_ready() {
             let id = order[task];
-            let db = prepared.db.clone();
+            let db = db.clone();
             let native =
-                graph.get(id).spec().is_some_and(|s| s.is_async()) && !prepared.is_overridden(id);
+                graph.get(id).spec().is_some_and(|s| s.is_async()) && !overridden.contains(&id);
             if native {
                 let engine = engine.clone();
                 tasks.spawn(async move { (task, async_node(engine, db, id).await) });

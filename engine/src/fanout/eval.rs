@@ -110,7 +110,7 @@ fn collect(
         })
     };
     let results: Vec<Evaluated> = if parallel {
-        engine.map_items(items, run)
+        engine.items.map_items(items, run)
     } else {
         items.into_iter().enumerate().map(run).collect()
     };
@@ -173,7 +173,7 @@ fn eval_item(
                 }
             }
         }
-        let value = engine.execute_item(n, args)?;
+        let value = engine.items.evaluate(engine, n, args)?;
         local.values.insert(n, Some(value));
     }
     match local.values.remove(&target) {

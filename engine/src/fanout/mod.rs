@@ -8,9 +8,11 @@
 //! item reruns only its own nodes. Nested fan-outs are evaluated the same way, recursively.
 
 mod eval;
+mod memo;
 mod types;
 
 pub(crate) use eval::collect_top_level;
+pub(crate) use memo::ItemMemo;
 pub(crate) use types::Collected;
 pub use types::{Collect, Parallel};
 
