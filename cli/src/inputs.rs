@@ -158,7 +158,7 @@ fn missing(graph: &Graph, outputs: &[&str], given: &HashSet<String>) -> Vec<Stri
         return Vec::new();
     };
     let mut out = Vec::new();
-    for &id in &plan.order {
+    for &id in plan.order() {
         let node = &graph.nodes()[id as usize];
         if let NodeKind::Input {
             ty,
@@ -169,7 +169,7 @@ fn missing(graph: &Graph, outputs: &[&str], given: &HashSet<String>) -> Vec<Stri
                 continue;
             }
             let needed_by = plan
-                .order
+                .order()
                 .iter()
                 .find(|&&f| graph.deps(f).contains(&id))
                 .map_or("?", |&f| graph.nodes()[f as usize].name());

@@ -17,6 +17,7 @@ use crate::value::Value;
 
 /// A run of the graph, as adapters see it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RunInfo<'a> {
     /// Unique id of this run.
     pub run_id: &'a str,
@@ -28,11 +29,14 @@ pub struct RunInfo<'a> {
 
 /// How a run ended, as adapters see it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RunSummary<'a> {
     /// Nodes whose body ran.
     pub executed: &'a [&'a str],
-    /// Nodes whose value was reused without running (memoized or cached).
+    /// Nodes whose value was reused without running (memoized in memory, or cache hits).
     pub reused: &'a [&'a str],
+    /// The nodes of `reused` that the persistent cache answered (the others were memoized).
+    pub hits: &'a [&'a str],
     /// The node that failed, if any (the first, when several did).
     pub failed: Option<&'a str>,
     /// Every node that failed, in the order they failed (more than one with `keep_going`).
@@ -273,6 +277,7 @@ impl Adapter for TracingAdapter {
             run_id = run.run_id,
             executed = s.executed.len(),
             reused = s.reused.len(),
+            hits = s.hits.len(),
             failed = s.failed,
             duration_ms = s.duration.as_secs_f64() * 1e3,
             "weft run finished"

@@ -8,12 +8,9 @@ use crate::graph::{Graph, NodeId};
 /// The nodes one `execute` call touches.
 #[derive(Debug)]
 pub struct Plan {
-    /// The requested outputs, in request order.
-    pub outputs: Vec<NodeId>,
-    /// The upstream closure of the outputs (stopping at overrides), topologically ordered.
-    pub order: Vec<NodeId>,
-    /// Overridden nodes that the closure reaches.
-    pub overridden: Vec<NodeId>,
+    pub(crate) outputs: Vec<NodeId>,
+    pub(crate) order: Vec<NodeId>,
+    pub(crate) overridden: Vec<NodeId>,
     /// Dependency counts and dependents per task, built once per plan (plans are cached).
     pub(crate) counters: std::sync::OnceLock<Counters>,
 }
@@ -27,6 +24,21 @@ pub(crate) struct Counters {
 }
 
 impl Plan {
+    /// The requested outputs, in request order.
+    pub fn outputs(&self) -> &[NodeId] {
+        &self.outputs
+    }
+
+    /// The upstream closure of the outputs (stopping at overrides), topologically ordered.
+    pub fn order(&self) -> &[NodeId] {
+        &self.order
+    }
+
+    /// Overridden nodes that the closure reaches.
+    pub fn overridden(&self) -> &[NodeId] {
+        &self.overridden
+    }
+
     pub(crate) fn counters(&self, graph: &Graph) -> &Counters {
         self.counters.get_or_init(|| {
             let mut position = vec![u32::MAX; graph.nodes().len()];

@@ -35,7 +35,10 @@ pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
 pub use memory::MemoryStore;
-pub use sqlite::{SqliteStore, WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
+pub use sqlite::SqliteStore;
+/// SQLite tuning (when the write-ahead log is folded), for tests of the SQLite store only.
+#[doc(hidden)]
+pub use sqlite::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
     Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, Status,
     StoreError,

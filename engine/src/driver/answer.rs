@@ -98,6 +98,7 @@ impl Core {
         let summary = RunSummary {
             executed: &[],
             reused: &reused,
+            hits: &reused,
             failed: None,
             failures: &[],
             duration: prepared.start.elapsed(),

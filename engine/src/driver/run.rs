@@ -181,9 +181,11 @@ impl Core {
             outputs: &output_names,
             execution_path: &names,
         };
+        let hits: Vec<&str> = record.hits.iter().map(String::as_str).collect();
         let summary = RunSummary {
             executed: &executed,
             reused: &reused,
+            hits: &hits,
             failed: failed_names.first().copied(),
             failures: &failed_names,
             duration: start.elapsed(),
