@@ -1,32 +1,13 @@
 //! Watch mode: rerun a request whenever a file it reads changes on disk.
 //!
 //! A [`Watcher`] takes a driver, the outputs to compute and their inputs. It finds every
-//! [`FileInput`](crate::FileInput) and [`FileSet`](crate::FileSet) among the inputs the outputs depend on, watches them with the
-//! operating system's file events (debounced, so a burst of writes or an editor's atomic save
-//! is one change), and on each change executes the request again. Only the nodes downstream of
-//! a file whose **content** changed run again; a touch or a save without changes runs nothing.
-//! A change that arrives while a run is in flight cancels that run (between two nodes) and
-//! starts a new one. After each run it hands you a [`RunReport`]: what ran, why, what was
-//! reused, how long it took.
-//!
-//! ```no_run
-//! use weft::prelude::*;
-//! use weft::{FileInput, Watcher};
-//!
-//! #[node]
-//! pub fn word_count(notes: &FileInput) -> Result<usize, weft::files::FileError> {
-//!     Ok(notes.read_to_string()?.split_whitespace().count())
-//! }
-//!
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let dr = Builder::new().with_modules(weft::modules![crate]).build()?;
-//!     let watcher = Watcher::new(&dr, &["word_count"], inputs! { "notes" => FileInput::new("notes.md") });
-//!     let stop = watcher.stop_handle(); // e.g. for a Ctrl-C handler
-//!     # stop.stop();
-//!     watcher.run(|update| println!("{update}"))?; // until `stop.stop()`
-//!     Ok(())
-//! }
-//! ```
+//! [`FileInput`](crate::FileInput) and [`FileSet`](crate::FileSet) among the inputs the
+//! outputs depend on, watches them with the operating system's file events (debounced, so a
+//! burst of writes or an editor's atomic save is one change), and on each change executes the
+//! request again. Only the nodes downstream of a file whose **content** changed run again; a
+//! touch or a save without changes runs nothing. A change that arrives while a run is in flight
+//! cancels that run (between two nodes) and starts a new one. After each run it hands you a
+//! [`RunReport`]: what ran, why, what was reused, how long it took. An example is on [`Watcher`].
 //!
 //! Paths in events are only hints: on every event batch the watcher re-hashes the watched
 //! files and compares the data versions with the last run's. It watches each file's parent

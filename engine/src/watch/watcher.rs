@@ -137,6 +137,25 @@ enum Msg {
 }
 
 /// Re-executes a request whenever a file it reads changes. See the [module docs](super).
+///
+/// ```no_run
+/// use weft::prelude::*;
+/// use weft::{FileInput, Watcher};
+///
+/// #[node]
+/// pub fn word_count(notes: &FileInput) -> Result<usize, weft::files::FileError> {
+///     Ok(notes.read_to_string()?.split_whitespace().count())
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let dr = Builder::new().with_modules(weft::modules![crate]).build()?;
+///     let watcher = Watcher::new(&dr, &["word_count"], inputs! { "notes" => FileInput::new("notes.md") });
+///     let stop = watcher.stop_handle(); // e.g. for a Ctrl-C handler
+///     # stop.stop();
+///     watcher.run(|update| println!("{update}"))?; // until `stop.stop()`
+///     Ok(())
+/// }
+/// ```
 pub struct Watcher<'d> {
     driver: &'d Driver,
     outputs: Vec<String>,
