@@ -27,6 +27,7 @@ use crate::node::{NodeBody, NodeSpec};
 use crate::value::Value;
 
 thread_local! {
+    #[cfg(feature = "async")]
     /// Set on the threads of a tokio blocking pool that the async driver runs sync nodes on:
     /// blocking there is allowed, and the runtime is being driven by its owner.
     static ON_BLOCKING_POOL: Cell<bool> = const { Cell::new(false) };
@@ -36,6 +37,7 @@ thread_local! {
 }
 
 /// Runs `f` marked as being on a tokio blocking-pool thread (see [`Engine::block_on`]).
+#[cfg(feature = "async")]
 pub(crate) fn on_blocking_pool<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(bool);
     impl Drop for Reset {
@@ -124,7 +126,9 @@ impl Engine {
     /// it unless something in it waits; then it is finished on a tokio runtime: the engine's
     /// own when the caller has none, the caller's when this is a blocking-pool thread or a
     /// multi-thread runtime (through `block_in_place`), and the engine's on a scoped thread
-    /// when the caller is inside a current-thread runtime (blocking it would deadlock).
+    /// when the caller is inside a current-thread runtime (blocking it would deadlock). Without
+    /// the `async` feature (no `block_in_place`), a multi-thread caller is treated like a
+    /// current-thread one.
     pub(crate) fn block_on(
         &self,
         fut: impl Future<Output = Result<Value, NodeError>> + Send,
@@ -140,12 +144,14 @@ impl Engine {
                 drop(entered);
                 rt.block_on(fut)
             }
+            #[cfg(feature = "async")]
             Ok(handle) if ON_BLOCKING_POOL.with(Cell::get) => {
                 if let Poll::Ready(v) = poll_once(fut.as_mut()) {
                     return v;
                 }
                 handle.block_on(fut)
             }
+            #[cfg(feature = "async")]
             Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 if let Poll::Ready(v) = poll_once(fut.as_mut()) {
                     return v;

@@ -80,6 +80,7 @@ macro_rules! digest_newtype {
         }
     };
 }
+#[cfg(feature = "cache")]
 pub(crate) use digest_newtype;
 
 digest_newtype!(DataVersion);

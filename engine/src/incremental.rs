@@ -106,6 +106,7 @@ pub struct Engine {
     epoch: OnceLock<Epoch>,
     pub(crate) adapters: Vec<Arc<dyn Adapter>>,
     /// How many of `adapters` the user installed (the others are the cache and retries).
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) user_adapters: usize,
     /// The run currently executing (its number and id).
     run_no: AtomicU64,
@@ -228,6 +229,7 @@ impl WeftDb {
 
     /// The values of a node's dependencies, in parameter order (`None` inside for an absent
     /// optional input); `None` if one of them failed. Dependencies must be done.
+    #[cfg(feature = "async")]
     pub(crate) fn dependency_values(&self, id: NodeId) -> Option<Vec<Option<Value>>> {
         let graph = &self.engine.graph;
         let mut out = Vec::with_capacity(graph.deps(id).len());
@@ -243,6 +245,7 @@ impl WeftDb {
 
     /// The value an input or config node was given (`None`: an absent optional input),
     /// read without a query.
+    #[cfg(feature = "cache")]
     pub(crate) fn external(&self, id: NodeId) -> Option<Value> {
         self.engine.slot(id).external(self).clone()
     }
@@ -284,6 +287,7 @@ impl Engine {
     }
 
     /// Whether the side table holds node `id`'s result for `key`.
+    #[cfg(feature = "async")]
     pub(crate) fn side_has(&self, id: NodeId, key: DataVersion) -> bool {
         self.side
             .lock()
@@ -300,6 +304,7 @@ impl Engine {
 
     /// Runs an async node's body natively (adapters included) and keeps the result for its
     /// query.
+    #[cfg(feature = "async")]
     pub(crate) async fn execute_async(&self, id: NodeId, args: Vec<Option<Value>>) {
         let Some(spec) = self.graph.get(id).spec() else {
             return;

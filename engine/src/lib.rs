@@ -22,12 +22,33 @@
 //! ```
 //!
 //! See the book (`book/`) for concepts and guides, and `ARCHITECTURE.md` for the internals.
+//!
+//! ## Cargo features
+//!
+//! All on by default. Without them (`default-features = false`) weft is a light core: graphs
+//! built and validated, sync and `async fn` nodes, incremental reruns, executors, fan-out,
+//! retries, time limits, adapters, file inputs and sessions, without SQLite, the OS file watcher
+//! or a layout engine. Each feature adds only the items named here; code that uses an item of a
+//! feature that is off does not compile (nothing fails at run time).
+//!
+//! | feature | adds | dependencies |
+//! |---|---|---|
+//! | `cache` | the persistent cache: the `cache` module, `Cache`, `CacheConfig`, `Builder::with_cache*`, `Driver::cache` | `rusqlite` (bundled SQLite) |
+//! | `async` | `Driver::execute_async`, `Request::run_async`: runs on the caller's tokio runtime | tokio's `rt-multi-thread`, `macros` |
+//! | `watch` | `Watcher` (watch mode): rerun a request when a file it reads changes | `notify`, `notify-debouncer-full` |
+//! | `viz` | the `viz` module, `Driver::display_all`, `visualize_execution`, `Cache::view_run` | `layout-rs` |
+//!
+//! tokio (`rt`, `sync`, `time`) is in the core: a node's stack is a future, and one that waits
+//! (an `async fn` body, a retry's pause) is finished on a current-thread runtime.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as weft;
 
 mod adapter;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
 mod driver;
 mod error;
@@ -48,19 +69,26 @@ mod probe;
 mod session;
 mod type_name;
 mod value;
+#[cfg(feature = "viz")]
+#[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
 pub mod viz;
 pub mod watch;
 
 pub use adapter::{
     Adapter, Next, NodeFuture, NodeInfo, NodeResult, Retry, RunInfo, RunSummary, TracingAdapter,
 };
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cache::{Cache, CacheConfig};
 pub use driver::{Builder, Driver, Request, RunRecord};
 pub use executor::CancelToken;
 pub use fanout::{Collect, Parallel, SplitFn};
 pub use files::{FileInput, FileSet};
 pub use session::Session;
-pub use watch::{RunReport, Watcher};
+pub use watch::RunReport;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use watch::Watcher;
 
 /// Executors: where ready nodes run. See [`Builder::with_local_executor`].
 pub mod executors {
@@ -112,8 +140,15 @@ pub mod prelude {
     pub use crate::{inputs, modules, node, Builder, Collect, Driver, Inputs, Outputs, Parallel};
 }
 
-/// The README's and the book's Rust snippets, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's and the book's Rust snippets, compiled and run as doctests. They show the
+/// whole engine (cache, async runs, watch mode, pictures), so they need the default features.
+#[cfg(all(
+    doctest,
+    feature = "cache",
+    feature = "async",
+    feature = "watch",
+    feature = "viz"
+))]
 mod doc_snippets {
     #[doc = include_str!("../../README.md")]
     mod readme {}

@@ -2,15 +2,17 @@
 //! a picture of a run, and housekeeping (gc, clear). Everything here works on a cache directory
 //! alone, without the flow's code (the `weft cache` commands use it).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::Path;
+#[cfg(feature = "viz")]
+use std::{collections::HashMap, path::Path};
 
 use serde::de::DeserializeOwned;
 
 use super::store::{NodeRecord, ResultStore, RunMeta, Status, StoreError};
 use super::Cache;
 use crate::fingerprint::DataVersion;
+#[cfg(feature = "viz")]
 use crate::viz::{Viz, VizNode, VizRole};
 
 /// Typed access to stored results.
@@ -250,6 +252,8 @@ impl Cache {
 
     /// A picture of a run (`None`: the last run): hits, executed, recomputed, disabled and
     /// failed nodes styled apart, with timings. Written as SVG, or DOT for `.dot`.
+    #[cfg(feature = "viz")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
     pub fn view_run(&self, run: Option<&str>, path: impl AsRef<Path>) -> Result<(), StoreError> {
         let viz = self.run_picture(run)?;
         viz.write(path.as_ref())
@@ -257,6 +261,8 @@ impl Cache {
     }
 
     /// The picture [`view_run`](Self::view_run) writes.
+    #[cfg(feature = "viz")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
     pub fn run_picture(&self, run: Option<&str>) -> Result<Viz, StoreError> {
         let run_id = self.run_or_last(run)?;
         let records = self.inner.meta.records(&run_id)?;

@@ -7,6 +7,7 @@ use salsa::Durability;
 
 use super::{Core, Driver, PlanCache, State};
 use crate::adapter::Adapter;
+#[cfg(feature = "cache")]
 use crate::cache::{Cache, CacheConfig};
 use crate::error::{BuildError, Problem};
 use crate::executor::{Executor, Sequential};
@@ -25,6 +26,7 @@ pub struct Builder {
     config: Inputs,
     adapters: Vec<Arc<dyn Adapter>>,
     allow_overrides: bool,
+    #[cfg(feature = "cache")]
     cache: Option<CacheConfig>,
     executor: Option<Arc<dyn Executor>>,
     keep_going: bool,
@@ -71,11 +73,15 @@ impl Builder {
 
     /// Caches results on disk in `.weft/cache`, with every node's behaviour DEFAULT unless its
     /// attribute says otherwise. See [`with_cache_config`](Self::with_cache_config).
+    #[cfg(feature = "cache")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
     pub fn with_cache(self) -> Self {
         self.with_cache_config(CacheConfig::default())
     }
 
     /// Caches results as `config` says (directory, per-node behaviours, format).
+    #[cfg(feature = "cache")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
     pub fn with_cache_config(mut self, config: CacheConfig) -> Self {
         self.cache = Some(config);
         self
@@ -109,6 +115,7 @@ impl Builder {
     pub fn build(self) -> Result<Driver, BuildError> {
         // An existing cache (or given stores) starts opening (on its writer thread) while the
         // graph is built; a new directory is created only once the graph is known to be valid.
+        #[cfg(feature = "cache")]
         let mut opening = self
             .cache
             .as_ref()
@@ -153,10 +160,16 @@ impl Builder {
         let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
         // Behaviours apply to the in-memory core too: RECOMPUTE and DISABLE nodes run on
         // every execute, with or without a persistent cache.
-        let cache_config = self.cache.clone().unwrap_or_default();
-        let behaviors = cache_config
+        #[cfg(feature = "cache")]
+        let behaviors = (self.cache.clone().unwrap_or_default())
             .resolve(&graph)
             .map_err(|problems| BuildError { problems })?;
+        // Without the cache feature there is no configuration: the nodes' attributes say.
+        #[cfg(not(feature = "cache"))]
+        let behaviors: Vec<CacheBehavior> = (graph.nodes().iter())
+            .map(|n| n.spec().and_then(|s| s.cache_behavior()))
+            .map(|b| b.unwrap_or(CacheBehavior::Default))
+            .collect();
         let always_rerun = behaviors
             .iter()
             .map(|b| matches!(b, CacheBehavior::Recompute | CacheBehavior::Disable))
@@ -165,6 +178,7 @@ impl Builder {
         let mut adapters = self.adapters;
         // Retries sit just inside the cache: user adapters see every attempt.
         adapters.insert(0, Arc::new(crate::adapter::Retry));
+        #[cfg(feature = "cache")]
         let cache = match &self.cache {
             None => None,
             Some(cfg) => {
@@ -216,6 +230,7 @@ impl Builder {
             graph,
             run_lock: Arc::new(tokio::sync::Mutex::new(())),
             plans: Mutex::new(PlanCache::new()),
+            #[cfg(feature = "cache")]
             cache,
             executor,
             keep_going: self.keep_going,

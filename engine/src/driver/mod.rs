@@ -8,8 +8,10 @@
 //! (prepare and finish a run), `answer.rs` (runs answered by the persistent cache alone),
 //! `picture.rs` (pictures of the graph).
 
+#[cfg(feature = "cache")]
 mod answer;
 mod builder;
+#[cfg(feature = "viz")]
 mod picture;
 mod request;
 mod run;
@@ -21,6 +23,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+#[cfg(feature = "cache")]
 use crate::cache::Cache;
 use crate::error::ExecuteError;
 use crate::executor::{CancelToken, Executor, Walk};
@@ -48,6 +51,7 @@ pub(crate) struct Core {
     /// next run sets inputs. A tokio mutex, so an async run holds it across awaits.
     run_lock: Arc<tokio::sync::Mutex<()>>,
     plans: Mutex<PlanCache>,
+    #[cfg(feature = "cache")]
     cache: Option<Cache>,
     executor: Arc<dyn Executor>,
     keep_going: bool,
@@ -93,6 +97,8 @@ impl Driver {
     }
 
     /// The persistent cache, when the driver was built with one.
+    #[cfg(feature = "cache")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
     pub fn cache(&self) -> Option<&Cache> {
         self.core.cache.as_ref()
     }
@@ -121,6 +127,8 @@ impl Driver {
     /// assert_eq!(*out.get::<u64>("one")?, 1);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "async")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     pub async fn execute_async(
         &self,
         outputs: &[&str],
@@ -233,6 +241,7 @@ impl Driver {
 
     /// An asynchronous run: prepared and finished on the blocking pool (both may wait for the
     /// cache), walked on tokio (see `executor::asynchronous`).
+    #[cfg(feature = "async")]
     async fn run_async(
         &self,
         outputs: Vec<String>,
@@ -276,8 +285,17 @@ impl Driver {
     }
 }
 
+#[cfg(feature = "async")]
 fn internal(e: tokio::task::JoinError) -> ExecuteError {
     ExecuteError::Internal(format!("a weft task failed: {e}"))
+}
+
+/// Without the persistent cache there is nothing to answer a run from: every run is walked.
+#[cfg(not(feature = "cache"))]
+impl Core {
+    fn answer(&self, _prepared: &Prepared) -> Option<(Outputs, RunRecord)> {
+        None
+    }
 }
 
 impl Core {

@@ -63,6 +63,8 @@ impl<'d> Request<'d> {
     /// Runs the request on the caller's tokio runtime: `async fn` nodes are awaited natively
     /// and concurrently, sync nodes run on the blocking pool. When the request is cancelled,
     /// in-flight async bodies are dropped rather than waited for.
+    #[cfg(feature = "async")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     pub async fn run_async(self) -> Result<(Outputs, RunRecord), ExecuteError> {
         let driver = self.driver.clone();
         driver

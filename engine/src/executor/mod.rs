@@ -7,11 +7,13 @@
 //! database handle ([`Handle`]), dropped before the task reports completion, and every node's
 //! dependencies are complete before it is dispatched, so a node's query only reads memos.
 
+#[cfg(feature = "async")]
 mod asynchronous;
 mod cancel;
 mod scheduler;
 mod threads;
 
+#[cfg(feature = "async")]
 pub(crate) use asynchronous::walk_async;
 
 use std::sync::atomic::{AtomicU8, Ordering};
