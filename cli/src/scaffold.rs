@@ -4,16 +4,27 @@ use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
 
-/// Where the scaffold's `weft` and `weft-cli` come from.
+/// Where the scaffold's `weft` and `weft-cli` come from (published as `weft-dataflow` and
+/// `weft-dataflow-cli`; the flow's code says `weft` and `weft_cli`).
 pub(crate) enum Source {
     /// A local checkout of weft (its root, holding `engine/` and `cli/`).
     Path(PathBuf),
-    /// The released version, by number.
-    Version(&'static str),
+    /// A released version from crates.io, by number.
+    Version(String),
 }
 
-/// The version the scaffold depends on without `--weft-path`.
-pub(crate) const RELEASED: &str = "0.1";
+/// The checkout this `weft` was built from, if it is still there: the default source of a
+/// scaffold (`cargo install --path cli` from a checkout, then `weft new NAME`).
+pub(crate) fn own_checkout() -> Result<PathBuf, CliError> {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    weft_checkout(&built_from).map_err(|_| {
+        CliError::usage(format!(
+            "this weft was built from `{}`, which is no longer a weft checkout; pass \
+             --weft-path DIR (a checkout) or --weft-version V (a release from crates.io)",
+            built_from.display()
+        ))
+    })
+}
 
 /// Checks `name` is a valid package name: letters, digits, `_` and `-`, starting with a letter.
 pub(crate) fn check_name(name: &str) -> Result<(), CliError> {
@@ -77,11 +88,16 @@ fn toml_str(s: &str) -> String {
 pub(crate) fn files(name: &str, source: &Source) -> Vec<(&'static str, String)> {
     let deps = match source {
         Source::Path(root) => format!(
-            "weft = {{ path = {} }}\nweft-cli = {{ path = {} }}\n",
+            "weft = {{ package = \"weft-dataflow\", path = {} }}\n\
+             weft-cli = {{ package = \"weft-dataflow-cli\", path = {} }}\n",
             toml_str(&root.join("engine").to_string_lossy()),
             toml_str(&root.join("cli").to_string_lossy())
         ),
-        Source::Version(v) => format!("weft = \"{v}\"\nweft-cli = \"{v}\"\n"),
+        Source::Version(v) => format!(
+            "weft = {{ package = \"weft-dataflow\", version = {v} }}\n\
+             weft-cli = {{ package = \"weft-dataflow-cli\", version = {v} }}\n",
+            v = toml_str(v)
+        ),
     };
     let cargo_toml = format!(
         r#"[package]
@@ -233,11 +249,12 @@ mod tests {
         let by_path = files("f", &Source::Path(PathBuf::from("/src/we\"ft")));
         assert!(by_path[0]
             .1
-            .contains(r#"weft = { path = "/src/we\"ft/engine" }"#));
-        let by_version = files("f", &Source::Version(RELEASED));
-        assert!(by_version[0]
-            .1
-            .contains("weft = \"0.1\"\nweft-cli = \"0.1\""));
+            .contains(r#"weft = { package = "weft-dataflow", path = "/src/we\"ft/engine" }"#));
+        let by_version = files("f", &Source::Version("0.2".into()));
+        assert!(by_version[0].1.contains(
+            "weft = { package = \"weft-dataflow\", version = \"0.2\" }\n\
+             weft-cli = { package = \"weft-dataflow-cli\", version = \"0.2\" }"
+        ));
         assert!(by_version[1]
             .1
             .contains("weft_cli::main(weft::modules![crate::nodes])"));

@@ -49,10 +49,15 @@ struct NewArgs {
     #[arg(value_name = "NAME")]
     path: PathBuf,
 
-    /// Depend on a local checkout of weft (the directory holding engine/ and cli/) instead of
-    /// the released version
-    #[arg(long, value_name = "DIR")]
+    /// Depend on this local checkout of weft (the directory holding engine/ and cli/); default:
+    /// the checkout this `weft` was built from
+    #[arg(long, value_name = "DIR", conflicts_with = "weft_version")]
     weft_path: Option<PathBuf>,
+
+    /// Depend on this released version of weft from crates.io (`weft-dataflow`,
+    /// `weft-dataflow-cli`) instead of a checkout
+    #[arg(long, value_name = "VERSION")]
+    weft_version: Option<String>,
 }
 
 fn command() -> clap::Command {
@@ -124,18 +129,17 @@ where
 }
 
 fn new(a: NewArgs) -> Result<(), CliError> {
-    let source = match &a.weft_path {
-        Some(dir) => Source::Path(scaffold::weft_checkout(dir)?),
-        None => Source::Version(scaffold::RELEASED),
+    let source = match (&a.weft_path, &a.weft_version) {
+        (Some(dir), _) => Source::Path(scaffold::weft_checkout(dir)?),
+        (None, Some(v)) => Source::Version(v.clone()),
+        (None, None) => Source::Path(scaffold::own_checkout()?),
     };
     let name = scaffold::create(&a.path, &source)?;
     let dir = a.path.display();
     outln!("created flow `{name}` in {dir}");
     match &source {
         Source::Path(root) => outln!("  weft and weft-cli from {}", root.display()),
-        Source::Version(v) => outln!(
-            "  weft and weft-cli {v} from crates.io (use --weft-path DIR for a local checkout)"
-        ),
+        Source::Version(v) => outln!("  weft-dataflow and weft-dataflow-cli {v} from crates.io"),
     }
     outln!("next:");
     outln!("  cd {dir}");

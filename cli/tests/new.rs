@@ -1,5 +1,5 @@
-//! `weft new`: the scaffold is generated, then built, tested and run with cargo, depending on
-//! this checkout (`--weft-path`). Compiled dependencies are shared through the workspace's
+//! `weft new NAME` with no flags: the scaffold is generated depending on the checkout the tool
+//! was built from, then built, tested and run with cargo. Compiled dependencies are shared through the workspace's
 //! target directory and lock file, so this takes about a minute, not ten.
 
 mod common;
@@ -16,8 +16,7 @@ fn new_scaffold_builds_tests_and_runs() {
     let dir = tempdir();
     let root = workspace();
     weft(dir.path())
-        .args(["new", NAME, "--weft-path"])
-        .arg(&root)
+        .args(["new", NAME])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("created flow `{NAME}`")));
@@ -25,6 +24,15 @@ fn new_scaffold_builds_tests_and_runs() {
     for f in ["Cargo.toml", "src/main.rs", "src/nodes.rs", ".gitignore"] {
         assert!(crate_dir.join(f).is_file(), "{f} is generated");
     }
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let engine = root.join("engine").canonicalize().unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "weft = {{ package = \"weft-dataflow\", path = \"{}\" }}",
+            engine.display()
+        )),
+        "depends on this checkout by default:\n{manifest}"
+    );
     let main_rs = std::fs::read_to_string(crate_dir.join("src/main.rs")).unwrap();
     assert!(main_rs.contains("weft_cli::main(weft::modules![crate::nodes])"));
 
@@ -100,10 +108,19 @@ fn new_checks_its_arguments() {
         .code(2)
         .stderr(predicate::str::contains("is not a weft checkout"));
     weft(dir.path())
-        .args(["new", "nested/by_version"])
+        .args(["new", "nested/by_version", "--weft-version", "0.1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("from crates.io"));
     let toml = std::fs::read_to_string(dir.path().join("nested/by_version/Cargo.toml")).unwrap();
-    assert!(toml.contains("weft = \"0.1\"") && toml.contains("name = \"by_version\""));
+    assert!(
+        toml.contains("weft = { package = \"weft-dataflow\", version = \"0.1\" }")
+            && toml.contains("name = \"by_version\""),
+        "{toml}"
+    );
+    weft(dir.path())
+        .args(["new", "both", "--weft-version", "0.1", "--weft-path", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
 }
