@@ -40,6 +40,7 @@ mod graph;
 mod incremental;
 mod inputs;
 mod invoke;
+mod modifiers;
 mod module;
 mod node;
 mod outputs;
@@ -72,6 +73,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
+pub use modifiers::{ConfigCondition, ConfigLiteral};
 pub use module::Modules;
 pub use node::{
     Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,
@@ -150,6 +152,8 @@ mod doc_snippets {
 pub mod __private {
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
+    pub use crate::modifiers::extract::missing_field;
+    pub use crate::modifiers::{ConfigCondition, ConfigLiteral};
     pub use crate::node::{boxed, NodeParts, Registration};
     pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
     pub use crate::value_type;

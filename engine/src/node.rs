@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::NodeError;
+use crate::modifiers::ConfigCondition;
 use crate::type_name::short_type_name_pair;
 use crate::value::{AnyValue, Value, ValueType};
 
@@ -240,6 +241,11 @@ pub struct NodeSpec {
     pub(crate) item_type: Option<ValueType>,
     /// For a fan-out node: how to split its value into items.
     pub(crate) item_split: Option<crate::fanout::SplitFn>,
+    /// The Rust function that defines it (for a built node: its name).
+    pub(crate) function: Arc<str>,
+    /// `#[node(when(..))]` conditions: the node exists only if the build-time config meets
+    /// all of them.
+    pub(crate) when: Vec<ConfigCondition>,
 }
 
 impl fmt::Debug for NodeSpec {
@@ -270,6 +276,8 @@ pub struct NodeParts {
     pub body: NodeBody,
     pub item_type: Option<ValueType>,
     pub item_split: Option<crate::fanout::SplitFn>,
+    pub function: &'static str,
+    pub when: Vec<ConfigCondition>,
 }
 
 impl NodeSpec {
@@ -294,6 +302,8 @@ impl NodeSpec {
             body: p.body,
             item_type: p.item_type,
             item_split: p.item_split,
+            function: p.function.into(),
+            when: p.when,
         }
     }
 
@@ -383,6 +393,16 @@ impl NodeSpec {
     /// `#[node(timeout = "..")]`.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+    /// The Rust function that defines the node: its own name, or for a node made by a
+    /// modifier (`parameterize`, `extract_fields`, `when` with a `__suffix`), the function's.
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+    /// The `#[node(when(..))]` conditions it was kept under (all held for the build-time
+    /// config).
+    pub fn conditions(&self) -> &[ConfigCondition] {
+        &self.when
     }
     pub(crate) fn body(&self) -> &NodeBody {
         &self.body
@@ -487,6 +507,8 @@ impl NodeSpecBuilder {
             h.finalize().to_hex().as_str().into()
         });
         NodeSpec {
+            function: self.name.clone(),
+            when: Vec::new(),
             name: self.name,
             module: self.module,
             doc: self.doc,

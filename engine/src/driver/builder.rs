@@ -13,6 +13,7 @@ use crate::executor::{Executor, Sequential};
 use crate::graph::Graph;
 use crate::incremental::WeftDb;
 use crate::inputs::Inputs;
+use crate::modifiers::when;
 use crate::module::Modules;
 use crate::node::{CacheBehavior, NodeSpec};
 use crate::value::Value;
@@ -123,9 +124,17 @@ impl Builder {
             .collect()
             .into_iter()
             .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)));
+        let mut dropped = when::Dropped::default();
         for (module, nodes) in sources {
             if nodes.is_empty() && module != "(with_nodes)" {
                 problems.push(Problem::EmptyModule(module.clone()));
+            }
+            // `#[node(when(..))]`: only the functions the config selects are nodes.
+            let mut nodes = dropped.filter(nodes, self.config.entries());
+            if module != "(with_nodes)" {
+                let (kept, clashes) = when::one_per_name(&module, nodes);
+                nodes = kept;
+                problems.extend(clashes);
             }
             for spec in nodes {
                 if let Some(&pos) = position.get(spec.name()) {
@@ -150,6 +159,7 @@ impl Builder {
                 }
             }
         }
+        problems.extend(dropped.problems(&specs));
         let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
         // Behaviours apply to the in-memory core too: RECOMPUTE and DISABLE nodes run on
         // every execute, with or without a persistent cache.

@@ -1,0 +1,6 @@
+//! Hamilton's function modifiers as `#[node(..)]` arguments: `when*`, `parameterize`,
+//! `extract_fields`.
+
+pub mod extract;
+pub mod parameterize;
+pub mod when;

@@ -1,0 +1,8 @@
+//! Hamilton's function modifiers, the engine's side: what `#[node(when(..))]`,
+//! `parameterize(..)` and `extract_fields(..)` leave on a [`NodeSpec`](crate::NodeSpec), and how
+//! the builder resolves them against the build-time config.
+
+pub(crate) mod extract;
+pub(crate) mod when;
+
+pub use when::{ConfigCondition, ConfigLiteral};
