@@ -73,7 +73,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
-pub use modifiers::{ConfigCondition, ConfigLiteral};
+pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance};
 pub use module::Modules;
 pub use node::{
     Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,
@@ -152,6 +152,7 @@ mod doc_snippets {
 pub mod __private {
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
+    pub use crate::modifiers::check;
     pub use crate::modifiers::extract::missing_field;
     pub use crate::modifiers::{ConfigCondition, ConfigLiteral};
     pub use crate::node::{boxed, NodeParts, Registration};

@@ -153,6 +153,25 @@ impl<'a> Args<'a> {
         })
     }
 
+    /// The value of parameter `i` as it is shared (no copy), which must be present: for a
+    /// body that passes a dependency's value on.
+    pub fn shared(&self, i: usize) -> Result<AnyValue, NodeError> {
+        let value = self.values.get(i).and_then(Option::as_ref).ok_or_else(|| {
+            NodeError::Internal(format!(
+                "node `{}`: required dependency `{}` has no value",
+                self.node,
+                self.param_name(i)
+            ))
+        })?;
+        value.data().cloned().map_err(|e| {
+            NodeError::Internal(format!(
+                "node `{}`: could not load dependency `{}`: {e}",
+                self.node,
+                self.param_name(i)
+            ))
+        })
+    }
+
     /// The items of a `Collect<T>` parameter, all loaded.
     pub fn collect<T: Any>(&self, i: usize) -> Result<crate::Collect<T>, NodeError> {
         let value = self.values.get(i).and_then(Option::as_ref).ok_or_else(|| {

@@ -3,7 +3,7 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitInt, LitStr};
 
-use crate::modifiers::{extract, parameterize, when};
+use crate::modifiers::{check, extract, parameterize, when};
 
 #[derive(Default)]
 pub struct NodeAttrs {
@@ -21,6 +21,8 @@ pub struct NodeAttrs {
     pub parameterize: Option<Vec<parameterize::Output>>,
     /// `extract_fields(..)`: the fields.
     pub extract_fields: Option<Vec<extract::Field>>,
+    /// `check_output(..)`: validators.
+    pub check_output: Option<check::Checks>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -84,6 +86,9 @@ impl Parse for NodeAttrs {
             } else if meta.path.is_ident("parameterize") {
                 out.parameterize = Some(parameterize::parse(&meta)?);
                 Ok(())
+            } else if meta.path.is_ident("check_output") {
+                out.check_output = Some(check::parse(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("extract_fields") {
                 out.extract_fields = Some(extract::parse(meta.input)?);
                 Ok(())
@@ -93,7 +98,7 @@ impl Parse for NodeAttrs {
                      `cache(behavior = \"..\", format = \"..\")`, `retries = N`, `timeout = \"5s\"`, \
                      `name = \"..\"`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
-                     `extract_fields(field: Type, ..)`",
+                     `extract_fields(field: Type, ..)` or `check_output(range = (lo, hi), ..)`",
                 ))
             }
         });

@@ -62,6 +62,11 @@ fn expand(
             quote!(::std::option::Option::None),
         ),
     };
+    // With `check_output`, the function is `x_raw`, checked into `x`.
+    let fn_node = match &attrs.check_output {
+        Some(_) => format!("{node_name}_raw"),
+        None => node_name.clone(),
+    };
     let mut out = quote!(#func);
     let mut node = |def: NodeDef| out.extend(def.tokens(&func.vis, &fn_name, &common));
     match &attrs.parameterize {
@@ -69,7 +74,7 @@ fn expand(
             let (params, body) = body::params_and_body(&sig, fn_ident, None)?;
             node(NodeDef {
                 ctor: format_ident!("__weft_node_{}", fn_ident),
-                name: node_name.clone(),
+                name: fn_node.clone(),
                 doc: doc.clone(),
                 code_version: code_version.to_string(),
                 params,
@@ -99,6 +104,47 @@ fn expand(
                 });
             }
         }
+    }
+    if let Some(checks) = &attrs.check_output {
+        let check_node = format!("{node_name}_check");
+        let report = quote!(::weft::__private::value_type!(::weft::CheckReport));
+        let param = |name: &str, ty: &proc_macro2::TokenStream| {
+            quote! {
+                ::weft::__private::ParamSpec::new(
+                    #name,
+                    ::weft::__private::ParamKind::Required,
+                    #ty,
+                )
+            }
+        };
+        let raw_ty = quote!(::weft::__private::value_type!(#out_ty));
+        let cv_tokens = &checks.tokens;
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__check", fn_ident),
+            name: check_node.clone(),
+            doc: format!("The checks of `{node_name}`."),
+            code_version: code_version::derived(code_version, quote!(check_output(#cv_tokens))),
+            params: vec![param(&fn_node, &raw_ty)],
+            output: report.clone(),
+            body: checks.report_body(&node_name, out_ty),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__checked", fn_ident),
+            name: node_name.clone(),
+            doc: doc.clone(),
+            code_version: code_version::derived(code_version, quote!(check_output checked)),
+            params: vec![param(&fn_node, &raw_ty), param(&check_node, &report)],
+            output: raw_ty.clone(),
+            body: quote!(::weft::__private::NodeBody::sync(
+                ::weft::__private::check::checked
+            )),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
     }
     for f in attrs.extract_fields.iter().flatten() {
         let (fname, fty) = (&f.name, &f.ty);
@@ -142,6 +188,13 @@ fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
             span,
             "`parameterize(..)` and `extract_fields(..)` do not go together yet: extract the \
              fields in a node that takes the parameterized output",
+        ));
+    }
+    if attrs.check_output.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {
+        return Err(syn::Error::new(
+            span,
+            "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
+             (`Parallel<T>`) yet: check the values in a node that takes them",
         ));
     }
     if attrs.extract_fields.is_some() && sig.item.is_some() {

@@ -2,7 +2,9 @@
 //! `parameterize(..)` and `extract_fields(..)` leave on a [`NodeSpec`](crate::NodeSpec), and how
 //! the builder resolves them against the build-time config.
 
+pub mod check;
 pub(crate) mod extract;
 pub(crate) mod when;
 
+pub use check::{CheckReport, CheckResult, Importance};
 pub use when::{ConfigCondition, ConfigLiteral};
