@@ -28,6 +28,7 @@ pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
     for (id, n) in graph.nodes().iter().enumerate() {
         let ty = n.value_type().name();
         match n.kind() {
+            NodeKind::Function(spec) if !crate::args::tags_match(spec, &a.tags) => {}
             NodeKind::Function(spec) => {
                 let deps: Vec<serde_json::Value> = spec
                     .params()
