@@ -94,7 +94,10 @@ pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
 ///
 /// Arguments: `tags(key = "value", ..)`, `cache = "default" | "recompute" | "disable" |
 /// "ignore"`, `cache(behavior = "..", format = "postcard" | "json")`, `retries = N`,
-/// `timeout = "5s"`.
+/// `timeout = "5s"`; Hamilton's function modifiers: `name = ".."`, `when(k = v)` (and
+/// `when_not`, `when_in`, `when_not_in`), `parameterize(out(p = value(..), q = source("..")))`,
+/// `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), allow_nans = false,
+/// custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;
