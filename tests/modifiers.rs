@@ -334,7 +334,7 @@ fn a_map_field_that_is_not_there_fails_its_node_with_the_keys_there_are() {
 pub mod checks {
     use weft::prelude::*;
 
-    pub fn not_empty(v: &Vec<f64>) -> Result<(), String> {
+    pub fn not_empty(v: &[f64]) -> Result<(), String> {
         if v.is_empty() {
             Err("no values".to_string())
         } else {
