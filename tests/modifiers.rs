@@ -440,3 +440,89 @@ fn a_failing_check_with_importance_warn_keeps_the_value_and_reports() {
         "`scores` failed its checks: not_empty: no values"
     );
 }
+
+/// A part reused twice, once per region.
+pub mod part {
+    use weft::prelude::*;
+
+    #[node]
+    pub fn cleaned(raw: &[f64]) -> Vec<f64> {
+        raw.iter().copied().filter(|x| *x >= 0.0).collect()
+    }
+
+    #[node(when(scale = "rate"))]
+    pub fn total__rated(cleaned: &[f64], rate: &f64) -> f64 {
+        cleaned.iter().sum::<f64>() * rate
+    }
+
+    #[node(when_not(scale = "rate"))]
+    pub fn total__plain(cleaned: &[f64]) -> f64 {
+        cleaned.iter().sum()
+    }
+}
+
+pub mod outer {
+    use weft::prelude::*;
+
+    #[node]
+    pub fn both(total_eu: &f64, total_us: &f64) -> f64 {
+        total_eu + total_us
+    }
+}
+
+#[test]
+fn a_subdag_reuses_a_module_under_a_namespace_with_its_own_inputs_and_config() {
+    use weft::Subdag;
+    let part = || Subdag::new("eu", weft::modules![crate::part]);
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::outer])
+        .with_subdag(
+            part()
+                .input("raw", "raw_eu")
+                .config(inputs! { "scale" => "rate", "rate" => 2.0 })
+                .output("total", "total_eu"),
+        )
+        .with_subdag(
+            Subdag::new("us", weft::modules![crate::part])
+                .input("raw", "raw_us")
+                .output("total", "total_us"),
+        )
+        .build()
+        .unwrap();
+    let out = dr
+        .execute(
+            &["both", "eu.cleaned"],
+            inputs! { "raw_eu" => vec![1.0, -5.0, 2.0], "raw_us" => vec![10.0] },
+        )
+        .unwrap();
+    assert_eq!(*out.get::<f64>("both").unwrap(), 16.0);
+    assert_eq!(out.get::<Vec<f64>>("eu.cleaned").unwrap(), &[1.0, 2.0]);
+    let g = dr.graph();
+    assert_eq!(
+        g.node("total_eu").unwrap().spec().unwrap().function(),
+        "total__rated"
+    );
+    assert_eq!(
+        g.node("total_us").unwrap().spec().unwrap().function(),
+        "total__plain"
+    );
+    assert!(g.node("eu.rate").is_some() && g.node("us.rate").is_none());
+
+    // Naming what the part does not have is a build error.
+    let err = Builder::new()
+        .with_subdag(part().input("rwa", "raw_eu").output("totl", "t"))
+        .build()
+        .err()
+        .unwrap();
+    let messages: Vec<String> = err
+        .problems
+        .iter()
+        .map(|p| match p {
+            Problem::Subdag { namespace, message } if namespace == "eu" => message.clone(),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(messages.len(), 2, "{err}");
+    assert!(messages[0].contains("`output(\"totl\", ..)` names no node of the part"));
+    assert!(messages[1].contains("`input(\"rwa\", ..)` is not a parameter"));
+}

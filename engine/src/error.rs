@@ -124,6 +124,13 @@ pub enum Problem {
         /// Nodes that need it.
         needed_by: Vec<String>,
     },
+    /// A [`Subdag`](crate::Subdag) names an input or output its nodes do not have.
+    Subdag {
+        /// The part's namespace.
+        namespace: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The build-time config keeps several implementations of one node.
     AmbiguousImplementations {
         /// The node.
@@ -212,6 +219,7 @@ impl fmt::Display for Problem {
                 if needed_by.len() == 1 { "s" } else { "" },
                 variants.join("; ")
             ),
+            Problem::Subdag { namespace, message } => write!(f, "subdag `{namespace}`: {message}"),
             Problem::AmbiguousImplementations { node, functions } => write!(
                 f,
                 "the config keeps several implementations of node `{node}`: {}; make their \

@@ -73,7 +73,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
-pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance};
+pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance, Subdag};
 pub use module::Modules;
 pub use node::{
     Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,

@@ -4,7 +4,9 @@
 
 pub mod check;
 pub(crate) mod extract;
+pub(crate) mod subdag;
 pub(crate) mod when;
 
 pub use check::{CheckReport, CheckResult, Importance};
+pub use subdag::Subdag;
 pub use when::{ConfigCondition, ConfigLiteral};
