@@ -469,6 +469,7 @@ fn list_json_describes_nodes_inputs_and_config() {
     assert_eq!(functions[2]["async"], true);
     let report = &functions[3];
     assert_eq!(report["module"], "flow_cli::nodes");
+    assert_eq!(report["function"], "report");
     assert_eq!(report["type"], "alloc::string::String");
     assert_eq!(
         report["doc"],

@@ -51,6 +51,8 @@ pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
                 functions.push(serde_json::json!({
                     "name": n.name(),
                     "module": spec.module(),
+                    // The Rust function that defines it (a modifier may name the node otherwise).
+                    "function": spec.function(),
                     "type": ty,
                     "doc": spec.doc(),
                     "tags": tags,

@@ -106,3 +106,16 @@ pub fn node_name(function: &str) -> String {
         _ => function.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::node_name;
+
+    #[test]
+    fn the_last_double_underscore_suffix_is_dropped() {
+        assert_eq!(node_name("total__eu"), "total");
+        assert_eq!(node_name("a__b__c"), "a__b");
+        assert_eq!(node_name("plain"), "plain");
+        assert_eq!(node_name("__x"), "__x");
+    }
+}
