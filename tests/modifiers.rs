@@ -526,3 +526,46 @@ fn a_subdag_reuses_a_module_under_a_namespace_with_its_own_inputs_and_config() {
     assert!(messages[0].contains("`output(\"totl\", ..)` names no node of the part"));
     assert!(messages[1].contains("`input(\"rwa\", ..)` is not a parameter"));
 }
+
+/// One function, one output, three bindings: only the bound value differs between `v1` and
+/// `v2`, nothing between `v1` and `v1_again`.
+pub mod bound_v1 {
+    use weft::prelude::*;
+    #[node(parameterize(scaled(factor = value(2))))]
+    pub fn scale(x: &u64, factor: u64) -> u64 {
+        x * factor
+    }
+}
+pub mod bound_v1_again {
+    use weft::prelude::*;
+    #[node(parameterize(scaled(factor = value(2))))]
+    pub fn scale(x: &u64, factor: u64) -> u64 {
+        x * factor
+    }
+}
+pub mod bound_v2 {
+    use weft::prelude::*;
+    #[node(parameterize(scaled(factor = value(3))))]
+    pub fn scale(x: &u64, factor: u64) -> u64 {
+        x * factor
+    }
+}
+
+#[test]
+fn a_parameterized_nodes_code_version_includes_its_bound_values() {
+    let version = |m: weft::Modules| {
+        let dr = Builder::new().with_modules(m).build().unwrap();
+        let v = dr
+            .graph()
+            .node("scaled")
+            .unwrap()
+            .spec()
+            .unwrap()
+            .code_version()
+            .to_string();
+        v
+    };
+    let v1 = version(weft::modules![crate::bound_v1]);
+    assert_eq!(v1, version(weft::modules![crate::bound_v1_again]));
+    assert_ne!(v1, version(weft::modules![crate::bound_v2]));
+}
