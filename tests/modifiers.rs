@@ -156,7 +156,7 @@ fn a_when_that_keeps_two_implementations_is_a_build_error() {
 pub mod params {
     use weft::prelude::*;
 
-    /// Revenue of one region.
+    /// Revenue of {region}, from `{amount}`.
     #[node(parameterize(
         revenue_eu(region = value("eu"), amount = source("sales_eu")),
         revenue_us(region = value("us"), amount = source(sales_us), rate = value(1.5)),
@@ -199,7 +199,8 @@ fn parameterize_makes_one_node_per_output() {
     let names: Vec<&str> = eu.params().iter().map(|p| p.name()).collect();
     assert_eq!(names, ["sales_eu", "rate"]);
     assert_eq!(eu.function(), "revenue");
-    assert_eq!(eu.doc(), "Revenue of one region.");
+    assert_eq!(eu.doc(), "Revenue of eu, from `sales_eu`.");
+    assert_eq!(spec("revenue_us").doc(), "Revenue of us, from `sales_us`.");
     // Bound values are part of each output's code version.
     assert_ne!(eu.code_version(), spec("revenue_us").code_version());
     assert_ne!(
@@ -568,4 +569,26 @@ fn a_parameterized_nodes_code_version_includes_its_bound_values() {
     let v1 = version(weft::modules![crate::bound_v1]);
     assert_eq!(v1, version(weft::modules![crate::bound_v1_again]));
     assert_ne!(v1, version(weft::modules![crate::bound_v2]));
+}
+
+#[test]
+fn built_nodes_take_when_conditions_too() {
+    use std::sync::Arc;
+    use weft::{value_type, ConfigCondition, ConfigLiteral, NodeSpec};
+    let variant = |mode: &'static str, factor: u64| {
+        NodeSpec::builder("speed", value_type!(u64))
+            .when(ConfigCondition::is_in(
+                "mode",
+                vec![ConfigLiteral::Str(mode)],
+            ))
+            .code_version(mode)
+            .sync(move |_| Ok(Arc::new(factor)))
+    };
+    let dr = Builder::new()
+        .with_nodes([variant("fast", 10), variant("slow", 1)])
+        .with_config(inputs! { "mode" => "slow" })
+        .build()
+        .unwrap();
+    let out = dr.execute(&["speed"], Inputs::new()).unwrap();
+    assert_eq!(*out.get::<u64>("speed").unwrap(), 1);
 }

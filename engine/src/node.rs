@@ -348,6 +348,7 @@ impl NodeSpec {
             cache_behavior: None,
             item_type: None,
             item_split: None,
+            when: Vec::new(),
         }
     }
 
@@ -448,6 +449,7 @@ pub struct NodeSpecBuilder {
     cache_behavior: Option<CacheBehavior>,
     item_type: Option<ValueType>,
     item_split: Option<crate::fanout::SplitFn>,
+    when: Vec<ConfigCondition>,
 }
 
 impl NodeSpecBuilder {
@@ -498,6 +500,12 @@ impl NodeSpecBuilder {
         self.tags.push((k.into(), v.into()));
         self
     }
+    /// Keeps the node only if the build-time config meets `condition` (as
+    /// `#[node(when(..))]`); several built nodes of one name can so implement one node.
+    pub fn when(mut self, condition: ConfigCondition) -> Self {
+        self.when.push(condition);
+        self
+    }
     /// Sets the cache behaviour.
     pub fn cache(mut self, b: CacheBehavior) -> Self {
         self.cache_behavior = Some(b);
@@ -527,7 +535,7 @@ impl NodeSpecBuilder {
         });
         NodeSpec {
             function: self.name.clone(),
-            when: Vec::new(),
+            when: self.when,
             name: self.name,
             module: self.module,
             doc: self.doc,

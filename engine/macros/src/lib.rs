@@ -93,7 +93,7 @@ fn expand(
                 node(NodeDef {
                     ctor: format_ident!("__weft_node_{}__{}", fn_ident, o.name),
                     name: o.name.to_string(),
-                    doc: doc.clone(),
+                    doc: o.doc(&doc),
                     code_version: code_version::derived(code_version, o.binding_tokens()),
                     params,
                     output: quote!(::weft::__private::value_type!(#out_ty)),

@@ -35,6 +35,25 @@ impl Output {
         quote!(parameterize #name (#(#items),*))
     }
 
+    /// The function's doc comment for this output: each `{param}` replaced by what the output
+    /// binds it to (a string's text, an expression as written, a source's node name), as
+    /// Hamilton formats a parameterized docstring.
+    pub fn doc(&self, doc: &str) -> String {
+        let mut out = doc.to_string();
+        for (p, b) in &self.bindings {
+            let text = match b {
+                Bound::Value(Expr::Lit(l)) => match &l.lit {
+                    Lit::Str(s) => s.value(),
+                    other => quote!(#other).to_string(),
+                },
+                Bound::Value(e) => quote!(#e).to_string(),
+                Bound::Source(s) => s.clone(),
+            };
+            out = out.replace(&format!("{{{p}}}"), &text);
+        }
+        out
+    }
+
     /// What parameter `param` is bound to, if anything.
     pub fn bound(&self, param: &Ident) -> Option<&Bound> {
         self.bindings
