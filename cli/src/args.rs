@@ -120,6 +120,35 @@ pub(crate) struct BuildArgs {
     /// progress bar
     #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
+
+    /// Also compute every node tagged KEY (with VALUE, if given); repeatable. Alone, without
+    /// OUTPUTS, the tagged nodes are the outputs
+    #[arg(long = "tag", value_name = "KEY[=VALUE]", value_parser = tag_filter)]
+    pub(crate) tags: Vec<TagFilter>,
+}
+
+/// `--tag KEY` or `--tag KEY=VALUE`.
+pub(crate) type TagFilter = (String, Option<String>);
+
+pub(crate) fn tag_filter(s: &str) -> Result<TagFilter, String> {
+    let (k, v) = match s.split_once('=') {
+        Some((k, v)) => (k.trim(), Some(v.to_string())),
+        None => (s.trim(), None),
+    };
+    if k.is_empty() {
+        return Err(format!(
+            "expected KEY or KEY=VALUE, got `{s}` (for example `--tag owner=growth`)"
+        ));
+    }
+    Ok((k.to_string(), v))
+}
+
+/// Whether `spec` carries every tag of `filters` (with its value, where one is given).
+pub(crate) fn tags_match(spec: &weft::NodeSpec, filters: &[TagFilter]) -> bool {
+    filters.iter().all(|(k, v)| {
+        spec.tag(k)
+            .is_some_and(|t| v.as_deref().is_none_or(|want| want == t))
+    })
 }
 
 /// How `build` prints its results.
@@ -181,6 +210,10 @@ pub(crate) struct ListArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// List only the nodes tagged KEY (with VALUE, if given); repeatable: all must match
+    #[arg(long = "tag", value_name = "KEY[=VALUE]", value_parser = tag_filter)]
+    pub(crate) tags: Vec<TagFilter>,
 
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
@@ -296,5 +329,15 @@ mod tests {
         assert_eq!(key_value("a="), Ok(("a".into(), "".into())));
         assert!(key_value("a").is_err());
         assert!(key_value("=b").is_err());
+    }
+
+    #[test]
+    fn tag_filters_take_a_key_and_maybe_a_value() {
+        assert_eq!(
+            tag_filter("owner=growth"),
+            Ok(("owner".into(), Some("growth".into())))
+        );
+        assert_eq!(tag_filter("stage"), Ok(("stage".into(), None)));
+        assert!(tag_filter("=x").is_err());
     }
 }

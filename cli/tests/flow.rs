@@ -469,6 +469,7 @@ fn list_json_describes_nodes_inputs_and_config() {
     assert_eq!(functions[2]["async"], true);
     let report = &functions[3];
     assert_eq!(report["module"], "flow_cli::nodes");
+    assert_eq!(report["function"], "report");
     assert_eq!(report["type"], "alloc::string::String");
     assert_eq!(
         report["doc"],
@@ -606,4 +607,60 @@ fn fails_with(dir: &std::path::Path, args: &[&str], code: i32, message: &str) {
         .assert()
         .code(code)
         .stderr(predicate::str::contains(message));
+}
+
+#[test]
+fn list_and_build_select_nodes_by_tag() {
+    let dir = tempdir();
+    let names = |args: &[&str]| -> Vec<String> {
+        let out = flow(dir.path())
+            .args(["list", "--json"])
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&["--tag", "owner=growth"]),
+        ["cost_ratio", "report", "spend_per_signup"]
+    );
+    assert_eq!(
+        names(&["--tag", "owner", "--tag", "stage=prod"]),
+        ["report"]
+    );
+    assert!(names(&["--tag", "owner=finance"]).is_empty());
+
+    // `build --tag`: the tagged nodes are the outputs.
+    let out = flow(dir.path())
+        .args([
+            "build",
+            "--tag",
+            "stage=prod",
+            "--output",
+            "json",
+            "--no-cache",
+        ])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["report"]
+    );
+    flow(dir.path())
+        .args(["build", "--tag", "stage=dev", "--no-cache"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no node is tagged stage=dev"));
 }

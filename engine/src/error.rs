@@ -105,6 +105,39 @@ pub enum Problem {
     CachePolicy(String),
     /// The cache directory cannot be opened.
     Cache(String),
+    /// Two functions of one module define the same node (an explicit `name =`, a
+    /// `parameterize` output or an extracted field named like another node).
+    DefinedTwice {
+        /// The node's name.
+        name: String,
+        /// The module.
+        module: String,
+        /// The functions that define it.
+        functions: Vec<String>,
+    },
+    /// The build-time config leaves out every implementation of a node that others need.
+    NoImplementation {
+        /// The node.
+        node: String,
+        /// Its functions and the conditions that left each out.
+        variants: Vec<String>,
+        /// Nodes that need it.
+        needed_by: Vec<String>,
+    },
+    /// A [`Subdag`](crate::Subdag) names an input or output its nodes do not have.
+    Subdag {
+        /// The part's namespace.
+        namespace: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The build-time config keeps several implementations of one node.
+    AmbiguousImplementations {
+        /// The node.
+        node: String,
+        /// The functions kept, with their conditions.
+        functions: Vec<String>,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -161,6 +194,38 @@ impl fmt::Display for Problem {
             ),
             Problem::CachePolicy(m) | Problem::FanOut(m) => write!(f, "{m}"),
             Problem::Cache(m) => write!(f, "cache: {m}"),
+            Problem::DefinedTwice {
+                name,
+                module,
+                functions,
+            } => write!(
+                f,
+                "node `{name}` is defined twice in module `{module}` (by {}); rename one",
+                functions.join(", ")
+            ),
+            Problem::NoImplementation {
+                node,
+                variants,
+                needed_by,
+            } => write!(
+                f,
+                "the config leaves node `{node}` without an implementation, but {} need{} it; \
+                 its functions are left out: {}; change the config or add an implementation",
+                needed_by
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if needed_by.len() == 1 { "s" } else { "" },
+                variants.join("; ")
+            ),
+            Problem::Subdag { namespace, message } => write!(f, "subdag `{namespace}`: {message}"),
+            Problem::AmbiguousImplementations { node, functions } => write!(
+                f,
+                "the config keeps several implementations of node `{node}`: {}; make their \
+                 `when` conditions exclusive",
+                functions.join("; ")
+            ),
             Problem::ConfigShadowsNode(k) => write!(
                 f,
                 "config key `{k}` has the name of a node a function produces; rename the key"

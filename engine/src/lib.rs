@@ -61,6 +61,7 @@ mod graph;
 mod incremental;
 mod inputs;
 mod invoke;
+mod modifiers;
 mod module;
 mod node;
 mod outputs;
@@ -100,6 +101,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
+pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance, Subdag};
 pub use module::Modules;
 pub use node::{
     Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,
@@ -120,7 +122,10 @@ pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
 ///
 /// Arguments: `tags(key = "value", ..)`, `cache = "default" | "recompute" | "disable" |
 /// "ignore"`, `cache(behavior = "..", format = "postcard" | "json")`, `retries = N`,
-/// `timeout = "5s"`.
+/// `timeout = "5s"`; Hamilton's function modifiers: `name = ".."`, `when(k = v)` (and
+/// `when_not`, `when_in`, `when_not_in`), `parameterize(out(p = value(..), q = source("..")))`,
+/// `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), allow_nans = false,
+/// custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;
@@ -185,6 +190,9 @@ mod doc_snippets {
 pub mod __private {
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
+    pub use crate::modifiers::check;
+    pub use crate::modifiers::extract::missing_field;
+    pub use crate::modifiers::{ConfigCondition, ConfigLiteral};
     pub use crate::node::{boxed, NodeParts, Registration};
     pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
     pub use crate::value_type;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::NodeError;
+use crate::modifiers::ConfigCondition;
 use crate::type_name::short_type_name_pair;
 use crate::value::{AnyValue, Value, ValueType};
 
@@ -152,6 +153,25 @@ impl<'a> Args<'a> {
         })
     }
 
+    /// The value of parameter `i` as it is shared (no copy), which must be present: for a
+    /// body that passes a dependency's value on.
+    pub fn shared(&self, i: usize) -> Result<AnyValue, NodeError> {
+        let value = self.values.get(i).and_then(Option::as_ref).ok_or_else(|| {
+            NodeError::Internal(format!(
+                "node `{}`: required dependency `{}` has no value",
+                self.node,
+                self.param_name(i)
+            ))
+        })?;
+        value.data().cloned().map_err(|e| {
+            NodeError::Internal(format!(
+                "node `{}`: could not load dependency `{}`: {e}",
+                self.node,
+                self.param_name(i)
+            ))
+        })
+    }
+
     /// The items of a `Collect<T>` parameter, all loaded.
     pub fn collect<T: Any>(&self, i: usize) -> Result<crate::Collect<T>, NodeError> {
         let value = self.values.get(i).and_then(Option::as_ref).ok_or_else(|| {
@@ -240,6 +260,11 @@ pub struct NodeSpec {
     pub(crate) item_type: Option<ValueType>,
     /// For a fan-out node: how to split its value into items.
     pub(crate) item_split: Option<crate::fanout::SplitFn>,
+    /// The Rust function that defines it (for a built node: its name).
+    pub(crate) function: Arc<str>,
+    /// `#[node(when(..))]` conditions: the node exists only if the build-time config meets
+    /// all of them.
+    pub(crate) when: Vec<ConfigCondition>,
 }
 
 impl fmt::Debug for NodeSpec {
@@ -270,6 +295,8 @@ pub struct NodeParts {
     pub body: NodeBody,
     pub item_type: Option<ValueType>,
     pub item_split: Option<crate::fanout::SplitFn>,
+    pub function: &'static str,
+    pub when: Vec<ConfigCondition>,
 }
 
 impl NodeSpec {
@@ -294,6 +321,8 @@ impl NodeSpec {
             body: p.body,
             item_type: p.item_type,
             item_split: p.item_split,
+            function: p.function.into(),
+            when: p.when,
         }
     }
 
@@ -319,6 +348,7 @@ impl NodeSpec {
             cache_behavior: None,
             item_type: None,
             item_split: None,
+            when: Vec::new(),
         }
     }
 
@@ -384,6 +414,16 @@ impl NodeSpec {
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
+    /// The Rust function that defines the node: its own name, or for a node made by a
+    /// modifier (`parameterize`, `extract_fields`, `when` with a `__suffix`), the function's.
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+    /// The `#[node(when(..))]` conditions it was kept under (all held for the build-time
+    /// config).
+    pub fn conditions(&self) -> &[ConfigCondition] {
+        &self.when
+    }
     pub(crate) fn body(&self) -> &NodeBody {
         &self.body
     }
@@ -409,6 +449,7 @@ pub struct NodeSpecBuilder {
     cache_behavior: Option<CacheBehavior>,
     item_type: Option<ValueType>,
     item_split: Option<crate::fanout::SplitFn>,
+    when: Vec<ConfigCondition>,
 }
 
 impl NodeSpecBuilder {
@@ -459,6 +500,12 @@ impl NodeSpecBuilder {
         self.tags.push((k.into(), v.into()));
         self
     }
+    /// Keeps the node only if the build-time config meets `condition` (as
+    /// `#[node(when(..))]`); several built nodes of one name can so implement one node.
+    pub fn when(mut self, condition: ConfigCondition) -> Self {
+        self.when.push(condition);
+        self
+    }
     /// Sets the cache behaviour.
     pub fn cache(mut self, b: CacheBehavior) -> Self {
         self.cache_behavior = Some(b);
@@ -487,6 +534,8 @@ impl NodeSpecBuilder {
             h.finalize().to_hex().as_str().into()
         });
         NodeSpec {
+            function: self.name.clone(),
+            when: self.when,
             name: self.name,
             module: self.module,
             doc: self.doc,

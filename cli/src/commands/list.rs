@@ -28,6 +28,7 @@ pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
     for (id, n) in graph.nodes().iter().enumerate() {
         let ty = n.value_type().name();
         match n.kind() {
+            NodeKind::Function(spec) if !crate::args::tags_match(spec, &a.tags) => {}
             NodeKind::Function(spec) => {
                 let deps: Vec<serde_json::Value> = spec
                     .params()
@@ -50,6 +51,8 @@ pub(super) fn run(cli: &Cli, a: ListArgs) -> Result<Exit, CliError> {
                 functions.push(serde_json::json!({
                     "name": n.name(),
                     "module": spec.module(),
+                    // The Rust function that defines it (a modifier may name the node otherwise).
+                    "function": spec.function(),
                     "type": ty,
                     "doc": spec.doc(),
                     "tags": tags,

@@ -32,7 +32,37 @@ pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
         .filter(|n| n.spec().is_some())
         .map(|n| n.name().to_string())
         .collect();
-    let outputs: Vec<String> = if a.outputs.is_empty() {
+    let tagged: Vec<String> = if a.tags.is_empty() {
+        Vec::new()
+    } else {
+        graph
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(id, n)| {
+                graph.scope(*id as u32).is_empty()
+                    && n.spec()
+                        .is_some_and(|s| crate::args::tags_match(s, &a.tags))
+            })
+            .map(|(_, n)| n.name().to_string())
+            .collect()
+    };
+    if !a.tags.is_empty() && tagged.is_empty() {
+        let wanted: Vec<String> = a
+            .tags
+            .iter()
+            .map(|(k, v)| v.as_ref().map_or(k.clone(), |v| format!("{k}={v}")))
+            .collect();
+        return Err(CliError::usage(format!(
+            "no node is tagged {} (see `list` for the nodes' tags)",
+            wanted.join(" and ")
+        )));
+    }
+    let outputs: Vec<String> = if !tagged.is_empty() {
+        let mut outs = a.outputs.clone();
+        outs.extend(tagged.into_iter().filter(|t| !a.outputs.contains(t)));
+        outs
+    } else if a.outputs.is_empty() {
         let s = sinks(graph);
         if s.is_empty() {
             return Err(CliError::usage(

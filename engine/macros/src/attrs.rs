@@ -3,6 +3,8 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitInt, LitStr};
 
+use crate::modifiers::{check, extract, parameterize, when};
+
 #[derive(Default)]
 pub struct NodeAttrs {
     pub tags: Vec<(String, String)>,
@@ -11,6 +13,16 @@ pub struct NodeAttrs {
     pub cache_format: Option<String>,
     pub retries: u32,
     pub timeout_ms: Option<u64>,
+    /// `name = ".."`: the node's name, instead of the function's.
+    pub name: Option<LitStr>,
+    /// `when(..)`, `when_not(..)`, `when_in(..)`, `when_not_in(..)`.
+    pub when: Vec<when::Clause>,
+    /// `parameterize(..)`: the outputs.
+    pub parameterize: Option<Vec<parameterize::Output>>,
+    /// `extract_fields(..)`: the fields.
+    pub extract_fields: Option<Vec<extract::Field>>,
+    /// `check_output(..)`: validators.
+    pub check_output: Option<check::Checks>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -63,10 +75,30 @@ impl Parse for NodeAttrs {
                 let lit: LitStr = meta.value()?.parse()?;
                 out.timeout_ms = Some(parse_duration_ms(&lit)?);
                 Ok(())
+            } else if meta.path.is_ident("name") {
+                out.name = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if let Some(kind) = ["when", "when_not", "when_in", "when_not_in"]
+                .into_iter()
+                .find(|k| meta.path.is_ident(k))
+            {
+                when::parse(&meta, kind, &mut out.when)
+            } else if meta.path.is_ident("parameterize") {
+                out.parameterize = Some(parameterize::parse(&meta)?);
+                Ok(())
+            } else if meta.path.is_ident("check_output") {
+                out.check_output = Some(check::parse(&meta)?);
+                Ok(())
+            } else if meta.path.is_ident("extract_fields") {
+                out.extract_fields = Some(extract::parse(meta.input)?);
+                Ok(())
             } else {
                 Err(meta.error(
                     "unknown #[node] argument; expected `tags(k = \"v\")`, `cache = \"..\"`, \
-                     `cache(behavior = \"..\", format = \"..\")`, `retries = N` or `timeout = \"5s\"`",
+                     `cache(behavior = \"..\", format = \"..\")`, `retries = N`, `timeout = \"5s\"`, \
+                     `name = \"..\"`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
+                     `parameterize(out(p = value(..), q = source(\"..\")))` or \
+                     `extract_fields(field: Type, ..)` or `check_output(range = (lo, hi), ..)`",
                 ))
             }
         });

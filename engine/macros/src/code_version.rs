@@ -31,6 +31,16 @@ pub fn code_version(item: TokenStream) -> String {
         .to_string()
 }
 
+/// The code version of a node that a modifier derives from a function (a `parameterize`
+/// output, an extracted field): the function's version `base` combined with what the modifier
+/// binds for this node (`binding`: the output's values and sources, the field's name and type),
+/// so changing a bound value changes the version.
+pub fn derived(base: &str, binding: TokenStream) -> String {
+    let mut text = format!("weft derived code version 1\n{base}\n");
+    render(&binding.into_iter().collect::<Vec<_>>(), &mut text);
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
 /// The text that is hashed.
 fn canonical(item: TokenStream) -> String {
     let mut text = String::from(DOMAIN);

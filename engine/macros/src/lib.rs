@@ -2,7 +2,9 @@
 //! (`weft::node`), not directly: the generated code refers to `::weft`.
 
 mod attrs;
+mod body;
 mod code_version;
+mod modifiers;
 mod signature;
 
 use proc_macro::TokenStream;
@@ -10,7 +12,7 @@ use quote::{format_ident, quote};
 use syn::{parse_macro_input, ItemFn};
 
 use attrs::NodeAttrs;
-use signature::{ParamShape, Signature};
+use signature::Signature;
 
 /// Turns a plain function into a weft node. See `weft::node` for the full documentation.
 #[proc_macro_attribute]
@@ -27,113 +29,27 @@ pub fn node(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand(
     attrs: NodeAttrs,
-    func: ItemFn,
+    mut func: ItemFn,
     code_version: &str,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let sig = Signature::parse(&func)?;
-    let name = &func.sig.ident;
-    let name_str = name.to_string();
-    let ctor = format_ident!("__weft_node_{}", name);
+    let fn_ident = &func.sig.ident.clone();
+    let fn_name = fn_ident.to_string();
     let doc = doc_text(&func.attrs);
-
-    let params = sig.params.iter().map(|p| {
-        let pname = p.name.to_string();
-        let ty = &p.ty;
-        let kind = match p.shape {
-            ParamShape::Ref | ParamShape::Owned | ParamShape::Deref(_) => {
-                quote!(::weft::__private::ParamKind::Required)
-            }
-            ParamShape::OptionRef | ParamShape::OptionDeref(_) => {
-                quote!(::weft::__private::ParamKind::Optional)
-            }
-            ParamShape::Collect => quote!(::weft::__private::ParamKind::Collect),
-        };
-        quote! {
-            ::weft::__private::ParamSpec::new(#pname, #kind, ::weft::__private::value_type!(#ty))
-        }
-    });
-
-    // How each argument is taken out of the resolved dependency values.
-    let arg_idents: Vec<_> = (0..sig.params.len())
-        .map(|i| format_ident!("__weft_arg{}", i))
-        .collect();
-    let extract = sig.params.iter().enumerate().map(|(i, p)| {
-        let ident = &arg_idents[i];
-        let ty = &p.ty;
-        match p.shape {
-            ParamShape::Ref => quote!(let #ident: &#ty = __args.get::<#ty>(#i)?;),
-            ParamShape::OptionRef => {
-                quote!(let #ident: ::std::option::Option<&#ty> = __args.get_optional::<#ty>(#i)?;)
-            }
-            ParamShape::Owned => {
-                quote!(let #ident: #ty = ::std::clone::Clone::clone(__args.get::<#ty>(#i)?);)
-            }
-            ParamShape::Deref(method) => {
-                let m = format_ident!("{}", method);
-                quote!(let #ident = __args.get::<#ty>(#i)?.#m();)
-            }
-            ParamShape::Collect => {
-                quote!(let #ident: ::weft::Collect<#ty> = __args.collect::<#ty>(#i)?;)
-            }
-            ParamShape::OptionDeref(method) => {
-                let m = format_ident!("{}", method);
-                quote!(let #ident = __args.get_optional::<#ty>(#i)?.map(|v| v.#m());)
-            }
-        }
-    });
-    let extract: Vec<_> = extract.collect();
-
+    check_combinations(&attrs, &sig)?;
+    // The node's name: `name = ".."`, else for a conditional function its name without the
+    // `__suffix` (Hamilton's convention), else the function's.
+    let node_name = match (&attrs.name, attrs.when.is_empty()) {
+        (Some(n), _) => n.value(),
+        (None, false) => modifiers::when::node_name(&fn_name),
+        (None, true) => fn_name.clone(),
+    };
+    if !attrs.when.is_empty() && fn_name.contains("__") {
+        // `total__eu` is the convention for an implementation of `total`, not a style slip.
+        func.attrs.push(syn::parse_quote!(#[allow(non_snake_case)]));
+    }
+    let common = Common::new(&attrs);
     let out_ty = &sig.output;
-    let wrap = if sig.fallible {
-        quote! {
-            match __out {
-                ::std::result::Result::Ok(v) => ::std::result::Result::Ok(::weft::__private::boxed::<#out_ty>(v)),
-                ::std::result::Result::Err(e) => ::std::result::Result::Err(::weft::__private::user_error(e)),
-            }
-        }
-    } else {
-        quote!(::std::result::Result::Ok(::weft::__private::boxed::<#out_ty>(__out)))
-    };
-
-    let body = if sig.is_async {
-        quote! {
-            ::weft::__private::NodeBody::asynchronous(|__args: ::weft::__private::OwnedArgs| {
-                ::std::boxed::Box::pin(async move {
-                    let __args = __args.borrow();
-                    #(#extract)*
-                    let __out = #name(#(#arg_idents),*).await;
-                    #wrap
-                })
-            })
-        }
-    } else {
-        quote! {
-            ::weft::__private::NodeBody::sync(|__args: &::weft::__private::Args<'_>| {
-                #(#extract)*
-                let __out = #name(#(#arg_idents),*);
-                #wrap
-            })
-        }
-    };
-
-    let tags = attrs.tags.iter().map(|(k, v)| quote!((#k, #v)));
-    let behavior = match &attrs.cache_behavior {
-        Some(b) => {
-            let variant = format_ident!("{}", b);
-            quote!(::std::option::Option::Some(::weft::CacheBehavior::#variant))
-        }
-        None => quote!(::std::option::Option::None),
-    };
-    let format = match &attrs.cache_format {
-        Some(f) => quote!(::std::option::Option::Some(#f)),
-        None => quote!(::std::option::Option::None),
-    };
-    let retries = attrs.retries;
-    let timeout_ms = match attrs.timeout_ms {
-        Some(ms) => quote!(::std::option::Option::Some(::std::time::Duration::from_millis(#ms))),
-        None => quote!(::std::option::Option::None),
-    };
-    let vis = &func.vis;
     let (item_type, item_split) = match &sig.item {
         Some(t) => (
             quote!(::std::option::Option::Some(
@@ -146,39 +62,261 @@ fn expand(
             quote!(::std::option::Option::None),
         ),
     };
-
-    Ok(quote! {
-        #func
-
-        #[doc(hidden)]
-        #[allow(non_snake_case, dead_code)]
-        #vis fn #ctor() -> ::weft::NodeSpec {
-            ::weft::NodeSpec::from_parts(::weft::__private::NodeParts {
-                name: #name_str,
-                module: ::std::module_path!(),
-                doc: #doc,
-                code_version: #code_version,
-                params: ::std::vec![#(#params),*],
-                output: ::weft::__private::value_type!(#out_ty),
-                tags: &[#(#tags),*],
-                cache_behavior: #behavior,
-                cache_format: #format,
-                retries: #retries,
-                timeout: #timeout_ms,
-                body: #body,
-                item_type: #item_type,
-                item_split: #item_split,
-            })
+    // With `check_output`, the function is `x_raw`, checked into `x`.
+    let fn_node = match &attrs.check_output {
+        Some(_) => format!("{node_name}_raw"),
+        None => node_name.clone(),
+    };
+    let mut out = quote!(#func);
+    let mut node = |def: NodeDef| out.extend(def.tokens(&func.vis, &fn_name, &common));
+    match &attrs.parameterize {
+        None => {
+            let (params, body) = body::params_and_body(&sig, fn_ident, None)?;
+            node(NodeDef {
+                ctor: format_ident!("__weft_node_{}", fn_ident),
+                name: fn_node.clone(),
+                doc: doc.clone(),
+                code_version: code_version.to_string(),
+                params,
+                output: quote!(::weft::__private::value_type!(#out_ty)),
+                body,
+                item_type,
+                item_split,
+                inherit: true,
+            });
         }
-
-        ::weft::__private::inventory::submit! {
-            ::weft::__private::Registration {
-                module: ::std::module_path!(),
-                name: #name_str,
-                ctor: #ctor,
+        Some(outputs) => {
+            let names = sig.params.iter().map(|p| p.name.to_string()).collect();
+            modifiers::parameterize::check_params(outputs, &names)?;
+            for o in outputs {
+                let (params, body) = body::params_and_body(&sig, fn_ident, Some(o))?;
+                node(NodeDef {
+                    ctor: format_ident!("__weft_node_{}__{}", fn_ident, o.name),
+                    name: o.name.to_string(),
+                    doc: o.doc(&doc),
+                    code_version: code_version::derived(code_version, o.binding_tokens()),
+                    params,
+                    output: quote!(::weft::__private::value_type!(#out_ty)),
+                    body,
+                    item_type: item_type.clone(),
+                    item_split: item_split.clone(),
+                    inherit: true,
+                });
             }
         }
-    })
+    }
+    if let Some(checks) = &attrs.check_output {
+        let check_node = format!("{node_name}_check");
+        let report = quote!(::weft::__private::value_type!(::weft::CheckReport));
+        let param = |name: &str, ty: &proc_macro2::TokenStream| {
+            quote! {
+                ::weft::__private::ParamSpec::new(
+                    #name,
+                    ::weft::__private::ParamKind::Required,
+                    #ty,
+                )
+            }
+        };
+        let raw_ty = quote!(::weft::__private::value_type!(#out_ty));
+        let cv_tokens = &checks.tokens;
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__check", fn_ident),
+            name: check_node.clone(),
+            doc: format!("The checks of `{node_name}`."),
+            code_version: code_version::derived(code_version, quote!(check_output(#cv_tokens))),
+            params: vec![param(&fn_node, &raw_ty)],
+            output: report.clone(),
+            body: checks.report_body(&node_name, out_ty),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__checked", fn_ident),
+            name: node_name.clone(),
+            doc: doc.clone(),
+            code_version: code_version::derived(code_version, quote!(check_output checked)),
+            params: vec![param(&fn_node, &raw_ty), param(&check_node, &report)],
+            output: raw_ty.clone(),
+            body: quote!(::weft::__private::NodeBody::sync(
+                ::weft::__private::check::checked
+            )),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
+    }
+    for f in attrs.extract_fields.iter().flatten() {
+        let (fname, fty) = (&f.name, &f.ty);
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__field_{}", fn_ident, fname),
+            name: fname.to_string(),
+            doc: format!("Field `{fname}` of `{node_name}`."),
+            code_version: code_version::derived(
+                code_version,
+                quote!(extract_fields #node_name #fname : #fty),
+            ),
+            params: vec![quote! {
+                ::weft::__private::ParamSpec::new(
+                    #node_name,
+                    ::weft::__private::ParamKind::Required,
+                    ::weft::__private::value_type!(#out_ty),
+                )
+            }],
+            output: quote!(::weft::__private::value_type!(#fty)),
+            body: modifiers::extract::field_body(&node_name, out_ty, f),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Modifiers that do not go together, rejected with a reason.
+fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
+    let span = proc_macro2::Span::call_site();
+    if attrs.parameterize.is_some() && attrs.name.is_some() {
+        return Err(syn::Error::new(
+            span,
+            "`name = ..` and `parameterize(..)` do not go together: each parameterize output \
+             names its node",
+        ));
+    }
+    if attrs.parameterize.is_some() && attrs.extract_fields.is_some() {
+        return Err(syn::Error::new(
+            span,
+            "`parameterize(..)` and `extract_fields(..)` do not go together yet: extract the \
+             fields in a node that takes the parameterized output",
+        ));
+    }
+    if attrs.check_output.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {
+        return Err(syn::Error::new(
+            span,
+            "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
+             (`Parallel<T>`) yet: check the values in a node that takes them",
+        ));
+    }
+    if attrs.extract_fields.is_some() && sig.item.is_some() {
+        return Err(syn::Error::new(
+            span,
+            "`extract_fields(..)` cannot split a fan-out (`Parallel<T>`): extract the fields of \
+             each item in a node inside the fan-out",
+        ));
+    }
+    Ok(())
+}
+
+/// What every node of one function shares.
+struct Common {
+    tags: Vec<proc_macro2::TokenStream>,
+    behavior: proc_macro2::TokenStream,
+    format: proc_macro2::TokenStream,
+    retries: u32,
+    timeout: proc_macro2::TokenStream,
+    when: proc_macro2::TokenStream,
+}
+
+impl Common {
+    fn new(attrs: &NodeAttrs) -> Self {
+        let none = quote!(::std::option::Option::None);
+        Common {
+            tags: attrs.tags.iter().map(|(k, v)| quote!((#k, #v))).collect(),
+            behavior: match &attrs.cache_behavior {
+                Some(b) => {
+                    let variant = format_ident!("{}", b);
+                    quote!(::std::option::Option::Some(::weft::CacheBehavior::#variant))
+                }
+                None => none.clone(),
+            },
+            format: match &attrs.cache_format {
+                Some(f) => quote!(::std::option::Option::Some(#f)),
+                None => none.clone(),
+            },
+            retries: attrs.retries,
+            timeout: match attrs.timeout_ms {
+                Some(ms) => {
+                    quote!(::std::option::Option::Some(::std::time::Duration::from_millis(#ms)))
+                }
+                None => none,
+            },
+            when: modifiers::when::conditions(&attrs.when),
+        }
+    }
+}
+
+/// One node to generate: a hidden constructor and its registration.
+struct NodeDef {
+    ctor: proc_macro2::Ident,
+    name: String,
+    doc: String,
+    code_version: String,
+    params: Vec<proc_macro2::TokenStream>,
+    output: proc_macro2::TokenStream,
+    body: proc_macro2::TokenStream,
+    item_type: proc_macro2::TokenStream,
+    item_split: proc_macro2::TokenStream,
+    /// Whether it takes the function's cache behaviour, format, retries and timeout (an
+    /// extracted field only reads a value, so it keeps the defaults; it shares the tags and
+    /// the `when` conditions).
+    inherit: bool,
+}
+
+impl NodeDef {
+    fn tokens(self, vis: &syn::Visibility, function: &str, c: &Common) -> proc_macro2::TokenStream {
+        let NodeDef {
+            ctor,
+            name,
+            doc,
+            code_version,
+            params,
+            output,
+            body,
+            item_type,
+            item_split,
+            inherit,
+        } = self;
+        let tags = &c.tags;
+        let when = &c.when;
+        let none = quote!(::std::option::Option::None);
+        let (behavior, format, retries, timeout) = if inherit {
+            (&c.behavior, &c.format, c.retries, &c.timeout)
+        } else {
+            (&none, &none, 0, &none)
+        };
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, dead_code)]
+            #vis fn #ctor() -> ::weft::NodeSpec {
+                ::weft::NodeSpec::from_parts(::weft::__private::NodeParts {
+                    name: #name,
+                    module: ::std::module_path!(),
+                    doc: #doc,
+                    code_version: #code_version,
+                    params: ::std::vec![#(#params),*],
+                    output: #output,
+                    tags: &[#(#tags),*],
+                    cache_behavior: #behavior,
+                    cache_format: #format,
+                    retries: #retries,
+                    timeout: #timeout,
+                    body: #body,
+                    item_type: #item_type,
+                    item_split: #item_split,
+                    function: #function,
+                    when: #when,
+                })
+            }
+
+            ::weft::__private::inventory::submit! {
+                ::weft::__private::Registration {
+                    module: ::std::module_path!(),
+                    name: #name,
+                    ctor: #ctor,
+                }
+            }
+        }
+    }
 }
 
 /// The text of the function's doc comments, lines joined with `\n`.

@@ -14,6 +14,7 @@ use crate::executor::{Executor, Sequential};
 use crate::graph::Graph;
 use crate::incremental::WeftDb;
 use crate::inputs::Inputs;
+use crate::modifiers::{when, Subdag};
 use crate::module::Modules;
 use crate::node::{CacheBehavior, NodeSpec};
 use crate::value::Value;
@@ -23,6 +24,7 @@ use crate::value::Value;
 pub struct Builder {
     modules: Modules,
     extra: Vec<NodeSpec>,
+    subdags: Vec<Subdag>,
     config: Inputs,
     adapters: Vec<Arc<dyn Adapter>>,
     allow_overrides: bool,
@@ -47,6 +49,13 @@ impl Builder {
     /// Adds nodes built at run time (see [`NodeSpec::builder`]).
     pub fn with_nodes(mut self, nodes: impl IntoIterator<Item = NodeSpec>) -> Self {
         self.extra.extend(nodes);
+        self
+    }
+
+    /// Adds a reusable part of a graph under its namespace (Hamilton's `@subdag`; see
+    /// [`Subdag`]).
+    pub fn with_subdag(mut self, subdag: Subdag) -> Self {
+        self.subdags.push(subdag);
         self
     }
 
@@ -125,14 +134,31 @@ impl Builder {
         let mut specs: Vec<NodeSpec> = Vec::with_capacity(self.extra.len());
         let mut position: rustc_hash::FxHashMap<Arc<str>, usize> = Default::default();
         let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let parts: Vec<(String, Vec<NodeSpec>)> = self
+            .subdags
+            .into_iter()
+            .map(|s| {
+                let label = format!("(subdag {})", s.namespace());
+                (label, s.expand(self.config.entries(), &mut problems))
+            })
+            .collect();
         let sources = self
             .modules
             .collect()
             .into_iter()
-            .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)));
+            .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)))
+            .chain(parts);
+        let mut dropped = when::Dropped::default();
         for (module, nodes) in sources {
-            if nodes.is_empty() && module != "(with_nodes)" {
+            if nodes.is_empty() && module != "(with_nodes)" && !module.starts_with("(subdag ") {
                 problems.push(Problem::EmptyModule(module.clone()));
+            }
+            // `#[node(when(..))]`: only the functions the config selects are nodes.
+            let mut nodes = dropped.filter(nodes, self.config.entries());
+            if module != "(with_nodes)" {
+                let (kept, clashes) = when::one_per_name(&module, nodes);
+                nodes = kept;
+                problems.extend(clashes);
             }
             for spec in nodes {
                 if let Some(&pos) = position.get(spec.name()) {
@@ -157,6 +183,7 @@ impl Builder {
                 }
             }
         }
+        problems.extend(dropped.problems(&specs));
         let graph = Arc::new(Graph::build(specs, self.config.entries(), problems)?);
         // Behaviours apply to the in-memory core too: RECOMPUTE and DISABLE nodes run on
         // every execute, with or without a persistent cache.

@@ -32,6 +32,40 @@ impl<'d> Request<'d> {
         }
     }
 
+    /// Also computes every node tagged `key` (with `value`, if given) that can be an output
+    /// (not one inside a fan-out), in graph order: Hamilton's selection by tag.
+    ///
+    /// ```
+    /// mod m {
+    ///     use weft::prelude::*;
+    ///     #[node(tags(report = "weekly"))]
+    ///     pub fn signups(raw: &u64) -> u64 { raw * 2 }
+    ///     #[node(tags(report = "daily"))]
+    ///     pub fn spend(raw: &u64) -> u64 { raw + 1 }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dr = weft::Builder::new().with_modules(weft::modules![crate::m]).build()?;
+    /// let (out, _) = dr
+    ///     .request(&[])
+    ///     .tagged("report", Some("weekly"))
+    ///     .inputs(weft::inputs! { "raw" => 3u64 })
+    ///     .run()?;
+    /// assert_eq!(out.names().collect::<Vec<_>>(), ["signups"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn tagged(mut self, key: &str, value: Option<&str>) -> Self {
+        let graph = self.driver.graph();
+        for n in graph.nodes_tagged(key, value) {
+            let top_level = graph
+                .id(n.name())
+                .is_some_and(|id| graph.scope(id).is_empty());
+            if top_level && !self.outputs.iter().any(|o| o == n.name()) {
+                self.outputs.push(n.name().to_string());
+            }
+        }
+        self
+    }
+
     /// The run's inputs.
     pub fn inputs(mut self, inputs: Inputs) -> Self {
         self.inputs = inputs;

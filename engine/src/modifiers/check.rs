@@ -1,0 +1,175 @@
+//! `#[node(check_output(..))]` (Hamilton's `@check_output`): data-quality checks on a node's
+//! value. Node `x` becomes three: `x_raw` (the function), `x_check` (a [`CheckReport`]: what
+//! each validator found, a node of its own, so it is recorded, cached and can be requested like
+//! any value) and `x`, the raw value once checked: with `importance = "fail"` a failed check
+//! fails `x`; with `"warn"` (the default) it is logged as a warning and `x` keeps its value.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::NodeError;
+use crate::node::Args;
+use crate::value::AnyValue;
+
+/// What a failed check does to the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Importance {
+    /// Log a warning; the node keeps its value.
+    Warn,
+    /// Fail the node.
+    Fail,
+}
+
+/// One validator's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The validator: `range`, `allow_nans`, or a custom validator's function name.
+    pub validator: String,
+    /// Whether the value passed.
+    pub passed: bool,
+    /// What was found.
+    pub message: String,
+}
+
+/// Every validator's verdict on one node's value: the value of node `x_check`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The checked node.
+    pub node: String,
+    /// What a failure does.
+    pub importance: Importance,
+    /// One per validator, in the order written.
+    pub results: Vec<CheckResult>,
+}
+
+impl CheckReport {
+    /// Whether every validator passed.
+    pub fn passed(&self) -> bool {
+        self.results.iter().all(|r| r.passed)
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let failed: Vec<String> = self
+            .results
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| format!("{}: {}", r.validator, r.message))
+            .collect();
+        if failed.is_empty() {
+            write!(f, "`{}` passed its checks", self.node)
+        } else {
+            write!(
+                f,
+                "`{}` failed its checks: {}",
+                self.node,
+                failed.join("; ")
+            )
+        }
+    }
+}
+
+/// Values whose numbers a validator can look at: numbers, and vectors, slices, options and
+/// maps of them (every element is checked, like Hamilton's checks on a series).
+pub trait Numbers {
+    /// Calls `f` with each number (as `f64`).
+    fn each_number(&self, f: &mut dyn FnMut(f64));
+}
+
+macro_rules! numbers {
+    ($($t:ty),*) => {
+        $(impl Numbers for $t {
+            fn each_number(&self, f: &mut dyn FnMut(f64)) {
+                f(*self as f64)
+            }
+        })*
+    };
+}
+numbers!(f64, f32, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl<T: Numbers> Numbers for [T] {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        self.iter().for_each(|x| x.each_number(f));
+    }
+}
+impl<T: Numbers> Numbers for Vec<T> {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        self.as_slice().each_number(f)
+    }
+}
+impl<T: Numbers> Numbers for Option<T> {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        if let Some(x) = self {
+            x.each_number(f)
+        }
+    }
+}
+impl<K, V: Numbers> Numbers for std::collections::BTreeMap<K, V> {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        self.values().for_each(|x| x.each_number(f));
+    }
+}
+impl<K, V: Numbers, S> Numbers for std::collections::HashMap<K, V, S> {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        self.values().for_each(|x| x.each_number(f));
+    }
+}
+
+/// `range = (low, high)`: every number is within `[low, high]` (NaN is not).
+pub fn range<T: Numbers + ?Sized>(value: &T, low: f64, high: f64) -> CheckResult {
+    let (mut n, mut outside, mut first) = (0usize, 0usize, None);
+    value.each_number(&mut |x| {
+        n += 1;
+        if !(low..=high).contains(&x) {
+            outside += 1;
+            first.get_or_insert(x);
+        }
+    });
+    CheckResult {
+        validator: "range".into(),
+        passed: outside == 0,
+        message: match first {
+            None => format!("all {n} within [{low}, {high}]"),
+            Some(x) => format!("{outside} of {n} outside [{low}, {high}] (first: {x})"),
+        },
+    }
+}
+
+/// `allow_nans = false`: no number is NaN (`allow_nans = true` checks nothing).
+pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
+    let (mut n, mut nans) = (0usize, 0usize);
+    value.each_number(&mut |x| {
+        n += 1;
+        nans += usize::from(x.is_nan());
+    });
+    CheckResult {
+        validator: "allow_nans".into(),
+        passed: nans == 0,
+        message: format!("{nans} of {n} are NaN"),
+    }
+}
+
+/// `custom = path::to::validator`: a function `fn(&T) -> Result<(), String>`.
+pub fn custom(name: &str, verdict: Result<(), String>) -> CheckResult {
+    CheckResult {
+        validator: name.into(),
+        passed: verdict.is_ok(),
+        message: verdict.err().unwrap_or_else(|| "passed".into()),
+    }
+}
+
+/// The body of node `x`: argument 0 is `x_raw`, argument 1 is `x_check`. Passes the raw value
+/// on (shared, not copied), or fails / warns as the report's importance says.
+#[doc(hidden)]
+pub fn checked(args: &Args<'_>) -> Result<AnyValue, NodeError> {
+    let report = args.get::<CheckReport>(1)?;
+    if !report.passed() {
+        match report.importance {
+            Importance::Fail => return Err(NodeError::user(report.to_string())),
+            Importance::Warn => tracing::warn!(node = %report.node, "{report}"),
+        }
+    }
+    args.shared(0)
+}
