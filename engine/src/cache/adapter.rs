@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::keying::Keyed;
-use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status};
+use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status, StoreError};
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
@@ -20,8 +20,10 @@ fn now() -> f64 {
 }
 
 impl Inner {
-    /// A lazily-loaded stored value. A corrupt result is forgotten (so the next lookup misses)
-    /// and reported; the engine then recomputes the value.
+    /// A lazily-loaded stored value. A result that is missing, corrupt, or not the value of
+    /// `version` (its decoded value is fingerprinted again and compared) is forgotten (so the
+    /// next lookup misses) and reported; the engine then recomputes the value and the cache
+    /// stores the repair.
     pub(super) fn lazy_value(
         self: &Arc<Self>,
         spec: &crate::node::NodeSpec,
@@ -40,7 +42,17 @@ impl Inner {
                     .ok_or_else(|| format!("`{}` cannot be deserialized", ty.short_name()))?;
                 let problem = match me.results.get(&version) {
                     Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
-                        Ok(v) => return Ok(v),
+                        // The value must be the one its address names: a result stored under
+                        // another version (files or rows exchanged, a damaged store) fails.
+                        Ok(v) => match ty.fingerprint(&*v) {
+                            Some(found) if found == version => return Ok(v),
+                            Some(found) => format!(
+                                "it holds data version {} instead: a result stored under another \
+                                 version",
+                                found.short()
+                            ),
+                            None => format!("a `{}` cannot be checked", ty.short_name()),
+                        },
                         Err(e) => format!("cannot decode: {e}"),
                     },
                     Ok(None) => "the result is missing".to_string(),
@@ -185,6 +197,16 @@ impl Inner {
                     return Begin::Hit(self.lazy_value(node.spec, key, version));
                 }
                 Ok(None) => keyed.record.reason = Some("no stored result for this key".into()),
+                // A damaged or exchanged key row: forgotten, and the node's run stores the
+                // repair under its key.
+                Err(e @ StoreError::CorruptKey { .. }) => {
+                    self.warn_once(format!(
+                        "the cache's entry for `{}` is unusable ({e}); recomputing it",
+                        node.name()
+                    ));
+                    let _ = self.meta.forget_key(&key);
+                    keyed.record.reason = Some(format!("the stored key failed its check: {e}"));
+                }
                 Err(e) => {
                     self.warn_once(format!("cannot read cache metadata: {e}"));
                     keyed.record.reason = Some(format!("metadata unreadable: {e}"));

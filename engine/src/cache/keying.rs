@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
-use super::{cache_key, CacheKey, Draft, Inner, KeyPart, MetadataStore, StoreError};
+use super::{cache_key, CacheKey, Draft, Inner, KeyPart, MetadataStore, StoreError, Warnings};
 use crate::adapter::NodeInfo;
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
@@ -14,13 +14,18 @@ use crate::value::Value;
 /// Keys the last finished run used, to answer lookups from ([`MetadataStore::recent_keys`]).
 pub(crate) type Hints = Arc<FxHashMap<CacheKey, DataVersion>>;
 
-/// Reads the [`Hints`] (none when the store has none or cannot say).
-pub(crate) fn read_hints(meta: &dyn MetadataStore) -> Hints {
-    Arc::new(
-        meta.recent_keys()
-            .map(|pairs| pairs.into_iter().collect())
-            .unwrap_or_default(),
-    )
+/// Reads the [`Hints`] (none when the store has none or cannot say; why it cannot is a
+/// warning: lookups, which the store checks, then answer alone).
+pub(crate) fn read_hints(meta: &dyn MetadataStore, warn: &Warnings) -> Hints {
+    Arc::new(match meta.recent_keys() {
+        Ok(pairs) => pairs.into_iter().collect(),
+        Err(e) => {
+            warn.once(format!(
+                "the last run's keys are unusable ({e}); looking every key up instead"
+            ));
+            FxHashMap::default()
+        }
+    })
 }
 
 /// What a dependency brings to a key.
@@ -64,7 +69,7 @@ impl Inner {
             .ok()
             .and_then(|mut p| p.take())
             .and_then(|rx| rx.recv().ok());
-        let hints = ahead.unwrap_or_else(|| read_hints(&*self.meta));
+        let hints = ahead.unwrap_or_else(|| read_hints(&*self.meta, &self.warned));
         if let Ok(mut t) = self.run.lock() {
             t.hints = Some(hints.clone());
         }

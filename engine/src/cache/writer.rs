@@ -74,7 +74,7 @@ impl Writer {
                         return;
                     }
                 };
-                let _ = hints.send(super::read_hints(&*meta));
+                let _ = hints.send(super::read_hints(&*meta, &warn));
                 run(rx, &*meta, &*results, warn)
             })
             .map_err(StoreError::io(

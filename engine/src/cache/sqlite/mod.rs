@@ -6,11 +6,14 @@
 //! Layout (schema version [`SCHEMA_VERSION`], in `PRAGMA user_version`):
 //! - `runs`: one row per run.
 //! - `cache_keys`: `cache_key → data_version`, both as 32 raw bytes, in a `WITHOUT ROWID` table
-//!   so that a lookup is a single b-tree search.
+//!   so that a lookup is a single b-tree search, with a checksum binding the two
+//!   ([`key_checksum`]): a row damaged or exchanged with another fails its lookup
+//!   ([`StoreError::CorruptKey`]).
 //! - `run_records` and `record_bodies`: the per-node records of a run, one row per committed
 //!   batch (a run of 1,000 nodes usually has one or two), split as [`records`](super::records)
 //!   describes: the run's events in the row, the body (identical from one warm run to the
-//!   next) stored once by hash. A row per node cost more than the rest of a warm run together;
+//!   next) stored once by hash, and checked against it when read (the last run's keys, which
+//!   answer a warm run's lookups, come from the bodies). A row per node cost more than the rest of a warm run together;
 //!   batches keep what a crash can lose to what a commit would have lost.
 //! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
 //!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
@@ -26,7 +29,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn};
+pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn, Upgrade};
 pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 
 use super::key::CacheKey;
@@ -35,11 +38,15 @@ use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
-/// Steps that bring an older layout up to date in place: `(from version, SQL)`. A layout with
+/// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
 /// no step from it is dropped and recreated.
-const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START), (4, RECORDS_WITH_IGNORED)];
+const UPGRADES: &[(i64, Upgrade)] = &[
+    (3, |c| c.execute_batch(RUNS_BY_START)),
+    (4, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
+    (5, keys_with_checksums),
+];
 
 /// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
 /// keys stay (a warm run still hits).
@@ -49,6 +56,40 @@ const RECORDS_WITH_IGNORED: &str =
 /// The last finished run is found by start time: without the index, every process start
 /// would scan (and sort) every run the cache remembers.
 const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
+
+/// Layout 6 binds each key to its data version ([`key_checksum`]): the rows a layout-5 file
+/// has are given theirs (what they say now is taken as true; damage from before goes unseen).
+fn keys_with_checksums(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch("ALTER TABLE cache_keys ADD COLUMN checksum BLOB NOT NULL DEFAULT x''")?;
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = c
+        .prepare("SELECT cache_key, data_version FROM cache_keys")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = c.prepare("UPDATE cache_keys SET checksum = ?2 WHERE cache_key = ?1")?;
+    for (key, version) in rows {
+        let (Ok(k), Ok(v)) = (
+            <[u8; 32]>::try_from(&key[..]),
+            <[u8; 32]>::try_from(&version[..]),
+        ) else {
+            continue;
+        };
+        let sum = key_checksum(&CacheKey::from_bytes(k), &DataVersion::from_bytes(v));
+        update.execute(params![key, sum.as_slice()])?;
+    }
+    Ok(())
+}
+
+/// What a `cache_keys` row carries to prove that its data version is the one stored for its
+/// key: blake3 of both. A row whose version was damaged, or exchanged with another row's,
+/// fails it. (A guard against damage and mix-ups, not against someone who rewrites the file
+/// on purpose: anyone can compute it.)
+pub(crate) fn key_checksum(key: &CacheKey, version: &DataVersion) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"weft cache key\0");
+    h.update(key.as_bytes());
+    h.update(version.as_bytes());
+    *h.finalize().as_bytes()
+}
 
 const SCHEMA: &str = "
 DROP TABLE IF EXISTS node_runs;
@@ -67,7 +108,8 @@ CREATE TABLE runs(
 CREATE TABLE cache_keys(
     cache_key BLOB PRIMARY KEY,
     node TEXT NOT NULL,
-    data_version BLOB NOT NULL
+    data_version BLOB NOT NULL,
+    checksum BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE forgotten_keys(
     cache_key BLOB PRIMARY KEY
@@ -137,7 +179,8 @@ impl SqliteStore {
 }
 
 /// Every batch of records (run id, body, events), newest first when `newest_first`,
-/// optionally of one run only; `each` returns whether to go on.
+/// optionally of one run only; `each` returns whether to go on. A body that does not match
+/// its hash (its address) is an error.
 fn chunks(
     c: &Connection,
     run_id: Option<&str>,
@@ -152,7 +195,7 @@ fn chunks(
     };
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT r.run_id, b.bytes, r.events FROM run_records r \
+            "SELECT r.run_id, b.bytes, r.events, b.hash FROM run_records r \
              JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
         ))
         .map_err(StoreError::sql("reading records"))?;
@@ -169,6 +212,11 @@ fn chunks(
     while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
         let run: String = row.get(0).map_err(StoreError::sql("reading records"))?;
         let (body, events) = (blob(row, 1)?, blob(row, 2)?);
+        if digest(row, 3) != Some(*blake3::hash(&body).as_bytes()) {
+            return Err(StoreError::Other(format!(
+                "records of run {run} are damaged: a batch does not match its hash"
+            )));
+        }
         if !each(&run, &body, &events)? {
             break;
         }
@@ -205,6 +253,42 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Deletes every record body that does not match its hash, with the records that use it.
+    fn drop_damaged_bodies(&self) {
+        let drop = || -> Result<(), StoreError> {
+            let mut c = self.writer()?;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::sql("dropping damaged records"))?;
+            let damaged: Vec<Vec<u8>> = {
+                let mut stmt = tx
+                    .prepare("SELECT hash, bytes FROM record_bodies")
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                rows.filter_map(Result::ok)
+                    .filter(|(hash, bytes)| hash[..] != blake3::hash(bytes).as_bytes()[..])
+                    .map(|(hash, _)| hash)
+                    .collect()
+            };
+            for hash in damaged {
+                tx.execute("DELETE FROM run_records WHERE body = ?1", [&hash])
+                    .and_then(|_| tx.execute("DELETE FROM record_bodies WHERE hash = ?1", [&hash]))
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+            }
+            tx.commit()
+                .map_err(StoreError::sql("dropping damaged records"))
+        };
+        if let Err(e) = drop() {
+            tracing::warn!(error = %e, "weft cache: cannot drop damaged records");
+        }
+    }
+}
+
 impl MetadataStore for SqliteStore {
     /// Lookups of a run share a read transaction ([`Moment::RunStart`] to
     /// [`Moment::RunEnd`]); a long write-ahead log is folded as a driver opens the store and
@@ -224,13 +308,28 @@ impl MetadataStore for SqliteStore {
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
         let c = self.reader()?;
         let mut stmt = c
-            .prepare_cached("SELECT data_version FROM cache_keys WHERE cache_key = ?1")
+            .prepare_cached("SELECT data_version, checksum FROM cache_keys WHERE cache_key = ?1")
             .map_err(StoreError::sql("looking up a key"))?;
         let mut rows = stmt
             .query([cache_key.as_bytes().as_slice()])
             .map_err(StoreError::sql("looking up a key"))?;
-        let row = rows.next().map_err(StoreError::sql("looking up a key"))?;
-        Ok(row.and_then(|r| digest(r, 0)).map(DataVersion::from_bytes))
+        let Some(row) = rows.next().map_err(StoreError::sql("looking up a key"))? else {
+            return Ok(None);
+        };
+        let corrupt = |why: &str| StoreError::CorruptKey {
+            key: cache_key.to_hex(),
+            why: why.to_string(),
+        };
+        let version = digest(row, 0)
+            .map(DataVersion::from_bytes)
+            .ok_or_else(|| corrupt("its data version is not 32 bytes"))?;
+        if digest(row, 1) != Some(key_checksum(cache_key, &version)) {
+            return Err(corrupt(
+                "its checksum does not match the key and data version (a damaged row, or one \
+                 exchanged with another)",
+            ));
+        }
+        Ok(Some(version))
     }
 
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
@@ -248,7 +347,7 @@ impl MetadataStore for SqliteStore {
             return Ok(Vec::new());
         };
         let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
-        chunks(&c, Some(&last), false, |run, body, events| {
+        let read = chunks(&c, Some(&last), false, |run, body, events| {
             let keys = records::keys(run, body, events)?;
             candidates.extend(keys.into_iter().filter_map(|r| match r {
                 (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
@@ -257,7 +356,14 @@ impl MetadataStore for SqliteStore {
                 _ => None,
             }));
             Ok(true)
-        })?;
+        });
+        if let Err(e) = read {
+            // A damaged batch gives no hints (lookups, which are checked, answer instead), and
+            // goes: the next run stores its body afresh.
+            drop(c);
+            self.drop_damaged_bodies();
+            return Err(e);
+        }
         let mut forgotten = c
             .prepare_cached("SELECT cache_key FROM forgotten_keys")
             .map_err(StoreError::sql("reading forgotten keys"))?;
@@ -331,13 +437,23 @@ impl MetadataStore for SqliteStore {
                     data_version,
                 } => cached(
                     &tx,
-                    "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version) VALUES (?1, ?2, ?3)",
+                    "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version, checksum) VALUES (?1, ?2, ?3, ?4)",
                     params![
                         cache_key.as_bytes().as_slice(),
                         node,
-                        data_version.as_bytes().as_slice()
+                        data_version.as_bytes().as_slice(),
+                        key_checksum(cache_key, data_version).as_slice()
                     ],
-                ),
+                )
+                .and_then(|n| {
+                    // Stored again (after it was forgotten): the key may be a hint again.
+                    cached(
+                        &tx,
+                        "DELETE FROM forgotten_keys WHERE cache_key = ?1",
+                        [cache_key.as_bytes().as_slice()],
+                    )
+                    .map(|_| n)
+                }),
                 MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
             };
             r.map_err(StoreError::sql("writing metadata"))?;
@@ -551,13 +667,17 @@ mod tests {
     #[test]
     fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         let path = temp("v3");
-        // A layout-3 file: today's tables without the index, and what a run left in it.
+        // A layout-3 file: today's tables without the index and the keys' checksums, and what
+        // a run left in it.
         {
             put_key(&SqliteStore::open(&path).unwrap(), 4, 5);
         }
         let c = Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX runs_by_start; PRAGMA user_version = 3;")
-            .unwrap();
+        c.execute_batch(
+            "DROP INDEX runs_by_start; ALTER TABLE cache_keys DROP COLUMN checksum; \
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
         drop(c);
 
         let store = SqliteStore::open(&path).unwrap();
