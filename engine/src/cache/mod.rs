@@ -29,7 +29,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use blobs::FileStore;
+pub use blobs::{FileStore, TEMP_STALE_AFTER};
 pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};

@@ -112,6 +112,12 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
+    /// Removes what interrupted writes left behind (temporary files, say), never what a live
+    /// writer is still using; returns how many were removed. [`Cache::gc`](super::Cache::gc)
+    /// and [`Cache::clear`](super::Cache::clear) call it. The default has nothing to remove.
+    fn sweep(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
     /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing). A
     /// result store is told of [`Moment::Open`] and [`Moment::Close`] only.
     fn maintain(&self, _moment: Moment) {}
