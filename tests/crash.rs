@@ -470,7 +470,10 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
 
     // The partial temporary file the killed writer left is swept by `gc` once it is older than
     // a live writer's could be, and nothing else changes.
-    assert!(partial.exists(), "no run touches another writer's temporary file");
+    assert!(
+        partial.exists(),
+        "no run touches another writer's temporary file"
+    );
     let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
     std::fs::File::options()
         .write(true)

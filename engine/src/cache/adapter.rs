@@ -88,6 +88,7 @@ impl Adapter for CacheAdapter {
             t.answered = false;
             t.hints = None;
             t.run_id = Some(Arc::from(run.run_id));
+            t.running = true;
         }
         self.0.meta.maintain(Moment::RunStart);
         self.0.send(MetaWrite::BeginRun(RunMeta {
@@ -129,6 +130,9 @@ impl Adapter for CacheAdapter {
             finished_at: now(),
         });
         self.0.meta.maintain(Moment::RunEnd);
+        if let Ok(mut t) = self.0.run.lock() {
+            t.running = false;
+        }
         self.0.send_outbox();
         // A run that computed something is committed before `execute` returns: its results
         // survive even a `std::process::exit` that skips dropping the driver. A run of hits

@@ -85,6 +85,10 @@ struct RunTrack {
     answered: bool,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
+    /// Whether a run is under way (between the adapter's `before_graph` and `after_graph`).
+    /// Work queued outside one (the repair of a stored result found unusable when a value is
+    /// read after its run) goes to the writer at once.
+    running: bool,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
     /// run's first lookup.
     hints: Option<Hints>,
@@ -222,6 +226,7 @@ impl Cache {
     /// the runs of this process. Call it before a `std::process::exit` that skips dropping
     /// the driver if that run's record matters.
     pub fn flush(&self) {
+        self.inner.send_outbox();
         if let Some(w) = &self.inner.writer {
             w.flush();
         }
@@ -294,6 +299,13 @@ fn open_stores(dir: &Path) -> writer::Opened {
     Ok((meta, results))
 }
 
+impl Drop for Inner {
+    /// Hands what is still queued to the writer, which commits it as it closes.
+    fn drop(&mut self) {
+        self.send_outbox();
+    }
+}
+
 impl Inner {
     fn warn_once(&self, message: String) {
         self.warned.once(message);
@@ -304,18 +316,22 @@ impl Inner {
         self.queue(Item::Meta(w));
     }
 
-    /// Queues work for the writer, which receives it in batches.
+    /// Queues work for the writer, which receives it in batches during a run, at once
+    /// otherwise (and commits it soon).
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
-        let batch = {
+        let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);
-            if t.outbox.len() < OUTBOX_BATCH {
+            if t.running && t.outbox.len() < OUTBOX_BATCH {
                 return;
             }
-            std::mem::take(&mut t.outbox)
+            (std::mem::take(&mut t.outbox), t.running)
         };
         writer.send(Msg::Items(batch));
+        if !running {
+            writer.commit();
+        }
     }
 
     /// Hands everything queued to the writer.
