@@ -62,11 +62,7 @@ impl Inner {
                     "stored result of `{name}` ({}) is unusable ({problem}); recomputing it",
                     version.short()
                 ));
-                let _ = me.meta.forget_key(&key);
-                // The run's hints may still list the key: read them again when next needed.
-                if let Ok(mut t) = me.run.lock() {
-                    t.hints = None;
-                }
+                me.forget(&key);
                 let _ = me.results.remove(&version);
                 Err(problem)
             }),
@@ -89,6 +85,7 @@ impl Adapter for CacheAdapter {
             t.hints = None;
             t.run_id = Some(Arc::from(run.run_id));
             t.running = true;
+            t.forgotten.clear();
         }
         self.0.meta.maintain(Moment::RunStart);
         self.0.send(MetaWrite::BeginRun(RunMeta {
@@ -208,7 +205,7 @@ impl Inner {
                         "the cache's entry for `{}` is unusable ({e}); recomputing it",
                         node.name()
                     ));
-                    let _ = self.meta.forget_key(&key);
+                    self.forget(&key);
                     keyed.record.reason = Some(format!("the stored key failed its check: {e}"));
                 }
                 Err(e) => {

@@ -76,6 +76,20 @@ impl Inner {
         hints
     }
 
+    /// Forgets `key` in the store and, for the rest of the run, here (see `RunTrack`).
+    pub(super) fn forget(&self, key: &CacheKey) {
+        if let Ok(mut t) = self.run.lock() {
+            t.forgotten.insert(*key);
+            // The run's hints may still list the key: read them again when next needed.
+            t.hints = None;
+        }
+        self.forgot_any
+            .store(true, std::sync::atomic::Ordering::Release);
+        if let Err(e) = self.meta.forget_key(key) {
+            self.warn_once(format!("cannot forget an unusable cache entry: {e}"));
+        }
+    }
+
     pub(super) fn behavior(&self, node: &str) -> (CacheBehavior, &str) {
         self.policy
             .get(node)
@@ -156,12 +170,18 @@ impl Inner {
         }
     }
 
-    /// The data version stored for `key`: from the last run's keys, else the store.
+    /// The data version stored for `key`: from the last run's keys, else the store; none for
+    /// a key forgotten during the run.
     pub(super) fn find(
         &self,
         hints: &Hints,
         key: &CacheKey,
     ) -> Result<Option<DataVersion>, StoreError> {
+        if self.forgot_any.load(std::sync::atomic::Ordering::Acquire)
+            && self.run.lock().is_ok_and(|t| t.forgotten.contains(key))
+        {
+            return Ok(None);
+        }
         match hints.get(key) {
             Some(v) => Ok(Some(*v)),
             None => self.meta.lookup(key),

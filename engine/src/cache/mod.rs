@@ -73,6 +73,9 @@ struct Inner {
     run: Mutex<RunTrack>,
     /// The first run's hints, read ahead by the writer thread.
     hints_ahead: Mutex<Option<std::sync::mpsc::Receiver<Hints>>>,
+    /// Whether any key was ever forgotten (see `RunTrack::forgotten`): until then, lookups
+    /// need not ask.
+    forgot_any: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -85,6 +88,10 @@ struct RunTrack {
     answered: bool,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
+    /// Keys forgotten during this run (their entry or result was unusable): they miss for the
+    /// rest of it, whatever the store's view of the run's start (a SQLite run reads one
+    /// snapshot) still says.
+    forgotten: FxHashSet<CacheKey>,
     /// Whether a run is under way (between the adapter's `before_graph` and `after_graph`).
     /// Work queued outside one (the repair of a stored result found unusable when a value is
     /// read after its run) goes to the writer at once.
@@ -148,6 +155,7 @@ impl Cache {
                 warned: Warnings::default(),
                 run: Mutex::default(),
                 hints_ahead: Mutex::default(),
+                forgot_any: Default::default(),
             }),
         }
     }
@@ -273,6 +281,7 @@ impl Opening {
                 warned: self.warned,
                 run: Mutex::default(),
                 hints_ahead: Mutex::new(Some(self.hints)),
+                forgot_any: Default::default(),
             }),
         })
     }
