@@ -368,3 +368,63 @@ fn damaged_records_give_no_keys_and_are_dropped() {
     assert!(dr.cache().unwrap().warnings().is_empty());
     assert!(statuses(&dr).values().all(|s| *s == Status::Hit));
 }
+
+/// A result store that refuses every write (a full disk, a lost mount).
+struct Refusing(weft::cache::MemoryStore);
+
+impl ResultStore for Refusing {
+    fn contains(&self, version: &DataVersion) -> Result<bool, weft::cache::StoreError> {
+        self.0.contains(version)
+    }
+    fn put(&self, _: &DataVersion, _: &weft::cache::Blob) -> Result<(), weft::cache::StoreError> {
+        Err(weft::cache::StoreError::Other(
+            "no space left on the device".into(),
+        ))
+    }
+    fn get(
+        &self,
+        version: &DataVersion,
+    ) -> Result<Option<weft::cache::Blob>, weft::cache::StoreError> {
+        self.0.get(version)
+    }
+    fn remove(&self, version: &DataVersion) -> Result<(), weft::cache::StoreError> {
+        self.0.remove(version)
+    }
+    fn list(&self) -> Result<Vec<(DataVersion, u64)>, weft::cache::StoreError> {
+        self.0.list()
+    }
+}
+
+/// A value the store refuses is reported (a warning naming the node and why) and recorded as
+/// not stored, never as stored.
+#[test]
+fn a_result_that_cannot_be_stored_is_reported_and_recorded_as_uncached() {
+    let memory = weft::cache::MemoryStore::new();
+    let config = weft::CacheConfig::at(weft_tests::temp_dir("integrity", "refusing"))
+        .with_stores(Arc::new(memory.clone()), Arc::new(Refusing(memory.clone())));
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::pair])
+        .with_cache_config(config)
+        .build()
+        .unwrap();
+    let out = dr.execute(&["left"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(out.get::<Vec<u64>>("left").unwrap(), &vec![1u64; 8]);
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`left` was not stored")
+                && w.contains("no space left on the device")),
+        "{warnings:?}"
+    );
+    let record = &dr.cache().unwrap().records(None).unwrap()[0];
+    assert_eq!(record.status, Status::Uncached, "{record:?}");
+    assert!(
+        record
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no space left"),
+        "{record:?}"
+    );
+}
