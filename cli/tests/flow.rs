@@ -607,3 +607,50 @@ fn fails_with(dir: &std::path::Path, args: &[&str], code: i32, message: &str) {
         .code(code)
         .stderr(predicate::str::contains(message));
 }
+
+#[test]
+fn cache_warnings_are_printed_even_with_quiet() {
+    let dir = tempdir();
+    flow(dir.path())
+        .args(["build", "report"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success();
+    // The stored results vanish; their keys stay: the next run hits, reads them, finds them
+    // missing and recomputes them, which must not pass unsaid.
+    let cache = dir.path().join(".weft/cache");
+    for f in ["results.sqlite", "results.sqlite-wal", "results.sqlite-shm"] {
+        let _ = std::fs::remove_file(cache.join(f));
+    }
+    let _ = std::fs::remove_dir_all(cache.join("results"));
+    let out = flow(dir.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&out).contains(r#""EU: 125% of target cost per signup""#),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: stored result of `report`") && err.contains("missing"),
+        "{err}"
+    );
+    // The repair was stored: the next process hits everything, without a warning.
+    let out = flow(dir.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = stderr(&out);
+    assert!(
+        err.contains("0 executed, 3 hits") && !err.contains("warning"),
+        "{err}"
+    );
+}

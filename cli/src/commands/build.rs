@@ -13,7 +13,8 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     let request = request(cli, &a)?;
     let outputs = request.outputs.clone();
     let progress = request.progress.clone();
-    let (result, cache) = execute(cli, &a, request, |cache, executor| {
+    // The driver lives until the outputs are read (see `Held`).
+    let (result, cache, _driver) = execute(cli, &a, request, |cache, executor| {
         if a.verbose {
             match cache {
                 Some(c) => eprintln!("cache: {}", c.dir().display()),
