@@ -292,7 +292,7 @@ impl SqliteStore {
 impl MetadataStore for SqliteStore {
     /// Lookups of a run share a read transaction ([`Moment::RunStart`] to
     /// [`Moment::RunEnd`]); a long write-ahead log is folded as a driver opens the store and
-    /// as it closes it (see [`checkpoint`]).
+    /// as it closes it (see `checkpoint`).
     fn maintain(&self, moment: Moment) {
         match moment {
             Moment::RunStart => self.begin_lookups(),
