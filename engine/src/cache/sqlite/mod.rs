@@ -3,7 +3,8 @@
 //! Writes come in batches (one transaction per batch; the cache commits at most every few tens
 //! of milliseconds and at the end of a run), so a cold run does not pay a commit per node.
 //!
-//! Layout (schema version [`SCHEMA_VERSION`], in `PRAGMA user_version`):
+//! Layout (schema version [`SCHEMA_VERSION`](layout::SCHEMA_VERSION), in `PRAGMA user_version`;
+//! see [`layout`]):
 //! - `runs`: one row per run.
 //! - `cache_keys`: `cache_key → data_version`, both as 32 raw bytes, in a `WITHOUT ROWID` table
 //!   so that a lookup is a single b-tree search, with a checksum binding the two
@@ -23,6 +24,7 @@
 //! by data version, unchanged) keeps its contents for the gc to reclaim.
 
 mod connection;
+mod layout;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -31,102 +33,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn, Upgrade};
 pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
+use layout::{key_checksum, META};
 
 use super::key::CacheKey;
 use super::records::{self, Row};
 use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
 use crate::fingerprint::DataVersion;
-
-/// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 6;
-
-/// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
-/// no step from it is dropped and recreated.
-const UPGRADES: &[(i64, Upgrade)] = &[
-    (3, |c| c.execute_batch(RUNS_BY_START)),
-    (4, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
-    (5, keys_with_checksums),
-];
-
-/// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
-/// keys stay (a warm run still hits).
-const RECORDS_WITH_IGNORED: &str =
-    "DELETE FROM run_records; DELETE FROM record_bodies; DELETE FROM runs;";
-
-/// The last finished run is found by start time: without the index, every process start
-/// would scan (and sort) every run the cache remembers.
-const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
-
-/// Layout 6 binds each key to its data version ([`key_checksum`]): the rows a layout-5 file
-/// has are given theirs (what they say now is taken as true; damage from before goes unseen).
-fn keys_with_checksums(c: &Connection) -> rusqlite::Result<()> {
-    c.execute_batch("ALTER TABLE cache_keys ADD COLUMN checksum BLOB NOT NULL DEFAULT x''")?;
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = c
-        .prepare("SELECT cache_key, data_version FROM cache_keys")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut update = c.prepare("UPDATE cache_keys SET checksum = ?2 WHERE cache_key = ?1")?;
-    for (key, version) in rows {
-        let (Ok(k), Ok(v)) = (
-            <[u8; 32]>::try_from(&key[..]),
-            <[u8; 32]>::try_from(&version[..]),
-        ) else {
-            continue;
-        };
-        let sum = key_checksum(&CacheKey::from_bytes(k), &DataVersion::from_bytes(v));
-        update.execute(params![key, sum.as_slice()])?;
-    }
-    Ok(())
-}
-
-/// What a `cache_keys` row carries to prove that its data version is the one stored for its
-/// key: blake3 of both. A row whose version was damaged, or exchanged with another row's,
-/// fails it. (A guard against damage and mix-ups, not against someone who rewrites the file
-/// on purpose: anyone can compute it.)
-pub(crate) fn key_checksum(key: &CacheKey, version: &DataVersion) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(b"weft cache key\0");
-    h.update(key.as_bytes());
-    h.update(version.as_bytes());
-    *h.finalize().as_bytes()
-}
-
-const SCHEMA: &str = "
-DROP TABLE IF EXISTS node_runs;
-DROP TABLE IF EXISTS cache_keys;
-DROP TABLE IF EXISTS run_records;
-DROP TABLE IF EXISTS forgotten_keys;
-DROP TABLE IF EXISTS record_bodies;
-DROP TABLE IF EXISTS runs;
-CREATE TABLE runs(
-    run_id TEXT PRIMARY KEY,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    outputs TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE TABLE cache_keys(
-    cache_key BLOB PRIMARY KEY,
-    node TEXT NOT NULL,
-    data_version BLOB NOT NULL,
-    checksum BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE forgotten_keys(
-    cache_key BLOB PRIMARY KEY
-) WITHOUT ROWID;
-CREATE TABLE record_bodies(
-    hash BLOB PRIMARY KEY,
-    bytes BLOB NOT NULL
-);
-CREATE TABLE run_records(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    body BLOB NOT NULL,
-    events BLOB NOT NULL
-);
-CREATE INDEX run_records_run ON run_records(run_id, seq);
-CREATE INDEX runs_by_start ON runs(started_at);
-";
 
 /// Metadata in a SQLite file.
 pub struct SqliteStore {
@@ -143,13 +55,6 @@ pub struct SqliteStore {
 /// The last finished run (its id).
 const LAST_RUN: &str = "SELECT run_id FROM runs WHERE status != 'running' \
      ORDER BY started_at DESC, rowid DESC LIMIT 1";
-
-/// The metadata database's layout.
-const META: Layout = Layout {
-    schema: SCHEMA,
-    version: SCHEMA_VERSION,
-    upgrades: UPGRADES,
-};
 
 impl SqliteStore {
     /// Opens (creating or upgrading if needed) the database at `path`.
@@ -249,42 +154,6 @@ impl SqliteStore {
             if !c.is_autocommit() {
                 let _ = c.execute_batch("COMMIT");
             }
-        }
-    }
-}
-
-impl SqliteStore {
-    /// Deletes every record body that does not match its hash, with the records that use it.
-    fn drop_damaged_bodies(&self) {
-        let drop = || -> Result<(), StoreError> {
-            let mut c = self.writer()?;
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(StoreError::sql("dropping damaged records"))?;
-            let damaged: Vec<Vec<u8>> = {
-                let mut stmt = tx
-                    .prepare("SELECT hash, bytes FROM record_bodies")
-                    .map_err(StoreError::sql("dropping damaged records"))?;
-                let rows = stmt
-                    .query_map([], |r| {
-                        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-                    })
-                    .map_err(StoreError::sql("dropping damaged records"))?;
-                rows.filter_map(Result::ok)
-                    .filter(|(hash, bytes)| hash[..] != blake3::hash(bytes).as_bytes()[..])
-                    .map(|(hash, _)| hash)
-                    .collect()
-            };
-            for hash in damaged {
-                tx.execute("DELETE FROM run_records WHERE body = ?1", [&hash])
-                    .and_then(|_| tx.execute("DELETE FROM record_bodies WHERE hash = ?1", [&hash]))
-                    .map_err(StoreError::sql("dropping damaged records"))?;
-            }
-            tx.commit()
-                .map_err(StoreError::sql("dropping damaged records"))
-        };
-        if let Err(e) = drop() {
-            tracing::warn!(error = %e, "weft cache: cannot drop damaged records");
         }
     }
 }
@@ -616,6 +485,7 @@ fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::connection::user_version;
+    use super::layout::SCHEMA_VERSION;
     use super::*;
 
     fn temp(name: &str) -> std::path::PathBuf {
