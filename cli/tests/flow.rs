@@ -653,4 +653,25 @@ fn cache_warnings_are_printed_even_with_quiet() {
         err.contains("0 executed, 3 hits") && !err.contains("warning"),
         "{err}"
     );
+
+    // `watch` says so too, after its run.
+    for f in ["results.sqlite", "results.sqlite-wal", "results.sqlite-shm"] {
+        let _ = std::fs::remove_file(cache.join(f));
+    }
+    let out = flow(dir.path())
+        .args(["watch", "report", "--max-runs", "1", "--quiet"])
+        .args(REPORT_INPUTS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(r#""EU: 125% of target cost per signup""#),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: stored result of `report`") && err.contains("missing"),
+        "{err}"
+    );
 }
