@@ -7,9 +7,10 @@
 //!
 //! - *Before any commit*: the test holds the metadata and result databases; the child pauses
 //!   after a few nodes; nothing of its run can be committed when it dies.
-//! - *During a commit, halfway through a result file*: the test puts a pipe where the writer's
-//!   temporary file goes; the child's writer stores the batch's rows, opens the pipe and cannot
-//!   finish writing into it; the test kills it there.
+//! - *During a commit, halfway through a result file*: the child's writer, set to write its
+//!   first result file into a pipe the test made, stores the batch's rows, opens the pipe and
+//!   cannot finish writing into it; the test kills it there and leaves a partial temporary
+//!   file, which `gc` later sweeps.
 //! - *During a commit, between results and keys*: the test holds the metadata database only;
 //!   the child's writer stores the run's first results (rows and files) and then waits for the
 //!   lock to commit their keys; the test kills it there.
@@ -108,7 +109,12 @@ struct Paused {
 /// Starts a child of `seed` that pauses in each of `steps`.
 fn start(dir: &Path, seed: u64, steps: &[usize]) -> Paused {
     let list: Vec<String> = steps.iter().map(usize::to_string).collect();
-    let mut child = child(dir, seed, &list.join(","))
+    spawn(child(dir, seed, &list.join(",")))
+}
+
+/// Spawns a child, its standard streams piped to the test.
+fn spawn(mut cmd: Command) -> Paused {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -121,6 +127,15 @@ fn start(dir: &Path, seed: u64, steps: &[usize]) -> Paused {
         stdin,
         lines,
     }
+}
+
+/// Starts a child of `seed` that pauses in each of `steps` and whose cache's writer stops at
+/// its first result file, writing it into `pipe` (see `bin/crash_child.rs`).
+fn start_stopping(dir: &Path, seed: u64, steps: &[usize], pipe: &Path) -> Paused {
+    let list: Vec<String> = steps.iter().map(usize::to_string).collect();
+    let mut cmd = child(dir, seed, &list.join(","));
+    cmd.arg(pipe);
+    spawn(cmd)
 }
 
 /// Starts a child of `seed` that pauses in `step{step}`, and returns once it has.
@@ -354,41 +369,42 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
     all(&recovers(1), "executed");
 
     // During a commit, halfway through writing a result file: the child pauses before the
-    // run's first commit; the test puts a pipe where the writer's temporary file for `big5`
-    // goes (`results/ab/<version>.<pid>.0.tmp`: the first file this process writes) and lets
-    // the child go on. Once its writer has opened the pipe, it cannot finish writing (the
-    // result is larger than a pipe holds, and nobody reads): the batch's rows are stored, its
-    // first file is half-written, and the test kills the child there.
+    // run's first commit; the test makes a pipe and lets the child go on, its writer set to
+    // stop at its first result file (`big5`: see `bin/crash_child.rs`) by writing it into the
+    // pipe. (The file store creates its temporary files exclusively, never opening what is
+    // at their name, so the pipe cannot simply be put there.) Once the writer has opened the
+    // pipe it cannot finish writing (the result is larger than a pipe holds, and nobody
+    // reads): the batch's rows are stored, its first file is not, and the test kills the child
+    // there, then leaves what a writer killed halfway through the file leaves: a partial
+    // temporary file, `results/ab/<version>.<pid>.0.tmp`.
     let big5 = refs[2]["big5"].0.clone();
-    {
-        let mut child = start(&dir, seeds[2], &[3, 55]);
+    let partial = {
+        let pipe = dir.join("stop-here.pipe");
+        let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+        assert!(made.success(), "mkfifo {}: {made}", pipe.display());
+        let mut child = start_stopping(&dir, seeds[2], &[3, 55], &pipe);
         child.reached(3);
-        let tmp = dir
-            .join("results")
-            .join(&big5[..2])
-            .join(format!("{big5}.{}.0.tmp", child.pid()));
-        std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
-        let made = Command::new("mkfifo").arg(&tmp).status().unwrap();
-        assert!(made.success(), "mkfifo {}: {made}", tmp.display());
         let (opened_tx, opened) = channel();
-        let pipe = tmp.clone();
+        let reading = pipe.clone();
         std::thread::spawn(move || {
-            let _ = opened_tx.send(std::fs::File::open(pipe));
+            let _ = opened_tx.send(std::fs::File::open(reading));
         });
         child.go_on();
         let reader = opened.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-            panic!(
-                "the child's writer never began writing `big5` at {} (does the file store \
-                 still write a temporary file and rename it into place?)",
-                tmp.display()
-            )
+            panic!("the child's writer never began writing its first result file")
         });
+        let pid = child.pid();
         child.kill();
         drop(reader);
-        // What a writer killed there leaves: a partial temporary file.
-        std::fs::remove_file(&tmp).unwrap();
+        std::fs::remove_file(&pipe).unwrap();
+        let tmp = dir
+            .join("results")
+            .join(&big5[..2])
+            .join(format!("{big5}.{pid}.0.tmp"));
+        std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
         std::fs::write(&tmp, b"WEFTBLB1 half of a result").unwrap();
-    }
+        tmp
+    };
     assert!(
         keyed(2).is_empty(),
         "keys committed before their results were stored: {:?}",
@@ -450,6 +466,27 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
         assert_eq!(&run.values, reference);
         all(&run.statuses, "hit");
     }
+    assert_intact(&dir, &all_refs);
+
+    // The partial temporary file the killed writer left is swept by `gc` once it is older than
+    // a live writer's could be, and nothing else changes.
+    assert!(
+        partial.exists(),
+        "no run touches another writer's temporary file"
+    );
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    let report = weft::Cache::open(&dir)
+        .unwrap()
+        .gc(weft::cache::GcPolicy::default())
+        .unwrap();
+    assert_eq!(report.temp_files_removed, 1, "{report:?}");
+    assert!(!partial.exists());
     assert_intact(&dir, &all_refs);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -664,3 +664,71 @@ fn list_and_build_select_nodes_by_tag() {
         .failure()
         .stderr(predicate::str::contains("no node is tagged stage=dev"));
 }
+
+#[test]
+fn cache_warnings_are_printed_even_with_quiet() {
+    let dir = tempdir();
+    flow(dir.path())
+        .args(["build", "report"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success();
+    // The stored results vanish; their keys stay: the next run hits, reads them, finds them
+    // missing and recomputes them, which must not pass unsaid.
+    let cache = dir.path().join(".weft/cache");
+    for f in ["results.sqlite", "results.sqlite-wal", "results.sqlite-shm"] {
+        let _ = std::fs::remove_file(cache.join(f));
+    }
+    let _ = std::fs::remove_dir_all(cache.join("results"));
+    let out = flow(dir.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&out).contains(r#""EU: 125% of target cost per signup""#),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: stored result of `report`") && err.contains("missing"),
+        "{err}"
+    );
+    // The repair was stored: the next process hits everything, without a warning.
+    let out = flow(dir.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = stderr(&out);
+    assert!(
+        err.contains("0 executed, 3 hits") && !err.contains("warning"),
+        "{err}"
+    );
+
+    // `watch` says so too, after its run.
+    for f in ["results.sqlite", "results.sqlite-wal", "results.sqlite-shm"] {
+        let _ = std::fs::remove_file(cache.join(f));
+    }
+    let out = flow(dir.path())
+        .args(["watch", "report", "--max-runs", "1", "--quiet"])
+        .args(REPORT_INPUTS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(r#""EU: 125% of target cost per signup""#),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: stored result of `report`") && err.contains("missing"),
+        "{err}"
+    );
+}

@@ -13,7 +13,8 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     let request = request(cli, &a)?;
     let outputs = request.outputs.clone();
     let progress = request.progress.clone();
-    let (result, cache) = execute(cli, &a, request, |cache, executor| {
+    // The driver lives until the outputs are read (see `Held`).
+    let (result, cache, _driver) = execute(cli, &a, request, |cache, executor| {
         if a.verbose {
             match cache {
                 Some(c) => eprintln!("cache: {}", c.dir().display()),
@@ -23,22 +24,16 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             eprintln!("outputs: {}", name_list(outputs.iter().map(String::as_str)));
         }
     })?;
-    if !a.quiet {
-        if let Some(cache) = &cache {
-            for w in cache.warnings() {
-                eprintln!("warning: {w}");
-            }
-        }
-    }
     let summary = progress.report().map(|r| r.summary());
-    let outputs_got = match result {
+    let (outputs_got, run_id) = match result {
         Ok((out, record)) => {
             if a.verbose && record.answered {
                 eprintln!("run: answered from the cache (every node a stored hit; nothing walked)");
             }
-            out
+            (out, record.run_id)
         }
         Err(e) => {
+            cache_warnings(cache.as_ref(), None);
             if let Some(s) = &summary {
                 eprintln!("{s}");
             }
@@ -71,6 +66,8 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             Err(e) => failed.push(e),
         }
     }
+    // After the outputs are read: reading a stored value that turns out unusable warns too.
+    cache_warnings(cache.as_ref(), Some(&run_id));
     if let Some(s) = summary {
         eprintln!("{s}");
     }
@@ -82,5 +79,29 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             }
             Err(last)
         }
+    }
+}
+
+/// Prints the cache's warnings (even with `--quiet`: a cache that fails to store or finds a
+/// damaged entry must not do so silently) and, for run `run_id`, which values were not stored.
+fn cache_warnings(cache: Option<&weft::Cache>, run_id: Option<&str>) {
+    let Some(cache) = cache else { return };
+    for w in cache.warnings() {
+        eprintln!("warning: {w}");
+    }
+    let Some(records) = run_id.and_then(|id| cache.records(Some(id)).ok()) else {
+        return;
+    };
+    let unstored: Vec<&str> = records
+        .iter()
+        .filter(|r| r.status == weft::cache::Status::Uncached)
+        .map(|r| r.node.as_str())
+        .collect();
+    if !unstored.is_empty() {
+        eprintln!(
+            "not stored in the cache: {} (the next run computes {} again)",
+            name_list(unstored.iter().copied()),
+            if unstored.len() == 1 { "it" } else { "them" }
+        );
     }
 }

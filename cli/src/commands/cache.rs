@@ -180,8 +180,15 @@ pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
 }
 
 fn gc_report(r: &GcReport) -> String {
+    let temp = match r.temp_files_removed {
+        0 => String::new(),
+        n => format!(
+            ", and {n} temporary file{} an interrupted write left",
+            plural(n)
+        ),
+    };
     format!(
-        "removed {} run{} and {} stored result{} ({} freed); {} kept",
+        "removed {} run{} and {} stored result{} ({} freed){temp}; {} kept",
         r.runs_removed,
         plural(r.runs_removed),
         r.results_removed,

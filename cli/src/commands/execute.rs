@@ -13,8 +13,19 @@ use crate::error::CliError;
 use crate::progress::Progress;
 use crate::Cli;
 
-/// How a `build` run ended, and the cache it used.
-pub(super) type Ran = (Result<(Outputs, RunRecord), ExecuteError>, Option<Cache>);
+/// How a `build` run ended, the cache it used, and the driver that ran it.
+pub(super) type Ran = (
+    Result<(Outputs, RunRecord), ExecuteError>,
+    Option<Cache>,
+    Held,
+);
+
+/// The driver of a run (with its runtime, for async), kept while its outputs are read: a stored
+/// value found unusable as it is read is recomputed by the driver that made it.
+pub(super) struct Held {
+    _driver: Driver,
+    _runtime: Option<tokio::runtime::Runtime>,
+}
 
 /// Builds the driver `a.executor` asks for, calls `before` with its cache and executor name,
 /// then computes the request's outputs.
@@ -38,13 +49,23 @@ pub(super) fn execute(
             let (rt, dr) = async_driver(cli, config, a.keep_going, cache_config, progress)?;
             before(dr.cache(), "async (tokio)");
             let result = rt.block_on(dr.request(outputs).inputs(inputs).run_async());
-            (result, dr.cache().cloned())
+            let cache = dr.cache().cloned();
+            let held = Held {
+                _driver: dr,
+                _runtime: Some(rt),
+            };
+            (result, cache, held)
         }
         Executor::Sequential | Executor::Threads(_) => {
             let driver = sync_driver(cli, a, config, cache_config, progress)?;
             before(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(outputs, inputs, Inputs::new());
-            (result, driver.cache().cloned())
+            let cache = driver.cache().cloned();
+            let held = Held {
+                _driver: driver,
+                _runtime: None,
+            };
+            (result, cache, held)
         }
     })
 }

@@ -32,6 +32,7 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
     let stop = watcher.stop_handle();
     let mut runs = 0usize;
     let mut failed = false;
+    let mut warned = std::collections::BTreeSet::new();
     watcher
         .run(|update| match update {
             Update::Watching(files) if files.is_empty() => {
@@ -56,6 +57,15 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
                         out!("{}", render::table(&render::rows(got, &outputs)));
                     }
                     None => failed = true,
+                }
+                // The cache's new warnings, once the outputs are read (reading a stored value
+                // that turns out unusable warns too).
+                if let Some(cache) = driver.cache() {
+                    for warning in cache.warnings() {
+                        if warned.insert(warning.clone()) {
+                            eprintln!("warning: {warning}");
+                        }
+                    }
                 }
                 runs += 1;
                 if w.max_runs.is_some_and(|m| runs >= m) {

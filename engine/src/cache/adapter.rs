@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::keying::Keyed;
-use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status};
+use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status, StoreError};
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
@@ -20,8 +20,10 @@ fn now() -> f64 {
 }
 
 impl Inner {
-    /// A lazily-loaded stored value. A corrupt result is forgotten (so the next lookup misses)
-    /// and reported; the engine then recomputes the value.
+    /// A lazily-loaded stored value. A result that is missing, corrupt, or not the value of
+    /// `version` (its decoded value is fingerprinted again and compared) is forgotten (so the
+    /// next lookup misses) and reported; the engine then recomputes the value and the cache
+    /// stores the repair.
     pub(super) fn lazy_value(
         self: &Arc<Self>,
         spec: &crate::node::NodeSpec,
@@ -40,7 +42,17 @@ impl Inner {
                     .ok_or_else(|| format!("`{}` cannot be deserialized", ty.short_name()))?;
                 let problem = match me.results.get(&version) {
                     Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
-                        Ok(v) => return Ok(v),
+                        // The value must be the one its address names: a result stored under
+                        // another version (files or rows exchanged, a damaged store) fails.
+                        Ok(v) => match ty.fingerprint(&*v) {
+                            Some(found) if found == version => return Ok(v),
+                            Some(found) => format!(
+                                "it holds data version {} instead: a result stored under another \
+                                 version",
+                                found.short()
+                            ),
+                            None => format!("a `{}` cannot be checked", ty.short_name()),
+                        },
                         Err(e) => format!("cannot decode: {e}"),
                     },
                     Ok(None) => "the result is missing".to_string(),
@@ -50,11 +62,7 @@ impl Inner {
                     "stored result of `{name}` ({}) is unusable ({problem}); recomputing it",
                     version.short()
                 ));
-                let _ = me.meta.forget_key(&key);
-                // The run's hints may still list the key: read them again when next needed.
-                if let Ok(mut t) = me.run.lock() {
-                    t.hints = None;
-                }
+                me.forget(&key);
                 let _ = me.results.remove(&version);
                 Err(problem)
             }),
@@ -76,6 +84,8 @@ impl Adapter for CacheAdapter {
             t.answered = false;
             t.hints = None;
             t.run_id = Some(Arc::from(run.run_id));
+            t.running = true;
+            t.forgotten.clear();
         }
         self.0.meta.maintain(Moment::RunStart);
         self.0.send(MetaWrite::BeginRun(RunMeta {
@@ -117,6 +127,9 @@ impl Adapter for CacheAdapter {
             finished_at: now(),
         });
         self.0.meta.maintain(Moment::RunEnd);
+        if let Ok(mut t) = self.0.run.lock() {
+            t.running = false;
+        }
         self.0.send_outbox();
         // A run that computed something is committed before `execute` returns: its results
         // survive even a `std::process::exit` that skips dropping the driver. A run of hits
@@ -185,6 +198,16 @@ impl Inner {
                     return Begin::Hit(self.lazy_value(node.spec, key, version));
                 }
                 Ok(None) => keyed.record.reason = Some("no stored result for this key".into()),
+                // A damaged or exchanged key row: forgotten, and the node's run stores the
+                // repair under its key.
+                Err(e @ StoreError::CorruptKey { .. }) => {
+                    self.warn_once(format!(
+                        "the cache's entry for `{}` is unusable ({e}); recomputing it",
+                        node.name()
+                    ));
+                    self.forget(&key);
+                    keyed.record.reason = Some(format!("the stored key failed its check: {e}"));
+                }
                 Err(e) => {
                     self.warn_once(format!("cannot read cache metadata: {e}"));
                     keyed.record.reason = Some(format!("metadata unreadable: {e}"));

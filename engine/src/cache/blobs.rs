@@ -1,13 +1,16 @@
 //! [`FileStore`]: a content-addressed directory of blobs, one file per data version.
 //!
 //! A file is `MAGIC ‖ u16 format length ‖ format ‖ u16 type length ‖ type ‖ blake3(payload) ‖
-//! payload`. Writes go to a unique temporary file that is renamed into place, so a reader (in
-//! this process or another) sees a whole blob or none; reads verify the checksum.
+//! payload`. Writes go to a temporary file beside the blob, created exclusively (never
+//! following or overwriting what is at its name), that is renamed into place, so a reader (in
+//! this process or another) sees a whole blob or none; reads verify the checksum. Temporary
+//! files an interrupted write left are removed by [`FileStore::sweep_older_than`] (`gc` and `clear`).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use super::store::{Blob, ResultStore, StoreError};
 use crate::fingerprint::DataVersion;
@@ -74,16 +77,87 @@ fn read_str(data: &[u8]) -> Option<(String, &[u8])> {
     Some((String::from_utf8(s.to_vec()).ok()?, &data[2 + len..]))
 }
 
-/// A temporary name no other writer (thread or process) uses.
-fn temp_name(target: &Path) -> PathBuf {
+/// How long a temporary file may go unmodified before it counts as a leftover of an
+/// interrupted write, which [`FileStore::sweep`] (so `gc` and `clear`) removes. A live writer
+/// writes its file in one go, so its file is never this old; one killed mid-write leaves its
+/// file behind.
+pub const TEMP_STALE_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// How many names a write tries before it gives up (each taken name is skipped).
+const TEMP_TRIES: u32 = 64;
+
+/// Creates a new temporary file next to `target`, named `<target>.<pid>.<n>.tmp`: created
+/// exclusively (`O_CREAT | O_EXCL`), so whatever is at a name already (another writer's file,
+/// a leftover, a symbolic link planted there) is never opened, followed or overwritten; the
+/// next `n` is tried instead.
+fn create_temp(target: &Path) -> std::io::Result<(fs::File, PathBuf)> {
     static N: AtomicU64 = AtomicU64::new(0);
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    target.with_file_name(name)
+    let mut last = None;
+    for _ in 0..TEMP_TRIES {
+        let mut name = target.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tmp = target.with_file_name(name);
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+impl FileStore {
+    /// Removes the temporary files interrupted writes left (named `*.tmp`, unmodified for
+    /// `older_than`; links are removed, never followed) and returns how many. Younger ones may
+    /// belong to a live writer, in this process or another, and stay.
+    pub fn sweep_older_than(&self, older_than: Duration) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let Ok(shards) = fs::read_dir(&self.dir) else {
+            return Ok(0);
+        };
+        let now = SystemTime::now();
+        for shard in shards.flatten() {
+            if !shard.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                if !f.file_name().to_string_lossy().ends_with(".tmp") {
+                    continue;
+                }
+                // The entry itself (`DirEntry::metadata` does not follow links).
+                let stale = f
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .map(|t| now.duration_since(t).unwrap_or_default() >= older_than)
+                    .unwrap_or(false);
+                if !stale {
+                    continue;
+                }
+                match fs::remove_file(f.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StoreError::Io {
+                            context: format!("removing {}", f.path().display()),
+                            source: e,
+                        })
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
 }
 
 impl ResultStore for FileStore {
@@ -99,18 +173,19 @@ impl ResultStore for FileStore {
         let parent = path.parent().unwrap_or(&self.dir);
         fs::create_dir_all(parent)
             .map_err(StoreError::io(format!("creating {}", parent.display())))?;
-        let tmp = temp_name(&path);
+        let failed = |e| StoreError::Io {
+            context: format!("writing {}", path.display()),
+            source: e,
+        };
+        let (mut f, tmp) = create_temp(&path).map_err(failed)?;
         let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
             f.write_all(&encode(blob))?;
+            drop(f);
             fs::rename(&tmp, &path)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            StoreError::Io {
-                context: format!("writing {}", path.display()),
-                source: e,
-            }
+            failed(e)
         })
     }
 
@@ -135,6 +210,11 @@ impl ResultStore for FileStore {
                 source: e,
             }),
         }
+    }
+
+    /// Removes temporary files unmodified for [`TEMP_STALE_AFTER`].
+    fn sweep(&self) -> Result<usize, StoreError> {
+        self.sweep_older_than(TEMP_STALE_AFTER)
     }
 
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {

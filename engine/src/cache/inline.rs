@@ -209,16 +209,17 @@ impl ResultStore for SqliteBlobs {
     }
 }
 
-/// Small results in SQLite, large ones as files: what [`Cache`](super::Cache) uses.
-pub struct TieredStore {
+/// Small results in SQLite, large ones as files: what [`Cache`](super::Cache) uses. The large
+/// tier is a [`FileStore`](super::FileStore) unless another store is given.
+pub struct TieredStore<L: ResultStore = super::FileStore> {
     small: SqliteBlobs,
-    large: super::FileStore,
+    large: L,
     threshold: usize,
 }
 
-impl TieredStore {
+impl<L: ResultStore> TieredStore<L> {
     /// Results up to `threshold` encoded bytes go to `small`, the rest to `large`.
-    pub fn new(small: SqliteBlobs, large: super::FileStore, threshold: usize) -> Self {
+    pub fn new(small: SqliteBlobs, large: L, threshold: usize) -> Self {
         TieredStore {
             small,
             large,
@@ -227,7 +228,7 @@ impl TieredStore {
     }
 }
 
-impl ResultStore for TieredStore {
+impl<L: ResultStore> ResultStore for TieredStore<L> {
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
         Ok(self.small.contains(version)? || self.large.contains(version)?)
     }
@@ -283,6 +284,10 @@ impl ResultStore for TieredStore {
         let mut all = self.small.list()?;
         all.extend(self.large.list()?);
         Ok(all)
+    }
+
+    fn sweep(&self) -> Result<usize, StoreError> {
+        Ok(self.small.sweep()? + self.large.sweep()?)
     }
 
     fn maintain(&self, moment: Moment) {

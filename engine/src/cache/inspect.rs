@@ -95,6 +95,8 @@ pub struct GcReport {
     pub bytes_freed: u64,
     /// Bytes still stored.
     pub bytes_kept: u64,
+    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]).
+    pub temp_files_removed: usize,
 }
 
 fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
@@ -312,7 +314,8 @@ impl Cache {
         })
     }
 
-    /// Deletes old runs and the results no remaining run uses.
+    /// Deletes old runs and the results no remaining run uses, and what interrupted writes
+    /// left behind ([`ResultStore::sweep`]).
     pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
         self.flush();
         self.flush();
@@ -322,7 +325,10 @@ impl Cache {
             let n = runs.len().saturating_sub(keep);
             doomed.extend(runs[..n].iter().map(|r| r.run_id.clone()));
         }
-        let mut report = GcReport::default();
+        let mut report = GcReport {
+            temp_files_removed: self.inner.results.sweep()?,
+            ..GcReport::default()
+        };
         let mut remaining: Vec<&RunMeta> = runs
             .iter()
             .filter(|r| !doomed.contains(&r.run_id))
@@ -352,7 +358,8 @@ impl Cache {
         }
     }
 
-    /// Deletes every run, key and stored result.
+    /// Deletes every run, key and stored result, and what interrupted writes left behind
+    /// (temporary files a live writer may still be using stay: see [`ResultStore::sweep`]).
     pub fn clear(&self) -> Result<GcReport, StoreError> {
         self.flush();
         self.gc(GcPolicy {

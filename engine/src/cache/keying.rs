@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
-use super::{cache_key, CacheKey, Draft, Inner, KeyPart, MetadataStore, StoreError};
+use super::{cache_key, CacheKey, Draft, Inner, KeyPart, MetadataStore, StoreError, Warnings};
 use crate::adapter::NodeInfo;
 use crate::fingerprint::DataVersion;
 use crate::node::CacheBehavior;
@@ -14,13 +14,18 @@ use crate::value::Value;
 /// Keys the last finished run used, to answer lookups from ([`MetadataStore::recent_keys`]).
 pub(crate) type Hints = Arc<FxHashMap<CacheKey, DataVersion>>;
 
-/// Reads the [`Hints`] (none when the store has none or cannot say).
-pub(crate) fn read_hints(meta: &dyn MetadataStore) -> Hints {
-    Arc::new(
-        meta.recent_keys()
-            .map(|pairs| pairs.into_iter().collect())
-            .unwrap_or_default(),
-    )
+/// Reads the [`Hints`] (none when the store has none or cannot say; why it cannot is a
+/// warning: lookups, which the store checks, then answer alone).
+pub(crate) fn read_hints(meta: &dyn MetadataStore, warn: &Warnings) -> Hints {
+    Arc::new(match meta.recent_keys() {
+        Ok(pairs) => pairs.into_iter().collect(),
+        Err(e) => {
+            warn.once(format!(
+                "the last run's keys are unusable ({e}); looking every key up instead"
+            ));
+            FxHashMap::default()
+        }
+    })
 }
 
 /// What a dependency brings to a key.
@@ -64,11 +69,25 @@ impl Inner {
             .ok()
             .and_then(|mut p| p.take())
             .and_then(|rx| rx.recv().ok());
-        let hints = ahead.unwrap_or_else(|| read_hints(&*self.meta));
+        let hints = ahead.unwrap_or_else(|| read_hints(&*self.meta, &self.warned));
         if let Ok(mut t) = self.run.lock() {
             t.hints = Some(hints.clone());
         }
         hints
+    }
+
+    /// Forgets `key` in the store and, for the rest of the run, here (see `RunTrack`).
+    pub(super) fn forget(&self, key: &CacheKey) {
+        if let Ok(mut t) = self.run.lock() {
+            t.forgotten.insert(*key);
+            // The run's hints may still list the key: read them again when next needed.
+            t.hints = None;
+        }
+        self.forgot_any
+            .store(true, std::sync::atomic::Ordering::Release);
+        if let Err(e) = self.meta.forget_key(key) {
+            self.warn_once(format!("cannot forget an unusable cache entry: {e}"));
+        }
     }
 
     pub(super) fn behavior(&self, node: &str) -> (CacheBehavior, &str) {
@@ -151,12 +170,18 @@ impl Inner {
         }
     }
 
-    /// The data version stored for `key`: from the last run's keys, else the store.
+    /// The data version stored for `key`: from the last run's keys, else the store; none for
+    /// a key forgotten during the run.
     pub(super) fn find(
         &self,
         hints: &Hints,
         key: &CacheKey,
     ) -> Result<Option<DataVersion>, StoreError> {
+        if self.forgot_any.load(std::sync::atomic::Ordering::Acquire)
+            && self.run.lock().is_ok_and(|t| t.forgotten.contains(key))
+        {
+            return Ok(None);
+        }
         match hints.get(key) {
             Some(v) => Ok(Some(*v)),
             None => self.meta.lookup(key),

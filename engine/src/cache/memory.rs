@@ -138,6 +138,7 @@ impl MetadataStore for MemoryStore {
                     ..
                 } => {
                     s.keys.insert(*cache_key, *data_version);
+                    s.forgotten.remove(cache_key);
                 }
             }
         }

@@ -29,7 +29,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use blobs::FileStore;
+pub use blobs::{FileStore, TEMP_STALE_AFTER};
 pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
@@ -76,6 +76,9 @@ struct Inner {
     run: Mutex<RunTrack>,
     /// The first run's hints, read ahead by the writer thread.
     hints_ahead: Mutex<Option<std::sync::mpsc::Receiver<Hints>>>,
+    /// Whether any key was ever forgotten (see `RunTrack::forgotten`): until then, lookups
+    /// need not ask.
+    forgot_any: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -88,6 +91,14 @@ struct RunTrack {
     answered: bool,
     /// Work not yet handed to the writer.
     outbox: Vec<Item>,
+    /// Keys forgotten during this run (their entry or result was unusable): they miss for the
+    /// rest of it, whatever the store's view of the run's start (a SQLite run reads one
+    /// snapshot) still says.
+    forgotten: FxHashSet<CacheKey>,
+    /// Whether a run is under way (between the adapter's `before_graph` and `after_graph`).
+    /// Work queued outside one (the repair of a stored result found unusable when a value is
+    /// read after its run) goes to the writer at once.
+    running: bool,
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
     /// run's first lookup.
     hints: Option<Hints>,
@@ -147,6 +158,7 @@ impl Cache {
                 warned: Warnings::default(),
                 run: Mutex::default(),
                 hints_ahead: Mutex::default(),
+                forgot_any: Default::default(),
             }),
         }
     }
@@ -225,6 +237,7 @@ impl Cache {
     /// the runs of this process. Call it before a `std::process::exit` that skips dropping
     /// the driver if that run's record matters.
     pub fn flush(&self) {
+        self.inner.send_outbox();
         if let Some(w) = &self.inner.writer {
             w.flush();
         }
@@ -271,6 +284,7 @@ impl Opening {
                 warned: self.warned,
                 run: Mutex::default(),
                 hints_ahead: Mutex::new(Some(self.hints)),
+                forgot_any: Default::default(),
             }),
         })
     }
@@ -297,6 +311,13 @@ fn open_stores(dir: &Path) -> writer::Opened {
     Ok((meta, results))
 }
 
+impl Drop for Inner {
+    /// Hands what is still queued to the writer, which commits it as it closes.
+    fn drop(&mut self) {
+        self.send_outbox();
+    }
+}
+
 impl Inner {
     fn warn_once(&self, message: String) {
         self.warned.once(message);
@@ -307,18 +328,22 @@ impl Inner {
         self.queue(Item::Meta(w));
     }
 
-    /// Queues work for the writer, which receives it in batches.
+    /// Queues work for the writer, which receives it in batches during a run, at once
+    /// otherwise (and commits it soon).
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
-        let batch = {
+        let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);
-            if t.outbox.len() < OUTBOX_BATCH {
+            if t.running && t.outbox.len() < OUTBOX_BATCH {
                 return;
             }
-            std::mem::take(&mut t.outbox)
+            (std::mem::take(&mut t.outbox), t.running)
         };
         writer.send(Msg::Items(batch));
+        if !running {
+            writer.commit();
+        }
     }
 
     /// Hands everything queued to the writer.

@@ -24,6 +24,15 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// A `cache key → data version` entry failed its integrity check (damaged, or exchanged
+    /// with another entry): the cache forgets it and recomputes the node.
+    #[error("the entry for cache key {key} is corrupt: {why}")]
+    CorruptKey {
+        /// The cache key (hex).
+        key: String,
+        /// What is wrong.
+        why: String,
+    },
     /// File-system trouble.
     #[error("{context}: {source}")]
     Io {
@@ -103,6 +112,12 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
+    /// Removes what interrupted writes left behind (temporary files, say), never what a live
+    /// writer is still using; returns how many were removed. [`Cache::gc`](super::Cache::gc)
+    /// and [`Cache::clear`](super::Cache::clear) call it. The default has nothing to remove.
+    fn sweep(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
     /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing). A
     /// result store is told of [`Moment::Open`] and [`Moment::Close`] only.
     fn maintain(&self, _moment: Moment) {}
@@ -303,7 +318,9 @@ pub enum MetaWrite {
 /// inspection (`runs`, `records`, `history`, and `forget_runs` for gc). `recent_keys` and
 /// `maintain` are optional.
 pub trait MetadataStore: Send + Sync + 'static {
-    /// The data version stored under `cache_key`, if any.
+    /// The data version stored under `cache_key`, if any; [`StoreError::CorruptKey`] when the
+    /// entry fails a check the store makes (SQLite keeps a checksum of key and version in each
+    /// row): the cache then forgets the key and recomputes the node.
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError>;
     /// Keys the most recent finished run used (hit, or stored), with their data versions,
     /// leaving out keys forgotten since ([`forget_key`](Self::forget_key)). The cache answers
@@ -325,7 +342,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Deletes the given runs with their records, then every key whose data version no
     /// remaining record uses. Returns the data versions still referenced.
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;
-    /// Deletes the mapping for one key (after its blob turned out corrupt).
+    /// Deletes the mapping for one key (after it or its blob turned out unusable), and leaves it
+    /// out of [`recent_keys`](Self::recent_keys) until it is stored again.
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
     /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing).
     fn maintain(&self, _moment: Moment) {}

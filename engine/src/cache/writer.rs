@@ -74,7 +74,7 @@ impl Writer {
                         return;
                     }
                 };
-                let _ = hints.send(super::read_hints(&*meta));
+                let _ = hints.send(super::read_hints(&*meta, &warn));
                 run(rx, &*meta, &*results, warn)
             })
             .map_err(StoreError::io(
@@ -201,7 +201,7 @@ impl Pending {
         }
     }
 
-    fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore) {
+    fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
         let blobs = std::mem::take(&mut self.blobs);
         let items: Vec<(DataVersion, Blob)> =
             blobs.iter().map(|(v, b, _)| (*v, b.clone())).collect();
@@ -211,7 +211,11 @@ impl Pending {
             match r {
                 Ok(()) => self.meta.push(key),
                 Err(e) => {
-                    tracing::warn!(error = %e, "weft cache: cannot store a result");
+                    if let MetaWrite::Key { node, .. } = &key {
+                        warn.once(format!(
+                            "`{node}` was not stored (the next run computes it again): {e}"
+                        ));
+                    }
                     self.unstorable(&key, format!("storing the result failed: {e}"));
                     failed = true;
                 }
@@ -232,7 +236,16 @@ impl Pending {
             self.meta.push(MetaWrite::Records(super::Records(drafts)));
         }
         if let Err(e) = meta.write(&self.meta) {
-            tracing::warn!(error = %e, "weft cache: could not commit metadata");
+            let keys = self
+                .meta
+                .iter()
+                .filter(|w| matches!(w, MetaWrite::Key { .. }))
+                .count();
+            warn.once(format!(
+                "the cache's metadata could not be written ({keys} stored result(s) not \
+                 recorded, so the next run computes them again, and this run's records are \
+                 lost): {e}"
+            ));
         }
         self.meta.clear();
         self.oldest = None;
@@ -301,26 +314,26 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 }
                 pending.touch();
             }
-            Ok(Msg::Commit) => pending.commit(meta, results),
+            Ok(Msg::Commit) => pending.commit(meta, results, &warn),
             Ok(Msg::Close(ack)) => {
-                pending.commit(meta, results);
+                pending.commit(meta, results, &warn);
                 meta.maintain(Moment::Close);
                 results.maintain(Moment::Close);
                 let _ = ack.send(());
                 return;
             }
             Ok(Msg::Flush(ack)) => {
-                pending.commit(meta, results);
+                pending.commit(meta, results, &warn);
                 let _ = ack.send(());
             }
-            Err(RecvTimeoutError::Timeout) => pending.commit(meta, results),
+            Err(RecvTimeoutError::Timeout) => pending.commit(meta, results, &warn),
             Err(RecvTimeoutError::Disconnected) => {
-                pending.commit(meta, results);
+                pending.commit(meta, results, &warn);
                 return;
             }
         }
         if pending.oldest.is_some_and(|t| t.elapsed() >= COMMIT_EVERY) {
-            pending.commit(meta, results);
+            pending.commit(meta, results, &warn);
         }
     }
 }

@@ -50,8 +50,11 @@ pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, St
 pub(crate) struct Layout {
     pub(crate) schema: &'static str,
     pub(crate) version: i64,
-    pub(crate) upgrades: &'static [(i64, &'static str)],
+    pub(crate) upgrades: &'static [(i64, Upgrade)],
 }
+
+/// One step from a layout version to the next, inside the migration's transaction.
+pub(crate) type Upgrade = fn(&Connection) -> rusqlite::Result<()>;
 
 pub(super) fn user_version(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -69,7 +72,7 @@ fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
     while at != layout.version {
         match layout.upgrades.iter().find(|(from, _)| *from == at) {
             Some((_, step)) => {
-                tx.execute_batch(step)?;
+                step(&tx)?;
                 at += 1;
             }
             None => {

@@ -3,14 +3,18 @@
 //! Writes come in batches (one transaction per batch; the cache commits at most every few tens
 //! of milliseconds and at the end of a run), so a cold run does not pay a commit per node.
 //!
-//! Layout (schema version [`SCHEMA_VERSION`], in `PRAGMA user_version`):
+//! Layout (schema version [`SCHEMA_VERSION`](layout::SCHEMA_VERSION), in `PRAGMA user_version`;
+//! see [`layout`]):
 //! - `runs`: one row per run.
 //! - `cache_keys`: `cache_key → data_version`, both as 32 raw bytes, in a `WITHOUT ROWID` table
-//!   so that a lookup is a single b-tree search.
+//!   so that a lookup is a single b-tree search, with a checksum binding the two
+//!   ([`key_checksum`]): a row damaged or exchanged with another fails its lookup
+//!   ([`StoreError::CorruptKey`]).
 //! - `run_records` and `record_bodies`: the per-node records of a run, one row per committed
 //!   batch (a run of 1,000 nodes usually has one or two), split as [`records`](super::records)
 //!   describes: the run's events in the row, the body (identical from one warm run to the
-//!   next) stored once by hash. A row per node cost more than the rest of a warm run together;
+//!   next) stored once by hash, and checked against it when read (the last run's keys, which
+//!   answer a warm run's lookups, come from the bodies). A row per node cost more than the rest of a warm run together;
 //!   batches keep what a crash can lose to what a commit would have lost.
 //! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
 //!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
@@ -20,71 +24,21 @@
 //! by data version, unchanged) keeps its contents for the gc to reclaim.
 
 mod connection;
+mod layout;
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn};
+pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn, Upgrade};
 pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
+use layout::{key_checksum, META};
 
 use super::key::CacheKey;
 use super::records::{self, Row};
 use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
 use crate::fingerprint::DataVersion;
-
-/// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 5;
-
-/// Steps that bring an older layout up to date in place: `(from version, SQL)`. A layout with
-/// no step from it is dropped and recreated.
-const UPGRADES: &[(i64, &str)] = &[(3, RUNS_BY_START), (4, RECORDS_WITH_IGNORED)];
-
-/// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
-/// keys stay (a warm run still hits).
-const RECORDS_WITH_IGNORED: &str =
-    "DELETE FROM run_records; DELETE FROM record_bodies; DELETE FROM runs;";
-
-/// The last finished run is found by start time: without the index, every process start
-/// would scan (and sort) every run the cache remembers.
-const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
-
-const SCHEMA: &str = "
-DROP TABLE IF EXISTS node_runs;
-DROP TABLE IF EXISTS cache_keys;
-DROP TABLE IF EXISTS run_records;
-DROP TABLE IF EXISTS forgotten_keys;
-DROP TABLE IF EXISTS record_bodies;
-DROP TABLE IF EXISTS runs;
-CREATE TABLE runs(
-    run_id TEXT PRIMARY KEY,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    outputs TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE TABLE cache_keys(
-    cache_key BLOB PRIMARY KEY,
-    node TEXT NOT NULL,
-    data_version BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE forgotten_keys(
-    cache_key BLOB PRIMARY KEY
-) WITHOUT ROWID;
-CREATE TABLE record_bodies(
-    hash BLOB PRIMARY KEY,
-    bytes BLOB NOT NULL
-);
-CREATE TABLE run_records(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    body BLOB NOT NULL,
-    events BLOB NOT NULL
-);
-CREATE INDEX run_records_run ON run_records(run_id, seq);
-CREATE INDEX runs_by_start ON runs(started_at);
-";
 
 /// Metadata in a SQLite file.
 pub struct SqliteStore {
@@ -101,13 +55,6 @@ pub struct SqliteStore {
 /// The last finished run (its id).
 const LAST_RUN: &str = "SELECT run_id FROM runs WHERE status != 'running' \
      ORDER BY started_at DESC, rowid DESC LIMIT 1";
-
-/// The metadata database's layout.
-const META: Layout = Layout {
-    schema: SCHEMA,
-    version: SCHEMA_VERSION,
-    upgrades: UPGRADES,
-};
 
 impl SqliteStore {
     /// Opens (creating or upgrading if needed) the database at `path`.
@@ -137,7 +84,8 @@ impl SqliteStore {
 }
 
 /// Every batch of records (run id, body, events), newest first when `newest_first`,
-/// optionally of one run only; `each` returns whether to go on.
+/// optionally of one run only; `each` returns whether to go on. A body that does not match
+/// its hash (its address) is an error.
 fn chunks(
     c: &Connection,
     run_id: Option<&str>,
@@ -152,7 +100,7 @@ fn chunks(
     };
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT r.run_id, b.bytes, r.events FROM run_records r \
+            "SELECT r.run_id, b.bytes, r.events, b.hash FROM run_records r \
              JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
         ))
         .map_err(StoreError::sql("reading records"))?;
@@ -169,6 +117,11 @@ fn chunks(
     while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
         let run: String = row.get(0).map_err(StoreError::sql("reading records"))?;
         let (body, events) = (blob(row, 1)?, blob(row, 2)?);
+        if digest(row, 3) != Some(*blake3::hash(&body).as_bytes()) {
+            return Err(StoreError::Other(format!(
+                "records of run {run} are damaged: a batch does not match its hash"
+            )));
+        }
         if !each(&run, &body, &events)? {
             break;
         }
@@ -224,13 +177,28 @@ impl MetadataStore for SqliteStore {
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
         let c = self.reader()?;
         let mut stmt = c
-            .prepare_cached("SELECT data_version FROM cache_keys WHERE cache_key = ?1")
+            .prepare_cached("SELECT data_version, checksum FROM cache_keys WHERE cache_key = ?1")
             .map_err(StoreError::sql("looking up a key"))?;
         let mut rows = stmt
             .query([cache_key.as_bytes().as_slice()])
             .map_err(StoreError::sql("looking up a key"))?;
-        let row = rows.next().map_err(StoreError::sql("looking up a key"))?;
-        Ok(row.and_then(|r| digest(r, 0)).map(DataVersion::from_bytes))
+        let Some(row) = rows.next().map_err(StoreError::sql("looking up a key"))? else {
+            return Ok(None);
+        };
+        let corrupt = |why: &str| StoreError::CorruptKey {
+            key: cache_key.to_hex(),
+            why: why.to_string(),
+        };
+        let version = digest(row, 0)
+            .map(DataVersion::from_bytes)
+            .ok_or_else(|| corrupt("its data version is not 32 bytes"))?;
+        if digest(row, 1) != Some(key_checksum(cache_key, &version)) {
+            return Err(corrupt(
+                "its checksum does not match the key and data version (a damaged row, or one \
+                 exchanged with another)",
+            ));
+        }
+        Ok(Some(version))
     }
 
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
@@ -248,7 +216,7 @@ impl MetadataStore for SqliteStore {
             return Ok(Vec::new());
         };
         let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
-        chunks(&c, Some(&last), false, |run, body, events| {
+        let read = chunks(&c, Some(&last), false, |run, body, events| {
             let keys = records::keys(run, body, events)?;
             candidates.extend(keys.into_iter().filter_map(|r| match r {
                 (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
@@ -257,7 +225,14 @@ impl MetadataStore for SqliteStore {
                 _ => None,
             }));
             Ok(true)
-        })?;
+        });
+        if let Err(e) = read {
+            // A damaged batch gives no hints (lookups, which are checked, answer instead), and
+            // goes: the next run stores its body afresh.
+            drop(c);
+            self.drop_damaged_bodies();
+            return Err(e);
+        }
         let mut forgotten = c
             .prepare_cached("SELECT cache_key FROM forgotten_keys")
             .map_err(StoreError::sql("reading forgotten keys"))?;
@@ -331,13 +306,23 @@ impl MetadataStore for SqliteStore {
                     data_version,
                 } => cached(
                     &tx,
-                    "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version) VALUES (?1, ?2, ?3)",
+                    "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version, checksum) VALUES (?1, ?2, ?3, ?4)",
                     params![
                         cache_key.as_bytes().as_slice(),
                         node,
-                        data_version.as_bytes().as_slice()
+                        data_version.as_bytes().as_slice(),
+                        key_checksum(cache_key, data_version).as_slice()
                     ],
-                ),
+                )
+                .and_then(|n| {
+                    // Stored again (after it was forgotten): the key may be a hint again.
+                    cached(
+                        &tx,
+                        "DELETE FROM forgotten_keys WHERE cache_key = ?1",
+                        [cache_key.as_bytes().as_slice()],
+                    )
+                    .map(|_| n)
+                }),
                 MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
             };
             r.map_err(StoreError::sql("writing metadata"))?;
@@ -500,6 +485,7 @@ fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::connection::user_version;
+    use super::layout::SCHEMA_VERSION;
     use super::*;
 
     fn temp(name: &str) -> std::path::PathBuf {
@@ -551,13 +537,17 @@ mod tests {
     #[test]
     fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         let path = temp("v3");
-        // A layout-3 file: today's tables without the index, and what a run left in it.
+        // A layout-3 file: today's tables without the index and the keys' checksums, and what
+        // a run left in it.
         {
             put_key(&SqliteStore::open(&path).unwrap(), 4, 5);
         }
         let c = Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX runs_by_start; PRAGMA user_version = 3;")
-            .unwrap();
+        c.execute_batch(
+            "DROP INDEX runs_by_start; ALTER TABLE cache_keys DROP COLUMN checksum; \
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
         drop(c);
 
         let store = SqliteStore::open(&path).unwrap();

@@ -1,0 +1,144 @@
+//! The metadata database's layout: its schema, its version, the steps that upgrade an older
+//! layout in place, and what binds a key row to its data version ([`key_checksum`]); and
+//! dropping records found damaged.
+
+use rusqlite::{params, Connection};
+
+use super::{Layout, SqliteStore, Upgrade};
+use crate::cache::key::CacheKey;
+use crate::cache::store::StoreError;
+use crate::fingerprint::DataVersion;
+
+/// The layout version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 6;
+
+/// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
+/// no step from it is dropped and recreated.
+const UPGRADES: &[(i64, Upgrade)] = &[
+    (3, |c| c.execute_batch(RUNS_BY_START)),
+    (4, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
+    (5, keys_with_checksums),
+];
+
+/// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
+/// keys stay (a warm run still hits).
+const RECORDS_WITH_IGNORED: &str =
+    "DELETE FROM run_records; DELETE FROM record_bodies; DELETE FROM runs;";
+
+/// The last finished run is found by start time: without the index, every process start
+/// would scan (and sort) every run the cache remembers.
+const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
+
+/// Layout 6 binds each key to its data version ([`key_checksum`]): the rows a layout-5 file
+/// has are given theirs (what they say now is taken as true; damage from before goes unseen).
+fn keys_with_checksums(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch("ALTER TABLE cache_keys ADD COLUMN checksum BLOB NOT NULL DEFAULT x''")?;
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = c
+        .prepare("SELECT cache_key, data_version FROM cache_keys")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = c.prepare("UPDATE cache_keys SET checksum = ?2 WHERE cache_key = ?1")?;
+    for (key, version) in rows {
+        let (Ok(k), Ok(v)) = (
+            <[u8; 32]>::try_from(&key[..]),
+            <[u8; 32]>::try_from(&version[..]),
+        ) else {
+            continue;
+        };
+        let sum = key_checksum(&CacheKey::from_bytes(k), &DataVersion::from_bytes(v));
+        update.execute(params![key, sum.as_slice()])?;
+    }
+    Ok(())
+}
+
+/// What a `cache_keys` row carries to prove that its data version is the one stored for its
+/// key: blake3 of both. A row whose version was damaged, or exchanged with another row's,
+/// fails it. (A guard against damage and mix-ups, not against someone who rewrites the file
+/// on purpose: anyone can compute it.)
+pub(crate) fn key_checksum(key: &CacheKey, version: &DataVersion) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"weft cache key\0");
+    h.update(key.as_bytes());
+    h.update(version.as_bytes());
+    *h.finalize().as_bytes()
+}
+
+const SCHEMA: &str = "
+DROP TABLE IF EXISTS node_runs;
+DROP TABLE IF EXISTS cache_keys;
+DROP TABLE IF EXISTS run_records;
+DROP TABLE IF EXISTS forgotten_keys;
+DROP TABLE IF EXISTS record_bodies;
+DROP TABLE IF EXISTS runs;
+CREATE TABLE runs(
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outputs TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE cache_keys(
+    cache_key BLOB PRIMARY KEY,
+    node TEXT NOT NULL,
+    data_version BLOB NOT NULL,
+    checksum BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE forgotten_keys(
+    cache_key BLOB PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE record_bodies(
+    hash BLOB PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
+CREATE TABLE run_records(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    events BLOB NOT NULL
+);
+CREATE INDEX run_records_run ON run_records(run_id, seq);
+CREATE INDEX runs_by_start ON runs(started_at);
+";
+
+/// The metadata database's layout.
+pub(super) const META: Layout = Layout {
+    schema: SCHEMA,
+    version: SCHEMA_VERSION,
+    upgrades: UPGRADES,
+};
+
+impl SqliteStore {
+    /// Deletes every record body that does not match its hash, with the records that use it.
+    pub(super) fn drop_damaged_bodies(&self) {
+        let drop = || -> Result<(), StoreError> {
+            let mut c = self.writer()?;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::sql("dropping damaged records"))?;
+            let damaged: Vec<Vec<u8>> = {
+                let mut stmt = tx
+                    .prepare("SELECT hash, bytes FROM record_bodies")
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                rows.filter_map(Result::ok)
+                    .filter(|(hash, bytes)| hash[..] != blake3::hash(bytes).as_bytes()[..])
+                    .map(|(hash, _)| hash)
+                    .collect()
+            };
+            for hash in damaged {
+                tx.execute("DELETE FROM run_records WHERE body = ?1", [&hash])
+                    .and_then(|_| tx.execute("DELETE FROM record_bodies WHERE hash = ?1", [&hash]))
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+            }
+            tx.commit()
+                .map_err(StoreError::sql("dropping damaged records"))
+        };
+        if let Err(e) = drop() {
+            tracing::warn!(error = %e, "weft cache: cannot drop damaged records");
+        }
+    }
+}
