@@ -1,9 +1,11 @@
 //! Lifecycle adapters: hooks around the graph and around each node, stacked.
 //!
 //! Any number of adapters can be installed; each may observe (`before_*`/`after_*`) and each may
-//! wrap node execution (`wrap_node`). Wrappers nest in installation order, the first installed
-//! outermost, so caching, retries, progress and tracing all wrap the same node at once
-//! (Hamilton allows one `do_node_execute` owner: apache/hamilton#1062, #1263).
+//! wrap node execution (`wrap_node`, one method for sync and async nodes). The stack, outermost
+//! first: the persistent cache, the built-in [`Retry`], then yours in installation order, so
+//! caching, retries, progress and tracing all wrap the same node at once (Hamilton allows one
+//! `do_node_execute` owner: apache/hamilton#1062, #1263). Every node body runs through this
+//! stack, whatever runs it (see `evaluation.rs`).
 
 use std::future::Future;
 use std::pin::Pin;
