@@ -8,10 +8,17 @@
 #                               incremental reruns or watch mode to compare with
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
+#
+# Before/after: WEFT_ROOT=DIR runs weft from another checkout DIR (e.g. a worktree of an older
+# commit: `git worktree add --detach ../before COMMIT`), against the same Hamilton side and with
+# this script's reporting. weft is built in CARGO_TARGET_DIR if set, else DIR/target: give each
+# checkout its own. Hamilton's figures, the same code in both runs, show the machine's drift
+# between them.
 set -euo pipefail
 case_name="${1:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
   overhead|cache|parallel|incremental) ;;
@@ -21,7 +28,8 @@ esac
 if [ "$case_name" = incremental ]; then
   echo "building weft (release) ..." >&2
   (cd "$root" && cargo build -q --release -p weft-bench)
-  exec "$root/target/release/weft-bench" incremental
+  echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
+  exec "$target/release/weft-bench" incremental
 fi
 
 venv="$here/.venv"
@@ -34,24 +42,26 @@ export HAMILTON_TELEMETRY_ENABLED=false
 
 echo "building weft (release) ..." >&2
 (cd "$root" && cargo build -q --release -p weft-bench)
+echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 if [ "$case_name" = cache ]; then
   # weft: whole processes, timed from outside (process start, opening SQLite, the run, exit).
-  bin="$root/target/release/weft-bench"
+  bin="$target/release/weft-bench"
   for shape in chain1000 fanin1000; do
     dir="$out/weft-cache-$shape"
     cold=$(python3 "$here/timeit.py" 7 "rm -rf '$dir'" -- "$bin" cache-run "$dir" "$shape")
     warm=$(python3 "$here/timeit.py" 9 - -- "$bin" cache-run "$dir" "$shape")
-    # The same warm run timed inside the process, `execute` only (as Hamilton is timed).
+    # The same warm run timed inside the process as Hamilton's `execute` is: the run, reading
+    # the requested outputs (lazy hits load) and committing the run's records.
     inproc=$(for _ in 1 2 3 4 5 6 7 8 9; do WEFT_BENCH_EXECUTE_US=1 "$bin" cache-run "$dir" "$shape"; done |
       awk '{print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
     awk -v s="$shape" -v c="$cold" -v w="$warm" -v e="$inproc" 'BEGIN {
-      printf "weft %s cold_us_per_node %.1f\nweft %s warm_us_per_node %.1f\nweft %s warm_execute_us_per_node %.1f\n", s, c * 1e6 / 1000, s, w * 1e6 / 1000, s, e }'
+      printf "weft %s cold_us_per_node %.1f\nweft %s warm_us_per_node %.1f\nweft %s warm_run_read_commit_us_per_node %.1f\n", s, c * 1e6 / 1000, s, w * 1e6 / 1000, s, e }'
   done | tee "$out/weft.txt"
 else
-  "$root/target/release/weft-bench" "$case_name" | tee "$out/weft.txt"
+  "$target/release/weft-bench" "$case_name" | tee "$out/weft.txt"
 fi
 "$venv/bin/python" "$here/hamilton_bench.py" "$case_name" | tee "$out/hamilton.txt"
 
@@ -69,11 +79,13 @@ case "$case_name" in
     worst() { awk -v k="$2" '$3 == k && $NF > m {m = $NF} END {print m}' "$out/$1.txt"; }
     a=$(worst weft cold_us_per_node); b=$(worst hamilton cold_us_per_node)
     c=$(worst weft warm_us_per_node); d=$(worst hamilton warm_us_per_node)
-    e=$(worst weft warm_execute_us_per_node)
-    # Like for like: `execute` alone on both sides, in a fresh driver (weft's figure above
-    # includes its whole process: start, graph build, opening the cache, exit).
+    e=$(worst weft warm_run_read_commit_us_per_node)
+    # Like for like, in a fresh driver on both sides: the run, its outputs read and the run
+    # committed, as Hamilton's `execute` returns loaded values after committing its records
+    # (weft's figure above includes its whole process: start, graph build, opening the cache,
+    # exit).
     awk -v e="$e" -v d="$d" 'BEGIN {
-      printf "warm, execute only on both sides: weft %.1f us/node hamilton %.1f us/node ratio %.0f\n", e, d, d / e }'
+      printf "warm, execute + read outputs + commit on both sides: weft %.1f us/node hamilton %.1f us/node ratio %.0f\n", e, d, d / e }'
     awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
       printf "cache: cold weft %.1f us/node hamilton %.1f us/node ratio %.0f; warm weft %.1f us/node hamilton %.1f us/node ratio %.0f\n", a, b, b / a, c, d, d / c }'
     ;;

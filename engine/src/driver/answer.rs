@@ -115,10 +115,17 @@ impl Core {
                 (name, answered.value(id, &mut made))
             })
             .collect();
+        let named = |names: &[&str]| -> Vec<String> {
+            if prepared.record {
+                names.iter().map(|s| s.to_string()).collect()
+            } else {
+                Vec::new()
+            }
+        };
         let record = RunRecord {
             run_id: prepared.run_id.clone(),
-            reused: reused.iter().map(|s| s.to_string()).collect(),
-            hits: reused.iter().map(|s| s.to_string()).collect(),
+            reused: named(&reused),
+            hits: named(&reused),
             answered: true,
             ..Default::default()
         };

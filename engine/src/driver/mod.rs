@@ -82,6 +82,8 @@ pub(crate) struct Prepared {
     run_no: u64,
     output_names: Vec<String>,
     start: Instant,
+    /// Whether the caller keeps the run's record (else it is returned empty, with its id).
+    record: bool,
 }
 
 impl Driver {
@@ -112,7 +114,11 @@ impl Driver {
     /// that only what changed since the last run re-executes. For overrides, cancellation
     /// and the run's record, see [`request`](Self::request).
     pub fn execute(&self, outputs: &[&str], inputs: Inputs) -> Result<Outputs, ExecuteError> {
-        self.request(outputs).inputs(inputs).run().map(|(o, _)| o)
+        self.request(outputs)
+            .inputs(inputs)
+            .unrecorded()
+            .run()
+            .map(|(o, _)| o)
     }
 
     /// [`execute`](Self::execute) for async callers: independent `async fn` nodes are awaited
@@ -136,6 +142,7 @@ impl Driver {
     ) -> Result<Outputs, ExecuteError> {
         self.request(outputs)
             .inputs(inputs)
+            .unrecorded()
             .run_async()
             .await
             .map(|(o, _)| o)
@@ -174,6 +181,7 @@ impl Driver {
         self.request(outputs)
             .inputs(inputs)
             .overrides(overrides)
+            .unrecorded()
             .run()
             .map(|(o, _)| o)
     }
@@ -217,10 +225,12 @@ impl Driver {
         inputs: &Inputs,
         overrides: &Inputs,
         cancel: &CancelToken,
+        record: bool,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
         let _one_at_a_time = self.core.lock_run();
         let core = &self.core;
-        let prepared = core.prepare(outputs, inputs, overrides, cancel)?;
+        let mut prepared = core.prepare(outputs, inputs, overrides, cancel)?;
+        prepared.record = record;
         if !cancel.is_cancelled() {
             if let Some(answered) = core.answer(&prepared) {
                 return Ok(answered);
@@ -248,13 +258,15 @@ impl Driver {
         inputs: Inputs,
         overrides: Inputs,
         cancel: CancelToken,
+        record: bool,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
         let _one_at_a_time = self.core.run_lock.clone().lock_owned().await;
         let core = self.core.clone();
         let token = cancel.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let outs: Vec<&str> = outputs.iter().map(String::as_str).collect();
-            let prepared = core.prepare(&outs, &inputs, &overrides, &token)?;
+            let mut prepared = core.prepare(&outs, &inputs, &overrides, &token)?;
+            prepared.record = record;
             let answered = (!token.is_cancelled())
                 .then(|| core.answer(&prepared))
                 .flatten();

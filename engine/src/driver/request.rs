@@ -19,6 +19,8 @@ pub struct Request<'d> {
     inputs: Inputs,
     overrides: Inputs,
     cancel: CancelToken,
+    /// Whether the caller keeps the run's record (`execute` does not: no names are copied).
+    record: bool,
 }
 
 impl<'d> Request<'d> {
@@ -29,6 +31,7 @@ impl<'d> Request<'d> {
             inputs: Inputs::new(),
             overrides: Inputs::new(),
             cancel: CancelToken::new(),
+            record: true,
         }
     }
 
@@ -66,6 +69,13 @@ impl<'d> Request<'d> {
         self
     }
 
+    /// For callers that drop the run's record: the run returns an empty one (with its id)
+    /// instead of copying every node's name into it.
+    pub(super) fn unrecorded(mut self) -> Self {
+        self.record = false;
+        self
+    }
+
     /// The run's inputs.
     pub fn inputs(mut self, inputs: Inputs) -> Self {
         self.inputs = inputs;
@@ -90,8 +100,13 @@ impl<'d> Request<'d> {
     /// Runs the request on this thread (and the executor's workers).
     pub fn run(self) -> Result<(Outputs, RunRecord), ExecuteError> {
         let outs: Vec<&str> = self.outputs.iter().map(String::as_str).collect();
-        self.driver
-            .run_sync(&outs, &self.inputs, &self.overrides, &self.cancel)
+        self.driver.run_sync(
+            &outs,
+            &self.inputs,
+            &self.overrides,
+            &self.cancel,
+            self.record,
+        )
     }
 
     /// Runs the request on the caller's tokio runtime: `async fn` nodes are awaited natively
@@ -102,7 +117,13 @@ impl<'d> Request<'d> {
     pub async fn run_async(self) -> Result<(Outputs, RunRecord), ExecuteError> {
         let driver = self.driver.clone();
         driver
-            .run_async(self.outputs, self.inputs, self.overrides, self.cancel)
+            .run_async(
+                self.outputs,
+                self.inputs,
+                self.overrides,
+                self.cancel,
+                self.record,
+            )
             .await
     }
 }

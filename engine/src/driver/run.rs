@@ -85,6 +85,7 @@ impl Core {
             run_no,
             output_names,
             start: Instant::now(),
+            record: true,
         })
     }
 
@@ -103,6 +104,7 @@ impl Core {
             run_no,
             output_names,
             start,
+            record: keep_record,
         } = prepared;
         let engine = db.engine_arc().clone();
         let cancelled = cancel.is_cancelled()
@@ -125,25 +127,22 @@ impl Core {
                 }
             }
         }
-        let mut record = RunRecord {
-            run_id: run_id.clone(),
-            ..Default::default()
-        };
+        // Names as the adapters see them; copied into the record only for a caller that keeps it.
+        let mut executed: Vec<(&str, NodeId)> = Vec::new();
+        let mut reused: Vec<&str> = Vec::new();
+        let mut hits: Vec<&str> = Vec::new();
         for &(id, failed) in completed {
             let node = self.graph.get(id);
             if node.spec().is_none() || overridden.contains(&id) {
                 continue;
             }
             if engine.executed_in(id, run_no) {
-                record.executed.push(node.name().to_string());
-                record
-                    .durations
-                    .insert(node.name().to_string(), engine.took(id));
+                executed.push((node.name(), id));
             } else if !failed {
                 if engine.reached_in(id, run_no) {
-                    record.hits.push(node.name().to_string());
+                    hits.push(node.name());
                 }
-                record.reused.push(node.name().to_string());
+                reused.push(node.name());
             }
         }
         // Nodes inside fan-outs are not tasks of the walk; they ran if their bodies did.
@@ -151,19 +150,33 @@ impl Core {
             for (id, node) in self.graph.nodes().iter().enumerate() {
                 let id = id as NodeId;
                 if !self.graph.scope(id).is_empty() && engine.executed_in(id, run_no) {
-                    record.executed.push(node.name().to_string());
-                    record
-                        .durations
-                        .insert(node.name().to_string(), engine.took(id));
+                    executed.push((node.name(), id));
                 }
             }
         }
+        let record = if keep_record {
+            RunRecord {
+                run_id: run_id.clone(),
+                executed: executed.iter().map(|(n, _)| n.to_string()).collect(),
+                reused: reused.iter().map(|n| n.to_string()).collect(),
+                hits: hits.iter().map(|n| n.to_string()).collect(),
+                durations: executed
+                    .iter()
+                    .map(|&(n, id)| (n.to_string(), engine.took(id)))
+                    .collect(),
+                ..Default::default()
+            }
+        } else {
+            RunRecord {
+                run_id: run_id.clone(),
+                ..Default::default()
+            }
+        };
         let failed_names: Vec<&str> = failures
             .iter()
             .map(|f| self.graph.get(f.node).name())
             .collect();
-        let executed: Vec<&str> = record.executed.iter().map(String::as_str).collect();
-        let reused: Vec<&str> = record.reused.iter().map(String::as_str).collect();
+        let executed: Vec<&str> = executed.iter().map(|&(n, _)| n).collect();
         let mut values = Vec::new();
         if failures.is_empty() && !cancelled && engine.adapters.iter().any(|a| a.needs_values()) {
             for &(id, _) in completed {
