@@ -119,6 +119,20 @@ impl Engine {
         id: NodeId,
         args: Vec<Option<Value>>,
     ) -> Result<Value, NodeError> {
+        // A stack that cannot touch tokio — a sync body without timeout or retries, and no
+        // adapter but the built-in ones (the cache never awaits; `Retry` passes through) — is
+        // polled once without entering a runtime: it completes on that poll.
+        let quiet = self.user_adapters == 0
+            && self.graph.get(id).spec().is_some_and(|s| {
+                !s.is_async() && s.retries() == 0 && s.timeout().is_none()
+            });
+        if quiet {
+            let mut fut = std::pin::pin!(self.run_node(id, args));
+            return match poll_once(fut.as_mut()) {
+                Poll::Ready(v) => v,
+                Poll::Pending => self.block_on(fut),
+            };
+        }
         self.block_on(self.run_node(id, args))
     }
 
