@@ -1055,3 +1055,57 @@ fn results_survive_a_process_exit_that_drops_nothing() {
     assert_eq!(total, "total=7");
     assert!(s.values().all(|v| v == "hit"), "{s:?}");
 }
+
+pub mod formats {
+    use weft::prelude::*;
+
+    #[node(cache(format = "jsno"))]
+    pub fn typo(x: &u64) -> u64 {
+        *x
+    }
+    #[node(cache(format = "parquet"))]
+    pub fn frame(x: &u64) -> u64 {
+        *x
+    }
+    #[node(cache(format = "json"))]
+    pub fn fine(x: &u64) -> u64 {
+        *x
+    }
+}
+
+#[test]
+fn an_unknown_cache_format_is_a_build_error_naming_node_format_and_choices() {
+    let dir = temp_dir("formats");
+    let err = Builder::new()
+        .with_modules(weft::modules![crate::formats])
+        .with_cache_config(CacheConfig::at(&dir))
+        .build()
+        .err()
+        .expect("unknown formats do not build");
+    let messages: Vec<String> = err
+        .problems
+        .iter()
+        .map(|p| match p {
+            Problem::Cache(m) => m.clone(),
+            other => panic!("not a cache problem: {other}"),
+        })
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("node `typo`")
+            && m.contains("`jsno`")
+            && m.contains("did you mean `json`?")
+            && m.contains("available: postcard, json")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("node `frame`") && m.contains("`parquet`")),
+        "{messages:?}"
+    );
+    assert!(
+        !dir.exists(),
+        "a graph that does not build creates no cache"
+    );
+}

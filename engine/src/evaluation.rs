@@ -123,9 +123,11 @@ impl Engine {
         // adapter but the built-in ones (the cache never awaits; `Retry` passes through) — is
         // polled once without entering a runtime: it completes on that poll.
         let quiet = self.user_adapters == 0
-            && self.graph.get(id).spec().is_some_and(|s| {
-                !s.is_async() && s.retries() == 0 && s.timeout().is_none()
-            });
+            && self
+                .graph
+                .get(id)
+                .spec()
+                .is_some_and(|s| !s.is_async() && s.retries() == 0 && s.timeout().is_none());
         if quiet {
             let mut fut = std::pin::pin!(self.run_node(id, args));
             return match poll_once(fut.as_mut()) {

@@ -126,6 +126,9 @@ fn encode<T: serde::Serialize + Any>(
     }
 }
 
+/// The formats weft stores serializable values in (`#[node(cache(format = ".."))]`).
+pub(crate) const CACHE_FORMATS: [&str; 2] = ["postcard", "json"];
+
 fn decode<T: serde::de::DeserializeOwned + Any + Send + Sync>(
     bytes: &[u8],
     format: &str,

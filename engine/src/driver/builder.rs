@@ -202,6 +202,11 @@ impl Builder {
             .map(|b| matches!(b, CacheBehavior::Recompute | CacheBehavior::Disable))
             .collect();
         let user_adapters = self.adapters.len();
+        #[cfg(feature = "cache")]
+        let default_format = self.cache.as_ref().map(|c| c.default_format());
+        #[cfg(not(feature = "cache"))]
+        let default_format: Option<&str> = None;
+        check_formats(&graph, default_format)?;
         let mut adapters = self.adapters;
         // Retries sit just inside the cache: user adapters see every attempt.
         adapters.insert(0, Arc::new(crate::adapter::Retry));
@@ -269,5 +274,46 @@ impl Builder {
                 walked: false,
             }),
         }))
+    }
+}
+
+/// Every cache format named by a node (or as the driver's default) must exist: a typo or a
+/// format weft does not have is a build error naming the node and what is available, never a
+/// node quietly left uncached.
+fn check_formats(graph: &Graph, default_format: Option<&str>) -> Result<(), BuildError> {
+    let known = crate::probe::CACHE_FORMATS;
+    let hint = |f: &str| {
+        crate::error::suggest(f, known.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    for node in graph.nodes() {
+        let Some(format) = node.spec().and_then(|s| s.cache_format()) else {
+            continue;
+        };
+        if !known.contains(&format) {
+            problems.push(Problem::Cache(format!(
+                "node `{}` asks for cache format `{format}`{}, which weft does not have; \
+                 available: {}",
+                node.name(),
+                hint(format),
+                known.join(", ")
+            )));
+        }
+    }
+    if let Some(format) = default_format {
+        if !known.contains(&format) {
+            problems.push(Problem::Cache(format!(
+                "the cache's default format `{format}`{} does not exist; available: {}",
+                hint(format),
+                known.join(", ")
+            )));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(BuildError { problems })
     }
 }
