@@ -336,12 +336,13 @@ impl Engine {
         self.reached_in[id as usize].load(Ordering::Relaxed) == run_no
     }
 
-    /// Whether the run currently executing was cancelled.
-    pub(crate) fn is_cancelled(&self) -> bool {
+    /// The cancel token of the run currently executing (take it once, then check it as often
+    /// as needed: checking is one atomic load).
+    pub(crate) fn cancel_token(&self) -> CancelToken {
         self.cancel
             .lock()
-            .map(|c| c.is_cancelled())
-            .unwrap_or(false)
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// How long the node's last execution took.

@@ -88,9 +88,10 @@ fn collect(
         .map(|item| Value::new(item, item_ty))
         .collect();
     let nodes = level_nodes(engine, p, e, depth + 1);
+    let cancel = engine.cancel_token();
     let run = |(i, item): (usize, Value)| -> Evaluated {
         // A cancelled run starts no new item (items already running finish).
-        if engine.is_cancelled() {
+        if cancel.is_cancelled() {
             return Err(Arc::new(Failure {
                 node: e,
                 error: crate::NodeError::Cancelled,
