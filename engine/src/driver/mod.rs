@@ -227,7 +227,7 @@ impl Driver {
         cancel: &CancelToken,
         record: bool,
     ) -> Result<(Outputs, RunRecord), ExecuteError> {
-        let _one_at_a_time = self.core.lock_run();
+        let _one_at_a_time = self.core.lock_run()?;
         let core = &self.core;
         let mut prepared = core.prepare(outputs, inputs, overrides, cancel)?;
         prepared.record = record;
@@ -313,18 +313,24 @@ impl Core {
 impl Core {
     /// Takes the run lock from synchronous code. Inside a tokio context (a caller's async
     /// code), waiting is done on a scoped thread, which tokio allows to block.
-    fn lock_run(&self) -> tokio::sync::OwnedMutexGuard<()> {
+    fn lock_run(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, ExecuteError> {
         let lock = self.run_lock.clone();
         if tokio::runtime::Handle::try_current().is_err() {
-            return lock.blocking_lock_owned();
+            return Ok(lock.blocking_lock_owned());
         }
-        std::thread::scope(|s| s.spawn(move || lock.blocking_lock_owned()).join())
-            .unwrap_or_else(|_| unreachable_lock())
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("weft-run-lock".into())
+                .spawn_scoped(s, move || lock.blocking_lock_owned())
+                .map_err(|e| {
+                    ExecuteError::Internal(format!(
+                        "cannot start a thread to wait for the driver's run lock: {e}"
+                    ))
+                })?
+                .join()
+                .map_err(|_| {
+                    ExecuteError::Internal("waiting for the driver's run lock failed".into())
+                })
+        })
     }
-}
-
-/// Taking a tokio mutex on a fresh thread cannot panic; if it ever did, the run must not go
-/// on unlocked.
-fn unreachable_lock() -> ! {
-    panic!("weft: the thread taking the driver's run lock panicked")
 }
