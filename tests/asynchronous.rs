@@ -25,7 +25,12 @@ pub mod profile {
         CALLS.fetch_add(1, Ordering::SeqCst);
         let now = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
         PEAK.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        // A rendezvous, not a timer: each call waits (bounded) until all three are in flight,
+        // which only happens if they are awaited concurrently.
+        let deadline = std::time::Instant::now() + weft_tests::PATIENCE;
+        while PEAK.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         LIVE.fetch_sub(1, Ordering::SeqCst);
         what
     }
@@ -57,10 +62,14 @@ pub mod profile {
         TICKS_DONE.store(true, Ordering::SeqCst);
         user_id.len()
     }
-    /// Blocks its thread: must not block the event loop.
+    /// Blocks its thread until the ticker is done (bounded): if it ran on the event loop of
+    /// this current-thread runtime, the ticker could never finish.
     #[node]
     pub fn blocking(user_id: &str) -> usize {
-        std::thread::sleep(Duration::from_millis(300));
+        let deadline = std::time::Instant::now() + weft_tests::PATIENCE;
+        while !TICKS_DONE.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         SYNC_SAW_TICKS.store(TICKS_DONE.load(Ordering::SeqCst), Ordering::SeqCst);
         user_id.len()
     }
