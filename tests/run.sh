@@ -25,6 +25,7 @@ mkdir -p "$WEFT_SERVICES"
 services=()
 for script in tests/services/*.sh; do
   [ -e "$script" ] || continue
+  case "$(basename "$script")" in _*) continue ;; esac  # shared helpers, not services
   services+=("$(basename "$script" .sh)")
 done
 
@@ -48,7 +49,7 @@ for name in "${services[@]}"; do
   started+=("$name")
   bash "tests/services/$name.sh" start
   # shellcheck disable=SC1090
-  [ -f "$WEFT_SERVICES/$name.env" ] && { set -a; . "$WEFT_SERVICES/$name.env"; set +a; }
+  if [ -f "$WEFT_SERVICES/$name.env" ]; then set -a; . "$WEFT_SERVICES/$name.env"; set +a; fi
 done
 
 echo "== cargo test --workspace --all-features $*"
