@@ -667,8 +667,7 @@ fn inspection_runs_versions_store_explain_view_gc(store: Store) {
     let wrong = cache.result_store().get::<String>(&dv);
     assert!(
         matches!(&wrong, Err(StoreError::Other(why))
-            if why.contains("cannot decode it as `String`")
-                && why.contains("Counted")),
+            if why.contains("is a `Counted`, not a `String`")),
         "{wrong:?}"
     );
 

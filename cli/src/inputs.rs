@@ -90,6 +90,19 @@ pub(crate) fn parse(ty: ValueType, given: &Given) -> Result<weft::AnyValue, Stri
     })
 }
 
+/// Whether `name`, which no node reads, is close to an input that was not given (the
+/// engine's rule for an error rather than a warning).
+fn misspelt(graph: &Graph, name: &str, given: &BTreeMap<String, Given>) -> bool {
+    graph
+        .nodes()
+        .iter()
+        .filter(|n| matches!(n.kind(), NodeKind::Input { .. }))
+        .map(|n| (strsim::jaro_winkler(name, n.name()), n.name()))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .is_some_and(|(_, close)| !given.contains_key(close))
+}
+
 /// Where a name that is not an input lives, for the messages.
 fn not_an_input(graph: &Graph, name: &str, flag: &str) -> String {
     let inputs: Vec<&str> = graph
@@ -141,6 +154,16 @@ pub(crate) fn parse_inputs(
                     value.shown()
                 )),
             },
+            // A name nothing reads: a likely misspelling of an input not given is an error;
+            // any other is passed on, and the driver warns that it is ignored (one inputs
+            // file may serve several flows) — the library's rule.
+            None if !misspelt(graph, name, &by_name) => {
+                let text = match value {
+                    Given::Text(t) => t.clone(),
+                    Given::Json(v) => v.to_string(),
+                };
+                inputs.insert(name.clone(), text);
+            }
             _ => problems.push(not_an_input(graph, name, "--input")),
         }
     }

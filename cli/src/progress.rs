@@ -101,6 +101,9 @@ pub(crate) struct Progress {
     mode: Mode,
     verbose: bool,
     functions: HashSet<String>,
+    /// Under `watch`, whose reports number the runs (`run 3: ..`): no run ids in the lines,
+    /// so runs are numbered one way.
+    watching: std::sync::atomic::AtomicBool,
     state: Mutex<State>,
 }
 
@@ -112,8 +115,15 @@ impl Progress {
             mode,
             verbose,
             functions,
+            watching: Default::default(),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// For `watch`: runs are named by the watch report's number, not by their ids.
+    pub(crate) fn watching(&self) {
+        self.watching
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The report of the last run, once it ended.
@@ -169,7 +179,11 @@ impl Adapter for Progress {
             st.bar = Some(bar);
         }
         if self.verbose {
-            let line = format!("run {}: {total} nodes on the path", run.run_id);
+            let line = if self.watching.load(std::sync::atomic::Ordering::Relaxed) {
+                format!("{total} nodes on the path")
+            } else {
+                format!("run {}: {total} nodes on the path", run.run_id)
+            };
             self.line(&st, line);
         }
     }

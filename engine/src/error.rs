@@ -242,14 +242,30 @@ pub struct BuildError {
     pub problems: Vec<Problem>,
 }
 
+impl Problem {
+    /// Whether this is a problem of the driver's configuration (build-time config values,
+    /// the cache's configuration or directory) rather than of the graph the functions make.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Problem::ConfigTypeMismatch { .. }
+                | Problem::ConfigShadowsNode(_)
+                | Problem::CachePolicy(_)
+                | Problem::Cache(_)
+        )
+    }
+}
+
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(
-            f,
-            "the graph is invalid ({n} problem{}):",
-            if n == 1 { "" } else { "s" }
-        )?;
+        let config = self.problems.iter().filter(|p| p.is_configuration()).count();
+        let what = match config {
+            0 => "the graph is invalid",
+            c if c == n => "the configuration is invalid",
+            _ => "the graph and its configuration are invalid",
+        };
+        writeln!(f, "{what} ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             writeln!(f, "  - {p}")?;
         }

@@ -70,6 +70,7 @@ mod probe;
 mod session;
 mod type_name;
 mod value;
+mod warnings;
 #[cfg(feature = "viz")]
 #[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
 pub mod viz;
@@ -111,6 +112,7 @@ pub use outputs::Outputs;
 pub use plan::Plan;
 pub use type_name::short_type_name;
 pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
+pub use warnings::Warning;
 
 /// Turns a function into a node.
 ///
@@ -192,7 +194,7 @@ pub mod __private {
     pub use crate::fanout::splitter;
     pub use crate::modifiers::check;
     pub use crate::modifiers::extract::missing_field;
-    pub use crate::modifiers::{ConfigCondition, ConfigLiteral};
+    pub use crate::modifiers::{ConfigCondition, ConfigLiteral, SubdagRegistration};
     pub use crate::node::{boxed, NodeParts, Registration};
     pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
     pub use crate::value_type;

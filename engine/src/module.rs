@@ -59,6 +59,24 @@ impl Modules {
     }
 }
 
+impl Modules {
+    /// The subdags that `#[node(subdag(..))]` functions of these modules register, in module
+    /// order then namespace order.
+    pub(crate) fn subdags(&self) -> Vec<crate::Subdag> {
+        let mut out = Vec::new();
+        for path in &self.paths {
+            let mut regs: Vec<&crate::modifiers::SubdagRegistration> =
+                inventory::iter::<crate::modifiers::SubdagRegistration>
+                    .into_iter()
+                    .filter(|r| r.module == path)
+                    .collect();
+            regs.sort_by_key(|r| r.function);
+            out.extend(regs.iter().map(|r| (r.ctor)()));
+        }
+        out
+    }
+}
+
 fn resolve(path: &str, caller: &str) -> String {
     let path: String = path.chars().filter(|c| !c.is_whitespace()).collect();
     let mut segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();

@@ -14,7 +14,7 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     let outputs = request.outputs.clone();
     let progress = request.progress.clone();
     // The driver lives until the outputs are read (see `Held`).
-    let (result, cache, _driver) = execute(cli, &a, request, |cache, executor| {
+    let (result, cache, driver) = execute(cli, &a, request, |cache, executor| {
         if a.verbose {
             match cache {
                 Some(c) => eprintln!("cache: {}", c.dir().display()),
@@ -33,7 +33,7 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
             (out, record.run_id)
         }
         Err(e) => {
-            cache_warnings(cache.as_ref(), None);
+            print_warnings(&driver.warnings(), cache.as_ref(), None);
             if let Some(s) = &summary {
                 eprintln!("{s}");
             }
@@ -67,7 +67,7 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
         }
     }
     // After the outputs are read: reading a stored value that turns out unusable warns too.
-    cache_warnings(cache.as_ref(), Some(&run_id));
+    print_warnings(&driver.warnings(), cache.as_ref(), Some(&run_id));
     if let Some(s) = summary {
         eprintln!("{s}");
     }
@@ -82,13 +82,14 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     }
 }
 
-/// Prints the cache's warnings (even with `--quiet`: a cache that fails to store or finds a
-/// damaged entry must not do so silently) and, for run `run_id`, which values were not stored.
-fn cache_warnings(cache: Option<&weft::Cache>, run_id: Option<&str>) {
-    let Some(cache) = cache else { return };
-    for w in cache.warnings() {
+/// Prints the driver's warnings (even with `--quiet`: an ignored input, an input that makes
+/// nodes rerun every time, a cache that fails to store or finds a damaged entry must not go
+/// unsaid) and, for run `run_id`, which values were not stored.
+fn print_warnings(warnings: &[weft::Warning], cache: Option<&weft::Cache>, run_id: Option<&str>) {
+    for w in warnings {
         eprintln!("warning: {w}");
     }
+    let Some(cache) = cache else { return };
     let Some(records) = run_id.and_then(|id| cache.records(Some(id)).ok()) else {
         return;
     };

@@ -323,8 +323,9 @@ fn reason(r: &NodeRecord) -> String {
 fn show(cache: &Cache, run: Option<&str>, json: bool) -> Result<(), CliError> {
     let meta = resolve_run(cache, run)?;
     let records = cache.records(Some(&meta.run_id)).map_err(store_error)?;
+    let checks = checks(cache, &records);
     if json {
-        let v = serde_json::json!({ "run": meta, "records": records });
+        let v = serde_json::json!({ "run": meta, "records": records, "checks": checks });
         return print_json("the run", &v);
     }
     let (executed, hits, failed) = counts(&records);
@@ -353,7 +354,40 @@ fn show(cache: &Cache, run: Option<&str>, json: bool) -> Result<(), CliError> {
         &["NODE", "STATUS", "TOOK", "VERSION", "REASON"],
         &rows,
     ));
+    if !checks.is_empty() {
+        shown.push_str("checks:\n");
+        for report in &checks {
+            let verdict = if report.passed() {
+                "passed".to_string()
+            } else {
+                format!("FAILED ({})", importance(report.importance))
+            };
+            shown.push_str(&format!("  {}: {verdict}\n", report.node));
+            for r in &report.results {
+                let mark = if r.passed { "ok  " } else { "FAIL" };
+                shown.push_str(&format!("    {mark} {}: {}\n", r.validator, r.message));
+            }
+        }
+    }
     output::to_stdout("the run", &shown)
+}
+
+/// The verdicts of the run's `check_output` checks: the stored values of its `x_check` nodes.
+fn checks(cache: &Cache, records: &[NodeRecord]) -> Vec<weft::CheckReport> {
+    let report = std::any::type_name::<weft::CheckReport>();
+    records
+        .iter()
+        .filter(|r| r.type_name == report)
+        .filter_map(|r| r.data_version.as_ref())
+        .filter_map(|v| cache.result_store().get::<weft::CheckReport>(v).ok())
+        .collect()
+}
+
+fn importance(i: weft::Importance) -> &'static str {
+    match i {
+        weft::Importance::Fail => "fail",
+        weft::Importance::Warn => "warn",
+    }
 }
 
 /// `cache explain`, with a "did you mean" drawn from the nodes the cache knows.

@@ -27,6 +27,13 @@ pub(super) struct Held {
     _runtime: Option<tokio::runtime::Runtime>,
 }
 
+impl Held {
+    /// The driver's warnings so far (see [`Driver::warnings`]).
+    pub(super) fn warnings(&self) -> Vec<weft::Warning> {
+        self._driver.warnings()
+    }
+}
+
 /// Builds the driver `a.executor` asks for, calls `before` with its cache and executor name,
 /// then computes the request's outputs.
 pub(super) fn execute(

@@ -25,6 +25,7 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
         cache_config,
         progress,
     } = request(cli, a)?;
+    progress.watching();
     let driver = sync_driver(cli, a, config, cache_config, progress)?;
     let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let watcher = weft::Watcher::new(&driver, &names, inputs)
@@ -32,7 +33,7 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
     let stop = watcher.stop_handle();
     let mut runs = 0usize;
     let mut failed = false;
-    let mut warned = std::collections::BTreeSet::new();
+    let mut warned = 0usize;
     watcher
         .run(|update| match update {
             Update::Watching(files) if files.is_empty() => {
@@ -58,14 +59,11 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
                     }
                     None => failed = true,
                 }
-                // The cache's new warnings, once the outputs are read (reading a stored value
+                // The driver's new warnings, once the outputs are read (reading a stored value
                 // that turns out unusable warns too).
-                if let Some(cache) = driver.cache() {
-                    for warning in cache.warnings() {
-                        if warned.insert(warning.clone()) {
-                            eprintln!("warning: {warning}");
-                        }
-                    }
+                for warning in driver.warnings().into_iter().skip(warned) {
+                    eprintln!("warning: {warning}");
+                    warned += 1;
                 }
                 runs += 1;
                 if w.max_runs.is_some_and(|m| runs >= m) {

@@ -3,7 +3,7 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitInt, LitStr};
 
-use crate::modifiers::{check, extract, parameterize, when};
+use crate::modifiers::{check, extract, parameterize, pipe, subdag, when};
 
 #[derive(Default)]
 pub struct NodeAttrs {
@@ -23,6 +23,12 @@ pub struct NodeAttrs {
     pub extract_fields: Option<Vec<extract::Field>>,
     /// `check_output(..)`: validators.
     pub check_output: Option<check::Checks>,
+    /// `pipe_input(..)`: steps before the function, on one parameter.
+    pub pipe_input: Option<pipe::PipeInput>,
+    /// `pipe_output(..)`: steps after it.
+    pub pipe_output: Option<Vec<pipe::Step>>,
+    /// `subdag(..)`: a part of a graph the function reads its parameters from.
+    pub subdag: Option<subdag::SubdagAttr>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -89,6 +95,15 @@ impl Parse for NodeAttrs {
             } else if meta.path.is_ident("check_output") {
                 out.check_output = Some(check::parse(&meta)?);
                 Ok(())
+            } else if meta.path.is_ident("subdag") {
+                out.subdag = Some(subdag::parse(&meta)?);
+                Ok(())
+            } else if meta.path.is_ident("pipe_input") {
+                out.pipe_input = Some(pipe::parse_input(meta.input)?);
+                Ok(())
+            } else if meta.path.is_ident("pipe_output") {
+                out.pipe_output = Some(pipe::parse_output(meta.input)?);
+                Ok(())
             } else if meta.path.is_ident("extract_fields") {
                 out.extract_fields = Some(extract::parse(meta.input)?);
                 Ok(())
@@ -98,7 +113,9 @@ impl Parse for NodeAttrs {
                      `cache(behavior = \"..\", format = \"..\")`, `retries = N`, `timeout = \"5s\"`, \
                      `name = \"..\"`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
-                     `extract_fields(field: Type, ..)` or `check_output(range = (lo, hi), ..)`",
+                     `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), ..)`, \
+                     `pipe_input(step, ..)`, `pipe_output(step, ..)` or \
+                     `subdag(crate::part, inputs(..), config(..))`",
                 ))
             }
         });

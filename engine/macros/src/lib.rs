@@ -1,4 +1,4 @@
-//! Procedural macros for [weft](https://docs.rs/weft). Use them through `weft`'s re-exports
+//! Procedural macros for weft (package `weft-dataflow`). Use them through `weft`'s re-exports
 //! (`weft::node`), not directly: the generated code refers to `::weft`.
 
 mod attrs;
@@ -62,16 +62,136 @@ fn expand(
             quote!(::std::option::Option::None),
         ),
     };
-    // With `check_output`, the function is `x_raw`, checked into `x`.
-    let fn_node = match &attrs.check_output {
-        Some(_) => format!("{node_name}_raw"),
-        None => node_name.clone(),
+    // With `check_output`, the function is `x_raw`, checked into `x`; with `pipe_output`, it
+    // is `x.raw`, piped into `x`.
+    let fn_node = match (&attrs.check_output, &attrs.pipe_output) {
+        (Some(_), _) => format!("{node_name}_raw"),
+        (None, Some(_)) => format!("{node_name}.raw"),
+        (None, None) => node_name.clone(),
     };
     let mut out = quote!(#func);
+    let mut steps = Vec::new();
+    // `pipe_input`: the steps, and the function's parameter bound to the last one.
+    let piped_param = match &attrs.pipe_input {
+        Some(pipe) => {
+            let param = match &pipe.on_input {
+                Some(lit) => sig
+                    .params
+                    .iter()
+                    .find(|p| p.name == lit.value())
+                    .ok_or_else(|| {
+                        syn::Error::new_spanned(
+                            lit,
+                            format!(
+                                "`on_input`: `{fn_name}` has no parameter `{}`; its parameters \
+                                 are: {}",
+                                lit.value(),
+                                sig.params
+                                    .iter()
+                                    .map(|p| p.name.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?,
+                None => sig.params.first().ok_or_else(|| {
+                    syn::Error::new_spanned(
+                        &func.sig,
+                        "`pipe_input` pipes a parameter, and this function has none",
+                    )
+                })?,
+            };
+            if !matches!(
+                param.shape,
+                signature::ParamShape::Ref
+                    | signature::ParamShape::Owned
+                    | signature::ParamShape::Deref(_)
+            ) {
+                return Err(syn::Error::new_spanned(
+                    &param.name,
+                    "`pipe_input` pipes a required parameter (`&T` or `T`), not an optional \
+                     or `Collect` one",
+                ));
+            }
+            let made =
+                modifiers::pipe::input_steps(fn_ident, &node_name, &param.name, &param.ty, &pipe.steps)?;
+            let last = made.last().map(|s| s.name.clone()).unwrap_or_default();
+            for (i, s) in made.into_iter().enumerate() {
+                steps.push((s, modifiers::pipe::version_tokens("pipe_input", i, &pipe.steps[i])));
+            }
+            Some(modifiers::parameterize::Output {
+                name: fn_ident.clone(),
+                bindings: vec![(
+                    param.name.clone(),
+                    modifiers::parameterize::Bound::Source(last),
+                )],
+            })
+        }
+        None => None,
+    };
+    // `subdag`: every parameter is a node of the part, `namespace.param`.
+    let piped_param = match &attrs.subdag {
+        Some(part) => {
+            let ns = part.namespace(&node_name);
+            out.extend(part.tokens(fn_ident, &ns));
+            Some(modifiers::parameterize::Output {
+                name: fn_ident.clone(),
+                bindings: sig
+                    .params
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            modifiers::parameterize::Bound::Source(format!("{ns}.{}", p.name)),
+                        )
+                    })
+                    .collect(),
+            })
+        }
+        None => piped_param,
+    };
+    if let Some(pipe) = &attrs.pipe_output {
+        let made = modifiers::pipe::output_steps(fn_ident, &node_name, &fn_node, out_ty, pipe)?;
+        for (i, s) in made.into_iter().enumerate() {
+            steps.push((s, modifiers::pipe::version_tokens("pipe_output", i, &pipe[i])));
+        }
+    }
+    for (step, version) in steps {
+        let modifiers::pipe::StepNode {
+            func: step_fn,
+            name,
+            output,
+            source,
+            piped,
+        } = step;
+        let step_sig = Signature::parse(&step_fn)?;
+        let binding = modifiers::parameterize::Output {
+            name: step_fn.sig.ident.clone(),
+            bindings: vec![(piped, modifiers::parameterize::Bound::Source(source))],
+        };
+        let (params, body) = body::params_and_body(&step_sig, &step_fn.sig.ident, Some(&binding))?;
+        let ctor = format_ident!("__weft_node_{}", step_fn.sig.ident);
+        out.extend(quote!(#step_fn));
+        out.extend(
+            NodeDef {
+                ctor,
+                name,
+                doc: String::new(),
+                code_version: code_version::derived(code_version, version),
+                params,
+                output: quote!(::weft::__private::value_type!(#output)),
+                body,
+                item_type: quote!(::std::option::Option::None),
+                item_split: quote!(::std::option::Option::None),
+                inherit: false,
+            }
+            .tokens(&func.vis, &fn_name, &common),
+        );
+    }
     let mut node = |def: NodeDef| out.extend(def.tokens(&func.vis, &fn_name, &common));
     match &attrs.parameterize {
         None => {
-            let (params, body) = body::params_and_body(&sig, fn_ident, None)?;
+            let (params, body) = body::params_and_body(&sig, fn_ident, piped_param.as_ref())?;
             node(NodeDef {
                 ctor: format_ident!("__weft_node_{}", fn_ident),
                 name: fn_node.clone(),
@@ -195,6 +315,33 @@ fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
             span,
             "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
              (`Parallel<T>`) yet: check the values in a node that takes them",
+        ));
+    }
+    if attrs.subdag.is_some()
+        && (attrs.parameterize.is_some() || attrs.pipe_input.is_some() || sig.item.is_some())
+    {
+        return Err(syn::Error::new(
+            span,
+            "`subdag(..)` does not go with `parameterize(..)`, `pipe_input(..)` or a fan-out: \
+             its parameters are the part's nodes",
+        ));
+    }
+    let piped = attrs.pipe_input.is_some() || attrs.pipe_output.is_some();
+    if piped && attrs.parameterize.is_some() {
+        return Err(syn::Error::new(
+            span,
+            "`pipe_input(..)`/`pipe_output(..)` do not go with `parameterize(..)` yet: pipe in a \
+             node that takes the parameterized outputs",
+        ));
+    }
+    if attrs.pipe_output.is_some()
+        && (attrs.check_output.is_some() || attrs.extract_fields.is_some() || sig.item.is_some())
+    {
+        return Err(syn::Error::new(
+            span,
+            "`pipe_output(..)` does not go with `check_output(..)`, `extract_fields(..)` or a \
+             fan-out (`Parallel<T>`): its last step is the node; check or extract in a node that \
+             takes it",
         ));
     }
     if attrs.extract_fields.is_some() && sig.item.is_some() {

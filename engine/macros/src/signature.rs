@@ -111,7 +111,7 @@ fn deref_target(elem: &Type) -> Option<(Type, &'static str)> {
     }
 }
 
-fn param_shape(ty: &Type) -> syn::Result<(Type, ParamShape)> {
+pub(crate) fn param_shape(ty: &Type) -> syn::Result<(Type, ParamShape)> {
     match ty {
         Type::Reference(r) => {
             if r.mutability.is_some() {

@@ -19,11 +19,21 @@ use crate::viz::{Viz, VizNode, VizRole};
 pub struct ResultStoreHandle<'a>(&'a dyn ResultStore);
 
 impl ResultStoreHandle<'_> {
-    /// Reads, verifies and decodes the value stored for `version`.
+    /// Reads, verifies and decodes the value stored for `version`. The stored value's type
+    /// must be `T`: another type is an error naming both, never a value decoded from bytes
+    /// that were not written as a `T`.
     pub fn get<T: DeserializeOwned>(&self, version: &DataVersion) -> Result<T, StoreError> {
         let blob = self.0.get(version)?.ok_or_else(|| {
             StoreError::Other(format!("no stored result for {}", version.short()))
         })?;
+        let asked = std::any::type_name::<T>();
+        if blob.type_name != asked {
+            let (stored, asked) = crate::type_name::short_type_name_pair(&blob.type_name, asked);
+            return Err(StoreError::Other(format!(
+                "stored result {} is a `{stored}`, not a `{asked}`; ask for `get::<{stored}>`",
+                version.short(),
+            )));
+        }
         let decoded = match blob.format.as_str() {
             "postcard" => postcard::from_bytes(&blob.bytes).map_err(|e| e.to_string()),
             "json" => serde_json::from_slice(&blob.bytes).map_err(|e| e.to_string()),
@@ -268,8 +278,10 @@ impl Cache {
     pub fn run_picture(&self, run: Option<&str>) -> Result<Viz, StoreError> {
         let run_id = self.run_or_last(run)?;
         let records = self.inner.meta.records(&run_id)?;
+        let meta = self.runs()?.into_iter().find(|m| m.run_id == run_id);
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut nodes = Vec::new();
+        let mut failure = None;
         for r in &records {
             index.insert(r.node.clone(), nodes.len());
             let role = match r.status {
@@ -279,35 +291,68 @@ impl Cache {
                 Status::Disabled => VizRole::Disabled,
                 Status::Failed => VizRole::Failed,
             };
+            let mut note = format!(
+                "{} · {:.2} ms",
+                r.status.as_str(),
+                r.duration_us as f64 / 1e3
+            );
+            // A failure's own words, in the picture (first line, kept short).
+            if let Some(error) = &r.error {
+                let line = first_line(error, 60);
+                note.push_str(&format!(": {line}"));
+                failure.get_or_insert_with(|| format!("`{}` failed: {}", r.node, first_line(error, 100)));
+            }
             nodes.push(VizNode {
                 name: r.node.clone(),
                 role,
                 type_name: r.type_name.clone(),
-                note: format!(
-                    "{} · {:.2} ms",
-                    r.status.as_str(),
-                    r.duration_us as f64 / 1e3
-                ),
+                note,
             });
+        }
+        // Every requested node is in the picture: one that never ran (something it needs
+        // failed first) is greyed.
+        for output in meta.iter().flat_map(|m| &m.outputs) {
+            if !index.contains_key(output) {
+                index.insert(output.clone(), nodes.len());
+                nodes.push(VizNode {
+                    name: output.clone(),
+                    role: VizRole::NotRun,
+                    type_name: String::new(),
+                    note: "requested; not run".into(),
+                });
+            }
         }
         let mut edges = Vec::new();
         let mut inputs: HashSet<String> = HashSet::new();
         for r in &records {
-            for (dep, _) in &r.deps {
+            for (dep, version) in &r.deps {
                 if !index.contains_key(dep) && inputs.insert(dep.clone()) {
+                    // No version and not ignored: an optional input that was not given.
+                    let absent = version.is_none() && !r.ignored.contains(dep);
                     index.insert(dep.clone(), nodes.len());
                     nodes.push(VizNode {
                         name: dep.clone(),
-                        role: VizRole::Input,
+                        role: if absent {
+                            VizRole::OptionalInput
+                        } else {
+                            VizRole::Input
+                        },
                         type_name: String::new(),
-                        note: String::new(),
+                        note: if absent { "not given".into() } else { String::new() },
                     });
                 }
                 edges.push((index[dep], index[&r.node]));
             }
         }
+        let title = match (&meta, failure) {
+            (Some(m), Some(why)) if m.status == "failed" => {
+                format!("weft run {run_id} · failed: {why}")
+            }
+            (_, Some(why)) => format!("weft run {run_id} · {why}"),
+            _ => format!("weft run {run_id}"),
+        };
         Ok(Viz {
-            title: format!("weft run {run_id}"),
+            title,
             nodes,
             edges,
             legend: true,
@@ -413,4 +458,16 @@ fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
         }
     }
     out
+}
+
+/// The first line of `text`, at most `max` characters (an ellipsis marks a cut).
+#[cfg(feature = "viz")]
+fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() <= max {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
 }

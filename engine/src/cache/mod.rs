@@ -166,14 +166,13 @@ impl Cache {
     /// Starts opening the cache `config` describes for a driver: its writer thread opens the
     /// stores (SQLite under the directory, unless stores were given) and reads the first run's
     /// hints while the driver builds its graph.
-    pub(crate) fn opening(config: &CacheConfig) -> Opening {
+    pub(crate) fn opening(config: &CacheConfig, warned: Warnings) -> Opening {
         let dir = config.path().to_path_buf();
         let (place, given) = match config.stores() {
             Some(s) => (Place::Stores, Some(s.clone())),
             None => (Place::Dir(dir.clone()), None),
         };
         writer::settle(&place);
-        let warned = Warnings::default();
         let (opened_tx, opened) = std::sync::mpsc::channel();
         let (hints_tx, hints) = std::sync::mpsc::channel();
         let owned = dir.clone();
@@ -225,10 +224,13 @@ impl Cache {
         self.flush();
         self.inner
             .warned
-            .0
-            .lock()
-            .map(|w| w.iter().cloned().collect())
-            .unwrap_or_default()
+            .all()
+            .into_iter()
+            .filter_map(|w| match w {
+                crate::Warning::Cache(message) => Some(message),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Waits until everything this cache has written is committed. A run that only hit is

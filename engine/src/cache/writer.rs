@@ -2,6 +2,7 @@
 //! transaction at most every [`COMMIT_EVERY`], and at every flush. A key is committed only after
 //! its blob is in place, so a reader (or a crash) never finds a key without its result.
 
+pub(crate) use crate::warnings::Warnings;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -389,17 +390,4 @@ fn encode(
         type_name: ty.name().to_string(),
         bytes,
     }))
-}
-
-/// The cache's warnings, each given once (shared with the cache handle).
-#[derive(Clone, Default)]
-pub(crate) struct Warnings(pub(crate) Arc<Mutex<std::collections::BTreeSet<String>>>);
-
-impl Warnings {
-    pub(crate) fn once(&self, message: String) {
-        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if w.insert(message.clone()) {
-            tracing::warn!("weft cache: {message}");
-        }
-    }
 }

@@ -122,11 +122,21 @@ impl Core {
                 Vec::new()
             }
         };
+        // The stored verdicts of the run's checks (small values, loaded here).
+        let report = std::any::TypeId::of::<crate::CheckReport>();
+        let checks = plan
+            .order
+            .iter()
+            .filter(|&&id| prepared.record && self.graph.get(id).value_type().id() == report)
+            .filter_map(|&id| answered.value(id, &mut made))
+            .filter_map(|v| v.downcast_ref::<crate::CheckReport>().cloned())
+            .collect();
         let record = RunRecord {
             run_id: prepared.run_id.clone(),
             reused: named(&reused),
             hits: named(&reused),
             answered: true,
+            checks,
             ..Default::default()
         };
         self.state

@@ -124,18 +124,21 @@ impl Builder {
     pub fn build(self) -> Result<Driver, BuildError> {
         // An existing cache (or given stores) starts opening (on its writer thread) while the
         // graph is built; a new directory is created only once the graph is known to be valid.
+        let warnings = crate::warnings::Warnings::default();
         #[cfg(feature = "cache")]
         let mut opening = self
             .cache
             .as_ref()
             .filter(|cfg| cfg.has_stores() || cfg.path().is_dir())
-            .map(Cache::opening);
+            .map(|cfg| Cache::opening(cfg, warnings.clone()));
         let mut problems = Vec::new();
         let mut specs: Vec<NodeSpec> = Vec::with_capacity(self.extra.len());
         let mut position: rustc_hash::FxHashMap<Arc<str>, usize> = Default::default();
         let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let parts: Vec<(String, Vec<NodeSpec>)> = self
-            .subdags
+        // `#[node(subdag(..))]` functions register their subdag in their module.
+        let mut subdags = self.modules.subdags();
+        subdags.extend(self.subdags);
+        let parts: Vec<(String, Vec<NodeSpec>)> = subdags
             .into_iter()
             .map(|s| {
                 let label = format!("(subdag {})", s.namespace());
@@ -232,7 +235,9 @@ impl Builder {
                         Some((spec.name.clone(), (*b, format)))
                     })
                     .collect();
-                let opening = opening.take().unwrap_or_else(|| Cache::opening(cfg));
+                let opening = opening
+                    .take()
+                    .unwrap_or_else(|| Cache::opening(cfg, warnings.clone()));
                 let cache = opening.finish(policy).map_err(|e| BuildError {
                     problems: vec![Problem::Cache(format!(
                         "cannot open the cache at {}: {e}",
@@ -267,6 +272,7 @@ impl Builder {
             executor,
             keep_going: self.keep_going,
             config: self.config,
+            warnings,
             state: Mutex::new(State {
                 db,
                 overridden: HashSet::new(),

@@ -56,6 +56,8 @@ pub(crate) struct Core {
     executor: Arc<dyn Executor>,
     keep_going: bool,
     config: Inputs,
+    /// The one warnings channel (the cache's warnings go to it too).
+    warnings: crate::warnings::Warnings,
     state: Mutex<State>,
 }
 
@@ -103,6 +105,31 @@ impl Driver {
     #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
     pub fn cache(&self) -> Option<&Cache> {
         self.core.cache.as_ref()
+    }
+
+    /// Every warning given so far, each once, in the order given: inputs no node reads,
+    /// inputs whose consumers re-execute on every run because their type can be neither
+    /// fingerprinted nor serialized, and the persistent cache's warnings (everything the cache
+    /// has written is committed first). Warnings are also logged through `tracing`; the flow
+    /// CLI prints them to stderr.
+    ///
+    /// ```
+    /// # mod m { use weft::prelude::*; #[node] pub fn doubled(x: &u64) -> u64 { x * 2 } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use weft::{inputs, Warning};
+    /// let dr = weft::Builder::new().with_modules(weft::modules![crate::m]).build()?;
+    /// // `region` serves another graph: ignored, with a warning (a name close to `x`, such
+    /// // as `xx`, would be an error with "did you mean").
+    /// dr.execute(&["doubled"], inputs! { "x" => 2u64, "region" => "eu" })?;
+    /// assert_eq!(dr.warnings(), [Warning::UnusedInput { input: "region".into() }]);
+    /// # Ok(()) }
+    /// ```
+    pub fn warnings(&self) -> Vec<crate::Warning> {
+        #[cfg(feature = "cache")]
+        if let Some(cache) = &self.core.cache {
+            cache.flush();
+        }
+        self.core.warnings.all()
     }
 
     /// The executor in use.

@@ -43,6 +43,7 @@ impl Driver {
             .map(|&id| {
                 let n = self.core.graph.get(id);
                 let role = match n.kind() {
+                    NodeKind::Input { optional: true, .. } => VizRole::OptionalInput,
                     NodeKind::Input { .. } => VizRole::Input,
                     NodeKind::Config { .. } => VizRole::Config,
                     NodeKind::Function(_) if overridden.contains(&id) => VizRole::Override,

@@ -148,6 +148,10 @@ pub struct RunRecord {
     /// nothing in memory yet (a new process) whose every node hit. The run's records and its
     /// adapters' calls are those of a walk of hits; only the walk is skipped.
     pub answered: bool,
+    /// The verdicts of the run's `check_output` checks (`x_check` nodes on its path, executed
+    /// or reused), in execution order: what passed, and what failed with `importance = "warn"`
+    /// (a failed `"fail"` check fails the run instead, naming what failed).
+    pub checks: Vec<crate::CheckReport>,
 }
 
 impl RunRecord {

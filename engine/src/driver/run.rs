@@ -17,6 +17,7 @@ use crate::inputs::Inputs;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 use crate::value::{AnyValue, Value};
+use crate::warnings::Warning;
 
 impl Core {
     /// Checks the request, feeds the salsa inputs (an unchanged value starts no revision),
@@ -41,6 +42,9 @@ impl Core {
                     .get(node.name())
                     .or_else(|| inputs.entries().get(node.name()))
                     .map(|(v, _)| Value::new(v.clone(), node.value_type()));
+                if v.as_ref().is_some_and(|v| !v.is_fingerprinted()) {
+                    self.warn_unfingerprintable(node);
+                }
                 state.db.set_external(id as NodeId, v, Durability::LOW);
             }
         }
@@ -164,6 +168,7 @@ impl Core {
                     .iter()
                     .map(|&(n, id)| (n.to_string(), engine.took(id)))
                     .collect(),
+                checks: self.checks(&db, completed),
                 ..Default::default()
             }
         } else {
@@ -329,6 +334,36 @@ impl Core {
         }
     }
 
+    /// The check reports among a run's completed nodes.
+    fn checks(
+        &self,
+        db: &crate::incremental::WeftDb,
+        completed: &[(NodeId, bool)],
+    ) -> Vec<crate::CheckReport> {
+        let report = std::any::TypeId::of::<crate::CheckReport>();
+        completed
+            .iter()
+            .filter(|&&(id, failed)| !failed && self.graph.get(id).value_type().id() == report)
+            .filter_map(|&(id, _)| match db.outcome(id) {
+                Outcome::Value(v) => v.downcast_ref::<crate::CheckReport>().cloned(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// An input that counts as changed on every run: said once per driver.
+    fn warn_unfingerprintable(&self, node: &crate::graph::GraphNode) {
+        self.warnings.give(Warning::Unfingerprintable {
+            input: node.name().to_string(),
+            ty: node.value_type().short_name(),
+            consumers: node
+                .dependents
+                .iter()
+                .map(|&d| self.graph.get(d).name().to_string())
+                .collect(),
+        });
+    }
+
     fn check_inputs(
         &self,
         plan: &Plan,
@@ -370,7 +405,9 @@ impl Core {
                         Some(h) if !inputs.contains(&h) => {
                             problems.push(InputProblem::Unknown(name.clone(), Some(h)))
                         }
-                        _ => tracing::debug!(input = %name, "input not used by this graph"),
+                        _ => self.warnings.give(Warning::UnusedInput {
+                            input: name.clone(),
+                        }),
                     }
                 }
             }

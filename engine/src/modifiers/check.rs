@@ -22,7 +22,7 @@ pub enum Importance {
 }
 
 /// One validator's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// The validator: `range`, `allow_nans`, or a custom validator's function name.
     pub validator: String,
@@ -33,7 +33,7 @@ pub struct CheckResult {
 }
 
 /// Every validator's verdict on one node's value: the value of node `x_check`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckReport {
     /// The checked node.
     pub node: String,

@@ -8,5 +8,5 @@ pub(crate) mod subdag;
 pub(crate) mod when;
 
 pub use check::{CheckReport, CheckResult, Importance};
-pub use subdag::Subdag;
+pub use subdag::{Subdag, SubdagRegistration};
 pub use when::{ConfigCondition, ConfigLiteral};

@@ -16,6 +16,17 @@ use crate::value::AnyValue;
 
 use super::when;
 
+/// A subdag that a `#[node(subdag(..))]` function registers in its module: the builder adds
+/// it with the module's nodes. Generated code only.
+#[doc(hidden)]
+pub struct SubdagRegistration {
+    pub module: &'static str,
+    pub function: &'static str,
+    pub ctor: fn() -> Subdag,
+}
+
+inventory::collect!(SubdagRegistration);
+
 /// A reusable part of a graph. See the module documentation and the book's "Function
 /// modifiers".
 ///

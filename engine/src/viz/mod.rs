@@ -48,6 +48,8 @@ use std::path::Path;
 pub enum VizRole {
     /// An external input supplied at execute time (e.g. dashed box).
     Input,
+    /// An optional input (`Option<&T>`): the run goes on without it (dotted box).
+    OptionalInput,
     /// A config value fixed at build time.
     Config,
     /// A function node that is computed.
@@ -66,12 +68,15 @@ pub enum VizRole {
     Disabled,
     /// Cache run: the node failed.
     Failed,
+    /// Cache run: a requested node that never ran (something it needs failed first).
+    NotRun,
 }
 
 impl VizRole {
     /// Every role, in legend order.
-    pub const ALL: [VizRole; 10] = [
+    pub const ALL: [VizRole; 12] = [
         VizRole::Input,
+        VizRole::OptionalInput,
         VizRole::Config,
         VizRole::Function,
         VizRole::Output,
@@ -81,6 +86,7 @@ impl VizRole {
         VizRole::Recomputed,
         VizRole::Disabled,
         VizRole::Failed,
+        VizRole::NotRun,
     ];
 
     /// The text of this role's legend entry.
@@ -88,6 +94,7 @@ impl VizRole {
     pub fn label(self) -> &'static str {
         match self {
             VizRole::Input => "input",
+            VizRole::OptionalInput => "optional input",
             VizRole::Config => "config",
             VizRole::Function => "function",
             VizRole::Output => "output",
@@ -97,6 +104,7 @@ impl VizRole {
             VizRole::Recomputed => "recomputed",
             VizRole::Disabled => "cache disabled",
             VizRole::Failed => "failed",
+            VizRole::NotRun => "not run",
         }
     }
 }

@@ -6,7 +6,7 @@ use super::VizRole;
 impl VizRole {
     pub(super) fn style(self) -> RoleStyle {
         let (fill, stroke) = match self {
-            VizRole::Input => ("#dbeafe", "#2563eb"),
+            VizRole::Input | VizRole::OptionalInput => ("#dbeafe", "#2563eb"),
             VizRole::Config => ("#ede9fe", "#7c3aed"),
             VizRole::Function => ("#ffffff", "#374151"),
             VizRole::Output => ("#fde68a", "#92400e"),
@@ -16,10 +16,12 @@ impl VizRole {
             VizRole::Recomputed => ("#fdba74", "#9a3412"),
             VizRole::Disabled => ("#d1d5db", "#6b7280"),
             VizRole::Failed => ("#fecaca", "#dc2626"),
+            VizRole::NotRun => ("#f3f4f6", "#9ca3af"),
         };
         let border = match self {
             VizRole::Input => Border::Dashed,
-            VizRole::Disabled => Border::Dotted,
+            VizRole::Disabled | VizRole::OptionalInput => Border::Dotted,
+            VizRole::NotRun => Border::Dashed,
             _ => Border::Solid,
         };
         let width = match self {
@@ -28,7 +30,10 @@ impl VizRole {
             _ => 1.2,
         };
         // External values (inputs, config) are square; computed ones rounded.
-        let rounded = !matches!(self, VizRole::Input | VizRole::Config);
+        let rounded = !matches!(
+            self,
+            VizRole::Input | VizRole::OptionalInput | VizRole::Config
+        );
         RoleStyle {
             fill,
             stroke,

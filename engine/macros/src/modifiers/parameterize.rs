@@ -108,7 +108,7 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Vec<Output>> {
     Ok(outputs)
 }
 
-fn bound(expr: Expr) -> syn::Result<Bound> {
+pub fn bound(expr: Expr) -> syn::Result<Bound> {
     let err = |e: &Expr| {
         syn::Error::new_spanned(
             e,

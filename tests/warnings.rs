@@ -1,0 +1,161 @@
+//! The driver's one warnings channel (`Driver::warnings`): inputs nothing reads, inputs that
+//! make their consumers re-execute on every run, the cache's warnings; and the neighbouring
+//! "no silent fallback" rules (a misspelt input is an error, a stored value read as another
+//! type is an error).
+
+use weft::cache::StoreError;
+use weft::prelude::*;
+use weft::{ExecuteError, InputProblem, Warning};
+
+/// A database pool stand-in: neither `Fingerprint` nor `Serialize`.
+pub struct Pool {
+    pub url: String,
+}
+
+pub mod flow {
+    use super::Pool;
+    use weft::prelude::*;
+
+    #[node]
+    pub fn doubled(x: &u64) -> u64 {
+        x * 2
+    }
+
+    #[node]
+    pub fn rows(pool: &Pool, limit: Option<&u64>) -> Vec<u64> {
+        let n = limit.copied().unwrap_or(3);
+        (0..n).map(|i| i + pool.url.len() as u64).collect()
+    }
+
+    /// Kept in memory only by the cache: `Pool` has no codec.
+    #[node]
+    pub fn reopened(pool: &Pool) -> Pool {
+        Pool {
+            url: pool.url.clone(),
+        }
+    }
+}
+
+fn driver() -> Driver {
+    Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn an_input_nothing_reads_is_a_warning_given_once() {
+    let dr = driver();
+    for _ in 0..2 {
+        let out = dr
+            .execute(&["doubled"], inputs! { "x" => 2u64, "region" => "eu" })
+            .unwrap();
+        assert_eq!(*out.get::<u64>("doubled").unwrap(), 4);
+    }
+    assert_eq!(
+        dr.warnings(),
+        [Warning::UnusedInput {
+            input: "region".into()
+        }]
+    );
+    assert_eq!(
+        dr.warnings()[0].to_string(),
+        "input `region` is not read by any node of this graph; it is ignored"
+    );
+}
+
+#[test]
+fn a_misspelt_input_is_an_error_with_a_suggestion() {
+    let dr = driver();
+    // `limt` is close to the optional input `limit`: without the check it would silently be
+    // `None`.
+    let err = dr
+        .execute(
+            &["rows"],
+            inputs! { "pool" => Pool { url: "db".into() }, "limt" => 5u64 },
+        )
+        .unwrap_err();
+    assert!(matches!(
+        &err,
+        ExecuteError::BadInputs(p) if p == &[InputProblem::Unknown("limt".into(), Some("limit".into()))]
+    ));
+    assert!(err.to_string().contains("did you mean `limit`?"), "{err}");
+    assert!(dr.warnings().is_empty());
+}
+
+#[test]
+fn an_unfingerprintable_input_is_reported_once_with_its_consumers() {
+    let dr = driver();
+    let run = || {
+        dr.request(&["rows"])
+            .inputs(inputs! { "pool" => Pool { url: "db".into() } })
+            .run()
+            .unwrap()
+            .1
+    };
+    assert_eq!(run().executed, ["rows"]);
+    // The same pool again: it counts as changed, so `rows` re-executes (what the warning says).
+    assert_eq!(run().executed, ["rows"]);
+    let warnings = dr.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let Warning::Unfingerprintable {
+        input,
+        ty,
+        consumers,
+    } = &warnings[0]
+    else {
+        panic!("{warnings:?}")
+    };
+    assert_eq!((input.as_str(), ty.as_str()), ("pool", "Pool"));
+    assert_eq!(consumers, &["rows", "reopened"]);
+    let text = warnings[0].to_string();
+    assert!(text.contains("`rows`, `reopened` re-execute every time"), "{text}");
+    assert!(text.contains("implement `weft::Fingerprint` for `Pool`"), "{text}");
+}
+
+#[test]
+fn the_caches_warnings_come_through_the_same_channel() {
+    let dir = weft_tests::temp_dir("warnings", "cache");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .with_cache_config(weft::CacheConfig::at(&dir))
+        .build()
+        .unwrap();
+    dr.execute(&["reopened"], inputs! { "pool" => Pool { url: "db".into() } })
+        .unwrap();
+    let warnings = dr.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| matches!(w, Warning::Cache(m) if m.contains("`reopened` is kept in memory only"))),
+        "{warnings:?}"
+    );
+    // The cache's own list has the same messages.
+    let cache = dr.cache().unwrap().warnings();
+    assert!(cache.iter().any(|m| m.contains("`reopened`")), "{cache:?}");
+    drop(dr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stored_value_read_as_another_type_is_an_error() {
+    let dir = weft_tests::temp_dir("warnings", "get");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .with_cache_config(weft::CacheConfig::at(&dir))
+        .build()
+        .unwrap();
+    dr.execute(&["rows"], inputs! { "pool" => Pool { url: "db".into() }, "limit" => 4u64 })
+        .unwrap();
+    let cache = dr.cache().unwrap();
+    let version = cache.data_versions(None).unwrap()["rows"];
+    let rows: Vec<u64> = cache.result_store().get(&version).unwrap();
+    assert_eq!(rows, [2, 3, 4, 5]);
+    let wrong = cache.result_store().get::<String>(&version);
+    assert!(
+        matches!(&wrong, Err(StoreError::Other(why)) if why.contains("is a `Vec<u64>`, not a `String`")),
+        "{wrong:?}"
+    );
+    drop(dr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
