@@ -356,11 +356,13 @@ impl Core {
         self.warnings.give(Warning::Unfingerprintable {
             input: node.name().to_string(),
             ty: node.value_type().short_name(),
-            consumers: node
-                .dependents
-                .iter()
-                .map(|&d| self.graph.get(d).name().to_string())
-                .collect(),
+            consumers: {
+                let mut names: Vec<String> = (node.dependents.iter())
+                    .map(|&d| self.graph.get(d).name().to_string())
+                    .collect();
+                names.sort();
+                names
+            },
         });
     }
 
