@@ -290,23 +290,6 @@ fn a_read_only_cache_is_used_and_said_not_to_store() {
     assert_eq!(runs(), stored, "no run was recorded");
 }
 
-#[test]
-fn the_readme_flow_command_lines_run() {
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let prefix = "cargo run --example flow_cli -- ";
-    let lines: Vec<&str> = readme
-        .lines()
-        .filter_map(|l| l.strip_prefix(prefix))
-        .collect();
-    assert!(lines.len() >= 2, "the README shows the flow CLI: {lines:?}");
-    let dir = tempdir();
-    for line in lines {
-        assert!(!line.contains("..."), "a placeholder in the README: {line}");
-        let args: Vec<&str> = line.split_whitespace().collect();
-        flow(dir.path()).args(&args).assert().success();
-    }
-}
-
 /// Runs the flow CLI with `args`, expecting exit `code` and `message` on stderr.
 fn fails_with(dir: &Path, args: &[&str], code: i32, message: &str) {
     flow(dir)
