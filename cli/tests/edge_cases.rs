@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{flow, flow_bin, stderr, stdout, tempdir, workspace, REPORT_INPUTS};
+use common::{flow, flow_bin, stderr, stdout, tempdir, REPORT_INPUTS};
 use predicates::prelude::*;
 
 /// The flow CLI in `dir` with `args`, its stdout going to `/dev/full` (every write fails with
