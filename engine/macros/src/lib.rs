@@ -485,3 +485,8 @@ fn doc_text(attrs: &[syn::Attribute]) -> String {
     }
     lines.join("\n").trim().to_string()
 }
+
+/// The modifiers' build errors, with their messages (the book's `compile_fail` doctests only
+/// show that such code does not compile).
+#[cfg(test)]
+mod build_errors;
