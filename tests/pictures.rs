@@ -57,9 +57,17 @@ fn a_failed_runs_picture_shows_every_requested_node_and_the_error() {
     // `report` was requested but never ran: it is there, greyed.
     assert_eq!(role_of(&viz, "report"), Some(VizRole::NotRun));
     let saved = viz.nodes.iter().find(|n| n.name == "saved").unwrap();
-    assert!(saved.note.contains("disk full after 50 rows"), "{}", saved.note);
+    assert!(
+        saved.note.contains("disk full after 50 rows"),
+        "{}",
+        saved.note
+    );
     assert!(viz.title.contains("failed"), "{}", viz.title);
-    assert!(viz.title.contains("disk full after 50 rows"), "{}", viz.title);
+    assert!(
+        viz.title.contains("disk full after 50 rows"),
+        "{}",
+        viz.title
+    );
 
     // The SVG carries the same words and the legend names the grey boxes.
     let svg = viz.to_svg().unwrap();
@@ -79,10 +87,16 @@ fn optional_inputs_are_drawn_apart_from_required_ones() {
     assert_eq!(role_of(&viz, "n"), Some(VizRole::Input));
     assert_eq!(role_of(&viz, "title"), Some(VizRole::OptionalInput));
     let dot = viz.to_dot().unwrap();
-    let title_line = dot.lines().find(|l| l.contains("tooltip=\"title\"")).unwrap();
+    let title_line = dot
+        .lines()
+        .find(|l| l.contains("tooltip=\"title\""))
+        .unwrap();
     assert!(title_line.contains("dotted"), "{title_line}");
     let n_line = dot.lines().find(|l| l.contains("tooltip=\"n\"")).unwrap();
-    assert!(n_line.contains("dashed") && !n_line.contains("dotted"), "{n_line}");
+    assert!(
+        n_line.contains("dashed") && !n_line.contains("dotted"),
+        "{n_line}"
+    );
 }
 
 #[test]

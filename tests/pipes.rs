@@ -171,7 +171,9 @@ fn a_step_of_the_wrong_type_is_a_build_error() {
         .err()
         .unwrap();
     assert!(
-        err.problems.iter().any(|p| matches!(p, Problem::TypeMismatch { .. })),
+        err.problems
+            .iter()
+            .any(|p| matches!(p, Problem::TypeMismatch { .. })),
         "{err}"
     );
     assert!(err.to_string().contains("count.step1"), "{err}");
@@ -226,7 +228,10 @@ fn the_subdag_attribute_adds_the_part_under_a_namespace() {
         )
         .unwrap();
     assert_eq!(*out.get::<f64>("total_eu").unwrap(), 6.0);
-    assert_eq!(out.get::<Vec<f64>>("total_eu.cleaned").unwrap(), &[1.0, 2.0]);
+    assert_eq!(
+        out.get::<Vec<f64>>("total_eu.cleaned").unwrap(),
+        &[1.0, 2.0]
+    );
     assert_eq!(out.get::<String>("total_us").unwrap(), "10 from 1 values");
     let params: Vec<&str> = dr
         .graph()

@@ -114,8 +114,14 @@ fn an_unfingerprintable_input_is_reported_once_with_its_consumers() {
     assert_eq!((input.as_str(), ty.as_str()), ("pool", "Pool"));
     assert_eq!(consumers, &["reopened", "rows"]);
     let text = warnings[0].to_string();
-    assert!(text.contains("`reopened`, `rows` re-execute every time"), "{text}");
-    assert!(text.contains("implement `weft::Fingerprint` for `Pool`"), "{text}");
+    assert!(
+        text.contains("`reopened`, `rows` re-execute every time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("implement `weft::Fingerprint` for `Pool`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -126,13 +132,16 @@ fn the_caches_warnings_come_through_the_same_channel() {
         .with_cache_config(weft::CacheConfig::at(&dir))
         .build()
         .unwrap();
-    dr.execute(&["reopened"], inputs! { "pool" => Pool { url: "db".into() } })
-        .unwrap();
+    dr.execute(
+        &["reopened"],
+        inputs! { "pool" => Pool { url: "db".into() } },
+    )
+    .unwrap();
     let warnings = dr.warnings();
     assert!(
-        warnings
-            .iter()
-            .any(|w| matches!(w, Warning::Cache(m) if m.contains("`reopened` is kept in memory only"))),
+        warnings.iter().any(
+            |w| matches!(w, Warning::Cache(m) if m.contains("`reopened` is kept in memory only"))
+        ),
         "{warnings:?}"
     );
     // The cache's own list has the same messages.

@@ -57,7 +57,10 @@ fn cache_show_lists_the_runs_check_verdicts() {
     let text = stdout(&shown);
     assert!(text.contains("checks:"), "{text}");
     assert!(text.contains("share: FAILED (warn)"), "{text}");
-    assert!(text.contains("FAIL range: 1 of 1 outside [0, 1] (first: 1.5)"), "{text}");
+    assert!(
+        text.contains("FAIL range: 1 of 1 outside [0, 1] (first: 1.5)"),
+        "{text}"
+    );
     assert!(text.contains("scores: passed"), "{text}");
 
     let json = weft(dir.path())

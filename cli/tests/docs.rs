@@ -93,7 +93,11 @@ fn the_readmes_commands_run() {
         .arg("--debug")
         .env("CARGO_TARGET_DIR", &target);
     run(install, "cargo install --path cli");
-    assert!(weft_bin.is_file(), "cargo install made {}", weft_bin.display());
+    assert!(
+        weft_bin.is_file(),
+        "cargo install made {}",
+        weft_bin.display()
+    );
 
     for (i, block) in blocks.iter().enumerate() {
         let dir = scratch.path().join(format!("block{i}"));
@@ -138,15 +142,25 @@ fn check_outputs(dir: &Path, block: &[String]) {
     if block.iter().any(|l| l.contains("-o results.json")) {
         let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(v.to_string().contains("EU") || v.to_string().contains("report"), "{v}");
+        assert!(
+            v.to_string().contains("EU") || v.to_string().contains("report"),
+            "{v}"
+        );
     }
-    if block.iter().any(|l| l.starts_with("cargo run --example flow_cli")) {
-        assert!(dir.join(".weft/cache").is_dir(), "the flow's cache is in {dir:?}");
+    if block
+        .iter()
+        .any(|l| l.starts_with("cargo run --example flow_cli"))
+    {
+        assert!(
+            dir.join(".weft/cache").is_dir(),
+            "the flow's cache is in {dir:?}"
+        );
     }
 }
 
 #[test]
 fn sh_blocks_are_read_without_comments() {
-    let text = "x\n```sh\ncargo run --example a   # note\n# only a comment\n```\n```text\nno\n```\n";
+    let text =
+        "x\n```sh\ncargo run --example a   # note\n# only a comment\n```\n```text\nno\n```\n";
     assert_eq!(sh_blocks(text), [vec!["cargo run --example a".to_string()]]);
 }

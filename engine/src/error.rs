@@ -259,7 +259,11 @@ impl Problem {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        let config = self.problems.iter().filter(|p| p.is_configuration()).count();
+        let config = self
+            .problems
+            .iter()
+            .filter(|p| p.is_configuration())
+            .count();
         let what = match config {
             0 => "the graph is invalid",
             c if c == n => "the configuration is invalid",

@@ -70,10 +70,10 @@ mod probe;
 mod session;
 mod type_name;
 mod value;
-mod warnings;
 #[cfg(feature = "viz")]
 #[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
 pub mod viz;
+mod warnings;
 pub mod watch;
 
 pub use adapter::{

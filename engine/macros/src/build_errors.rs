@@ -23,7 +23,11 @@ fn assert_contains(text: &str, part: &str) {
 fn on_input_must_name_a_parameter() {
     let e = error(
         quote!(pipe_input(add_one, on_input = "y")),
-        quote!(fn scaled(x: &f64) -> f64 { x * 2.0 }),
+        quote!(
+            fn scaled(x: &f64) -> f64 {
+                x * 2.0
+            }
+        ),
     );
     assert_contains(&e, "`scaled` has no parameter `y`; its parameters are: x");
 }
@@ -32,7 +36,11 @@ fn on_input_must_name_a_parameter() {
 fn a_closure_steps_parameters_need_types() {
     let e = error(
         quote!(pipe_output(|x| x + 1.0)),
-        quote!(fn total(values: &[f64]) -> f64 { values.iter().sum() }),
+        quote!(
+            fn total(values: &[f64]) -> f64 {
+                values.iter().sum()
+            }
+        ),
     );
     assert_contains(&e, "a closure step's parameters need types");
 }
@@ -41,7 +49,11 @@ fn a_closure_steps_parameters_need_types() {
 fn a_step_named_twice_is_refused() {
     let e = error(
         quote!(pipe_input(add_one, add_one)),
-        quote!(fn f(x: &f64) -> f64 { *x }),
+        quote!(
+            fn f(x: &f64) -> f64 {
+                *x
+            }
+        ),
     );
     assert_contains(&e, "step `add_one` appears twice in one pipe");
 }
@@ -50,7 +62,11 @@ fn a_step_named_twice_is_refused() {
 fn an_optional_parameter_cannot_be_piped() {
     let e = error(
         quote!(pipe_input(add_one)),
-        quote!(fn f(x: Option<&f64>) -> f64 { x.copied().unwrap_or(0.0) }),
+        quote!(
+            fn f(x: Option<&f64>) -> f64 {
+                x.copied().unwrap_or(0.0)
+            }
+        ),
     );
     assert_contains(&e, "`pipe_input` pipes a required parameter");
 }
@@ -59,7 +75,11 @@ fn an_optional_parameter_cannot_be_piped() {
 fn pipe_output_does_not_go_with_check_output() {
     let e = error(
         quote!(pipe_output(add_one), check_output(range = (0, 1))),
-        quote!(fn f(x: &f64) -> f64 { *x }),
+        quote!(
+            fn f(x: &f64) -> f64 {
+                *x
+            }
+        ),
     );
     assert_contains(&e, "`pipe_output(..)` does not go with `check_output(..)`");
 }
@@ -68,7 +88,11 @@ fn pipe_output_does_not_go_with_check_output() {
 fn a_subdag_needs_its_modules() {
     let e = error(
         quote!(subdag(inputs(raw = source("raw_eu")))),
-        quote!(fn total_eu(total: &f64) -> f64 { *total }),
+        quote!(
+            fn total_eu(total: &f64) -> f64 {
+                *total
+            }
+        ),
     );
     assert_contains(&e, "subdag needs the modules of the part");
 }
@@ -77,16 +101,27 @@ fn a_subdag_needs_its_modules() {
 fn a_subdag_input_is_bound_to_a_source_or_a_value() {
     let e = error(
         quote!(subdag(crate::part, inputs(raw = "raw_eu"))),
-        quote!(fn total_eu(total: &f64) -> f64 { *total }),
+        quote!(
+            fn total_eu(total: &f64) -> f64 {
+                *total
+            }
+        ),
     );
-    assert_contains(&e, "bind a parameter to `value(expr)` or to `source(\"node\")`");
+    assert_contains(
+        &e,
+        "bind a parameter to `value(expr)` or to `source(\"node\")`",
+    );
 }
 
 #[test]
 fn two_parameterize_outputs_with_one_name_are_refused() {
     let e = error(
         quote!(parameterize(twice(x = value(1)), twice(x = value(2)))),
-        quote!(fn double(x: u64) -> u64 { x * 2 }),
+        quote!(
+            fn double(x: u64) -> u64 {
+                x * 2
+            }
+        ),
     );
     assert_contains(&e, "parameterize output `twice` is given twice");
 }

@@ -113,11 +113,19 @@ fn expand(
                      or `Collect` one",
                 ));
             }
-            let made =
-                modifiers::pipe::input_steps(fn_ident, &node_name, &param.name, &param.ty, &pipe.steps)?;
+            let made = modifiers::pipe::input_steps(
+                fn_ident,
+                &node_name,
+                &param.name,
+                &param.ty,
+                &pipe.steps,
+            )?;
             let last = made.last().map(|s| s.name.clone()).unwrap_or_default();
             for (i, s) in made.into_iter().enumerate() {
-                steps.push((s, modifiers::pipe::version_tokens("pipe_input", i, &pipe.steps[i])));
+                steps.push((
+                    s,
+                    modifiers::pipe::version_tokens("pipe_input", i, &pipe.steps[i]),
+                ));
             }
             Some(modifiers::parameterize::Output {
                 name: fn_ident.clone(),
@@ -153,7 +161,10 @@ fn expand(
     if let Some(pipe) = &attrs.pipe_output {
         let made = modifiers::pipe::output_steps(fn_ident, &node_name, &fn_node, out_ty, pipe)?;
         for (i, s) in made.into_iter().enumerate() {
-            steps.push((s, modifiers::pipe::version_tokens("pipe_output", i, &pipe[i])));
+            steps.push((
+                s,
+                modifiers::pipe::version_tokens("pipe_output", i, &pipe[i]),
+            ));
         }
     }
     for (step, version) in steps {

@@ -300,7 +300,9 @@ impl Cache {
             if let Some(error) = &r.error {
                 let line = first_line(error, 60);
                 note.push_str(&format!(": {line}"));
-                failure.get_or_insert_with(|| format!("`{}` failed: {}", r.node, first_line(error, 100)));
+                failure.get_or_insert_with(|| {
+                    format!("`{}` failed: {}", r.node, first_line(error, 100))
+                });
             }
             nodes.push(VizNode {
                 name: r.node.clone(),
@@ -338,7 +340,11 @@ impl Cache {
                             VizRole::Input
                         },
                         type_name: String::new(),
-                        note: if absent { "not given".into() } else { String::new() },
+                        note: if absent {
+                            "not given".into()
+                        } else {
+                            String::new()
+                        },
                     });
                 }
                 edges.push((index[dep], index[&r.node]));

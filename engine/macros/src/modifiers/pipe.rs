@@ -33,7 +33,10 @@ pub struct PipeInput {
 }
 
 /// Parses the parenthesized steps; `on_input = ".."` is accepted when `input`.
-fn parse_steps(input: ParseStream, allow_on_input: bool) -> syn::Result<(Vec<Step>, Option<LitStr>)> {
+fn parse_steps(
+    input: ParseStream,
+    allow_on_input: bool,
+) -> syn::Result<(Vec<Step>, Option<LitStr>)> {
     let content;
     syn::parenthesized!(content in input);
     let items = Punctuated::<Expr, syn::Token![,]>::parse_terminated(&content)?;
@@ -281,9 +284,10 @@ fn step_label(step: &Step, i: usize) -> String {
 
 fn first_param(func: &ItemFn) -> syn::Result<Ident> {
     let sig = Signature::parse(func)?;
-    let first = sig.params.first().ok_or_else(|| {
-        syn::Error::new(Span::call_site(), "a pipe step takes the piped value")
-    })?;
+    let first = sig
+        .params
+        .first()
+        .ok_or_else(|| syn::Error::new(Span::call_site(), "a pipe step takes the piped value"))?;
     if matches!(
         first.shape,
         ParamShape::OptionRef | ParamShape::OptionDeref(_) | ParamShape::Collect
