@@ -270,3 +270,39 @@ fn a_subdag_input_the_part_does_not_have_is_a_build_error() {
         "{err}"
     );
 }
+
+pub mod nested {
+    use weft::prelude::*;
+
+    /// A part whose own function is a subdag: added inside the outer part, as `outer.inner.x`.
+    #[node(subdag(super::part, namespace = "inner", inputs(raw = source("raw")), config(rate = 3.0)))]
+    pub fn tripled(total: &f64) -> f64 {
+        *total
+    }
+}
+
+pub mod outer {
+    use weft::prelude::*;
+
+    #[node(subdag(super::nested, namespace = "outer", inputs(raw = source("raw_all"))))]
+    pub fn all_tripled(tripled: &f64) -> f64 {
+        *tripled
+    }
+}
+
+#[test]
+fn a_subdag_inside_a_subdag_is_added_too() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::outer])
+        .build()
+        .unwrap();
+    let out = dr
+        .execute(
+            &["all_tripled"],
+            inputs! { "raw_all" => vec![1.0, 2.0, -1.0] },
+        )
+        .unwrap();
+    assert_eq!(*out.get::<f64>("all_tripled").unwrap(), 9.0);
+    assert!(dr.graph().node("outer.inner.cleaned").is_some());
+    assert!(dr.graph().node("outer.tripled").is_some());
+}

@@ -117,6 +117,11 @@ impl Subdag {
             specs.extend(kept);
         }
         problems.extend(dropped.problems(&specs));
+        // Subdags of the part's own `#[node(subdag(..))]` functions: expanded against the
+        // part's config, then renamed with the rest of the part (`ns.inner.x`).
+        for inner in self.modules.subdags() {
+            specs.extend(inner.expand(&config, problems));
+        }
         let inner: BTreeSet<String> = specs.iter().map(|s| s.name().to_string()).collect();
         let problem = |what: String| Problem::Subdag {
             namespace: ns.clone(),
