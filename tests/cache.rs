@@ -1090,6 +1090,12 @@ fn an_unknown_cache_format_is_a_build_error_naming_node_format_and_choices() {
         })
         .collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
+    // A configuration error, named as such.
+    assert!(
+        err.to_string()
+            .starts_with("the configuration is invalid (2 problems):"),
+        "{err}"
+    );
     assert!(
         messages.iter().any(|m| m.contains("node `typo`")
             && m.contains("`jsno`")

@@ -519,4 +519,26 @@ mod tests {
             "input `thing` has type `b::Thing`, expected `a::Thing`"
         );
     }
+
+    #[test]
+    fn configuration_problems_are_named_as_such() {
+        let config = BuildError {
+            problems: vec![Problem::Cache("unknown cache format `jsno`".into())],
+        };
+        assert!(config
+            .to_string()
+            .starts_with("the configuration is invalid (1 problem):"));
+        let graph = BuildError {
+            problems: vec![Problem::Cycle(vec!["a".into(), "b".into(), "a".into()])],
+        };
+        assert!(graph
+            .to_string()
+            .starts_with("the graph is invalid (1 problem):"));
+        let both = BuildError {
+            problems: [config.problems, graph.problems].concat(),
+        };
+        assert!(both
+            .to_string()
+            .starts_with("the graph and its configuration are invalid (2 problems):"));
+    }
 }
