@@ -37,7 +37,9 @@ use layout::{key_checksum, META};
 
 use super::key::CacheKey;
 use super::records::{self, Row};
-use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
+use super::store::{
+    MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, RunTally, Status, StoreError,
+};
 use crate::fingerprint::DataVersion;
 
 /// Metadata in a SQLite file.
@@ -90,13 +92,40 @@ fn chunks(
     c: &Connection,
     run_id: Option<&str>,
     newest_first: bool,
+    each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let which = match run_id {
+        Some(id) => Batches::Of(id),
+        None => Batches::All,
+    };
+    batches(c, which, newest_first, each)
+}
+
+/// Which batches of records [`batches`] reads.
+#[derive(Clone, Copy)]
+enum Batches<'a> {
+    All,
+    /// One run's.
+    Of(&'a str),
+    /// One run's and those written before its last one.
+    Through(&'a str),
+}
+
+/// [`chunks`], for any [`Batches`].
+fn batches(
+    c: &Connection,
+    which: Batches<'_>,
+    newest_first: bool,
     mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
-    let filter = if run_id.is_some() {
-        "WHERE r.run_id = ?1"
-    } else {
-        ""
+    let (filter, run_id) = match which {
+        Batches::All => ("", None),
+        Batches::Of(id) => ("WHERE r.run_id = ?1", Some(id)),
+        Batches::Through(id) => (
+            "WHERE r.seq <= (SELECT MAX(seq) FROM run_records WHERE run_id = ?1)",
+            Some(id),
+        ),
     };
     let mut stmt = c
         .prepare_cached(&format!(
@@ -397,6 +426,53 @@ impl MetadataStore for SqliteStore {
         })?;
         out.truncate(limit);
         Ok(out)
+    }
+
+    fn history_through(
+        &self,
+        node: &str,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, StoreError> {
+        let c = self.reader()?;
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        // Batches after the run's last one are never read; neither are the run's records
+        // of later-written runs that interleave with it.
+        let mut seen_run = false;
+        batches(&c, Batches::Through(run_id), true, |run, body, events| {
+            seen_run |= run == run_id;
+            if !seen_run {
+                return Ok(true);
+            }
+            let mut mine = records::decode_node(run, body, events, node)?;
+            mine.reverse();
+            out.extend(mine);
+            Ok(out.len() < limit)
+        })?;
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    fn tally(&self, run_id: &str) -> Result<RunTally, StoreError> {
+        let c = self.reader()?;
+        let mut stmt = c
+            .prepare_cached("SELECT events FROM run_records WHERE run_id = ?1")
+            .map_err(StoreError::sql("reading records"))?;
+        let mut rows = stmt
+            .query([run_id])
+            .map_err(StoreError::sql("reading records"))?;
+        let mut all = Vec::new();
+        while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
+            let events = row
+                .get_ref(0)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(StoreError::sql("reading records"))?;
+            all.extend(records::statuses(run_id, events)?);
+        }
+        Ok(RunTally::of(all))
     }
 
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError> {
