@@ -18,7 +18,11 @@ use futures_util::StreamExt as _;
 fn three_runs(dir: &Path) {
     for spend in ["10", "10", "12"] {
         let mut inputs = REPORT_INPUTS.to_vec();
-        inputs[1] = if spend == "10" { "spend=10" } else { "spend=12" };
+        inputs[1] = if spend == "10" {
+            "spend=10"
+        } else {
+            "spend=12"
+        };
         let out = flow(dir)
             .args(["build", "report", "--quiet"])
             .args(&inputs)
@@ -60,7 +64,9 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 todo.push(p);
-            } else if !p.to_string_lossy().ends_with("-shm") && !p.to_string_lossy().ends_with("-wal") {
+            } else if !p.to_string_lossy().ends_with("-shm")
+                && !p.to_string_lossy().ends_with("-wal")
+            {
                 out.insert(p.clone(), std::fs::read(&p).unwrap());
             }
         }
@@ -84,7 +90,10 @@ fn the_pages_show_the_runs_a_run_and_a_node_and_write_nothing() {
     assert_eq!(status, 200, "{runs}");
     let at: Vec<usize> = ids
         .iter()
-        .map(|id| runs.find(&format!("data-run=\"{id}\"")).expect("every run is listed"))
+        .map(|id| {
+            runs.find(&format!("data-run=\"{id}\""))
+                .expect("every run is listed")
+        })
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "newest first: {at:?}");
     assert!(runs.contains("0 executed"), "the all-hit run: {runs}");
@@ -95,15 +104,25 @@ fn the_pages_show_the_runs_a_run_and_a_node_and_write_nothing() {
     let (_, hit) = get(&format!("{}/?node=cost_ratio", ui.url));
     assert!(ids.iter().all(|id| hit.contains(id.as_str())), "{hit}");
     let (_, none) = get(&format!("{}/?node=budget_split", ui.url));
-    assert!(!ids.iter().any(|id| none.contains(&format!("data-run=\"{id}\""))), "{none}");
+    assert!(
+        !ids.iter()
+            .any(|id| none.contains(&format!("data-run=\"{id}\""))),
+        "{none}"
+    );
     assert!(none.contains("No run involves"), "{none}");
 
     // A run: the engine's picture with a box per node, bars, the slowest path.
     let (status, run) = get(&format!("{}/runs/{}", ui.url, ids[2]));
     assert_eq!(status, 200, "{run}");
     for node in ["spend_per_signup", "cost_ratio", "report"] {
-        assert!(run.contains(&format!("data-node=\"{node}\"")), "{node} in the picture");
-        assert!(run.contains(&format!("/runs/{}/nodes/{node}", ids[2])), "{node} linked");
+        assert!(
+            run.contains(&format!("data-node=\"{node}\"")),
+            "{node} in the picture"
+        );
+        assert!(
+            run.contains(&format!("/runs/{}/nodes/{node}", ids[2])),
+            "{node} linked"
+        );
     }
     assert!(run.contains("Time per node"), "{run}");
     assert!(
@@ -126,13 +145,25 @@ fn the_pages_show_the_runs_a_run_and_a_node_and_write_nothing() {
         let shown = reason.replace('>', "&gt;");
         assert!(node.contains(&shown), "`{reason}` on the page: {node}");
     }
-    assert!(node.contains("dependency `spend_per_signup` changed data version"), "{node}");
+    assert!(
+        node.contains("dependency `spend_per_signup` changed data version"),
+        "{node}"
+    );
     assert!(node.contains("f64"), "the type");
-    assert!(node.contains("<pre class=\"preview\">1.5</pre>"), "12/4/2 = 1.5: {node}");
+    assert!(
+        node.contains("<pre class=\"preview\">1.5</pre>"),
+        "12/4/2 = 1.5: {node}"
+    );
     for id in &ids {
-        assert!(node.contains(&format!("/runs/{id}/nodes/cost_ratio")), "history has {id}");
+        assert!(
+            node.contains(&format!("/runs/{id}/nodes/cost_ratio")),
+            "history has {id}"
+        );
     }
-    assert!(node.contains("changed"), "the data version changed in the last run");
+    assert!(
+        node.contains("changed"),
+        "the data version changed in the last run"
+    );
 
     // Not found, and nothing was written.
     let (status, _) = get(&format!("{}/runs/{}/nodes/budget_split", ui.url, ids[0]));
@@ -148,7 +179,11 @@ fn raw(url: &str, path: &str) -> String {
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -184,8 +219,23 @@ fn no_path_leads_out_of_the_cache() {
             "{path} answered {status}: {answer}"
         );
         assert!(!answer.contains("TOP SECRET"), "{path} leaked the file");
-        assert!(!answer.contains("SQLite format"), "{path} leaked the database");
+        assert!(
+            !answer.contains("SQLite format"),
+            "{path} leaked the database"
+        );
     }
+    // A page of another site cannot read the view through a name rebound to 127.0.0.1.
+    let addr = ui.url.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    assert!(!answer.contains(&id), "{answer}");
     // The refusal says why (asked raw: an HTTP client would resolve the dots itself).
     let answer = raw(&ui.url, "/runs/%2e%2e");
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
@@ -202,7 +252,11 @@ fn a_missing_or_foreign_cache_is_an_error_at_start() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot be opened"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be opened"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!missing.exists(), "the view created the directory");
 
     let out = common::weft(tmp.path())
@@ -211,7 +265,11 @@ fn a_missing_or_foreign_cache_is_an_error_at_start() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is not a weft cache"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a weft cache"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Server-sent events of a watch session, as JSON objects, read until `until` holds.
@@ -273,20 +331,30 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
         let mut stream = response.bytes_stream();
         let (mut buf, mut seen) = (String::new(), Vec::new());
         // The first run ends (replayed if it ended before the page connected).
-        let first = events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "run_ended").await;
+        let first = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_ended"
+        })
+        .await;
         assert_eq!(first["status"], "completed", "{seen:?}");
         assert_eq!(first["reason"], "first run");
 
         // Edit the file: the rerun says why, and only what reads the notes runs.
         let t = Instant::now();
         std::fs::write(&notes, "to be or not to be, that is the question").unwrap();
-        let reason = events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "reason").await;
+        let reason =
+            events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "reason").await;
         assert!(
-            reason["reason"].as_str().unwrap().ends_with("notes.txt changed"),
+            reason["reason"]
+                .as_str()
+                .unwrap()
+                .ends_with("notes.txt changed"),
             "{reason}"
         );
         seen.clear();
-        let done = events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "run_finished").await;
+        let done = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_finished"
+        })
+        .await;
         let finished: Vec<(&str, &str)> = seen
             .iter()
             .filter(|e| e["kind"] == "node_finished")
@@ -295,16 +363,24 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
         for node in ["text", "word_count", "summary"] {
             assert!(finished.contains(&(node, "executed")), "{node}: {seen:?}");
             assert!(
-                seen.iter().any(|e| e["kind"] == "node_started" && e["node"] == node),
+                seen.iter()
+                    .any(|e| e["kind"] == "node_started" && e["node"] == node),
                 "{node} started"
             );
         }
         assert!(!finished.iter().any(|(n, _)| *n == "greeting"), "{seen:?}");
         assert!(
-            done["reused"].as_array().unwrap().iter().any(|n| n == "greeting"),
+            done["reused"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == "greeting"),
             "{done}"
         );
-        let ended = events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "run_ended").await;
+        let ended = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_ended"
+        })
+        .await;
         assert_eq!(ended["status"], "completed");
         assert!(t.elapsed() < PATIENCE);
         // The stored run is a page now.
@@ -314,6 +390,33 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
             .unwrap();
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
-        assert!(page.contains("A greeting"), "the doc, from the flow's binary: {page}");
+        assert!(
+            page.contains("A greeting"),
+            "the doc, from the flow's binary: {page}"
+        );
     });
+}
+
+#[test]
+fn a_flows_own_binary_adds_docs_and_the_nodes_a_run_did_not_reach() {
+    let tmp = tempdir();
+    three_runs(tmp.path());
+    let ids = run_ids(tmp.path());
+    let mut cmd = Command::new(common::flow_bin());
+    cmd.current_dir(tmp.path()).args(["ui", "--port", "0"]);
+    let ui = Served::start(cmd);
+    let (status, run) = get(&format!("{}/runs/{}", ui.url, ids[0]));
+    assert_eq!(status, 200, "{run}");
+    for absent in ["budget_split", "headline"] {
+        assert!(
+            run.contains(&format!("data-node=\"{absent}\"")),
+            "{absent} drawn"
+        );
+    }
+    assert!(run.contains("not on the path"), "{run}");
+    let (_, node) = get(&format!("{}/runs/{}/nodes/cost_ratio", ui.url, ids[0]));
+    assert!(
+        node.contains("Cost per signup, relative to the target cost."),
+        "{node}"
+    );
 }

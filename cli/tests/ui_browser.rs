@@ -74,9 +74,12 @@ async fn until(c: &Client, what: &str, script: &str) -> serde_json::Value {
         );
         // Give the page's own event handling the thread (a condition is polled, not a time).
         tokio::task::yield_now().await;
-        c.execute("return new Promise(r => requestAnimationFrame(() => r(true)))", vec![])
-            .await
-            .ok();
+        c.execute(
+            "return new Promise(r => requestAnimationFrame(() => r(true)))",
+            vec![],
+        )
+        .await
+        .ok();
     }
 }
 

@@ -39,55 +39,56 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
         .run(|update| {
             live.watch(update);
             match update {
-            Update::Watching(files) if files.is_empty() => {
-                outln!(
-                    "watch: no file inputs on the path to {}; nothing to watch after this run",
-                    names.join(", ")
-                );
-            }
-            Update::Watching(files) => outln!("watching {}", files.join(", ")),
-            Update::Ran {
-                report,
-                outputs: got,
-            } => {
-                if a.verbose {
-                    outln!("{report:#}");
-                } else {
-                    outln!("{report}");
+                Update::Watching(files) if files.is_empty() => {
+                    outln!(
+                        "watch: no file inputs on the path to {}; nothing to watch after this run",
+                        names.join(", ")
+                    );
                 }
-                match got {
-                    Some(got) => {
-                        failed = false;
-                        out!("{}", render::table(&render::rows(got, &outputs)));
+                Update::Watching(files) => outln!("watching {}", files.join(", ")),
+                Update::Ran {
+                    report,
+                    outputs: got,
+                } => {
+                    if a.verbose {
+                        outln!("{report:#}");
+                    } else {
+                        outln!("{report}");
                     }
-                    None => failed = true,
-                }
-                // The cache's new warnings, once the outputs are read (reading a stored value
-                // that turns out unusable warns too).
-                if let Some(cache) = driver.cache() {
-                    for warning in cache.warnings() {
-                        if warned.insert(warning.clone()) {
-                            eprintln!("warning: {warning}");
+                    match got {
+                        Some(got) => {
+                            failed = false;
+                            out!("{}", render::table(&render::rows(got, &outputs)));
+                        }
+                        None => failed = true,
+                    }
+                    // The cache's new warnings, once the outputs are read (reading a stored value
+                    // that turns out unusable warns too).
+                    if let Some(cache) = driver.cache() {
+                        for warning in cache.warnings() {
+                            if warned.insert(warning.clone()) {
+                                eprintln!("warning: {warning}");
+                            }
                         }
                     }
+                    runs += 1;
+                    if w.max_runs.is_some_and(|m| runs >= m) {
+                        stop.stop();
+                    }
                 }
-                runs += 1;
-                if w.max_runs.is_some_and(|m| runs >= m) {
-                    stop.stop();
+                Update::Cancelling { paths, .. } => {
+                    outln!("changed while running: {}; restarting", paths_text(paths));
                 }
+                Update::Unchanged(paths) => {
+                    outln!("saved without changes: {} (nothing ran)", paths_text(paths));
+                }
+                Update::Warning(m) => eprintln!("warning: {m}"),
+                // Shown by the report at the end of the run (and live by `--ui`).
+                Update::Started { .. } => {}
+                // An update added to weft after this CLI was written: show it rather than drop it.
+                other => eprintln!("watch: {other:?}"),
             }
-            Update::Cancelling { paths, .. } => {
-                outln!("changed while running: {}; restarting", paths_text(paths));
-            }
-            Update::Unchanged(paths) => {
-                outln!("saved without changes: {} (nothing ran)", paths_text(paths));
-            }
-            Update::Warning(m) => eprintln!("warning: {m}"),
-            // Shown by the report at the end of the run (and live by `--ui`).
-            Update::Started { .. } => {}
-            // An update added to weft after this CLI was written: show it rather than drop it.
-            other => eprintln!("watch: {other:?}"),
-        }})
+        })
         .map_err(|e| CliError::usage(e.to_string()))?;
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }

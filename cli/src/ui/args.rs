@@ -10,7 +10,12 @@ use clap::Args;
 #[derive(Args, Debug, Clone)]
 pub(crate) struct UiArgs {
     /// The cache directory to show
-    #[arg(long = "cache", alias = "cache-dir", value_name = "DIR", default_value = ".weft/cache")]
+    #[arg(
+        long = "cache",
+        alias = "cache-dir",
+        value_name = "DIR",
+        default_value = ".weft/cache"
+    )]
     pub(crate) cache: PathBuf,
 
     #[command(flatten)]
@@ -51,14 +56,19 @@ pub(crate) struct LiveUiArgs {
     pub(crate) ui_port: u16,
 
     /// The web view's address (default: 127.0.0.1, this machine only)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", requires = "ui")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1",
+        requires = "ui"
+    )]
     pub(crate) ui_bind: IpAddr,
 }
 
 impl LiveUiArgs {
     /// Where to listen, when `--ui` is on.
     pub(crate) fn listen(&self) -> Option<Listen> {
-        self.ui.then(|| Listen {
+        self.ui.then_some(Listen {
             port: self.ui_port,
             bind: self.ui_bind,
         })

@@ -24,7 +24,9 @@ pub(crate) fn outcome_colours() -> String {
     let mut css = String::from(":root {\n");
     for (name, role) in OUTCOMES {
         let (fill, stroke) = role.colours();
-        css.push_str(&format!("  --{name}-fill: {fill}; --{name}-stroke: {stroke};\n"));
+        css.push_str(&format!(
+            "  --{name}-fill: {fill}; --{name}-stroke: {stroke};\n"
+        ));
     }
     css.push_str("}\n");
     css
@@ -49,9 +51,15 @@ mod tests {
     fn outcome_colours_are_the_pictures() {
         let css = outcome_colours();
         let (fill, stroke) = VizRole::Hit.colours();
-        assert!(css.contains(&format!("--hit-fill: {fill}; --hit-stroke: {stroke};")), "{css}");
+        assert!(
+            css.contains(&format!("--hit-fill: {fill}; --hit-stroke: {stroke};")),
+            "{css}"
+        );
         for (name, _) in OUTCOMES {
-            assert!(STYLE.contains(&format!("var(--{name}-fill)")), "{name} unused");
+            assert!(
+                STYLE.contains(&format!("var(--{name}-fill)")),
+                "{name} unused"
+            );
         }
     }
 }

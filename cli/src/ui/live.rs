@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value as Json};
 use tokio::sync::broadcast;
 use weft::watch::{RunStatus, Trigger, Update};
-use weft::{Adapter, NodeFuture, NodeInfo, NodeResult, Next, RunInfo, RunSummary};
+use weft::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 
 /// How many events a slow page may fall behind before it is told to reload.
 const BACKLOG: usize = 4096;

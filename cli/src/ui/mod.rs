@@ -13,6 +13,9 @@
 //! events (from an adapter on the driver and from the watcher) to every open page as
 //! server-sent events (`/events`).
 //!
+//! `weft dev --ui` ([`dev_view`]) follows the code-edit loop: why each rerun happened and the
+//! new run's picture (its flow runs in a child process, so nodes are not followed one by one).
+//!
 //! One concept per file: [`args`] (the flags), [`server`] (start, bind, serve), [`routes`]
 //! (URLs to pages), [`site`] (what pages read: the cache, memos of finished runs, the flow's
 //! docs), [`pages`] (the HTML), [`live`] (events), [`assets`] (embedded CSS and script),
@@ -21,6 +24,7 @@
 
 pub(crate) mod args;
 mod assets;
+pub(crate) mod dev_view;
 pub(crate) mod live;
 mod pages;
 mod preview;

@@ -33,8 +33,11 @@ use super::site::Site;
 
 type Shared = State<Arc<Site>>;
 
-/// The web view's routes over `site`.
-pub(crate) fn router(site: Arc<Site>) -> Router {
+/// The web view's routes over `site`. `hosts`: the `Host` headers accepted (empty: any). A
+/// view on 127.0.0.1 accepts only its own loopback names, so that a web page elsewhere cannot
+/// read it through a DNS name rebound to 127.0.0.1.
+pub(crate) fn router(site: Arc<Site>, hosts: Vec<String>) -> Router {
+    let hosts = Arc::new(hosts);
     Router::new()
         .route("/", get(runs))
         .route("/live", get(live))
@@ -44,7 +47,34 @@ pub(crate) fn router(site: Arc<Site>) -> Router {
         .route("/events", get(events))
         .route("/assets/{name}", get(asset))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                same_host(hosts.clone(), req, next)
+            },
+        ))
         .with_state(site)
+}
+
+/// Refuses requests for another host name (421 Misdirected Request).
+async fn same_host(
+    hosts: Arc<Vec<String>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if hosts.is_empty() || hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            format!("this weft ui answers to {} only", hosts.join(", ")),
+        )
+            .into_response()
+    }
 }
 
 async fn runs(State(site): Shared, Query(q): Query<RunsQuery>) -> Response {
@@ -76,7 +106,10 @@ async fn node(State(site): Shared, Path((run, node)): Path<(String, String)>) ->
     if !safety::node_name(&node) {
         return refused(site, "node name", &node).await;
     }
-    render(site, "text/html", move |s| pages::node::render(s, &run, &node)).await
+    render(site, "text/html", move |s| {
+        pages::node::render(s, &run, &node)
+    })
+    .await
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
@@ -91,7 +124,9 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 async fn not_found(State(site): Shared) -> Response {
     render(site, "text/html", |_| {
-        Err(PageError::not_found("no such page: the view has runs, run and node pages"))
+        Err(PageError::not_found(
+            "no such page: the view has runs, run and node pages",
+        ))
     })
     .await
 }
@@ -194,10 +229,8 @@ fn respond(
         ),
     );
     if let Some(took) = took {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "render;dur={:.3}",
-            took.as_secs_f64() * 1e3
-        )) {
+        if let Ok(v) = HeaderValue::from_str(&format!("render;dur={:.3}", took.as_secs_f64() * 1e3))
+        {
             h.insert("server-timing", v);
         }
     }

@@ -85,7 +85,9 @@ mod tests {
     fn node_names_are_identifiers_with_namespaces() {
         assert!(node_name("spend_per_signup"));
         assert!(node_name("features.spend"));
-        for bad in ["", ".", "..", "../etc", "a/b", ".a", "a.", "a..b", "a%2e", "a\\b"] {
+        for bad in [
+            "", ".", "..", "../etc", "a/b", ".a", "a.", "a..b", "a%2e", "a\\b",
+        ] {
             assert!(!node_name(bad), "{bad}");
         }
     }

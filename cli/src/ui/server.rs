@@ -65,7 +65,18 @@ impl Server {
             .enable_all()
             .build()
             .map_err(|e| CliError::failure(format!("cannot start the web view's runtime: {e}")))?;
-        let app = router(Arc::new(site));
+        // On loopback, only this machine's names for it (see `router`).
+        let hosts = if addr.ip().is_loopback() {
+            let port = addr.port();
+            vec![
+                format!("127.0.0.1:{port}"),
+                format!("localhost:{port}"),
+                format!("[::1]:{port}"),
+            ]
+        } else {
+            Vec::new()
+        };
+        let app = router(Arc::new(site), hosts);
         let thread = std::thread::Builder::new()
             .name("weft-ui".into())
             .spawn(move || {

@@ -6,11 +6,12 @@
 //! then reads a run's events only the first time it shows it, and a run page lays its picture
 //! out once. Runs still `running` are never memoized.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use weft::cache::{RunMeta, RunTally, StoreError};
+use weft::viz::{Viz, VizNode, VizRole};
 use weft::{Cache, Graph};
 
 use super::live::Hub;
@@ -24,6 +25,8 @@ const PICTURES_KEPT: usize = 32;
 pub(crate) struct FlowInfo {
     /// Per function node: (module, doc).
     pub(crate) nodes: BTreeMap<String, (String, String)>,
+    /// Per node: its dependencies (the graph's edges).
+    pub(crate) deps: BTreeMap<String, Vec<String>>,
 }
 
 impl FlowInfo {
@@ -40,7 +43,66 @@ impl FlowInfo {
                 ))
             })
             .collect();
-        FlowInfo { nodes }
+        let deps = graph
+            .nodes()
+            .iter()
+            .filter_map(|n| {
+                let id = graph.id(n.name())?;
+                let deps = graph
+                    .deps(id)
+                    .iter()
+                    .map(|d| graph.nodes()[*d as usize].name().to_string());
+                Some((n.name().to_string(), deps.collect()))
+            })
+            .collect();
+        FlowInfo { nodes, deps }
+    }
+
+    /// Adds to a run's picture the flow's nodes the run has no record of: `skipped` for those
+    /// its requested outputs needed (a failure upstream stopped them), `not on the path` for
+    /// the others; with the graph's edges between them.
+    fn complete(&self, viz: &mut Viz, outputs: &[String]) {
+        let mut index: HashMap<String, usize> = viz
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        // What the outputs need, iteratively.
+        let mut needed: HashSet<&str> = HashSet::new();
+        let mut todo: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        while let Some(n) = todo.pop() {
+            if needed.insert(n) {
+                todo.extend(self.deps.get(n).into_iter().flatten().map(String::as_str));
+            }
+        }
+        for name in self.nodes.keys() {
+            if index.contains_key(name) {
+                continue;
+            }
+            index.insert(name.clone(), viz.nodes.len());
+            viz.nodes.push(VizNode {
+                name: name.clone(),
+                role: VizRole::Function,
+                type_name: String::new(),
+                note: if needed.contains(name.as_str()) {
+                    "skipped".into()
+                } else {
+                    "not on the path".into()
+                },
+            });
+        }
+        let mut edges: HashSet<(usize, usize)> = viz.edges.iter().copied().collect();
+        for (node, deps) in &self.deps {
+            let Some(&to) = index.get(node) else { continue };
+            for dep in deps {
+                if let Some(&from) = index.get(dep) {
+                    if edges.insert((from, to)) {
+                        viz.edges.push((from, to));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -100,9 +162,11 @@ impl Site {
         if let Some(p) = lock(&self.pictures).get(&run.run_id) {
             return Ok(p.clone());
         }
-        let svg = self
-            .cache
-            .run_picture(Some(&run.run_id))?
+        let mut viz = self.cache.run_picture(Some(&run.run_id))?;
+        if let Some(flow) = &self.flow {
+            flow.complete(&mut viz, &run.outputs);
+        }
+        let svg = viz
             .to_svg()
             .map_err(|e| StoreError::Other(format!("drawing run {}: {e}", run.run_id)))?;
         let svg: Arc<str> = Arc::from(svg);

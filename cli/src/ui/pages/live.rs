@@ -37,5 +37,10 @@ pub(crate) fn render(site: &Site) -> Page {
         "<p class=\"muted\">Save a watched file: the nodes that rerun are outlined while they \
          run and coloured as they finish; click a node for its page in the latest run.</p>",
     );
-    Ok(frame(site, "Live", &[("live".into(), String::new())], &body))
+    Ok(frame(
+        site,
+        "Live",
+        &[("live".into(), String::new())],
+        &body,
+    ))
 }

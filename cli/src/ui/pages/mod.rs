@@ -97,7 +97,12 @@ pub(crate) fn short_id(id: &str) -> &str {
 }
 
 /// The frame of every page: header, breadcrumbs, the content.
-pub(crate) fn frame(site: &Site, title: &str, crumbs: &[(String, String)], content: &str) -> String {
+pub(crate) fn frame(
+    site: &Site,
+    title: &str,
+    crumbs: &[(String, String)],
+    content: &str,
+) -> String {
     let mut nav = String::from("<nav class=\"crumbs\"><a href=\"/\">Runs</a>");
     for (label, href) in crumbs {
         if href.is_empty() {

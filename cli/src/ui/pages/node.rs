@@ -3,7 +3,7 @@
 //! why it ran or hit (the text of `explain`), its stored value (size, format, a preview), and
 //! its data versions across runs up to this one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use weft::cache::NodeRecord;
@@ -73,7 +73,11 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
     let _ = write!(
         body,
         "<h2>Why it {}</h2><div class=\"panel\" id=\"explain\"><p class=\"mono\">{}</p>",
-        if this.status.executed() { "ran" } else { "did not run" },
+        if this.status.executed() {
+            "ran"
+        } else {
+            "did not run"
+        },
         esc(&format!(
             "`{}` in run {}: {}",
             explanation.node,
@@ -101,14 +105,34 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
         body.push_str(
             "<div class=\"table-wrap\"><table><thead><tr><th>dependency</th><th>data version</th></tr></thead><tbody>",
         );
+        // Dependencies with a record in the run are nodes (links); the others are inputs.
+        let nodes: HashSet<String> = site
+            .cache
+            .records(Some(&run.run_id))
+            .map_err(PageError::store)?
+            .into_iter()
+            .map(|r| r.node)
+            .collect();
         for (dep, version) in &this.deps {
             let ignored = this.ignored.iter().any(|d| d == dep);
+            let name = if nodes.contains(dep) {
+                node_link(&run.run_id, dep)
+            } else {
+                format!(
+                    "<span class=\"mono\">{}</span> <span class=\"muted\">input</span>",
+                    esc(dep)
+                )
+            };
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"mono\">{}{}</td></tr>",
-                node_link(&run.run_id, dep),
+                name,
                 version.map_or("—".into(), |v| esc(&v.short())),
-                if ignored { " <span class=\"muted\">(ignored)</span>" } else { "" }
+                if ignored {
+                    " <span class=\"muted\">(ignored)</span>"
+                } else {
+                    ""
+                }
             );
         }
         body.push_str("</tbody></table></div>");
@@ -156,7 +180,10 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
         site,
         &format!("{node} in run {short}"),
         &[
-            (format!("run {short}"), format!("/runs/{}", seg(&run.run_id))),
+            (
+                format!("run {short}"),
+                format!("/runs/{}", seg(&run.run_id)),
+            ),
             (node.to_string(), String::new()),
         ],
         &body,

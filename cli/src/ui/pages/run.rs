@@ -33,7 +33,10 @@ pub(crate) fn picture(site: &Site, id: &str) -> Page {
 /// The run page.
 pub(crate) fn render(site: &Site, id: &str) -> Page {
     let run = find(site, id)?;
-    let records = site.cache.records(Some(&run.run_id)).map_err(PageError::store)?;
+    let records = site
+        .cache
+        .records(Some(&run.run_id))
+        .map_err(PageError::store)?;
     let svg = site.picture(&run).map_err(PageError::store)?;
     let (path, path_us) = slowest_path(&records);
     let tally = site.tally(&run).map_err(PageError::store)?;
@@ -41,7 +44,11 @@ pub(crate) fn render(site: &Site, id: &str) -> Page {
 
     let mut body = String::new();
     body.push_str(live_panel(site));
-    let _ = write!(body, "<h1>Run <span class=\"mono\">{}</span></h1>", esc(&run.run_id));
+    let _ = write!(
+        body,
+        "<h1>Run <span class=\"mono\">{}</span></h1>",
+        esc(&run.run_id)
+    );
 
     // Facts.
     let duration = run.finished_at.map_or("—".to_string(), |end| {
@@ -57,8 +64,15 @@ pub(crate) fn render(site: &Site, id: &str) -> Page {
          <dt>slowest path</dt><dd>{} <span class=\"muted\">({} in all)</span></dd></dl></div>",
         crate::text::utc(run.started_at),
         badge(&run.status, &run.status),
-        run.outputs.iter().map(|o| esc(o)).collect::<Vec<_>>().join(", "),
-        badge("executed", &format!("{} executed", tally.executed() - failed)),
+        run.outputs
+            .iter()
+            .map(|o| esc(o))
+            .collect::<Vec<_>>()
+            .join(", "),
+        badge(
+            "executed",
+            &format!("{} executed", tally.executed() - failed)
+        ),
         badge("hit", &format!("{} hits", tally.reused())),
         if failed > 0 {
             badge("failed", &format!("{failed} failed"))

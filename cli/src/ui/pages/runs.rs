@@ -29,7 +29,9 @@ pub(crate) fn render(site: &Site, q: &RunsQuery) -> Page {
     let mut runs = site.runs().map_err(PageError::store)?;
     if let Some(name) = filter {
         if name.len() > 200 {
-            return Err(PageError::bad_request("a node name has at most 200 characters"));
+            return Err(PageError::bad_request(
+                "a node name has at most 200 characters",
+            ));
         }
         // Runs where a node of exactly this name took part, newest first, however far back.
         let took_part: HashSet<String> = if crate::ui::safety::node_name(name) {
