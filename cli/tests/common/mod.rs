@@ -213,9 +213,15 @@ impl Served {
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .env_remove("RUST_LOG");
-        let mut child = cmd.spawn().expect("the server starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let child = cmd.spawn().expect("the server starts");
         let (tx, rx) = std::sync::mpsc::channel();
+        // Owned at once, so that a failure below kills and reaps it (`Drop`).
+        let mut served = Served {
+            child,
+            url: String::new(),
+            lines: rx,
+        };
+        let stdout = served.child.stdout.take().expect("stdout is piped");
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
@@ -224,26 +230,15 @@ impl Served {
                 }
             }
         });
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .expect("the server printed its address in time");
-            if let Some(at) = line.find(" at http://") {
-                let url = line[at + 4..]
-                    .split_whitespace()
-                    .next()
-                    .expect("a URL")
-                    .trim_end_matches('/')
-                    .to_string();
-                return Served {
-                    child,
-                    url,
-                    lines: rx,
-                };
-            }
-        }
+        let line = served.wait_for_line(" at http://");
+        let at = line.find(" at http://").expect("the address");
+        served.url = line[at + 4..]
+            .split_whitespace()
+            .next()
+            .expect("a URL")
+            .trim_end_matches('/')
+            .to_string();
+        served
     }
 
     /// Waits (bounded) for a line of stdout that contains `text`.
