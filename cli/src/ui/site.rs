@@ -150,7 +150,7 @@ impl Site {
         if let Some(t) = lock(&self.tallies).get(&run.run_id) {
             return Ok(t.clone());
         }
-        let t = self.cache.tally(Some(&run.run_id))?;
+        let t = self.cache.tally(&run.run_id)?;
         if run.status != "running" {
             lock(&self.tallies).insert(run.run_id.clone(), t.clone());
         }

@@ -172,28 +172,27 @@ impl Cache {
         ResultStoreHandle(&*self.inner.results)
     }
 
-    /// How a run went (`None`: the last run): records per status and the time its nodes took,
-    /// counted without decoding whole records.
-    pub fn tally(&self, run: Option<&str>) -> Result<RunTally, StoreError> {
-        let run = self.run_or_last(run)?;
-        self.inner.meta.tally(&run)
+    /// How run `run_id` went (an id as [`runs`](Self::runs) lists it, not a prefix: tools
+    /// showing many runs call this once per run, so it does not list the runs to resolve
+    /// one): records per status and the time its nodes took, counted without decoding whole
+    /// records. An unknown id has an empty tally.
+    pub fn tally(&self, run_id: &str) -> Result<RunTally, StoreError> {
+        self.flush();
+        self.inner.meta.tally(run_id)
     }
 
-    /// The records of `node` across runs, newest first, at most `limit`: those of run `run`
-    /// (an id or a unique prefix) and before it, or, for `None`, the latest. Reads only as far
-    /// back as `limit` records need.
+    /// The records of `node` across runs, newest first, at most `limit`: those of run
+    /// `run_id` (an id as [`runs`](Self::runs) lists it) and before it, or, for `None`, the
+    /// latest. Reads only as far back as `limit` records need.
     pub fn node_history(
         &self,
         node: &str,
-        run: Option<&str>,
+        run_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<NodeRecord>, StoreError> {
         self.flush();
-        match run {
-            Some(r) => {
-                let run = self.run_or_last(Some(r))?;
-                self.inner.meta.history_through(node, &run, limit)
-            }
+        match run_id {
+            Some(run) => self.inner.meta.history_through(node, run, limit),
             None => self.inner.meta.history(node, limit),
         }
     }

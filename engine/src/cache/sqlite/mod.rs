@@ -692,6 +692,51 @@ mod tests {
     }
 
     #[test]
+    fn tallies_and_history_up_to_a_run_agree_with_the_records() {
+        let store = SqliteStore::open(&temp("tally")).unwrap();
+        for (i, id) in ["r1", "r2", "r3"].into_iter().enumerate() {
+            let v = i as u8;
+            store
+                .write(&[
+                    run(id, i as f64, "ok"),
+                    record(id, "a", Status::Executed, 10 + v, 20 + v),
+                    record(id, "b", Status::Hit, 30, 40),
+                ])
+                .unwrap();
+        }
+        store
+            .write(&[record("r3", "c", Status::Failed, 50, 60)])
+            .unwrap();
+        let t = store.tally("r3").unwrap();
+        assert_eq!(
+            t,
+            RunTally::of(
+                store
+                    .records("r3")
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.status, r.duration_us))
+            )
+        );
+        assert_eq!(
+            (t.nodes(), t.executed(), t.reused(), t.count(Status::Failed)),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(t.busy_us, 15);
+        assert_eq!(store.tally("nope").unwrap().nodes(), 0);
+
+        // Up to r2, newest first, bounded; the default (filtering `history`) agrees.
+        let through = store.history_through("a", "r2", 10).unwrap();
+        let runs: Vec<&str> = through.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(runs, ["r2", "r1"]);
+        assert_eq!(store.history_through("a", "r3", 1).unwrap()[0].run_id, "r3");
+        let all = store.history("a", usize::MAX).unwrap();
+        let at = all.iter().position(|r| r.run_id == "r2").unwrap();
+        assert_eq!(through, all[at..].to_vec());
+        assert!(store.history_through("c", "r2", 10).unwrap().is_empty());
+    }
+
+    #[test]
     fn recent_keys_come_from_the_last_finished_run_minus_forgotten_ones() {
         let store = SqliteStore::open(&temp("recent")).unwrap();
         let end = |id: &str| MetaWrite::EndRun {
