@@ -6,6 +6,11 @@
 #   bench/compare.sh incremental  a one-input rerun of a 10,001-node graph (engine time without
 #                               node bodies) and watch-mode latency; weft only: Hamilton has no
 #                               incremental reruns or watch mode to compare with
+#   bench/compare.sh ui         the web view (`weft ui`) over a cache of 1,000 runs of a 1,000-node
+#                               flow: server render time of the runs, run and node pages, first
+#                               request included; weft only: Hamilton's UI is a separate tracking
+#                               server (Django + Postgres) fed while runs happen, not a view of a
+#                               cache, so there is no like-for-like figure to set beside it
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 #
@@ -21,9 +26,38 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui" >&2; exit 2 ;;
 esac
+
+if [ "$case_name" = ui ]; then
+  echo "building weft-bench and weft (release) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench -p weft-dataflow-cli --bin weft-bench --bin weft)
+  echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
+  out="$(mktemp -d)"
+  pid=""
+  trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$out"' EXIT
+  "$target/release/weft-bench" ui-cache "$out/cache"
+  "$target/release/weft" ui --cache "$out/cache" --port 0 >"$out/ui.log" 2>&1 &
+  pid=$!
+  url=""
+  for _ in $(seq 300); do
+    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$out/ui.log" | head -n 1 || true)"
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$out/ui.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "weft ui did not start" >&2; exit 1; }
+  run="$("$target/release/weft" cache --cache-dir "$out/cache" runs --json |
+    python3 -c 'import json,sys; print(max(json.load(sys.stdin), key=lambda r: r["started_at"])["run_id"])')"
+  python3 "$here/ui_bench.py" "$url" "$run" c0_n50 15 | tee "$out/weft.txt"
+  get() { awk -v p="$1" -v k="$2" '$2 == p && $3 == k {print $NF}' "$out/weft.txt"; }
+  awk -v r="$(get runs_page median_server_ms)" -v r1="$(get runs_page first_server_ms)" \
+      -v p="$(get run_page median_server_ms)" -v p1="$(get run_page first_server_ms)" 'BEGIN {
+    printf "runs page: median %.1f ms (first %.1f ms), budget 100 ms, %.1fx under\n", r, r1, 100 / r
+    printf "run page: median %.1f ms (first %.1f ms), budget 200 ms, %.1fx under\n", p, p1, 200 / p }'
+  exit 0
+fi
 
 if [ "$case_name" = incremental ]; then
   echo "building weft (release) ..." >&2

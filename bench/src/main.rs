@@ -3,6 +3,7 @@
 mod incremental;
 mod parallel;
 mod shapes;
+mod ui_cache;
 
 use std::time::Instant;
 
@@ -158,8 +159,11 @@ fn main() {
         Some("parallel") => parallel::run(),
         Some("incremental") => incremental::run(),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
+        Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),
         other => {
-            eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");
+            eprintln!(
+                "usage: weft-bench overhead | cache-run DIR SHAPE | ui-cache DIR (got {other:?})"
+            );
             std::process::exit(2);
         }
     }

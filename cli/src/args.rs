@@ -38,6 +38,10 @@ pub(crate) enum FlowCommand {
     Cache(CacheArgs),
     /// Print a shell completion script for this command.
     Completions(CompletionsArgs),
+    /// Serve the web view of the cache: runs, each run's picture and timings, each node's
+    /// explanation, value and history (on 127.0.0.1).
+    #[cfg(feature = "ui")]
+    Ui(crate::ui::UiArgs),
 }
 
 /// `--config NAME=VALUE`, shared by the commands that build the graph.
@@ -60,6 +64,10 @@ pub(crate) struct WatchArgs {
     /// Stop after this many runs (default: until interrupted)
     #[arg(long, value_name = "N")]
     pub(crate) max_runs: Option<usize>,
+
+    #[cfg(feature = "ui")]
+    #[command(flatten)]
+    pub(crate) ui: crate::ui::args::LiveUiArgs,
 }
 
 #[derive(Args, Debug)]
@@ -276,6 +284,7 @@ pub(crate) fn flow_examples(bin: &str, subcommand: &str) -> Option<String> {
             "{bin} watch report --input data=sales.csv       # a FileInput: its content is watched",
             "{bin} watch --inputs inputs.json -v              # a line per node after each run",
             "{bin} watch report --executor threads:4 --debounce 200",
+            "{bin} watch report --input data=sales.csv --ui   # live in the browser",
         ],
         "list" => &["{bin} list", "{bin} list --json | jq '.functions[].name'"],
         "viz" => &[
@@ -283,6 +292,10 @@ pub(crate) fn flow_examples(bin: &str, subcommand: &str) -> Option<String> {
             "{bin} viz report -o report.dot               # DOT for Graphviz",
         ],
         "explain" => &["{bin} explain report", "{bin} explain report --run 3f2a"],
+        "ui" => &[
+            "{bin} ui                                   # http://127.0.0.1:7878/",
+            "{bin} ui --cache .weft/cache --port 0      # any free port (printed)",
+        ],
         "completions" => &[
             "{bin} completions bash > ~/.local/share/bash-completion/completions/{bin}",
             "{bin} completions zsh > ~/.zfunc/_{bin}",

@@ -34,6 +34,44 @@ pub(crate) struct DevArgs {
     /// The flow's arguments, after `--` (e.g. `-- build report --input x=1`)
     #[arg(last = true, value_name = "FLOW ARGS")]
     flow_args: Vec<String>,
+
+    #[cfg(feature = "ui")]
+    #[command(flatten)]
+    ui: crate::ui::args::LiveUiArgs,
+}
+
+/// The web view of `dev --ui` (nothing without `--ui` or the `ui` feature).
+#[derive(Default)]
+struct View {
+    #[cfg(feature = "ui")]
+    view: Option<crate::ui::dev_view::DevView>,
+}
+
+impl View {
+    fn new(_a: &DevArgs, _dir: &Path) -> View {
+        #[cfg(feature = "ui")]
+        if let Some(listen) = _a.ui.listen() {
+            let cache = crate::ui::dev_view::cache_dir_of(_dir, &_a.flow_args);
+            return View {
+                view: Some(crate::ui::dev_view::DevView::new(listen, cache)),
+            };
+        }
+        View::default()
+    }
+
+    fn rebuilding(&mut self, _paths: &[PathBuf]) {
+        #[cfg(feature = "ui")]
+        if let Some(v) = &mut self.view {
+            v.rebuilding(_paths);
+        }
+    }
+
+    fn cycle_ended(&mut self, _code: Option<i32>, _took: Duration) {
+        #[cfg(feature = "ui")]
+        if let Some(v) = &mut self.view {
+            v.cycle_ended(_code, _took);
+        }
+    }
 }
 
 pub(crate) fn run(a: DevArgs) -> Result<(), CliError> {
@@ -62,7 +100,11 @@ pub(crate) fn run(a: DevArgs) -> Result<(), CliError> {
                     })
                 });
                 if relevant {
-                    let _ = tx.send(());
+                    let paths: Vec<PathBuf> = events
+                        .iter()
+                        .flat_map(|e| e.paths.iter().cloned())
+                        .collect();
+                    let _ = tx.send(paths);
                 }
             }
         },
@@ -81,24 +123,37 @@ pub(crate) fn run(a: DevArgs) -> Result<(), CliError> {
         "weft dev: watching {} (Ctrl-C to stop)",
         dir.join("src").display()
     );
+    let mut view = View::new(&a, &dir);
     let mut rebuilds = 0;
     loop {
-        cycle(&dir, &a);
+        let t = std::time::Instant::now();
+        let code = cycle(&dir, &a);
+        view.cycle_ended(code, t.elapsed());
         if a.rebuilds.is_some_and(|n| rebuilds >= n) {
             return Ok(());
         }
-        if rx.recv().is_err() {
+        let Ok(mut paths) = rx.recv() else {
             return Ok(());
-        }
+        };
         // A save is often several events: take them all.
-        while rx.try_recv().is_ok() {}
+        while let Ok(more) = rx.try_recv() {
+            paths.extend(more);
+        }
+        paths.sort();
+        paths.dedup();
+        let shown: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap_or(p).to_path_buf())
+            .collect();
+        view.rebuilding(&shown);
         rebuilds += 1;
         outln!("\nweft dev: change detected, rebuilding ...");
     }
 }
 
-/// Builds the crate; on success runs the flow binary with the flow arguments.
-fn cycle(dir: &Path, a: &DevArgs) {
+/// Builds the crate; on success runs the flow binary with the flow arguments and returns its
+/// exit code (`None`: the build failed, or the flow could not be started).
+fn cycle(dir: &Path, a: &DevArgs) -> Option<i32> {
     match build(dir, a.package.as_deref()) {
         Ok(binary) => {
             let status = Command::new(&binary)
@@ -106,16 +161,21 @@ fn cycle(dir: &Path, a: &DevArgs) {
                 .current_dir(dir)
                 .status();
             match status {
-                Ok(s) => outln!(
-                    "weft dev: flow exited with {}; waiting for changes",
-                    s.code().unwrap_or(-1)
-                ),
-                Err(e) => outln!("weft dev: cannot run {}: {e}", binary.display()),
+                Ok(s) => {
+                    let code = s.code().unwrap_or(-1);
+                    outln!("weft dev: flow exited with {code}; waiting for changes");
+                    Some(code)
+                }
+                Err(e) => {
+                    outln!("weft dev: cannot run {}: {e}", binary.display());
+                    None
+                }
             }
         }
         Err(message) => {
             outln!("{message}");
             outln!("weft dev: the build failed; fix it and save to try again");
+            None
         }
     }
 }

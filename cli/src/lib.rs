@@ -30,6 +30,7 @@
 //! | `viz [OUTPUTS…] -o dag.svg` | a picture of the DAG, or of what computing OUTPUTS involves (`.dot` for DOT) |
 //! | `explain NODE [--run RUN]` | why the node executed, or hit the cache, in the last (or given) run |
 //! | `cache runs\|show\|explain\|view\|gc\|clear` | the cache directory, without running anything |
+//! | `ui [--cache DIR] [--port P]` | the web view of the cache: runs, pictures, timings, explanations (feature `ui`, on by default) |
 //! | `completions SHELL` | a completion script for bash, zsh, fish, PowerShell or elvish |
 //!
 //! Exit codes ([`Exit`]): 0 success, 1 a node failed, 2 a usage, graph or input error. Errors go
@@ -77,6 +78,8 @@ mod scaffold;
 mod text;
 #[doc(hidden)]
 pub mod tool;
+#[cfg(feature = "ui")]
+mod ui;
 
 pub use error::Exit;
 
@@ -223,7 +226,11 @@ impl Cli {
         if let Some(about) = &self.about {
             cmd = cmd.about(about.clone()).long_about(None);
         }
-        for sub in ["build", "watch", "list", "viz", "explain", "completions"] {
+        let mut subs = vec!["build", "watch", "list", "viz", "explain", "completions"];
+        if cfg!(feature = "ui") {
+            subs.push("ui");
+        }
+        for sub in subs {
             let ex = args::flow_examples(bin, sub).unwrap_or_default();
             cmd = cmd.mut_subcommand(sub, |c| c.after_help(ex));
         }

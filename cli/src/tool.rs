@@ -41,6 +41,10 @@ enum ToolCommand {
     Completions(CompletionsArgs),
     /// Watch a flow crate: rebuild on save and rerun the flow (only edited nodes rerun)
     Dev(crate::dev::DevArgs),
+    /// Serve the web view of a cache directory: runs, pictures, timings, explanations, values
+    /// (on 127.0.0.1)
+    #[cfg(feature = "ui")]
+    Ui(crate::ui::UiArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,6 +86,18 @@ fn command() -> clap::Command {
             ],
         ))
     });
+    #[cfg(feature = "ui")]
+    {
+        cmd = cmd.mut_subcommand("ui", |c| {
+            c.after_help(render_examples(
+                "weft",
+                &[
+                    "weft ui                                  # .weft/cache on http://127.0.0.1:7878/",
+                    "weft ui --cache flows/report/.weft/cache --port 0",
+                ],
+            ))
+        });
+    }
     cmd = cmd.mut_subcommand("completions", |c| {
         c.after_help(render_examples(
             "weft",
@@ -98,6 +114,7 @@ fn command() -> clap::Command {
             "weft cache runs",
             "weft cache --cache-dir ./my_cache show",
             "weft new spend_report",
+            "weft ui",
         ],
     ))
 }
@@ -121,6 +138,8 @@ where
         ToolCommand::New(a) => new(a),
         ToolCommand::Dev(a) => crate::dev::run(a),
         ToolCommand::Completions(a) => completions::print(a.shell, &mut command(), "weft"),
+        #[cfg(feature = "ui")]
+        ToolCommand::Ui(a) => crate::ui::server::serve(&a, None),
     };
     match result {
         Ok(()) => Exit::Success,

@@ -64,7 +64,7 @@ pub(super) fn execute(
             (result, cache, held)
         }
         Executor::Sequential | Executor::Threads(_) => {
-            let driver = sync_driver(cli, a, config, cache_config, progress)?;
+            let driver = sync_driver(cli, a, config, cache_config, progress, Vec::new())?;
             before(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(outputs, inputs, Inputs::new());
             let cache = driver.cache().cloned();
@@ -77,13 +77,15 @@ pub(super) fn execute(
     })
 }
 
-/// A sync driver for `build`/`watch` (sequential or threads).
+/// A sync driver for `build`/`watch` (sequential or threads), with `extra` adapters after
+/// the progress (`watch --ui` adds the live view's).
 pub(super) fn sync_driver(
     cli: &Cli,
     a: &BuildArgs,
     config: Inputs,
     cache_config: Option<CacheConfig>,
     progress: Arc<Progress>,
+    extra: Vec<Arc<dyn weft::Adapter>>,
 ) -> Result<Driver, CliError> {
     let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
     if let Executor::Threads(n) = a.executor {
@@ -95,10 +97,11 @@ pub(super) fn sync_driver(
     if let Some(cfg) = cache_config {
         builder = builder.with_cache_config(cfg);
     }
-    builder
-        .with_adapter_arc(progress)
-        .build()
-        .map_err(build_error)
+    builder = builder.with_adapter_arc(progress);
+    for adapter in extra {
+        builder = builder.with_adapter_arc(adapter);
+    }
+    builder.build().map_err(build_error)
 }
 
 /// The async driver, on a multi-threaded tokio runtime started here.

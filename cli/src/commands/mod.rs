@@ -35,6 +35,12 @@ pub(crate) fn dispatch(cli: &Cli, command: FlowCommand, bin: &str) -> Result<Exi
             completions::print(a.shell, &mut cli.command(bin), bin)?;
             Ok(Exit::Success)
         }
+        #[cfg(feature = "ui")]
+        FlowCommand::Ui(a) => {
+            let driver = cli.graph_driver(&ConfigArgs::default())?;
+            let flow = crate::ui::FlowInfo::of(driver.graph());
+            crate::ui::server::serve(&a, Some(flow)).map(|()| Exit::Success)
+        }
     }
 }
 

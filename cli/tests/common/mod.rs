@@ -177,3 +177,112 @@ fn is_duration(s: &str) -> bool {
     }
     false
 }
+
+/// The `ui_flow` example (a flow with a file input, for the web view's live tests), built once
+/// per test binary with cargo.
+pub fn ui_flow_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let run = escargot::CargoBuild::new()
+            .manifest_path(workspace().join("Cargo.toml"))
+            .package("weft-examples")
+            .example("ui_flow")
+            .current_release()
+            .run()
+            .expect("the ui_flow example builds");
+        run.path().to_path_buf()
+    })
+}
+
+/// How long a broken test waits for a condition before failing (only how long it hangs).
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A server process (`weft ui`, `FLOW watch --ui`) started by a test, killed when dropped, and
+/// the URL it printed.
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+    /// The rest of its stdout, line by line.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Served {
+    /// Starts `cmd` with stdout piped and waits (bounded) for its `weft ui: … at URL` line.
+    pub fn start(mut cmd: std::process::Command) -> Served {
+        use std::io::BufRead;
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .env_remove("RUST_LOG");
+        let child = cmd.spawn().expect("the server starts");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Owned at once, so that a failure below kills and reaps it (`Drop`).
+        let mut served = Served {
+            child,
+            url: String::new(),
+            lines: rx,
+        };
+        let stdout = served.child.stdout.take().expect("stdout is piped");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = served.wait_for_line(" at http://");
+        let at = line.find(" at http://").expect("the address");
+        served.url = line[at + 4..]
+            .split_whitespace()
+            .next()
+            .expect("a URL")
+            .trim_end_matches('/')
+            .to_string();
+        served
+    }
+
+    /// Waits (bounded) for a line of stdout that contains `text`.
+    pub fn wait_for_line(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line with `{text}` in time"));
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The ids of the runs in the cache of `dir`, newest first (`cache runs --json`).
+pub fn run_ids(dir: &Path) -> Vec<String> {
+    let out = flow(dir)
+        .args(["cache", "runs", "--json"])
+        .output()
+        .expect("cache runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut ids: Vec<(f64, String)> = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| {
+            (
+                r["started_at"].as_f64().expect("started_at"),
+                r["run_id"].as_str().expect("run_id").to_string(),
+            )
+        })
+        .collect();
+    ids.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ids.into_iter().map(|(_, id)| id).collect()
+}

@@ -9,7 +9,10 @@ use std::{collections::HashMap, path::Path};
 
 use serde::de::DeserializeOwned;
 
-use super::store::{NodeRecord, ResultStore, RunMeta, Status, StoreError};
+use super::store::{NodeRecord, ResultStore, RunMeta, RunTally, Status, StoreError};
+
+/// How far back [`Cache::explain`] looks for a node's previous keyed record.
+const EXPLAIN_HISTORY: usize = 10_000;
 use super::Cache;
 use crate::fingerprint::DataVersion;
 #[cfg(feature = "viz")]
@@ -48,6 +51,12 @@ impl ResultStoreHandle<'_> {
                 blob.format,
             ))
         })
+    }
+
+    /// The stored blob for `version` as it is (format, Rust type, bytes), verified but not
+    /// decoded: for tools that show values whose type they do not know (`weft ui`).
+    pub fn blob(&self, version: &DataVersion) -> Result<Option<super::Blob>, StoreError> {
+        self.0.get(version)
     }
 
     /// Whether a result is stored for `version`.
@@ -173,35 +182,62 @@ impl Cache {
         ResultStoreHandle(&*self.inner.results)
     }
 
+    /// How run `run_id` went (an id as [`runs`](Self::runs) lists it, not a prefix: tools
+    /// showing many runs call this once per run, so it does not list the runs to resolve
+    /// one): records per status and the time its nodes took, counted without decoding whole
+    /// records. An unknown id has an empty tally.
+    pub fn tally(&self, run_id: &str) -> Result<RunTally, StoreError> {
+        self.flush();
+        self.inner.meta.tally(run_id)
+    }
+
+    /// The records of `node` across runs, newest first, at most `limit`: those of run
+    /// `run_id` (an id as [`runs`](Self::runs) lists it) and before it, or, for `None`, the
+    /// latest. Reads only as far back as `limit` records need.
+    pub fn node_history(
+        &self,
+        node: &str,
+        run_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, StoreError> {
+        self.flush();
+        match run_id {
+            Some(run) => self.inner.meta.history_through(node, run, limit),
+            None => self.inner.meta.history(node, limit),
+        }
+    }
+
     /// Why `node` executed (or hit) in `run` (`None`: the last run that has it), compared
     /// with the node's previous record: which dependency's data version, or the code version,
     /// changed.
     pub fn explain(&self, node: &str, run: Option<&str>) -> Result<Explanation, StoreError> {
         self.flush();
-        let history = self.inner.meta.history(node, 10_000)?;
+        let run = run.map(|r| self.run_or_last(Some(r))).transpose()?;
+        // The previous record that had a key (memo records carry none): usually among the
+        // few before this one, so a few are read first, and the long history only if not.
+        let keyed = |h: &&NodeRecord| h.cache_key.is_some() || h.status == Status::Hit;
+        let mut history = Vec::new();
+        for limit in [16, EXPLAIN_HISTORY] {
+            history = self.node_history(node, run.as_deref(), limit)?;
+            if history.len() < limit || history[1..].iter().any(|h| keyed(&h)) {
+                break;
+            }
+        }
         if history.is_empty() {
             return Err(StoreError::Other(format!(
                 "no record of node `{node}` in {}",
                 self.location()
             )));
         }
-        let pos = match run {
-            Some(r) => {
-                let run = self.run_or_last(Some(r))?;
-                history
-                    .iter()
-                    .position(|h| h.run_id == run)
-                    .ok_or_else(|| {
-                        StoreError::Other(format!("node `{node}` did not take part in run {run}"))
-                    })?
+        if let Some(run) = &run {
+            if history[0].run_id != *run {
+                return Err(StoreError::Other(format!(
+                    "node `{node}` did not take part in run {run}"
+                )));
             }
-            None => 0,
-        };
-        let this = &history[pos];
-        // The previous record that had a key (memo records carry none).
-        let prev = history[pos + 1..]
-            .iter()
-            .find(|h| h.cache_key.is_some() || h.status == Status::Hit);
+        }
+        let this = &history[0];
+        let prev = history[1..].iter().find(keyed);
         let mut reasons = Vec::new();
         match this.status {
             Status::Hit => reasons.push(format!(
@@ -284,13 +320,7 @@ impl Cache {
         let mut failure = None;
         for r in &records {
             index.insert(r.node.clone(), nodes.len());
-            let role = match r.status {
-                Status::Hit | Status::Memo => VizRole::Hit,
-                Status::Executed | Status::Uncached | Status::Ignored => VizRole::Executed,
-                Status::Recomputed => VizRole::Recomputed,
-                Status::Disabled => VizRole::Disabled,
-                Status::Failed => VizRole::Failed,
-            };
+            let role = r.status.viz_role();
             let mut note = format!(
                 "{} · {:.2} ms",
                 r.status.as_str(),
@@ -417,6 +447,27 @@ impl Cache {
             keep_runs: Some(0),
             max_bytes: None,
         })
+    }
+}
+
+#[cfg(feature = "viz")]
+impl Status {
+    /// How pictures of runs draw a node with this status (and so its colours, see
+    /// [`VizRole::colours`]).
+    ///
+    /// ```
+    /// use weft::cache::Status;
+    /// use weft::viz::VizRole;
+    /// assert_eq!(Status::Memo.viz_role(), VizRole::Hit);
+    /// ```
+    pub fn viz_role(self) -> VizRole {
+        match self {
+            Status::Hit | Status::Memo => VizRole::Hit,
+            Status::Executed | Status::Uncached | Status::Ignored => VizRole::Executed,
+            Status::Recomputed => VizRole::Recomputed,
+            Status::Disabled => VizRole::Disabled,
+            Status::Failed => VizRole::Failed,
+        }
     }
 }
 

@@ -40,8 +40,8 @@ pub use sqlite::SqliteStore;
 #[doc(hidden)]
 pub use sqlite::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
-    Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, Status,
-    StoreError,
+    Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, RunTally,
+    Status, StoreError,
 };
 
 pub(crate) use adapter::CacheAdapter;

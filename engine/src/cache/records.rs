@@ -237,6 +237,21 @@ fn events(run_id: &str, events: &[u8]) -> Result<Vec<Event>, StoreError> {
     postcard::from_bytes(events).map_err(unreadable(run_id))
 }
 
+/// Each record's status and duration in a batch, from its events alone.
+pub(crate) fn statuses(run_id: &str, ev: &[u8]) -> Result<Vec<(Status, u64)>, StoreError> {
+    #[derive(Deserialize)]
+    struct Brief<'a> {
+        status: Status,
+        #[serde(borrow)]
+        _reason: Option<&'a [u8]>,
+        duration_us: u64,
+        #[serde(borrow)]
+        _error: Option<&'a [u8]>,
+    }
+    let events: Vec<Brief<'_>> = postcard::from_bytes(ev).map_err(unreadable(run_id))?;
+    Ok(events.iter().map(|e| (e.status, e.duration_us)).collect())
+}
+
 /// A batch's events, as many as its body has records.
 fn events_for(run_id: &str, ev: &[u8], records: usize) -> Result<Vec<Event>, StoreError> {
     let events = events(run_id, ev)?;

@@ -247,6 +247,53 @@ pub struct RunMeta {
     pub status: String,
 }
 
+/// How a run went, counted from its records without their bodies (what the runs page of
+/// `weft ui` and `cache runs` show for each run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunTally {
+    /// Records per status.
+    pub counts: std::collections::BTreeMap<Status, usize>,
+    /// The sum of the nodes' durations, in microseconds.
+    pub busy_us: u64,
+}
+
+impl RunTally {
+    /// The tally of `records`.
+    pub fn of(records: impl IntoIterator<Item = (Status, u64)>) -> RunTally {
+        let mut t = RunTally::default();
+        for (status, us) in records {
+            *t.counts.entry(status).or_default() += 1;
+            t.busy_us += us;
+        }
+        t
+    }
+
+    /// How many records have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// How many records.
+    pub fn nodes(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// Nodes whose body ran (executed, recomputed, disabled, ignored, uncached, failed).
+    pub fn executed(&self) -> usize {
+        self.counts
+            .iter()
+            .filter(|(s, _)| s.executed())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Nodes answered without running (cache hits and the driver's memory).
+    pub fn reused(&self) -> usize {
+        self.count(Status::Hit) + self.count(Status::Memo)
+    }
+}
+
 /// A batch of node records, as the cache collects them while a run goes (sharing the nodes'
 /// specs, so that a batch costs little until it is stored). [`Records::to_records`] gives them
 /// as [`NodeRecord`]s, in execution order.
@@ -339,6 +386,30 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError>;
     /// A node's records across runs, newest first, at most `limit`.
     fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError>;
+    /// A node's records in run `run_id` and the runs written before it, newest first, at most
+    /// `limit`: what explaining the node in that run, or showing its history up to it, needs,
+    /// without reading the runs after it. The default filters [`history`](Self::history).
+    fn history_through(
+        &self,
+        node: &str,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, StoreError> {
+        let all = self.history(node, usize::MAX)?;
+        let Some(at) = all.iter().position(|r| r.run_id == run_id) else {
+            return Ok(Vec::new());
+        };
+        Ok(all.into_iter().skip(at).take(limit).collect())
+    }
+    /// How run `run_id` went ([`RunTally`]). The default counts [`records`](Self::records); a
+    /// store may count without decoding whole records (SQLite reads only the events).
+    fn tally(&self, run_id: &str) -> Result<RunTally, StoreError> {
+        Ok(RunTally::of(
+            self.records(run_id)?
+                .iter()
+                .map(|r| (r.status, r.duration_us)),
+        ))
+    }
     /// Deletes the given runs with their records, then every key whose data version no
     /// remaining record uses. Returns the data versions still referenced.
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError>;

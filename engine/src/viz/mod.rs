@@ -89,6 +89,20 @@ impl VizRole {
         VizRole::NotRun,
     ];
 
+    /// This role's fill and stroke colours (`#rrggbb`), as the pictures and their legend
+    /// draw it: other views of the same outcomes (`weft ui`) use these, so that a hit is the
+    /// same green everywhere.
+    ///
+    /// ```
+    /// use weft::viz::VizRole;
+    /// assert_eq!(VizRole::Hit.colours(), ("#bbf7d0", "#15803d"));
+    /// ```
+    #[must_use]
+    pub fn colours(self) -> (&'static str, &'static str) {
+        let st = self.style();
+        (st.fill, st.stroke)
+    }
+
     /// The text of this role's legend entry.
     #[must_use]
     pub fn label(self) -> &'static str {

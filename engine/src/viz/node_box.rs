@@ -86,6 +86,9 @@ impl Line {
 #[derive(Debug, Clone)]
 pub(super) struct NodeBox {
     lines: Vec<(Line, String)>,
+    /// The node's name, as the group's `data-node` attribute (pages that show the picture
+    /// find a node's box by it: `weft ui` links each box to the node's page).
+    name: String,
     /// Hover text: the full name, type and note.
     tooltip: String,
     pub(super) w: f64,
@@ -117,6 +120,7 @@ impl NodeBox {
         }
         NodeBox {
             lines,
+            name: node.name.clone(),
             tooltip,
             w: (w + 2.0 * PAD_X).max(64.0).ceil(),
             h: (h.max(NAME_LINE) + 2.0 * PAD_Y).ceil(),
@@ -126,7 +130,12 @@ impl NodeBox {
     pub(super) fn render(&self, s: &mut String, role: VizRole, tl: Point, sz: Point) {
         let st = role.style();
         let rx = if st.rounded { 7.0 } else { 0.0 };
-        let _ = write!(s, "<g><title>{}</title>", xml_escape(&self.tooltip));
+        let _ = write!(
+            s,
+            "<g class=\"weft-node\" data-node=\"{}\"><title>{}</title>",
+            xml_escape(&self.name),
+            xml_escape(&self.tooltip)
+        );
         let _ = writeln!(
             s,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{rx}\" {}/>",

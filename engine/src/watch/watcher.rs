@@ -47,6 +47,14 @@ pub enum Update {
         /// The files whose change made it stale.
         paths: Vec<PathBuf>,
     },
+    /// Run number `run` starts (before its first node), and why: the watcher's first run, or
+    /// the files whose change made it due.
+    Started {
+        /// The run's number (as in its [`RunReport`]).
+        run: u64,
+        /// What started it.
+        trigger: Trigger,
+    },
     /// Watched files were written but their content is what the last run saw: nothing ran.
     Unchanged(Vec<PathBuf>),
     /// Something the watcher could not do (a directory it could not watch, an OS event error).
@@ -91,6 +99,14 @@ impl fmt::Display for Update {
                 write!(f, "{}: content unchanged, nothing to run", shown.join(", "))
             }
             Update::Warning(w) => write!(f, "warning: {w}"),
+            Update::Started { run, trigger } => match trigger {
+                Trigger::Files(paths) => {
+                    let shown: Vec<String> =
+                        paths.iter().map(|p| p.display().to_string()).collect();
+                    write!(f, "run {run} started: {} changed", shown.join(", "))
+                }
+                Trigger::Start | Trigger::Request => write!(f, "run {run} started"),
+            },
         }
     }
 }
@@ -322,6 +338,10 @@ impl<'d> Watcher<'d> {
                 versions: latest.clone(),
             });
             if let Some(f) = &in_flight {
+                on_update(&Update::Started {
+                    run: f.number,
+                    trigger: f.trigger.clone(),
+                });
                 start(f.number, f.cancel.clone());
             }
             let mut due: Option<Vec<PathBuf>> = None;
@@ -380,6 +400,10 @@ impl<'d> Watcher<'d> {
                                     trigger: Trigger::Files(dedup(due.take())),
                                     versions: latest.clone(),
                                 };
+                                on_update(&Update::Started {
+                                    run: f.number,
+                                    trigger: f.trigger.clone(),
+                                });
                                 start(f.number, f.cancel.clone());
                                 in_flight = Some(f);
                             }
@@ -417,6 +441,10 @@ impl<'d> Watcher<'d> {
                                 trigger: Trigger::Files(dedup(Some(paths))),
                                 versions: latest.clone(),
                             };
+                            on_update(&Update::Started {
+                                run: f.number,
+                                trigger: f.trigger.clone(),
+                            });
                             start(f.number, f.cancel.clone());
                             in_flight = Some(f);
                         }

@@ -37,7 +37,9 @@ use layout::{key_checksum, META};
 
 use super::key::CacheKey;
 use super::records::{self, Row};
-use super::store::{MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, Status, StoreError};
+use super::store::{
+    MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, RunTally, Status, StoreError,
+};
 use crate::fingerprint::DataVersion;
 
 /// Metadata in a SQLite file.
@@ -90,13 +92,40 @@ fn chunks(
     c: &Connection,
     run_id: Option<&str>,
     newest_first: bool,
+    each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let which = match run_id {
+        Some(id) => Batches::Of(id),
+        None => Batches::All,
+    };
+    batches(c, which, newest_first, each)
+}
+
+/// Which batches of records [`batches`] reads.
+#[derive(Clone, Copy)]
+enum Batches<'a> {
+    All,
+    /// One run's.
+    Of(&'a str),
+    /// One run's and those written before its last one.
+    Through(&'a str),
+}
+
+/// [`chunks`], for any [`Batches`].
+fn batches(
+    c: &Connection,
+    which: Batches<'_>,
+    newest_first: bool,
     mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
-    let filter = if run_id.is_some() {
-        "WHERE r.run_id = ?1"
-    } else {
-        ""
+    let (filter, run_id) = match which {
+        Batches::All => ("", None),
+        Batches::Of(id) => ("WHERE r.run_id = ?1", Some(id)),
+        Batches::Through(id) => (
+            "WHERE r.seq <= (SELECT MAX(seq) FROM run_records WHERE run_id = ?1)",
+            Some(id),
+        ),
     };
     let mut stmt = c
         .prepare_cached(&format!(
@@ -399,6 +428,53 @@ impl MetadataStore for SqliteStore {
         Ok(out)
     }
 
+    fn history_through(
+        &self,
+        node: &str,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, StoreError> {
+        let c = self.reader()?;
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        // Batches after the run's last one are never read; neither are the run's records
+        // of later-written runs that interleave with it.
+        let mut seen_run = false;
+        batches(&c, Batches::Through(run_id), true, |run, body, events| {
+            seen_run |= run == run_id;
+            if !seen_run {
+                return Ok(true);
+            }
+            let mut mine = records::decode_node(run, body, events, node)?;
+            mine.reverse();
+            out.extend(mine);
+            Ok(out.len() < limit)
+        })?;
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    fn tally(&self, run_id: &str) -> Result<RunTally, StoreError> {
+        let c = self.reader()?;
+        let mut stmt = c
+            .prepare_cached("SELECT events FROM run_records WHERE run_id = ?1")
+            .map_err(StoreError::sql("reading records"))?;
+        let mut rows = stmt
+            .query([run_id])
+            .map_err(StoreError::sql("reading records"))?;
+        let mut all = Vec::new();
+        while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
+            let events = row
+                .get_ref(0)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(StoreError::sql("reading records"))?;
+            all.extend(records::statuses(run_id, events)?);
+        }
+        Ok(RunTally::of(all))
+    }
+
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError> {
         let mut c = self.writer()?;
         let tx = c
@@ -613,6 +689,51 @@ mod tests {
         assert_eq!(records[1].run_id, "r1");
         assert_eq!(records[0].deps[0].1, Some(DataVersion::from_bytes([9; 32])));
         assert_eq!(store.history("b", 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn tallies_and_history_up_to_a_run_agree_with_the_records() {
+        let store = SqliteStore::open(&temp("tally")).unwrap();
+        for (i, id) in ["r1", "r2", "r3"].into_iter().enumerate() {
+            let v = i as u8;
+            store
+                .write(&[
+                    run(id, i as f64, "ok"),
+                    record(id, "a", Status::Executed, 10 + v, 20 + v),
+                    record(id, "b", Status::Hit, 30, 40),
+                ])
+                .unwrap();
+        }
+        store
+            .write(&[record("r3", "c", Status::Failed, 50, 60)])
+            .unwrap();
+        let t = store.tally("r3").unwrap();
+        assert_eq!(
+            t,
+            RunTally::of(
+                store
+                    .records("r3")
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.status, r.duration_us))
+            )
+        );
+        assert_eq!(
+            (t.nodes(), t.executed(), t.reused(), t.count(Status::Failed)),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(t.busy_us, 15);
+        assert_eq!(store.tally("nope").unwrap().nodes(), 0);
+
+        // Up to r2, newest first, bounded; the default (filtering `history`) agrees.
+        let through = store.history_through("a", "r2", 10).unwrap();
+        let runs: Vec<&str> = through.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(runs, ["r2", "r1"]);
+        assert_eq!(store.history_through("a", "r3", 1).unwrap()[0].run_id, "r3");
+        let all = store.history("a", usize::MAX).unwrap();
+        let at = all.iter().position(|r| r.run_id == "r2").unwrap();
+        assert_eq!(through, all[at..].to_vec());
+        assert!(store.history_through("c", "r2", 10).unwrap().is_empty());
     }
 
     #[test]
