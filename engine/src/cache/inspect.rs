@@ -95,8 +95,13 @@ pub struct GcReport {
     pub bytes_freed: u64,
     /// Bytes still stored.
     pub bytes_kept: u64,
-    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]).
+    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]), and leases
+    /// killed runs had left.
     pub temp_files_removed: usize,
+    /// Runs alive on the cache directory when gc was asked for (in this process or another):
+    /// while there are any, gc collects nothing (what they wrote, or will read, stays) and
+    /// only sweeps leftovers; run it again once they are done.
+    pub live_runs: usize,
 }
 
 fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
@@ -108,10 +113,20 @@ fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
 }
 
 impl Cache {
-    /// Every run, oldest first.
+    /// Every run, oldest first. A run recorded as `running` that no live process holds (it
+    /// was killed, or its process stopped before recording its end) has status `interrupted`
+    /// (cache directories only: runs on stores given to [`Cache::with_stores`] hold no lease).
     pub fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
         self.flush();
-        self.inner.meta.runs()
+        let mut runs = self.inner.meta.runs()?;
+        if let super::Place::Dir(dir) = &self.inner.place {
+            for r in &mut runs {
+                if r.status == "running" && !super::lease::is_live(dir, &r.run_id) {
+                    r.status = "interrupted".into();
+                }
+            }
+        }
+        Ok(runs)
     }
 
     /// The id of the most recent run.
@@ -315,10 +330,30 @@ impl Cache {
     }
 
     /// Deletes old runs and the results no remaining run uses, and what interrupted writes
-    /// left behind ([`ResultStore::sweep`]).
+    /// left behind ([`ResultStore::sweep`]). On a cache directory where runs are alive (see
+    /// [`GcReport::live_runs`]) it collects nothing but leftovers: a run in flight may have
+    /// written keys its records do not show yet, or be about to read an old run's results.
+    /// While gc works, runs that start on the directory wait for it.
     pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
         self.flush();
-        self.flush();
+        let hold = match &self.inner.place {
+            super::Place::Dir(dir) => match super::lease::hold_for_gc(dir)? {
+                Some(hold) => Some(hold),
+                None => {
+                    let live = self
+                        .runs()?
+                        .iter()
+                        .filter(|r| r.status == "running")
+                        .count();
+                    return Ok(GcReport {
+                        temp_files_removed: self.inner.results.sweep()?,
+                        live_runs: live.max(1),
+                        ..GcReport::default()
+                    });
+                }
+            },
+            super::Place::Stores => None,
+        };
         let runs = self.runs()?;
         let mut doomed: Vec<String> = Vec::new();
         if let Some(keep) = policy.keep_runs {
@@ -329,6 +364,9 @@ impl Cache {
             temp_files_removed: self.inner.results.sweep()?,
             ..GcReport::default()
         };
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+            report.temp_files_removed += super::lease::sweep(dir, hold);
+        }
         let mut remaining: Vec<&RunMeta> = runs
             .iter()
             .filter(|r| !doomed.contains(&r.run_id))
@@ -353,9 +391,15 @@ impl Cache {
                 Some(max) if kept_bytes > max && !remaining.is_empty() => {
                     doomed.push(remaining.remove(0).run_id.clone());
                 }
-                _ => return Ok(report),
+                _ => break,
             }
         }
+        // Counted once everything is deleted: a driver that read the last run's keys before
+        // this (it saw the count before too) drops them as its run starts.
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+            super::lease::count_gc(dir, hold)?;
+        }
+        Ok(report)
     }
 
     /// Deletes every run, key and stored result, and what interrupted writes left behind

@@ -30,6 +30,8 @@ pub(crate) enum Item {
     Record(Box<super::Draft>),
     /// The records of a run answered from the cache.
     Records(Vec<super::Draft>),
+    /// A run's lease, released once what came before it is committed.
+    Release(super::lease::Lease),
 }
 
 pub(crate) enum Msg {
@@ -174,6 +176,8 @@ struct Pending {
     /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
     /// for stored.
     unstored: HashMap<CacheKey, String>,
+    /// Leases of runs that ended, released after the next commit.
+    leases: Vec<super::lease::Lease>,
 }
 
 impl Pending {
@@ -248,6 +252,7 @@ impl Pending {
             ));
         }
         self.meta.clear();
+        self.leases.clear();
         self.oldest = None;
     }
 }
@@ -310,6 +315,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 pending.draft(d);
                             }
                         }
+                        Item::Release(lease) => pending.leases.push(lease),
                     }
                 }
                 pending.touch();
