@@ -490,6 +490,9 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
         .gc(weft::cache::GcPolicy::default())
         .unwrap();
     assert_eq!(report.temp_files_removed, 1, "{report:?}");
+    // The leases of the three runs killed on the directory (the one stopped in a pipe ran on
+    // given stores, which hold none).
+    assert_eq!(report.leases_removed, 3, "{report:?}");
     assert!(!partial.exists());
     assert_intact(&dir, &all_refs);
     let _ = std::fs::remove_dir_all(&dir);

@@ -124,23 +124,30 @@ fn complete(dir: &Path, seed: u64) -> Run {
     )
 }
 
-/// After a blow: the next run gives the uncached values; the one after hits everything, with
-/// no warning.
+/// After a blow: the next run gives the uncached values, and soon a run hits everything with
+/// no warning. Usually the run right after the repairing one; damage found only later (garbage
+/// in a page no lookup reads until a later run writes near it) is healed then, which the
+/// warnings say, and the run after that hits.
 fn recovers(dir: &Path, seed: u64, reference: &Values, blow: &str) {
-    let run = complete(dir, seed);
+    let mut run = complete(dir, seed);
     assert_eq!(&run.values, reference, "after {blow}: a wrong value");
-    let again = complete(dir, seed);
-    assert_eq!(&again.values, reference, "after {blow}, the run after");
-    assert!(
-        again.statuses.values().all(|s| s == "hit"),
-        "after {blow}, the repairs hit: {:?}",
-        again.statuses
-    );
-    assert!(
-        again.warnings.is_empty(),
-        "after {blow}: {:?}",
-        again.warnings
-    );
+    for _ in 0..3 {
+        let again = complete(dir, seed);
+        assert_eq!(&again.values, reference, "after {blow}, a later run");
+        if again.statuses.values().all(|s| s == "hit") && again.warnings.is_empty() {
+            return;
+        }
+        assert!(
+            run.warnings.iter().any(|w| w.contains("moved aside")),
+            "after {blow}, the repairs hit unless damage was healed late: {:?}\nwarnings of \
+             the run before: {:?}\nof this one: {:?}",
+            again.statuses,
+            run.warnings,
+            again.warnings
+        );
+        run = again;
+    }
+    panic!("after {blow}: no run hits everything again");
 }
 
 /// Kills a child at step `step` (a handshake: the step says it paused).
@@ -172,15 +179,16 @@ fn kill_at(dir: &Path, seed: u64, step: usize) {
 fn kill_9_at_random_points_never_gives_a_wrong_value() {
     let dir = temp_dir("kill");
     let mut rng = Rng::new(1);
-    let seeds = [10u64, 20, 30];
-    let refs: Vec<Values> = seeds.iter().map(|s| uncached(*s)).collect();
     for round in 0..iterations() {
-        let i = rng.below(seeds.len());
+        // A seed of its own each round (a step that hits never pauses), over a cache that
+        // earlier rounds and kills filled.
+        let seed = 1_000_000 * (round as u64 + 1) + rng.below(1000) as u64;
+        let reference = uncached(seed);
         let step = rng.below(flow::STEPS);
-        kill_at(&dir, seeds[i], step);
-        let run = complete(&dir, seeds[i]);
+        kill_at(&dir, seed, step);
+        let run = complete(&dir, seed);
         assert_eq!(
-            run.values, refs[i],
+            run.values, reference,
             "round {round}: after a kill at step{step}"
         );
     }
@@ -292,10 +300,10 @@ fn deal(dir: &Path, which: usize, rng: &mut Rng) -> String {
         5 => sql(
             dir,
             "results.sqlite",
-            "UPDATE results SET data_version = CASE data_version \
-               WHEN (SELECT min(data_version) FROM results) THEN (SELECT max(data_version) FROM results) \
-               ELSE (SELECT min(data_version) FROM results) END \
-             WHERE data_version IN ((SELECT min(data_version) FROM results), (SELECT max(data_version) FROM results))",
+            "CREATE TEMP TABLE ends AS SELECT min(data_version) AS lo, max(data_version) AS hi FROM results; \
+             UPDATE results SET data_version = 'swap' WHERE data_version = (SELECT lo FROM ends); \
+             UPDATE results SET data_version = (SELECT lo FROM ends) WHERE data_version = (SELECT hi FROM ends); \
+             UPDATE results SET data_version = (SELECT hi FROM ends) WHERE data_version = 'swap';",
         ),
         6 => sql(
             dir,
@@ -481,8 +489,8 @@ fn a_full_disk_is_reported_and_never_corrupts_the_cache() {
                 run.warnings
             );
             assert!(
-                run.statuses.values().any(|s| s == "uncached"),
-                "what was not stored is recorded as uncached: {:?}",
+                run.statuses.is_empty() || run.statuses.values().any(|s| s == "uncached"),
+                "what was not stored is recorded as uncached (when records fit at all): {:?}",
                 run.statuses
             );
         }
@@ -503,10 +511,10 @@ fn a_full_disk_is_reported_and_never_corrupts_the_cache() {
             }
         }
     }
-    // Room again: the next run stores everything, and the one after hits it all.
-    let _ = std::fs::remove_dir_all(dir.join("results"));
+    // `clear` works on a full disk (SQLite needs room to delete: the files go instead), and
+    // the cache works again after it.
     let cache = weft::Cache::open(&dir).unwrap();
-    cache.clear().unwrap();
+    cache.clear().expect("clear works on a full disk");
     drop(cache);
     let reference = uncached(3);
     let run = complete(&dir, 3);

@@ -58,8 +58,15 @@ fn main() {
         println!("value {name} {version} {value}");
     }
     let cache = dr.cache().expect("cache");
-    for r in cache.records(Some(&run.run_id)).expect("records") {
-        println!("status {} {}", r.node, r.status.as_str());
+    // A run's records may be gone (a gc racing this process) or never written (a full disk):
+    // the values above are what matters, and the cache's warnings say why.
+    match cache.records(Some(&run.run_id)) {
+        Ok(records) => {
+            for r in records {
+                println!("status {} {}", r.node, r.status.as_str());
+            }
+        }
+        Err(e) => eprintln!("no records: {e}"),
     }
     for w in cache.warnings() {
         eprintln!("warning: {w}");

@@ -95,9 +95,10 @@ pub struct GcReport {
     pub bytes_freed: u64,
     /// Bytes still stored.
     pub bytes_kept: u64,
-    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]), and leases
-    /// killed runs had left.
+    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]).
     pub temp_files_removed: usize,
+    /// Lease files killed runs had left (see [`Cache::runs`]: such a run is `interrupted`).
+    pub leases_removed: usize,
     /// Runs alive on the cache directory when gc was asked for (in this process or another):
     /// while there are any, gc collects nothing (what they wrote, or will read, stays) and
     /// only sweeps leftovers; run it again once they are done.
@@ -365,7 +366,7 @@ impl Cache {
             ..GcReport::default()
         };
         if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
-            report.temp_files_removed += super::lease::sweep(dir, hold);
+            report.leases_removed = super::lease::sweep(dir, hold);
         }
         let mut remaining: Vec<&RunMeta> = runs
             .iter()
@@ -404,13 +405,73 @@ impl Cache {
 
     /// Deletes every run, key and stored result, and what interrupted writes left behind
     /// (temporary files a live writer may still be using stay: see [`ResultStore::sweep`]).
+    ///
+    /// On a cache directory, `clear` works even when the stores cannot be written (a full
+    /// disk: SQLite needs room to delete) or read: if deleting through the stores fails while
+    /// no run is alive, the cache's files are removed instead, and the next driver or
+    /// [`Cache::open`] starts an empty cache (this handle is not to be used afterwards).
     pub fn clear(&self) -> Result<GcReport, StoreError> {
         self.flush();
-        self.gc(GcPolicy {
+        let cleared = self.gc(GcPolicy {
             keep_runs: Some(0),
             max_bytes: None,
-        })
+        });
+        match (cleared, &self.inner.place) {
+            (Ok(report), _) => Ok(report),
+            (Err(e), super::Place::Dir(dir)) => {
+                let Some(hold) = super::lease::hold_for_gc(dir)? else {
+                    return Err(e);
+                };
+                let report = wipe(dir).map_err(|w| StoreError::Io {
+                    context: format!(
+                        "clearing {} failed ({e}), and so did removing its files",
+                        dir.display()
+                    ),
+                    source: w,
+                })?;
+                super::lease::count_gc(dir, &hold)?;
+                Ok(report)
+            }
+            (Err(e), super::Place::Stores) => Err(e),
+        }
     }
+}
+
+/// Removes a cache directory's databases (with their logs) and result files; what they held
+/// is reported as removed.
+fn wipe(dir: &std::path::Path) -> std::io::Result<GcReport> {
+    let mut report = GcReport::default();
+    let results = dir.join("results");
+    if results.exists() {
+        for entry in walk(&results)? {
+            report.bytes_freed += entry.metadata().map_or(0, |m| m.len());
+            report.results_removed += 1;
+        }
+        std::fs::remove_dir_all(&results)?;
+    }
+    for db in ["meta.sqlite", "results.sqlite"] {
+        for suffix in ["", "-wal", "-shm"] {
+            match std::fs::remove_file(dir.join(format!("{db}{suffix}"))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Every file under `dir` (two levels: `results/ab/<version>`).
+fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(dir)? {
+        let sub = sub?;
+        if sub.file_type()?.is_dir() {
+            files.extend(std::fs::read_dir(sub.path())?.flatten());
+        } else {
+            files.push(sub);
+        }
+    }
+    Ok(files)
 }
 
 /// What changed between two records of a node.
