@@ -207,13 +207,10 @@ fn a_malformed_cache_is_healed_and_said_and_a_cache_that_cannot_be_opened_exits_
     std::fs::write(&meta, vec![0x5Au8; 16384]).unwrap();
     let mut quiet = args.clone();
     quiet.push("--quiet");
-    flow(dir.path())
-        .args(&quiet)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("meta.sqlite was malformed").and(
-            predicate::str::contains("moved aside"),
-        ));
+    flow(dir.path()).args(&quiet).assert().success().stderr(
+        predicate::str::contains("meta.sqlite was malformed")
+            .and(predicate::str::contains("moved aside")),
+    );
     flow(dir.path())
         .args(["cache", "runs"])
         .assert()

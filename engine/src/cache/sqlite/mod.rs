@@ -330,6 +330,12 @@ impl MetadataStore for SqliteStore {
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(StoreError::sql("starting a write"))?;
+            // Keys are taken off the forgotten list only if there is one (rarely): otherwise
+            // each key would cost a second search.
+            let any_forgotten: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM forgotten_keys)")
+                .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                .map_err(StoreError::sql("writing metadata"))?;
             for w in batch {
                 let r = match w {
                     MetaWrite::BeginRun(run) => cached(
@@ -368,6 +374,9 @@ impl MetadataStore for SqliteStore {
                     )
                     .and_then(|n| {
                         // Stored again (after it was forgotten): the key may be a hint again.
+                        if !any_forgotten {
+                            return Ok(n);
+                        }
                         cached(
                             &tx,
                             "DELETE FROM forgotten_keys WHERE cache_key = ?1",
