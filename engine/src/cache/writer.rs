@@ -2,7 +2,7 @@
 //! transaction at most every [`COMMIT_EVERY`], and at every flush. A key is committed only after
 //! its blob is in place, so a reader (or a crash) never finds a key without its result.
 
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,6 +14,9 @@ use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, 
 use super::Place;
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
+
+/// How many messages (batches of up to 64 items) may wait for the writer.
+const WRITER_QUEUE: usize = 32;
 
 /// The longest a finished node's metadata waits before it is committed.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
@@ -44,7 +47,7 @@ pub(crate) enum Msg {
 }
 
 pub(crate) struct Writer {
-    tx: Mutex<Option<Sender<Msg>>>,
+    tx: Mutex<Option<SyncSender<Msg>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -62,7 +65,10 @@ impl Writer {
         opened: Sender<Opened>,
         hints: Sender<super::Hints>,
     ) -> Result<Writer, StoreError> {
-        let (tx, rx) = channel();
+        // Bounded: a run that computes faster than the writer can store waits for it rather
+        // than queueing its whole output in memory (a million-node cold run otherwise held
+        // gigabytes of pending values and records).
+        let (tx, rx) = sync_channel(WRITER_QUEUE);
         let handle = std::thread::Builder::new()
             .name("weft-cache-writer".into())
             .spawn(move || {
