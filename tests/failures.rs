@@ -152,6 +152,49 @@ fn no_node_starts_after_the_first_failure_on_any_executor() {
         .unwrap_err();
     check(err, &started, &gave_up, "async");
 
+    // Already dispatched is not started: `bad` and the workers become ready together (after
+    // `pre`), in that order, and the async walk spawns them all at once onto a blocking pool of
+    // one thread, which takes them in order. Only the halt token stops the queued workers.
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut nodes = vec![
+        NodeSpec::builder("pre", value_type!(u64))
+            .param("x", value_type!(u64))
+            .sync(|a| Ok(Arc::new(*a.get::<u64>(0)?))),
+        NodeSpec::builder("bad", value_type!(u64))
+            .param("pre", value_type!(u64))
+            .sync(|_| Err(NodeError::user("bad is broken"))),
+    ];
+    for i in 0..WORKERS {
+        let started = started.clone();
+        nodes.push(
+            NodeSpec::builder(format!("w{i}"), value_type!(u64))
+                .param("pre", value_type!(u64))
+                .sync(move |a| {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    Ok(Arc::new(*a.get::<u64>(0)? + 1))
+                }),
+        );
+    }
+    let dr = Builder::new().with_nodes(nodes).build().unwrap();
+    let one = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = one
+        .block_on(dr.execute_async(&outs, inputs! { "x" => 1u64 }))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ExecuteError::NodeFailed { node, .. } if node == "bad"),
+        "{err}"
+    );
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        0,
+        "async: nothing dispatched before the failure starts after it"
+    );
+
     // With keep-going, everything independent of the failure runs.
     let seen = Arc::new(Flag::default());
     let (nodes, started, _) = flow(&seen);
