@@ -11,6 +11,10 @@
 #                               request included; weft only: Hamilton's UI is a separate tracking
 #                               server (Django + Postgres) fed while runs happen, not a view of a
 #                               cache, so there is no like-for-like figure to set beside it
+#   bench/compare.sh scale [N]  a chain of N nodes (default 1,000,000) with the disk cache: cold,
+#                               then three warm runs, each a new process; wall and CPU seconds,
+#                               peak memory, metadata growth per warm run. weft only (issue 12
+#                               item 7's figures)
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 #
@@ -26,8 +30,8 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale" >&2; exit 2 ;;
 esac
 
 if [ "$case_name" = ui ]; then
@@ -56,6 +60,31 @@ if [ "$case_name" = ui ]; then
       -v p="$(get run_page median_server_ms)" -v p1="$(get run_page first_server_ms)" 'BEGIN {
     printf "runs page: median %.1f ms (first %.1f ms), budget 100 ms, %.1fx under\n", r, r1, 100 / r
     printf "run page: median %.1f ms (first %.1f ms), budget 200 ms, %.1fx under\n", p, p1, 200 / p }'
+  exit 0
+fi
+
+if [ "$case_name" = scale ]; then
+  n="${2:-1000000}"
+  echo "building weft (release) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench)
+  bin="$target/release/weft-bench"
+  dir="$(mktemp -d)/cache"
+  trap 'rm -rf "$(dirname "$dir")"' EXIT
+  meta_bytes() {
+    # The metadata as a new process finds it: the log folded into the file first.
+    python3 -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$dir/meta.sqlite"
+    stat -c %s "$dir/meta.sqlite"
+  }
+  prev=""
+  for run in cold warm1 warm2 warm3; do
+    line=$( { /usr/bin/time -f "%e %U %S %M" "$bin" cache-run "$dir" "chain$n" >/dev/null; } 2>&1 | tail -n 1)
+    bytes=$(meta_bytes)
+    growth=${prev:+$((bytes - prev))}
+    echo "$line" | awk -v r="$run" -v n="$n" -v b="$bytes" -v g="${growth:--}" \
+      '{ printf "weft chain%s %s wall_s %.1f cpu_s %.1f peak_mb %.0f meta_bytes %d meta_growth_bytes %s\n", n, r, $1, $2 + $3, $4 / 1024, b, g }'
+    prev=$bytes
+  done
+  echo "targets: cold <= 30 s, warm (new process) <= 8 s, metadata growth per warm run <= 1 KB, peak <= 2 GB (wall figures need an idle machine)"
   exit 0
 fi
 

@@ -321,10 +321,9 @@ fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early(
         .unwrap();
     assert!(rec.answered, "the cache is intact");
 
-    // A cache that cannot be opened (its database is not one) is a build error naming it.
+    // A cache that cannot be opened (its database is a directory) is a build error naming it.
     let bad = temp_dir("bad");
-    std::fs::create_dir_all(&bad).unwrap();
-    std::fs::write(bad.join("meta.sqlite"), vec![7u8; 4096]).unwrap();
+    std::fs::create_dir_all(bad.join("meta.sqlite")).unwrap();
     let err = Builder::new()
         .with_modules(weft::modules![crate::nodes])
         .with_cache_config(CacheConfig::at(&bad))
@@ -334,6 +333,21 @@ fn opening_the_cache_alongside_the_graph_keeps_errors_and_creates_nothing_early(
         .to_string();
     assert!(err.contains("cannot open the cache at"), "{err}");
     assert!(err.contains(&bad.display().to_string()), "{err}");
+
+    // A database that is not one is moved aside, with a warning, and rebuilt (`healing.rs`).
+    let garbage = temp_dir("garbage");
+    std::fs::create_dir_all(&garbage).unwrap();
+    std::fs::write(garbage.join("meta.sqlite"), vec![7u8; 4096]).unwrap();
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::nodes])
+        .with_cache_config(CacheConfig::at(&garbage))
+        .build()
+        .expect("a malformed cache is healed");
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings.iter().any(|w| w.contains("moved aside")),
+        "{warnings:?}"
+    );
 }
 
 fn a_run_cancelled_before_it_starts_is_cancelled_even_if_the_cache_could_answer_it(store: Store) {

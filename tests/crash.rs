@@ -451,8 +451,12 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
     let committed = keyed(4);
     let runs = weft::Cache::open(&dir).unwrap().runs().unwrap();
     assert!(
-        runs.iter().any(|r| r.status == "running"),
-        "the killed run is recorded as started and never finished: {runs:?}"
+        runs.iter().any(|r| r.status == "interrupted"),
+        "the killed run is shown as interrupted (its lease is free): {runs:?}"
+    );
+    assert!(
+        runs.iter().all(|r| r.status != "running"),
+        "no run is alive: {runs:?}"
     );
     // What was committed before the kill is used: those nodes hit.
     let statuses = recovers(4);
@@ -486,6 +490,9 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
         .gc(weft::cache::GcPolicy::default())
         .unwrap();
     assert_eq!(report.temp_files_removed, 1, "{report:?}");
+    // The leases of the three runs killed on the directory (the one stopped in a pipe ran on
+    // given stores, which hold none).
+    assert_eq!(report.leases_removed, 3, "{report:?}");
     assert!(!partial.exists());
     assert_intact(&dir, &all_refs);
     let _ = std::fs::remove_dir_all(&dir);

@@ -87,12 +87,15 @@ fn overhead() {
 fn cache_run(dir: &str, shape: &str) {
     let t0 = Instant::now();
     let shape = match shape {
-        "chain1000" => shapes::chain(1000),
         "fanin1000" => shapes::fan_in(1000),
-        other => {
-            eprintln!("unknown shape {other}");
-            std::process::exit(2);
-        }
+        // chain1000, chain50000, chain1000000, …
+        other => match other.strip_prefix("chain").and_then(|n| n.parse().ok()) {
+            Some(n) if n > 0 => shapes::chain(n),
+            _ => {
+                eprintln!("unknown shape {other} (chainN or fanin1000)");
+                std::process::exit(2);
+            }
+        },
     };
     let outputs: Vec<&str> = shape.outputs.iter().map(String::as_str).collect();
     let t = Instant::now();

@@ -194,6 +194,35 @@ fn a_cache_directory_that_cannot_be_created_is_a_usage_error_naming_it() {
     );
 }
 
+#[test]
+fn a_malformed_cache_is_healed_and_said_and_a_cache_that_cannot_be_opened_exits_1() {
+    let dir = tempdir();
+    let mut args = vec!["build", "report"];
+    args.extend(REPORT_INPUTS);
+    flow(dir.path()).args(&args).assert().success();
+    // Garbage over the whole metadata database: moved aside and rebuilt, with a warning on
+    // stderr even with --quiet, and the build succeeds.
+    let meta = dir.path().join(".weft/cache/meta.sqlite");
+    let _ = std::fs::remove_file(dir.path().join(".weft/cache/meta.sqlite-wal"));
+    std::fs::write(&meta, vec![0x5Au8; 16384]).unwrap();
+    let mut quiet = args.clone();
+    quiet.push("--quiet");
+    flow(dir.path()).args(&quiet).assert().success().stderr(
+        predicate::str::contains("meta.sqlite was malformed")
+            .and(predicate::str::contains("moved aside")),
+    );
+    flow(dir.path())
+        .args(["cache", "runs"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+    // A cache whose database cannot be opened at all (a directory in its place): exit 1,
+    // like every cache problem, naming it.
+    std::fs::remove_file(&meta).unwrap();
+    std::fs::create_dir(&meta).unwrap();
+    fails_with(dir.path(), &args, 1, "cannot open the cache at");
+}
+
 /// Runs the flow CLI in `dir` as a user who does not own the files there: as root (whom
 /// permission bits do not stop), as `nobody` through `setpriv` (util-linux), from a copy of the
 /// binary in `dir` (the target directory may be out of that user's reach).

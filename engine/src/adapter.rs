@@ -246,6 +246,7 @@ pub(crate) async fn run_stack(
     adapters: &[Arc<dyn Adapter>],
     node: &NodeInfo<'_>,
     body: &dyn Body,
+    on_failure: impl FnOnce(),
 ) -> (NodeResult, Duration) {
     for a in adapters {
         a.before_node(node);
@@ -258,6 +259,10 @@ pub(crate) async fn run_stack(
     .run(node)
     .await;
     let took = start.elapsed();
+    // Before any hook hears of the failure: the run halts (see `Engine::halted`).
+    if result.is_err() {
+        on_failure();
+    }
     for a in adapters {
         a.after_node(node, &result, took);
     }

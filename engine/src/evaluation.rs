@@ -107,7 +107,7 @@ impl Engine {
             spec,
             args: &args,
         };
-        let (result, took) = run_stack(&self.adapters, &info, &call).await;
+        let (result, took) = run_stack(&self.adapters, &info, &call, || self.halt()).await;
         drop(inputs);
         self.took_us[id as usize].store(took.as_micros() as u64, Ordering::Relaxed);
         result.map(|v| self.recompute_if_unusable(v, id, args))

@@ -113,6 +113,8 @@ pub struct Engine {
     run_id: Mutex<Arc<str>>,
     /// The cancel token of the run currently executing (fan-outs check it between items).
     cancel: Mutex<CancelToken>,
+    /// The number of the last run in which a node failed (see [`Engine::halted`]).
+    failed_in: AtomicU64,
     /// For each node, the number of the last run in which its body executed.
     executed_in: Vec<AtomicU64>,
     /// For each node, the number of the last run in which it went through the adapter stack
@@ -155,6 +157,7 @@ impl WeftDb {
             run_no: AtomicU64::new(0),
             run_id: Mutex::new(Arc::from("")),
             cancel: Mutex::new(CancelToken::new()),
+            failed_in: AtomicU64::new(u64::MAX),
             executed_in: (0..n).map(|_| AtomicU64::new(0)).collect(),
             reached_in: (0..n).map(|_| AtomicU64::new(0)).collect(),
             took_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
@@ -271,6 +274,18 @@ impl Engine {
         let run_no = self.run_no.fetch_add(1, Ordering::SeqCst) + 1;
         self.items.begin_run(run_no);
         run_no
+    }
+
+    /// A node of the current run failed: without keep-going, executors dispatch nothing new
+    /// (set before the adapters' `after_node` hooks hear of the failure).
+    pub(crate) fn halt(&self) {
+        self.failed_in
+            .store(self.run_no.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// Whether a node of the current run failed (the run's halt token).
+    pub(crate) fn halted(&self) -> bool {
+        self.failed_in.load(Ordering::SeqCst) == self.run_no.load(Ordering::SeqCst)
     }
 
     /// The key of an async node's side-table entry for these arguments.

@@ -34,7 +34,7 @@ pub(crate) fn call_sync(spec: &NodeSpec, args: &[Option<Value>]) -> Result<AnyVa
         return sync_with_timeout(spec, args, limit);
     }
     let args = Args::new(spec.name(), spec.params(), args);
-    match catch_unwind(AssertUnwindSafe(|| f(&args))) {
+    match in_node(|| catch_unwind(AssertUnwindSafe(|| f(&args)))) {
         Ok(r) => r.and_then(|data| checked(spec, data)),
         Err(panic) => Err(NodeError::Panic(panic_message(&panic))),
     }
@@ -67,6 +67,42 @@ pub(crate) async fn call_async(
     }
 }
 
+std::thread_local! {
+    /// How many node bodies this thread is inside (a body may run another's stack: a fan-out).
+    static IN_NODE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Installs, once per process, a panic hook that says nothing for a panic inside a node body
+/// (weft reports it once, as the node's error, naming the node: [`NodeError::Panic`]) and
+/// hands every other panic to the hook that was installed before (Rust's default, with its
+/// backtrace when `RUST_BACKTRACE` asks for one, or the application's).
+fn install_quiet_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_NODE.with(std::cell::Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f` (a body, or one poll of it) as a node's: a panic in it is caught by the caller
+/// and is not printed by the panic hook.
+fn in_node<R>(f: impl FnOnce() -> R) -> R {
+    install_quiet_hook();
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_NODE.with(|c| c.set(c.get().saturating_sub(1)));
+        }
+    }
+    IN_NODE.with(|c| c.set(c.get() + 1));
+    let _leave = Leave;
+    f()
+}
+
 /// A future whose panics while being polled are caught and returned.
 struct CatchPanic<F>(F);
 
@@ -75,7 +111,7 @@ impl<F: Future + Unpin> Future for CatchPanic<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = &mut self.0;
-        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+        match in_node(|| catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx)))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(panic) => Poll::Ready(Err(panic)),

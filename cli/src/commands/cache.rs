@@ -142,8 +142,19 @@ pub(crate) fn store_error(e: StoreError) -> CliError {
 
 /// Runs one `cache` subcommand.
 pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
+    let cache = open(&args.cache_dir)?;
+    let done = command(&cache, args, prefix);
+    // What the cache had to say (a damaged database moved aside and rebuilt, records left out
+    // as unreadable) is printed whatever the command's outcome.
+    for w in cache.warnings() {
+        eprintln!("warning: {w}");
+    }
+    done
+}
+
+fn command(cache: &Cache, args: CacheArgs, prefix: &str) -> Result<(), CliError> {
     let dir = &args.cache_dir;
-    let cache = open(dir)?;
+    let cache = cache.clone();
     match args.command {
         CacheCommand::Runs { json } => runs(&cache, json),
         CacheCommand::Show { run, json } => show(&cache, run.as_deref(), json),
@@ -180,6 +191,26 @@ pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
 }
 
 fn gc_report(r: &GcReport) -> String {
+    if r.live_runs > 0 {
+        return format!(
+            "{} run{} in progress on this cache: nothing collected (what a live run wrote or \
+             will read stays); run gc again once {} finished{}",
+            r.live_runs,
+            plural(r.live_runs),
+            if r.live_runs == 1 {
+                "it has"
+            } else {
+                "they have"
+            },
+            match r.temp_files_removed {
+                0 => String::new(),
+                n => format!(
+                    "; removed {n} temporary file{} an interrupted write left",
+                    plural(n)
+                ),
+            }
+        );
+    }
     let temp = match r.temp_files_removed {
         0 => String::new(),
         n => format!(

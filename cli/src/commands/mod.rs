@@ -79,8 +79,20 @@ impl Cli {
     }
 }
 
-/// A graph that does not build is a usage error (exit code 2): nothing ran.
+/// A graph that does not build is a usage error (exit code 2): nothing ran. A cache that
+/// cannot be opened is a run-time failure (exit code 1), like every other cache problem.
 fn build_error(e: weft::BuildError) -> CliError {
+    let cache: Vec<&str> = e
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            weft::Problem::Cache(m) => Some(m.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !cache.is_empty() && cache.len() == e.problems.len() {
+        return CliError::failure(cache.join("\n"));
+    }
     CliError::usage(e.to_string())
 }
 

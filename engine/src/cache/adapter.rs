@@ -87,6 +87,31 @@ impl Adapter for CacheAdapter {
             t.running = true;
             t.forgotten.clear();
         }
+        // The run's lease, taken before its start is recorded (see `lease`).
+        if let (super::Place::Dir(dir), Some(_)) = (&self.0.place, &self.0.writer) {
+            match super::lease::Lease::take(dir, run.run_id) {
+                Ok(lease) => {
+                    // A gc since the last run's keys were read may have removed what they
+                    // name: read them again (no gc runs while the lease is held).
+                    let gcs = super::lease::gc_count(dir);
+                    let seen = &self.0.gc_seen;
+                    if seen.swap(gcs, std::sync::atomic::Ordering::AcqRel) != gcs {
+                        if let Ok(mut ahead) = self.0.hints_ahead.lock() {
+                            *ahead = None;
+                        }
+                    }
+                    if let Ok(mut t) = self.0.run.lock() {
+                        t.lease = Some(lease);
+                        t.hints = None;
+                    }
+                }
+                Err(e) => self.0.warn_once(format!(
+                    "this run holds no lease on the cache ({e}): if it is killed, `weft cache \
+                     runs` shows it as running, not interrupted, and a gc may collect what it \
+                     writes"
+                )),
+            }
+        }
         self.0.meta.maintain(Moment::RunStart);
         self.0.send(MetaWrite::BeginRun(RunMeta {
             run_id: run.run_id.to_string(),
@@ -126,6 +151,11 @@ impl Adapter for CacheAdapter {
             .into(),
             finished_at: now(),
         });
+        // Released by the writer once the run's end is committed.
+        let lease = self.0.run.lock().ok().and_then(|mut t| t.lease.take());
+        if let Some(lease) = lease {
+            self.0.queue(Item::Release(lease));
+        }
         self.0.meta.maintain(Moment::RunEnd);
         if let Ok(mut t) = self.0.run.lock() {
             t.running = false;

@@ -8,7 +8,6 @@
 //! nothing has happened (no record queued, no value read) and the driver walks the run.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::{Cache, CacheKey, Dep, Draft, Hints, Inner, Item, Status};
 use crate::fingerprint::DataVersion;
@@ -57,7 +56,6 @@ impl Answering {
         spec: &NodeSpec,
         deps: impl ExactSizeIterator<Item = (&'d str, Dep)>,
     ) -> Option<(CacheKey, DataVersion)> {
-        let start = Instant::now();
         let inner = &self.inner;
         let mut keyed = inner.keyed_by(spec, self.run_id.clone(), deps);
         let key = match (keyed.key, keyed.behavior) {
@@ -68,7 +66,9 @@ impl Answering {
         let record = &mut keyed.record;
         record.status = Status::Hit;
         record.data_version = Some(version);
-        record.duration_us = start.elapsed().as_micros() as u64;
+        // An answered hit takes no time of its own worth keeping (the run's time is on its
+        // row): every hit's event is the same, and a warm run's events are one entry.
+        record.duration_us = 0;
         self.hits.push(keyed.record);
         Some((key, version))
     }

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
-use super::sqlite::{ConnGuard, LazyConn};
+use super::sqlite::{healing, ConnGuard, LazyConn};
 use super::store::{Blob, Moment, ResultStore, StoreError};
 use crate::fingerprint::DataVersion;
 
@@ -54,36 +54,45 @@ impl SqliteBlobs {
 const CONTAINS_CHUNK: usize = 64;
 
 impl ResultStore for SqliteBlobs {
+    fn take_notices(&self) -> Vec<String> {
+        self.conn.heal().take_notices()
+    }
+
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
-        let c = self.lock()?;
-        let mut stmt = c
-            .prepare_cached("SELECT 1 FROM results WHERE data_version = ?1")
-            .map_err(StoreError::sql("checking a result"))?;
-        stmt.exists([version.to_hex()])
-            .map_err(StoreError::sql("checking a result"))
+        healing(&[&self.conn], || {
+            let c = self.lock()?;
+            let mut stmt = c
+                .prepare_cached("SELECT 1 FROM results WHERE data_version = ?1")
+                .map_err(StoreError::sql("checking a result"))?;
+            stmt.exists([version.to_hex()])
+                .map_err(StoreError::sql("checking a result"))
+        })
     }
 
     fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
-        let found = (|| -> Result<std::collections::HashSet<String>, StoreError> {
-            let c = self.lock()?;
-            let mut found = std::collections::HashSet::new();
-            for chunk in versions.chunks(CONTAINS_CHUNK) {
-                let marks = vec!["?"; chunk.len()].join(",");
-                let mut stmt = c
-                    .prepare_cached(&format!(
-                        "SELECT data_version FROM results WHERE data_version IN ({marks})"
-                    ))
-                    .map_err(StoreError::sql("checking results"))?;
-                let hex: Vec<String> = chunk.iter().map(DataVersion::to_hex).collect();
-                let rows = stmt
-                    .query_map(rusqlite::params_from_iter(&hex), |r| r.get::<_, String>(0))
-                    .map_err(StoreError::sql("checking results"))?;
-                for r in rows {
-                    found.insert(r.map_err(StoreError::sql("checking results"))?);
+        let found = healing(
+            &[&self.conn],
+            || -> Result<std::collections::HashSet<String>, StoreError> {
+                let c = self.lock()?;
+                let mut found = std::collections::HashSet::new();
+                for chunk in versions.chunks(CONTAINS_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(",");
+                    let mut stmt = c
+                        .prepare_cached(&format!(
+                            "SELECT data_version FROM results WHERE data_version IN ({marks})"
+                        ))
+                        .map_err(StoreError::sql("checking results"))?;
+                    let hex: Vec<String> = chunk.iter().map(DataVersion::to_hex).collect();
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(&hex), |r| r.get::<_, String>(0))
+                        .map_err(StoreError::sql("checking results"))?;
+                    for r in rows {
+                        found.insert(r.map_err(StoreError::sql("checking results"))?);
+                    }
                 }
-            }
-            Ok(found)
-        })();
+                Ok(found)
+            },
+        );
         match found {
             Ok(found) => versions
                 .iter()
@@ -100,16 +109,6 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
-        let mut c = match self.lock() {
-            Ok(c) => c,
-            Err(e) => {
-                let why = e.to_string();
-                return items
-                    .iter()
-                    .map(|_| Err(StoreError::Other(format!("storing results: {why}"))))
-                    .collect();
-            }
-        };
         let write = |c: &mut Connection| -> rusqlite::Result<()> {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
@@ -128,75 +127,89 @@ impl ResultStore for SqliteBlobs {
             }
             tx.commit()
         };
-        match write(&mut c) {
+        // A malformed file is healed (quarantined, rebuilt) and the batch written again.
+        let stored = healing(&[&self.conn], || {
+            let mut c = self.lock()?;
+            write(&mut c).map_err(StoreError::sql("storing results"))
+        });
+        match stored {
             Ok(()) => items.iter().map(|_| Ok(())).collect(),
-            Err(e) => items
-                .iter()
-                .map(|_| Err(StoreError::Other(format!("storing results: {e}"))))
-                .collect(),
+            Err(e) => {
+                let why = e.to_string();
+                items
+                    .iter()
+                    .map(|_| Err(StoreError::Other(format!("storing results: {why}"))))
+                    .collect()
+            }
         }
     }
 
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
-        let c = self.lock()?;
-        let mut stmt = c
-            .prepare_cached(
-                "SELECT format, type_name, checksum, bytes FROM results WHERE data_version = ?1",
-            )
-            .map_err(StoreError::sql("reading a result"))?;
-        let row = stmt
-            .query_row([version.to_hex()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                ))
-            })
-            .optional()
-            .map_err(StoreError::sql("reading a result"))?;
-        let Some((format, type_name, sum, bytes)) = row else {
-            return Ok(None);
-        };
-        if blake3::hash(&bytes).as_bytes().as_slice() != sum.as_slice() {
-            return Err(StoreError::Corrupt {
-                version: version.to_hex(),
-                why: "checksum mismatch".into(),
-            });
-        }
-        Ok(Some(Blob {
-            format,
-            type_name,
-            bytes,
-        }))
+        healing(&[&self.conn], || {
+            let c = self.lock()?;
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT format, type_name, checksum, bytes FROM results WHERE data_version = ?1",
+                )
+                .map_err(StoreError::sql("reading a result"))?;
+            let row = stmt
+                .query_row([version.to_hex()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                })
+                .optional()
+                .map_err(StoreError::sql("reading a result"))?;
+            let Some((format, type_name, sum, bytes)) = row else {
+                return Ok(None);
+            };
+            if blake3::hash(&bytes).as_bytes().as_slice() != sum.as_slice() {
+                return Err(StoreError::Corrupt {
+                    version: version.to_hex(),
+                    why: "checksum mismatch".into(),
+                });
+            }
+            Ok(Some(Blob {
+                format,
+                type_name,
+                bytes,
+            }))
+        })
     }
 
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
-        self.lock()?
-            .execute(
-                "DELETE FROM results WHERE data_version = ?1",
-                [version.to_hex()],
-            )
-            .map_err(StoreError::sql("removing a result"))?;
-        Ok(())
+        healing(&[&self.conn], || {
+            self.lock()?
+                .execute(
+                    "DELETE FROM results WHERE data_version = ?1",
+                    [version.to_hex()],
+                )
+                .map_err(StoreError::sql("removing a result"))?;
+            Ok(())
+        })
     }
 
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
-        let c = self.lock()?;
-        let mut stmt = c
-            .prepare("SELECT data_version, length(bytes) FROM results")
-            .map_err(StoreError::sql("listing results"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(StoreError::sql("listing results"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (hex, len) = row.map_err(StoreError::sql("listing results"))?;
-            if let Some(v) = DataVersion::from_hex(&hex) {
-                out.push((v, len as u64));
+        healing(&[&self.conn], || {
+            let c = self.lock()?;
+            let mut stmt = c
+                .prepare("SELECT data_version, length(bytes) FROM results")
+                .map_err(StoreError::sql("listing results"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(StoreError::sql("listing results"))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (hex, len) = row.map_err(StoreError::sql("listing results"))?;
+                if let Some(v) = DataVersion::from_hex(&hex) {
+                    out.push((v, len as u64));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Folds a long write-ahead log as a driver opens or closes the store.
@@ -293,6 +306,12 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
     fn maintain(&self, moment: Moment) {
         self.small.maintain(moment);
         self.large.maintain(moment);
+    }
+
+    fn take_notices(&self) -> Vec<String> {
+        let mut n = self.small.take_notices();
+        n.extend(self.large.take_notices());
+        n
     }
 }
 

@@ -116,6 +116,12 @@ pub struct GcReport {
     pub bytes_kept: u64,
     /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]).
     pub temp_files_removed: usize,
+    /// Lease files killed runs had left (see [`Cache::runs`]: such a run is `interrupted`).
+    pub leases_removed: usize,
+    /// Runs alive on the cache directory when gc was asked for (in this process or another):
+    /// while there are any, gc collects nothing (what they wrote, or will read, stays) and
+    /// only sweeps leftovers; run it again once they are done.
+    pub live_runs: usize,
 }
 
 fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
@@ -127,10 +133,20 @@ fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
 }
 
 impl Cache {
-    /// Every run, oldest first.
+    /// Every run, oldest first. A run recorded as `running` that no live process holds (it
+    /// was killed, or its process stopped before recording its end) has status `interrupted`
+    /// (cache directories only: runs on stores given to [`Cache::with_stores`] hold no lease).
     pub fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
         self.flush();
-        self.inner.meta.runs()
+        let mut runs = self.inner.meta.runs()?;
+        if let super::Place::Dir(dir) = &self.inner.place {
+            for r in &mut runs {
+                if r.status == "running" && !super::lease::is_live(dir, &r.run_id) {
+                    r.status = "interrupted".into();
+                }
+            }
+        }
+        Ok(runs)
     }
 
     /// The id of the most recent run.
@@ -396,10 +412,30 @@ impl Cache {
     }
 
     /// Deletes old runs and the results no remaining run uses, and what interrupted writes
-    /// left behind ([`ResultStore::sweep`]).
+    /// left behind ([`ResultStore::sweep`]). On a cache directory where runs are alive (see
+    /// [`GcReport::live_runs`]) it collects nothing but leftovers: a run in flight may have
+    /// written keys its records do not show yet, or be about to read an old run's results.
+    /// While gc works, runs that start on the directory wait for it.
     pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
         self.flush();
-        self.flush();
+        let hold = match &self.inner.place {
+            super::Place::Dir(dir) => match super::lease::hold_for_gc(dir)? {
+                Some(hold) => Some(hold),
+                None => {
+                    let live = self
+                        .runs()?
+                        .iter()
+                        .filter(|r| r.status == "running")
+                        .count();
+                    return Ok(GcReport {
+                        temp_files_removed: self.inner.results.sweep()?,
+                        live_runs: live.max(1),
+                        ..GcReport::default()
+                    });
+                }
+            },
+            super::Place::Stores => None,
+        };
         let runs = self.runs()?;
         let mut doomed: Vec<String> = Vec::new();
         if let Some(keep) = policy.keep_runs {
@@ -410,6 +446,9 @@ impl Cache {
             temp_files_removed: self.inner.results.sweep()?,
             ..GcReport::default()
         };
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+            report.leases_removed = super::lease::sweep(dir, hold);
+        }
         let mut remaining: Vec<&RunMeta> = runs
             .iter()
             .filter(|r| !doomed.contains(&r.run_id))
@@ -434,19 +473,48 @@ impl Cache {
                 Some(max) if kept_bytes > max && !remaining.is_empty() => {
                     doomed.push(remaining.remove(0).run_id.clone());
                 }
-                _ => return Ok(report),
+                _ => break,
             }
         }
+        // Counted once everything is deleted: a driver that read the last run's keys before
+        // this (it saw the count before too) drops them as its run starts.
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+            super::lease::count_gc(dir, hold)?;
+        }
+        Ok(report)
     }
 
     /// Deletes every run, key and stored result, and what interrupted writes left behind
     /// (temporary files a live writer may still be using stay: see [`ResultStore::sweep`]).
+    ///
+    /// On a cache directory, `clear` works even when the stores cannot be written (a full
+    /// disk: SQLite needs room to delete) or read: if deleting through the stores fails while
+    /// no run is alive, the cache's files are removed instead, and the next driver or
+    /// [`Cache::open`] starts an empty cache (this handle is not to be used afterwards).
     pub fn clear(&self) -> Result<GcReport, StoreError> {
         self.flush();
-        self.gc(GcPolicy {
+        let cleared = self.gc(GcPolicy {
             keep_runs: Some(0),
             max_bytes: None,
-        })
+        });
+        match (cleared, &self.inner.place) {
+            (Ok(report), _) => Ok(report),
+            (Err(e), super::Place::Dir(dir)) => {
+                let Some(hold) = super::lease::hold_for_gc(dir)? else {
+                    return Err(e);
+                };
+                let report = wipe(dir).map_err(|w| StoreError::Io {
+                    context: format!(
+                        "clearing {} failed ({e}), and so did removing its files",
+                        dir.display()
+                    ),
+                    source: w,
+                })?;
+                super::lease::count_gc(dir, &hold)?;
+                Ok(report)
+            }
+            (Err(e), super::Place::Stores) => Err(e),
+        }
     }
 }
 
@@ -469,6 +537,43 @@ impl Status {
             Status::Failed => VizRole::Failed,
         }
     }
+}
+
+/// Removes a cache directory's databases (with their logs) and result files; what they held
+/// is reported as removed.
+fn wipe(dir: &std::path::Path) -> std::io::Result<GcReport> {
+    let mut report = GcReport::default();
+    let results = dir.join("results");
+    if results.exists() {
+        for entry in walk(&results)? {
+            report.bytes_freed += entry.metadata().map_or(0, |m| m.len());
+            report.results_removed += 1;
+        }
+        std::fs::remove_dir_all(&results)?;
+    }
+    for db in ["meta.sqlite", "results.sqlite"] {
+        for suffix in ["", "-wal", "-shm"] {
+            match std::fs::remove_file(dir.join(format!("{db}{suffix}"))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Every file under `dir` (two levels: `results/ab/<version>`).
+fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(dir)? {
+        let sub = sub?;
+        if sub.file_type()?.is_dir() {
+            files.extend(std::fs::read_dir(sub.path())?.flatten());
+        } else {
+            files.push(sub);
+        }
+    }
+    Ok(files)
 }
 
 /// What changed between two records of a node.

@@ -19,6 +19,7 @@ mod inline;
 mod inspect;
 mod key;
 mod keying;
+mod lease;
 mod memory;
 mod records;
 mod sqlite;
@@ -79,6 +80,8 @@ struct Inner {
     /// Whether any key was ever forgotten (see `RunTrack::forgotten`): until then, lookups
     /// need not ask.
     forgot_any: std::sync::atomic::AtomicBool,
+    /// How many gcs the directory had seen when the hints were read (see `lease::gc_count`).
+    gc_seen: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -102,6 +105,8 @@ struct RunTrack {
     /// The keys the latest finished run used ([`MetadataStore::recent_keys`]), loaded at the
     /// run's first lookup.
     hints: Option<Hints>,
+    /// The current run's lease on the cache directory (see `lease`).
+    lease: Option<lease::Lease>,
 }
 
 /// Each node's cache behaviour and storage format, as the driver resolved them.
@@ -159,6 +164,7 @@ impl Cache {
                 run: Mutex::default(),
                 hints_ahead: Mutex::default(),
                 forgot_any: Default::default(),
+                gc_seen: Default::default(),
             }),
         }
     }
@@ -173,6 +179,11 @@ impl Cache {
             None => (Place::Dir(dir.clone()), None),
         };
         writer::settle(&place);
+        // Counted before the writer reads the hints: a gc after this makes them stale.
+        let gc_seen = match &place {
+            Place::Dir(d) => lease::gc_count(d),
+            Place::Stores => 0,
+        };
         let (opened_tx, opened) = std::sync::mpsc::channel();
         let (hints_tx, hints) = std::sync::mpsc::channel();
         let owned = dir.clone();
@@ -192,6 +203,7 @@ impl Cache {
             writer,
             opened,
             hints,
+            gc_seen,
             warned,
             ignored: config.ignored().map(Arc::from).collect(),
         }
@@ -219,9 +231,20 @@ impl Cache {
     }
 
     /// Warnings given so far (each once, everything written so far committed first): values
-    /// that cannot be fingerprinted or stored, corrupt or missing results.
+    /// that cannot be fingerprinted or stored, corrupt or missing results, damaged databases
+    /// moved aside and rebuilt, records left out as unreadable (the stores' notices,
+    /// [`MetadataStore::take_notices`]).
     pub fn warnings(&self) -> Vec<String> {
         self.flush();
+        for n in self
+            .inner
+            .meta
+            .take_notices()
+            .into_iter()
+            .chain(self.inner.results.take_notices())
+        {
+            self.inner.warn_once(n);
+        }
         self.inner
             .warned
             .all()
@@ -257,6 +280,7 @@ pub(crate) struct Opening {
     writer: Result<Arc<Writer>, StoreError>,
     opened: std::sync::mpsc::Receiver<writer::Opened>,
     hints: std::sync::mpsc::Receiver<Hints>,
+    gc_seen: u64,
     warned: Warnings,
     /// Names the configuration lists as IGNORE (inputs among them are not in the policy).
     ignored: Vec<Arc<str>>,
@@ -287,6 +311,7 @@ impl Opening {
                 run: Mutex::default(),
                 hints_ahead: Mutex::new(Some(self.hints)),
                 forgot_any: Default::default(),
+                gc_seen: self.gc_seen.into(),
             }),
         })
     }

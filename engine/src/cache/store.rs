@@ -121,6 +121,12 @@ pub trait ResultStore: Send + Sync + 'static {
     /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing). A
     /// result store is told of [`Moment::Open`] and [`Moment::Close`] only.
     fn maintain(&self, _moment: Moment) {}
+    /// What the store has to tell the user since the last call (a damaged file quarantined
+    /// and rebuilt, records left out as unreadable): the cache hands them on as warnings
+    /// ([`Cache::warnings`](super::Cache::warnings)). The default has none.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Moments of a cache's life at which a store may do upkeep of its own
@@ -418,4 +424,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError>;
     /// Optional upkeep at a [`Moment`] of the cache's life (the default does nothing).
     fn maintain(&self, _moment: Moment) {}
+    /// What the store has to tell the user since the last call (a damaged file quarantined
+    /// and rebuilt, records left out as unreadable): the cache hands them on as warnings
+    /// ([`Cache::warnings`](super::Cache::warnings)). The default has none.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -3,7 +3,7 @@
 //! its blob is in place, so a reader (or a crash) never finds a key without its result.
 
 pub(crate) use crate::warnings::Warnings;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +15,9 @@ use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, 
 use super::Place;
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
+
+/// How many messages (batches of up to 64 items) may wait for the writer.
+const WRITER_QUEUE: usize = 32;
 
 /// The longest a finished node's metadata waits before it is committed.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
@@ -31,6 +34,8 @@ pub(crate) enum Item {
     Record(Box<super::Draft>),
     /// The records of a run answered from the cache.
     Records(Vec<super::Draft>),
+    /// A run's lease, released once what came before it is committed.
+    Release(super::lease::Lease),
 }
 
 pub(crate) enum Msg {
@@ -43,7 +48,7 @@ pub(crate) enum Msg {
 }
 
 pub(crate) struct Writer {
-    tx: Mutex<Option<Sender<Msg>>>,
+    tx: Mutex<Option<SyncSender<Msg>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -61,7 +66,10 @@ impl Writer {
         opened: Sender<Opened>,
         hints: Sender<super::Hints>,
     ) -> Result<Writer, StoreError> {
-        let (tx, rx) = channel();
+        // Bounded: a run that computes faster than the writer can store waits for it rather
+        // than queueing its whole output in memory (a million-node cold run otherwise held
+        // gigabytes of pending values and records).
+        let (tx, rx) = sync_channel(WRITER_QUEUE);
         let handle = std::thread::Builder::new()
             .name("weft-cache-writer".into())
             .spawn(move || {
@@ -175,6 +183,8 @@ struct Pending {
     /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
     /// for stored.
     unstored: HashMap<CacheKey, String>,
+    /// Leases of runs that ended, released after the next commit.
+    leases: Vec<super::lease::Lease>,
 }
 
 impl Pending {
@@ -249,6 +259,7 @@ impl Pending {
             ));
         }
         self.meta.clear();
+        self.leases.clear();
         self.oldest = None;
     }
 }
@@ -311,6 +322,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 pending.draft(d);
                             }
                         }
+                        Item::Release(lease) => pending.leases.push(lease),
                     }
                 }
                 pending.touch();

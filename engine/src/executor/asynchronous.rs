@@ -54,11 +54,24 @@ pub(crate) async fn walk_async(
             let db = db.clone();
             let native =
                 graph.get(id).spec().is_some_and(|s| s.is_async()) && !overridden.contains(&id);
+            // The halt token: without keep-going, a task that has not started when a node of
+            // the run fails does nothing.
+            let halted = move |engine: &Engine| !keep_going && engine.halted();
             if native {
                 let engine = engine.clone();
-                tasks.spawn(async move { (task, async_node(engine, db, id).await) });
+                tasks.spawn(async move {
+                    if halted(&engine) {
+                        return (task, TaskOutcome::Cancelled);
+                    }
+                    (task, async_node(engine, db, id).await)
+                });
             } else {
-                tasks.spawn_blocking(move || (task, on_blocking_pool(|| evaluate(&db, id))));
+                tasks.spawn_blocking(move || {
+                    if halted(db.engine_arc()) {
+                        return (task, TaskOutcome::Cancelled);
+                    }
+                    (task, on_blocking_pool(|| evaluate(&db, id)))
+                });
             }
         }
         if sched.is_done() {

@@ -48,6 +48,7 @@ pub struct Runner<'a> {
     order: &'a [NodeId],
     cancel: &'a CancelToken,
     status: &'a [AtomicU8],
+    keep_going: bool,
 }
 
 const NOT_RUN: u8 = 0;
@@ -63,7 +64,9 @@ impl Runner<'_> {
     }
 
     fn evaluate(&self, db: &WeftDb, task: usize) -> TaskOutcome {
-        if self.cancel.is_cancelled() {
+        // The halt token: without keep-going, nothing starts once a node of the run failed,
+        // even a task already handed to a worker.
+        if self.cancel.is_cancelled() || (!self.keep_going && db.engine_arc().halted()) {
             return TaskOutcome::Cancelled;
         }
         let outcome = evaluate(db, self.order[task]);
@@ -146,6 +149,7 @@ impl<'a> Walk<'a> {
             order: self.order,
             cancel: self.cancel,
             status: &self.status,
+            keep_going: self.keep_going,
         }
     }
 

@@ -3,10 +3,12 @@
 //! thread needs them first, and the write-ahead log folded when it has grown long.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::Connection;
+
+use super::heal::{is_malformed, Heal};
 
 use crate::cache::store::{Moment, StoreError};
 
@@ -26,6 +28,11 @@ pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, St
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(StoreError::sql("setting synchronous"))?;
+    // Up to 64 MiB of pages in memory (SQLite's default is 2 MiB): keys are random, so at a
+    // million of them every insert and lookup would otherwise read its b-tree pages back
+    // from the file. Pages are only held once read, so a small cache costs nothing more.
+    c.pragma_update(None, "cache_size", -65536)
+        .map_err(StoreError::sql("setting cache_size"))?;
     // After a checkpoint, the log restarts and its file is cut back to nothing: its size then
     // tells how much a new process would have to read (see `checkpoint`).
     c.pragma_update(None, "journal_size_limit", 0)
@@ -106,56 +113,115 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 
 /// A connection opened at its first use, by whichever thread needs it first (the cache's
 /// writer thread opens its connections while the run's thread builds and starts the run).
+///
+/// A file found malformed as it is opened is quarantined and created afresh (see [`Heal`]);
+/// connections of the same file share one [`Heal`], and one opened before the file was
+/// replaced is reopened at its next use.
 pub(crate) struct LazyConn {
     path: std::path::PathBuf,
     schema: Option<Layout>,
-    conn: Mutex<Option<Connection>>,
+    heal: Arc<Heal>,
+    conn: Mutex<Option<(Connection, u64)>>,
 }
 
 impl LazyConn {
     pub(crate) fn new(path: &Path, schema: Option<Layout>) -> LazyConn {
+        LazyConn::sharing(path, schema, Arc::new(Heal::new(path)))
+    }
+
+    /// A connection to the same file as others that share `heal`.
+    pub(crate) fn sharing(path: &Path, schema: Option<Layout>, heal: Arc<Heal>) -> LazyConn {
         LazyConn {
             path: path.to_path_buf(),
             schema,
+            heal,
             conn: Mutex::new(None),
         }
+    }
+
+    /// The file's healing state.
+    pub(crate) fn heal(&self) -> &Arc<Heal> {
+        &self.heal
+    }
+
+    fn current(&self, slot: &Option<(Connection, u64)>) -> bool {
+        slot.as_ref()
+            .is_some_and(|(_, g)| *g == self.heal.generation())
     }
 
     /// The connection, locked, if it is open.
     pub(crate) fn get_if_open(&self) -> Option<ConnGuard<'_>> {
         let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        guard.is_some().then_some(ConnGuard(guard))
+        self.current(&guard).then_some(ConnGuard(guard))
     }
 
     /// The connection if it is open and free now (never waits).
     pub(crate) fn try_get_open(&self) -> Option<ConnGuard<'_>> {
         let guard = self.conn.try_lock().ok()?;
-        guard.is_some().then_some(ConnGuard(guard))
+        self.current(&guard).then_some(ConnGuard(guard))
     }
 
-    /// The connection, locked; opened now if it is not yet.
+    /// The connection, locked; opened now if it is not yet (or is stale: the file was
+    /// replaced). A file that is malformed is quarantined and created afresh.
     pub(crate) fn get(&self) -> Result<ConnGuard<'_>, StoreError> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(open(&self.path, self.schema)?);
+        if !self.current(&guard) {
+            *guard = None;
+            let mut generation = self.heal.generation();
+            let c = match open(&self.path, self.schema) {
+                Err(e) if is_malformed(&e) => {
+                    self.heal.quarantine(&e)?;
+                    generation = self.heal.generation();
+                    open(&self.path, self.schema)?
+                }
+                other => other?,
+            };
+            *guard = Some((c, generation));
         }
         Ok(ConnGuard(guard))
+    }
+
+    /// Closes the connection (the next [`get`](Self::get) opens it again).
+    pub(crate) fn close(&self) {
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
 /// A locked, open [`LazyConn`].
-pub(crate) struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+pub(crate) struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<(Connection, u64)>>);
 
 impl std::ops::Deref for ConnGuard<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        self.0.as_ref().expect("opened by LazyConn::get")
+        &self.0.as_ref().expect("opened by LazyConn::get").0
     }
 }
 
 impl std::ops::DerefMut for ConnGuard<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.0.as_mut().expect("opened by LazyConn::get")
+        &mut self.0.as_mut().expect("opened by LazyConn::get").0
+    }
+}
+
+/// Runs `f`; when it fails because the file is malformed, closes `conns` (every connection of
+/// the store on that file), quarantines the file and runs `f` once more on a fresh one.
+pub(crate) fn healing<T>(
+    conns: &[&LazyConn],
+    mut f: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match f() {
+        Err(e) if is_malformed(&e) => {
+            for c in conns {
+                c.close();
+            }
+            if let Some(first) = conns.first() {
+                first.heal.quarantine(&e)?;
+                // The first connection brings the new file to its layout.
+                drop(first.get()?);
+            }
+            f()
+        }
+        other => other,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::cache::store::StoreError;
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
 /// no step from it is dropped and recreated.
@@ -18,6 +18,9 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (3, |c| c.execute_batch(RUNS_BY_START)),
     (4, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
     (5, keys_with_checksums),
+    // Layout 7 run-length encodes a batch's events: older records (history only) go, the
+    // keys stay.
+    (6, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
 ];
 
 /// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the

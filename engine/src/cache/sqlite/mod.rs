@@ -24,6 +24,7 @@
 //! by data version, unchanged) keeps its contents for the gc to reclaim.
 
 mod connection;
+mod heal;
 mod layout;
 
 use std::collections::HashSet;
@@ -31,7 +32,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) use connection::{checkpoint, ConnGuard, Layout, LazyConn, Upgrade};
+pub(crate) use connection::{checkpoint, healing, ConnGuard, Layout, LazyConn, Upgrade};
 pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 use layout::{key_checksum, META};
 
@@ -64,7 +65,7 @@ impl SqliteStore {
         let write = LazyConn::new(path, Some(META));
         drop(write.get()?);
         Ok(SqliteStore {
-            read: LazyConn::new(path, None),
+            read: LazyConn::sharing(path, None, write.heal().clone()),
             write,
             in_run: Default::default(),
         })
@@ -83,17 +84,43 @@ impl SqliteStore {
     fn writer(&self) -> Result<ConnGuard<'_>, StoreError> {
         self.write.get()
     }
+
+    /// Runs `f`, healing a malformed file (quarantined and rebuilt, see `heal`) and running it
+    /// once more.
+    fn healing<T>(&self, f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        healing(&[&self.write, &self.read], f)
+    }
+
+    /// Says that `n` batches of records (of run `run`) were left out as damaged.
+    fn damaged(&self, run: &str, n: usize) {
+        if n > 0 {
+            let run = if run == "(any)" {
+                String::new()
+            } else {
+                format!(" of run {run}")
+            };
+            self.notice(format!(
+                "{n} batch(es) of records{run} are damaged (they do not match their hash) and \
+                 are left out; the other records are shown"
+            ));
+        }
+    }
+
+    /// Something the user must hear about (handed on as a cache warning).
+    fn notice(&self, message: String) {
+        self.write.heal().notice(message);
+    }
 }
 
 /// Every batch of records (run id, body, events), newest first when `newest_first`,
-/// optionally of one run only; `each` returns whether to go on. A body that does not match
-/// its hash (its address) is an error.
+/// optionally of one run only; `each` returns whether to go on. A batch whose body does not
+/// match its hash (its address) is skipped: the number skipped is returned.
 fn chunks(
     c: &Connection,
     run_id: Option<&str>,
     newest_first: bool,
     each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let which = match run_id {
         Some(id) => Batches::Of(id),
         None => Batches::All,
@@ -117,7 +144,7 @@ fn batches(
     which: Batches<'_>,
     newest_first: bool,
     mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
     let (filter, run_id) = match which {
         Batches::All => ("", None),
@@ -143,19 +170,26 @@ fn batches(
             .and_then(|v| v.as_blob().map(<[u8]>::to_vec).map_err(Into::into))
             .map_err(StoreError::sql("reading records"))
     };
+    let mut damaged = 0;
     while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
-        let run: String = row.get(0).map_err(StoreError::sql("reading records"))?;
-        let (body, events) = (blob(row, 1)?, blob(row, 2)?);
+        let (Ok(run), Ok(body), Ok(events)) = (
+            row.get::<_, String>(0)
+                .map_err(StoreError::sql("reading records")),
+            blob(row, 1),
+            blob(row, 2),
+        ) else {
+            damaged += 1;
+            continue;
+        };
         if digest(row, 3) != Some(*blake3::hash(&body).as_bytes()) {
-            return Err(StoreError::Other(format!(
-                "records of run {run} are damaged: a batch does not match its hash"
-            )));
+            damaged += 1;
+            continue;
         }
         if !each(&run, &body, &events)? {
             break;
         }
     }
-    Ok(())
+    Ok(damaged)
 }
 
 /// Runs a statement through the connection's prepared-statement cache.
@@ -188,6 +222,10 @@ impl SqliteStore {
 }
 
 impl MetadataStore for SqliteStore {
+    fn take_notices(&self) -> Vec<String> {
+        self.write.heal().take_notices()
+    }
+
     /// Lookups of a run share a read transaction ([`Moment::RunStart`] to
     /// [`Moment::RunEnd`]); a long write-ahead log is folded as a driver opens the store and
     /// as it closes it (see `connection::checkpoint`).
@@ -204,228 +242,283 @@ impl MetadataStore for SqliteStore {
     }
 
     fn lookup(&self, cache_key: &CacheKey) -> Result<Option<DataVersion>, StoreError> {
-        let c = self.reader()?;
-        let mut stmt = c
-            .prepare_cached("SELECT data_version, checksum FROM cache_keys WHERE cache_key = ?1")
-            .map_err(StoreError::sql("looking up a key"))?;
-        let mut rows = stmt
-            .query([cache_key.as_bytes().as_slice()])
-            .map_err(StoreError::sql("looking up a key"))?;
-        let Some(row) = rows.next().map_err(StoreError::sql("looking up a key"))? else {
-            return Ok(None);
-        };
-        let corrupt = |why: &str| StoreError::CorruptKey {
-            key: cache_key.to_hex(),
-            why: why.to_string(),
-        };
-        let version = digest(row, 0)
-            .map(DataVersion::from_bytes)
-            .ok_or_else(|| corrupt("its data version is not 32 bytes"))?;
-        if digest(row, 1) != Some(key_checksum(cache_key, &version)) {
-            return Err(corrupt(
-                "its checksum does not match the key and data version (a damaged row, or one \
-                 exchanged with another)",
-            ));
-        }
-        Ok(Some(version))
+        self.healing(|| {
+            let c = self.reader()?;
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT data_version, checksum FROM cache_keys WHERE cache_key = ?1",
+                )
+                .map_err(StoreError::sql("looking up a key"))?;
+            let mut rows = stmt
+                .query([cache_key.as_bytes().as_slice()])
+                .map_err(StoreError::sql("looking up a key"))?;
+            let Some(row) = rows.next().map_err(StoreError::sql("looking up a key"))? else {
+                return Ok(None);
+            };
+            let corrupt = |why: &str| StoreError::CorruptKey {
+                key: cache_key.to_hex(),
+                why: why.to_string(),
+            };
+            let version = digest(row, 0)
+                .map(DataVersion::from_bytes)
+                .ok_or_else(|| corrupt("its data version is not 32 bytes"))?;
+            if digest(row, 1) != Some(key_checksum(cache_key, &version)) {
+                return Err(corrupt(
+                    "its checksum does not match the key and data version (a damaged row, or one \
+                     exchanged with another)",
+                ));
+            }
+            Ok(Some(version))
+        })
     }
 
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
-        // The write connection when nobody writes through it (the writer thread, as a process
-        // starts: the read connection may then never be needed), else the read one.
-        let c = match self.write.try_get_open() {
-            Some(c) => c,
-            None => self.reader()?,
-        };
-        let last: Option<String> = c
-            .query_row(LAST_RUN, [], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::sql("finding the last run"))?;
-        let Some(last) = last else {
-            return Ok(Vec::new());
-        };
-        let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
-        let read = chunks(&c, Some(&last), false, |run, body, events| {
-            let keys = records::keys(run, body, events)?;
-            candidates.extend(keys.into_iter().filter_map(|r| match r {
-                (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
-                    Some((k, v))
-                }
-                _ => None,
-            }));
-            Ok(true)
-        });
-        if let Err(e) = read {
-            // A damaged batch gives no hints (lookups, which are checked, answer instead), and
-            // goes: the next run stores its body afresh.
-            drop(c);
-            self.drop_damaged_bodies();
-            return Err(e);
-        }
-        let mut forgotten = c
-            .prepare_cached("SELECT cache_key FROM forgotten_keys")
-            .map_err(StoreError::sql("reading forgotten keys"))?;
-        let mut rows = forgotten
-            .query([])
-            .map_err(StoreError::sql("reading forgotten keys"))?;
-        let mut gone = HashSet::new();
-        while let Some(r) = rows
-            .next()
-            .map_err(StoreError::sql("reading forgotten keys"))?
-        {
-            gone.extend(digest(r, 0).map(CacheKey::from_bytes));
-        }
-        if !gone.is_empty() {
-            candidates.retain(|(k, _)| !gone.contains(k));
-        }
-        Ok(candidates)
+        self.healing(|| {
+            // The write connection when nobody writes through it (the writer thread, as a process
+            // starts: the read connection may then never be needed), else the read one.
+            let c = match self.write.try_get_open() {
+                Some(c) => c,
+                None => self.reader()?,
+            };
+            let last: Option<String> = c
+                .query_row(LAST_RUN, [], |r| r.get(0))
+                .optional()
+                .map_err(StoreError::sql("finding the last run"))?;
+            let Some(last) = last else {
+                return Ok(Vec::new());
+            };
+            let mut candidates: Vec<(CacheKey, DataVersion)> = Vec::new();
+            let read = chunks(&c, Some(&last), false, |run, body, events| {
+                let keys = records::keys(run, body, events)?;
+                candidates.extend(keys.into_iter().filter_map(|r| match r {
+                    (Status::Hit | Status::Executed | Status::Recomputed, Some(k), Some(v)) => {
+                        Some((k, v))
+                    }
+                    _ => None,
+                }));
+                Ok(true)
+            });
+            let read = match read {
+                Ok(0) => Ok(()),
+                Ok(n) => Err(StoreError::Other(format!(
+                    "records of run {last} are damaged: {n} batch(es) do not match their hash"
+                ))),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = read {
+                // A damaged batch gives no hints (lookups, which are checked, answer instead), and
+                // goes: the next run stores its body afresh.
+                drop(c);
+                self.drop_damaged_bodies();
+                return Err(e);
+            }
+            let mut forgotten = c
+                .prepare_cached("SELECT cache_key FROM forgotten_keys")
+                .map_err(StoreError::sql("reading forgotten keys"))?;
+            let mut rows = forgotten
+                .query([])
+                .map_err(StoreError::sql("reading forgotten keys"))?;
+            let mut gone = HashSet::new();
+            while let Some(r) = rows
+                .next()
+                .map_err(StoreError::sql("reading forgotten keys"))?
+            {
+                gone.extend(digest(r, 0).map(CacheKey::from_bytes));
+            }
+            if !gone.is_empty() {
+                candidates.retain(|(k, _)| !gone.contains(k));
+            }
+            Ok(candidates)
+        })
     }
 
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        // The batch's records, grouped by run (in practice one run), become one row each.
-        let mut by_run: Vec<(&str, Vec<Row<'_>>)> = Vec::new();
-        let rows = batch.iter().flat_map(|w| {
-            let (one, many): (Option<&NodeRecord>, &[super::Draft]) = match w {
-                MetaWrite::Record(r) => (Some(r), &[]),
-                MetaWrite::Records(rs) => (None, &rs.0),
-                _ => (None, &[]),
-            };
-            one.map(Row::Full)
-                .into_iter()
-                .chain(many.iter().map(Row::Draft))
-        });
-        for row in rows {
-            match by_run.iter_mut().find(|(id, _)| *id == row.run_id()) {
-                Some((_, v)) => v.push(row),
-                None => by_run.push((row.run_id(), vec![row])),
+        self.healing(|| {
+            if batch.is_empty() {
+                return Ok(());
             }
-        }
-        let mut c = self.writer()?;
-        let tx = c
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a write"))?;
-        for w in batch {
-            let r = match w {
-                MetaWrite::BeginRun(run) => cached(
-                    &tx,
-                    "INSERT OR REPLACE INTO runs(run_id, started_at, finished_at, outputs, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        run.run_id,
-                        run.started_at,
-                        run.finished_at,
-                        serde_json::to_string(&run.outputs).unwrap_or_default(),
-                        run.status
-                    ],
-                ),
-                MetaWrite::EndRun {
-                    run_id,
-                    status,
-                    finished_at,
-                } => cached(
-                    &tx,
-                    "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
-                    params![run_id, status, finished_at],
-                ),
-                MetaWrite::Key {
-                    cache_key,
-                    node,
-                    data_version,
-                } => cached(
-                    &tx,
-                    "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version, checksum) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        cache_key.as_bytes().as_slice(),
+            // The batch's records, grouped by run (in practice one run), become one row each.
+            let mut by_run: Vec<(&str, Vec<Row<'_>>)> = Vec::new();
+            let rows = batch.iter().flat_map(|w| {
+                let (one, many): (Option<&NodeRecord>, &[super::Draft]) = match w {
+                    MetaWrite::Record(r) => (Some(r), &[]),
+                    MetaWrite::Records(rs) => (None, &rs.0),
+                    _ => (None, &[]),
+                };
+                one.map(Row::Full)
+                    .into_iter()
+                    .chain(many.iter().map(Row::Draft))
+            });
+            for row in rows {
+                match by_run.iter_mut().find(|(id, _)| *id == row.run_id()) {
+                    Some((_, v)) => v.push(row),
+                    None => by_run.push((row.run_id(), vec![row])),
+                }
+            }
+            let mut c = self.writer()?;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::sql("starting a write"))?;
+            // Keys are taken off the forgotten list only if there is one (rarely): otherwise
+            // each key would cost a second search.
+            let any_forgotten: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM forgotten_keys)")
+                .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                .map_err(StoreError::sql("writing metadata"))?;
+            for w in batch {
+                let r = match w {
+                    MetaWrite::BeginRun(run) => cached(
+                        &tx,
+                        "INSERT OR REPLACE INTO runs(run_id, started_at, finished_at, outputs, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            run.run_id,
+                            run.started_at,
+                            run.finished_at,
+                            serde_json::to_string(&run.outputs).unwrap_or_default(),
+                            run.status
+                        ],
+                    ),
+                    MetaWrite::EndRun {
+                        run_id,
+                        status,
+                        finished_at,
+                    } => cached(
+                        &tx,
+                        "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
+                        params![run_id, status, finished_at],
+                    ),
+                    MetaWrite::Key {
+                        cache_key,
                         node,
-                        data_version.as_bytes().as_slice(),
-                        key_checksum(cache_key, data_version).as_slice()
-                    ],
-                )
-                .and_then(|n| {
-                    // Stored again (after it was forgotten): the key may be a hint again.
+                        data_version,
+                    } => cached(
+                        &tx,
+                        "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version, checksum) VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            cache_key.as_bytes().as_slice(),
+                            node,
+                            data_version.as_bytes().as_slice(),
+                            key_checksum(cache_key, data_version).as_slice()
+                        ],
+                    )
+                    .and_then(|n| {
+                        // Stored again (after it was forgotten): the key may be a hint again.
+                        if !any_forgotten {
+                            return Ok(n);
+                        }
+                        cached(
+                            &tx,
+                            "DELETE FROM forgotten_keys WHERE cache_key = ?1",
+                            [cache_key.as_bytes().as_slice()],
+                        )
+                        .map(|_| n)
+                    }),
+                    MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
+                };
+                r.map_err(StoreError::sql("writing metadata"))?;
+            }
+            for (run_id, batch) in &by_run {
+                let enc = records::encode(batch)?;
+                let hash = enc.body_hash.as_slice();
+                let known: bool = tx
+                    .prepare_cached("SELECT 1 FROM record_bodies WHERE hash = ?1")
+                    .and_then(|mut st| st.exists([hash]))
+                    .map_err(StoreError::sql("writing records"))?;
+                if !known {
                     cached(
                         &tx,
-                        "DELETE FROM forgotten_keys WHERE cache_key = ?1",
-                        [cache_key.as_bytes().as_slice()],
+                        "INSERT INTO record_bodies(hash, bytes) VALUES (?1, ?2)",
+                        params![hash, enc.body],
                     )
-                    .map(|_| n)
-                }),
-                MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
-            };
-            r.map_err(StoreError::sql("writing metadata"))?;
-        }
-        for (run_id, batch) in &by_run {
-            let enc = records::encode(batch)?;
-            let hash = enc.body_hash.as_slice();
-            let known: bool = tx
-                .prepare_cached("SELECT 1 FROM record_bodies WHERE hash = ?1")
-                .and_then(|mut st| st.exists([hash]))
-                .map_err(StoreError::sql("writing records"))?;
-            if !known {
+                    .map_err(StoreError::sql("writing records"))?;
+                }
                 cached(
                     &tx,
-                    "INSERT INTO record_bodies(hash, bytes) VALUES (?1, ?2)",
-                    params![hash, enc.body],
+                    "INSERT INTO run_records(run_id, body, events) VALUES (?1, ?2, ?3)",
+                    params![run_id, hash, enc.events],
                 )
                 .map_err(StoreError::sql("writing records"))?;
             }
-            cached(
-                &tx,
-                "INSERT INTO run_records(run_id, body, events) VALUES (?1, ?2, ?3)",
-                params![run_id, hash, enc.events],
-            )
-            .map_err(StoreError::sql("writing records"))?;
-        }
-        tx.commit().map_err(StoreError::sql("committing metadata"))
+            tx.commit().map_err(StoreError::sql("committing metadata"))
+        })
     }
 
     fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
-        let c = self.reader()?;
-        let mut stmt = c
-            .prepare("SELECT run_id, started_at, finished_at, outputs, status FROM runs ORDER BY started_at, rowid")
-            .map_err(StoreError::sql("listing runs"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let outputs: String = r.get(3)?;
-                Ok(RunMeta {
-                    run_id: r.get(0)?,
-                    started_at: r.get(1)?,
-                    finished_at: r.get(2)?,
-                    outputs: serde_json::from_str(&outputs).unwrap_or_default(),
-                    status: r.get(4)?,
+        self.healing(|| {
+            let c = self.reader()?;
+            let mut stmt = c
+                .prepare("SELECT run_id, started_at, finished_at, outputs, status FROM runs ORDER BY started_at, rowid")
+                .map_err(StoreError::sql("listing runs"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let outputs: String = r.get(3)?;
+                    Ok(RunMeta {
+                        run_id: r.get(0)?,
+                        started_at: r.get(1)?,
+                        finished_at: r.get(2)?,
+                        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
+                        status: r.get(4)?,
+                    })
                 })
-            })
-            .map_err(StoreError::sql("listing runs"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(StoreError::sql("listing runs"))
+                .map_err(StoreError::sql("listing runs"))?;
+            // A row that cannot be read is left out, with a notice: one bad record never
+            // hides the others.
+            let mut runs = Vec::new();
+            for (i, row) in rows.enumerate() {
+                match row {
+                    Ok(run) => runs.push(run),
+                    Err(e) if heal::is_malformed_sql(&e) => {
+                        return Err(StoreError::sql("listing runs")(e))
+                    }
+                    Err(e) => self.notice(format!(
+                        "run record #{} cannot be read and is left out: {e}",
+                        i + 1
+                    )),
+                }
+            }
+            Ok(runs)
+        })
     }
 
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError> {
-        let c = self.reader()?;
-        let mut out = Vec::new();
-        chunks(&c, Some(run_id), false, |run, body, events| {
-            out.extend(records::decode(run, body, events)?);
-            Ok(true)
-        })?;
-        Ok(out)
+        let undecodable = std::cell::Cell::new(0);
+        self.healing(|| {
+            let c = self.reader()?;
+            let mut out = Vec::new();
+            let mut damaged = chunks(&c, Some(run_id), false, |run, body, events| {
+                match records::decode(run, body, events) {
+                    Ok(rs) => out.extend(rs),
+                    Err(_) => undecodable.set(undecodable.get() + 1),
+                }
+                Ok(true)
+            })?;
+            damaged += undecodable.take();
+            self.damaged(run_id, damaged);
+            Ok(out)
+        })
     }
 
     fn history(&self, node: &str, limit: usize) -> Result<Vec<NodeRecord>, StoreError> {
-        let c = self.reader()?;
-        let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
-        chunks(&c, None, true, |run, body, events| {
-            let mut mine = records::decode_node(run, body, events, node)?;
-            mine.reverse();
-            out.extend(mine);
-            Ok(out.len() < limit)
-        })?;
-        out.truncate(limit);
-        Ok(out)
+        let undecodable = std::cell::Cell::new(0);
+        self.healing(|| {
+            let c = self.reader()?;
+            let mut out = Vec::new();
+            if limit == 0 {
+                return Ok(out);
+            }
+            let damaged = chunks(&c, None, true, |run, body, events| {
+                let Ok(mut mine) = records::decode_node(run, body, events, node) else {
+                    undecodable.set(undecodable.get() + 1);
+                    return Ok(true);
+                };
+                mine.reverse();
+                out.extend(mine);
+                Ok(out.len() < limit)
+            })?;
+            self.damaged("(any)", damaged + undecodable.take());
+            out.truncate(limit);
+            Ok(out)
+        })
     }
 
     fn history_through(
@@ -476,79 +569,83 @@ impl MetadataStore for SqliteStore {
     }
 
     fn forget_runs(&self, run_ids: &[String]) -> Result<Vec<DataVersion>, StoreError> {
-        let mut c = self.writer()?;
-        let tx = c
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting gc"))?;
-        for id in run_ids {
-            tx.execute("DELETE FROM run_records WHERE run_id = ?1", [id])
-                .map_err(StoreError::sql("deleting records"))?;
-            tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
-                .map_err(StoreError::sql("deleting a run"))?;
-        }
-        tx.execute(
-            "DELETE FROM record_bodies WHERE hash NOT IN (SELECT body FROM run_records)",
-            [],
-        )
-        .map_err(StoreError::sql("deleting unused records"))?;
-        // The data versions the remaining runs' records use.
-        let mut used: HashSet<DataVersion> = HashSet::new();
-        {
-            let mut stmt = tx
-                .prepare("SELECT bytes FROM record_bodies")
-                .map_err(StoreError::sql("reading records"))?;
-            let mut rows = stmt.query([]).map_err(StoreError::sql("reading records"))?;
-            while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
-                let body = row
-                    .get_ref(0)
-                    .and_then(|v| v.as_blob().map_err(Into::into))
-                    .map_err(StoreError::sql("reading records"))?;
-                used.extend(records::data_versions(body)?);
+        self.healing(|| {
+            let mut c = self.writer()?;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::sql("starting gc"))?;
+            for id in run_ids {
+                tx.execute("DELETE FROM run_records WHERE run_id = ?1", [id])
+                    .map_err(StoreError::sql("deleting records"))?;
+                tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
+                    .map_err(StoreError::sql("deleting a run"))?;
             }
-        }
-        let keys: Vec<(Vec<u8>, Option<[u8; 32]>)> = {
-            let mut stmt = tx
-                .prepare("SELECT cache_key, data_version FROM cache_keys")
-                .map_err(StoreError::sql("listing keys"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, digest(r, 1))))
-                .map_err(StoreError::sql("listing keys"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(StoreError::sql("listing keys"))?
-        };
-        let mut kept = HashSet::new();
-        for (key, version) in keys {
-            match version
-                .map(DataVersion::from_bytes)
-                .filter(|v| used.contains(v))
+            tx.execute(
+                "DELETE FROM record_bodies WHERE hash NOT IN (SELECT body FROM run_records)",
+                [],
+            )
+            .map_err(StoreError::sql("deleting unused records"))?;
+            // The data versions the remaining runs' records use.
+            let mut used: HashSet<DataVersion> = HashSet::new();
             {
-                Some(v) => {
-                    kept.insert(v);
-                }
-                None => {
-                    tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
-                        .map_err(StoreError::sql("deleting unreferenced keys"))?;
+                let mut stmt = tx
+                    .prepare("SELECT bytes FROM record_bodies")
+                    .map_err(StoreError::sql("reading records"))?;
+                let mut rows = stmt.query([]).map_err(StoreError::sql("reading records"))?;
+                while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
+                    let body = row
+                        .get_ref(0)
+                        .and_then(|v| v.as_blob().map_err(Into::into))
+                        .map_err(StoreError::sql("reading records"))?;
+                    used.extend(records::data_versions(body)?);
                 }
             }
-        }
-        tx.commit().map_err(StoreError::sql("committing gc"))?;
-        Ok(kept.into_iter().collect())
+            let keys: Vec<(Vec<u8>, Option<[u8; 32]>)> = {
+                let mut stmt = tx
+                    .prepare("SELECT cache_key, data_version FROM cache_keys")
+                    .map_err(StoreError::sql("listing keys"))?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, digest(r, 1))))
+                    .map_err(StoreError::sql("listing keys"))?;
+                rows.collect::<Result<_, _>>()
+                    .map_err(StoreError::sql("listing keys"))?
+            };
+            let mut kept = HashSet::new();
+            for (key, version) in keys {
+                match version
+                    .map(DataVersion::from_bytes)
+                    .filter(|v| used.contains(v))
+                {
+                    Some(v) => {
+                        kept.insert(v);
+                    }
+                    None => {
+                        tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
+                            .map_err(StoreError::sql("deleting unreferenced keys"))?;
+                    }
+                }
+            }
+            tx.commit().map_err(StoreError::sql("committing gc"))?;
+            Ok(kept.into_iter().collect())
+        })
     }
 
     fn forget_key(&self, cache_key: &CacheKey) -> Result<(), StoreError> {
-        let mut c = self.writer()?;
-        let tx = c
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        self.healing(|| {
+            let mut c = self.writer()?;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::sql("forgetting a key"))?;
+            let key = cache_key.as_bytes().as_slice();
+            tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
+                .map_err(StoreError::sql("forgetting a key"))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO forgotten_keys(cache_key) VALUES (?1)",
+                [key],
+            )
             .map_err(StoreError::sql("forgetting a key"))?;
-        let key = cache_key.as_bytes().as_slice();
-        tx.execute("DELETE FROM cache_keys WHERE cache_key = ?1", [key])
-            .map_err(StoreError::sql("forgetting a key"))?;
-        tx.execute(
-            "INSERT OR IGNORE INTO forgotten_keys(cache_key) VALUES (?1)",
-            [key],
-        )
-        .map_err(StoreError::sql("forgetting a key"))?;
-        tx.commit().map_err(StoreError::sql("forgetting a key"))
+            tx.commit().map_err(StoreError::sql("forgetting a key"))
+        })
     }
 }
 
@@ -559,219 +656,4 @@ fn digest(row: &rusqlite::Row<'_>, i: usize) -> Option<[u8; 32]> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::connection::user_version;
-    use super::layout::SCHEMA_VERSION;
-    use super::*;
-
-    fn temp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("weft-sqlite-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("meta.sqlite")
-    }
-
-    fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
-        MetaWrite::Record(NodeRecord {
-            run_id: run.into(),
-            node: node.into(),
-            status,
-            behavior: "default".into(),
-            cache_key: Some(CacheKey::from_bytes([key; 32])),
-            data_version: Some(DataVersion::from_bytes([dv; 32])),
-            code_version: "v1".into(),
-            deps: vec![("x".into(), Some(DataVersion::from_bytes([9; 32])))],
-            ignored: Vec::new(),
-            reason: None,
-            duration_us: 5,
-            error: None,
-            type_name: "u64".into(),
-        })
-    }
-
-    fn run(id: &str, started_at: f64, status: &str) -> MetaWrite {
-        MetaWrite::BeginRun(RunMeta {
-            run_id: id.into(),
-            started_at,
-            finished_at: None,
-            outputs: vec!["b".into()],
-            status: status.into(),
-        })
-    }
-
-    /// Records key `[k; 32]` for data version `[v; 32]`.
-    fn put_key(store: &SqliteStore, k: u8, v: u8) {
-        store
-            .write(&[MetaWrite::Key {
-                cache_key: CacheKey::from_bytes([k; 32]),
-                node: "n".into(),
-                data_version: DataVersion::from_bytes([v; 32]),
-            }])
-            .unwrap();
-    }
-
-    #[test]
-    fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
-        let path = temp("v3");
-        // A layout-3 file: today's tables without the index and the keys' checksums, and what
-        // a run left in it.
-        {
-            put_key(&SqliteStore::open(&path).unwrap(), 4, 5);
-        }
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch(
-            "DROP INDEX runs_by_start; ALTER TABLE cache_keys DROP COLUMN checksum; \
-             PRAGMA user_version = 3;",
-        )
-        .unwrap();
-        drop(c);
-
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            store.lookup(&CacheKey::from_bytes([4; 32])).unwrap(),
-            Some(DataVersion::from_bytes([5; 32])),
-            "an upgrade in place keeps what the cache knew"
-        );
-        let c = Connection::open(&path).unwrap();
-        assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION);
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {LAST_RUN}"))
-            .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert!(
-            plan.iter().any(|p| p.contains("runs_by_start")),
-            "the last run is found through the index, not a scan: {plan:?}"
-        );
-    }
-
-    #[test]
-    fn an_older_layout_is_replaced_on_open() {
-        let path = temp("old");
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch(
-            "CREATE TABLE node_runs(seq INTEGER PRIMARY KEY, run_id TEXT);
-             CREATE TABLE cache_keys(cache_key TEXT PRIMARY KEY, node TEXT, data_version TEXT);
-             INSERT INTO cache_keys VALUES ('abc', 'n', 'def');",
-        )
-        .unwrap();
-        drop(c);
-        let store = SqliteStore::open(&path).unwrap();
-        let key = CacheKey::from_bytes([1; 32]);
-        assert_eq!(store.lookup(&key).unwrap(), None);
-        put_key(&store, 1, 2);
-        assert_eq!(
-            store.lookup(&key).unwrap(),
-            Some(DataVersion::from_bytes([2; 32]))
-        );
-        let c = Connection::open(&path).unwrap();
-        assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION);
-    }
-
-    #[test]
-    fn records_round_trip_in_batches() {
-        let store = SqliteStore::open(&temp("records")).unwrap();
-        store
-            .write(&[
-                run("r1", 1.0, "running"),
-                record("r1", "a", Status::Executed, 1, 2),
-            ])
-            .unwrap();
-        store
-            .write(&[record("r1", "b", Status::Hit, 3, 4)])
-            .unwrap();
-        let records = store.records("r1").unwrap();
-        let names: Vec<&str> = records.iter().map(|r| r.node.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
-        assert_eq!(records[1].status, Status::Hit);
-        assert_eq!(records[1].run_id, "r1");
-        assert_eq!(records[0].deps[0].1, Some(DataVersion::from_bytes([9; 32])));
-        assert_eq!(store.history("b", 10).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn tallies_and_history_up_to_a_run_agree_with_the_records() {
-        let store = SqliteStore::open(&temp("tally")).unwrap();
-        for (i, id) in ["r1", "r2", "r3"].into_iter().enumerate() {
-            let v = i as u8;
-            store
-                .write(&[
-                    run(id, i as f64, "ok"),
-                    record(id, "a", Status::Executed, 10 + v, 20 + v),
-                    record(id, "b", Status::Hit, 30, 40),
-                ])
-                .unwrap();
-        }
-        store
-            .write(&[record("r3", "c", Status::Failed, 50, 60)])
-            .unwrap();
-        let t = store.tally("r3").unwrap();
-        assert_eq!(
-            t,
-            RunTally::of(
-                store
-                    .records("r3")
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.status, r.duration_us))
-            )
-        );
-        assert_eq!(
-            (t.nodes(), t.executed(), t.reused(), t.count(Status::Failed)),
-            (3, 2, 1, 1)
-        );
-        assert_eq!(t.busy_us, 15);
-        assert_eq!(store.tally("nope").unwrap().nodes(), 0);
-
-        // Up to r2, newest first, bounded; the default (filtering `history`) agrees.
-        let through = store.history_through("a", "r2", 10).unwrap();
-        let runs: Vec<&str> = through.iter().map(|r| r.run_id.as_str()).collect();
-        assert_eq!(runs, ["r2", "r1"]);
-        assert_eq!(store.history_through("a", "r3", 1).unwrap()[0].run_id, "r3");
-        let all = store.history("a", usize::MAX).unwrap();
-        let at = all.iter().position(|r| r.run_id == "r2").unwrap();
-        assert_eq!(through, all[at..].to_vec());
-        assert!(store.history_through("c", "r2", 10).unwrap().is_empty());
-    }
-
-    #[test]
-    fn recent_keys_come_from_the_last_finished_run_minus_forgotten_ones() {
-        let store = SqliteStore::open(&temp("recent")).unwrap();
-        let end = |id: &str| MetaWrite::EndRun {
-            run_id: id.into(),
-            status: "ok".into(),
-            finished_at: 2.0,
-        };
-        store
-            .write(&[
-                run("old", 1.0, "running"),
-                record("old", "a", Status::Executed, 1, 1),
-                end("old"),
-                run("new", 2.0, "running"),
-                record("new", "a", Status::Hit, 1, 1),
-                record("new", "b", Status::Executed, 2, 2),
-                record("new", "c", Status::Uncached, 3, 3),
-                record("new", "d", Status::Failed, 4, 4),
-                end("new"),
-                // Still running: not a source of hints.
-                run("running", 3.0, "running"),
-                record("running", "e", Status::Executed, 5, 5),
-            ])
-            .unwrap();
-        let keys = |s: &SqliteStore| {
-            let mut k: Vec<u8> = s
-                .recent_keys()
-                .unwrap()
-                .iter()
-                .map(|(k, _)| k.as_bytes()[0])
-                .collect();
-            k.sort();
-            k
-        };
-        assert_eq!(keys(&store), [1, 2]);
-        store.forget_key(&CacheKey::from_bytes([2; 32])).unwrap();
-        assert_eq!(keys(&store), [1]);
-    }
-}
+mod tests;
