@@ -56,6 +56,7 @@ mod evaluation;
 mod executor;
 mod fanout;
 pub mod files;
+pub mod remote;
 mod fingerprint;
 mod graph;
 mod incremental;
