@@ -2,6 +2,7 @@
 
 mod incremental;
 mod parallel;
+mod remote;
 mod shapes;
 
 use std::time::Instant;
@@ -157,6 +158,8 @@ fn main() {
         Some("overhead") => overhead(),
         Some("parallel") => parallel::run(),
         Some("incremental") => incremental::run(),
+        Some("remote") => remote::run(),
+        Some(weft::remote::WORKER_ARG) if args.len() == 3 => remote::serve(&args[2]),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         other => {
             eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");

@@ -37,6 +37,10 @@ const TAIL_LINES: usize = 20;
 /// assert_eq!(pool.slots(), 4);
 /// assert_eq!(pool.name(), "processes(4)");
 /// ```
+///
+/// Clones share the workers (a benchmark or a long-lived program can give one pool to several
+/// drivers built from the same code).
+#[derive(Clone)]
 pub struct ProcessPool {
     inner: Arc<Pool>,
 }
