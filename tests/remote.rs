@@ -3,6 +3,9 @@
 //! dispatched as tasks, retries, timeouts, keep-going, cancellation, adapters, explain and
 //! `view_run` — and crashes of a worker fail only its node.
 //!
+//! [`RemoteExecutor`]: weft::remote::RemoteExecutor
+//! [`ProcessPool`]: weft::remote::ProcessPool
+//!
 //! [`remote_suite!`] instantiates the suite for one backend; it runs here on the
 //! [`ProcessPool`] with the `remote_flow` binary (a flow CLI) as the workers. Cluster backends
 //! instantiate the same macro with their own constructor.
@@ -10,79 +13,12 @@
 #[path = "remote/flow.rs"]
 mod flow;
 
-use std::sync::{Arc, Mutex};
-
-use weft::remote::{RemoteError, RemoteExecutor, Report, Task};
-use weft::{Adapter, CancelToken, NodeInfo, NodeResult};
-
-/// Wraps a backend, keeping every task it was given (tests look at what was dispatched).
-pub struct Recording<B> {
-    inner: B,
-    tasks: Arc<Mutex<Vec<Task>>>,
-}
-
-impl<B: RemoteExecutor> Recording<B> {
-    pub fn new(inner: B) -> (Self, Arc<Mutex<Vec<Task>>>) {
-        let tasks = Arc::new(Mutex::new(Vec::new()));
-        (
-            Recording {
-                inner,
-                tasks: tasks.clone(),
-            },
-            tasks,
-        )
-    }
-}
-
-impl<B: RemoteExecutor> RemoteExecutor for Recording<B> {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn slots(&self) -> usize {
-        self.inner.slots()
-    }
-    fn default_store(&self) -> Option<String> {
-        self.inner.default_store()
-    }
-    fn begin_run(&self, run_id: &str) -> Result<(), RemoteError> {
-        self.inner.begin_run(run_id)
-    }
-    fn run(&self, task: &Task, cancel: &CancelToken) -> Result<Report, RemoteError> {
-        self.tasks.lock().unwrap().push(task.clone());
-        self.inner.run(task, cancel)
-    }
-    fn end_run(&self) {
-        self.inner.end_run()
-    }
-}
-
-/// The names of the first node of every task.
-pub fn heads(tasks: &Mutex<Vec<Task>>) -> Vec<String> {
-    let mut v: Vec<String> = tasks
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|t| t.nodes[0].name.clone())
-        .collect();
-    v.sort();
-    v
-}
-
-/// Records the nodes adapters see.
-#[derive(Default, Clone)]
-pub struct Seen(pub Arc<Mutex<Vec<String>>>);
-
-impl Adapter for Seen {
-    fn after_node(&self, node: &NodeInfo<'_>, _r: &NodeResult, _t: std::time::Duration) {
-        self.0.lock().unwrap().push(node.spec.name().to_string());
-    }
-}
-
-/// The behavioural suite for the backend made by `$make` (an expression giving a fresh
-/// `impl RemoteExecutor`).
+/// The behavioural suite for the backend made by `backend` (an expression giving a fresh
+/// `impl RemoteExecutor`) whose workers run the nodes of `tests/remote/flow.rs`, given as
+/// `modules` (`weft::modules![crate::flow]` in a test crate that includes that file as `flow`).
 #[macro_export]
 macro_rules! remote_suite {
-    ($suite:ident, $make:expr) => {
+    ($suite:ident, backend = $make:expr, modules = $modules:expr) => {
         mod $suite {
             use std::path::Path;
 
@@ -90,7 +26,7 @@ macro_rules! remote_suite {
             use weft::executors::Sequential;
             use weft::{inputs, Builder, CacheConfig, CancelToken, Driver, ExecuteError, Inputs};
 
-            use super::{heads, Recording, Seen};
+            use weft_tests::remote_support::{heads, Recording, Seen};
 
             fn dir(name: &str) -> std::path::PathBuf {
                 weft_tests::temp_dir(stringify!($suite), name)
@@ -99,7 +35,7 @@ macro_rules! remote_suite {
             fn remote(cache: &Path) -> (Driver, std::sync::Arc<std::sync::Mutex<Vec<weft::remote::Task>>>) {
                 let (backend, tasks) = Recording::new($make);
                 let dr = Builder::new()
-                    .with_modules(weft::modules![crate::flow])
+                    .with_modules($modules)
                     .with_cache_config(CacheConfig::at(cache))
                     .with_remote_executor(backend)
                     .keep_going(true)
@@ -110,7 +46,7 @@ macro_rules! remote_suite {
 
             fn local(cache: &Path) -> Driver {
                 Builder::new()
-                    .with_modules(weft::modules![crate::flow])
+                    .with_modules($modules)
                     .with_cache_config(CacheConfig::at(cache))
                     .with_local_executor(Sequential)
                     .keep_going(true)
@@ -310,7 +246,7 @@ macro_rules! remote_suite {
                 let seen = Seen::default();
                 let (backend, _) = Recording::new($make);
                 let dr = Builder::new()
-                    .with_modules(weft::modules![crate::flow])
+                    .with_modules($modules)
                     .with_cache_config(CacheConfig::at(&cache))
                     .with_remote_executor(backend)
                     .with_adapter(seen.clone())
@@ -344,7 +280,11 @@ fn pool() -> weft::remote::ProcessPool {
     weft::remote::ProcessPool::new(2).program(env!("CARGO_BIN_EXE_remote_flow"))
 }
 
-remote_suite!(process_pool, crate::pool());
+remote_suite!(
+    process_pool,
+    backend = crate::pool(),
+    modules = weft::modules![crate::flow]
+);
 
 mod crashes {
     use weft::{inputs, Builder, CacheConfig, ExecuteError};
@@ -363,10 +303,16 @@ mod crashes {
     fn a_node_that_aborts_its_worker_fails_alone() {
         let dr = driver("abort");
         let err = dr
-            .execute(&["after_abort", "label"], inputs! { "x" => 2u64, "prefix" => "t".to_string() })
+            .execute(
+                &["after_abort", "label"],
+                inputs! { "x" => 2u64, "prefix" => "t".to_string() },
+            )
             .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("`aborts`") && text.contains("aborted"), "{text}");
+        assert!(
+            text.contains("`aborts`") && text.contains("aborted"),
+            "{text}"
+        );
         let records = dr.cache().unwrap().records(None).unwrap();
         let label = records.iter().find(|r| r.node == "label").unwrap();
         assert_eq!(label.status, weft::cache::Status::Executed);
@@ -378,13 +324,22 @@ mod crashes {
     #[test]
     fn a_node_that_exhausts_memory_fails_alone_naming_it() {
         let dr = driver("oom");
-        let err = dr.execute(&["hog", "doubled"], inputs! { "x" => 1u64 }).unwrap_err();
-        let ExecuteError::NodeFailed { node, source, .. } = &err else { panic!("{err}") };
+        let err = dr
+            .execute(&["hog", "doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let ExecuteError::NodeFailed { node, source, .. } = &err else {
+            panic!("{err}")
+        };
         assert_eq!(node, "hog");
         let text = source.to_string();
-        assert!(text.contains("memory allocation") || text.contains("aborted"), "{text}");
+        assert!(
+            text.contains("memory allocation") || text.contains("aborted"),
+            "{text}"
+        );
         let records = dr.cache().unwrap().records(None).unwrap();
-        assert!(records.iter().any(|r| r.node == "doubled" && r.status == weft::cache::Status::Executed));
+        assert!(records
+            .iter()
+            .any(|r| r.node == "doubled" && r.status == weft::cache::Status::Executed));
     }
 }
 
@@ -395,7 +350,6 @@ mod refusals {
     use weft::remote::{Report, TaskInput};
     use weft::{inputs, value_type, Builder, CacheConfig, NodeSpec};
 
-
     #[test]
     fn a_worker_built_from_other_code_refuses() {
         // The driver's `doubled` is another function than the worker binary's.
@@ -405,13 +359,21 @@ mod refusals {
             .sync(|a| Ok(Arc::new(*a.get::<u64>(0)? * 3)));
         let dr = Builder::new()
             .with_nodes([other])
-            .with_cache_config(CacheConfig::at(weft_tests::temp_dir("remote-refuse", "code")))
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir(
+                "remote-refuse",
+                "code",
+            )))
             .with_remote_executor(crate::pool())
             .build()
             .unwrap();
-        let err = dr.execute(&["doubled"], inputs! { "x" => 2u64 }).unwrap_err();
+        let err = dr
+            .execute(&["doubled"], inputs! { "x" => 2u64 })
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("`doubled`") && text.contains("code version"), "{text}");
+        assert!(
+            text.contains("`doubled`") && text.contains("code version"),
+            "{text}"
+        );
     }
 
     fn serve(line: &str) -> Report {
@@ -420,7 +382,8 @@ mod refusals {
             .build()
             .unwrap();
         let mut out = Vec::new();
-        dr.serve_worker_on(Cursor::new(format!("{line}\n")), &mut out).unwrap();
+        dr.serve_worker_on(Cursor::new(format!("{line}\n")), &mut out)
+            .unwrap();
         serde_json::from_slice(&out).unwrap()
     }
 
@@ -438,7 +401,14 @@ mod refusals {
             .with_modules(weft::modules![crate::flow])
             .build()
             .unwrap();
-        let code = dr.graph().node("doubled").unwrap().spec().unwrap().code_version().to_string();
+        let code = dr
+            .graph()
+            .node("doubled")
+            .unwrap()
+            .spec()
+            .unwrap()
+            .code_version()
+            .to_string();
         let task = serde_json::json!({
             "version": weft::remote::PROTOCOL,
             "run_id": "r",
@@ -449,7 +419,10 @@ mod refusals {
         let report = serve(&task.to_string());
         assert!(report.refused.is_none(), "{report:?}");
         let text = format!("{:?}", report.nodes[0].outcome);
-        assert!(text.contains("input `x`") && text.contains("not in the store"), "{text}");
+        assert!(
+            text.contains("input `x`") && text.contains("not in the store"),
+            "{text}"
+        );
     }
 }
 
@@ -471,12 +444,23 @@ mod command_line {
         assert!(stdout.contains("sum:15"), "{stdout}");
         // A node that kills its worker fails with its name, and the flow exits 1.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
-            .args(["build", "aborts", "--input", "x=1", "--executor", "processes:1", "--cache-dir"])
+            .args([
+                "build",
+                "aborts",
+                "--input",
+                "x=1",
+                "--executor",
+                "processes:1",
+                "--cache-dir",
+            ])
             .arg(&cache)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("aborts") && stderr.contains("aborted"), "{stderr}");
+        assert!(
+            stderr.contains("aborts") && stderr.contains("aborted"),
+            "{stderr}"
+        );
     }
 }

@@ -38,7 +38,9 @@ fn busy(n: usize) -> shapes::Shape {
                 .sync(move |a| {
                     let mut h = *a.get::<u64>(0)? + i as u64;
                     for k in 0..SPIN {
-                        h = h.wrapping_mul(6364136223846793005).wrapping_add(k ^ (h >> 33));
+                        h = h
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(k ^ (h >> 33));
                     }
                     Ok(Arc::new(h))
                 })
@@ -67,7 +69,10 @@ pub fn serve(name: &str) {
         eprintln!("unknown shape {name}");
         std::process::exit(2);
     };
-    let dr = Builder::new().with_nodes(s.nodes).build().expect("valid graph");
+    let dr = Builder::new()
+        .with_nodes(s.nodes)
+        .build()
+        .expect("valid graph");
     if let Err(e) = dr.serve_worker() {
         eprintln!("worker: {e}");
         std::process::exit(1);
@@ -86,9 +91,13 @@ fn time_runs(name: &str, reps: usize, make: &dyn Fn(Builder) -> Builder) -> f64 
         let s = shape(name).expect("known shape");
         let outputs: Vec<String> = s.outputs.clone();
         let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
-        let dr: Driver = make(Builder::new().with_nodes(s.nodes)).build().expect("valid graph");
+        let dr: Driver = make(Builder::new().with_nodes(s.nodes))
+            .build()
+            .expect("valid graph");
         let t = Instant::now();
-        let out = dr.execute(&outputs, inputs! { "seed" => 1u64 }).expect("runs");
+        let out = dr
+            .execute(&outputs, inputs! { "seed" => 1u64 })
+            .expect("runs");
         assert!(out.get::<u64>(outputs[0]).is_ok());
         times.push(t.elapsed().as_secs_f64());
     }
@@ -104,14 +113,23 @@ pub fn run() {
     let task_s = time_runs("chain1000", 5, &|b| b.with_remote_executor(p.clone()));
     println!("weft remote_task_ms {:.3}", task_s * 1e3 / 1000.0);
     let g = pool("chain1000-grouped", 2);
-    time_runs("chain1000-grouped", 1, &|b| b.with_remote_executor(g.clone()));
-    let grouped_s = time_runs("chain1000-grouped", 9, &|b| b.with_remote_executor(g.clone()));
-    println!("weft remote_grouped_us_per_node {:.3}", grouped_s * 1e6 / 1000.0);
+    time_runs("chain1000-grouped", 1, &|b| {
+        b.with_remote_executor(g.clone())
+    });
+    let grouped_s = time_runs("chain1000-grouped", 9, &|b| {
+        b.with_remote_executor(g.clone())
+    });
+    println!(
+        "weft remote_grouped_us_per_node {:.3}",
+        grouped_s * 1e6 / 1000.0
+    );
     // CPU-bound: 16 nodes on one thread, two threads, two worker processes.
     let c = pool("busy16", 2);
     time_runs("busy16", 1, &|b| b.with_remote_executor(c.clone()));
     let one = time_runs("busy16", 3, &|b| b.with_local_executor(Sequential));
-    let threads = time_runs("busy16", 3, &|b| b.with_local_executor(MultiThreading::new(2)));
+    let threads = time_runs("busy16", 3, &|b| {
+        b.with_local_executor(MultiThreading::new(2))
+    });
     let procs = time_runs("busy16", 3, &|b| b.with_remote_executor(c.clone()));
     println!("weft remote_cpu_one_s {one:.3}");
     println!("weft remote_cpu_threads2_s {threads:.3}");

@@ -110,7 +110,9 @@ pub fn after_abort(aborts: &u64) -> u64 {
 #[node(retries = 2)]
 pub fn flaky(dir: &String, x: &u64) -> Result<u64, String> {
     let dir = Path::new(dir);
-    let attempt = (0..).find(|i| !dir.join(format!("flaky-{i}")).exists()).unwrap_or(0);
+    let attempt = (0..)
+        .find(|i| !dir.join(format!("flaky-{i}")).exists())
+        .unwrap_or(0);
     std::fs::write(dir.join(format!("flaky-{attempt}")), b"").map_err(|e| e.to_string())?;
     if attempt < 2 {
         Err(format!("attempt {attempt} fails"))
@@ -146,7 +148,9 @@ pub fn after_gate(gate: &u64) -> u64 {
 pub fn busy(x: &u64, spin: &u64) -> u64 {
     let mut h = *x;
     for i in 0..*spin {
-        h = h.wrapping_mul(6364136223846793005).wrapping_add(i ^ (h >> 33));
+        h = h
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(i ^ (h >> 33));
     }
     h
 }

@@ -88,7 +88,11 @@ pub(super) fn sync_driver(
         }
         Executor::Processes(n) => {
             // Workers are this binary (`__weft-worker`), built with the same config.
-            let config = a.config.config.iter().flat_map(|(k, v)| ["--config".to_string(), format!("{k}={v}")]);
+            let config = a
+                .config
+                .config
+                .iter()
+                .flat_map(|(k, v)| ["--config".to_string(), format!("{k}={v}")]);
             let pool = ProcessPool::new(n.unwrap_or_else(cores)).args(config);
             builder = builder.with_remote_executor(pool);
         }

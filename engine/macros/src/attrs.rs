@@ -198,12 +198,20 @@ fn amount(lit: &syn::Lit) -> syn::Result<f64> {
     let n = match lit {
         syn::Lit::Int(i) => i.base10_parse::<u64>()? as f64,
         syn::Lit::Float(f) => f.base10_parse::<f64>()?,
-        other => return Err(syn::Error::new_spanned(other, "expected a number such as 2 or 0.5")),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "expected a number such as 2 or 0.5",
+            ))
+        }
     };
     if n.is_finite() && n >= 0.0 {
         Ok(n)
     } else {
-        Err(syn::Error::new_spanned(lit, "a resource amount is a number >= 0"))
+        Err(syn::Error::new_spanned(
+            lit,
+            "a resource amount is a number >= 0",
+        ))
     }
 }
 
@@ -231,6 +239,9 @@ fn parse_bytes(lit: &LitStr) -> syn::Result<u64> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| {
-            syn::Error::new_spanned(lit, "expected a size such as \"512MB\", \"4GB\" or \"1GiB\"")
+            syn::Error::new_spanned(
+                lit,
+                "expected a size such as \"512MB\", \"4GB\" or \"1GiB\"",
+            )
         })
 }

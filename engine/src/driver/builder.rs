@@ -290,7 +290,9 @@ impl Builder {
                 ))
             })?;
             let store = crate::remote::open_store(&location).map_err(|e| {
-                problem(format!("cannot open the store {location} for remote tasks: {e}"))
+                problem(format!(
+                    "cannot open the store {location} for remote tasks: {e}"
+                ))
             })?;
             let dispatch = crate::remote::Dispatch::new(backend, &graph, location, store);
             let _ = db.engine_arc().remote.set(Arc::new(dispatch));

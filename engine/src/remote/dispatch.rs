@@ -90,8 +90,10 @@ impl Dispatch {
             .get(id)
             .spec()
             .ok_or_else(|| NodeError::Internal("not a function node".into()))?;
-        let versions: Vec<Option<DataVersion>> =
-            args.iter().map(|a| a.as_ref().map(Value::version)).collect();
+        let versions: Vec<Option<DataVersion>> = args
+            .iter()
+            .map(|a| a.as_ref().map(Value::version))
+            .collect();
         let key = key_of(spec, &versions);
         let found = self
             .prefetched
@@ -101,7 +103,12 @@ impl Dispatch {
         if let Some(found) = found {
             return found;
         }
-        if let Some(e) = self.broken.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        if let Some(e) = self
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
             return Err(NodeError::user(e));
         }
         let head = TaskNode {
@@ -234,12 +241,7 @@ impl Dispatch {
     }
 
     /// The head's result; the other members' results are kept for their own attempts.
-    fn take(
-        &self,
-        graph: &Graph,
-        members: &[NodeId],
-        report: Report,
-    ) -> Result<Value, NodeError> {
+    fn take(&self, graph: &Graph, members: &[NodeId], report: Report) -> Result<Value, NodeError> {
         if let Some(why) = report.refused {
             return Err(NodeError::user(RemoteError::Refused(why)));
         }
@@ -333,7 +335,12 @@ pub(crate) fn load(
     let blob = store
         .get(&version)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("result {} is not in the store at {location}", version.short()))?;
+        .ok_or_else(|| {
+            format!(
+                "result {} is not in the store at {location}",
+                version.short()
+            )
+        })?;
     let data = (codec.decode)(&blob.bytes, &blob.format)
         .map_err(|e| format!("cannot decode result {}: {e}", version.short()))?;
     if check && ty.is_fingerprintable() && ty.fingerprint(&*data) != Some(version) {
@@ -366,7 +373,10 @@ pub(crate) fn encode(v: &Value) -> Result<crate::cache::Blob, String> {
                         bytes,
                     });
                 }
-                last = format!("a `{}` does not survive a round trip through {format}", ty.short_name());
+                last = format!(
+                    "a `{}` does not survive a round trip through {format}",
+                    ty.short_name()
+                );
             }
             Err(e) => last = e,
         }

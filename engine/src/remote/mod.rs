@@ -53,9 +53,9 @@ pub use message::{NodeOutcome, NodeReport, Report, Task, TaskInput, TaskNode, PR
 #[cfg(feature = "remote")]
 pub use pool::ProcessPool;
 #[cfg(feature = "remote")]
-pub use worker::{is_worker, open_store, WORKER_ARG, WORKER_ENV};
-#[cfg(feature = "remote")]
 pub(crate) use worker::serve;
+#[cfg(feature = "remote")]
+pub use worker::{is_worker, open_store, WORKER_ARG, WORKER_ENV};
 
 #[cfg(feature = "remote")]
 use std::sync::Arc;

@@ -59,6 +59,9 @@ impl Resources {
     }
     /// Whether nothing is declared.
     pub fn is_empty(&self) -> bool {
-        self.cpus.is_none() && self.memory.is_none() && self.gpus.is_none() && self.custom.is_empty()
+        self.cpus.is_none()
+            && self.memory.is_none()
+            && self.gpus.is_none()
+            && self.custom.is_empty()
     }
 }

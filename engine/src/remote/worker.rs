@@ -55,8 +55,9 @@ pub fn open_store(location: &str) -> Result<Arc<dyn ResultStore>, StoreError> {
         )));
     }
     let dir = Path::new(location);
-    std::fs::create_dir_all(dir)
-        .map_err(StoreError::io(format!("cannot create the store directory {location}")))?;
+    std::fs::create_dir_all(dir).map_err(StoreError::io(format!(
+        "cannot create the store directory {location}"
+    )))?;
     Ok(Arc::new(TieredStore::new(
         SqliteBlobs::open(&dir.join("results.sqlite"))?,
         FileStore::new(dir.join("results")),
@@ -192,10 +193,7 @@ fn handle(
             break;
         }
     }
-    let items: Vec<_> = pending
-        .iter()
-        .map(|(_, v, b)| (*v, b.clone()))
-        .collect();
+    let items: Vec<_> = pending.iter().map(|(_, v, b)| (*v, b.clone())).collect();
     for (r, (i, _, _)) in store.put_many(&items).into_iter().zip(&pending) {
         if let Err(e) = r {
             reports[*i].outcome = NodeOutcome::Error {
@@ -220,7 +218,11 @@ fn run_one(
     inputs: &[TaskInput],
     earlier: &[Value],
 ) -> (NodeReport, Option<Value>) {
-    let spec = engine.graph.get(id).spec().expect("checked: a function node");
+    let spec = engine
+        .graph
+        .get(id)
+        .spec()
+        .expect("checked: a function node");
     let mut report = NodeReport {
         name: spec.name().to_string(),
         inputs: Vec::new(),
@@ -304,12 +306,9 @@ fn arguments(
                     .collect::<Result<Vec<_>, _>>()?;
                 Some(crate::fanout::collected_value(values))
             }
-            TaskInput::Member(i) => Some(
-                earlier
-                    .get(*i)
-                    .cloned()
-                    .ok_or_else(|| format!("input `{}` names task member {i}, not yet run", p.name()))?,
-            ),
+            TaskInput::Member(i) => Some(earlier.get(*i).cloned().ok_or_else(|| {
+                format!("input `{}` names task member {i}, not yet run", p.name())
+            })?),
             other => return Err(format!("input `{}` cannot be {other:?}", p.name())),
         });
     }
