@@ -332,7 +332,10 @@ mod tests {
         assert_eq!(executor("processes"), Ok(Executor::Processes(None)));
         assert_eq!(executor("processes:3"), Ok(Executor::Processes(Some(3))));
         let e = executor("processes:none").unwrap_err();
-        assert!(e.contains("worker processes") && e.contains("at least 1"), "{e}");
+        assert!(
+            e.contains("worker processes") && e.contains("at least 1"),
+            "{e}"
+        );
         let e = executor("threads:0").unwrap_err();
         assert!(e.contains("at least 1"), "{e}");
         let e = executor("async:2").unwrap_err();
