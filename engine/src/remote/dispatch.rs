@@ -27,7 +27,7 @@ pub(crate) struct Dispatch {
     /// Data versions known to be in the store (stored by us, or reported by a worker).
     known: Mutex<FxHashSet<DataVersion>>,
     /// Results of group members computed with an earlier member, by (node, key of arguments).
-    prefetched: Mutex<FxHashMap<(NodeId, DataVersion), Prefetched>>,
+    prefetched: Mutex<FxHashMap<NodeId, Vec<(DataVersion, Prefetched)>>>,
     /// For each node of a task group, the other members after it, in rank order.
     after: Vec<Arc<[NodeId]>>,
     /// Why the backend could not start the current run, if it could not.
@@ -78,6 +78,14 @@ impl Dispatch {
         self.backend.end_run();
     }
 
+    /// Whether a result of node `id` came with an earlier member's task.
+    pub(crate) fn has_prefetched(&self, id: NodeId) -> bool {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&id)
+    }
+
     /// One attempt at node `id` on `args`, on the backend.
     pub(crate) fn call(
         &self,
@@ -95,11 +103,17 @@ impl Dispatch {
             .map(|a| a.as_ref().map(Value::version))
             .collect();
         let key = key_of(spec, &versions);
-        let found = self
-            .prefetched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(id, key));
+        let found = {
+            let mut table = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
+            let found = table.get_mut(&id).and_then(|entries| {
+                let i = entries.iter().position(|(k, _)| *k == key)?;
+                Some(entries.swap_remove(i).1)
+            });
+            if table.get(&id).is_some_and(Vec::is_empty) {
+                table.remove(&id);
+            }
+            found
+        };
         if let Some(found) = found {
             return found;
         }
@@ -270,7 +284,9 @@ impl Dispatch {
                 self.prefetched
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert((m, key_of(spec, &inputs)), result);
+                    .entry(m)
+                    .or_default()
+                    .push((key_of(spec, &inputs), result));
             }
         }
         head.unwrap_or_else(|| {

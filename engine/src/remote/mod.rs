@@ -147,9 +147,16 @@ impl Executor for Remote {
         if let Some(d) = engine.remote.get() {
             d.begin_run(&engine.run_id());
         }
-        MultiThreading::new(self.parallelism()).run(walk);
-        if let Some(d) = engine.remote.get() {
-            d.end_run();
+        let threads = MultiThreading::new(self.parallelism());
+        match engine.remote.get() {
+            Some(d) => {
+                // A group member whose result came with an earlier member's task is answered
+                // on the scheduling thread.
+                let cheap = |task: usize| d.has_prefetched(walk.order[task]);
+                threads.walk(walk, Some(&cheap));
+                d.end_run();
+            }
+            None => threads.run(walk),
         }
     }
 
