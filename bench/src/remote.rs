@@ -104,7 +104,50 @@ fn time_runs(name: &str, reps: usize, make: &dyn Fn(Builder) -> Builder) -> f64 
     median(times)
 }
 
+/// A pool that adds up the time its tasks take (to tell the round trips from the driver's own
+/// work).
+#[derive(Clone)]
+struct Timed(ProcessPool, Arc<std::sync::Mutex<f64>>);
+
+impl weft::remote::RemoteExecutor for Timed {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn slots(&self) -> usize {
+        self.0.slots()
+    }
+    fn default_store(&self) -> Option<String> {
+        self.0.default_store()
+    }
+    fn run(
+        &self,
+        task: &weft::remote::Task,
+        cancel: &weft::CancelToken,
+    ) -> Result<weft::remote::Report, weft::remote::RemoteError> {
+        let t = Instant::now();
+        let r = self.0.run(task, cancel);
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) += t.elapsed().as_secs_f64();
+        r
+    }
+}
+
 pub fn run() {
+    if std::env::var_os("WEFT_BENCH_GROUPED_ONLY").is_some() {
+        let g = Timed(pool("chain1000-grouped", 2), Arc::default());
+        time_runs("chain1000-grouped", 1, &|b| {
+            b.with_remote_executor(g.clone())
+        });
+        *g.1.lock().unwrap() = 0.0;
+        let s = time_runs("chain1000-grouped", 5, &|b| {
+            b.with_remote_executor(g.clone())
+        });
+        println!(
+            "grouped run {:.3} ms, tasks {:.3} ms per run",
+            s * 1e3,
+            *g.1.lock().unwrap() * 1e3 / 5.0
+        );
+        return;
+    }
     // Per-task overhead: a chain runs one task at a time, so its time per node is one round
     // trip (task out, inputs read, body, result stored, report back). Workers are started by a
     // first run, not timed.

@@ -83,8 +83,10 @@ pub(crate) fn serve(
             continue;
         }
         let report = handle(&engine, &mut stores, &line);
-        serde_json::to_writer(&mut output, &report).map_err(std::io::Error::other)?;
-        output.write_all(b"\n")?;
+        // One write per report: serde writes in small pieces, a syscall each on a socket.
+        let mut bytes = serde_json::to_vec(&report).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+        output.write_all(&bytes)?;
         output.flush()?;
     }
     Ok(())
