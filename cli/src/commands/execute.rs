@@ -72,7 +72,7 @@ pub(super) fn execute(
     })
 }
 
-/// A sync driver for `build`/`watch` (sequential or threads).
+/// A sync driver for `build`/`watch` (sequential, threads or processes).
 pub(super) fn sync_driver(
     cli: &Cli,
     a: &BuildArgs,
