@@ -3,6 +3,9 @@
 #   bench/compare.sh overhead   per-node execution overhead, no cache
 #   bench/compare.sh cache      disk cache, cold and warm, process start included for weft
 #   bench/compare.sh parallel   threads for blocking I/O, async timers, CPU-bound threads, fan-out
+#   bench/compare.sh remote     the process pool: per-task overhead (1,000 trivial nodes, one task
+#                               each and as one task group) and a 16-node CPU-bound graph's
+#                               speed-up on processes:2 (and threads:2) over one thread; weft only
 #   bench/compare.sh incremental  a one-input rerun of a 10,001-node graph (engine time without
 #                               node bodies) and watch-mode latency; weft only: Hamilton has no
 #                               incremental reruns or watch mode to compare with
@@ -30,8 +33,8 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui|scale) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale|remote) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote" >&2; exit 2 ;;
 esac
 
 if [ "$case_name" = ui ]; then
@@ -85,6 +88,19 @@ if [ "$case_name" = scale ]; then
     prev=$bytes
   done
   echo "targets: cold <= 30 s, warm (new process) <= 8 s, metadata growth per warm run <= 1 KB, peak <= 2 GB (wall figures need an idle machine)"
+  exit 0
+fi
+
+if [ "$case_name" = remote ]; then
+  echo "building weft (release) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench)
+  echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+  "$target/release/weft-bench" remote | tee "$out/weft.txt"
+  val() { awk -v k="$1" '$2 == k {print $NF}' "$out/weft.txt" | tail -n 1; }
+  # The team cache (warm runs from object storage) is measured once the object store lands.
+  echo "remote: task $(val remote_task_ms) ms, grouped $(val remote_grouped_us_per_node) us/node, cpu speedup $(val remote_cpu_speedup), team warm n/a us/node"
   exit 0
 fi
 

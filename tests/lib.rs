@@ -16,6 +16,7 @@ pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     d
 }
 
+pub mod remote_support;
 pub mod stores;
 
 /// The longest a test waits for something that must happen (a thread arriving, a child

@@ -2,6 +2,7 @@
 
 mod incremental;
 mod parallel;
+mod remote;
 mod shapes;
 mod ui_cache;
 
@@ -161,6 +162,8 @@ fn main() {
         Some("overhead") => overhead(),
         Some("parallel") => parallel::run(),
         Some("incremental") => incremental::run(),
+        Some("remote") => remote::run(),
+        Some(weft::remote::WORKER_ARG) if args.len() == 3 => remote::serve(&args[2]),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),
         other => {

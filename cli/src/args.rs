@@ -88,7 +88,9 @@ pub(crate) struct BuildArgs {
     pub(crate) config: ConfigArgs,
 
     /// How nodes are run: sequential, threads[:N] (N ready nodes at once; default one per
-    /// core) or async (tokio: async nodes concurrently, sync ones on the blocking pool)
+    /// core), processes[:N] (N worker processes of this binary; a node that crashes its
+    /// process fails alone) or async (tokio: async nodes concurrently, sync ones on the
+    /// blocking pool)
     #[arg(long, value_name = "EXECUTOR", default_value = "sequential", value_parser = executor)]
     pub(crate) executor: Executor,
 
@@ -178,9 +180,12 @@ pub(crate) enum Executor {
     /// The async driver on a tokio runtime: `async fn` nodes awaited concurrently, sync nodes
     /// on the blocking pool.
     Async,
+    /// Up to N worker processes of the flow binary (`None`: one per core).
+    Processes(Option<usize>),
 }
 
-/// Parses `--executor`: `sequential`, `threads`, `threads:N` or `async`.
+/// Parses `--executor`: `sequential`, `threads`, `threads:N`, `processes`, `processes:N` or
+/// `async`.
 pub(crate) fn executor(s: &str) -> Result<Executor, String> {
     let (kind, n) = match s.split_once(':') {
         Some((k, n)) => (k, Some(n)),
@@ -197,8 +202,17 @@ pub(crate) fn executor(s: &str) -> Result<Executor, String> {
             )),
         },
         ("async", None) => Ok(Executor::Async),
+        ("processes", None) => Ok(Executor::Processes(None)),
+        ("processes", Some(n)) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Executor::Processes(Some(n))),
+            _ => Err(format!(
+                "`{s}`: N in `processes:N` is the number of worker processes, a whole number of \
+                 at least 1 (for example `processes:4`)"
+            )),
+        },
         _ => Err(format!(
-            "unknown executor `{s}`; expected `sequential`, `threads`, `threads:N` or `async`"
+            "unknown executor `{s}`; expected `sequential`, `threads`, `threads:N`, \
+             `processes`, `processes:N` or `async`"
         )),
     }
 }
@@ -328,6 +342,13 @@ mod tests {
         assert_eq!(executor("threads"), Ok(Executor::Threads(None)));
         assert_eq!(executor("threads:4"), Ok(Executor::Threads(Some(4))));
         assert_eq!(executor("async"), Ok(Executor::Async));
+        assert_eq!(executor("processes"), Ok(Executor::Processes(None)));
+        assert_eq!(executor("processes:3"), Ok(Executor::Processes(Some(3))));
+        let e = executor("processes:none").unwrap_err();
+        assert!(
+            e.contains("worker processes") && e.contains("at least 1"),
+            "{e}"
+        );
         let e = executor("threads:0").unwrap_err();
         assert!(e.contains("at least 1"), "{e}");
         let e = executor("async:2").unwrap_err();

@@ -200,6 +200,9 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        if args.get(1).is_some_and(|a| a == weft::remote::WORKER_ARG) {
+            return commands::worker::serve(&self, &args[2..]);
+        }
         let bin = self
             .name
             .clone()

@@ -60,6 +60,16 @@ struct Call<'b> {
 impl Body for Call<'_> {
     fn call<'n>(&'n self, _node: &'n NodeInfo<'n>) -> NodeFuture<'n> {
         self.engine.mark_executed(self.id);
+        // On a remote executor the attempt is a task for a worker (which runs the body through
+        // its own `run_node`); everything around it stays here.
+        #[cfg(feature = "remote")]
+        if let Some(remote) = self.engine.remote.get() {
+            return Box::pin(std::future::ready(remote.call(
+                self.engine,
+                self.id,
+                self.args,
+            )));
+        }
         let spec = self.spec;
         match spec.body() {
             NodeBody::Sync(_) => Box::pin(std::future::ready(

@@ -133,6 +133,9 @@ pub struct Engine {
     /// Values of nodes inside fan-outs, per item, keyed by node and arguments' data versions,
     /// with the run that last used them (older entries are dropped as runs go by).
     pub(crate) items: crate::fanout::ItemMemo,
+    /// Where attempts run when the executor is remote (set once, at build).
+    #[cfg(feature = "remote")]
+    pub(crate) remote: OnceLock<Arc<crate::remote::Dispatch>>,
 }
 
 /// An async result in the side table: its key and the body's result.
@@ -165,6 +168,8 @@ impl WeftDb {
             runtime: OnceLock::new(),
             side: Mutex::new(HashMap::new()),
             items: crate::fanout::ItemMemo::new(fanout_threads),
+            #[cfg(feature = "remote")]
+            remote: OnceLock::new(),
         });
         let db = WeftDb {
             storage: salsa::Storage::default(),

@@ -67,6 +67,7 @@ mod node;
 mod outputs;
 mod plan;
 mod probe;
+pub mod remote;
 mod session;
 mod type_name;
 mod value;

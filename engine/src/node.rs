@@ -265,6 +265,10 @@ pub struct NodeSpec {
     /// `#[node(when(..))]` conditions: the node exists only if the build-time config meets
     /// all of them.
     pub(crate) when: Vec<ConfigCondition>,
+    /// `#[node(task = "..")]`: the task group it runs in on a remote executor.
+    pub(crate) task: Option<Arc<str>>,
+    /// `#[node(resources(..))]`: what it needs from the machine that runs it.
+    pub(crate) resources: Option<Arc<crate::remote::Resources>>,
 }
 
 impl fmt::Debug for NodeSpec {
@@ -323,6 +327,8 @@ impl NodeSpec {
             item_split: p.item_split,
             function: p.function.into(),
             when: p.when,
+            task: None,
+            resources: None,
         }
     }
 
@@ -423,6 +429,33 @@ impl NodeSpec {
     /// config).
     pub fn conditions(&self) -> &[ConfigCondition] {
         &self.when
+    }
+    /// The task group (`#[node(task = "..")]`): on a remote executor, a chain of nodes of one
+    /// group runs as one task (see [`weft::remote`](crate::remote)).
+    pub fn task(&self) -> Option<&str> {
+        self.task.as_deref()
+    }
+    /// What the node needs (`#[node(resources(..))]`), for backends that schedule by it.
+    pub fn resources(&self) -> Option<&crate::remote::Resources> {
+        self.resources.as_deref()
+    }
+    /// Puts the node in task group `group` (see [`task`](Self::task)).
+    ///
+    /// ```
+    /// use weft::{NodeSpec, value_type};
+    /// let n = NodeSpec::builder("n", value_type!(u64))
+    ///     .sync(|_| Ok(std::sync::Arc::new(1u64)))
+    ///     .with_task("prep");
+    /// assert_eq!(n.task(), Some("prep"));
+    /// ```
+    pub fn with_task(mut self, group: impl Into<Arc<str>>) -> Self {
+        self.task = Some(group.into());
+        self
+    }
+    /// Declares what the node needs (see [`resources`](Self::resources)).
+    pub fn with_resources(mut self, resources: crate::remote::Resources) -> Self {
+        self.resources = (!resources.is_empty()).then(|| Arc::new(resources));
+        self
     }
     pub(crate) fn body(&self) -> &NodeBody {
         &self.body
@@ -550,6 +583,8 @@ impl NodeSpecBuilder {
             body,
             item_type: self.item_type,
             item_split: self.item_split,
+            task: None,
+            resources: None,
         }
     }
 }

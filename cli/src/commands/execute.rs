@@ -1,9 +1,11 @@
-//! The driver for `--executor`: sequential or threads (a sync [`Driver`]), or async (an
+//! The driver for `--executor`: sequential, threads or processes (a sync [`Driver`]; processes
+//! through the engine's `ProcessPool`), or async (an
 //! `Driver::execute_async` on a tokio runtime started here). The only place that knows the async path.
 
 use std::sync::Arc;
 
 use weft::executors::MultiThreading;
+use weft::remote::ProcessPool;
 use weft::{Cache, CacheConfig, Driver, ExecuteError, Inputs, Outputs, RunRecord};
 
 use super::build_error;
@@ -63,7 +65,7 @@ pub(super) fn execute(
             };
             (result, cache, held)
         }
-        Executor::Sequential | Executor::Threads(_) => {
+        Executor::Sequential | Executor::Threads(_) | Executor::Processes(_) => {
             let driver = sync_driver(cli, a, config, cache_config, progress, Vec::new())?;
             before(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(outputs, inputs, Inputs::new());
@@ -77,8 +79,8 @@ pub(super) fn execute(
     })
 }
 
-/// A sync driver for `build`/`watch` (sequential or threads), with `extra` adapters after
-/// the progress (`watch --ui` adds the live view's).
+/// A sync driver for `build`/`watch` (sequential, threads or processes), with `extra` adapters
+/// after the progress (`watch --ui` adds the live view's).
 pub(super) fn sync_driver(
     cli: &Cli,
     a: &BuildArgs,
@@ -88,11 +90,22 @@ pub(super) fn sync_driver(
     extra: Vec<Arc<dyn weft::Adapter>>,
 ) -> Result<Driver, CliError> {
     let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
-    if let Executor::Threads(n) = a.executor {
-        let n = n.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
-        builder = builder.with_local_executor(MultiThreading::new(n));
+    let cores = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    match a.executor {
+        Executor::Threads(n) => {
+            builder = builder.with_local_executor(MultiThreading::new(n.unwrap_or_else(cores)));
+        }
+        Executor::Processes(n) => {
+            // Workers are this binary (`__weft-worker`), built with the same config.
+            let config = a
+                .config
+                .config
+                .iter()
+                .flat_map(|(k, v)| ["--config".to_string(), format!("{k}={v}")]);
+            let pool = ProcessPool::new(n.unwrap_or_else(cores)).args(config);
+            builder = builder.with_remote_executor(pool);
+        }
+        Executor::Sequential | Executor::Async => {}
     }
     if let Some(cfg) = cache_config {
         builder = builder.with_cache_config(cfg);

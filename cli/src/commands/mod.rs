@@ -21,6 +21,7 @@ mod list;
 mod request;
 mod viz;
 mod watch;
+pub(crate) mod worker;
 
 /// Runs `command` for the flow of `cli`; `bin` is the program's name (for hints and help).
 pub(crate) fn dispatch(cli: &Cli, command: FlowCommand, bin: &str) -> Result<Exit, CliError> {

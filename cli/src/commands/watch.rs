@@ -15,7 +15,7 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
     let a = &w.build;
     if matches!(a.executor, Executor::Async) {
         return Err(CliError::usage(
-            "`watch` runs with --executor sequential or threads[:N]; `async` is for `build`",
+            "`watch` runs with --executor sequential, threads[:N] or processes[:N]; `async` is for `build`",
         ));
     }
     let Request {

@@ -29,6 +29,10 @@ pub struct NodeAttrs {
     pub pipe_output: Option<Vec<pipe::Step>>,
     /// `subdag(..)`: a part of a graph the function reads its parameters from.
     pub subdag: Option<subdag::SubdagAttr>,
+    /// `task = ".."`: the task group (remote executors run a chain of one group as one task).
+    pub task: Option<String>,
+    /// `resources(..)`: what the node needs, as `weft::remote::Resources` builder calls.
+    pub resources: Vec<proc_macro2::TokenStream>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -81,6 +85,16 @@ impl Parse for NodeAttrs {
                 let lit: LitStr = meta.value()?.parse()?;
                 out.timeout_ms = Some(parse_duration_ms(&lit)?);
                 Ok(())
+            } else if meta.path.is_ident("task") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().trim().is_empty() {
+                    return Err(syn::Error::new_spanned(&lit, "a task group needs a name"));
+                }
+                out.task = Some(lit.value());
+                Ok(())
+            } else if meta.path.is_ident("resources") {
+                out.resources = resources(&meta)?;
+                Ok(())
             } else if meta.path.is_ident("name") {
                 out.name = Some(meta.value()?.parse()?);
                 Ok(())
@@ -111,7 +125,8 @@ impl Parse for NodeAttrs {
                 Err(meta.error(
                     "unknown #[node] argument; expected `tags(k = \"v\")`, `cache = \"..\"`, \
                      `cache(behavior = \"..\", format = \"..\")`, `retries = N`, `timeout = \"5s\"`, \
-                     `name = \"..\"`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
+                     `name = \"..\"`, `task = \"..\"`, `resources(cpus = 2, memory = \"4GB\", gpus = 1, \
+                     custom(name = 1))`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
                      `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), ..)`, \
                      `pipe_input(step, ..)`, `pipe_output(step, ..)` or \
@@ -158,4 +173,92 @@ fn parse_duration_ms(lit: &LitStr) -> syn::Result<u64> {
     };
     let n: u64 = num.trim().parse().map_err(|_| err())?;
     Ok(n * mult)
+}
+
+/// `resources(cpus = 2, memory = "4GB", gpus = 1, custom(ssd = 1))`: builder calls on
+/// `weft::remote::Resources`.
+fn resources(meta: &syn::meta::ParseNestedMeta) -> syn::Result<Vec<proc_macro2::TokenStream>> {
+    let mut calls = Vec::new();
+    meta.parse_nested_meta(|r| {
+        if r.path.is_ident("cpus") || r.path.is_ident("gpus") {
+            let n = amount(&r.value()?.parse()?)?;
+            let method = r.path.get_ident().cloned();
+            calls.push(quote::quote!(.#method(#n)));
+        } else if r.path.is_ident("memory") {
+            let lit: LitStr = r.value()?.parse()?;
+            let bytes = parse_bytes(&lit)?;
+            calls.push(quote::quote!(.memory_bytes(#bytes)));
+        } else if r.path.is_ident("custom") {
+            r.parse_nested_meta(|c| {
+                let name = c
+                    .path
+                    .get_ident()
+                    .ok_or_else(|| c.error("a custom resource name is a plain identifier"))?
+                    .to_string();
+                let n = amount(&c.value()?.parse()?)?;
+                calls.push(quote::quote!(.custom(#name, #n)));
+                Ok(())
+            })?;
+        } else {
+            return Err(r.error(
+                "unknown resource; expected `cpus = N`, `memory = \"4GB\"`, `gpus = N` or \
+                 `custom(name = N)`",
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(calls)
+}
+
+/// A resource amount: an integer or a float literal, as `f64`.
+fn amount(lit: &syn::Lit) -> syn::Result<f64> {
+    let n = match lit {
+        syn::Lit::Int(i) => i.base10_parse::<u64>()? as f64,
+        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "expected a number such as 2 or 0.5",
+            ))
+        }
+    };
+    if n.is_finite() && n >= 0.0 {
+        Ok(n)
+    } else {
+        Err(syn::Error::new_spanned(
+            lit,
+            "a resource amount is a number >= 0",
+        ))
+    }
+}
+
+/// `"512MB"`, `"4GB"`, `"1GiB"`, `"100"` (bytes).
+fn parse_bytes(lit: &LitStr) -> syn::Result<u64> {
+    let v = lit.value();
+    let t = v.trim();
+    let units: [(&str, u64); 9] = [
+        ("KiB", 1 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+        ("TiB", 1 << 40),
+        ("KB", 1_000),
+        ("MB", 1_000_000),
+        ("GB", 1_000_000_000),
+        ("TB", 1_000_000_000_000),
+        ("B", 1),
+    ];
+    let (num, mult) = units
+        .iter()
+        .find_map(|(u, m)| t.strip_suffix(u).map(|n| (n, *m)))
+        .unwrap_or((t, 1));
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| {
+            syn::Error::new_spanned(
+                lit,
+                "expected a size such as \"512MB\", \"4GB\" or \"1GiB\"",
+            )
+        })
 }

@@ -373,6 +373,8 @@ struct Common {
     retries: u32,
     timeout: proc_macro2::TokenStream,
     when: proc_macro2::TokenStream,
+    /// `.with_task(..)` / `.with_resources(..)` calls on the built spec (empty when neither).
+    placement: proc_macro2::TokenStream,
 }
 
 impl Common {
@@ -399,6 +401,13 @@ impl Common {
                 None => none,
             },
             when: modifiers::when::conditions(&attrs.when),
+            placement: {
+                let task = attrs.task.as_ref().map(|g| quote!(.with_task(#g)));
+                let calls = &attrs.resources;
+                let resources = (!calls.is_empty())
+                    .then(|| quote!(.with_resources(::weft::remote::Resources::new() #(#calls)*)));
+                quote!(#task #resources)
+            },
         }
     }
 }
@@ -436,6 +445,7 @@ impl NodeDef {
         } = self;
         let tags = &c.tags;
         let when = &c.when;
+        let placement = &c.placement;
         let none = quote!(::std::option::Option::None);
         let (behavior, format, retries, timeout) = if inherit {
             (&c.behavior, &c.format, c.retries, &c.timeout)
@@ -463,7 +473,7 @@ impl NodeDef {
                     item_split: #item_split,
                     function: #function,
                     when: #when,
-                })
+                }) #placement
             }
 
             ::weft::__private::inventory::submit! {

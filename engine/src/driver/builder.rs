@@ -96,6 +96,23 @@ impl Builder {
         self
     }
 
+    /// Runs each node's attempts on `backend` — worker processes, a cluster — through the
+    /// driver's scheduler and adapter stack (see [`weft::remote`](crate::remote)). Results are
+    /// exchanged through a store: the cache directory when the driver has one, else the
+    /// backend's own.
+    ///
+    /// ```
+    /// use weft::{remote::ProcessPool, Builder};
+    /// let builder = Builder::new().with_remote_executor(ProcessPool::new(4));
+    /// # let _ = builder;
+    /// ```
+    #[cfg(feature = "remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+    pub fn with_remote_executor(mut self, backend: impl crate::remote::RemoteExecutor) -> Self {
+        self.executor = Some(Arc::new(crate::remote::Remote(Arc::new(backend))));
+        self
+    }
+
     /// Runs nodes with `executor` (default: [`Sequential`](crate::executors::Sequential)).
     ///
     /// ```
@@ -257,6 +274,34 @@ impl Builder {
             executor.parallelism(),
             user_adapters,
         );
+        #[cfg(feature = "remote")]
+        if let Some(backend) = executor.remote() {
+            let location = match &self.cache {
+                Some(cfg) if !cfg.has_stores() => {
+                    let dir = cfg.path();
+                    Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+                        .map(|p| p.display().to_string())
+                }
+                _ => backend.default_store(),
+            };
+            let problem = |why: String| BuildError {
+                problems: vec![Problem::Cache(why)],
+            };
+            let location = location.ok_or_else(|| {
+                problem(format!(
+                    "the remote executor `{}` needs a store that the driver and its workers share: \
+                     build the driver with a cache directory (Builder::with_cache_config)",
+                    backend.name()
+                ))
+            })?;
+            let store = crate::remote::open_store(&location).map_err(|e| {
+                problem(format!(
+                    "cannot open the store {location} for remote tasks: {e}"
+                ))
+            })?;
+            let dispatch = crate::remote::Dispatch::new(backend, &graph, location, store);
+            let _ = db.engine_arc().remote.set(Arc::new(dispatch));
+        }
         for (key, (value, _)) in self.config.entries() {
             if let Some(id) = graph.id(key) {
                 let v = Value::new(value.clone(), graph.get(id).value_type());

@@ -137,6 +137,54 @@ impl Driver {
         self.core.executor.name()
     }
 
+    /// Serves as a worker of a [`ProcessPool`](crate::remote::ProcessPool): runs the tasks it
+    /// is sent on this driver's nodes until the pool closes the connection. Call it when
+    /// [`weft::remote::is_worker`](crate::remote::is_worker) says so, after building the driver
+    /// exactly as the program's driver side does (same modules and config). Flows built on
+    /// `weft_cli::main` do this by themselves.
+    ///
+    /// ```no_run
+    /// # mod nodes { use weft::prelude::*; #[node] pub fn one() -> u64 { 1 } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dr = weft::Builder::new().with_modules(weft::modules![crate::nodes]).build()?;
+    /// if weft::remote::is_worker() {
+    ///     dr.serve_worker()?;
+    ///     return Ok(());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+    pub fn serve_worker(&self) -> std::io::Result<()> {
+        let path = std::env::var_os(crate::remote::WORKER_ENV).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "this process was not started as a weft worker ({} is not set)",
+                crate::remote::WORKER_ENV
+            ))
+        })?;
+        let conn = std::os::unix::net::UnixStream::connect(&path).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot connect to the driver at {}: {e}",
+                std::path::Path::new(&path).display()
+            ))
+        })?;
+        let reader = std::io::BufReader::new(conn.try_clone()?);
+        self.serve_worker_on(reader, conn)
+    }
+
+    /// Serves tasks read from `input` (one JSON [`Task`](crate::remote::Task) per line),
+    /// writing one [`Report`](crate::remote::Report) per line to `output`, until `input` ends:
+    /// the worker primitive, for backends with their own transport.
+    #[cfg(feature = "remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+    pub fn serve_worker_on(
+        &self,
+        input: impl std::io::BufRead,
+        output: impl std::io::Write,
+    ) -> std::io::Result<()> {
+        crate::remote::serve(self.core.graph.clone(), input, output)
+    }
+
     /// Computes `outputs` from `inputs`. Only their upstream closure is considered, and of
     /// that only what changed since the last run re-executes. For overrides, cancellation
     /// and the run's record, see [`request`](Self::request).

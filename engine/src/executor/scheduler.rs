@@ -73,6 +73,11 @@ impl Scheduler {
         self.stopped = true;
     }
 
+    /// Whether scheduling stopped (a failure without keep-going, or cancellation).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
     /// Tasks dispatched and not yet completed.
     pub fn in_flight(&self) -> usize {
         self.in_flight

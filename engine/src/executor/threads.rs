@@ -1,5 +1,6 @@
 //! [`MultiThreading`]: ready nodes run on up to `max_tasks` threads at once.
 
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use super::{Executor, Handle, TaskOutcome, Walk};
@@ -40,6 +41,18 @@ impl Executor for MultiThreading {
     }
 
     fn run(&self, walk: &Walk<'_>) {
+        self.walk(walk, None);
+    }
+}
+
+/// Whether a ready task is cheap enough to run on the scheduling thread itself.
+pub(crate) type Inline<'a> = &'a (dyn Fn(usize) -> bool + Sync);
+
+impl MultiThreading {
+    /// The walk. With `inline`, ready tasks it accepts run on this thread (a remote executor's
+    /// group members whose results are already known: a hand-off to a thread would cost more
+    /// than they do), and the others wait in order for a free worker.
+    pub(crate) fn walk(&self, walk: &Walk<'_>, inline: Option<Inline<'_>>) {
         let mut sched = walk.scheduler();
         let runner = walk.runner();
         let workers = self.max_tasks.min(walk.tasks().max(1));
@@ -75,10 +88,34 @@ impl Executor for MultiThreading {
                 return;
             }
             let mut busy: Vec<(usize, mpsc::Sender<(usize, Handle)>)> = Vec::new();
+            // Tasks taken from the scheduler while every worker was busy (only with `inline`).
+            let mut deferred: VecDeque<usize> = VecDeque::new();
             loop {
                 while !idle.is_empty() {
-                    let Some(task) = sched.pop_ready() else { break };
+                    let Some(task) = deferred.pop_front() else {
+                        break;
+                    };
+                    if sched.is_stopped() {
+                        sched.complete(task, TaskOutcome::Cancelled);
+                        continue;
+                    }
                     let worker = idle.pop().expect("checked non-empty");
+                    match worker.send((task, walk.handle())) {
+                        Ok(()) => busy.push((task, worker)),
+                        Err(_) => sched.complete(task, TaskOutcome::Cancelled),
+                    }
+                }
+                while !idle.is_empty() || inline.is_some() {
+                    let Some(task) = sched.pop_ready() else { break };
+                    if inline.is_some_and(|cheap| cheap(task)) {
+                        let outcome = runner.run(walk.handle(), task);
+                        sched.complete(task, outcome);
+                        continue;
+                    }
+                    let Some(worker) = idle.pop() else {
+                        deferred.push_back(task);
+                        continue;
+                    };
                     match worker.send((task, walk.handle())) {
                         Ok(()) => busy.push((task, worker)),
                         Err(_) => sched.complete(task, TaskOutcome::Cancelled),

@@ -14,6 +14,8 @@ mod types;
 pub(crate) use eval::collect_top_level;
 pub(crate) use memo::ItemMemo;
 pub(crate) use types::Collected;
+#[cfg(feature = "remote")]
+pub(crate) use types::{collected_items, collected_value};
 pub use types::{Collect, Parallel};
 
 use std::any::Any;

@@ -156,3 +156,12 @@ pub(crate) fn collected_value(items: Vec<Value>) -> Value {
     let ty = crate::ValueType::new::<Collected>(Some(collected_version), None);
     Value::new(Arc::new(Collected(items)), ty)
 }
+
+/// The items behind a `Collect<T>` argument (`None` for another value).
+#[cfg(feature = "remote")]
+pub(crate) fn collected_items(v: &Value) -> Option<&[Value]> {
+    v.data()
+        .ok()?
+        .downcast_ref::<Collected>()
+        .map(|c| c.0.as_slice())
+}

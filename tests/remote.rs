@@ -1,0 +1,512 @@
+//! The remote seam's behavioural suite: a flow run through a [`RemoteExecutor`] behaves as on a
+//! local executor — same outputs and cache records, hits answered without a task, fan-out items
+//! dispatched as tasks, retries, timeouts, keep-going, cancellation, adapters, explain and
+//! `view_run` — and crashes of a worker fail only its node.
+//!
+//! [`RemoteExecutor`]: weft::remote::RemoteExecutor
+//! [`ProcessPool`]: weft::remote::ProcessPool
+//!
+//! [`remote_suite!`] instantiates the suite for one backend; it runs here on the
+//! [`ProcessPool`] with the `remote_flow` binary (a flow CLI) as the workers. Cluster backends
+//! instantiate the same macro with their own constructor.
+
+#[path = "remote/flow.rs"]
+mod flow;
+
+/// The behavioural suite for the backend made by `backend` (an expression giving a fresh
+/// `impl RemoteExecutor`) whose workers run the nodes of `tests/remote/flow.rs`, given as
+/// `modules` (`weft::modules![crate::flow]` in a test crate that includes that file as `flow`).
+#[macro_export]
+macro_rules! remote_suite {
+    ($suite:ident, backend = $make:expr, modules = $modules:expr) => {
+        mod $suite {
+            use std::path::Path;
+
+            use weft::cache::Status;
+            use weft::executors::Sequential;
+            use weft::{inputs, Builder, CacheConfig, CancelToken, Driver, ExecuteError, Inputs};
+
+            use weft_tests::remote_support::{heads, Recording, Seen};
+
+            fn dir(name: &str) -> std::path::PathBuf {
+                weft_tests::temp_dir(stringify!($suite), name)
+            }
+
+            fn remote(cache: &Path) -> (Driver, std::sync::Arc<std::sync::Mutex<Vec<weft::remote::Task>>>) {
+                let (backend, tasks) = Recording::new($make);
+                let dr = Builder::new()
+                    .with_modules($modules)
+                    .with_cache_config(CacheConfig::at(cache))
+                    .with_remote_executor(backend)
+                    .keep_going(true)
+                    .build()
+                    .unwrap();
+                (dr, tasks)
+            }
+
+            fn local(cache: &Path) -> Driver {
+                Builder::new()
+                    .with_modules($modules)
+                    .with_cache_config(CacheConfig::at(cache))
+                    .with_local_executor(Sequential)
+                    .keep_going(true)
+                    .build()
+                    .unwrap()
+            }
+
+            const OUTPUTS: &[&str] = &["label", "cubes_sum", "step_three"];
+
+            fn flow_inputs() -> Inputs {
+                inputs! { "x" => 4u64, "prefix" => "total=".to_string() }
+            }
+
+            /// (node, status, data version) of a run's records, sorted.
+            fn records(dr: &Driver) -> Vec<(String, Status, Option<weft::DataVersion>)> {
+                let mut r: Vec<_> = dr
+                    .cache()
+                    .unwrap()
+                    .records(None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.node, r.status, r.data_version))
+                    .collect();
+                r.sort_by_key(|(n, _, v)| (n.clone(), v.map(|v| v.to_hex())));
+                r
+            }
+
+            #[test]
+            fn outputs_and_records_match_a_local_run() {
+                let (dr, tasks) = remote(&dir("remote"));
+                let (out, run) = dr.request(OUTPUTS).inputs(flow_inputs()).run().unwrap();
+                assert_eq!(out.get::<String>("label").unwrap(), "total=24");
+                assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 1 + 8 + 27 + 64);
+                assert_eq!(*out.get::<u64>("step_three").unwrap(), 57);
+                assert!(run.executed.contains(&"label".to_string()), "{run:?}");
+                let lo = local(&dir("local"));
+                let (lout, _) = lo.request(OUTPUTS).inputs(flow_inputs()).run().unwrap();
+                for o in OUTPUTS {
+                    assert_eq!(out.value(o).unwrap().version(), lout.value(o).unwrap().version(), "{o}");
+                }
+                // Same nodes, statuses and data versions; a value the cache's format cannot
+                // hold (here the fan-out's `Parallel`) is kept in memory locally but crossed the
+                // store in JSON remotely, so it is cached there.
+                let remote_records = records(&dr);
+                let local_records = records(&lo);
+                assert_eq!(remote_records.len(), local_records.len());
+                for (r, l) in remote_records.iter().zip(&local_records) {
+                    assert_eq!((&r.0, r.2), (&l.0, l.2));
+                    let same = r.1 == l.1 || (l.1 == Status::Uncached && r.1 == Status::Executed);
+                    assert!(same, "{r:?} vs {l:?}");
+                }
+                assert!(!tasks.lock().unwrap().is_empty());
+            }
+
+            #[test]
+            fn hits_are_not_dispatched() {
+                let cache = dir("hits");
+                let (dr, tasks) = remote(&cache);
+                dr.request(OUTPUTS).inputs(flow_inputs()).run().unwrap();
+                let first = tasks.lock().unwrap().len();
+                assert!(first > 0);
+                drop(dr);
+                // A new driver on the same cache: every node is a hit, nothing is sent.
+                let (dr, tasks) = remote(&cache);
+                let (out, run) = dr.request(OUTPUTS).inputs(flow_inputs()).run().unwrap();
+                assert_eq!(out.get::<String>("label").unwrap(), "total=24");
+                assert!(run.executed.is_empty(), "{run:?}");
+                assert!(tasks.lock().unwrap().is_empty(), "{:?}", heads(&tasks));
+                // A changed input sends only what depends on it.
+                let (_, run) = dr
+                    .request(&["label"])
+                    .inputs(inputs! { "x" => 4u64, "prefix" => "sum=".to_string() })
+                    .run()
+                    .unwrap();
+                assert_eq!(run.executed, ["label"]);
+                assert_eq!(heads(&tasks), ["label"]);
+            }
+
+            #[test]
+            fn fan_out_items_are_tasks() {
+                let (dr, tasks) = remote(&dir("fanout"));
+                let out = dr.execute(&["cubes_sum"], inputs! { "x" => 5u64 }).unwrap();
+                assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 225);
+                let heads = heads(&tasks);
+                assert_eq!(heads.iter().filter(|h| *h == "cubed").count(), 5, "{heads:?}");
+                assert!(heads.contains(&"cubes_sum".to_string()), "{heads:?}");
+            }
+
+            #[test]
+            fn a_task_group_is_one_task_with_its_resources() {
+                let (dr, tasks) = remote(&dir("group"));
+                let (out, run) = dr.request(&["step_three"]).inputs(inputs! { "x" => 1u64 }).run().unwrap();
+                assert_eq!(*out.get::<u64>("step_three").unwrap(), 27);
+                let mut executed = run.executed.clone();
+                executed.sort();
+                assert_eq!(executed, ["step_one", "step_three", "step_two"]);
+                let tasks = tasks.lock().unwrap();
+                assert_eq!(tasks.len(), 1, "{tasks:?}");
+                let names: Vec<&str> = tasks[0].nodes.iter().map(|n| n.name.as_str()).collect();
+                assert_eq!(names, ["step_one", "step_two", "step_three"]);
+                assert_eq!(tasks[0].group.as_deref(), Some("chain"));
+                assert_eq!(tasks[0].resources.cpus, Some(2.0));
+                assert_eq!(tasks[0].resources.memory, Some(1_000_000_000));
+                assert_eq!(tasks[0].resources.custom, [("ssd".to_string(), 1.0)]);
+            }
+
+            #[test]
+            fn node_errors_and_panics_come_back_naming_the_node() {
+                let (dr, _) = remote(&dir("errors"));
+                let err = dr.execute(&["refused"], inputs! { "x" => 3u64 }).unwrap_err();
+                let text = err.to_string();
+                assert!(text.contains("`refused`") && text.contains("no thanks for 3"), "{text}");
+                let err = dr.execute(&["panicky"], inputs! { "x" => 3u64 }).unwrap_err();
+                let ExecuteError::NodeFailed { node, source, .. } = &err else { panic!("{err}") };
+                assert_eq!(node, "panicky");
+                assert!(matches!(source, weft::NodeError::Panic(m) if m.contains("boom at 3")), "{source}");
+            }
+
+            #[test]
+            fn retries_dispatch_each_attempt() {
+                let work = dir("retries");
+                std::fs::create_dir_all(&work).unwrap();
+                let (dr, tasks) = remote(&dir("retries-cache"));
+                let out = dr
+                    .execute(&["flaky"], inputs! { "x" => 1u64, "dir" => work.display().to_string() })
+                    .unwrap();
+                assert_eq!(*out.get::<u64>("flaky").unwrap(), 101);
+                assert_eq!(heads(&tasks), ["flaky", "flaky", "flaky"]);
+            }
+
+            #[test]
+            fn a_time_limit_is_enforced_on_the_worker() {
+                let work = dir("timeout");
+                std::fs::create_dir_all(&work).unwrap();
+                let (dr, _) = remote(&dir("timeout-cache"));
+                let err = dr
+                    .execute(&["stuck"], inputs! { "dir" => work.display().to_string() })
+                    .unwrap_err();
+                let ExecuteError::NodeFailed { node, source, .. } = &err else { panic!("{err}") };
+                assert_eq!(node, "stuck");
+                assert!(matches!(source, weft::NodeError::Timeout(_)), "{source}");
+            }
+
+            #[test]
+            fn keep_going_runs_what_does_not_depend_on_a_failure() {
+                let (dr, _) = remote(&dir("keep-going"));
+                let err = dr
+                    .execute(&["refused", "label"], flow_inputs())
+                    .unwrap_err();
+                assert!(err.to_string().contains("`refused`"), "{err}");
+                let recs = records(&dr);
+                let status = |n: &str| recs.iter().find(|r| r.0 == n).map(|r| r.1);
+                assert_eq!(status("label"), Some(Status::Executed), "{recs:?}");
+                assert_eq!(status("refused"), Some(Status::Failed), "{recs:?}");
+            }
+
+            #[test]
+            fn cancellation_stops_dispatching() {
+                let work = dir("cancel");
+                std::fs::create_dir_all(&work).unwrap();
+                let (dr, tasks) = remote(&dir("cancel-cache"));
+                let token = CancelToken::new();
+                let canceller = {
+                    let token = token.clone();
+                    let work = work.clone();
+                    std::thread::spawn(move || {
+                        let start = std::time::Instant::now();
+                        while !work.join("started").exists() && start.elapsed() < weft_tests::PATIENCE {
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                        }
+                        token.cancel();
+                        std::fs::write(work.join("go"), b"").unwrap();
+                    })
+                };
+                let err = dr
+                    .request(&["after_gate"])
+                    .inputs(inputs! { "x" => 1u64, "dir" => work.display().to_string() })
+                    .cancel(&token)
+                    .run()
+                    .unwrap_err();
+                canceller.join().unwrap();
+                assert!(matches!(err, ExecuteError::Cancelled), "{err}");
+                assert_eq!(heads(&tasks), ["gate"]);
+                // The gate finished and keeps its result: the next run sends only what is left.
+                let (out, run) = dr
+                    .request(&["after_gate"])
+                    .inputs(inputs! { "x" => 1u64, "dir" => work.display().to_string() })
+                    .run()
+                    .unwrap();
+                assert_eq!(*out.get::<u64>("after_gate").unwrap(), 3);
+                assert_eq!(run.executed, ["after_gate"]);
+            }
+
+            #[test]
+            fn adapters_explain_and_view_run_see_remote_nodes() {
+                let cache = dir("adapters");
+                let seen = Seen::default();
+                let (backend, _) = Recording::new($make);
+                let dr = Builder::new()
+                    .with_modules($modules)
+                    .with_cache_config(CacheConfig::at(&cache))
+                    .with_remote_executor(backend)
+                    .with_adapter(seen.clone())
+                    .build()
+                    .unwrap();
+                dr.execute(&["label"], flow_inputs()).unwrap();
+                let mut names = seen.0.lock().unwrap().clone();
+                names.sort();
+                assert_eq!(names, ["doubled", "label", "squared", "total"]);
+                let c = dr.cache().unwrap();
+                let why = c.explain("label", None).unwrap();
+                assert_eq!(why.status, Status::Executed, "{why}");
+                let svg = cache.join("run.svg");
+                c.view_run(None, &svg).unwrap();
+                assert!(std::fs::read_to_string(&svg).unwrap().contains("label"));
+            }
+
+            #[test]
+            fn values_stay_in_the_store_until_needed() {
+                let (dr, _) = remote(&dir("lazy"));
+                let out = dr.execute(&["total"], flow_inputs()).unwrap();
+                let v = out.value("total").unwrap();
+                assert!(!v.is_loaded(), "a remote result is read only when needed");
+                assert_eq!(*out.get::<u64>("total").unwrap(), 24);
+            }
+        }
+    };
+}
+
+fn pool() -> weft::remote::ProcessPool {
+    weft::remote::ProcessPool::new(2).program(env!("CARGO_BIN_EXE_remote_flow"))
+}
+
+remote_suite!(
+    process_pool,
+    backend = crate::pool(),
+    modules = weft::modules![crate::flow]
+);
+
+mod crashes {
+    use weft::{inputs, Builder, CacheConfig, ExecuteError};
+
+    fn driver(name: &str) -> weft::Driver {
+        Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir("remote-crash", name)))
+            .with_remote_executor(crate::pool())
+            .keep_going(true)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_node_that_aborts_its_worker_fails_alone() {
+        let dr = driver("abort");
+        let err = dr
+            .execute(
+                &["after_abort", "label"],
+                inputs! { "x" => 2u64, "prefix" => "t".to_string() },
+            )
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`aborts`") && text.contains("aborted"),
+            "{text}"
+        );
+        let records = dr.cache().unwrap().records(None).unwrap();
+        let label = records.iter().find(|r| r.node == "label").unwrap();
+        assert_eq!(label.status, weft::cache::Status::Executed);
+        // The dead worker was replaced: the next run works.
+        let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
+        assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+    }
+
+    #[test]
+    fn a_node_that_exhausts_memory_fails_alone_naming_it() {
+        let dr = driver("oom");
+        let err = dr
+            .execute(&["hog", "doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let ExecuteError::NodeFailed { node, source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(node, "hog");
+        let text = source.to_string();
+        assert!(
+            text.contains("memory allocation") || text.contains("aborted"),
+            "{text}"
+        );
+        let records = dr.cache().unwrap().records(None).unwrap();
+        assert!(records
+            .iter()
+            .any(|r| r.node == "doubled" && r.status == weft::cache::Status::Executed));
+    }
+}
+
+mod refusals {
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    use weft::remote::{Report, TaskInput};
+    use weft::{inputs, value_type, Builder, CacheConfig, NodeSpec};
+
+    #[test]
+    fn a_worker_built_from_other_code_refuses() {
+        // The driver's `doubled` is another function than the worker binary's.
+        let other = NodeSpec::builder("doubled", value_type!(u64))
+            .param("x", value_type!(u64))
+            .code_version("doubled-but-different")
+            .sync(|a| Ok(Arc::new(*a.get::<u64>(0)? * 3)));
+        let dr = Builder::new()
+            .with_nodes([other])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir(
+                "remote-refuse",
+                "code",
+            )))
+            .with_remote_executor(crate::pool())
+            .build()
+            .unwrap();
+        let err = dr
+            .execute(&["doubled"], inputs! { "x" => 2u64 })
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`doubled`") && text.contains("code version"),
+            "{text}"
+        );
+    }
+
+    fn serve(line: &str) -> Report {
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        dr.serve_worker_on(Cursor::new(format!("{line}\n")), &mut out)
+            .unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn another_protocol_is_refused() {
+        let report = serve(r#"{"version": 99, "run_id": "r", "store": "/nowhere", "nodes": []}"#);
+        let why = report.refused.unwrap();
+        assert!(why.contains("protocol 99"), "{why}");
+    }
+
+    #[test]
+    fn a_missing_input_is_reported_not_guessed() {
+        let store = weft_tests::temp_dir("remote-refuse", "missing");
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .build()
+            .unwrap();
+        let code = dr
+            .graph()
+            .node("doubled")
+            .unwrap()
+            .spec()
+            .unwrap()
+            .code_version()
+            .to_string();
+        let task = serde_json::json!({
+            "version": weft::remote::PROTOCOL,
+            "run_id": "r",
+            "store": store.display().to_string(),
+            "nodes": [{"name": "doubled", "code_version": code,
+                       "inputs": [TaskInput::Stored(weft::data_version_of(&5u64).to_hex())]}],
+        });
+        let report = serve(&task.to_string());
+        assert!(report.refused.is_none(), "{report:?}");
+        let text = format!("{:?}", report.nodes[0].outcome);
+        assert!(
+            text.contains("input `x`") && text.contains("not in the store"),
+            "{text}"
+        );
+    }
+}
+
+mod command_line {
+    /// `--executor processes:N` runs a flow CLI's nodes in workers that are the same binary
+    /// (`__weft-worker`), with the same config.
+    #[test]
+    fn a_flow_cli_runs_on_worker_processes() {
+        let cache = weft_tests::temp_dir("remote-cli", "cache");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
+            .args(["build", "label", "--input", "x=3", "--input", "prefix=sum:"])
+            .args(["--executor", "processes:2", "--cache-dir"])
+            .arg(&cache)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("sum:15"), "{stdout}");
+        // A node that kills its worker fails with its name, and the flow exits 1.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
+            .args([
+                "build",
+                "aborts",
+                "--input",
+                "x=1",
+                "--executor",
+                "processes:1",
+                "--cache-dir",
+            ])
+            .arg(&cache)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("aborts") && stderr.contains("aborted"),
+            "{stderr}"
+        );
+    }
+}
+
+mod stores {
+    use weft::remote::{RemoteError, RemoteExecutor, Report, Task};
+    use weft::{inputs, Builder, CancelToken};
+
+    #[test]
+    fn without_a_cache_the_pool_keeps_its_own_store() {
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_remote_executor(crate::pool())
+            .build()
+            .unwrap();
+        let out = dr.execute(&["total"], inputs! { "x" => 2u64 }).unwrap();
+        assert_eq!(*out.get::<u64>("total").unwrap(), 8);
+    }
+
+    /// A backend with no store of its own.
+    struct Storeless;
+
+    impl RemoteExecutor for Storeless {
+        fn name(&self) -> String {
+            "storeless".into()
+        }
+        fn slots(&self) -> usize {
+            1
+        }
+        fn run(&self, _: &Task, _: &CancelToken) -> Result<Report, RemoteError> {
+            Err(RemoteError::Transport("never called".into()))
+        }
+    }
+
+    #[test]
+    fn a_backend_without_a_store_needs_a_cache() {
+        let err = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_remote_executor(Storeless)
+            .build()
+            .err()
+            .expect("no store to share");
+        let text = err.to_string();
+        assert!(
+            text.contains("`storeless`") && text.contains("with_cache_config"),
+            "{text}"
+        );
+    }
+}
