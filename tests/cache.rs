@@ -516,14 +516,7 @@ fn a_missing_result_is_recomputed_with_a_warning(store: Store) {
     dr.execute(&["c"], inputs! { "x" => 3u64 }).unwrap();
     let versions = dr.cache().unwrap().data_versions(None).unwrap();
     drop(dr);
-    let results: Arc<dyn ResultStore> = match &store {
-        Store::Sqlite(dir) => Arc::new(weft::cache::TieredStore::new(
-            weft::cache::SqliteBlobs::open(&dir.join("results.sqlite")).unwrap(),
-            weft::cache::FileStore::new(dir.join("results")),
-            weft::cache::INLINE_MAX,
-        )),
-        Store::Memory { store, .. } => Arc::new(store.clone()),
-    };
+    let results: Arc<dyn ResultStore> = store.results();
     results.remove(&versions["c"]).unwrap();
     assert!(!results.contains(&versions["c"]).unwrap());
 
