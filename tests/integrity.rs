@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use weft::cache::{FileStore, ResultStore, SqliteBlobs, Status, TieredStore, INLINE_MAX};
+use weft::cache::{ResultStore, Status};
 use weft::prelude::*;
 use weft::{DataVersion, NodeSpec};
 use weft_tests::stores::Store;

@@ -194,7 +194,7 @@ fn parse(out: &Output) -> (BTreeMap<String, String>, String) {
     let mut summary = String::new();
     for line in text.lines() {
         let (k, v) = line.split_once(' ').unwrap();
-        if k == "summary" {
+        if k == "summary" && v.starts_with("total=") {
             summary = v.to_string();
         } else {
             statuses.insert(k.to_string(), v.to_string());

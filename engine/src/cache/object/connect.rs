@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
 use crate::cache::StoreError;
 
@@ -55,9 +55,14 @@ pub(super) fn connect(url: &str) -> Result<Connection, StoreError> {
         max_retries: RETRIES,
         retry_timeout: RETRY_FOR,
     };
-    let client = ClientOptions::new()
-        .with_connect_timeout(CONNECT_TIMEOUT)
-        .with_timeout(REQUEST_TIMEOUT);
+    // Set key by key: `with_client_options` would replace what `from_env` read
+    // (`AWS_ALLOW_HTTP`, proxies, …).
+    let connect_timeout = format!("{}ms", CONNECT_TIMEOUT.as_millis());
+    let request_timeout = format!("{}ms", REQUEST_TIMEOUT.as_millis());
+    let client = [
+        (ClientConfigKey::ConnectTimeout, connect_timeout),
+        (ClientConfigKey::Timeout, request_timeout),
+    ];
     let cannot = |e: object_store::Error| {
         bad(format!(
             "cannot configure the client: {e}; check the URL and the provider's environment \
@@ -66,26 +71,38 @@ pub(super) fn connect(url: &str) -> Result<Connection, StoreError> {
     };
     let store: Arc<dyn ObjectStore> = match scheme {
         "s3" => Arc::new(
-            object_store::aws::AmazonS3Builder::from_env()
+            client
+                .into_iter()
+                .fold(
+                    object_store::aws::AmazonS3Builder::from_env(),
+                    |b, (k, v)| b.with_config(object_store::aws::AmazonS3ConfigKey::Client(k), v),
+                )
                 .with_url(bucket_url)
                 .with_retry(retry)
-                .with_client_options(client)
                 .build()
                 .map_err(cannot)?,
         ),
         "gs" => Arc::new(
-            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            client
+                .into_iter()
+                .fold(
+                    object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+                    |b, (k, v)| b.with_config(object_store::gcp::GoogleConfigKey::Client(k), v),
+                )
                 .with_url(bucket_url)
                 .with_retry(retry)
-                .with_client_options(client)
                 .build()
                 .map_err(cannot)?,
         ),
         "az" => Arc::new(
-            object_store::azure::MicrosoftAzureBuilder::from_env()
+            client
+                .into_iter()
+                .fold(
+                    object_store::azure::MicrosoftAzureBuilder::from_env(),
+                    |b, (k, v)| b.with_config(object_store::azure::AzureConfigKey::Client(k), v),
+                )
                 .with_url(bucket_url)
                 .with_retry(retry)
-                .with_client_options(client)
                 .build()
                 .map_err(cannot)?,
         ),
