@@ -108,9 +108,12 @@ impl Store {
 /// Runs each named test body, a `fn name(store: Store)` of the calling file, against every
 /// store: as tests `sqlite::name`, `memory::name` and, with feature `object-store`,
 /// `object::name` (on the S3 test server). `$suite` names the temporary directories.
+///
+/// Names after `; in_process_stores:` run on SQLite and in memory only: stress tests of the
+/// engine (20,000 stored results) that on the S3 test server would measure the server.
 #[macro_export]
 macro_rules! on_every_store {
-    ($suite:literal: $($name:ident),* $(,)?) => {
+    ($suite:literal: $($name:ident),* $(,)? $(; in_process_stores: $($local:ident),* $(,)?)?) => {
         mod sqlite {
             $(
                 #[test]
@@ -118,6 +121,12 @@ macro_rules! on_every_store {
                     super::$name($crate::stores::Store::sqlite($suite, stringify!($name)))
                 }
             )*
+            $($(
+                #[test]
+                fn $local() {
+                    super::$local($crate::stores::Store::sqlite($suite, stringify!($local)))
+                }
+            )*)?
         }
         mod memory {
             $(
@@ -126,6 +135,12 @@ macro_rules! on_every_store {
                     super::$name($crate::stores::Store::memory($suite, stringify!($name)))
                 }
             )*
+            $($(
+                #[test]
+                fn $local() {
+                    super::$local($crate::stores::Store::memory($suite, stringify!($local)))
+                }
+            )*)?
         }
         #[cfg(feature = "object-store")]
         mod object {
