@@ -1,7 +1,7 @@
 //! `cache …`: inspection and housekeeping of a cache directory, without the flow's code. Shared
 //! by the flow CLI (`myflow cache …`) and the standalone tool (`weft cache …`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use weft::cache::{GcPolicy, GcReport, Location, NodeRecord, RunMeta, Status, StoreError};
