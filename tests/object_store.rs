@@ -86,7 +86,8 @@ fn results_round_trip_are_written_once_and_verified_on_read() {
     );
     // A partial object (a cut-off upload by some other tool) is caught the same way.
     bytes.truncate(bytes.len() / 2);
-    rt.block_on(raw.put(&path, PutPayload::from(bytes))).unwrap();
+    rt.block_on(raw.put(&path, PutPayload::from(bytes)))
+        .unwrap();
     assert!(matches!(stores.get(&v), Err(StoreError::Corrupt { .. })));
     stores.remove(&v).unwrap();
     stores.remove(&v).unwrap();
@@ -165,10 +166,15 @@ fn a_damaged_key_entry_is_caught_and_the_node_recomputed() {
     let (status, warnings) = run();
     assert_eq!(status, Status::Executed);
     assert!(
-        warnings.iter().any(|w| w.contains("the cache's entry for `double` is unusable")),
+        warnings
+            .iter()
+            .any(|w| w.contains("the cache's entry for `double` is unusable")),
         "{warnings:?}"
     );
-    assert_eq!(stores.lookup(&key).unwrap(), Some(weft::data_version_of(&42u64)));
+    assert_eq!(
+        stores.lookup(&key).unwrap(),
+        Some(weft::data_version_of(&42u64))
+    );
     assert_eq!(run().0, Status::Hit, "the repaired key hits");
 }
 
@@ -219,10 +225,7 @@ fn four_processes_share_one_store_without_losing_a_record() {
         let (s, summary) = parse(&out);
         assert_eq!(summary, format!("total={}", seed + n as u64));
         assert_eq!(s.len(), n + 1, "{s:?}");
-        assert!(
-            s.values().all(|v| v == "executed" || v == "hit"),
-            "{s:?}"
-        );
+        assert!(s.values().all(|v| v == "executed" || v == "hit"), "{s:?}");
         statuses.push(s);
     }
     let cache = Cache::locate(&url).unwrap();
@@ -319,5 +322,8 @@ fn runs_and_records_on_object_storage_read_like_any_cache() {
     assert_eq!(report.results_removed, 4);
     assert!(cache.runs().unwrap().is_empty());
     let (s, _) = parse(&child(&url, 3, 5).output().unwrap());
-    assert!(s.values().all(|v| v == "executed"), "a cleared cache recomputes: {s:?}");
+    assert!(
+        s.values().all(|v| v == "executed"),
+        "a cleared cache recomputes: {s:?}"
+    );
 }

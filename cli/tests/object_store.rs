@@ -17,7 +17,12 @@ fn s3_url(name: &str) -> String {
         )
     });
     let dir = tempdir();
-    let unique = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+    let unique = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     format!("s3://{bucket}/cli-{name}-{unique}")
 }
 
@@ -53,7 +58,11 @@ fn two_drivers_share_a_team_cache_and_cache_commands_read_it() {
         .output()
         .unwrap();
     assert!(show.status.success(), "{}", stderr(&show));
-    assert!(stdout(&show).contains("0 executed, 3 hits, 0 failed"), "{}", stdout(&show));
+    assert!(
+        stdout(&show).contains("0 executed, 3 hits, 0 failed"),
+        "{}",
+        stdout(&show)
+    );
 
     let explain = weft(lead.path())
         .args(["cache", "explain", "report", "--cache", &url])
@@ -74,13 +83,23 @@ fn two_drivers_share_a_team_cache_and_cache_commands_read_it() {
         .output()
         .unwrap();
     assert!(gc.status.success(), "{}", stderr(&gc));
-    assert!(stdout(&gc).starts_with("removed 1 run and 0 stored results"), "{}", stdout(&gc));
+    assert!(
+        stdout(&gc).starts_with("removed 1 run and 0 stored results"),
+        "{}",
+        stdout(&gc)
+    );
     let clear = weft(lead.path())
         .args(["cache", "--cache", &url, "clear"])
         .output()
         .unwrap();
     assert!(clear.status.success(), "{}", stderr(&clear));
-    assert!(stdout(&clear).starts_with(&format!("cleared {url}: removed 1 run and 3 stored results")), "{}", stdout(&clear));
+    assert!(
+        stdout(&clear).starts_with(&format!(
+            "cleared {url}: removed 1 run and 3 stored results"
+        )),
+        "{}",
+        stdout(&clear)
+    );
 }
 
 #[test]
@@ -99,7 +118,10 @@ fn a_store_that_cannot_be_reached_is_an_error_naming_the_url() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains(&format!("cache location `{url}`: cannot reach it")), "{err}");
+    assert!(
+        err.contains(&format!("cache location `{url}`: cannot reach it")),
+        "{err}"
+    );
     assert!(err.contains("--no-cache"), "{err}");
     let out = weft(dir.path())
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
@@ -107,12 +129,20 @@ fn a_store_that_cannot_be_reached_is_an_error_naming_the_url() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains(&format!("cache location `{url}`")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cache location `{url}`")),
+        "{}",
+        stderr(&out)
+    );
     // A location with an unknown scheme is a usage error.
     let out = weft(dir.path())
         .args(["cache", "runs", "--cache", "s4://bucket/x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("unknown scheme `s4://`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown scheme `s4://`"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -106,10 +106,7 @@ pub(crate) fn cache_examples(prefix: &str, sub: &str) -> Option<String> {
             "{bin} cache gc --max-size 500MB",
             "{bin} cache gc --keep-runs 5 --max-size 1GiB",
         ],
-        "clear" => &[
-            "{bin} cache clear",
-            "{bin} cache --cache ./my_cache clear",
-        ],
+        "clear" => &["{bin} cache clear", "{bin} cache --cache ./my_cache clear"],
         _ => return None,
     };
     Some(render_examples(prefix, lines))

@@ -104,8 +104,9 @@ impl CacheConfig {
     /// [`at`](Self::at)), or an object-storage URL — `s3://bucket/prefix`, `gs://bucket/prefix`,
     /// `az://container/prefix` — shared by every driver given the same URL, on any machine
     /// (feature `object-store`; without it such a URL is an error saying so). See
-    /// [`Location`](super::Location) for the syntax and
-    /// [`ObjectStores`](super::ObjectStores) for credentials, retries and guarantees.
+    /// [`Location`](super::Location) for the syntax, and `ObjectStores` (feature
+    /// `object-store`) or the book's "Shared stores" chapter for credentials, retries and
+    /// guarantees.
     ///
     /// An object store is connected to here, with one request: a URL that cannot be reached
     /// (or a bucket that does not exist, or refused credentials) is an error naming the URL.

@@ -56,7 +56,10 @@ impl Location {
         let lower = scheme.to_ascii_lowercase();
         if lower == "file" {
             if rest.is_empty() {
-                return Err(bad(location, "a file:// URL needs a path (file:///data/cache)"));
+                return Err(bad(
+                    location,
+                    "a file:// URL needs a path (file:///data/cache)",
+                ));
             }
             return Ok(Location::Dir(PathBuf::from(rest)));
         }
@@ -136,7 +139,9 @@ mod tests {
         );
         assert_eq!(
             Location::parse("gs://b").unwrap(),
-            Location::Object { url: "gs://b".into() }
+            Location::Object {
+                url: "gs://b".into()
+            }
         );
         assert_eq!(
             Location::parse("az://container/x").unwrap().to_string(),

@@ -108,7 +108,10 @@ pub(super) fn connect(url: &str) -> Result<Connection, StoreError> {
         ),
         other => return Err(bad(format!("unknown scheme `{other}://`"))),
     };
-    let prefix = Path::parse(prefix)
-        .map_err(|e| bad(format!("the prefix `{prefix}` is not a valid object path: {e}")))?;
+    let prefix = Path::parse(prefix).map_err(|e| {
+        bad(format!(
+            "the prefix `{prefix}` is not a valid object path: {e}"
+        ))
+    })?;
     Ok(Connection { store, prefix })
 }

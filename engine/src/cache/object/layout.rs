@@ -86,6 +86,8 @@ impl Layout {
 
     /// The run id in a finished marker's name.
     pub(super) fn finished_run(path: &Path) -> Option<String> {
-        Layout::name(path)?.split_once('-').map(|(_, id)| id.to_string())
+        Layout::name(path)?
+            .split_once('-')
+            .map(|(_, id)| id.to_string())
     }
 }

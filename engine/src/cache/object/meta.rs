@@ -49,9 +49,10 @@ impl ObjectStores {
     fn list_under(&self, path: Path) -> Result<Vec<ObjectMeta>, StoreError> {
         let store = self.shared.store.clone();
         let failed = self.failed("listing", &path);
-        let mut all: Vec<ObjectMeta> = self.shared.bridge.run(async move {
-            store.list(Some(&path)).try_collect().await.map_err(failed)
-        })?;
+        let mut all: Vec<ObjectMeta> = self
+            .shared
+            .bridge
+            .run(async move { store.list(Some(&path)).try_collect().await.map_err(failed) })?;
         all.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(all)
     }
@@ -132,7 +133,11 @@ impl ObjectStores {
         self.delete_all(vec![path])
     }
 
-    fn json<T: for<'de> Deserialize<'de>>(&self, path: &Path, bytes: &[u8]) -> Result<T, StoreError> {
+    fn json<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
         serde_json::from_slice(bytes).map_err(|e| {
             StoreError::Other(format!(
                 "the object `{path}` in {} cannot be read: {e}",
@@ -325,7 +330,11 @@ impl MetadataStore for ObjectStores {
         // Keys whose version no remaining record uses go.
         let mut used: HashSet<DataVersion> = HashSet::new();
         for run in self.runs()? {
-            used.extend(self.records(&run.run_id)?.iter().filter_map(|r| r.data_version));
+            used.extend(
+                self.records(&run.run_id)?
+                    .iter()
+                    .filter_map(|r| r.data_version),
+            );
         }
         let keys: Vec<Path> = self
             .list_dir(layout::KEYS)?

@@ -142,7 +142,10 @@ fn writer_id() -> String {
     let mut h = blake3::Hasher::new();
     h.update(&now.to_le_bytes());
     h.update(&std::process::id().to_le_bytes());
-    h.update(&N.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_le_bytes());
+    h.update(
+        &N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
     let mut s = h.finalize().to_hex().to_string();
     s.truncate(12);
     format!("{}-{s}", std::process::id())

@@ -20,7 +20,10 @@ impl ObjectStores {
     /// Whether each of `versions` has a result (HEAD requests, several in flight).
     fn heads(&self, versions: &[DataVersion]) -> Result<Vec<bool>, StoreError> {
         let store = self.shared.store.clone();
-        let paths: Vec<_> = versions.iter().map(|v| self.shared.layout.result(v)).collect();
+        let paths: Vec<_> = versions
+            .iter()
+            .map(|v| self.shared.layout.result(v))
+            .collect();
         let url = self.shared.url.clone();
         self.shared.bridge.run(async move {
             futures::stream::iter(paths)
@@ -51,14 +54,18 @@ impl ObjectStores {
             .bridge
             .run(async move {
                 Ok(futures::stream::iter(items)
-                    .map(|(v, bytes)| put_once(store.clone(), layout.result(&v), bytes, url.clone()))
+                    .map(|(v, bytes)| {
+                        put_once(store.clone(), layout.result(&v), bytes, url.clone())
+                    })
                     .buffered(IN_FLIGHT)
                     .collect::<Vec<_>>()
                     .await)
             })
             .unwrap_or_else(|e| {
                 let why = e.to_string();
-                (0..n).map(|_| Err(StoreError::Other(why.clone()))).collect()
+                (0..n)
+                    .map(|_| Err(StoreError::Other(why.clone())))
+                    .collect()
             })
     }
 }
@@ -79,9 +86,9 @@ async fn put_once(
         .await
     {
         Ok(_) => Ok(()),
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-            Ok(())
-        }
+        Err(
+            object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+        ) => Ok(()),
         // A backend without create-only writes: an overwrite with the same bytes is harmless.
         Err(object_store::Error::NotImplemented { .. }) => store
             .put(&path, PutPayload::from(bytes))
