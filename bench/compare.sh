@@ -18,6 +18,9 @@
 #                               then three warm runs, each a new process; wall and CPU seconds,
 #                               peak memory, metadata growth per warm run. weft only (issue 12
 #                               item 7's figures)
+#   bench/compare.sh team       a warm team-cache run from object storage (the S3-compatible test
+#                               server of tests/services/s3.sh on 127.0.0.1), process start
+#                               included, per node; weft only: Hamilton has no shared cache
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 #
@@ -33,8 +36,8 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui|scale|remote) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale|remote|team) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team" >&2; exit 2 ;;
 esac
 
 if [ "$case_name" = ui ]; then
@@ -100,7 +103,35 @@ if [ "$case_name" = remote ]; then
   "$target/release/weft-bench" remote | tee "$out/weft.txt"
   val() { awk -v k="$1" '$2 == k {print $NF}' "$out/weft.txt" | tail -n 1; }
   # The team cache (warm runs from object storage) is measured once the object store lands.
-  echo "remote: task $(val remote_task_ms) ms, grouped $(val remote_grouped_us_per_node) us/node, cpu speedup $(val remote_cpu_speedup), team warm n/a us/node"
+  echo "remote: task $(val remote_task_ms) ms, grouped $(val remote_grouped_us_per_node) us/node, cpu speedup $(val remote_cpu_speedup), team warm: see bench/compare.sh team"
+  exit 0
+fi
+
+if [ "$case_name" = team ]; then
+  echo "building weft (release, feature object-store) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench --features object-store)
+  echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
+  bin="$target/release/weft-bench"
+  out="$(mktemp -d)"
+  export WEFT_SERVICES="$out/services"
+  s3="$here/../tests/services/s3.sh"
+  bash "$s3" install >&2
+  trap 'bash "$s3" stop; rm -rf "$out"' EXIT
+  bash "$s3" start >&2
+  set -a; . "$WEFT_SERVICES/s3.env"; set +a
+  for shape in chain1000 fanin1000; do
+    url="s3://$WEFT_TEST_S3_BUCKET/bench-$$-$shape"
+    # One driver fills the team cache; every later one (a fresh process with nothing local,
+    # as on another machine) runs warm from object storage.
+    cold=$(python3 "$here/timeit.py" 1 - -- "$bin" cache-run "$url" "$shape")
+    warm=$(python3 "$here/timeit.py" 9 - -- "$bin" cache-run "$url" "$shape")
+    inproc=$(for _ in 1 2 3 4 5 6 7 8 9; do WEFT_BENCH_EXECUTE_US=1 "$bin" cache-run "$url" "$shape"; done |
+      awk '{print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+    awk -v s="$shape" -v c="$cold" -v w="$warm" -v e="$inproc" 'BEGIN {
+      printf "weft %s team_cold_us_per_node %.1f\nweft %s team_warm_us_per_node %.1f\nweft %s team_warm_run_read_commit_us_per_node %.1f\n", s, c * 1e6 / 1000, s, w * 1e6 / 1000, s, e }'
+  done | tee "$out/weft.txt"
+  worst() { awk -v k="$1" '$3 == k && $NF > m {m = $NF} END {print m}' "$out/weft.txt"; }
+  echo "team warm $(worst team_warm_us_per_node) us/node (whole process, worse of chain and fan-in; in-process run + read + commit $(worst team_warm_run_read_commit_us_per_node) us/node; cold $(worst team_cold_us_per_node) us/node)"
   exit 0
 fi
 

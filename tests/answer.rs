@@ -250,6 +250,12 @@ async fn the_async_driver_answers_too_in_memory() {
     the_async_driver_answers_too(Store::memory("answer", "async")).await
 }
 
+#[cfg(feature = "object-store")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_driver_answers_too_on_object_storage() {
+    the_async_driver_answers_too(Store::object("answer", "async")).await
+}
+
 async fn the_async_driver_answers_too(store: Store) {
     let build = || {
         Builder::new()

@@ -1,8 +1,9 @@
 //! The persistent cache, on real SQLite files and real blob directories, across drivers and
 //! across processes (including processes killed mid-run).
 //!
-//! Tests about the cache's behaviour run against every store (`on_every_store!`: SQLite and
-//! the in-memory store, as `sqlite::…` and `memory::…`); those about SQLite's files (damaged
+//! Tests about the cache's behaviour run against every store (`on_every_store!`: SQLite, the
+//! in-memory store and, with feature `object-store`, the S3 test server, as `sqlite::…`,
+//! `memory::…` and `object::…`); those about SQLite's files (damaged
 //! rows and files, the write-ahead log) or about processes (which share a directory, not
 //! memory) run on SQLite only.
 
@@ -25,9 +26,9 @@ weft_tests::on_every_store!("cache":
     a_failed_run_keeps_what_succeeded,
     inspection_runs_versions_store_explain_view_gc,
     values_that_do_not_round_trip_are_not_stored,
-    a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion,
     a_finished_run_is_visible_to_another_live_driver_at_once,
-    an_ignored_input_stays_out_of_keys_and_explain_says_so,
+    an_ignored_input_stays_out_of_keys_and_explain_says_so;
+    in_process_stores: a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -516,14 +517,7 @@ fn a_missing_result_is_recomputed_with_a_warning(store: Store) {
     dr.execute(&["c"], inputs! { "x" => 3u64 }).unwrap();
     let versions = dr.cache().unwrap().data_versions(None).unwrap();
     drop(dr);
-    let results: Arc<dyn ResultStore> = match &store {
-        Store::Sqlite(dir) => Arc::new(weft::cache::TieredStore::new(
-            weft::cache::SqliteBlobs::open(&dir.join("results.sqlite")).unwrap(),
-            weft::cache::FileStore::new(dir.join("results")),
-            weft::cache::INLINE_MAX,
-        )),
-        Store::Memory { store, .. } => Arc::new(store.clone()),
-    };
+    let results: Arc<dyn ResultStore> = store.results();
     results.remove(&versions["c"]).unwrap();
     assert!(!results.contains(&versions["c"]).unwrap());
 

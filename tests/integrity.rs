@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use weft::cache::{FileStore, ResultStore, SqliteBlobs, Status, TieredStore, INLINE_MAX};
+use weft::cache::{ResultStore, Status};
 use weft::prelude::*;
 use weft::{DataVersion, NodeSpec};
 use weft_tests::stores::Store;
@@ -85,14 +85,7 @@ fn statuses(dr: &Driver) -> BTreeMap<String, Status> {
 
 /// The result store of `store`, opened on its own (as another process would).
 fn result_store(store: &Store) -> Arc<dyn ResultStore> {
-    match store {
-        Store::Sqlite(dir) => Arc::new(TieredStore::new(
-            SqliteBlobs::open(&dir.join("results.sqlite")).unwrap(),
-            FileStore::new(dir.join("results")),
-            INLINE_MAX,
-        )),
-        Store::Memory { store, .. } => Arc::new(store.clone()),
-    }
+    store.results()
 }
 
 /// Exchanges the results stored for `a` and `b`, through the store's own interface: each is

@@ -80,7 +80,8 @@ fn overhead() {
     println!("weft overall_us_per_node {:.3}", median(common));
 }
 
-/// One whole run with the disk cache in `dir`: `weft-bench cache-run DIR chain1000|fanin1000`.
+/// One whole run with the cache at `dir`: `weft-bench cache-run DIR|URL chain1000|fanin1000`
+/// (a directory, or with feature `object-store` an object-store URL: `compare.sh team`).
 /// Timed from outside, process start included. With `WEFT_BENCH_EXECUTE_US` set it also prints
 /// the in-process time of the run as Hamilton's `execute` is timed: `execute`, reading every
 /// requested output (a lazy cache hit loads here) and committing the run (`Cache::flush`: a run
@@ -102,7 +103,10 @@ fn cache_run(dir: &str, shape: &str) {
     let t = Instant::now();
     let dr = Builder::new()
         .with_nodes(shape.nodes)
-        .with_cache_config(weft::CacheConfig::at(dir))
+        .with_cache_config(weft::CacheConfig::locate(dir).unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }))
         .build()
         .expect("valid graph");
     let built = t.elapsed();

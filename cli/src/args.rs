@@ -94,9 +94,15 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "EXECUTOR", default_value = "sequential", value_parser = executor)]
     pub(crate) executor: Executor,
 
-    /// The cache directory
-    #[arg(long, value_name = "DIR", default_value = ".weft/cache")]
-    pub(crate) cache_dir: PathBuf,
+    /// The cache: a directory, or an object-store URL shared by several machines
+    /// (s3://bucket/prefix, gs://bucket/prefix, az://container/prefix)
+    #[arg(
+        long = "cache",
+        visible_alias = "cache-dir",
+        value_name = "DIR|URL",
+        default_value = ".weft/cache"
+    )]
+    pub(crate) cache: String,
 
     /// Do not read nor write the cache
     #[arg(long, conflicts_with_all = ["recompute", "recompute_all"])]
@@ -269,9 +275,15 @@ pub(crate) struct ExplainArgs {
     #[arg(long, value_name = "RUN")]
     pub(crate) run: Option<String>,
 
-    /// The cache directory
-    #[arg(long, value_name = "DIR", default_value = ".weft/cache")]
-    pub(crate) cache_dir: PathBuf,
+    /// The cache: a directory, or an object-store URL shared by several machines
+    /// (s3://bucket/prefix, gs://bucket/prefix, az://container/prefix)
+    #[arg(
+        long = "cache",
+        visible_alias = "cache-dir",
+        value_name = "DIR|URL",
+        default_value = ".weft/cache"
+    )]
+    pub(crate) cache: String,
 }
 
 #[derive(Args, Debug)]

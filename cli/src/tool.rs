@@ -112,7 +112,7 @@ fn command() -> clap::Command {
         "weft",
         &[
             "weft cache runs",
-            "weft cache --cache-dir ./my_cache show",
+            "weft cache --cache ./my_cache show",
             "weft new spend_report",
             "weft ui",
         ],

@@ -187,6 +187,10 @@ mod doc_snippets {
 
     #[doc = include_str!("../../book/src/development-loop.md")]
     mod book_development_loop {}
+
+    #[cfg(feature = "object-store")]
+    #[doc = include_str!("../../book/src/shared-stores.md")]
+    mod book_shared_stores {}
 }
 
 #[doc(hidden)]

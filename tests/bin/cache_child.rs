@@ -2,9 +2,11 @@
 //! (another variant of one node), two processes at once. (The process the crash test kills is
 //! `crash_child`.)
 //!
-//! `cache_child DIR VARIANT N SLEEP_MS SEED` builds a chain `step0 … step{N-1}` over input
-//! `seed` plus a `summary` node, executes `summary` with the cache in DIR, and prints one line
-//! per node record: `node status`, then `summary VALUE`.
+//! `cache_child CACHE VARIANT N SLEEP_MS SEED` builds a chain `step0 … step{N-1}` over input
+//! `seed` plus a `summary` node, executes `summary` with the cache at CACHE (a directory, or
+//! an object-store URL: `CacheConfig::locate`), and prints one line per node record:
+//! `node status`, then `summary VALUE`. A cache that cannot be opened is reported on stderr,
+//! exit code 2.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,9 +47,13 @@ fn main() {
             .code_version("summary-v1")
             .sync(|a| Ok(Arc::new(format!("total={}", a.get::<u64>(0)?)))),
     );
+    let config = CacheConfig::locate(dir).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let dr = Builder::new()
         .with_nodes(nodes)
-        .with_cache_config(CacheConfig::at(dir))
+        .with_cache_config(config)
         .build()
         .expect("valid graph");
     let (out, run) = dr

@@ -17,7 +17,7 @@ pub(super) fn run(cli: &Cli, a: BuildArgs) -> Result<Exit, CliError> {
     let (result, cache, driver) = execute(cli, &a, request, |cache, executor| {
         if a.verbose {
             match cache {
-                Some(c) => eprintln!("cache: {}", c.dir().display()),
+                Some(c) => eprintln!("cache: {}", c.location()),
                 None => eprintln!("cache: off (--no-cache)"),
             }
             eprintln!("executor: {executor}");

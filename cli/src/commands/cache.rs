@@ -1,22 +1,28 @@
 //! `cache …`: inspection and housekeeping of a cache directory, without the flow's code. Shared
 //! by the flow CLI (`myflow cache …`) and the standalone tool (`weft cache …`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use weft::cache::{GcPolicy, GcReport, NodeRecord, RunMeta, Status, StoreError};
+use weft::cache::{GcPolicy, GcReport, Location, NodeRecord, RunMeta, Status, StoreError};
 use weft::Cache;
 
 use crate::args::render_examples;
 use crate::error::{did_you_mean, CliError};
 use crate::{output, text};
 
-/// `cache [--cache-dir DIR] <COMMAND>`.
+/// `cache [--cache DIR|URL] <COMMAND>`.
 #[derive(Args, Debug)]
 pub(crate) struct CacheArgs {
-    /// The cache directory
-    #[arg(long, global = true, value_name = "DIR", default_value = ".weft/cache")]
-    pub(crate) cache_dir: PathBuf,
+    /// The cache: a directory, or an object-store URL (s3://bucket/prefix, gs://…, az://…)
+    #[arg(
+        long = "cache",
+        visible_alias = "cache-dir",
+        global = true,
+        value_name = "DIR|URL",
+        default_value = ".weft/cache"
+    )]
+    pub(crate) cache: String,
 
     #[command(subcommand)]
     pub(crate) command: CacheCommand,
@@ -79,7 +85,8 @@ pub(crate) fn cache_examples(prefix: &str, sub: &str) -> Option<String> {
             "{bin} cache runs",
             "{bin} cache show",
             "{bin} cache explain report",
-            "{bin} cache --cache-dir /data/flow-cache gc --keep-runs 10",
+            "{bin} cache --cache /data/flow-cache gc --keep-runs 10",
+            "{bin} cache --cache s3://team-bucket/flows/sales runs",
         ],
         "runs" => &["{bin} cache runs", "{bin} cache runs --json"],
         "show" => &[
@@ -99,10 +106,7 @@ pub(crate) fn cache_examples(prefix: &str, sub: &str) -> Option<String> {
             "{bin} cache gc --max-size 500MB",
             "{bin} cache gc --keep-runs 5 --max-size 1GiB",
         ],
-        "clear" => &[
-            "{bin} cache clear",
-            "{bin} cache --cache-dir ./my_cache clear",
-        ],
+        "clear" => &["{bin} cache clear", "{bin} cache --cache ./my_cache clear"],
         _ => return None,
     };
     Some(render_examples(prefix, lines))
@@ -118,11 +122,17 @@ pub(crate) fn with_examples(cache: clap::Command, prefix: &str) -> clap::Command
     cache
 }
 
-/// Opens an existing cache for inspection; a directory without one is a usage error.
-pub(crate) fn open(dir: &Path) -> Result<Cache, CliError> {
+/// Opens an existing cache for inspection: a directory without one is a usage error, as is a
+/// malformed location; an object store that cannot be reached is a failure naming its URL.
+pub(crate) fn open(location: &str) -> Result<Cache, CliError> {
+    let dir = match Location::parse(location).map_err(|e| CliError::usage(e.to_string()))? {
+        Location::Dir(dir) => dir,
+        _ => return Cache::locate(location).map_err(|e| CliError::failure(e.to_string())),
+    };
+    let dir = dir.as_path();
     if !dir.join("meta.sqlite").is_file() {
         return Err(CliError::usage(format!(
-            "no cache in `{}` (no meta.sqlite there); run a build first, or point --cache-dir at \
+            "no cache in `{}` (no meta.sqlite there); run a build first, or point --cache at \
              the cache directory",
             dir.display()
         )));
@@ -142,7 +152,7 @@ pub(crate) fn store_error(e: StoreError) -> CliError {
 
 /// Runs one `cache` subcommand.
 pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
-    let cache = open(&args.cache_dir)?;
+    let cache = open(&args.cache)?;
     let done = command(&cache, args, prefix);
     // What the cache had to say (a damaged database moved aside and rebuilt, records left out
     // as unreadable) is printed whatever the command's outcome.
@@ -153,7 +163,6 @@ pub(crate) fn run(args: CacheArgs, prefix: &str) -> Result<(), CliError> {
 }
 
 fn command(cache: &Cache, args: CacheArgs, prefix: &str) -> Result<(), CliError> {
-    let dir = &args.cache_dir;
     let cache = cache.clone();
     match args.command {
         CacheCommand::Runs { json } => runs(&cache, json),
@@ -184,7 +193,7 @@ fn command(cache: &Cache, args: CacheArgs, prefix: &str) -> Result<(), CliError>
         }
         CacheCommand::Clear => {
             let report = cache.clear().map_err(store_error)?;
-            let text = format!("cleared {}: {}\n", dir.display(), gc_report(&report));
+            let text = format!("cleared {}: {}\n", cache.location(), gc_report(&report));
             output::to_stdout("the report", &text)
         }
     }
@@ -244,14 +253,14 @@ fn resolve_run(cache: &Cache, run: Option<&str>) -> Result<RunMeta, CliError> {
         None => runs
             .last()
             .cloned()
-            .ok_or_else(|| CliError::usage(format!("no runs in `{}` yet", cache.dir().display()))),
+            .ok_or_else(|| CliError::usage(format!("no runs in `{}` yet", cache.location()))),
         Some(r) => {
             let found: Vec<&RunMeta> = runs.iter().filter(|m| m.run_id.starts_with(r)).collect();
             match found.as_slice() {
                 [one] => Ok((*one).clone()),
                 [] => Err(CliError::usage(format!(
                     "no run `{r}` in `{}`{}; list them with `cache runs`",
-                    cache.dir().display(),
+                    cache.location(),
                     did_you_mean(r, runs.iter().map(|m| m.run_id.as_str()))
                 ))),
                 many => Err(CliError::usage(format!(
@@ -316,7 +325,7 @@ fn runs(cache: &Cache, json: bool) -> Result<(), CliError> {
     if json {
         print_json("the runs", &serde_json::Value::Array(objects))
     } else if runs.is_empty() {
-        let text = format!("no runs in `{}`\n", cache.dir().display());
+        let text = format!("no runs in `{}`\n", cache.location());
         output::to_stdout("the runs", &text)
     } else {
         let header = ["RUN", "STARTED (UTC)", "TOOK", "STATUS", "NODES", "OUTPUTS"];

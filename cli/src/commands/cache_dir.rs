@@ -11,7 +11,7 @@ use crate::error::CliError;
 pub(super) fn check(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         CliError::usage(format!(
-            "cannot create the cache directory `{}`: {e}; pass another --cache-dir, or \
+            "cannot create the cache directory `{}`: {e}; pass another --cache, or \
              --no-cache to run without a cache",
             dir.display()
         ))
@@ -27,7 +27,7 @@ fn not_writable(dir: &Path, why: &str) -> String {
     format!(
         "warning: the cache directory `{}` is not writable ({why}): stored results are still \
          used, but nothing this run computes will be stored; make it writable, or pass another \
-         --cache-dir, or --no-cache",
+         --cache, or --no-cache",
         dir.display()
     )
 }

@@ -34,7 +34,7 @@ pub(super) fn run(cli: &Cli, a: ExplainArgs, bin: &str) -> Result<Exit, CliError
             name_list(functions)
         )));
     }
-    let cache = cache::open(&a.cache_dir)?;
+    let cache = cache::open(&a.cache)?;
     let e = cache::explain(&cache, &a.node, a.run.as_deref(), bin)?;
     output::to_stdout("the explanation", &format!("{e}\n"))?;
     Ok(Exit::Success)

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use weft::cache::Location;
 use weft::{CacheConfig, ExecuteError, Graph, Inputs};
 
 use crate::args::BuildArgs;
@@ -87,18 +88,18 @@ pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
     let inputs = inputs::parse_inputs(graph, file, &a.inputs, &names)?;
     drop(checked);
 
-    if !a.no_cache {
-        super::cache_dir::check(&a.cache_dir)?;
-    }
     let progress = Arc::new(Progress::new(Mode::detect(a.quiet), a.verbose, functions));
-    let cache_config = (!a.no_cache).then(|| {
-        let cfg = CacheConfig::at(&a.cache_dir).recompute(a.recompute.iter().cloned());
-        if a.recompute_all {
-            cfg.recompute_all()
-        } else {
-            cfg
+    let cache_config = match a.no_cache {
+        true => None,
+        false => {
+            let cfg = cache_config(&a.cache)?.recompute(a.recompute.iter().cloned());
+            Some(if a.recompute_all {
+                cfg.recompute_all()
+            } else {
+                cfg
+            })
         }
-    });
+    };
     Ok(Request {
         outputs,
         inputs,
@@ -106,6 +107,22 @@ pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
         cache_config,
         progress,
     })
+}
+
+/// The cache `--cache` names: a directory (created, and checked for writing), or an object
+/// store (connected to: one that cannot be reached is a failure naming its URL).
+fn cache_config(location: &str) -> Result<CacheConfig, CliError> {
+    match Location::parse(location).map_err(|e| CliError::usage(e.to_string()))? {
+        Location::Dir(dir) => {
+            super::cache_dir::check(&dir)?;
+            Ok(CacheConfig::at(dir))
+        }
+        _ => CacheConfig::locate(location).map_err(|e| {
+            CliError::failure(format!(
+                "{e}\n(pass another --cache, or --no-cache to run without a cache)"
+            ))
+        }),
+    }
 }
 
 /// Function nodes no other node depends on, in graph order.

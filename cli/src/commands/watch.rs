@@ -28,7 +28,7 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
     progress.watching();
     let live = Live::new(&w, a.no_cache)?;
     let driver = sync_driver(cli, a, config, cache_config, progress, live.adapters())?;
-    live.serve(&driver, &a.cache_dir)?;
+    live.serve(&driver, std::path::Path::new(&a.cache))?;
     let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let watcher = weft::Watcher::new(&driver, &names, inputs)
         .debounce(std::time::Duration::from_millis(w.debounce));

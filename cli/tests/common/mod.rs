@@ -18,13 +18,16 @@ pub fn workspace() -> PathBuf {
 pub fn flow_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let run = escargot::CargoBuild::new()
+        let mut build = escargot::CargoBuild::new()
             .manifest_path(workspace().join("Cargo.toml"))
             .package("weft-examples")
             .example("flow_cli")
-            .current_release()
-            .run()
-            .expect("the flow_cli example builds");
+            .current_release();
+        // With caches on object storage when these tests are (`--cache s3://…`).
+        if cfg!(feature = "object-store") {
+            build = build.features("object-store");
+        }
+        let run = build.run().expect("the flow_cli example builds");
         run.path().to_path_buf()
     })
 }

@@ -35,7 +35,7 @@ impl FileStore {
     }
 }
 
-fn encode(blob: &Blob) -> Vec<u8> {
+pub(super) fn encode(blob: &Blob) -> Vec<u8> {
     let mut out = Vec::with_capacity(blob.bytes.len() + 80);
     out.extend_from_slice(MAGIC);
     for s in [&blob.format, &blob.type_name] {
@@ -47,7 +47,7 @@ fn encode(blob: &Blob) -> Vec<u8> {
     out
 }
 
-fn decode(v: &DataVersion, data: &[u8]) -> Result<Blob, StoreError> {
+pub(super) fn decode(v: &DataVersion, data: &[u8]) -> Result<Blob, StoreError> {
     let corrupt = |why: &str| StoreError::Corrupt {
         version: v.to_hex(),
         why: why.to_string(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{MetadataStore, ResultStore};
+use super::{Location, MetadataStore, ResultStore, StoreError};
 
 use crate::error::{suggest, Problem};
 use crate::graph::Graph;
@@ -43,6 +43,8 @@ pub struct CacheConfig {
 pub(crate) struct Stores {
     pub(crate) meta: Arc<dyn MetadataStore>,
     pub(crate) results: Arc<dyn ResultStore>,
+    /// Where they are, when made from a URL ([`CacheConfig::locate`]).
+    pub(crate) label: Option<String>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -90,8 +92,44 @@ impl CacheConfig {
         meta: Arc<dyn MetadataStore>,
         results: Arc<dyn ResultStore>,
     ) -> Self {
-        self.stores = Some(Stores { meta, results });
+        self.stores = Some(Stores {
+            meta,
+            results,
+            label: None,
+        });
         self
+    }
+
+    /// The cache at `location`: a directory path or `file://PATH` (SQLite, as
+    /// [`at`](Self::at)), or an object-storage URL — `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix` — shared by every driver given the same URL, on any machine
+    /// (feature `object-store`; without it such a URL is an error saying so). See
+    /// [`Location`](super::Location) for the syntax, and `ObjectStores` (feature
+    /// `object-store`) or the book's "Shared stores" chapter for credentials, retries and
+    /// guarantees.
+    ///
+    /// An object store is connected to here, with one request: a URL that cannot be reached
+    /// (or a bucket that does not exist, or refused credentials) is an error naming the URL.
+    ///
+    /// ```
+    /// use weft::CacheConfig;
+    /// let cfg = CacheConfig::locate("./my_cache").unwrap().recompute(["raw_data"]);
+    /// assert_eq!(cfg.path(), std::path::Path::new("./my_cache"));
+    /// let e = CacheConfig::locate("ftp://host/cache").unwrap_err().to_string();
+    /// assert!(e.starts_with("cache location `ftp://host/cache`: unknown scheme"), "{e}");
+    /// ```
+    pub fn locate(location: &str) -> Result<Self, StoreError> {
+        match Location::parse(location)? {
+            Location::Dir(dir) => Ok(CacheConfig::at(dir)),
+            Location::Object { url } => {
+                let (meta, results) = super::object_stores(&url)?;
+                let mut cfg = CacheConfig::default().with_stores(meta, results);
+                if let Some(s) = cfg.stores.as_mut() {
+                    s.label = Some(url);
+                }
+                Ok(cfg)
+            }
+        }
     }
 
     /// Whether the cache uses stores given to [`with_stores`](Self::with_stores) (otherwise,

@@ -434,7 +434,7 @@ impl Cache {
                     });
                 }
             },
-            super::Place::Stores => None,
+            super::Place::Stores(_) => None,
         };
         let runs = self.runs()?;
         let mut doomed: Vec<String> = Vec::new();
@@ -513,7 +513,7 @@ impl Cache {
                 super::lease::count_gc(dir, &hold)?;
                 Ok(report)
             }
-            (Err(e), super::Place::Stores) => Err(e),
+            (Err(e), super::Place::Stores(_)) => Err(e),
         }
     }
 }

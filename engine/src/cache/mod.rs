@@ -20,7 +20,10 @@ mod inspect;
 mod key;
 mod keying;
 mod lease;
+mod location;
 mod memory;
+#[cfg(feature = "object-store")]
+mod object;
 mod records;
 mod sqlite;
 mod store;
@@ -35,7 +38,10 @@ pub use config::{behavior_name, CacheConfig};
 pub use inline::{SqliteBlobs, TieredStore};
 pub use inspect::{Explanation, GcPolicy, GcReport, ResultStoreHandle};
 pub use key::{cache_key, CacheKey, KeyPart};
+pub use location::Location;
 pub use memory::MemoryStore;
+#[cfg(feature = "object-store")]
+pub use object::ObjectStores;
 pub use sqlite::SqliteStore;
 /// SQLite tuning (when the write-ahead log is folded), for tests of the SQLite store only.
 #[doc(hidden)]
@@ -140,9 +146,34 @@ impl Cache {
     /// assert!(cache.runs().unwrap().is_empty());
     /// ```
     pub fn with_stores(meta: Arc<dyn MetadataStore>, results: Arc<dyn ResultStore>) -> Cache {
-        let place = Place::Stores;
+        let place = Place::Stores(None);
         writer::settle(&place);
         Cache::read_only(PathBuf::new(), place, meta, results)
+    }
+
+    /// Opens the cache at `location` for inspection and housekeeping: a directory (as
+    /// [`Cache::open`]), `file://PATH`, or an object-storage URL such as
+    /// `s3://bucket/prefix` (feature `object-store`; see [`Location`]). An object store that
+    /// cannot be reached is an error naming the URL.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("weft-locate-doc-{}", std::process::id()));
+    /// let cache = weft::Cache::locate(dir.to_str().unwrap()).unwrap();
+    /// assert!(cache.runs().unwrap().is_empty());
+    /// let e = weft::Cache::locate("s4://bucket").err().unwrap().to_string();
+    /// assert!(e.contains("unknown scheme"), "{e}");
+    /// # std::fs::remove_dir_all(dir).ok();
+    /// ```
+    pub fn locate(location: &str) -> Result<Cache, StoreError> {
+        match Location::parse(location)? {
+            Location::Dir(dir) => Cache::open(dir),
+            Location::Object { url } => {
+                let (meta, results) = object_stores(&url)?;
+                let place = Place::Stores(Some(url));
+                writer::settle(&place);
+                Ok(Cache::read_only(PathBuf::new(), place, meta, results))
+            }
+        }
     }
 
     /// A cache that writes nothing itself (for inspection and housekeeping).
@@ -175,14 +206,14 @@ impl Cache {
     pub(crate) fn opening(config: &CacheConfig, warned: Warnings) -> Opening {
         let dir = config.path().to_path_buf();
         let (place, given) = match config.stores() {
-            Some(s) => (Place::Stores, Some(s.clone())),
+            Some(s) => (Place::Stores(s.label.clone()), Some(s.clone())),
             None => (Place::Dir(dir.clone()), None),
         };
         writer::settle(&place);
         // Counted before the writer reads the hints: a gc after this makes them stale.
         let gc_seen = match &place {
             Place::Dir(d) => lease::gc_count(d),
-            Place::Stores => 0,
+            Place::Stores(_) => 0,
         };
         let (opened_tx, opened) = std::sync::mpsc::channel();
         let (hints_tx, hints) = std::sync::mpsc::channel();
@@ -220,7 +251,8 @@ impl Cache {
     pub fn location(&self) -> String {
         match &self.inner.place {
             Place::Dir(d) => d.display().to_string(),
-            Place::Stores => "the cache's stores".to_string(),
+            Place::Stores(Some(label)) => label.clone(),
+            Place::Stores(None) => "the cache's stores".to_string(),
         }
     }
 
@@ -320,11 +352,31 @@ impl Opening {
 /// Which stores a cache uses: a directory (SQLite), or stores given by the caller. Opening a
 /// cache first waits for the live drivers of the process on the same place to commit (see
 /// `writer::settle`); stores given by the caller cannot be told apart (clones of one store are
-/// the same store), so all drivers on given stores count as one place.
+/// the same store), so all drivers on given stores count as one place, except that stores
+/// made from a URL ([`CacheConfig::locate`]) are told apart by it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Place {
     Dir(PathBuf),
-    Stores,
+    Stores(Option<String>),
+}
+
+/// The stores of the object-storage cache at `url` (already parsed by [`Location`]).
+#[cfg(feature = "object-store")]
+pub(crate) fn object_stores(url: &str) -> writer::Opened {
+    let stores = ObjectStores::open(url)?;
+    Ok((Arc::new(stores.clone()), Arc::new(stores)))
+}
+
+/// Without the `object-store` feature, an object-storage URL is an error saying so.
+#[cfg(not(feature = "object-store"))]
+pub(crate) fn object_stores(url: &str) -> writer::Opened {
+    Err(StoreError::Location {
+        location: url.to_string(),
+        why: "a cache on object storage needs the cargo feature `object-store` of \
+              weft-dataflow (or of weft-dataflow-cli), which this build was compiled without; \
+              enable it, or give a directory"
+            .to_string(),
+    })
 }
 
 /// The stores of a cache directory: SQLite metadata, results tiered by size.

@@ -51,6 +51,16 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A cache location that cannot be used: a malformed URL, an unknown scheme, object
+    /// storage in a build without the `object-store` feature, or a store that cannot be
+    /// reached (the message names the location, never credentials).
+    #[error("cache location `{location}`: {why}")]
+    Location {
+        /// The location as given (a directory or a URL).
+        location: String,
+        /// What is wrong, and what to do.
+        why: String,
+    },
     /// Anything else (decoding, unknown run, …).
     #[error("{0}")]
     Other(String),
