@@ -1,5 +1,7 @@
 //! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
 
+#[cfg(feature = "polars")]
+mod frames;
 mod incremental;
 mod parallel;
 mod shapes;
@@ -158,6 +160,8 @@ fn main() {
         Some("parallel") => parallel::run(),
         Some("incremental") => incremental::run(),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
+        #[cfg(feature = "polars")]
+        Some("frames-run") if args.len() == 4 => frames::run(&args[2], &args[3]),
         other => {
             eprintln!("usage: weft-bench overhead | cache-run DIR SHAPE (got {other:?})");
             std::process::exit(2);

@@ -3,7 +3,7 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitInt, LitStr};
 
-use crate::modifiers::{check, extract, parameterize, when};
+use crate::modifiers::{check, extract, parameterize, when, with_columns};
 
 #[derive(Default)]
 pub struct NodeAttrs {
@@ -23,6 +23,8 @@ pub struct NodeAttrs {
     pub extract_fields: Option<Vec<extract::Field>>,
     /// `check_output(..)`: validators.
     pub check_output: Option<check::Checks>,
+    /// `with_columns(..)`: a group of column nodes applied to the frame parameter.
+    pub with_columns: Option<with_columns::WithColumns>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -89,6 +91,9 @@ impl Parse for NodeAttrs {
             } else if meta.path.is_ident("check_output") {
                 out.check_output = Some(check::parse(&meta)?);
                 Ok(())
+            } else if meta.path.is_ident("with_columns") {
+                out.with_columns = Some(with_columns::parse(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("extract_fields") {
                 out.extract_fields = Some(extract::parse(meta.input)?);
                 Ok(())
@@ -98,7 +103,8 @@ impl Parse for NodeAttrs {
                      `cache(behavior = \"..\", format = \"..\")`, `retries = N`, `timeout = \"5s\"`, \
                      `name = \"..\"`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
-                     `extract_fields(field: Type, ..)` or `check_output(range = (lo, hi), ..)`",
+                     `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), ..)` or \
+                     `with_columns(module, columns_to_pass = [\"..\"])`",
                 ))
             }
         });
