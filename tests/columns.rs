@@ -122,7 +122,7 @@ fn a_group_is_cached_like_any_node() {
     let run = || {
         let dr = Builder::new()
             .with_modules(weft::modules![crate::flow])
-            .with_cache(CacheConfig::at(&dir))
+            .with_cache_config(CacheConfig::at(&dir))
             .build()
             .unwrap();
         let out = dr

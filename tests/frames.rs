@@ -30,7 +30,7 @@ fn chunk_layout_does_not_count_values_and_schema_do() {
     assert_eq!(data_version_of(&whole), data_version_of(&chunked));
     assert_eq!(
         data_version_of(&whole),
-        data_version_of(&chunked.clone().rechunk_into())
+        data_version_of(&{ let mut c = chunked.clone(); c.rechunk_mut(); c })
     );
 
     // A value, a null, a name, an order, a dtype: each changes the version.
@@ -170,7 +170,7 @@ fn frames_are_cached_as_parquet_and_ipc_files_any_tool_reads() {
     let build = || {
         Builder::new()
             .with_modules(weft::modules![crate::flow])
-            .with_cache(CacheConfig::at(&dir))
+            .with_cache_config(CacheConfig::at(&dir))
             .build()
             .unwrap()
     };
@@ -225,7 +225,7 @@ fn a_driver_sets_the_format_of_a_type() {
     let dir = temp_dir("frames", "per-type");
     let dr = Builder::new()
         .with_modules(weft::modules![crate::flow])
-        .with_cache(CacheConfig::at(&dir).format("json").format_for::<DataFrame>("ipc"))
+        .with_cache_config(CacheConfig::at(&dir).format("json").format_for::<DataFrame>("ipc"))
         .build()
         .unwrap();
     dr.execute(&["eu_frame", "totals"], inputs! { "raw" => sales() })
@@ -268,7 +268,7 @@ fn a_format_that_does_not_fit_the_type_is_a_build_error_naming_both() {
     let e = build_error(
         Builder::new()
             .with_modules(weft::modules![crate::flow])
-            .with_cache(CacheConfig::at(temp_dir("frames", "misfit")).format_for::<DataFrame>("parket")),
+            .with_cache_config(CacheConfig::at(temp_dir("frames", "misfit")).format_for::<DataFrame>("parket")),
     )
     .to_string();
     assert!(e.contains("`parket`") && e.contains("did you mean `parquet`"), "{e}");

@@ -79,7 +79,7 @@ pub fn run(csv: &str, dir: &str) {
     let t = Instant::now();
     let mut b = Builder::new().with_modules(weft::modules![self::flow]);
     if dir != "-" {
-        b = b.with_cache(CacheConfig::at(dir));
+        b = b.with_cache_config(CacheConfig::at(dir));
     }
     let dr = b.build().expect("valid flow");
     let file = FileInput::new(csv);
