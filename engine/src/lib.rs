@@ -196,6 +196,10 @@ mod doc_snippets {
 
     #[doc = include_str!("../../book/src/development-loop.md")]
     mod book_development_loop {}
+
+    #[cfg(feature = "polars")]
+    #[doc = include_str!("../../book/src/data-frames.md")]
+    mod book_data_frames {}
 }
 
 #[doc(hidden)]
