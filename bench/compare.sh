@@ -31,11 +31,11 @@ if [ "$case_name" = frames ]; then
   # The same pipeline in both, each run a new process timed inside (driver build to report):
   # uncached, cold (empty cache), warm (the cache a cold run left, in a new process).
   venv="$here/.venv"
-  if ! "$venv/bin/python" -c "import hamilton, pandas, polars, pyarrow, numpy" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import hamilton, pandas, polars, pyarrow, numpy, packaging" 2>/dev/null; then
     echo "installing Hamilton, pandas and polars into $venv ..." >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q apache-hamilton==1.90.0 pandas==3.1.1 polars==2.1.0 \
-      pyarrow==26.0.1 numpy==2.4.6
+      pyarrow==26.0.1 numpy==2.4.6 packaging==25.0
   fi
   export HAMILTON_TELEMETRY_ENABLED=false
   echo "building weft (release, feature polars) ..." >&2

@@ -2,6 +2,7 @@
 
 import pandas as pd
 from hamilton.function_modifiers import cache
+from hamilton.plugins import pandas_extensions  # noqa: F401  (parquet saver and loader)
 
 
 @cache(format="parquet")

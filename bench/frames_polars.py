@@ -2,6 +2,7 @@
 
 import polars as pl
 from hamilton.function_modifiers import cache
+from hamilton.plugins import polars_extensions  # noqa: F401  (parquet saver and loader)
 
 
 @cache(format="parquet")
