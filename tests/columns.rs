@@ -68,23 +68,38 @@ fn driver() -> Driver {
 }
 
 fn f64s(df: &DataFrame, c: &str) -> Vec<f64> {
-    df.column(c).unwrap().f64().unwrap().into_no_null_iter().collect()
+    df.column(c)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
 }
 
 #[test]
 fn column_nodes_become_one_with_columns_call() {
     let dr = driver();
     let out = dr
-        .execute(&["report", "enriched"], inputs! { "raw" => sales(), "bonus" => 0.5f64 })
+        .execute(
+            &["report", "enriched"],
+            inputs! { "raw" => sales(), "bonus" => 0.5f64 },
+        )
         .unwrap();
     let report = out.get::<DataFrame>("report").unwrap();
     assert_eq!(f64s(report, "normalized_amount"), [0.25, 0.5, 0.75, 1.0]);
     assert_eq!(f64s(report, "unit_price"), [10.0, 10.0, 10.0, 10.0]);
     assert_eq!(f64s(report, "boosted"), [10.5, 10.5, 10.5, 10.5]);
     // One lazy plan: the frame node received an uncollected plan with one with_columns.
-    let plan = out.get::<LazyFrame>("enriched").unwrap().describe_plan().unwrap();
+    let plan = out
+        .get::<LazyFrame>("enriched")
+        .unwrap()
+        .describe_plan()
+        .unwrap();
     assert_eq!(plan.matches("WITH_COLUMNS").count(), 1, "{plan}");
-    assert!(plan.contains("unit_price@"), "the Series function is in the plan: {plan}");
+    assert!(
+        plan.contains("unit_price@"),
+        "the Series function is in the plan: {plan}"
+    );
 }
 
 #[test]
@@ -107,8 +122,18 @@ fn column_nodes_are_nodes_and_the_picture_boxes_the_group() {
     assert_eq!(viz.groups.len(), 1);
     let (label, members) = &viz.groups[0];
     assert!(label.contains("enriched"));
-    let names: Vec<&str> = members.iter().map(|&i| viz.nodes[i].name.as_str()).collect();
-    for n in ["normalized_amount", "unit_price", "boosted", "amount", "qty", "enriched.with_columns"] {
+    let names: Vec<&str> = members
+        .iter()
+        .map(|&i| viz.nodes[i].name.as_str())
+        .collect();
+    for n in [
+        "normalized_amount",
+        "unit_price",
+        "boosted",
+        "amount",
+        "qty",
+        "enriched.with_columns",
+    ] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
     assert!(!names.contains(&"report") && !names.contains(&"cleaned"));
@@ -174,7 +199,13 @@ fn pass_dataframe_as_gives_column_nodes_the_frame() {
         .execute(&["with_doubled"], inputs! { "raw" => sales() })
         .unwrap();
     let df = out.get::<DataFrame>("with_doubled").unwrap();
-    let d: Vec<i64> = df.column("doubled_qty").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let d: Vec<i64> = df
+        .column("doubled_qty")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
     assert_eq!(d, [2, 4, 6, 8]);
 }
 
@@ -199,7 +230,10 @@ pub mod typo {
 
 #[test]
 fn unknown_columns_and_dependencies_are_build_errors() {
-    let e = match Builder::new().with_modules(weft::modules![crate::typo]).build() {
+    let e = match Builder::new()
+        .with_modules(weft::modules![crate::typo])
+        .build()
+    {
         Ok(_) => panic!("the build should fail"),
         Err(e) => e.to_string(),
     };
@@ -207,7 +241,10 @@ fn unknown_columns_and_dependencies_are_build_errors() {
     assert!(e.contains("`ratio`") && e.contains("`quantity`"), "{e}");
     assert!(e.contains("neither a column"), "{e}");
     // A selected column no column node makes.
-    assert!(e.contains("`ration`") && e.contains("did you mean `ratio`"), "{e}");
+    assert!(
+        e.contains("`ration`") && e.contains("did you mean `ratio`"),
+        "{e}"
+    );
 }
 
 pub mod missing {
@@ -239,6 +276,9 @@ fn a_column_the_frame_does_not_have_is_named_before_anything_runs() {
         .execute(&["framed"], inputs! { "raw" => sales() })
         .unwrap_err()
         .to_string();
-    assert!(e.contains("`amout`") && e.contains("did you mean `amount`"), "{e}");
+    assert!(
+        e.contains("`amout`") && e.contains("did you mean `amount`"),
+        "{e}"
+    );
     assert!(e.contains("framed.with_columns"), "{e}");
 }

@@ -26,11 +26,18 @@ fn chunk_layout_does_not_count_values_and_schema_do() {
     let mut chunked = whole.slice(0, 2);
     chunked.vstack_mut(&whole.slice(2, 3)).unwrap();
     chunked.vstack_mut(&whole.slice(5, 1)).unwrap();
-    assert!(chunked.first_col_n_chunks() > 1, "the test needs several chunks");
+    assert!(
+        chunked.first_col_n_chunks() > 1,
+        "the test needs several chunks"
+    );
     assert_eq!(data_version_of(&whole), data_version_of(&chunked));
     assert_eq!(
         data_version_of(&whole),
-        data_version_of(&{ let mut c = chunked.clone(); c.rechunk_mut(); c })
+        data_version_of(&{
+            let mut c = chunked.clone();
+            c.rechunk_mut();
+            c
+        })
     );
 
     // A value, a null, a name, an order, a dtype: each changes the version.
@@ -65,12 +72,7 @@ fn chunk_layout_does_not_count_values_and_schema_do() {
             .collect()
             .unwrap()
     });
-    changed(&|d| {
-        d.lazy()
-            .with_column(col("ok").not())
-            .collect()
-            .unwrap()
-    });
+    changed(&|d| d.lazy().with_column(col("ok").not()).collect().unwrap());
     changed(&|d| {
         d.lazy()
             .with_column(
@@ -83,7 +85,11 @@ fn chunk_layout_does_not_count_values_and_schema_do() {
             .unwrap()
     });
     // A series is versioned like a one-column frame's column.
-    let s = whole.column("qty").unwrap().as_materialized_series().clone();
+    let s = whole
+        .column("qty")
+        .unwrap()
+        .as_materialized_series()
+        .clone();
     assert_eq!(data_version_of(&s), data_version_of(&s.rechunk()));
     assert_ne!(data_version_of(&s), data_version_of(&(&s + 1)));
 }
@@ -110,7 +116,11 @@ fn a_lazy_frame_is_versioned_by_its_plan_and_inputs_without_collecting() {
     };
     let a = data_version_of(&plan(&csv));
     assert_eq!(a, data_version_of(&plan(&csv)), "same plan, same file");
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "fingerprinting collected the plan");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "fingerprinting collected the plan"
+    );
     // Another plan over the same file.
     let other = plan(&csv).filter(col("qty").gt(lit(1)));
     assert_ne!(a, data_version_of(&other));
@@ -118,8 +128,14 @@ fn a_lazy_frame_is_versioned_by_its_plan_and_inputs_without_collecting() {
     std::fs::write(&csv, "region,qty\neu,1\nus,3\n").unwrap();
     assert_ne!(a, data_version_of(&plan(&csv)));
     // An in-memory frame's values count.
-    let one = df!("x" => [1i64, 2]).unwrap().lazy().select([col("x") * lit(2)]);
-    let two = df!("x" => [1i64, 3]).unwrap().lazy().select([col("x") * lit(2)]);
+    let one = df!("x" => [1i64, 2])
+        .unwrap()
+        .lazy()
+        .select([col("x") * lit(2)]);
+    let two = df!("x" => [1i64, 3])
+        .unwrap()
+        .lazy()
+        .select([col("x") * lit(2)]);
     assert_ne!(data_version_of(&one), data_version_of(&two));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     let _ = std::fs::remove_dir_all(dir);
@@ -197,7 +213,10 @@ fn frames_are_cached_as_parquet_and_ipc_files_any_tool_reads() {
     // A new driver: every stored frame is read back and checked.
     let dr = build();
     let out = dr.execute(&want, inputs! { "raw" => sales() }).unwrap();
-    assert!(out.get::<DataFrame>("eu_frame").unwrap().equals_missing(&eu_frame));
+    assert!(out
+        .get::<DataFrame>("eu_frame")
+        .unwrap()
+        .equals_missing(&eu_frame));
     let record = dr.cache().unwrap().records(None).unwrap();
     let status = |n: &str| {
         record
@@ -212,8 +231,13 @@ fn frames_are_cached_as_parquet_and_ipc_files_any_tool_reads() {
     // A damaged file is not returned: the value is recomputed (and stored again).
     std::fs::write(&parquet, b"PAR1 not really").unwrap();
     let dr = build();
-    let out = dr.execute(&["eu_frame"], inputs! { "raw" => sales() }).unwrap();
-    assert!(out.get::<DataFrame>("eu_frame").unwrap().equals_missing(&eu_frame));
+    let out = dr
+        .execute(&["eu_frame"], inputs! { "raw" => sales() })
+        .unwrap();
+    assert!(out
+        .get::<DataFrame>("eu_frame")
+        .unwrap()
+        .equals_missing(&eu_frame));
     drop(dr);
     let cache = weft::Cache::open(&dir).unwrap();
     assert!(read_parquet(&cache.result_path("eu_frame", None).unwrap()).equals_missing(&eu_frame));
@@ -225,7 +249,11 @@ fn a_driver_sets_the_format_of_a_type() {
     let dir = temp_dir("frames", "per-type");
     let dr = Builder::new()
         .with_modules(weft::modules![crate::flow])
-        .with_cache_config(CacheConfig::at(&dir).format("json").format_for::<DataFrame>("ipc"))
+        .with_cache_config(
+            CacheConfig::at(&dir)
+                .format("json")
+                .format_for::<DataFrame>("ipc"),
+        )
         .build()
         .unwrap();
     dr.execute(&["eu_frame", "totals"], inputs! { "raw" => sales() })
@@ -262,14 +290,25 @@ fn build_error(b: Builder) -> BuildError {
 #[test]
 fn a_format_that_does_not_fit_the_type_is_a_build_error_naming_both() {
     let e = build_error(Builder::new().with_modules(weft::modules![crate::misfit])).to_string();
-    assert!(e.contains("`counts`") && e.contains("`parquet`") && e.contains("Vec<u64>"), "{e}");
-    assert!(e.contains("`frame`") && e.contains("`json`") && e.contains("DataFrame"), "{e}");
+    assert!(
+        e.contains("`counts`") && e.contains("`parquet`") && e.contains("Vec<u64>"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`frame`") && e.contains("`json`") && e.contains("DataFrame"),
+        "{e}"
+    );
     assert!(e.contains("parquet or ipc"), "{e}");
     let e = build_error(
         Builder::new()
             .with_modules(weft::modules![crate::flow])
-            .with_cache_config(CacheConfig::at(temp_dir("frames", "misfit")).format_for::<DataFrame>("parket")),
+            .with_cache_config(
+                CacheConfig::at(temp_dir("frames", "misfit")).format_for::<DataFrame>("parket"),
+            ),
     )
     .to_string();
-    assert!(e.contains("`parket`") && e.contains("did you mean `parquet`"), "{e}");
+    assert!(
+        e.contains("`parket`") && e.contains("did you mean `parquet`"),
+        "{e}"
+    );
 }

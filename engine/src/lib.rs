@@ -48,10 +48,10 @@
 extern crate self as weft;
 
 mod adapter;
-pub mod columns;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+pub mod columns;
 mod driver;
 mod error;
 mod evaluation;
@@ -204,6 +204,7 @@ mod doc_snippets {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::columns::{ColumnGroup, GroupRegistration};
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
     pub use crate::modifiers::check;
@@ -211,7 +212,6 @@ pub mod __private {
     pub use crate::modifiers::{ConfigCondition, ConfigLiteral};
     pub use crate::node::{boxed, NodeParts, Registration};
     pub use crate::node::{Args, NodeBody, OwnedArgs, ParamKind, ParamSpec};
-    pub use crate::columns::{ColumnGroup, GroupRegistration};
     pub use crate::value_type;
     pub use inventory;
     pub mod probe {

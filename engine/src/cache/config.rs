@@ -195,7 +195,9 @@ impl CacheConfig {
             .map(|(_, _, f)| f.as_str())
     }
     /// The per-type defaults: type name and format.
-    pub(crate) fn type_formats(&self) -> impl Iterator<Item = (std::any::TypeId, &'static str, &str)> {
+    pub(crate) fn type_formats(
+        &self,
+    ) -> impl Iterator<Item = (std::any::TypeId, &'static str, &str)> {
         (self.type_formats.iter()).map(|(t, n, f)| (*t, *n, f.as_str()))
     }
     /// The format a node's result is stored in: its own attribute, else the default for its

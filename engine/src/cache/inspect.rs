@@ -169,8 +169,9 @@ impl Cache {
         self.flush();
         let version = match run {
             Some(r) => self.data_versions(Some(r))?.remove(node),
-            None => (self.inner.meta.history(node, 10_000)?.into_iter())
-                .find_map(|h| h.data_version),
+            None => {
+                (self.inner.meta.history(node, 10_000)?.into_iter()).find_map(|h| h.data_version)
+            }
         };
         let Some(version) = version else {
             return Err(StoreError::Other(format!(

@@ -79,8 +79,12 @@ pub struct ColumnGroup {
     pub code_version: &'static str,
     pub source: fn(&str) -> AnyValue,
     pub names: fn(&AnyValue) -> Result<Vec<String>, String>,
-    pub apply: fn(&AnyValue, &[(&str, AnyValue)]) -> Result<AnyValue, String>,
+    pub apply: ApplyFn,
 }
+
+/// Applies a group's named column values to an erased frame.
+#[doc(hidden)]
+pub type ApplyFn = fn(&AnyValue, &[(&str, AnyValue)]) -> Result<AnyValue, String>;
 
 /// The registration of a [`ColumnGroup`] under its module.
 #[doc(hidden)]
@@ -170,7 +174,8 @@ impl ColumnGroup {
     /// `pass_dataframe_as`, and `<node>.with_columns`. Problems go to `problems`.
     pub(crate) fn expand(&self, listed: &[String], problems: &mut Vec<Problem>) -> Vec<NodeSpec> {
         let tag = |mut spec: NodeSpec| {
-            spec.tags.push((GROUP_TAG.to_string(), self.node.to_string()));
+            spec.tags
+                .push((GROUP_TAG.to_string(), self.node.to_string()));
             spec
         };
         let group = self.node;

@@ -44,7 +44,11 @@ impl ColumnFrame for DataFrame {
         col(name)
     }
     fn column_names(&self) -> Result<Vec<String>, String> {
-        Ok(self.get_column_names().iter().map(|n| n.to_string()).collect())
+        Ok(self
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect())
     }
     fn named(value: &(dyn Any + Send + Sync), name: &str) -> Option<Expr> {
         named_expr(value, name)

@@ -305,7 +305,10 @@ fn check_formats(graph: &Graph, cfg: Option<&crate::CacheConfig>) -> Result<(), 
         let (format, whose) = match spec.cache_format() {
             Some(f) => (f, format!("node `{}` asks for", node.name())),
             None => match type_formats.iter().find(|(id, _, _)| *id == ty.id()) {
-                Some((_, _, f)) => (*f, format!("the cache's format for node `{}` is", node.name())),
+                Some((_, _, f)) => (
+                    *f,
+                    format!("the cache's format for node `{}` is", node.name()),
+                ),
                 None => continue,
             },
         };

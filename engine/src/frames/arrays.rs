@@ -47,7 +47,9 @@ fn ipc_bytes(s: &Series) -> Vec<u8> {
     match IpcWriter::new(&mut out).finish(&mut frame) {
         Ok(()) => out,
         // Cannot be written: a digest no other column shares (never equal, never a hit).
-        Err(_) => crate::fingerprint::DataVersion::unique().as_bytes().to_vec(),
+        Err(_) => crate::fingerprint::DataVersion::unique()
+            .as_bytes()
+            .to_vec(),
     }
 }
 
@@ -222,7 +224,11 @@ impl BitStream {
         let filled = self.n + bits;
         if filled >= 64 {
             self.out.push(&self.acc.to_le_bytes());
-            self.acc = if self.n == 0 { 0 } else { word >> (64 - self.n) };
+            self.acc = if self.n == 0 {
+                0
+            } else {
+                word >> (64 - self.n)
+            };
             self.n = filled - 64;
         } else {
             self.n = filled;

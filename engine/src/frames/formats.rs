@@ -5,8 +5,8 @@
 use std::io::Cursor;
 
 use polars::prelude::{
-    DataFrame, IpcReader, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter,
-    SerReader, SerWriter, Series,
+    DataFrame, IpcReader, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
+    SerWriter, Series,
 };
 
 use crate::value::CacheFormats;

@@ -114,10 +114,20 @@ impl Viz {
             if rects.is_empty() {
                 continue;
             }
-            let x0 = rects.iter().map(|(tl, _)| tl.x).fold(f64::INFINITY, f64::min) - 8.0;
-            let y0 = rects.iter().map(|(tl, _)| tl.y).fold(f64::INFINITY, f64::min) - 20.0;
-            let x1 = (rects.iter().map(|(tl, sz)| tl.x + sz.x)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
-            let y1 = (rects.iter().map(|(tl, sz)| tl.y + sz.y)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
+            let x0 = rects
+                .iter()
+                .map(|(tl, _)| tl.x)
+                .fold(f64::INFINITY, f64::min)
+                - 8.0;
+            let y0 = rects
+                .iter()
+                .map(|(tl, _)| tl.y)
+                .fold(f64::INFINITY, f64::min)
+                - 20.0;
+            let x1 =
+                (rects.iter().map(|(tl, sz)| tl.x + sz.x)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
+            let y1 =
+                (rects.iter().map(|(tl, sz)| tl.y + sz.y)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
             let _ = writeln!(
                 s,
                 "<g class=\"group\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" \
@@ -217,6 +227,7 @@ mod tests {
             ],
             edges: vec![(0, 1)],
             legend: true,
+            groups: Vec::new(),
         };
         let svg = viz.to_svg().expect("svg");
         assert_well_formed(&svg);
@@ -236,6 +247,7 @@ mod tests {
                 .collect(),
             edges: vec![(0, 1), (1, 2), (2, 0), (2, 2), (1, 2), (2, 1), (3, 3)],
             legend: true,
+            groups: Vec::new(),
         };
         let svg = viz.to_svg().expect("svg");
         assert_well_formed(&svg);
