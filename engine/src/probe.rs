@@ -163,6 +163,7 @@ pub(crate) const SERDE_FORMATS: [&str; 2] = ["postcard", "json"];
 
 /// Every format some type of weft can be stored in (types with [`CacheFormats`] of their own
 /// may add more).
+#[cfg(feature = "cache")]
 pub(crate) fn known_formats() -> Vec<&'static str> {
     #[allow(unused_mut)]
     let mut all = SERDE_FORMATS.to_vec();
