@@ -31,10 +31,11 @@ if [ "$case_name" = frames ]; then
   # The same pipeline in both, each run a new process timed inside (driver build to report):
   # uncached, cold (empty cache), warm (the cache a cold run left, in a new process).
   venv="$here/.venv"
-  if ! "$venv/bin/python" -c "import hamilton, pandas, polars, pyarrow, numpy, packaging" 2>/dev/null; then
+  # polars 1.x: Hamilton 1.90 reads parquet back with an argument polars 2 removed.
+  if ! "$venv/bin/python" -c "import hamilton, pandas, pyarrow, numpy, packaging, polars; assert polars.__version__.startswith('1.')" 2>/dev/null; then
     echo "installing Hamilton, pandas and polars into $venv ..." >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q apache-hamilton==1.90.0 pandas==3.1.1 polars==2.1.0 \
+    "$venv/bin/pip" install -q apache-hamilton==1.90.0 pandas==3.1.1 polars==1.44.2 \
       pyarrow==26.0.1 numpy==2.4.6 packaging==25.0
   fi
   export HAMILTON_TELEMETRY_ENABLED=false
