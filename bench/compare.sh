@@ -6,6 +6,8 @@
 #   bench/compare.sh remote     the process pool: per-task overhead (1,000 trivial nodes, one task
 #                               each and as one task group) and a 16-node CPU-bound graph's
 #                               speed-up on processes:2 (and threads:2) over one thread; weft only
+#   bench/compare.sh frames     a 1,000,000-row data-frame pipeline (polars in weft; pandas and polars
+#                               in Hamilton) uncached, cache cold, cache warm in a new process
 #   bench/compare.sh incremental  a one-input rerun of a 10,001-node graph (engine time without
 #                               node bodies) and watch-mode latency; weft only: Hamilton has no
 #                               incremental reruns or watch mode to compare with
@@ -36,8 +38,8 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui|scale|remote|team) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale|remote|team|frames) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team|frames" >&2; exit 2 ;;
 esac
 
 if [ "$case_name" = ui ]; then
@@ -132,6 +134,57 @@ if [ "$case_name" = team ]; then
   done | tee "$out/weft.txt"
   worst() { awk -v k="$1" '$3 == k && $NF > m {m = $NF} END {print m}' "$out/weft.txt"; }
   echo "team warm $(worst team_warm_us_per_node) us/node (whole process, worse of chain and fan-in; in-process run + read + commit $(worst team_warm_run_read_commit_us_per_node) us/node; cold $(worst team_cold_us_per_node) us/node)"
+  exit 0
+fi
+
+if [ "$case_name" = frames ]; then
+  # The same pipeline in both, each run a new process timed inside (driver build to report):
+  # uncached, cold (empty cache), warm (the cache a cold run left, in a new process).
+  venv="$here/.venv"
+  # polars 1.x: Hamilton 1.90 reads parquet back with an argument polars 2 removed.
+  if ! "$venv/bin/python" -c "import hamilton, pandas, pyarrow, numpy, packaging, polars; assert polars.__version__.startswith('1.')" 2>/dev/null; then
+    echo "installing Hamilton, pandas and polars into $venv ..." >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q apache-hamilton==1.90.0 pandas==3.1.1 polars==1.44.2 \
+      pyarrow==26.0.1 numpy==2.4.6 packaging==25.0
+  fi
+  export HAMILTON_TELEMETRY_ENABLED=false
+  echo "building weft (release, feature polars) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench --features polars)
+  bin="$target/release/weft-bench"
+  mkdir -p "$here/out"
+  csv="$here/out/frames.csv"
+  [ -f "$csv" ] || "$venv/bin/python" "$here/hamilton_frames.py" gen "$csv"
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+  reps="${FRAMES_REPS:-5}"
+  hreps="${FRAMES_HAMILTON_REPS:-3}"
+  med() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  secs() { awk '$1 == "seconds" {print $2}'; }
+  # side N CMD...: the median of N runs of uncached, cold and warm.
+  measure() {
+    local who="$1" n="$2"; shift 2
+    local dir="$out/cache-$who" u c w
+    u=$(for _ in $(seq "$n"); do "$@" "$csv" - | secs; done | med)
+    c=$(for _ in $(seq "$n"); do rm -rf "$dir"; "$@" "$csv" "$dir" | secs; done | med)
+    w=$(for _ in $(seq "$n"); do "$@" "$csv" "$dir" | secs; done | med)
+    echo "$who uncached $u cold $c warm $w" | tee -a "$out/all.txt" >&2
+  }
+  measure weft "$reps" "$bin" frames-run
+  measure hamilton_pandas "$hreps" "$venv/bin/python" "$here/hamilton_frames.py" run pandas
+  measure hamilton_polars "$hreps" "$venv/bin/python" "$here/hamilton_frames.py" run polars
+  fig() { awk -v w="$1" -v k="$2" '$1 == w { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' "$out/all.txt"; }
+  wu=$(fig weft uncached); wc=$(fig weft cold); ww=$(fig weft warm)
+  for h in hamilton_pandas hamilton_polars; do
+    awk -v h="$h" -v hu="$(fig $h uncached)" -v hc="$(fig $h cold)" -v hw="$(fig $h warm)" \
+      -v wu="$wu" -v wc="$wc" -v ww="$ww" 'BEGIN {
+      printf "%s: uncached %.3f s cold %.3f s warm %.3f s; weft faster: uncached %.1fx cold %.1fx warm %.1fx\n",
+        h, hu, hc, hw, hu / wu, hc / wc, hw / ww }'
+  done
+  awk -v wu="$wu" -v wc="$wc" -v ww="$ww" 'BEGIN {
+    printf "weft: cold/uncached %.2f (goal <= 1.2), warm %.3f s (goal <= 0.1)\n", wc / wu, ww }'
+  printf "frames: weft uncached %.3f s cold %.3f s warm %.3f s; hamilton uncached %.3f s cold %.3f s warm %.3f s\n" \
+    "$wu" "$wc" "$ww" "$(fig hamilton_pandas uncached)" "$(fig hamilton_pandas cold)" "$(fig hamilton_pandas warm)"
   exit 0
 fi
 

@@ -1,5 +1,7 @@
 //! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
 
+#[cfg(feature = "polars")]
+mod frames;
 mod incremental;
 mod parallel;
 mod remote;
@@ -170,6 +172,8 @@ fn main() {
         Some(weft::remote::WORKER_ARG) if args.len() == 3 => remote::serve(&args[2]),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),
+        #[cfg(feature = "polars")]
+        Some("frames-run") if args.len() == 4 => frames::run(&args[2], &args[3]),
         other => {
             eprintln!(
                 "usage: weft-bench overhead | cache-run DIR SHAPE | ui-cache DIR (got {other:?})"

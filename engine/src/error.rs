@@ -105,6 +105,8 @@ pub enum Problem {
     CachePolicy(String),
     /// The cache directory cannot be opened.
     Cache(String),
+    /// A `with_columns` group is not right (a selected or passed column nobody makes, ...).
+    Columns(String),
     /// Two functions of one module define the same node (an explicit `name =`, a
     /// `parameterize` output or an extracted field named like another node).
     DefinedTwice {
@@ -194,6 +196,7 @@ impl fmt::Display for Problem {
             ),
             Problem::CachePolicy(m) | Problem::FanOut(m) => write!(f, "{m}"),
             Problem::Cache(m) => write!(f, "cache: {m}"),
+            Problem::Columns(m) => write!(f, "with_columns: {m}"),
             Problem::DefinedTwice {
                 name,
                 module,

@@ -37,6 +37,7 @@
 //! | `async` | `Driver::execute_async`, `Request::run_async`: runs on the caller's tokio runtime | tokio's `rt-multi-thread`, `macros` |
 //! | `watch` | `Watcher` (watch mode): rerun a request when a file it reads changes | `notify`, `notify-debouncer-full` |
 //! | `viz` | the `viz` module, `Driver::display_all`, `visualize_execution`, `Cache::view_run` | `layout-rs` |
+//! | `polars` (off by default) | the `frames` module: polars `DataFrame`, `LazyFrame`, `Series` as node values (fingerprints, `parquet`/`ipc` cache formats), `#[node(with_columns(..))]` | `polars` (heavy: minutes of build) |
 //!
 //! tokio (`rt`, `sync`, `time`) is in the core: a node's stack is a future, and one that waits
 //! (an `async fn` body, a retry's pause) is finished on a current-thread runtime.
@@ -50,6 +51,7 @@ mod adapter;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+pub mod columns;
 mod driver;
 mod error;
 mod evaluation;
@@ -57,6 +59,9 @@ mod executor;
 mod fanout;
 pub mod files;
 mod fingerprint;
+#[cfg(feature = "polars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "polars")))]
+pub mod frames;
 mod graph;
 mod incremental;
 mod inputs;
@@ -112,7 +117,7 @@ pub use node::{
 pub use outputs::Outputs;
 pub use plan::Plan;
 pub use type_name::short_type_name;
-pub use value::{AnyValue, Codec, ParseFn, Value, ValueType};
+pub use value::{AnyValue, CacheFormats, Codec, ParseFn, Value, ValueType};
 pub use warnings::Warning;
 
 /// Turns a function into a node.
@@ -142,6 +147,13 @@ pub use warnings::Warning;
 /// assert_eq!(net_revenue(&10.0, Some(&2.5)), 7.5); // still a plain function
 /// ```
 pub use weft_macros::node;
+
+/// Turns a function into a *column node* of a `with_columns` group (see [`columns`]): an
+/// `Expr -> Expr` function is an ordinary node over expressions; a `Series -> Series` function
+/// becomes a node whose value is the expression mapping it over the columns, inside the
+/// group's one lazy plan. Parameters of other types are ordinary dependencies (cloned into the
+/// expression). Needs feature `polars`.
+pub use weft_macros::column;
 
 /// The names most flows need.
 pub mod prelude {
@@ -191,10 +203,14 @@ mod doc_snippets {
     #[cfg(feature = "object-store")]
     #[doc = include_str!("../../book/src/shared-stores.md")]
     mod book_shared_stores {}
+    #[cfg(feature = "polars")]
+    #[doc = include_str!("../../book/src/data-frames.md")]
+    mod book_data_frames {}
 }
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::columns::{ColumnGroup, GroupRegistration};
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
     pub use crate::modifiers::check;

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::fingerprint::{via_serde, via_trait, Fingerprint};
-use crate::value::{AnyValue, Codec, FingerprintFn, ParseFn};
+use crate::value::{AnyValue, CacheFormats, Codec, FingerprintFn, ParseFn};
 
 /// Zero-sized marker carrying the probed type.
 pub struct Probe<T>(PhantomData<T>);
@@ -93,7 +93,38 @@ impl<T> ViaNoParse for Probe<T> {
     }
 }
 
-/// Codec tier: the type round-trips through serde.
+/// Codec tier 1: the type has formats of its own ([`CacheFormats`]).
+pub trait ViaFormats {
+    fn weft_codec(&self) -> Option<Codec>;
+}
+impl<T: CacheFormats> ViaFormats for &&Probe<T> {
+    fn weft_codec(&self) -> Option<Codec> {
+        Some(Codec {
+            encode: encode_own::<T>,
+            decode: decode_own::<T>,
+            formats: T::FORMATS,
+        })
+    }
+}
+
+fn encode_own<T: CacheFormats>(
+    v: &(dyn Any + Send + Sync),
+    format: &str,
+) -> Result<Vec<u8>, String> {
+    let v = v.downcast_ref::<T>().ok_or_else(|| {
+        format!(
+            "value is not a `{}`",
+            crate::short_type_name(std::any::type_name::<T>())
+        )
+    })?;
+    v.encode(format)
+}
+
+fn decode_own<T: CacheFormats>(bytes: &[u8], format: &str) -> Result<AnyValue, String> {
+    T::decode(bytes, format).map(|v| Arc::new(v) as AnyValue)
+}
+
+/// Codec tier 2: the type round-trips through serde.
 pub trait ViaSerde {
     fn weft_codec(&self) -> Option<Codec>;
 }
@@ -102,6 +133,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Any + Send + Sync> ViaS
         Some(Codec {
             encode: encode::<T>,
             decode: decode::<T>,
+            formats: &SERDE_FORMATS,
         })
     }
 }
@@ -127,7 +159,18 @@ fn encode<T: serde::Serialize + Any>(
 }
 
 /// The formats weft stores serializable values in (`#[node(cache(format = ".."))]`).
-pub(crate) const CACHE_FORMATS: [&str; 2] = ["postcard", "json"];
+pub(crate) const SERDE_FORMATS: [&str; 2] = ["postcard", "json"];
+
+/// Every format some type of weft can be stored in (types with [`CacheFormats`] of their own
+/// may add more).
+#[cfg(feature = "cache")]
+pub(crate) fn known_formats() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut all = SERDE_FORMATS.to_vec();
+    #[cfg(feature = "polars")]
+    all.extend(crate::frames::FRAME_FORMATS);
+    all
+}
 
 fn decode<T: serde::de::DeserializeOwned + Any + Send + Sync>(
     bytes: &[u8],
@@ -148,7 +191,8 @@ macro_rules! value_type {
     ($t:ty) => {{
         #[allow(unused_imports)]
         use $crate::__private::probe::{
-            ViaFingerprint, ViaFromStr, ViaJson, ViaNoParse, ViaNothing, ViaSerde, ViaSerialize,
+            ViaFingerprint, ViaFormats, ViaFromStr, ViaJson, ViaNoParse, ViaNothing, ViaSerde,
+            ViaSerialize,
         };
         $crate::ValueType::new::<$t>(
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_fingerprint(),

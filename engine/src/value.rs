@@ -23,6 +23,44 @@ pub struct Codec {
     pub encode: fn(&(dyn Any + Send + Sync), &str) -> Result<Vec<u8>, String>,
     /// Decodes bytes in the named format.
     pub decode: fn(&[u8], &str) -> Result<AnyValue, String>,
+    /// The formats this type can be stored in; the first is the type's own default.
+    pub formats: &'static [&'static str],
+}
+
+impl Codec {
+    /// Whether values of the type can be stored in `format`.
+    pub fn supports(&self, format: &str) -> bool {
+        self.formats.contains(&format)
+    }
+}
+
+/// A type with cache formats of its own (data frames: `parquet`, `ipc`), preferred over serde
+/// by [`value_type!`](crate::value_type). Implement it for a type that has a better stored form
+/// than postcard or JSON.
+///
+/// ```
+/// use weft::CacheFormats;
+/// struct Celsius(f64);
+/// impl CacheFormats for Celsius {
+///     const FORMATS: &'static [&'static str] = &["postcard"];
+///     fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
+///         Ok(self.0.to_le_bytes().to_vec())
+///     }
+///     fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
+///         let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
+///         Ok(Celsius(f64::from_le_bytes(raw)))
+///     }
+/// }
+/// let c = weft::value_type!(Celsius).codec().unwrap();
+/// assert_eq!(c.formats, ["postcard"]);
+/// ```
+pub trait CacheFormats: Sized + Send + Sync + 'static {
+    /// The formats values can be stored in, the type's default first.
+    const FORMATS: &'static [&'static str];
+    /// Encodes the value in `format` (one of [`FORMATS`](Self::FORMATS)).
+    fn encode(&self, format: &str) -> Result<Vec<u8>, String>;
+    /// Decodes a value stored in `format`.
+    fn decode(bytes: &[u8], format: &str) -> Result<Self, String>;
 }
 
 /// What weft knows about a Rust type: its name and identity, and how (if at all) its values

@@ -43,6 +43,10 @@ pub(crate) enum CacheCommand {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Print only the path of NODE's stored result file (parquet and ipc results are plain
+        /// files any tool reads)
+        #[arg(long, value_name = "NODE", conflicts_with = "json")]
+        path: Option<String>,
     },
     /// Explain why a node executed (or hit) in a run, compared with its previous record
     Explain {
@@ -92,6 +96,7 @@ pub(crate) fn cache_examples(prefix: &str, sub: &str) -> Option<String> {
         "show" => &[
             "{bin} cache show                     # the last run",
             "{bin} cache show 3f2a --json",
+            "{bin} cache show --path report       # the file of report's result",
         ],
         "explain" => &[
             "{bin} cache explain report",
@@ -166,7 +171,21 @@ fn command(cache: &Cache, args: CacheArgs, prefix: &str) -> Result<(), CliError>
     let cache = cache.clone();
     match args.command {
         CacheCommand::Runs { json } => runs(&cache, json),
-        CacheCommand::Show { run, json } => show(&cache, run.as_deref(), json),
+        CacheCommand::Show {
+            run,
+            path: Some(node),
+            ..
+        } => {
+            let run = match run.as_deref() {
+                Some(r) => Some(resolve_run(&cache, Some(r))?.run_id),
+                None => None,
+            };
+            let path = cache
+                .result_path(&node, run.as_deref())
+                .map_err(store_error)?;
+            output::to_stdout("the path", &format!("{}\n", path.display()))
+        }
+        CacheCommand::Show { run, json, .. } => show(&cache, run.as_deref(), json),
         CacheCommand::Explain { node, run } => {
             let e = explain(&cache, &node, run.as_deref(), prefix)?;
             output::to_stdout("the explanation", &format!("{e}\n"))

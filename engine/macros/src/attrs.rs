@@ -3,7 +3,7 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitInt, LitStr};
 
-use crate::modifiers::{check, extract, parameterize, pipe, subdag, when};
+use crate::modifiers::{check, extract, parameterize, pipe, subdag, when, with_columns};
 
 #[derive(Default)]
 pub struct NodeAttrs {
@@ -33,6 +33,8 @@ pub struct NodeAttrs {
     pub task: Option<String>,
     /// `resources(..)`: what the node needs, as `weft::remote::Resources` builder calls.
     pub resources: Vec<proc_macro2::TokenStream>,
+    /// `with_columns(..)`: a group of column nodes applied to the frame parameter.
+    pub with_columns: Option<with_columns::WithColumns>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -118,6 +120,9 @@ impl Parse for NodeAttrs {
             } else if meta.path.is_ident("pipe_output") {
                 out.pipe_output = Some(pipe::parse_output(meta.input)?);
                 Ok(())
+            } else if meta.path.is_ident("with_columns") {
+                out.with_columns = Some(with_columns::parse(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("extract_fields") {
                 out.extract_fields = Some(extract::parse(meta.input)?);
                 Ok(())
@@ -129,8 +134,9 @@ impl Parse for NodeAttrs {
                      custom(name = 1))`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
                      `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), ..)`, \
-                     `pipe_input(step, ..)`, `pipe_output(step, ..)` or \
-                     `subdag(crate::part, inputs(..), config(..))`",
+                     `pipe_input(step, ..)`, `pipe_output(step, ..)`, \
+                     `subdag(crate::part, inputs(..), config(..))` or \
+                     `with_columns(module, columns_to_pass = [\"..\"])`",
                 ))
             }
         });

@@ -30,7 +30,7 @@ pub fn params_and_body(
         }
         let dep = match bound {
             Some(Bound::Source(s)) => s.clone(),
-            _ => p.name.to_string(),
+            _ => p.dep.clone().unwrap_or_else(|| p.name.to_string()),
         };
         let kind = match p.shape {
             ParamShape::Ref | ParamShape::Owned | ParamShape::Deref(_) => {

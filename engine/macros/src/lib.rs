@@ -27,12 +27,41 @@ pub fn node(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// Turns a function into a column node of a `with_columns` group. See `weft::column`.
+#[proc_macro_attribute]
+pub fn column(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let attrs = parse_macro_input!(attr as NodeAttrs);
+    let code_version = code_version::code_version(item.clone().into());
+    let func = parse_macro_input!(item as ItemFn);
+    let expanded = (|| {
+        let sig = Signature::parse(&func)?;
+        match modifiers::with_columns::series_wrapper(&func, &sig, &code_version) {
+            None => expand(attrs, func, &code_version),
+            Some(wrapper) => {
+                let mut attrs = attrs;
+                if attrs.name.is_none() {
+                    attrs.name = Some(syn::LitStr::new(
+                        &func.sig.ident.to_string(),
+                        func.sig.ident.span(),
+                    ));
+                }
+                let node = expand(attrs, wrapper, &code_version)?;
+                Ok(quote!(#func #node))
+            }
+        }
+    })();
+    match expanded {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
 fn expand(
     attrs: NodeAttrs,
     mut func: ItemFn,
     code_version: &str,
 ) -> syn::Result<proc_macro2::TokenStream> {
-    let sig = Signature::parse(&func)?;
+    let mut sig = Signature::parse(&func)?;
     let fn_ident = &func.sig.ident.clone();
     let fn_name = fn_ident.to_string();
     let doc = doc_text(&func.attrs);
@@ -199,6 +228,16 @@ fn expand(
             .tokens(&func.vis, &fn_name, &common),
         );
     }
+    if let Some(w) = &attrs.with_columns {
+        // The frame parameter reads `<node>.with_columns`: the frame with the group's columns.
+        let group_cv = code_version::derived(code_version, w.tokens.clone());
+        out.extend(modifiers::with_columns::registration(
+            w, fn_ident, &node_name, &sig, &group_cv,
+        )?);
+        if let Some(frame) = sig.params.first_mut() {
+            frame.dep = Some(format!("{node_name}.with_columns"));
+        }
+    }
     let mut node = |def: NodeDef| out.extend(def.tokens(&func.vis, &fn_name, &common));
     match &attrs.parameterize {
         None => {
@@ -353,6 +392,15 @@ fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
             "`pipe_output(..)` does not go with `check_output(..)`, `extract_fields(..)` or a \
              fan-out (`Parallel<T>`): its last step is the node; check or extract in a node that \
              takes it",
+        ));
+    }
+    if attrs.with_columns.is_some()
+        && (attrs.parameterize.is_some() || attrs.check_output.is_some() || sig.item.is_some())
+    {
+        return Err(syn::Error::new(
+            span,
+            "`with_columns(..)` does not go with `parameterize(..)`, `check_output(..)` or a \
+             fan-out yet: apply them in a node that takes the frame",
         ));
     }
     if attrs.extract_fields.is_some() && sig.item.is_some() {

@@ -21,6 +21,8 @@ pub enum ParamShape {
 
 pub struct Param {
     pub name: syn::Ident,
+    /// The dependency, when it is not the parameter's name (a `with_columns` frame).
+    pub dep: Option<String>,
     /// The dependency's value type (without the reference or `Option`).
     pub ty: Type,
     pub shape: ParamShape,
@@ -61,7 +63,12 @@ impl Signature {
             };
             let name = pat.ident.clone();
             let (ty, shape) = param_shape(&pat_ty.ty)?;
-            params.push(Param { name, ty, shape });
+            params.push(Param {
+                name,
+                dep: None,
+                ty,
+                shape,
+            });
         }
         let ret: Type = match &sig.output {
             ReturnType::Default => syn::parse_quote!(()),

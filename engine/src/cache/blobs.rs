@@ -1,7 +1,10 @@
 //! [`FileStore`]: a content-addressed directory of blobs, one file per data version.
 //!
 //! A file is `MAGIC ‖ u16 format length ‖ format ‖ u16 type length ‖ type ‖ blake3(payload) ‖
-//! payload`. Writes go to a temporary file beside the blob, created exclusively (never
+//! payload`, except for results in a *file format* ([`plain_extension`]: parquet, Arrow IPC):
+//! those are stored as they are, `DIR/ab/abcdef….parquet`, so any tool reads them; they are
+//! verified on read by the cache, which decodes them and compares the value's data version
+//! with the address. Writes go to a temporary file beside the blob, created exclusively (never
 //! following or overwriting what is at its name), that is renamed into place, so a reader (in
 //! this process or another) sees a whole blob or none; reads verify the checksum. Temporary
 //! files an interrupted write left are removed by [`FileStore::sweep_older_than`] (`gc` and `clear`).
@@ -33,6 +36,34 @@ impl FileStore {
         let hex = v.to_hex();
         self.dir.join(&hex[..2]).join(&hex)
     }
+
+    /// Where a result in a file format is stored.
+    fn plain_path(&self, v: &DataVersion, ext: &str) -> PathBuf {
+        let mut p = self.path(v);
+        p.set_extension(ext);
+        p
+    }
+
+    /// The stored file of `version`, as it is on disk: a plain file for file formats.
+    pub fn file_of(&self, version: &DataVersion) -> Option<PathBuf> {
+        let plain = PLAIN_FORMATS
+            .iter()
+            .map(|(_, ext)| self.plain_path(version, ext));
+        std::iter::once(self.path(version))
+            .chain(plain)
+            .find(|p| p.is_file())
+    }
+}
+
+/// Formats stored as plain files, with their file extension.
+const PLAIN_FORMATS: [(&str, &str); 2] = [("parquet", "parquet"), ("ipc", "arrow")];
+
+/// The file extension of a format stored as a plain file (`parquet`, `ipc`), else `None`.
+pub fn plain_extension(format: &str) -> Option<&'static str> {
+    PLAIN_FORMATS
+        .iter()
+        .find(|(f, _)| *f == format)
+        .map(|(_, ext)| *ext)
 }
 
 pub(super) fn encode(blob: &Blob) -> Vec<u8> {
@@ -162,11 +193,15 @@ impl FileStore {
 
 impl ResultStore for FileStore {
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
-        Ok(self.path(version).is_file())
+        Ok(self.file_of(version).is_some())
     }
 
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
-        let path = self.path(version);
+        let plain = plain_extension(&blob.format);
+        let path = match plain {
+            Some(ext) => self.plain_path(version, ext),
+            None => self.path(version),
+        };
         if path.is_file() {
             return Ok(());
         }
@@ -179,7 +214,10 @@ impl ResultStore for FileStore {
         };
         let (mut f, tmp) = create_temp(&path).map_err(failed)?;
         let write = || -> std::io::Result<()> {
-            f.write_all(&encode(blob))?;
+            match plain {
+                Some(_) => f.write_all(&blob.bytes)?,
+                None => f.write_all(&encode(blob))?,
+            }
             drop(f);
             fs::rename(&tmp, &path)
         };
@@ -190,9 +228,19 @@ impl ResultStore for FileStore {
     }
 
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
-        let path = self.path(version);
+        let path = self.file_of(version).unwrap_or_else(|| self.path(version));
+        let plain = (PLAIN_FORMATS.iter())
+            .find(|(_, ext)| path.extension().is_some_and(|e| e == *ext))
+            .map(|(f, _)| *f);
         match fs::read(&path) {
-            Ok(data) => decode(version, &data).map(Some),
+            Ok(bytes) => match plain {
+                Some(format) => Ok(Some(Blob {
+                    format: format.to_string(),
+                    type_name: String::new(),
+                    bytes,
+                })),
+                None => decode(version, &bytes).map(Some),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::Io {
                 context: format!("reading {}", path.display()),
@@ -202,14 +250,23 @@ impl ResultStore for FileStore {
     }
 
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
-        match fs::remove_file(self.path(version)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::Io {
-                context: format!("removing {}", version.to_hex()),
-                source: e,
-            }),
+        while let Some(path) = self.file_of(version) {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        context: format!("removing {}", path.display()),
+                        source: e,
+                    })
+                }
+            }
         }
+        Ok(())
+    }
+
+    fn path_of(&self, version: &DataVersion) -> Option<PathBuf> {
+        self.file_of(version)
     }
 
     /// Removes temporary files unmodified for [`TEMP_STALE_AFTER`].
@@ -228,7 +285,13 @@ impl ResultStore for FileStore {
             };
             for f in files.flatten() {
                 let name = f.file_name();
-                let Some(v) = name.to_str().and_then(DataVersion::from_hex) else {
+                let name = name.to_str().unwrap_or_default();
+                let stem = match name.split_once('.') {
+                    Some((stem, ext)) if PLAIN_FORMATS.iter().any(|(_, e)| *e == ext) => stem,
+                    Some(_) => continue,
+                    None => name,
+                };
+                let Some(v) = DataVersion::from_hex(stem) else {
                     continue;
                 };
                 let size = f.metadata().map(|m| m.len()).unwrap_or(0);

@@ -35,6 +35,8 @@ pub struct CacheConfig {
     recompute_all: bool,
     default_behavior: CacheBehavior,
     format: String,
+    /// Default formats per type (`format_for`): type id, type name, format.
+    type_formats: Vec<(std::any::TypeId, &'static str, String)>,
     stores: Option<Stores>,
 }
 
@@ -70,6 +72,7 @@ impl CacheConfig {
             recompute_all: false,
             default_behavior: CacheBehavior::Default,
             format: "postcard".into(),
+            type_formats: Vec::new(),
             stores: None,
         }
     }
@@ -196,10 +199,59 @@ impl CacheConfig {
         self.default_behavior = b;
         self
     }
-    /// The default format of stored values (`postcard` or `json`).
+    /// The default format of stored values (`postcard` or `json`); types that cannot be stored
+    /// in it (data frames) keep their own default.
     pub fn format(mut self, format: impl Into<String>) -> Self {
         self.format = format.into();
         self
+    }
+    /// The default format of stored values of type `T`, over [`format`](Self::format): data
+    /// frames in `ipc` instead of their own default `parquet`, say. A node's own
+    /// `#[node(cache(format = ".."))]` still wins. A format `T` cannot be stored in is a
+    /// build error naming both.
+    ///
+    /// ```
+    /// use weft::CacheConfig;
+    /// let cfg = CacheConfig::at("./my_cache").format("json").format_for::<Vec<u64>>("postcard");
+    /// assert_eq!(cfg.format_of::<Vec<u64>>(), Some("postcard"));
+    /// assert_eq!(cfg.format_of::<String>(), None);
+    /// ```
+    pub fn format_for<T: 'static>(mut self, format: impl Into<String>) -> Self {
+        let id = std::any::TypeId::of::<T>();
+        self.type_formats.retain(|(t, _, _)| *t != id);
+        self.type_formats
+            .push((id, std::any::type_name::<T>(), format.into()));
+        self
+    }
+    /// The format set for type `T` with [`format_for`](Self::format_for), if any.
+    pub fn format_of<T: 'static>(&self) -> Option<&str> {
+        self.type_format(std::any::TypeId::of::<T>())
+    }
+    pub(crate) fn type_format(&self, id: std::any::TypeId) -> Option<&str> {
+        (self.type_formats.iter())
+            .find(|(t, _, _)| *t == id)
+            .map(|(_, _, f)| f.as_str())
+    }
+    /// The per-type defaults: type name and format.
+    pub(crate) fn type_formats(
+        &self,
+    ) -> impl Iterator<Item = (std::any::TypeId, &'static str, &str)> {
+        (self.type_formats.iter()).map(|(t, n, f)| (*t, *n, f.as_str()))
+    }
+    /// The format a node's result is stored in: its own attribute, else the default for its
+    /// type, else the driver's default when the type has it, else the type's own default.
+    pub(crate) fn format_of_node(&self, spec: &crate::node::NodeSpec) -> String {
+        let ty = spec.output();
+        if let Some(f) = spec.cache_format() {
+            return f.to_string();
+        }
+        if let Some(f) = self.type_format(ty.id()) {
+            return f.to_string();
+        }
+        match ty.codec() {
+            Some(c) if !c.supports(&self.format) && !c.formats.is_empty() => c.formats[0].into(),
+            _ => self.format.clone(),
+        }
     }
     /// The cache directory (for SQLite, the default stores).
     pub fn path(&self) -> &Path {

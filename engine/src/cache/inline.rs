@@ -241,6 +241,14 @@ impl<L: ResultStore> TieredStore<L> {
     }
 }
 
+impl<L: ResultStore> TieredStore<L> {
+    /// Small results go to SQLite, except those in a file format (parquet, Arrow IPC), which
+    /// are always files, readable by any tool.
+    fn is_small(&self, blob: &Blob) -> bool {
+        blob.bytes.len() <= self.threshold && super::blobs::plain_extension(&blob.format).is_none()
+    }
+}
+
 impl<L: ResultStore> ResultStore for TieredStore<L> {
     fn contains(&self, version: &DataVersion) -> Result<bool, StoreError> {
         Ok(self.small.contains(version)? || self.large.contains(version)?)
@@ -257,7 +265,7 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
     }
 
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
-        if blob.bytes.len() <= self.threshold {
+        if self.is_small(blob) {
             self.small.put(version, blob)
         } else {
             self.large.put(version, blob)
@@ -268,7 +276,7 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
         let (small, large): (Vec<_>, Vec<_>) = items
             .iter()
             .enumerate()
-            .partition(|(_, (_, b))| b.bytes.len() <= self.threshold);
+            .partition(|(_, (_, b))| self.is_small(b));
         let mut out: Vec<Option<Result<(), StoreError>>> = items.iter().map(|_| None).collect();
         let batch: Vec<(DataVersion, Blob)> =
             small.iter().map(|(_, item)| (*item).clone()).collect();
@@ -291,6 +299,10 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError> {
         self.small.remove(version)?;
         self.large.remove(version)
+    }
+
+    fn path_of(&self, version: &DataVersion) -> Option<std::path::PathBuf> {
+        self.large.path_of(version)
     }
 
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {

@@ -192,6 +192,38 @@ impl Cache {
             .collect())
     }
 
+    /// The file holding `node`'s stored result in `run` (`None`: the last run that has the
+    /// node): for results in a file format (parquet, Arrow IPC) a plain file any tool reads.
+    /// An error says why there is none (no such node, no stored result, or a result kept
+    /// inline in SQLite or in a store without files).
+    pub fn result_path(
+        &self,
+        node: &str,
+        run: Option<&str>,
+    ) -> Result<std::path::PathBuf, StoreError> {
+        self.flush();
+        let version = match run {
+            Some(r) => self.data_versions(Some(r))?.remove(node),
+            None => {
+                (self.inner.meta.history(node, 10_000)?.into_iter()).find_map(|h| h.data_version)
+            }
+        };
+        let Some(version) = version else {
+            return Err(StoreError::Other(format!(
+                "no stored result of node `{node}` in {} (see `weft cache show`)",
+                self.location()
+            )));
+        };
+        self.inner.results.path_of(&version).ok_or_else(|| {
+            StoreError::Other(format!(
+                "the result of `{node}` ({}) is not a file of its own: small results are rows \
+                 of results.sqlite, and only parquet and ipc results are plain files; use \
+                 #[node(cache(format = \"parquet\"))] for a file any tool reads",
+                version.short()
+            ))
+        })
+    }
+
     /// Typed access to stored values.
     pub fn result_store(&self) -> ResultStoreHandle<'_> {
         self.flush();
@@ -408,6 +440,7 @@ impl Cache {
             nodes,
             edges,
             legend: true,
+            groups: Vec::new(),
         })
     }
 

@@ -122,6 +122,12 @@ pub trait ResultStore: Send + Sync + 'static {
     fn remove(&self, version: &DataVersion) -> Result<(), StoreError>;
     /// Every stored version with its size in bytes.
     fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError>;
+    /// The local file holding `version`'s result, when the store keeps it as one (the
+    /// directory cache keeps parquet and Arrow IPC results as plain files any tool reads);
+    /// `None` otherwise (the default).
+    fn path_of(&self, _version: &DataVersion) -> Option<std::path::PathBuf> {
+        None
+    }
     /// Removes what interrupted writes left behind (temporary files, say), never what a live
     /// writer is still using; returns how many were removed. [`Cache::gc`](super::Cache::gc)
     /// and [`Cache::clear`](super::Cache::clear) call it. The default has nothing to remove.

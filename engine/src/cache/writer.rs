@@ -301,6 +301,9 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                     })
                     .collect();
                 let mut stored = results.contains_many(&versions).into_iter();
+                // A value two nodes share (a frame node returning its with_columns frame) is
+                // encoded once per batch.
+                let mut encoded: rustc_hash::FxHashMap<DataVersion, Blob> = Default::default();
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
@@ -309,8 +312,16 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 _ => "?",
                             };
                             let known = stored.next().unwrap_or(false);
+                            if let Some(blob) = encoded.get(&value.version()).filter(|_| !known) {
+                                // Stored with the first (a no-op put), committed with it.
+                                pending.blobs.push((value.version(), blob.clone(), key));
+                                continue;
+                            }
                             match encode(&value, known, &format, node, &warn) {
-                                Ok(Some(blob)) => pending.blobs.push((value.version(), blob, key)),
+                                Ok(Some(blob)) => {
+                                    encoded.insert(value.version(), blob.clone());
+                                    pending.blobs.push((value.version(), blob, key))
+                                }
                                 Ok(None) => pending.meta.push(key),
                                 Err(why) => pending.unstorable(&key, why),
                             }

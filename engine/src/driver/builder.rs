@@ -162,15 +162,26 @@ impl Builder {
                 (label, s.expand(self.config.entries(), &mut problems))
             })
             .collect();
+        // `#[node(with_columns(..))]` groups of the listed modules: their column nodes, passed
+        // columns and `<node>.with_columns`.
+        let listed = self.modules.paths().to_vec();
+        let groups: Vec<(String, Vec<NodeSpec>)> = (listed.iter())
+            .flat_map(|m| crate::columns::ColumnGroup::registered_in(m))
+            .map(|g| {
+                let label = format!("(with_columns {})", g.node);
+                (label, g.expand(&listed, &mut problems))
+            })
+            .collect();
         let sources = self
             .modules
             .collect()
             .into_iter()
             .chain(std::iter::once(("(with_nodes)".to_string(), self.extra)))
-            .chain(parts);
+            .chain(parts)
+            .chain(groups);
         let mut dropped = when::Dropped::default();
         for (module, nodes) in sources {
-            if nodes.is_empty() && module != "(with_nodes)" && !module.starts_with("(subdag ") {
+            if nodes.is_empty() && module != "(with_nodes)" && !module.starts_with('(') {
                 problems.push(Problem::EmptyModule(module.clone()));
             }
             // `#[node(when(..))]`: only the functions the config selects are nodes.
@@ -223,10 +234,7 @@ impl Builder {
             .collect();
         let user_adapters = self.adapters.len();
         #[cfg(feature = "cache")]
-        let default_format = self.cache.as_ref().map(|c| c.default_format());
-        #[cfg(not(feature = "cache"))]
-        let default_format: Option<&str> = None;
-        check_formats(&graph, default_format)?;
+        check_formats(&graph, self.cache.as_ref())?;
         let mut adapters = self.adapters;
         // Retries sit just inside the cache: user adapters see every attempt.
         adapters.insert(0, Arc::new(crate::adapter::Retry));
@@ -241,11 +249,11 @@ impl Builder {
                     .zip(&behaviors)
                     .filter_map(|(n, b)| {
                         let spec = n.spec()?;
-                        let format = spec.cache_format().unwrap_or(cfg.default_format());
+                        let format = cfg.format_of_node(spec);
                         let format = match formats.iter().find(|f| ***f == *format) {
                             Some(f) => f.clone(),
                             None => {
-                                formats.push(Arc::from(format));
+                                formats.push(Arc::from(format.as_str()));
                                 formats[formats.len() - 1].clone()
                             }
                         };
@@ -328,32 +336,61 @@ impl Builder {
     }
 }
 
-/// Every cache format named by a node (or as the driver's default) must exist: a typo or a
-/// format weft does not have is a build error naming the node and what is available, never a
-/// node quietly left uncached.
-fn check_formats(graph: &Graph, default_format: Option<&str>) -> Result<(), BuildError> {
-    let known = crate::probe::CACHE_FORMATS;
+/// Every cache format named by a node, for a type, or as the driver's default must exist and
+/// fit: a typo, a format weft does not have, or one the node's type cannot be stored in (a
+/// `Vec<u64>` as parquet) is a build error naming the node, the type and what is available,
+/// never a node quietly left uncached.
+#[cfg(feature = "cache")]
+fn check_formats(graph: &Graph, cfg: Option<&crate::CacheConfig>) -> Result<(), BuildError> {
+    let known = crate::probe::known_formats();
     let hint = |f: &str| {
         crate::error::suggest(f, known.iter().copied())
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default()
     };
     let mut problems = Vec::new();
+    let type_formats: Vec<_> = cfg.map(|c| c.type_formats().collect()).unwrap_or_default();
     for node in graph.nodes() {
-        let Some(format) = node.spec().and_then(|s| s.cache_format()) else {
-            continue;
+        let Some(spec) = node.spec() else { continue };
+        let ty = spec.output();
+        let (format, whose) = match spec.cache_format() {
+            Some(f) => (f, format!("node `{}` asks for", node.name())),
+            None => match type_formats.iter().find(|(id, _, _)| *id == ty.id()) {
+                Some((_, _, f)) => (
+                    *f,
+                    format!("the cache's format for node `{}` is", node.name()),
+                ),
+                None => continue,
+            },
         };
         if !known.contains(&format) {
             problems.push(Problem::Cache(format!(
-                "node `{}` asks for cache format `{format}`{}, which weft does not have; \
+                "{whose} cache format `{format}`{}, which weft does not have; available: {}",
+                hint(format),
+                known.join(", ")
+            )));
+        } else if let Some(codec) = ty.codec().filter(|c| !c.supports(format)) {
+            problems.push(Problem::Cache(format!(
+                "{whose} cache format `{format}`, which does not fit its type `{}`; a `{}` is \
+                 stored as {}",
+                ty.short_name(),
+                ty.short_name(),
+                codec.formats.join(" or ")
+            )));
+        }
+    }
+    for (_, name, format) in &type_formats {
+        if !known.contains(format) {
+            problems.push(Problem::Cache(format!(
+                "the cache's format for `{}` is `{format}`{}, which weft does not have; \
                  available: {}",
-                node.name(),
+                crate::short_type_name(name),
                 hint(format),
                 known.join(", ")
             )));
         }
     }
-    if let Some(format) = default_format {
+    if let Some(format) = cfg.map(|c| c.default_format()) {
         if !known.contains(&format) {
             problems.push(Problem::Cache(format!(
                 "the cache's default format `{format}`{} does not exist; available: {}",

@@ -69,11 +69,25 @@ impl Driver {
                 }
             }
         }
+        // `with_columns` groups, boxed: the nodes tagged with the group's frame node.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, &id) in ids.iter().enumerate() {
+            let tag =
+                (self.core.graph.get(id).spec()).and_then(|s| s.tag(crate::columns::GROUP_TAG));
+            if let Some(group) = tag {
+                let label = format!("with_columns of {group}");
+                match groups.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((label, vec![i])),
+                }
+            }
+        }
         Viz {
             title: title.to_string(),
             nodes,
             edges,
             legend: true,
+            groups,
         }
     }
 }

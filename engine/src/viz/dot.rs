@@ -69,6 +69,18 @@ impl Viz {
             );
         }
 
+        for (g, (label, members)) in self.groups.iter().enumerate() {
+            let _ = write!(
+                s,
+                "  subgraph cluster_group{g} {{ label=\"{}\"; style=\"rounded,dashed\"; color=\"#7c3aed\"; fontsize=11;",
+                dot_quote(label)
+            );
+            for m in members.iter().filter(|m| **m < self.nodes.len()) {
+                let _ = write!(s, " n{m};");
+            }
+            s.push_str(" }\n");
+        }
+
         let mut seen = HashSet::new();
         for &(from, to) in &self.edges {
             if seen.insert((from, to)) {
@@ -145,6 +157,7 @@ mod tests {
             ],
             edges: vec![(0, 1)],
             legend: false,
+            groups: Vec::new(),
         };
         let dot = viz.to_dot().expect("dot");
         // Quoted strings: \" and \\.

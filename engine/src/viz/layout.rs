@@ -252,6 +252,7 @@ mod tests {
             nodes,
             edges,
             legend: false,
+            groups: Vec::new(),
         };
         let plan = EdgePlan::new(n, &viz.edges);
         let cost = LayoutCost::estimate(n, &plan);

@@ -147,6 +147,9 @@ pub struct Viz {
     pub edges: Vec<(usize, usize)>,
     /// Whether to draw a legend of the roles that appear.
     pub legend: bool,
+    /// Boxes drawn around groups of nodes (a `with_columns` group): a label and the indices
+    /// into `nodes` of its members.
+    pub groups: Vec<(String, Vec<usize>)>,
 }
 
 /// Why a picture could not be made or saved.

@@ -106,6 +106,42 @@ impl Viz {
         }
 
         let _ = writeln!(s, "<g transform=\"translate({} {})\">", fmt(dx), fmt(dy));
+        // Group boxes first, behind nodes and edges.
+        for (label, members) in &self.groups {
+            let rects: Vec<_> = (members.iter())
+                .filter_map(|&m| placed.nodes.get(m))
+                .collect();
+            if rects.is_empty() {
+                continue;
+            }
+            let x0 = rects
+                .iter()
+                .map(|(tl, _)| tl.x)
+                .fold(f64::INFINITY, f64::min)
+                - 8.0;
+            let y0 = rects
+                .iter()
+                .map(|(tl, _)| tl.y)
+                .fold(f64::INFINITY, f64::min)
+                - 20.0;
+            let x1 =
+                (rects.iter().map(|(tl, sz)| tl.x + sz.x)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
+            let y1 =
+                (rects.iter().map(|(tl, sz)| tl.y + sz.y)).fold(f64::NEG_INFINITY, f64::max) + 8.0;
+            let _ = writeln!(
+                s,
+                "<g class=\"group\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" \
+                 fill=\"#f5f3ff\" stroke=\"#7c3aed\" stroke-dasharray=\"5,3\"/>\
+                 <text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#5b21b6\">{}</text></g>",
+                fmt(x0),
+                fmt(y0),
+                fmt(x1 - x0),
+                fmt(y1 - y0),
+                fmt(x0 + 6.0),
+                fmt(y0 + 13.0),
+                xml_escape(label)
+            );
+        }
         s.push_str("<g fill=\"none\" stroke=\"#6b7280\" stroke-width=\"1.3\">\n");
         for e in &placed.edges {
             let _ = write!(s, "<path d=\"{}\"", e.d);
@@ -191,6 +227,7 @@ mod tests {
             ],
             edges: vec![(0, 1)],
             legend: true,
+            groups: Vec::new(),
         };
         let svg = viz.to_svg().expect("svg");
         assert_well_formed(&svg);
@@ -210,6 +247,7 @@ mod tests {
                 .collect(),
             edges: vec![(0, 1), (1, 2), (2, 0), (2, 2), (1, 2), (2, 1), (3, 3)],
             legend: true,
+            groups: Vec::new(),
         };
         let svg = viz.to_svg().expect("svg");
         assert_well_formed(&svg);

@@ -28,6 +28,7 @@ pub(super) fn sample(legend: bool) -> Viz {
         ],
         edges: vec![(0, 3), (1, 3), (3, 4), (2, 4)],
         legend,
+        groups: Vec::new(),
     }
 }
 
@@ -100,5 +101,6 @@ pub(super) fn layered(n: usize, width: usize) -> Viz {
         nodes,
         edges,
         legend: true,
+        groups: Vec::new(),
     }
 }

@@ -1,0 +1,41 @@
+//! Data versions of frames: [`Fingerprint`] for `DataFrame`, `Series` and `Expr`.
+//!
+//! A frame's version is blake3 over its shape, its schema (names, dtypes, in order) and each
+//! column's Arrow buffers ([`arrays`](super::arrays)), columns hashed in parallel. The chunk
+//! layout does not count: a frame and its rechunked copy have the same version.
+
+use polars::prelude::{DataFrame, Expr, Series};
+use rayon::prelude::*;
+
+use super::arrays::column_digest;
+use crate::fingerprint::{Fingerprint, FingerprintHasher};
+
+impl Fingerprint for DataFrame {
+    fn fingerprint(&self, h: &mut FingerprintHasher) {
+        h.write_len(self.width());
+        h.write_len(self.height());
+        let digests: Vec<[u8; 32]> = self
+            .columns()
+            .par_iter()
+            .map(|c| column_digest(c.as_materialized_series()))
+            .collect();
+        for d in &digests {
+            h.write(d);
+        }
+    }
+}
+
+impl Fingerprint for Series {
+    fn fingerprint(&self, h: &mut FingerprintHasher) {
+        h.write(&column_digest(self));
+    }
+}
+
+/// An expression is its text (`col("amount") / col("amount").max()`): what a column node of a
+/// [`with_columns`](crate::columns) group returns. A Rust function mapped over columns shows in
+/// the text by the node's name and code version.
+impl Fingerprint for Expr {
+    fn fingerprint(&self, h: &mut FingerprintHasher) {
+        format!("{self:?}").fingerprint(h);
+    }
+}
