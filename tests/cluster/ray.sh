@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A one-machine Ray head on 127.0.0.1 (dashboard on: the Jobs REST API lives there).
+# Verbs: packages | install | start | stop (see tests/run.sh). Writes WEFT_TEST_RAY (the
+# dashboard's http address) and WEFT_TEST_RAY_PYTHON (the venv's python: a job's entrypoint
+# inherits the PATH of `ray start`, so weft calls this python explicitly).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+name=ray
+venv="$PWD/.test-services/venv-$name"
+dir="${WEFT_SERVICES:-$PWD/.test-services/run}"
+mkdir -p "$dir"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+case "${1:-}" in
+packages) ;;
+install)
+  [ -x "$venv/bin/ray" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "ray[default]==2.60.0"; }
+  ;;
+start)
+  gcs=$(free_port); dash=$(free_port)
+  log="$dir/$name.log"
+  # Ray's session directory holds unix sockets (paths <= 107 bytes): a short one under /tmp.
+  tmp=$(mktemp -d /tmp/weft-ray.XXXXXX)
+  echo "$tmp" >"$dir/$name.tmp"
+  export RAY_USAGE_STATS_ENABLED=0
+  # --block keeps `ray start` in the foreground: its process group is the whole head.
+  setsid "$venv/bin/ray" start --head --block --node-ip-address=127.0.0.1 --port="$gcs" \
+    --dashboard-host=127.0.0.1 --dashboard-port="$dash" --include-dashboard=true \
+    --num-cpus=2 --disable-usage-stats --temp-dir="$tmp" >"$log" 2>&1 &
+  echo $! >"$dir/$name.pid"
+  url="http://127.0.0.1:$dash"
+  # Ready when the Jobs API accepts a job and runs it to the end (the agent comes up after the
+  # dashboard answers: "No available agent" until then). Bounded: 300 tries, ~5 minutes.
+  ok=""
+  for _ in $(seq 300); do
+    kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break
+    id=$(curl -sf -X POST "$url/api/jobs/" -H 'Content-Type: application/json' \
+      -d '{"entrypoint":"true"}' 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])' 2>/dev/null || true)
+    if [ -n "$id" ]; then
+      for _ in $(seq 120); do
+        st=$(curl -sf "$url/api/jobs/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || true)
+        case "$st" in SUCCEEDED) ok=1; break ;; FAILED|STOPPED) break ;; esac
+        sleep 1
+      done
+      [ -n "$ok" ] && break
+    fi
+    sleep 1
+  done
+  if [ -z "$ok" ]; then echo "ray head did not come up; log tail:" >&2; tail -30 "$log" >&2; exit 1; fi
+  printf 'WEFT_TEST_RAY=%s\nWEFT_TEST_RAY_PYTHON=%s\n' "$url" "$venv/bin/python" >"$dir/$name.env"
+  ;;
+stop)
+  pid=$(cat "$dir/$name.pid" 2>/dev/null || true)
+  [ -n "$pid" ] || exit 0
+  # `ray start --block` stops every Ray process of the head when it gets SIGTERM; the group is
+  # killed only if that does not finish in a minute.
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 60); do
+    [ -n "$(ps -o stat= -g "$pid" 2>/dev/null | grep -v '^Z')" ] || break
+    sleep 1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  tmp=$(cat "$dir/$name.tmp" 2>/dev/null || true)
+  case "$tmp" in /tmp/weft-ray.*) rm -rf "$tmp" ;; esac
+  rm -f "$dir/$name.pid" "$dir/$name.tmp"
+  ;;
+*) echo "usage: $0 packages|install|start|stop" >&2; exit 2 ;;
+esac
