@@ -272,8 +272,19 @@ pub(crate) fn statuses(run_id: &str, ev: &[u8]) -> Result<Vec<(Status, u64)>, St
         #[serde(borrow)]
         _error: Option<&'a [u8]>,
     }
-    let events: Vec<Brief<'_>> = postcard::from_bytes(ev).map_err(unreadable(run_id))?;
-    Ok(events.iter().map(|e| (e.status, e.duration_us)).collect())
+    // Run-length encoded like every batch's events (layout 7).
+    let runs: Vec<(u32, Brief<'_>)> = postcard::from_bytes(ev).map_err(unreadable(run_id))?;
+    let total: usize = runs.iter().map(|(n, _)| *n as usize).sum();
+    if total > 1 << 32 {
+        return Err(StoreError::Other(format!(
+            "records of run {run_id} are unreadable: {total} events"
+        )));
+    }
+    let mut out = Vec::with_capacity(total);
+    for (n, e) in &runs {
+        out.extend(std::iter::repeat_n((e.status, e.duration_us), *n as usize));
+    }
+    Ok(out)
 }
 
 /// A batch's events, as many as its body has records.
