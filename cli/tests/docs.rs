@@ -91,7 +91,9 @@ fn the_readmes_commands_run() {
         .arg("--root")
         .arg(&install_root)
         .arg("--debug")
-        .env("CARGO_TARGET_DIR", &target);
+        // A target directory of its own: `cargo install` builds the CLI with its default
+        // features, and in the shared one it would replace the `weft` binary other tests run.
+        .env("CARGO_TARGET_DIR", target.join("readme-install"));
     run(install, "cargo install --path cli");
     assert!(
         weft_bin.is_file(),
@@ -117,6 +119,24 @@ fn the_readmes_commands_run() {
                     run(c, line);
                 }
                 ["cargo", "install", "--path", "cli"] => {} // done above
+                ["weft", "ui", args @ ..] => {
+                    // A server: started on a free port, seen to announce its address, stopped.
+                    let mut c = Command::new(&weft_bin);
+                    c.arg("ui")
+                        .args(args)
+                        .args(["--port", "0"])
+                        .current_dir(&dir)
+                        .stdout(std::process::Stdio::piped());
+                    let mut child = c.spawn().unwrap();
+                    let stdout = child.stdout.take().unwrap();
+                    // Ends at the announcement, or at EOF if the server exits instead.
+                    let announced = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+                        .map_while(Result::ok)
+                        .any(|l| l.contains(" at http://127.0.0.1:"));
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    assert!(announced, "`{line}` serves on 127.0.0.1");
+                }
                 ["weft", args @ ..] => {
                     let mut c = Command::new(&weft_bin);
                     c.args(args).current_dir(&dir);

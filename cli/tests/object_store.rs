@@ -146,3 +146,55 @@ fn a_store_that_cannot_be_reached_is_an_error_naming_the_url() {
         stderr(&out)
     );
 }
+
+/// `weft ui --cache s3://…`: the web view of a team cache lists its runs and opens a run.
+#[cfg(feature = "ui")]
+#[test]
+fn the_web_view_shows_a_team_cache_on_object_storage() {
+    use std::io::{Read, Write};
+    let url = s3_url("ui");
+    let who = tempdir();
+    flow(who.path())
+        .args(["build", "report", "--cache", &url, "-q"])
+        .args(REPORT_INPUTS)
+        .assert()
+        .success();
+    let runs = weft(who.path())
+        .args(["cache", "runs", "--json", "--cache", &url])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let run = runs[0]["run_id"].as_str().unwrap().to_string();
+
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("weft"));
+    cmd.current_dir(who.path())
+        .args(["ui", "--port", "0", "--cache", &url]);
+    let ui = common::Served::start(cmd);
+    let get = |path: &str| {
+        let addr = ui.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(common::PATIENCE)).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains(&run[..8]),
+        "the runs page lists the run: {page}"
+    );
+    let page = get(&format!("/runs/{run}"));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("report"),
+        "the run page shows its nodes: {page}"
+    );
+    // Nothing local was created: the cache is the URL.
+    assert!(!who.path().join(".weft").exists());
+}

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `ui [--cache DIR] [--port P] [--bind ADDR]`.
+/// `ui [--cache DIR|URL] [--port P] [--bind ADDR]`.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct UiArgs {
-    /// The cache directory to show
+    /// The cache to show: a directory, or an object-store URL (`s3://bucket/prefix`)
     #[arg(
         long = "cache",
         alias = "cache-dir",

@@ -25,6 +25,14 @@ impl Server {
     /// Serves the cache directory `a.cache` (checked first: it must exist and be a weft
     /// cache), with `flow`'s docs when a flow's binary serves it.
     pub(crate) fn for_dir(a: &UiArgs, flow: Option<FlowInfo>) -> Result<Server, CliError> {
+        // An object-store URL (`s3://bucket/prefix`, a team cache): opened through the
+        // engine's one location parser (a build without the `object-store` feature says which
+        // feature to enable); no local file is involved, so nothing to check on disk.
+        if let Some(url) = a.cache.to_str().filter(|s| s.contains("://")) {
+            let cache = Cache::locate(url)
+                .map_err(|e| CliError::failure(format!("cannot open the cache {url}: {e}")))?;
+            return Server::start(Site::new(cache, a.cache.clone(), flow, None), &a.listen);
+        }
         let dir = safety::cache_dir(&a.cache)?;
         let cache = Cache::open(&dir).map_err(|e| {
             CliError::failure(format!("cannot open the cache in {}: {e}", dir.display()))

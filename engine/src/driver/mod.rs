@@ -127,7 +127,9 @@ impl Driver {
     pub fn warnings(&self) -> Vec<crate::Warning> {
         #[cfg(feature = "cache")]
         if let Some(cache) = &self.core.cache {
-            cache.flush();
+            // Flushes the writer and takes the stores' notices (a damaged database moved aside
+            // and rebuilt, records left out) into the one channel.
+            let _ = cache.warnings();
         }
         self.core.warnings.all()
     }
