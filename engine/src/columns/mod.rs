@@ -1,7 +1,9 @@
 //! Column-level transforms (Hamilton's `@with_columns`): a module of *column nodes* attached to
 //! a frame node, compiled into one `with_columns` call on the frame.
 //!
-//! ```ignore
+//! An illustration (the compiled example is the book's "Data frames" chapter):
+//!
+//! ```text
 //! mod features {
 //!     use weft::frames::polars::prelude::*;
 //!     /// Expression style: runs inside polars' plan.
