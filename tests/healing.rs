@@ -80,15 +80,17 @@ fn garbage(db: &Path, first_page: bool) {
     f.write_all(&junk).unwrap();
 }
 
+/// How many copies of database `name` were moved aside. A copy's write-ahead log and
+/// shared-memory index go with it (`<copy>-wal`, `<copy>-shm`) when they exist, which depends on
+/// whether an earlier connection had closed yet: they are part of that copy, not copies.
 fn moved_aside(dir: &Path, name: &str) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{name}.malformed-"))
+            let file = e.as_ref().unwrap().file_name().to_string_lossy().into_owned();
+            file.starts_with(&format!("{name}.malformed-"))
+                && !file.ends_with("-wal")
+                && !file.ends_with("-shm")
         })
         .count()
 }
