@@ -135,6 +135,28 @@ impl CacheConfig {
         }
     }
 
+    /// This cache's results as other processes reach them (the store a driver shares with its
+    /// remote workers): where they are — the directory, created if missing and made absolute,
+    /// or the URL of stores made by [`locate`](Self::locate), whose connection is shared — and
+    /// the store. `None` for stores given by hand, which have no address.
+    pub(crate) fn shared_results(
+        &self,
+    ) -> Option<Result<(String, Arc<dyn ResultStore>), StoreError>> {
+        let Some(s) = &self.stores else {
+            let dir = &self.path;
+            let made = std::fs::create_dir_all(dir).map_err(StoreError::io(format!(
+                "cannot create the cache directory {}",
+                dir.display()
+            )));
+            return Some(made.map(|()| {
+                let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                (absolute.display().to_string(), super::dir_results(dir))
+            }));
+        };
+        let url = s.label.clone()?;
+        Some(Ok((url, s.results.clone())))
+    }
+
     /// Whether the cache uses stores given to [`with_stores`](Self::with_stores) (otherwise,
     /// SQLite under [`path`](Self::path)).
     pub fn has_stores(&self) -> bool {
