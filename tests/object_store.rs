@@ -336,3 +336,6 @@ mod process_pool;
 
 #[path = "object_store/crash.rs"]
 mod crash;
+
+#[path = "object_store/flaky.rs"]
+mod flaky;
