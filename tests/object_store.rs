@@ -1,7 +1,10 @@
 //! The cache on object storage (feature `object-store`), against the real S3-compatible test
 //! server `tests/run.sh` starts (`tests/services/s3.sh`, moto): results round-trip and are
 //! written once, damaged objects are caught on read, four processes share one store without
-//! losing a record, and an unreachable store is an error naming its URL.
+//! losing a record, and an unreachable store is an error naming its URL. In
+//! `object_store/`: a process pool whose workers share the URL (`pool.rs`), a driver killed
+//! mid-run (`crash.rs`), transient failures retried and a failing store given up on
+//! (`flaky.rs`).
 //!
 //! (The whole cache contract also runs on object storage: `object::…` tests in `cache.rs`,
 //! `answer.rs` and `integrity.rs`.)
@@ -16,6 +19,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use weft::cache::{Blob, Cache, MetadataStore, ObjectStores, ResultStore, Status, StoreError};
 use weft::{CacheConfig, DataVersion};
 use weft_tests::stores::s3_url;
+
+#[path = "remote/flow.rs"]
+mod flow;
 
 fn blob(bytes: &[u8]) -> Blob {
     Blob {
@@ -327,3 +333,12 @@ fn runs_and_records_on_object_storage_read_like_any_cache() {
         "a cleared cache recomputes: {s:?}"
     );
 }
+
+#[path = "object_store/pool.rs"]
+mod process_pool;
+
+#[path = "object_store/crash.rs"]
+mod crash;
+
+#[path = "object_store/flaky.rs"]
+mod flaky;

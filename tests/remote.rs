@@ -26,17 +26,23 @@ macro_rules! remote_suite {
             use weft::executors::Sequential;
             use weft::{inputs, Builder, CacheConfig, CancelToken, Driver, ExecuteError, Inputs};
 
-            use weft_tests::remote_support::{heads, Recording, Seen};
+            use weft_tests::remote_support::{heads, node_spans, Recording, Seen};
 
             fn dir(name: &str) -> std::path::PathBuf {
                 weft_tests::temp_dir(stringify!($suite), name)
             }
 
-            fn remote(cache: &Path) -> (Driver, std::sync::Arc<std::sync::Mutex<Vec<weft::remote::Task>>>) {
+            type Tasks = std::sync::Arc<std::sync::Mutex<Vec<weft::remote::Task>>>;
+
+            fn remote(cache: &Path) -> (Driver, Tasks) {
+                remote_with(CacheConfig::at(cache))
+            }
+
+            fn remote_with(config: CacheConfig) -> (Driver, Tasks) {
                 let (backend, tasks) = Recording::new($make);
                 let dr = Builder::new()
                     .with_modules($modules)
-                    .with_cache_config(CacheConfig::at(cache))
+                    .with_cache_config(config)
                     .with_remote_executor(backend)
                     .keep_going(true)
                     .build()
@@ -45,9 +51,13 @@ macro_rules! remote_suite {
             }
 
             fn local(cache: &Path) -> Driver {
+                local_with(CacheConfig::at(cache))
+            }
+
+            fn local_with(config: CacheConfig) -> Driver {
                 Builder::new()
                     .with_modules($modules)
-                    .with_cache_config(CacheConfig::at(cache))
+                    .with_cache_config(config)
                     .with_local_executor(Sequential)
                     .keep_going(true)
                     .build()
@@ -123,6 +133,81 @@ macro_rules! remote_suite {
                     .unwrap();
                 assert_eq!(run.executed, ["label"]);
                 assert_eq!(heads(&tasks), ["label"]);
+            }
+
+            /// Two runs, each by a new driver on the same cache, the second with another
+            /// `prefix`: the second run's (node, status) records, sorted, and its output.
+            fn second_run(make: &dyn Fn() -> Driver) -> (Vec<(String, Status)>, String) {
+                let mut last = (Vec::new(), String::new());
+                for prefix in ["a=", "b="] {
+                    let dr = make();
+                    let (out, run) = dr
+                        .request(&["label"])
+                        .inputs(inputs! { "x" => 4u64, "prefix" => prefix.to_string() })
+                        .run()
+                        .unwrap();
+                    let mut statuses: Vec<_> = dr
+                        .cache()
+                        .unwrap()
+                        .records(Some(&run.run_id))
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| (r.node, r.status))
+                        .collect();
+                    statuses.sort();
+                    last = (statuses, out.get::<String>("label").unwrap().clone());
+                }
+                last
+            }
+
+            #[test]
+            fn cache_behaviours_match_a_local_run() {
+                // RECOMPUTE, DISABLE, and an input left out of keys (IGNORE); the rest
+                // DEFAULT.
+                let config = |cache: &Path| {
+                    CacheConfig::at(cache)
+                        .recompute(["doubled"])
+                        .disable(["squared"])
+                        .ignore(["prefix"])
+                };
+                let (remote_cache, local_cache) = (dir("behaviours-remote"), dir("behaviours-local"));
+                let sent = std::sync::Mutex::new(Vec::new());
+                let remote_run = second_run(&|| {
+                    let (dr, tasks) = remote_with(config(&remote_cache));
+                    *sent.lock().unwrap() = vec![tasks];
+                    dr
+                });
+                let local_run = second_run(&|| local_with(config(&local_cache)));
+                assert_eq!(remote_run, local_run);
+                // Both nodes that ran kept their values, so `total` and `label` hit; `label`'s
+                // key leaves the changed prefix out, so it is the stored one.
+                let expected = [
+                    ("doubled", Status::Recomputed),
+                    ("label", Status::Hit),
+                    ("squared", Status::Disabled),
+                    ("total", Status::Hit),
+                ];
+                let expected: Vec<_> = expected.iter().map(|(n, s)| (n.to_string(), *s)).collect();
+                assert_eq!(remote_run.0, expected);
+                assert_eq!(remote_run.1, "a=24");
+                // Only what ran went out: the recomputed and the disabled node.
+                let tasks = sent.lock().unwrap().pop().unwrap();
+                assert_eq!(heads(&tasks), ["doubled", "squared"]);
+            }
+
+            #[test]
+            fn tracing_spans_cover_remote_nodes() {
+                let spans = node_spans();
+                let (backend, _) = Recording::new($make);
+                let dr = Builder::new()
+                    .with_modules($modules)
+                    .with_cache_config(CacheConfig::at(dir("tracing")))
+                    .with_remote_executor(backend)
+                    .with_adapter(weft::TracingAdapter)
+                    .build()
+                    .unwrap();
+                let (_, run) = dr.request(&["label"]).inputs(flow_inputs()).run().unwrap();
+                assert_eq!(spans.of_run(&run.run_id), ["doubled", "label", "squared", "total"]);
             }
 
             #[test]
@@ -442,6 +527,12 @@ mod command_line {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stdout}\n{stderr}");
         assert!(stdout.contains("sum:15"), "{stdout}");
+        // The CLI's progress adapter sees the remote nodes as local ones (one line per node
+        // when stderr is not a terminal) and counts them in the summary.
+        for node in ["doubled", "squared", "total", "label"] {
+            assert!(stderr.contains(&format!("executed  {node} (")), "{stderr}");
+        }
+        assert!(stderr.contains("4 executed, 0 hits, 0 failed"), "{stderr}");
         // A node that kills its worker fails with its name, and the flow exits 1.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
             .args([

@@ -1,5 +1,6 @@
 //! What the remote suite (`tests/remote.rs`, macro `remote_suite!`) needs from any backend: a
-//! wrapper recording the tasks it is given, and an adapter recording the nodes it sees.
+//! wrapper recording the tasks it is given, an adapter recording the nodes it sees, and a
+//! `tracing` subscriber recording the spans of every thread.
 
 use std::sync::{Arc, Mutex};
 
@@ -67,4 +68,81 @@ impl Adapter for Seen {
     fn after_node(&self, node: &NodeInfo<'_>, _r: &NodeResult, _t: std::time::Duration) {
         self.0.lock().unwrap().push(node.spec.name().to_string());
     }
+}
+
+/// The `weft.node` spans of every thread of the process, as (run id, node): a `tracing`
+/// subscriber installed as the global default by the first call (remote nodes are attempted on
+/// the executor's threads, which a thread-local default would not see). Tests pick their own
+/// runs by run id.
+pub fn node_spans() -> &'static NodeSpans {
+    static SPANS: std::sync::OnceLock<&'static NodeSpans> = std::sync::OnceLock::new();
+    SPANS.get_or_init(|| {
+        let spans: &'static NodeSpans = Box::leak(Box::default());
+        tracing::subscriber::set_global_default(spans)
+            .expect("no other global tracing subscriber in the remote suite");
+        spans
+    })
+}
+
+/// See [`node_spans`].
+#[derive(Default)]
+pub struct NodeSpans {
+    seen: Mutex<Vec<(String, String)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl NodeSpans {
+    /// The nodes that had a span in run `run_id`, sorted (once per attempt).
+    pub fn of_run(&self, run_id: &str) -> Vec<String> {
+        let mut nodes: Vec<String> = self
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(run, _)| run == run_id)
+            .map(|(_, node)| node.clone())
+            .collect();
+        nodes.sort();
+        nodes
+    }
+}
+
+/// A span's `run_id` and `node` fields.
+#[derive(Default)]
+struct Fields {
+    run_id: String,
+    node: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "run_id" => self.run_id = value.to_string(),
+            "node" => self.node = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for &'static NodeSpans {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        if span.metadata().name() == "weft.node" {
+            let mut fields = Fields::default();
+            span.record(&mut fields);
+            self.seen.lock().unwrap().push((fields.run_id, fields.node));
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::span::Id::from_u64(n + 1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }

@@ -40,6 +40,11 @@ pub struct CacheConfig {
     stores: Option<Stores>,
 }
 
+/// A cache's results as other processes reach them: where they are, and the store
+/// ([`CacheConfig::shared_results`]).
+#[cfg(feature = "remote")]
+pub(crate) type SharedResults = (String, Arc<dyn ResultStore>);
+
 /// A metadata store and a result store given to [`CacheConfig::with_stores`].
 #[derive(Clone)]
 pub(crate) struct Stores {
@@ -133,6 +138,27 @@ impl CacheConfig {
                 Ok(cfg)
             }
         }
+    }
+
+    /// This cache's results as other processes reach them (the store a driver shares with its
+    /// remote workers): where they are — the directory, created if missing and made absolute,
+    /// or the URL of stores made by [`locate`](Self::locate), whose connection is shared — and
+    /// the store. `None` for stores given by hand, which have no address.
+    #[cfg(feature = "remote")]
+    pub(crate) fn shared_results(&self) -> Option<Result<SharedResults, StoreError>> {
+        let Some(s) = &self.stores else {
+            let dir = &self.path;
+            let made = std::fs::create_dir_all(dir).map_err(StoreError::io(format!(
+                "cannot create the cache directory {}",
+                dir.display()
+            )));
+            return Some(made.map(|()| {
+                let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                (absolute.display().to_string(), super::dir_results(dir))
+            }));
+        };
+        let url = s.label.clone()?;
+        Some(Ok((url, s.results.clone())))
     }
 
     /// Whether the cache uses stores given to [`with_stores`](Self::with_stores) (otherwise,

@@ -382,12 +382,17 @@ pub(crate) fn object_stores(url: &str) -> writer::Opened {
 /// The stores of a cache directory: SQLite metadata, results tiered by size.
 fn open_stores(dir: &Path) -> writer::Opened {
     let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("meta.sqlite"))?);
-    let results: Arc<dyn ResultStore> = Arc::new(TieredStore::new(
+    Ok((meta, dir_results(dir)))
+}
+
+/// The result store of a cache directory: small results in `results.sqlite` (opened when
+/// first used), large ones as files under `results/`.
+pub(crate) fn dir_results(dir: &Path) -> Arc<dyn ResultStore> {
+    Arc::new(TieredStore::new(
         SqliteBlobs::lazy(&dir.join("results.sqlite")),
         FileStore::new(dir.join("results")),
         INLINE_MAX,
-    ));
-    Ok((meta, results))
+    ))
 }
 
 impl Drop for Inner {

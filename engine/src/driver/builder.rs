@@ -284,27 +284,29 @@ impl Builder {
         );
         #[cfg(feature = "remote")]
         if let Some(backend) = executor.remote() {
-            let location = match &self.cache {
-                Some(cfg) if !cfg.has_stores() => {
-                    let dir = cfg.path();
-                    Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
-                        .map(|p| p.display().to_string())
-                }
-                _ => backend.default_store(),
-            };
             let problem = |why: String| BuildError {
                 problems: vec![Problem::Cache(why)],
             };
-            let location = location.ok_or_else(|| {
+            // The store the workers share: the cache's (its directory, or its URL: a team
+            // cache), else the backend's own.
+            let shared = match self.cache.as_ref().and_then(CacheConfig::shared_results) {
+                Some(shared) => shared,
+                None => {
+                    let location = backend.default_store().ok_or_else(|| {
+                        problem(format!(
+                            "the remote executor `{}` needs a store that the driver and its \
+                             workers share: build the driver with a cache directory or URL \
+                             (Builder::with_cache_config)",
+                            backend.name()
+                        ))
+                    })?;
+                    crate::remote::open_store(&location).map(|store| (location, store))
+                }
+            };
+            let (location, store) = shared.map_err(|e| {
                 problem(format!(
-                    "the remote executor `{}` needs a store that the driver and its workers share: \
-                     build the driver with a cache directory (Builder::with_cache_config)",
+                    "cannot open the store shared with the workers of `{}`: {e}",
                     backend.name()
-                ))
-            })?;
-            let store = crate::remote::open_store(&location).map_err(|e| {
-                problem(format!(
-                    "cannot open the store {location} for remote tasks: {e}"
                 ))
             })?;
             let dispatch = crate::remote::Dispatch::new(backend, &graph, location, store);

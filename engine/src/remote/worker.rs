@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::dispatch::{encode, load};
 use super::message::{NodeOutcome, NodeReport, Report, Task, TaskInput, PROTOCOL};
-use crate::cache::{FileStore, ResultStore, SqliteBlobs, StoreError, TieredStore, INLINE_MAX};
+use crate::cache::{ResultStore, StoreError};
 use crate::error::NodeError;
 use crate::graph::{Graph, NodeId};
 use crate::incremental::{Engine, WeftDb};
@@ -37,32 +36,29 @@ pub fn is_worker() -> bool {
     std::env::var_os(WORKER_ENV).is_some()
 }
 
-/// Opens the result store at `location`, which workers and drivers share: today a directory
-/// (the layout of a cache directory's results: small ones in `results.sqlite`, large ones as
-/// files under `results/`), created if missing.
+/// Opens the result store at `location`, which workers and drivers share: a cache location as
+/// [`CacheConfig::locate`](crate::CacheConfig::locate) reads it — a directory (the layout of a
+/// cache directory's results: small ones in `results.sqlite`, large ones as files under
+/// `results/`), created if missing, or an object-storage URL such as `s3://bucket/prefix`
+/// (feature `object-store`), reached with one request: a URL that cannot be reached is an
+/// error naming it.
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("weft-doc-store-{}", std::process::id()));
 /// let store = weft::remote::open_store(dir.to_str().unwrap()).unwrap();
 /// assert!(store.list().unwrap().is_empty());
 /// # std::fs::remove_dir_all(&dir).ok();
+/// // A location that is neither is an error naming it.
+/// let e = weft::remote::open_store("ftp://host/store").err().unwrap().to_string();
+/// assert!(e.contains("`ftp://host/store`"), "{e}");
 /// ```
 pub fn open_store(location: &str) -> Result<Arc<dyn ResultStore>, StoreError> {
-    if let Some((scheme, _)) = location.split_once("://") {
-        return Err(StoreError::Other(format!(
-            "cannot open the store `{location}`: `{scheme}://` stores are not available in this \
-             build; give a directory that every worker can reach"
-        )));
-    }
-    let dir = Path::new(location);
-    std::fs::create_dir_all(dir).map_err(StoreError::io(format!(
-        "cannot create the store directory {location}"
-    )))?;
-    Ok(Arc::new(TieredStore::new(
-        SqliteBlobs::open(&dir.join("results.sqlite"))?,
-        FileStore::new(dir.join("results")),
-        INLINE_MAX,
-    )))
+    let shared = crate::CacheConfig::locate(location)?.shared_results();
+    let (_, store) = shared.ok_or_else(|| StoreError::Location {
+        location: location.to_string(),
+        why: "it has no address other processes can reach".into(),
+    })??;
+    Ok(store)
 }
 
 /// Serves tasks from `input` until it ends, one report per task on `output`.
