@@ -87,7 +87,12 @@ fn moved_aside(dir: &Path, name: &str) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
-            let file = e.as_ref().unwrap().file_name().to_string_lossy().into_owned();
+            let file = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             file.starts_with(&format!("{name}.malformed-"))
                 && !file.ends_with("-wal")
                 && !file.ends_with("-shm")

@@ -66,6 +66,7 @@ mod graph;
 mod incremental;
 mod inputs;
 mod invoke;
+mod memory;
 mod modifiers;
 mod module;
 mod node;
@@ -108,6 +109,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
+pub use memory::MemorySize;
 pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance, Subdag};
 pub use module::Modules;
 pub use node::{

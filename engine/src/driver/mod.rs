@@ -134,6 +134,35 @@ impl Driver {
         self.core.warnings.all()
     }
 
+    /// Bytes of memoized values the driver holds in memory (estimated with each value's
+    /// [`MemorySize`](crate::MemorySize)); what [`Builder::with_memory_budget`] keeps in
+    /// check. Always 0 for a driver without a budget, which does not count.
+    pub fn resident_bytes(&self) -> u64 {
+        let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.db.engine_arc().memory.resident_bytes()
+    }
+
+    /// The memoized cells of the named nodes that have a value (for a session's `last`).
+    pub(crate) fn cells<'a>(
+        &self,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Vec<(String, Arc<crate::memory::Cell>)> {
+        let _one_at_a_time = self.core.lock_run();
+        let db = {
+            let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.db.clone()
+        };
+        names
+            .filter_map(|n| Some((n.to_string(), db.cell(self.core.graph.id(n)?)?)))
+            .collect()
+    }
+
+    /// The engine (for values that compute themselves again).
+    pub(crate) fn engine(&self) -> std::sync::Weak<crate::incremental::Engine> {
+        let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::downgrade(state.db.engine_arc())
+    }
+
     /// The executor in use.
     pub fn executor_name(&self) -> String {
         self.core.executor.name()
@@ -313,6 +342,7 @@ impl Driver {
                 return Ok(answered);
             }
         }
+        core.begin_walk(&prepared);
         let walk = Walk::new(
             &core.graph,
             &prepared.plan,
@@ -358,6 +388,7 @@ impl Driver {
             Ok(prepared) => prepared,
             Err(answered) => return Ok(answered),
         };
+        self.core.begin_walk(&prepared);
         let completed = crate::executor::walk_async(
             &self.core.graph,
             &prepared.plan,
