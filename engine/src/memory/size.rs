@@ -18,8 +18,8 @@ use std::sync::Arc;
 /// use weft::MemorySize;
 /// struct Image { pixels: Vec<u8>, name: String }
 /// impl MemorySize for Image {
-///     fn memory_size(&self) -> usize {
-///         std::mem::size_of::<Self>() + self.pixels.heap_size() + self.name.heap_size()
+///     fn heap_size(&self) -> usize {
+///         self.pixels.heap_size() + self.name.heap_size()
 ///     }
 /// }
 /// let image = Image { pixels: vec![0; 1 << 20], name: "cat".into() };
