@@ -504,9 +504,13 @@ fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Memo {
         Memo::Failed(f.clone())
     };
     let mut args = Vec::with_capacity(node.deps.len());
-    // What the value is computed from; `None` when that is more than the arguments (a
-    // fan-out's items), and the value is then never released.
-    let mut cells: Option<Vec<Option<Arc<Cell>>>> = Some(Vec::with_capacity(node.deps.len()));
+    // What the value is computed from, kept only when the driver has a memory budget (without
+    // one nothing is released, and old values must not outlive their memos); `None` too when
+    // that is more than the arguments (a fan-out's items): the value is then never released.
+    let mut cells: Option<Vec<Option<Arc<Cell>>>> = engine
+        .memory
+        .budget()
+        .map(|_| Vec::with_capacity(node.deps.len()));
     for (i, (p, &dep)) in spec.params().iter().zip(&node.deps).enumerate() {
         if p.kind() == crate::node::ParamKind::Collect {
             // Read every outside value the fan-out's items need (tracked), then run the items.

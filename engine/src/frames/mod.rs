@@ -29,7 +29,7 @@
 //!
 //! #[node]
 //! fn total(amount: &Series) -> Result<f64, PolarsError> {
-//!     Ok(amount.sum::<f64>()?)
+//!     amount.sum::<f64>()
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
