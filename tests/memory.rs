@@ -210,3 +210,82 @@ fn a_session_stays_within_its_drivers_budget() {
     // `last` still shows a released value: computed again, the same.
     assert_eq!(s.last::<Tracked>("v0").map(|t| t.n), Some(10));
 }
+
+/// A chain `c0 … c{n-1}` of `Tracked` values; each body notes how many were alive when it
+/// started (in `peak`).
+fn tracked_chain(
+    n: usize,
+    live: &'static AtomicUsize,
+    peak: &'static AtomicUsize,
+) -> Vec<NodeSpec> {
+    (0..n)
+        .map(|i| {
+            let dep = if i == 0 {
+                "base".to_string()
+            } else {
+                format!("c{}", i - 1)
+            };
+            let ty = if i == 0 {
+                value_type!(u64)
+            } else {
+                value_type!(Tracked)
+            };
+            NodeSpec::builder(format!("c{i}"), value_type!(Tracked))
+                .param(dep, ty)
+                .sync(move |a| {
+                    peak.fetch_max(live.load(Ordering::SeqCst), Ordering::SeqCst);
+                    let before = if i == 0 {
+                        *a.get::<u64>(0)?
+                    } else {
+                        a.get::<Tracked>(0)?.n
+                    };
+                    Ok(Arc::new(Tracked::new(before + 1, live)))
+                })
+        })
+        .collect()
+}
+
+static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
+static PEAK_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Every executor reports to the one scheduler, which releases a value after its last consumer.
+#[test]
+fn a_one_shot_run_on_threads_holds_one_value_while_the_next_is_made() {
+    let dr = Builder::new()
+        .with_nodes(tracked_chain(20, &LIVE_THREADS, &PEAK_THREADS))
+        .with_local_executor(weft::executors::MultiThreading::new(4))
+        .with_memory_budget(0)
+        .build()
+        .unwrap();
+    let out = dr.execute(&["c19"], inputs! { "base" => 0u64 }).unwrap();
+    assert_eq!(out.get::<Tracked>("c19").unwrap().n, 20);
+    assert!(PEAK_THREADS.load(Ordering::SeqCst) <= 1, "{PEAK_THREADS:?}");
+    assert_eq!(
+        LIVE_THREADS.load(Ordering::SeqCst),
+        1,
+        "only the output is left"
+    );
+}
+
+static LIVE_ASYNC: AtomicUsize = AtomicUsize::new(0);
+static PEAK_ASYNC: AtomicUsize = AtomicUsize::new(0);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_async_run_holds_one_value_while_the_next_is_made() {
+    let dr = Builder::new()
+        .with_nodes(tracked_chain(20, &LIVE_ASYNC, &PEAK_ASYNC))
+        .with_memory_budget(0)
+        .build()
+        .unwrap();
+    let out = dr
+        .execute_async(&["c19"], inputs! { "base" => 0u64 })
+        .await
+        .unwrap();
+    assert_eq!(out.get::<Tracked>("c19").unwrap().n, 20);
+    assert!(PEAK_ASYNC.load(Ordering::SeqCst) <= 1, "{PEAK_ASYNC:?}");
+    assert_eq!(
+        LIVE_ASYNC.load(Ordering::SeqCst),
+        1,
+        "only the output is left"
+    );
+}
