@@ -165,6 +165,7 @@ pub struct Engine {
 type SideEntry = (DataVersion, Result<Value, NodeError>);
 
 impl WeftDb {
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn new(
         graph: Arc<Graph>,
         adapters: Vec<Arc<dyn Adapter>>,

@@ -34,7 +34,8 @@ use crate::outputs::Outputs;
 use crate::plan::Plan;
 
 /// A built graph, ready to execute requests. Long-lived: it remembers every node's value and
-/// re-executes only what a change affects. Runs of one driver happen one at a time, whether
+/// re-executes only what a change affects (within its memory budget, if it was given one:
+/// [`Builder::with_memory_budget`]). Runs of one driver happen one at a time, whether
 /// they come from threads (`execute`) or tasks (`execute_async`).
 ///
 /// Cloning a driver is cheap and gives another handle on the same driver (same memory, same
