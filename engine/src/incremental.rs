@@ -21,6 +21,7 @@ use crate::executor::CancelToken;
 use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
 use crate::invoke::OwnedRuntime;
+use crate::memory::{Cell, Residency};
 use crate::node::ParamSpec;
 use crate::value::Value;
 use std::collections::HashMap;
@@ -45,6 +46,26 @@ pub enum Outcome {
     Absent,
     /// The node, or one upstream of it, failed.
     Failed(Arc<Failure>),
+}
+
+/// What salsa memoizes for a node: its value's cell (which may release the value; see
+/// [`crate::memory`]), or why there is none.
+#[derive(Clone, Debug)]
+pub(crate) enum Memo {
+    Value(Arc<Cell>),
+    Absent,
+    Failed(Arc<Failure>),
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Memo::Value(a), Memo::Value(b)) => a.version() == b.version(),
+            (Memo::Absent, Memo::Absent) => true,
+            // Failures never compare equal: dependents re-check.
+            _ => false,
+        }
+    }
 }
 
 impl PartialEq for Outcome {
@@ -133,6 +154,8 @@ pub struct Engine {
     /// Values of nodes inside fan-outs, per item, keyed by node and arguments' data versions,
     /// with the run that last used them (older entries are dropped as runs go by).
     pub(crate) items: crate::fanout::ItemMemo,
+    /// Which memoized values stay in memory (the driver's memory budget).
+    pub(crate) memory: Residency,
     /// Where attempts run when the executor is remote (set once, at build).
     #[cfg(feature = "remote")]
     pub(crate) remote: OnceLock<Arc<crate::remote::Dispatch>>,
@@ -142,12 +165,32 @@ pub struct Engine {
 type SideEntry = (DataVersion, Result<Value, NodeError>);
 
 impl WeftDb {
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn new(
         graph: Arc<Graph>,
         adapters: Vec<Arc<dyn Adapter>>,
         always_rerun: Vec<bool>,
         fanout_threads: usize,
         user_adapters: usize,
+    ) -> WeftDb {
+        Self::with_memory_budget(
+            graph,
+            adapters,
+            always_rerun,
+            fanout_threads,
+            user_adapters,
+            None,
+        )
+    }
+
+    /// [`new`](Self::new) with the driver's memory budget (see [`crate::memory`]).
+    pub(crate) fn with_memory_budget(
+        graph: Arc<Graph>,
+        adapters: Vec<Arc<dyn Adapter>>,
+        always_rerun: Vec<bool>,
+        fanout_threads: usize,
+        user_adapters: usize,
+        memory_budget: Option<u64>,
     ) -> WeftDb {
         let n = graph.nodes().len();
         let engine = Arc::new_cyclic(|me| Engine {
@@ -168,6 +211,7 @@ impl WeftDb {
             runtime: OnceLock::new(),
             side: Mutex::new(HashMap::new()),
             items: crate::fanout::ItemMemo::new(fanout_threads),
+            memory: Residency::new(memory_budget, n),
             #[cfg(feature = "remote")]
             remote: OnceLock::new(),
         });
@@ -242,7 +286,7 @@ impl WeftDb {
         let graph = &self.engine.graph;
         let mut out = Vec::with_capacity(graph.deps(id).len());
         for &d in graph.deps(id) {
-            match self.outcome(d) {
+            match self.read(d) {
                 Outcome::Value(v) => out.push(Some(v)),
                 Outcome::Absent => out.push(None),
                 Outcome::Failed(_) => return None,
@@ -258,13 +302,50 @@ impl WeftDb {
         self.engine.slot(id).external(self).clone()
     }
 
-    /// The node's outcome in the current revision (computing it if needed).
+    /// The node's outcome in the current revision (computing it if needed). A released value
+    /// comes back lazily: it is computed again only when its data is read.
     pub(crate) fn outcome(&self, id: NodeId) -> Outcome {
-        node_value(self, self.engine.slot(id)).clone()
+        self.engine.memory.touch(id);
+        self.read(id)
+    }
+
+    fn read(&self, id: NodeId) -> Outcome {
+        self.engine
+            .outcome_of(node_value(self, self.engine.slot(id)))
+    }
+
+    /// The node's memoized cell, if it has a value (computing it if needed).
+    pub(crate) fn cell(&self, id: NodeId) -> Option<Arc<Cell>> {
+        match node_value(self, self.engine.slot(id)) {
+            Memo::Value(cell) => Some(cell.clone()),
+            _ => None,
+        }
+    }
+
+    /// Computes the node's value again now if it was released (so that a run asking for it
+    /// does the work, and records it, rather than whoever reads the value later).
+    pub(crate) fn reload(&self, id: NodeId) {
+        if let Some(cell) = self.cell(id).filter(|c| c.resident().is_none()) {
+            let _ = cell.value(&self.engine.me).data();
+        }
+    }
+
+    /// Whether the node failed in the current revision (computing it if needed); reads no
+    /// value.
+    pub(crate) fn failed(&self, id: NodeId) -> bool {
+        matches!(node_value(self, self.engine.slot(id)), Memo::Failed(_))
     }
 }
 
 impl Engine {
+    fn outcome_of(&self, memo: &Memo) -> Outcome {
+        match memo {
+            Memo::Value(cell) => Outcome::Value(cell.value(&self.me)),
+            Memo::Absent => Outcome::Absent,
+            Memo::Failed(f) => Outcome::Failed(f.clone()),
+        }
+    }
+
     fn slot(&self, id: NodeId) -> NodeSlot {
         self.slots.get().expect("slots are set at construction")[id as usize]
     }
@@ -315,11 +396,18 @@ impl Engine {
             .unwrap_or(false)
     }
 
+    /// The side table's result for node `id` and `key`. With a memory budget the entry is
+    /// taken out (the node's memo holds the value from then on, and may release it).
     fn side_get(&self, id: NodeId, key: DataVersion) -> Option<Result<Value, NodeError>> {
-        let t = self.side.lock().ok()?;
-        t.get(&id)
-            .filter(|(k, _)| *k == key)
-            .map(|(_, r)| r.clone())
+        let mut t = self.side.lock().ok()?;
+        if t.get(&id).is_none_or(|(k, _)| *k != key) {
+            return None;
+        }
+        if self.memory.budget().is_some() {
+            t.remove(&id).map(|(_, r)| r)
+        } else {
+            t.get(&id).map(|(_, r)| r.clone())
+        }
     }
 
     /// Runs an async node's body natively (adapters included) and keeps the result for its
@@ -397,68 +485,87 @@ pub(crate) fn named_inputs<'a>(
 
 /// The one tracked query: a node's value in the current revision.
 #[salsa::tracked(returns(ref))]
-fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Outcome {
+fn node_value(db: &dyn EngineDb, slot: NodeSlot) -> Memo {
+    let id = slot.id(db);
     if let Some(v) = slot.external(db) {
-        return Outcome::Value(v.clone());
+        return Memo::Value(Cell::fixed(id, v.clone()));
     }
     let engine = db.engine();
-    let id = slot.id(db);
     let node = engine.graph.get(id);
-    if node.spec().is_none() {
+    let Some(spec) = node.spec() else {
         // An input or config node without a value: an absent optional input.
-        return Outcome::Absent;
-    }
+        return Memo::Absent;
+    };
     let epoch = || engine.epoch.get().map(|e| e.n(db));
     if engine.always_rerun[id as usize] {
         epoch();
     }
+    let failed = |f: &Arc<Failure>| {
+        epoch();
+        Memo::Failed(f.clone())
+    };
     let mut args = Vec::with_capacity(node.deps.len());
-    let spec = node.spec().expect("checked above");
+    // What the value is computed from, kept only when the driver has a memory budget (without
+    // one nothing is released, and old values must not outlive their memos); `None` too when
+    // that is more than the arguments (a fan-out's items): the value is then never released.
+    let mut cells: Option<Vec<Option<Arc<Cell>>>> = engine
+        .memory
+        .budget()
+        .map(|_| Vec::with_capacity(node.deps.len()));
     for (i, (p, &dep)) in spec.params().iter().zip(&node.deps).enumerate() {
         if p.kind() == crate::node::ParamKind::Collect {
             // Read every outside value the fan-out's items need (tracked), then run the items.
+            cells = None;
             let mut needed = Vec::new();
             engine.graph.outside_ancestors(dep, &[], &mut needed);
             let mut outside = HashMap::with_capacity(needed.len());
             for n in needed {
-                match node_value(db, engine.slot(n)) {
-                    Outcome::Value(v) => outside.insert(n, Some(v.clone())),
+                match engine.outcome_of(node_value(db, engine.slot(n))) {
+                    Outcome::Value(v) => outside.insert(n, Some(v)),
                     Outcome::Absent => outside.insert(n, None),
-                    Outcome::Failed(f) => {
-                        epoch();
-                        return Outcome::Failed(f.clone());
-                    }
+                    Outcome::Failed(f) => return failed(&f),
                 };
             }
             match crate::fanout::collect_top_level(engine, id, i, outside) {
                 Ok(v) => args.push(Some(v)),
-                Err(f) => {
-                    epoch();
-                    return Outcome::Failed(f);
-                }
+                Err(f) => return failed(&f),
             }
             continue;
         }
         match node_value(db, engine.slot(dep)) {
-            Outcome::Value(v) => args.push(Some(v.clone())),
-            Outcome::Absent => args.push(None),
-            Outcome::Failed(f) => {
-                epoch();
-                return Outcome::Failed(f.clone());
+            Memo::Value(c) => {
+                args.push(Some(c.value(&engine.me)));
+                if let Some(cells) = &mut cells {
+                    cells.push(Some(c.clone()));
+                }
             }
+            Memo::Absent => {
+                args.push(None);
+                if let Some(cells) = &mut cells {
+                    cells.push(None);
+                }
+            }
+            Memo::Failed(f) => return failed(f),
         }
     }
     // An async body already awaited natively for exactly these arguments.
-    let side = match node.spec() {
-        Some(spec) if spec.is_async() => engine.side_get(id, Engine::side_key(spec, &args)),
-        _ => None,
+    let side = match spec.is_async() {
+        true => engine.side_get(id, Engine::side_key(spec, &args)),
+        false => None,
     };
     match side.unwrap_or_else(|| engine.run_node_blocking(id, args)) {
-        Ok(v) => Outcome::Value(v),
+        Ok(v) => {
+            let cell = match cells {
+                Some(cells) => Cell::computed(id, v, cells),
+                None => Cell::fixed(id, v),
+            };
+            engine.memory.admit(&cell);
+            Memo::Value(cell)
+        }
         Err(error) => {
             // A failure is retried in the next run: the driver bumps the epoch after one.
             epoch();
-            Outcome::Failed(Arc::new(Failure {
+            Memo::Failed(Arc::new(Failure {
                 node: id,
                 error,
                 item: None,

@@ -37,7 +37,7 @@
 //! | `async` | `Driver::execute_async`, `Request::run_async`: runs on the caller's tokio runtime | tokio's `rt-multi-thread`, `macros` |
 //! | `watch` | `Watcher` (watch mode): rerun a request when a file it reads changes | `notify`, `notify-debouncer-full` |
 //! | `viz` | the `viz` module, `Driver::display_all`, `visualize_execution`, `Cache::view_run` | `layout-rs` |
-//! | `polars` (off by default) | the `frames` module: polars `DataFrame`, `LazyFrame`, `Series` as node values (fingerprints, `parquet`/`ipc` cache formats), `#[node(with_columns(..))]` | `polars` (heavy: minutes of build) |
+//! | `polars` (off by default) | the `frames` module: polars `DataFrame`, `LazyFrame`, `Series` as node values (fingerprints, `parquet`/`ipc` cache formats), `#[node(with_columns(..))]`, `#[node(extract_columns(..))]` | `polars` (heavy: minutes of build) |
 //!
 //! tokio (`rt`, `sync`, `time`) is in the core: a node's stack is a future, and one that waits
 //! (an `async fn` body, a retry's pause) is finished on a current-thread runtime.
@@ -66,6 +66,7 @@ mod graph;
 mod incremental;
 mod inputs;
 mod invoke;
+mod memory;
 mod modifiers;
 mod module;
 mod node;
@@ -108,6 +109,7 @@ pub use error::{BuildError, ExecuteError, InputProblem, NodeError, Problem};
 pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
+pub use memory::MemorySize;
 pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance, Subdag};
 pub use module::Modules;
 pub use node::{
@@ -132,7 +134,8 @@ pub use warnings::Warning;
 /// "ignore"`, `cache(behavior = "..", format = "postcard" | "json")`, `retries = N`,
 /// `timeout = "5s"`; Hamilton's function modifiers: `name = ".."`, `when(k = v)` (and
 /// `when_not`, `when_in`, `when_not_in`), `parameterize(out(p = value(..), q = source("..")))`,
-/// `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), allow_nans = false,
+/// `extract_fields(field: Type, ..)`, `extract_columns("column", ..)` (feature `polars`),
+/// `check_output(range = (lo, hi), allow_nans = false,
 /// custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
 ///
 /// ```
@@ -213,6 +216,8 @@ pub mod __private {
     pub use crate::columns::{ColumnGroup, GroupRegistration};
     pub use crate::error::user_error;
     pub use crate::fanout::splitter;
+    #[cfg(feature = "polars")]
+    pub use crate::frames::extract_column;
     pub use crate::modifiers::check;
     pub use crate::modifiers::extract::missing_field;
     pub use crate::modifiers::{ConfigCondition, ConfigLiteral, SubdagRegistration};

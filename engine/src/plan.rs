@@ -21,6 +21,8 @@ pub struct Plan {
 pub(crate) struct Counters {
     pub(crate) waiting: Vec<u32>,
     pub(crate) dependents: std::sync::Arc<Vec<Vec<u32>>>,
+    /// The tasks each task depends on (each value's consumers are its dependents).
+    pub(crate) deps: std::sync::Arc<Vec<Vec<u32>>>,
 }
 
 impl Plan {
@@ -47,6 +49,7 @@ impl Plan {
             }
             let mut waiting = vec![0u32; self.order.len()];
             let mut dependents = vec![Vec::new(); self.order.len()];
+            let mut deps = vec![Vec::new(); self.order.len()];
             for (pos, &id) in self.order.iter().enumerate() {
                 // Inputs, config and overridden nodes have no dependencies to wait for.
                 if graph.get(id).is_external() || self.overridden.contains(&id) {
@@ -57,12 +60,14 @@ impl Plan {
                     if dp != u32::MAX {
                         waiting[pos] += 1;
                         dependents[dp as usize].push(pos as u32);
+                        deps[pos].push(dp);
                     }
                 }
             }
             Counters {
                 waiting,
                 dependents: std::sync::Arc::new(dependents),
+                deps: std::sync::Arc::new(deps),
             }
         })
     }

@@ -8,7 +8,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::fingerprint::{via_serde, via_trait, Fingerprint};
-use crate::value::{AnyValue, CacheFormats, Codec, FingerprintFn, ParseFn};
+use crate::memory::MemorySize;
+use crate::value::{AnyValue, CacheFormats, Codec, FingerprintFn, ParseFn, SizeFn};
 
 /// Zero-sized marker carrying the probed type.
 pub struct Probe<T>(PhantomData<T>);
@@ -48,6 +49,26 @@ impl<T> ViaNothing for Probe<T> {
         None
     }
     fn weft_codec(&self) -> Option<Codec> {
+        None
+    }
+}
+
+/// Size tier 1: the type says how much memory it holds ([`MemorySize`]).
+pub trait ViaMemorySize {
+    fn weft_size(&self) -> Option<SizeFn>;
+}
+impl<T: MemorySize + Any> ViaMemorySize for &&Probe<T> {
+    fn weft_size(&self) -> Option<SizeFn> {
+        Some(|v| v.downcast_ref::<T>().map_or(0, MemorySize::memory_size))
+    }
+}
+
+/// Size tier 2: its `size_of` (the [`ValueType`](crate::ValueType)'s default).
+pub trait ViaSizeOf {
+    fn weft_size(&self) -> Option<SizeFn>;
+}
+impl<T> ViaSizeOf for Probe<T> {
+    fn weft_size(&self) -> Option<SizeFn> {
         None
     }
 }
@@ -191,14 +212,15 @@ macro_rules! value_type {
     ($t:ty) => {{
         #[allow(unused_imports)]
         use $crate::__private::probe::{
-            ViaFingerprint, ViaFormats, ViaFromStr, ViaJson, ViaNoParse, ViaNothing, ViaSerde,
-            ViaSerialize,
+            ViaFingerprint, ViaFormats, ViaFromStr, ViaJson, ViaMemorySize, ViaNoParse, ViaNothing,
+            ViaSerde, ViaSerialize, ViaSizeOf,
         };
         $crate::ValueType::new::<$t>(
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_fingerprint(),
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_codec(),
         )
         .with_parser((&&&$crate::__private::probe::Probe::<$t>::NEW).weft_parse())
+        .with_size((&&&$crate::__private::probe::Probe::<$t>::NEW).weft_size())
     }};
 }
 

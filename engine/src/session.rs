@@ -10,6 +10,7 @@ use crate::driver::Driver;
 use crate::error::ExecuteError;
 use crate::graph::NodeId;
 use crate::inputs::Inputs;
+use crate::memory::Cell;
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::watch::{Reporter, RunReport, Trigger, Versions};
@@ -19,7 +20,10 @@ use crate::watch::{Reporter, RunReport, Trigger, Versions};
 /// Each [`get`](Self::get) executes what the output needs; since the driver remembers every
 /// node, only the nodes downstream of inputs that changed since the last call run again. Every
 /// node computed along the way is kept, so [`last`](Self::last) shows any node's latest value
-/// without running anything, and [`report`](Self::report) says what the last call did.
+/// without running anything, and [`report`](Self::report) says what the last call did. A driver
+/// built with a memory budget ([`Builder::with_memory_budget`](crate::Builder::with_memory_budget))
+/// keeps the session within it: a value released meanwhile is computed again (or read from the
+/// cache) when `last` asks for it.
 ///
 /// ```
 /// use weft::prelude::*;
@@ -55,7 +59,9 @@ pub struct Session {
     driver: Driver,
     inputs: Inputs,
     overrides: Inputs,
-    values: BTreeMap<String, Value>,
+    /// Each computed node's memoized value (which the driver's memory budget may release: it
+    /// then comes back when read).
+    values: BTreeMap<String, Arc<Cell>>,
     reporter: Reporter,
     last: Option<RunReport>,
 }
@@ -157,11 +163,7 @@ impl Session {
         );
         self.last = Some(report);
         let (out, _) = result?;
-        for name in out.names() {
-            if let Ok(v) = out.value(name) {
-                self.values.insert(name.to_string(), v.clone());
-            }
-        }
+        self.values.extend(self.driver.cells(out.names()));
         Ok(self.last.as_ref().expect("set above"))
     }
 
@@ -171,9 +173,13 @@ impl Session {
         self.last_or_error(node).ok()
     }
 
-    /// The last value of `node` with its data version; `None` if it was never computed.
-    pub fn value(&self, node: &str) -> Option<&Value> {
-        self.values.get(node)
+    /// The last value of `node` with its data version; `None` if it was never computed. With a
+    /// memory budget ([`Builder::with_memory_budget`](crate::Builder::with_memory_budget)) the
+    /// value may have been released: reading its data computes it again (or reads it from the
+    /// cache).
+    pub fn value(&self, node: &str) -> Option<Value> {
+        let engine = self.driver.engine();
+        self.values.get(node).map(|c| c.value(&engine))
     }
 
     /// The nodes (and inputs) with a last value, sorted.
@@ -188,7 +194,7 @@ impl Session {
     }
 
     fn last_or_error<T: Any + Send + Sync>(&self, node: &str) -> Result<Arc<T>, ExecuteError> {
-        let value = self.values.get(node).ok_or_else(|| {
+        let value = self.value(node).ok_or_else(|| {
             let known = self.driver.graph().node(node).is_some();
             ExecuteError::Output(if known {
                 format!("`{node}` has not been computed in this session; ask for it with `get`")

@@ -13,6 +13,10 @@ pub type AnyValue = Arc<dyn Any + Send + Sync>;
 /// Fingerprinting function for an erased value of a known type.
 pub type FingerprintFn = fn(&(dyn Any + Send + Sync)) -> Option<DataVersion>;
 
+/// The memory a value of a known type holds ([`MemorySize`](crate::MemorySize), else its
+/// `size_of`).
+pub type SizeFn = fn(&(dyn Any + Send + Sync)) -> usize;
+
 /// Parses a value of a known type from text (command-line inputs).
 pub type ParseFn = fn(&str) -> Result<AnyValue, String>;
 
@@ -73,6 +77,7 @@ pub struct ValueType {
     fingerprint: Option<FingerprintFn>,
     codec: Option<Codec>,
     parse: Option<ParseFn>,
+    size: SizeFn,
 }
 
 impl ValueType {
@@ -84,7 +89,22 @@ impl ValueType {
             fingerprint,
             codec,
             parse: None,
+            size: |_| std::mem::size_of::<T>(),
         }
+    }
+
+    #[doc(hidden)]
+    pub fn with_size(mut self, size: Option<SizeFn>) -> Self {
+        if let Some(size) = size {
+            self.size = size;
+        }
+        self
+    }
+
+    /// How many bytes `v` (a value of this type) holds in memory: its
+    /// [`MemorySize`](crate::MemorySize) when the type has one, else its `size_of`.
+    pub fn size_of(&self, v: &(dyn Any + Send + Sync)) -> usize {
+        (self.size)(v)
     }
 
     #[doc(hidden)]

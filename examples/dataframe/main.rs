@@ -141,6 +141,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dr = Builder::new()
         .with_modules(weft::modules![crate::orders])
         .with_cache_config(CacheConfig::at(&cache_dir))
+        // A one-shot run: each frame is let go as soon as the last node reading it has run.
+        .with_memory_budget(0)
         .build()?;
     let t = Instant::now();
     let out = dr.execute(

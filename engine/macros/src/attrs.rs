@@ -35,6 +35,8 @@ pub struct NodeAttrs {
     pub resources: Vec<proc_macro2::TokenStream>,
     /// `with_columns(..)`: a group of column nodes applied to the frame parameter.
     pub with_columns: Option<with_columns::WithColumns>,
+    /// `extract_columns("a", ..)`: the frame's columns that become nodes.
+    pub extract_columns: Option<Vec<LitStr>>,
 }
 
 const BEHAVIORS: &[(&str, &str)] = &[
@@ -126,6 +128,9 @@ impl Parse for NodeAttrs {
             } else if meta.path.is_ident("extract_fields") {
                 out.extract_fields = Some(extract::parse(meta.input)?);
                 Ok(())
+            } else if meta.path.is_ident("extract_columns") {
+                out.extract_columns = Some(extract::parse_columns(meta.input)?);
+                Ok(())
             } else {
                 Err(meta.error(
                     "unknown #[node] argument; expected `tags(k = \"v\")`, `cache = \"..\"`, \
@@ -133,7 +138,8 @@ impl Parse for NodeAttrs {
                      `name = \"..\"`, `task = \"..\"`, `resources(cpus = 2, memory = \"4GB\", gpus = 1, \
                      custom(name = 1))`, `when(k = \"v\")` (or `when_not`, `when_in`, `when_not_in`), \
                      `parameterize(out(p = value(..), q = source(\"..\")))` or \
-                     `extract_fields(field: Type, ..)`, `check_output(range = (lo, hi), ..)`, \
+                     `extract_fields(field: Type, ..)`, `extract_columns(\"a\", ..)`, \
+                     `check_output(range = (lo, hi), ..)`, \
                      `pipe_input(step, ..)`, `pipe_output(step, ..)`, \
                      `subdag(crate::part, inputs(..), config(..))` or \
                      `with_columns(module, columns_to_pass = [\"..\"])`",

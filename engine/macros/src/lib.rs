@@ -340,6 +340,32 @@ fn expand(
             inherit: false,
         });
     }
+    for (i, column) in attrs.extract_columns.iter().flatten().enumerate() {
+        let name = column.value();
+        node(NodeDef {
+            ctor: format_ident!("__weft_node_{}__column_{}", fn_ident, i),
+            name: name.clone(),
+            doc: format!("Column `{name}` of `{node_name}`."),
+            code_version: code_version::derived(
+                code_version,
+                quote!(extract_columns #node_name #column),
+            ),
+            params: vec![quote! {
+                ::weft::__private::ParamSpec::new(
+                    #node_name,
+                    ::weft::__private::ParamKind::Required,
+                    ::weft::__private::value_type!(#out_ty),
+                )
+            }],
+            output: quote!(::weft::__private::value_type!(
+                ::weft::frames::polars::prelude::Series
+            )),
+            body: modifiers::extract::column_body(&node_name, out_ty, &name),
+            item_type: quote!(::std::option::Option::None),
+            item_split: quote!(::std::option::Option::None),
+            inherit: false,
+        });
+    }
     Ok(out)
 }
 
@@ -401,6 +427,19 @@ fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
             span,
             "`with_columns(..)` does not go with `parameterize(..)`, `check_output(..)` or a \
              fan-out yet: apply them in a node that takes the frame",
+        ));
+    }
+    if attrs.extract_columns.is_some()
+        && (attrs.extract_fields.is_some()
+            || attrs.parameterize.is_some()
+            || attrs.pipe_output.is_some()
+            || sig.item.is_some())
+    {
+        return Err(syn::Error::new(
+            span,
+            "`extract_columns(..)` does not go with `extract_fields(..)`, `parameterize(..)`, \
+             `pipe_output(..)` or a fan-out (`Parallel<T>`) yet: extract the columns in a node \
+             that takes the frame",
         ));
     }
     if attrs.extract_fields.is_some() && sig.item.is_some() {

@@ -32,6 +32,7 @@ pub struct Builder {
     cache: Option<CacheConfig>,
     executor: Option<Arc<dyn Executor>>,
     keep_going: bool,
+    memory_budget: Option<u64>,
 }
 
 impl Builder {
@@ -128,6 +129,44 @@ impl Builder {
     /// every failure (default: stop scheduling at the first failure).
     pub fn keep_going(mut self, yes: bool) -> Self {
         self.keep_going = yes;
+        self
+    }
+
+    /// Keeps the driver's memoized values within `bytes` (an estimate: each value's
+    /// [`MemorySize`](crate::MemorySize)). Without it a driver keeps every value it computed
+    /// until a newer one replaces it, which is what a long-lived driver with memory to spare
+    /// wants.
+    ///
+    /// A value the current run still needs (a consumer on its plan has not run, or it is a
+    /// requested output) is always kept; past that, the least recently used values are
+    /// released while the total is over the budget. A released value is not lost: asked for
+    /// again, it comes back from the persistent cache (a hit) or is computed again from the
+    /// values it was made from, transparently. Values that cannot be fingerprinted are never
+    /// released (a recomputation could not be recognised as the same value).
+    ///
+    /// `with_memory_budget(0)` is a one-shot run's policy: an intermediate value is released as
+    /// soon as its last consumer has run, so a chain of big values needs about two of them in
+    /// memory at a time.
+    ///
+    /// ```
+    /// # mod m { use weft::prelude::*;
+    /// #     #[node] pub fn big(n: &usize) -> Vec<u8> { vec![1; *n] }
+    /// #     #[node] pub fn total(big: &Vec<u8>) -> u64 { big.iter().map(|&b| b as u64).sum() }
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use weft::{inputs, Builder};
+    /// let dr = Builder::new()
+    ///     .with_modules(weft::modules![crate::m])
+    ///     .with_memory_budget(0)
+    ///     .build()?;
+    /// let out = dr.execute(&["total"], inputs! { "n" => 1_000_000usize })?;
+    /// assert_eq!(*out.get::<u64>("total")?, 1_000_000);
+    /// // `big` went as soon as `total` had read it; only the output stays.
+    /// assert!(dr.resident_bytes() < 1_000);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
         self
     }
 
@@ -275,12 +314,13 @@ impl Builder {
             }
         };
         let executor = self.executor.unwrap_or_else(|| Arc::new(Sequential));
-        let mut db = WeftDb::new(
+        let mut db = WeftDb::with_memory_budget(
             graph.clone(),
             adapters,
             always_rerun,
             executor.parallelism(),
             user_adapters,
+            self.memory_budget,
         );
         #[cfg(feature = "remote")]
         if let Some(backend) = executor.remote() {

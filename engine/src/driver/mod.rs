@@ -34,7 +34,8 @@ use crate::outputs::Outputs;
 use crate::plan::Plan;
 
 /// A built graph, ready to execute requests. Long-lived: it remembers every node's value and
-/// re-executes only what a change affects. Runs of one driver happen one at a time, whether
+/// re-executes only what a change affects (within its memory budget, if it was given one:
+/// [`Builder::with_memory_budget`]). Runs of one driver happen one at a time, whether
 /// they come from threads (`execute`) or tasks (`execute_async`).
 ///
 /// Cloning a driver is cheap and gives another handle on the same driver (same memory, same
@@ -132,6 +133,35 @@ impl Driver {
             let _ = cache.warnings();
         }
         self.core.warnings.all()
+    }
+
+    /// Bytes of memoized values the driver holds in memory (estimated with each value's
+    /// [`MemorySize`](crate::MemorySize)); what [`Builder::with_memory_budget`] keeps in
+    /// check. Always 0 for a driver without a budget, which does not count.
+    pub fn resident_bytes(&self) -> u64 {
+        let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.db.engine_arc().memory.resident_bytes()
+    }
+
+    /// The memoized cells of the named nodes that have a value (for a session's `last`).
+    pub(crate) fn cells<'a>(
+        &self,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Vec<(String, Arc<crate::memory::Cell>)> {
+        let _one_at_a_time = self.core.lock_run();
+        let db = {
+            let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.db.clone()
+        };
+        names
+            .filter_map(|n| Some((n.to_string(), db.cell(self.core.graph.id(n)?)?)))
+            .collect()
+    }
+
+    /// The engine (for values that compute themselves again).
+    pub(crate) fn engine(&self) -> std::sync::Weak<crate::incremental::Engine> {
+        let state = self.core.state.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::downgrade(state.db.engine_arc())
     }
 
     /// The executor in use.
@@ -313,6 +343,7 @@ impl Driver {
                 return Ok(answered);
             }
         }
+        core.begin_walk(&prepared);
         let walk = Walk::new(
             &core.graph,
             &prepared.plan,
@@ -358,6 +389,7 @@ impl Driver {
             Ok(prepared) => prepared,
             Err(answered) => return Ok(answered),
         };
+        self.core.begin_walk(&prepared);
         let completed = crate::executor::walk_async(
             &self.core.graph,
             &prepared.plan,

@@ -93,6 +93,17 @@ impl Core {
         })
     }
 
+    /// A run is about to be walked: the values its plan needs are pinned in the driver's
+    /// memory until their last consumer has run (see [`crate::memory`]).
+    pub(crate) fn begin_walk(&self, prepared: &Prepared) {
+        let memory = &prepared.db.engine_arc().memory;
+        if memory.budget().is_some() {
+            let counters = prepared.plan.counters(&self.graph);
+            let consumers: Vec<u32> = counters.dependents.iter().map(|d| d.len() as u32).collect();
+            memory.begin_run(&prepared.plan.order, &consumers, &prepared.plan.outputs);
+        }
+    }
+
     /// Collects a walk's results: failures, records, the adapters' `after_graph`, outputs.
     pub(crate) fn finish(
         &self,
@@ -111,6 +122,16 @@ impl Core {
             record: keep_record,
         } = prepared;
         let engine = db.engine_arc().clone();
+        // Requested outputs released since they were computed come back now, in this run: its
+        // record says they executed (or were cache hits), not a later read.
+        if engine.memory.budget().is_some()
+            && !cancel.is_cancelled()
+            && completed.iter().all(|&(_, failed)| !failed)
+        {
+            for &id in &plan.outputs {
+                db.reload(id);
+            }
+        }
         let cancelled = cancel.is_cancelled()
             && (completed.len() < plan.order.len()
                 || completed.iter().any(|&(id, failed)| {
@@ -228,6 +249,7 @@ impl Core {
             }
         }
         drop(values);
+        engine.memory.end_run(&plan.order);
         drop(db);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.rerun_pending = !failures.is_empty() || cancelled;

@@ -41,7 +41,7 @@ pub(crate) async fn walk_async(
 ) -> Result<Vec<(NodeId, bool)>, ExecuteError> {
     let engine = db.engine_arc().clone();
     let order: &[NodeId] = &plan.order;
-    let mut sched = Scheduler::new(graph, plan, keep_going);
+    let mut sched = Scheduler::new(graph, plan, keep_going, Some(engine.clone()));
     let mut status: Vec<Option<bool>> = vec![None; order.len()];
     let mut tasks: JoinSet<(usize, TaskOutcome)> = JoinSet::new();
     loop {

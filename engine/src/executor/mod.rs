@@ -23,7 +23,7 @@ pub use scheduler::Scheduler;
 pub use threads::MultiThreading;
 
 use crate::graph::{Graph, NodeId};
-use crate::incremental::{Outcome, WeftDb};
+use crate::incremental::WeftDb;
 use crate::plan::Plan;
 
 /// A database handle for one task. Send it to the thread that runs the task; it is dropped when
@@ -135,7 +135,12 @@ impl<'a> Walk<'a> {
 
     /// Fresh dependency counters for this plan.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(self.graph, self.plan, self.keep_going)
+        Scheduler::new(
+            self.graph,
+            self.plan,
+            self.keep_going,
+            Some(self.db.engine_arc().clone()),
+        )
     }
 
     /// A database handle for one task (cheap).
@@ -181,9 +186,10 @@ pub trait Executor: Send + Sync + 'static {
 
 /// Computes one node on `db` (its dependencies are done).
 pub(crate) fn evaluate(db: &WeftDb, id: NodeId) -> TaskOutcome {
-    match db.outcome(id) {
-        Outcome::Failed(_) => TaskOutcome::Failed,
-        _ => TaskOutcome::Done,
+    if db.failed(id) {
+        TaskOutcome::Failed
+    } else {
+        TaskOutcome::Done
     }
 }
 

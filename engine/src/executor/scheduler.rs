@@ -3,7 +3,8 @@
 use std::collections::VecDeque;
 
 use super::TaskOutcome;
-use crate::graph::Graph;
+use crate::graph::{Graph, NodeId};
+use crate::incremental::Engine;
 use crate::plan::Plan;
 
 /// Dependency counters over a plan: a task becomes ready when all the tasks it depends on are
@@ -19,11 +20,39 @@ pub struct Scheduler {
     finished: usize,
     stopped: bool,
     keep_going: bool,
+    /// Told when a task is done with its dependencies' values (see [`crate::memory`]); only
+    /// when the driver has a memory budget.
+    lifetimes: Option<Lifetimes>,
+}
+
+/// What the scheduler needs to tell the driver's memory that a value's consumer has run.
+struct Lifetimes {
+    engine: std::sync::Arc<Engine>,
+    order: Vec<NodeId>,
+    deps: std::sync::Arc<Vec<Vec<u32>>>,
+}
+
+impl std::fmt::Debug for Lifetimes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lifetimes")
+    }
 }
 
 impl Scheduler {
-    pub(crate) fn new(graph: &Graph, plan: &Plan, keep_going: bool) -> Scheduler {
+    pub(crate) fn new(
+        graph: &Graph,
+        plan: &Plan,
+        keep_going: bool,
+        engine: Option<std::sync::Arc<Engine>>,
+    ) -> Scheduler {
         let counters = plan.counters(graph);
+        let lifetimes = engine
+            .filter(|e| e.memory.budget().is_some())
+            .map(|engine| Lifetimes {
+                engine,
+                order: plan.order.clone(),
+                deps: counters.deps.clone(),
+            });
         let waiting = counters.waiting.clone();
         let ready = (0..waiting.len() as u32)
             .filter(|&t| waiting[t as usize] == 0)
@@ -36,6 +65,7 @@ impl Scheduler {
             finished: 0,
             stopped: false,
             keep_going,
+            lifetimes,
         }
     }
 
@@ -58,6 +88,11 @@ impl Scheduler {
             TaskOutcome::Cancelled => self.stopped = true,
             TaskOutcome::Failed if !self.keep_going => self.stopped = true,
             _ => {}
+        }
+        if let Some(l) = &self.lifetimes {
+            for &d in &l.deps[task] {
+                l.engine.memory.consumed(l.order[d as usize]);
+            }
         }
         for i in 0..self.dependents[task].len() {
             let d = self.dependents[task][i] as usize;

@@ -13,6 +13,33 @@
 //!   directory they are plain files (`weft cache show --path NODE` prints one) that any tool
 //!   reads; on read the value's version is checked against its address.
 //! - **Column-level transforms**: see [`columns`](crate::columns) (`#[node(with_columns(..))]`).
+//! - **Columns as nodes.** `#[node(extract_columns("a", "b"))]` on a node returning a
+//!   `DataFrame` makes each named column a node (a `Series`) that other nodes depend on by
+//!   name (Hamilton's `@extract_columns`); the frame stays a node too. A column the frame does
+//!   not have fails its column node, naming the node and the column ("did you mean").
+//!
+//! ```
+//! use weft::frames::polars::prelude::*;
+//! use weft::prelude::*;
+//!
+//! #[node(extract_columns("region", "amount"))]
+//! fn sales(raw: &DataFrame) -> DataFrame {
+//!     raw.clone()
+//! }
+//!
+//! #[node]
+//! fn total(amount: &Series) -> Result<f64, PolarsError> {
+//!     amount.sum::<f64>()
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dr = Builder::new().with_modules(weft::modules![crate]).build()?;
+//! let raw = df!("region" => ["eu", "us"], "amount" => [1.5f64, 2.0])?;
+//! let out = dr.execute(&["total", "region"], inputs! { "raw" => raw })?;
+//! assert_eq!(*out.get::<f64>("total")?, 3.5);
+//! assert_eq!(out.get::<Series>("region")?.len(), 2);
+//! # Ok(()) }
+//! ```
 //!
 //! polars is re-exported, so that a flow uses the very version weft was built with:
 //!
@@ -35,10 +62,13 @@
 //! ```
 
 mod arrays;
+mod extract;
 mod fingerprint;
 mod formats;
 mod lazy;
 
+#[doc(hidden)]
+pub use extract::extract_column;
 pub(crate) use formats::FRAME_FORMATS;
 
 /// The polars crate weft was built with (features `lazy`, `parquet`, `ipc`, `csv`, `fmt`,

@@ -1,5 +1,7 @@
 //! `extract_fields(mean: f64, stddev: f64)` (Hamilton's `@extract_fields`): the node's value is
 //! a struct with named fields or a map with string keys; each field becomes a node of its own.
+//! `extract_columns("a", "b")` (Hamilton's `@extract_columns`): the node's value is a polars
+//! `DataFrame`; each named column becomes a node, a `Series`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -43,6 +45,44 @@ pub fn parse(input: ParseStream) -> syn::Result<Vec<Field>> {
         );
     }
     Ok(out)
+}
+
+/// Parses the parenthesized `"column", ..` list after `extract_columns`.
+pub fn parse_columns(input: ParseStream) -> syn::Result<Vec<syn::LitStr>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let names = content.parse_terminated(|i| i.parse::<syn::LitStr>(), syn::Token![,])?;
+    let mut out: Vec<syn::LitStr> = Vec::new();
+    for n in names {
+        if n.value().is_empty() {
+            return Err(syn::Error::new_spanned(&n, "a column name is not empty"));
+        }
+        if out.iter().any(|o| o.value() == n.value()) {
+            return Err(syn::Error::new_spanned(
+                &n,
+                format!("column `{}` is extracted twice", n.value()),
+            ));
+        }
+        out.push(n);
+    }
+    if out.is_empty() {
+        return Err(
+            input.error("extract_columns needs at least one column: `extract_columns(\"amount\")`")
+        );
+    }
+    Ok(out)
+}
+
+/// The body of the node of column `column`, read from the frame of type `frame` produced by
+/// node `node`; a column the frame does not have fails the column's node, naming both.
+pub fn column_body(node: &str, frame: &Type, column: &str) -> TokenStream {
+    quote! {
+        ::weft::__private::NodeBody::sync(|__args: &::weft::__private::Args<'_>| {
+            let __frame: &#frame = __args.get::<#frame>(0)?;
+            ::weft::__private::extract_column(__frame, #node, #column)
+                .map(::weft::__private::boxed::<::weft::frames::polars::prelude::Series>)
+        })
+    }
 }
 
 /// Whether the node's type is a map (read by key) rather than a struct (read by field).
