@@ -128,6 +128,13 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     pub(crate) keep_going: bool,
 
+    /// Memory for computed values (e.g. 512MiB, 2GB): past what the run still needs, the least
+    /// recently used are released and come back from the cache or are recomputed when asked
+    /// for again [default: `build` releases each value after its last consumer (0); `watch`
+    /// keeps every value]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    pub(crate) memory_budget: Option<u64>,
+
     /// Print nothing but the results and the final summary
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -231,6 +238,18 @@ pub(crate) fn key_value(s: &str) -> Result<(String, String), String> {
             "expected NAME=VALUE, got `{s}` (for example `--input spend=10.5`)"
         )),
     }
+}
+
+/// Parses `--memory-budget`: a size in bytes with an optional unit (`0`, `512MiB`, `2GB`).
+pub(crate) fn memory_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| {
+            format!(
+                "`{s}` is not a size ({e}); write bytes with a unit, for example `512MiB` or `2GB`"
+            )
+        })
 }
 
 #[derive(Args, Debug)]

@@ -327,3 +327,28 @@ fn fails_with(dir: &Path, args: &[&str], code: i32, message: &str) {
         .code(code)
         .stderr(predicate::str::contains(message));
 }
+
+#[test]
+fn a_memory_budget_is_a_size_and_changes_no_result() {
+    let dir = tempdir();
+    let mut args = vec!["build", "report", "--no-cache", "--memory-budget", "lots"];
+    args.extend(REPORT_INPUTS);
+    fails_with(dir.path(), &args, 2, "`lots` is not a size");
+    // Every executor, with the one-shot default (0) and with a budget: the same report.
+    for budget in [None, Some("1KiB"), Some("2GB")] {
+        for executor in ["sequential", "threads:2", "async"] {
+            let mut cmd = flow(dir.path());
+            cmd.args(["build", "report", "--no-cache", "--executor", executor])
+                .args(REPORT_INPUTS);
+            if let Some(b) = budget {
+                cmd.args(["--memory-budget", b]);
+            }
+            let out = cmd.assert().success().get_output().clone();
+            assert!(
+                stdout(&out).contains("EU: 125% of target"),
+                "{executor} {budget:?}: {}",
+                stdout(&out)
+            );
+        }
+    }
+}

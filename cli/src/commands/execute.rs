@@ -55,7 +55,7 @@ pub(super) fn execute(
     let outputs = outputs.as_slice();
     Ok(match a.executor {
         Executor::Async => {
-            let (rt, dr) = async_driver(cli, config, a.keep_going, cache_config, progress)?;
+            let (rt, dr) = async_driver(cli, a, config, cache_config, progress)?;
             before(dr.cache(), "async (tokio)");
             let result = rt.block_on(dr.request(outputs).inputs(inputs).run_async());
             let cache = dr.cache().cloned();
@@ -66,7 +66,7 @@ pub(super) fn execute(
             (result, cache, held)
         }
         Executor::Sequential | Executor::Threads(_) | Executor::Processes(_) => {
-            let driver = sync_driver(cli, a, config, cache_config, progress, Vec::new())?;
+            let driver = sync_driver(cli, a, ONE_SHOT, config, cache_config, progress, Vec::new())?;
             before(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(outputs, inputs, Inputs::new());
             let cache = driver.cache().cloned();
@@ -79,17 +79,33 @@ pub(super) fn execute(
     })
 }
 
+/// The memory budget of a one-shot `build` without `--memory-budget`: each value is released
+/// after its last consumer has run (a chain of big frames holds about two at a time).
+pub(super) const ONE_SHOT: Option<u64> = Some(0);
+
+/// The builder every executor starts from: the flow's, with `--config`, `--keep-going` and the
+/// memory budget (`--memory-budget`, else `default_budget`; `None` keeps every value).
+fn builder(cli: &Cli, a: &BuildArgs, default_budget: Option<u64>, config: Inputs) -> weft::Builder {
+    let builder = cli.builder().with_config(config).keep_going(a.keep_going);
+    match a.memory_budget.or(default_budget) {
+        Some(bytes) => builder.with_memory_budget(bytes),
+        None => builder,
+    }
+}
+
 /// A sync driver for `build`/`watch` (sequential, threads or processes), with `extra` adapters
-/// after the progress (`watch --ui` adds the live view's).
+/// after the progress (`watch --ui` adds the live view's). `default_budget` is the memory
+/// budget without `--memory-budget`.
 pub(super) fn sync_driver(
     cli: &Cli,
     a: &BuildArgs,
+    default_budget: Option<u64>,
     config: Inputs,
     cache_config: Option<CacheConfig>,
     progress: Arc<Progress>,
     extra: Vec<Arc<dyn weft::Adapter>>,
 ) -> Result<Driver, CliError> {
-    let mut builder = cli.builder().with_config(config).keep_going(a.keep_going);
+    let mut builder = builder(cli, a, default_budget, config);
     let cores = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     match a.executor {
         Executor::Threads(n) => {
@@ -120,8 +136,8 @@ pub(super) fn sync_driver(
 /// The async driver, on a multi-threaded tokio runtime started here.
 fn async_driver(
     cli: &Cli,
+    a: &BuildArgs,
     config: Inputs,
-    keep_going: bool,
     cache: Option<CacheConfig>,
     progress: Arc<Progress>,
 ) -> Result<(tokio::runtime::Runtime, Driver), CliError> {
@@ -134,7 +150,7 @@ fn async_driver(
             ))
         })?;
     // The same builder as the other executors (customizations included), driven async.
-    let mut b = cli.builder().with_config(config).keep_going(keep_going);
+    let mut b = builder(cli, a, ONE_SHOT, config);
     if let Some(cfg) = cache {
         b = b.with_cache_config(cfg);
     }

@@ -27,7 +27,15 @@ pub(super) fn run(cli: &Cli, w: WatchArgs) -> Result<Exit, CliError> {
     } = request(cli, a)?;
     progress.watching();
     let live = Live::new(&w, a.no_cache)?;
-    let driver = sync_driver(cli, a, config, cache_config, progress, live.adapters())?;
+    let driver = sync_driver(
+        cli,
+        a,
+        None,
+        config,
+        cache_config,
+        progress,
+        live.adapters(),
+    )?;
     live.serve(&driver, std::path::Path::new(&a.cache))?;
     let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let watcher = weft::Watcher::new(&driver, &names, inputs)
