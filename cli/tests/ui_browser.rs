@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{flow, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS};
+use common::{
+    flow, held_watch, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -246,6 +248,63 @@ fn a_watch_sessions_page_changes_colour_when_a_file_input_is_edited() {
         .await;
         assert!(said.as_str().unwrap().contains("notes.txt"), "{said}");
         screenshot(&c, "live.png").await;
+        c.close().await.unwrap();
+    });
+}
+
+#[test]
+fn a_watch_sessions_live_page_shows_a_cancelled_run_as_cancelled() {
+    webdriver();
+    let tmp = tempdir();
+    let notes = tmp.path().join("notes.txt");
+    let gate = tmp.path().join("gate");
+    // `held` waits for the gate file: the first run stays in flight until the test opens it.
+    let ui = held_watch(tmp.path(), &gate);
+
+    runtime().block_on(async {
+        let c = browser().await;
+        c.goto(&format!("{}/live", ui.url)).await.unwrap();
+        until(
+            &c,
+            "the first run held in `held`",
+            "return document.querySelector('#live .what').textContent.includes('running held')",
+        )
+        .await;
+        // An edit while the run is in flight cancels it.
+        std::fs::write(&notes, "to be or not to be, that is the question").unwrap();
+        let said = until(
+            &c,
+            "the run shown as being cancelled",
+            "const p = document.getElementById('live'); \
+             return p.dataset.state === 'cancelled' && p.querySelector('.what').textContent",
+        )
+        .await;
+        assert!(
+            said.as_str().unwrap().contains("notes.txt changed"),
+            "{said}"
+        );
+        // Once `held` lets go, the run ends as cancelled and the rerun completes.
+        std::fs::write(&gate, "open").unwrap();
+        until(
+            &c,
+            "the rerun listed as completed",
+            "return !!document.querySelector('#endings li[data-number=\"2\"][data-status=\"completed\"]')",
+        )
+        .await;
+        let first = c
+            .find(Locator::Css("#endings li[data-number='1']"))
+            .await
+            .expect("the first run is listed");
+        assert_eq!(
+            first.attr("data-status").await.unwrap().as_deref(),
+            Some("cancelled")
+        );
+        let text = first.text().await.unwrap();
+        assert!(
+            text.starts_with("cancelled run 1") && text.ends_with("first run"),
+            "{text}"
+        );
+        screenshot(&c, "live-cancelled.png").await;
         c.close().await.unwrap();
     });
 }
