@@ -405,6 +405,15 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
             page.contains("A greeting"),
             "the doc, from the flow's binary: {page}"
         );
+        // `greeting` was memoized: its input `name` was given, not drawn as missing.
+        let svg = reqwest::get(format!("{}/runs/{run_id}/picture.svg", ui.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(svg.contains("data-node=\"name\""), "{svg}");
+        assert!(!svg.contains("not given"), "{svg}");
     });
 }
 
@@ -524,4 +533,51 @@ fn watch_ui_shows_a_run_cancelled_by_an_edit_as_cancelled() {
         run.contains("<dt>status</dt><dd><span class=\"badge cancelled\">cancelled</span>"),
         "{run}"
     );
+}
+
+/// A flow that stores a data frame (parquet, the frames' default format).
+#[cfg(feature = "polars")]
+mod frames {
+    use weft::frames::polars::prelude::*;
+    use weft::prelude::*;
+
+    /// Sales by region, `n` rows of the first region.
+    #[node]
+    pub fn sales(n: &i64) -> Result<DataFrame, PolarsError> {
+        df!("region" => ["eu", "us", "eu"], "qty" => [*n, 5, 7])
+    }
+}
+
+#[cfg(feature = "polars")]
+#[test]
+fn a_stored_frame_is_previewed_with_its_schema_and_first_rows() {
+    let tmp = tempdir();
+    let cache = tmp.path().join(".weft/cache");
+    let dr = weft::Builder::new()
+        .with_modules(weft::modules![crate::frames])
+        .with_cache_config(weft::CacheConfig::at(&cache))
+        .build()
+        .unwrap();
+    dr.execute(&["sales"], weft::inputs! { "n" => 3i64 })
+        .unwrap();
+    drop(dr);
+    let id = run_ids(tmp.path()).remove(0);
+    let ui = weft_ui(&cache);
+    let (status, node) = get(&format!("{}/runs/{id}/nodes/sales", ui.url));
+    assert_eq!(status, 200, "{node}");
+    assert!(
+        node.contains(
+            "<dt>type</dt><dd class=\"mono\">DataFrame</dd><dt>format</dt><dd>parquet</dd>"
+        ),
+        "{node}"
+    );
+    for shown in [
+        "3 rows, 2 columns",
+        "region: str",
+        "qty: i64",
+        "│ us ",
+        "┆ 7 ",
+    ] {
+        assert!(node.contains(shown), "`{shown}` in: {node}");
+    }
 }

@@ -444,9 +444,8 @@ impl Cache {
                 if !index.contains_key(dep) && inputs.insert(dep.clone()) {
                     // No version and not ignored: an optional input that was not given
                     // (a memoized node's record has no versions of its dependencies).
-                    let absent = version.is_none()
-                        && !r.ignored.contains(dep)
-                        && r.status != Status::Memo;
+                    let absent =
+                        version.is_none() && !r.ignored.contains(dep) && r.status != Status::Memo;
                     index.insert(dep.clone(), nodes.len());
                     nodes.push(VizNode {
                         name: dep.clone(),

@@ -145,11 +145,16 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
         None => body.push_str("<p class=\"muted\">no value stored for this record</p>"),
         Some(v) => match preview::summary(&site.cache.result_store(), &v) {
             Ok(Some(s)) => {
+                // Values stored in a file format (frames) name no type: the record does.
+                let type_name = match s.type_name.as_str() {
+                    "" => weft::short_type_name(&this.type_name),
+                    named => named.to_string(),
+                };
                 let _ = write!(
                     body,
                     "<dl class=\"facts\"><dt>type</dt><dd class=\"mono\">{}</dd><dt>format</dt><dd>{}</dd>\
                      <dt>size</dt><dd>{}</dd></dl>",
-                    esc(&s.type_name),
+                    esc(&type_name),
                     esc(&s.format),
                     crate::text::size(s.bytes as u64)
                 );
