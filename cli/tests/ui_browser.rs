@@ -29,14 +29,23 @@ fn webdriver() -> String {
 
 /// A headless Chromium session at a laptop's width.
 async fn browser() -> Client {
+    browser_with(&[]).await
+}
+
+/// [`browser`], with more Chromium flags.
+async fn browser_with(flags: &[&str]) -> Client {
+    let mut args = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+        "--no-first-run",
+        "--no-default-browser-check",
+    ];
+    args.extend_from_slice(flags);
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--window-size=1366,900", "--no-first-run", "--no-default-browser-check"
-        ]}),
-    );
+    caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
         .capabilities(caps)
@@ -177,6 +186,45 @@ fn runs_list_run_picture_and_a_node_page_in_chromium() {
         assert!(text.contains(&reason), "`{reason}` in: {text}");
         screenshot(&c, "node.png").await;
         c.close().await.unwrap();
+    });
+}
+
+#[test]
+fn the_theme_follows_the_systems_light_or_dark_setting() {
+    webdriver();
+    let tmp = tempdir();
+    let out = flow(tmp.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("weft"));
+    cmd.args(["ui", "--port", "0", "--cache"])
+        .arg(tmp.path().join(".weft/cache"));
+    let ui = Served::start(cmd);
+    let look = "return [matchMedia('(prefers-color-scheme: dark)').matches, \
+                getComputedStyle(document.body).backgroundColor, \
+                getComputedStyle(document.body).color]";
+    runtime().block_on(async {
+        for (flags, dark, bg, text) in [
+            (&[][..], false, "rgb(248, 250, 252)", "rgb(15, 23, 42)"),
+            (
+                &["--force-dark-mode"][..],
+                true,
+                "rgb(11, 17, 32)",
+                "rgb(229, 231, 235)",
+            ),
+        ] {
+            let c = browser_with(flags).await;
+            c.goto(&format!("{}/", ui.url)).await.unwrap();
+            let seen = c.execute(look, vec![]).await.unwrap();
+            assert_eq!(seen, json!([dark, bg, text]), "{flags:?}");
+            if dark {
+                screenshot(&c, "runs-dark.png").await;
+            }
+            c.close().await.unwrap();
+        }
     });
 }
 
