@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use common::{flow, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS};
+use common::{
+    flow, held_watch, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS,
+};
 use futures_util::StreamExt as _;
 
 /// Two runs of `report` (the second all hits) and one with another input, in `dir`.
@@ -302,6 +304,23 @@ async fn events_until<B: AsRef<[u8]>>(
     }
 }
 
+/// The next run's reason, which must be the edit of `notes.txt`.
+async fn edit_is_the_reason<B: AsRef<[u8]>>(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    buf: &mut String,
+    seen: &mut Vec<serde_json::Value>,
+) -> serde_json::Value {
+    let reason = events_until(stream, buf, seen, |e| e["kind"] == "reason").await;
+    assert!(
+        reason["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("notes.txt changed"),
+        "{reason}"
+    );
+    reason
+}
+
 #[test]
 fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
     let tmp = tempdir();
@@ -341,15 +360,7 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
         // Edit the file: the rerun says why, and only what reads the notes runs.
         let t = Instant::now();
         std::fs::write(&notes, "to be or not to be, that is the question").unwrap();
-        let reason =
-            events_until(&mut stream, &mut buf, &mut seen, |e| e["kind"] == "reason").await;
-        assert!(
-            reason["reason"]
-                .as_str()
-                .unwrap()
-                .ends_with("notes.txt changed"),
-            "{reason}"
-        );
+        edit_is_the_reason(&mut stream, &mut buf, &mut seen).await;
         seen.clear();
         let done = events_until(&mut stream, &mut buf, &mut seen, |e| {
             e["kind"] == "run_finished"
@@ -394,6 +405,15 @@ fn watch_ui_streams_nodes_runs_and_the_reason_of_each_rerun() {
             page.contains("A greeting"),
             "the doc, from the flow's binary: {page}"
         );
+        // `greeting` was memoized: its input `name` was given, not drawn as missing.
+        let svg = reqwest::get(format!("{}/runs/{run_id}/picture.svg", ui.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(svg.contains("data-node=\"name\""), "{svg}");
+        assert!(!svg.contains("not given"), "{svg}");
     });
 }
 
@@ -419,4 +439,145 @@ fn a_flows_own_binary_adds_docs_and_the_nodes_a_run_did_not_reach() {
         node.contains("Cost per signup, relative to the target cost."),
         "{node}"
     );
+}
+
+#[test]
+fn watch_ui_shows_a_run_cancelled_by_an_edit_as_cancelled() {
+    let tmp = tempdir();
+    let gate = tmp.path().join("gate");
+    let ui = held_watch(tmp.path(), &gate);
+    let cancelled_id = runtime().block_on(async {
+        let response = reqwest::get(format!("{}/events", ui.url)).await.unwrap();
+        let mut stream = response.bytes_stream();
+        let (mut buf, mut seen) = (String::new(), Vec::new());
+        // The first run is held in `held` (its gate is shut): edit the notes meanwhile.
+        let started = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_started"
+        })
+        .await;
+        let first_id = started["run_id"].as_str().unwrap().to_string();
+        events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "node_started" && e["node"] == "held"
+        })
+        .await;
+        std::fs::write(
+            tmp.path().join("notes.txt"),
+            "to be or not to be, that is the question",
+        )
+        .unwrap();
+        let cancelling = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "cancelling"
+        })
+        .await;
+        assert_eq!(cancelling["run"], 1, "{cancelling}");
+        assert!(
+            cancelling["files"][0]
+                .as_str()
+                .unwrap()
+                .ends_with("notes.txt"),
+            "{cancelling}"
+        );
+        // Let `held` finish: the run stops before `held_summary`, as cancelled.
+        std::fs::write(&gate, "open").unwrap();
+        let ended = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_ended"
+        })
+        .await;
+        assert_eq!(ended["status"], "cancelled", "{seen:?}");
+        assert_eq!(ended["run"], 1);
+        assert_eq!(ended["run_id"], first_id.as_str());
+        assert!(
+            !seen
+                .iter()
+                .any(|e| e["kind"] == "node_started" && e["node"] == "held_summary"),
+            "nothing starts after the cancel: {seen:?}"
+        );
+        // The rerun, for the edit, completes.
+        let reason = edit_is_the_reason(&mut stream, &mut buf, &mut seen).await;
+        assert_eq!(reason["run"], 2);
+        let second = events_until(&mut stream, &mut buf, &mut seen, |e| {
+            e["kind"] == "run_ended"
+        })
+        .await;
+        assert_eq!(second["status"], "completed", "{seen:?}");
+        assert_ne!(second["run_id"], first_id.as_str());
+        first_id
+    });
+
+    // Pages rendered now say so too: the live panel lists both endings, the runs page and the
+    // run's own page show the first run as cancelled.
+    let (status, live) = get(&format!("{}/live", ui.url));
+    assert_eq!(status, 200, "{live}");
+    assert!(
+        live.contains(&format!(
+            "<li data-number=\"1\" data-status=\"cancelled\"><span class=\"badge cancelled\">cancelled</span> run 1 <a class=\"mono\" href=\"/runs/{cancelled_id}\">"
+        )),
+        "{live}"
+    );
+    assert!(
+        live.contains("<li data-number=\"2\" data-status=\"completed\">"),
+        "{live}"
+    );
+    let (_, runs) = get(&format!("{}/", ui.url));
+    let row_at = runs
+        .find(&format!("<tr data-run=\"{cancelled_id}\""))
+        .expect("the cancelled run is listed");
+    let row = &runs[row_at..row_at + runs[row_at..].find("</tr>").unwrap()];
+    assert!(
+        row.contains("<span class=\"badge cancelled\">cancelled</span>"),
+        "{row}"
+    );
+    let (status, run) = get(&format!("{}/runs/{cancelled_id}", ui.url));
+    assert_eq!(status, 200, "{run}");
+    assert!(
+        run.contains("<dt>status</dt><dd><span class=\"badge cancelled\">cancelled</span>"),
+        "{run}"
+    );
+}
+
+/// A flow that stores a data frame (parquet, the frames' default format).
+#[cfg(feature = "polars")]
+mod frames {
+    use weft::frames::polars::prelude::*;
+    use weft::prelude::*;
+
+    /// Sales by region, `n` rows of the first region.
+    #[node]
+    pub fn sales(n: &i64) -> Result<DataFrame, PolarsError> {
+        df!("region" => ["eu", "us", "eu"], "qty" => [*n, 5, 7])
+    }
+}
+
+#[cfg(feature = "polars")]
+#[test]
+fn a_stored_frame_is_previewed_with_its_schema_and_first_rows() {
+    let tmp = tempdir();
+    let cache = tmp.path().join(".weft/cache");
+    let dr = weft::Builder::new()
+        .with_modules(weft::modules![crate::frames])
+        .with_cache_config(weft::CacheConfig::at(&cache))
+        .build()
+        .unwrap();
+    dr.execute(&["sales"], weft::inputs! { "n" => 3i64 })
+        .unwrap();
+    drop(dr);
+    let id = run_ids(tmp.path()).remove(0);
+    let ui = weft_ui(&cache);
+    let (status, node) = get(&format!("{}/runs/{id}/nodes/sales", ui.url));
+    assert_eq!(status, 200, "{node}");
+    assert!(
+        node.contains(
+            "<dt>type</dt><dd class=\"mono\">DataFrame</dd><dt>format</dt><dd>parquet</dd>"
+        ),
+        "{node}"
+    );
+    for shown in [
+        "3 rows, 2 columns",
+        "region: str",
+        "qty: i64",
+        "│ us ",
+        "┆ 7 ",
+    ] {
+        assert!(node.contains(shown), "`{shown}` in: {node}");
+    }
 }

@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{flow, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS};
+use common::{
+    flow, held_watch, run_ids, stderr, tempdir, ui_flow_bin, Served, PATIENCE, REPORT_INPUTS,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -27,14 +29,23 @@ fn webdriver() -> String {
 
 /// A headless Chromium session at a laptop's width.
 async fn browser() -> Client {
+    browser_with(&[]).await
+}
+
+/// [`browser`], with more Chromium flags.
+async fn browser_with(flags: &[&str]) -> Client {
+    let mut args = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+        "--no-first-run",
+        "--no-default-browser-check",
+    ];
+    args.extend_from_slice(flags);
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--window-size=1366,900", "--no-first-run", "--no-default-browser-check"
-        ]}),
-    );
+    caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
         .capabilities(caps)
@@ -179,6 +190,45 @@ fn runs_list_run_picture_and_a_node_page_in_chromium() {
 }
 
 #[test]
+fn the_theme_follows_the_systems_light_or_dark_setting() {
+    webdriver();
+    let tmp = tempdir();
+    let out = flow(tmp.path())
+        .args(["build", "report", "--quiet"])
+        .args(REPORT_INPUTS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("weft"));
+    cmd.args(["ui", "--port", "0", "--cache"])
+        .arg(tmp.path().join(".weft/cache"));
+    let ui = Served::start(cmd);
+    let look = "return [matchMedia('(prefers-color-scheme: dark)').matches, \
+                getComputedStyle(document.body).backgroundColor, \
+                getComputedStyle(document.body).color]";
+    runtime().block_on(async {
+        for (flags, dark, bg, text) in [
+            (&[][..], false, "rgb(248, 250, 252)", "rgb(15, 23, 42)"),
+            (
+                &["--force-dark-mode"][..],
+                true,
+                "rgb(11, 17, 32)",
+                "rgb(229, 231, 235)",
+            ),
+        ] {
+            let c = browser_with(flags).await;
+            c.goto(&format!("{}/", ui.url)).await.unwrap();
+            let seen = c.execute(look, vec![]).await.unwrap();
+            assert_eq!(seen, json!([dark, bg, text]), "{flags:?}");
+            if dark {
+                screenshot(&c, "runs-dark.png").await;
+            }
+            c.close().await.unwrap();
+        }
+    });
+}
+
+#[test]
 fn a_watch_sessions_page_changes_colour_when_a_file_input_is_edited() {
     webdriver();
     let tmp = tempdir();
@@ -246,6 +296,63 @@ fn a_watch_sessions_page_changes_colour_when_a_file_input_is_edited() {
         .await;
         assert!(said.as_str().unwrap().contains("notes.txt"), "{said}");
         screenshot(&c, "live.png").await;
+        c.close().await.unwrap();
+    });
+}
+
+#[test]
+fn a_watch_sessions_live_page_shows_a_cancelled_run_as_cancelled() {
+    webdriver();
+    let tmp = tempdir();
+    let notes = tmp.path().join("notes.txt");
+    let gate = tmp.path().join("gate");
+    // `held` waits for the gate file: the first run stays in flight until the test opens it.
+    let ui = held_watch(tmp.path(), &gate);
+
+    runtime().block_on(async {
+        let c = browser().await;
+        c.goto(&format!("{}/live", ui.url)).await.unwrap();
+        until(
+            &c,
+            "the first run held in `held`",
+            "return document.querySelector('#live .what').textContent.includes('running held')",
+        )
+        .await;
+        // An edit while the run is in flight cancels it.
+        std::fs::write(&notes, "to be or not to be, that is the question").unwrap();
+        let said = until(
+            &c,
+            "the run shown as being cancelled",
+            "const p = document.getElementById('live'); \
+             return p.dataset.state === 'cancelled' && p.querySelector('.what').textContent",
+        )
+        .await;
+        assert!(
+            said.as_str().unwrap().contains("notes.txt changed"),
+            "{said}"
+        );
+        // Once `held` lets go, the run ends as cancelled and the rerun completes.
+        std::fs::write(&gate, "open").unwrap();
+        until(
+            &c,
+            "the rerun listed as completed",
+            "return !!document.querySelector('#endings li[data-number=\"2\"][data-status=\"completed\"]')",
+        )
+        .await;
+        let first = c
+            .find(Locator::Css("#endings li[data-number='1']"))
+            .await
+            .expect("the first run is listed");
+        assert_eq!(
+            first.attr("data-status").await.unwrap().as_deref(),
+            Some("cancelled")
+        );
+        let text = first.text().await.unwrap();
+        assert!(
+            text.starts_with("cancelled run 1") && text.ends_with("first run"),
+            "{text}"
+        );
+        screenshot(&c, "live-cancelled.png").await;
         c.close().await.unwrap();
     });
 }

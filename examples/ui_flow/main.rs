@@ -15,6 +15,9 @@ mod nodes {
     use weft::prelude::*;
     use weft::FileInput;
 
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
     /// The notes' text (the file is watched: saving it reruns what depends on it).
     #[node]
     pub fn text(notes: &FileInput) -> Result<String, FileError> {
@@ -37,6 +40,30 @@ mod nodes {
     #[node]
     pub fn summary(greeting: &str, word_count: &usize) -> String {
         format!("{greeting}: your notes have {word_count} words")
+    }
+
+    /// The word count, once the file named by `gate` exists: a run held in flight until
+    /// someone opens the gate (the web view's tests edit the notes meanwhile, which cancels
+    /// the run). Gives up after two minutes.
+    #[node]
+    pub fn held(word_count: &usize, gate: &str) -> Result<usize, std::io::Error> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !Path::new(gate).exists() {
+            if Instant::now() > deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the gate `{gate}` was not opened within two minutes"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(*word_count)
+    }
+
+    /// The summary, once the gate was open.
+    #[node]
+    pub fn held_summary(summary: &str, held: &usize) -> String {
+        format!("{summary} (held until {held} words were counted)")
     }
 }
 

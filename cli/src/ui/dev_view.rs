@@ -22,6 +22,8 @@ pub(crate) struct DevView {
     /// Opened once the cache exists.
     cache: Option<Cache>,
     reason: String,
+    /// Cycles ended so far (the number of the next one, less one).
+    cycles: u64,
 }
 
 impl DevView {
@@ -33,6 +35,7 @@ impl DevView {
             cache_dir,
             cache: None,
             reason: "first run".into(),
+            cycles: 0,
         }
     }
 
@@ -73,12 +76,9 @@ impl DevView {
             Some(_) => "failed",
             None => "build failed",
         };
-        self.hub.send(json!({
-            "kind": "run_ended",
-            "status": status,
-            "reason": self.reason,
-            "elapsed_ms": took.as_secs_f64() * 1e3,
-        }));
+        self.cycles += 1;
+        self.hub
+            .run_ended(self.cycles, status, self.reason.clone(), took);
     }
 
     /// Starts the server if the cache is there now.

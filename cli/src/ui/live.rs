@@ -8,7 +8,8 @@
 //! a run catches up, and broadcasts new ones; the server sends them as server-sent events
 //! (`/events`, one JSON object each).
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
@@ -18,6 +19,31 @@ use weft::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary}
 
 /// How many events a slow page may fall behind before it is told to reload.
 const BACKLOG: usize = 4096;
+
+/// How many of the session's run endings the live panel lists.
+pub(crate) const ENDINGS_KEPT: usize = 10;
+
+/// How a run of the session ended, as the live panel lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct Ending {
+    /// The watcher's number of the run (1 for the first).
+    pub(crate) number: u64,
+    /// The run's id in the cache (none when it was cancelled before it began).
+    pub(crate) run_id: Option<String>,
+    /// `completed`, `failed`, `cancelled` (or `ended`).
+    pub(crate) status: &'static str,
+    /// Why it ran (the file that changed).
+    pub(crate) reason: String,
+}
+
+/// What the session's runs came to, for pages rendered after the events went by.
+#[derive(Default)]
+struct Session {
+    /// The id of the run in flight, from the adapter's run start.
+    in_flight: Option<String>,
+    /// The latest endings, oldest first.
+    endings: VecDeque<Ending>,
+}
 
 /// The live events of one watch session, for every page that listens.
 #[derive(Clone)]
@@ -29,6 +55,7 @@ struct HubInner {
     tx: broadcast::Sender<Arc<str>>,
     /// The events since the current (or last) run started: what a page opened now replays.
     current: Mutex<Vec<Arc<str>>>,
+    session: Mutex<Session>,
 }
 
 impl Default for Hub {
@@ -38,6 +65,7 @@ impl Default for Hub {
             inner: Arc::new(HubInner {
                 tx,
                 current: Mutex::new(Vec::new()),
+                session: Mutex::default(),
             }),
         }
     }
@@ -48,6 +76,9 @@ impl Hub {
     /// replay list.
     pub(crate) fn send(&self, event: Json) {
         let starts_run = event["kind"] == "run_started";
+        if starts_run {
+            lock(&self.inner.session).in_flight = event["run_id"].as_str().map(str::to_string);
+        }
         let text: Arc<str> = Arc::from(event.to_string());
         {
             let mut current = self.lock();
@@ -74,23 +105,75 @@ impl Hub {
         (current.clone(), self.inner.tx.subscribe())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<str>>> {
-        self.inner
-            .current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<str>>> {
+        lock(&self.inner.current)
+    }
+
+    /// The session's latest run endings, newest first.
+    pub(crate) fn endings(&self) -> Vec<Ending> {
+        lock(&self.inner.session)
+            .endings
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether run `run_id` was cancelled during this session (the cache records a cancelled
+    /// run as it stopped, without saying it was cancelled).
+    pub(crate) fn cancelled(&self, run_id: &str) -> bool {
+        lock(&self.inner.session)
+            .endings
+            .iter()
+            .any(|e| e.status == "cancelled" && e.run_id.as_deref() == Some(run_id))
+    }
+
+    /// Run `number` of the session ended (`completed`, `failed`, `cancelled`, …): kept for the
+    /// live panel, with the id of the run in flight, and sent.
+    pub(crate) fn run_ended(
+        &self,
+        number: u64,
+        status: &'static str,
+        reason: String,
+        elapsed: Duration,
+    ) {
+        let run_id = {
+            let mut session = lock(&self.inner.session);
+            let run_id = session.in_flight.take();
+            if session.endings.len() == ENDINGS_KEPT {
+                session.endings.pop_front();
+            }
+            session.endings.push_back(Ending {
+                number,
+                run_id: run_id.clone(),
+                status,
+                reason: reason.clone(),
+            });
+            run_id
+        };
+        self.send(json!({
+            "kind": "run_ended",
+            "run": number,
+            "run_id": run_id,
+            "status": status,
+            "reason": reason,
+            "elapsed_ms": elapsed.as_secs_f64() * 1e3,
+        }));
     }
 
     /// Forwards what the watcher says: why a run starts, which run is being cancelled, and
     /// how each ended.
     pub(crate) fn watch(&self, update: &Update) {
         match update {
-            Update::Started { run, trigger } => self.send(json!({
+            Update::Started { run, trigger } => {
+                lock(&self.inner.session).in_flight = None;
+                self.send(json!({
                 "kind": "reason",
                 "run": run,
                 "reason": reason(trigger),
                 "files": files(trigger),
-            })),
+                }))
+            }
             Update::Cancelling { run, paths } => self.send(json!({
                 "kind": "cancelling",
                 "run": run,
@@ -103,13 +186,12 @@ impl Hub {
                     RunStatus::Cancelled => "cancelled",
                     _ => "ended",
                 };
-                self.send(json!({
-                    "kind": "run_ended",
-                    "run": report.number,
-                    "status": status,
-                    "reason": reason(&report.trigger),
-                    "elapsed_ms": report.elapsed.as_secs_f64() * 1e3,
-                }));
+                self.run_ended(
+                    report.number,
+                    status,
+                    reason(&report.trigger),
+                    report.elapsed,
+                );
             }
             Update::Unchanged(paths) => self.send(json!({
                 "kind": "unchanged",
@@ -118,6 +200,10 @@ impl Hub {
             _ => {}
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A run's reason in words.
@@ -158,10 +244,8 @@ impl LiveAdapter {
         }
     }
 
-    fn in_body(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        self.in_body
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn in_body(&self) -> MutexGuard<'_, std::collections::HashSet<String>> {
+        lock(&self.in_body)
     }
 }
 

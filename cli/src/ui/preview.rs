@@ -1,7 +1,9 @@
 //! A stored value as the node page shows it: its size, format and type, and a small preview
 //! when the view can read it without the flow's code — values stored as JSON, and postcard
 //! values of the common scalar, string, list and map types (postcard does not describe itself,
-//! so the type named in the blob decides how it is read). Anything else is summarised only.
+//! so the type named in the blob decides how it is read), and — with the `polars` feature —
+//! data frames stored as parquet or Arrow IPC (their schema and first rows). Anything else is
+//! summarised only.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -12,6 +14,10 @@ use weft::DataVersion;
 
 /// At most this many characters of a preview are shown.
 pub(crate) const PREVIEW_CHARS: usize = 2_000;
+
+/// The rows of a stored frame shown.
+#[cfg(feature = "polars")]
+const FRAME_ROWS: usize = 10;
 
 /// What the node page says about a stored value.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,21 +38,48 @@ pub(crate) fn summary(
         return Ok(None);
     };
     let short = weft::short_type_name(&blob.type_name);
+    let pretty = |v: Json| serde_json::to_string_pretty(&v).unwrap_or_default();
     let preview = match blob.format.as_str() {
         "json" => serde_json::from_slice::<Json>(&blob.bytes)
+            .map(pretty)
             .map_err(|e| format!("the stored JSON does not parse: {e}")),
-        _ => typed(store, version, &short),
+        "parquet" | "ipc" => frame(&blob.bytes, &blob.format),
+        _ => typed(store, version, &short).map(pretty),
     }
-    .map(|v| {
-        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        crate::text::truncate(&text, PREVIEW_CHARS).0
-    });
+    .map(|text| crate::text::truncate(&text, PREVIEW_CHARS).0);
     Ok(Some(Summary {
         format: blob.format,
         type_name: short,
         bytes: blob.bytes.len(),
         preview,
     }))
+}
+
+/// A stored frame's shape, schema and first rows.
+#[cfg(feature = "polars")]
+fn frame(bytes: &[u8], format: &str) -> Result<String, String> {
+    use weft::frames::polars::prelude::DataFrame;
+    use weft::CacheFormats as _;
+    let df = DataFrame::decode(bytes, format)?;
+    let schema: Vec<String> = (df.get_column_names().into_iter().zip(df.dtypes()))
+        .map(|(name, dtype)| format!("  {name}: {dtype}"))
+        .collect();
+    Ok(format!(
+        "{} rows, {} columns\nschema:\n{}\nfirst rows:\n{}",
+        df.height(),
+        df.width(),
+        schema.join("\n"),
+        df.head(Some(FRAME_ROWS))
+    ))
+}
+
+/// Without the `polars` feature a stored frame is summarised only.
+#[cfg(not(feature = "polars"))]
+fn frame(_bytes: &[u8], format: &str) -> Result<String, String> {
+    Err(format!(
+        "a data frame stored as {format}: a `weft` built with the `polars` feature shows its \
+         schema and first rows (`cargo install weft-dataflow-cli --features polars`)"
+    ))
 }
 
 /// Decodes a postcard value of a type the view knows by its short name.

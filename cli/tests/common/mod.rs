@@ -197,6 +197,26 @@ pub fn ui_flow_bin() -> &'static Path {
     })
 }
 
+/// `ui_flow watch held_summary --ui` in `dir` (notes in `notes.txt`, written here): its `held`
+/// node waits until the file `gate` exists, so a run stays in flight until the test opens it.
+pub fn held_watch(dir: &Path, gate: &Path) -> Served {
+    std::fs::write(dir.join("notes.txt"), "to be or not to be").unwrap();
+    let mut cmd = std::process::Command::new(ui_flow_bin());
+    cmd.current_dir(dir)
+        .args([
+            "watch",
+            "held_summary",
+            "--input",
+            "notes=notes.txt",
+            "--input",
+            "name=Ada",
+            "--input",
+        ])
+        .arg(format!("gate={}", gate.display()))
+        .args(["--ui", "--ui-port", "0"]);
+    Served::start(cmd)
+}
+
 /// How long a broken test waits for a condition before failing (only how long it hangs).
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 

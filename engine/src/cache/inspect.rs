@@ -139,14 +139,39 @@ impl Cache {
     pub fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
         self.flush();
         let mut runs = self.inner.meta.runs()?;
-        if let super::Place::Dir(dir) = &self.inner.place {
-            for r in &mut runs {
-                if r.status == "running" && !super::lease::is_live(dir, &r.run_id) {
-                    r.status = "interrupted".into();
-                }
-            }
+        for r in &mut runs {
+            self.mark_interrupted(r);
         }
         Ok(runs)
+    }
+
+    /// Run `run_id` (an id as [`runs`](Self::runs) lists it, not a prefix), if the cache has
+    /// it, with the status [`runs`](Self::runs) would give it: one run read without listing
+    /// them all, for tools showing one run of many.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("weft-doc-run-{}", std::process::id()));
+    /// let cache = weft::Cache::open(&dir)?;
+    /// assert!(cache.run("0123456789abcdef")?.is_none());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run(&self, run_id: &str) -> Result<Option<RunMeta>, StoreError> {
+        self.flush();
+        let mut run = self.inner.meta.run(run_id)?;
+        if let Some(r) = &mut run {
+            self.mark_interrupted(r);
+        }
+        Ok(run)
+    }
+
+    /// A run recorded as `running` that no live process holds is `interrupted`.
+    fn mark_interrupted(&self, r: &mut RunMeta) {
+        if let super::Place::Dir(dir) = &self.inner.place {
+            if r.status == "running" && !super::lease::is_live(dir, &r.run_id) {
+                r.status = "interrupted".into();
+            }
+        }
     }
 
     /// The id of the most recent run.
@@ -155,13 +180,22 @@ impl Cache {
     }
 
     fn run_or_last(&self, run: Option<&str>) -> Result<String, StoreError> {
+        self.run_meta_or_last(run).map(|m| m.run_id)
+    }
+
+    /// Run `run` (a whole id, read alone, or else a prefix of one), or the last run.
+    fn run_meta_or_last(&self, run: Option<&str>) -> Result<RunMeta, StoreError> {
         match run {
             Some(r) => {
-                let runs = self.runs()?;
-                let matches: Vec<_> = runs.iter().filter(|m| m.run_id.starts_with(r)).collect();
-                match matches.as_slice() {
-                    [one] => Ok(one.run_id.clone()),
-                    [] => Err(StoreError::Other(format!(
+                if let Some(meta) = self.run(r)? {
+                    return Ok(meta);
+                }
+                let mut matches: Vec<_> = (self.runs()?.into_iter())
+                    .filter(|m| m.run_id.starts_with(r))
+                    .collect();
+                match matches.len() {
+                    1 => Ok(matches.remove(0)),
+                    0 => Err(StoreError::Other(format!(
                         "no run `{r}` in {} (see `weft cache runs`)",
                         self.location()
                     ))),
@@ -169,7 +203,8 @@ impl Cache {
                 }
             }
             None => self
-                .last_run_id()
+                .runs()?
+                .pop()
                 .ok_or_else(|| StoreError::Other(format!("no runs in {}", self.location()))),
         }
     }
@@ -360,9 +395,9 @@ impl Cache {
     #[cfg(feature = "viz")]
     #[cfg_attr(docsrs, doc(cfg(feature = "viz")))]
     pub fn run_picture(&self, run: Option<&str>) -> Result<Viz, StoreError> {
-        let run_id = self.run_or_last(run)?;
+        let meta = self.run_meta_or_last(run)?;
+        let run_id = meta.run_id.clone();
         let records = self.inner.meta.records(&run_id)?;
-        let meta = self.runs()?.into_iter().find(|m| m.run_id == run_id);
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut nodes = Vec::new();
         let mut failure = None;
@@ -391,7 +426,7 @@ impl Cache {
         }
         // Every requested node is in the picture: one that never ran (something it needs
         // failed first) is greyed.
-        for output in meta.iter().flat_map(|m| &m.outputs) {
+        for output in &meta.outputs {
             if !index.contains_key(output) {
                 index.insert(output.clone(), nodes.len());
                 nodes.push(VizNode {
@@ -407,8 +442,10 @@ impl Cache {
         for r in &records {
             for (dep, version) in &r.deps {
                 if !index.contains_key(dep) && inputs.insert(dep.clone()) {
-                    // No version and not ignored: an optional input that was not given.
-                    let absent = version.is_none() && !r.ignored.contains(dep);
+                    // No version and not ignored: an optional input that was not given
+                    // (a memoized node's record has no versions of its dependencies).
+                    let absent =
+                        version.is_none() && !r.ignored.contains(dep) && r.status != Status::Memo;
                     index.insert(dep.clone(), nodes.len());
                     nodes.push(VizNode {
                         name: dep.clone(),
@@ -428,12 +465,10 @@ impl Cache {
                 edges.push((index[dep], index[&r.node]));
             }
         }
-        let title = match (&meta, failure) {
-            (Some(m), Some(why)) if m.status == "failed" => {
-                format!("weft run {run_id} · failed: {why}")
-            }
-            (_, Some(why)) => format!("weft run {run_id} · {why}"),
-            _ => format!("weft run {run_id}"),
+        let title = match failure {
+            Some(why) if meta.status == "failed" => format!("weft run {run_id} · failed: {why}"),
+            Some(why) => format!("weft run {run_id} · {why}"),
+            None => format!("weft run {run_id}"),
         };
         Ok(Viz {
             title,

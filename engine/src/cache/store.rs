@@ -404,6 +404,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError>;
     /// All runs, oldest first.
     fn runs(&self) -> Result<Vec<RunMeta>, StoreError>;
+    /// Run `run_id` (an id as [`runs`](Self::runs) lists it), if stored: what showing one run
+    /// needs, without listing them all. The default looks it up in [`runs`](Self::runs); a
+    /// store that can read one run alone does (SQLite by its key, object storage by its object).
+    fn run(&self, run_id: &str) -> Result<Option<RunMeta>, StoreError> {
+        Ok(self.runs()?.into_iter().find(|r| r.run_id == run_id))
+    }
     /// The records of one run, in execution order.
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError>;
     /// A node's records across runs, newest first, at most `limit`.

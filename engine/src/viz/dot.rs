@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::escape::{dot_quote, html_escape};
+use super::escape::{dot_quote, label_escape};
 use super::{Viz, VizError};
 use crate::type_name::short_type_name;
 
@@ -38,19 +38,19 @@ impl Viz {
             // (Graphviz rejects empty <B></B>, so empty parts are left out.)
             let mut lines = Vec::new();
             if !node.name.is_empty() {
-                lines.push(format!("<B>{}</B>", html_escape(&node.name)));
+                lines.push(format!("<B>{}</B>", label_escape(&node.name)));
             }
             let ty = short_type_name(&node.type_name);
             if !ty.is_empty() {
                 lines.push(format!(
                     "<FONT POINT-SIZE=\"10\" FACE=\"Courier\" COLOR=\"#374151\">{}</FONT>",
-                    html_escape(&ty)
+                    label_escape(&ty)
                 ));
             }
             if !node.note.is_empty() {
                 lines.push(format!(
                     "<FONT POINT-SIZE=\"10\" COLOR=\"#4b5563\"><I>{}</I></FONT>",
-                    html_escape(&node.note)
+                    label_escape(&node.note)
                 ));
             }
             let label = if lines.is_empty() {

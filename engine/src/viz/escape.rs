@@ -22,8 +22,18 @@ pub(super) fn xml_escape(s: &str) -> String {
     out
 }
 
-/// Text for a Graphviz HTML-like label (`<...>`).
-pub(super) fn html_escape(s: &str) -> String {
+/// `s` as HTML text or as a quoted attribute value: `&`, `<`, `>`, `"` and `'` escaped, line
+/// breaks and tabs kept, other control characters (which HTML does not allow) replaced by
+/// U+FFFD. The pictures' Graphviz labels and the web view (`weft ui`) use it alike.
+///
+/// ```
+/// use weft::viz::html_escape;
+///
+/// assert_eq!(html_escape("a < b && c > 'd'"), "a &lt; b &amp;&amp; c &gt; &#39;d&#39;");
+/// assert_eq!(html_escape("<p title=\"x\">"), "&lt;p title=&quot;x&quot;&gt;");
+/// assert_eq!(html_escape("two\nlines\u{7}"), "two\nlines\u{fffd}");
+/// ```
+pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -32,12 +42,17 @@ pub(super) fn html_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
+            '\n' | '\r' | '\t' => out.push(c),
             c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Text for a Graphviz HTML-like label (`<...>`): escaped as HTML, on one line.
+pub(super) fn label_escape(s: &str) -> String {
+    html_escape(&s.replace(['\n', '\r', '\t'], " "))
 }
 
 /// Text for a Graphviz double-quoted string.

@@ -174,6 +174,7 @@ pub enum VizError {
 /// [`crate::short_type_name`] now.
 #[doc(hidden)]
 pub use crate::type_name::short_type_name;
+pub use escape::html_escape;
 
 impl Viz {
     /// Writes DOT or SVG depending on the file extension (".dot"/".gv" → DOT, anything else → SVG), atomically: write a temp file beside it then rename.

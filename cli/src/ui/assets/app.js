@@ -60,6 +60,30 @@ async function refreshPart(id) {
   if (fresh) el.replaceWith(fresh);
 }
 
+// How a run of the session ended, at the top of the live panel's list (a page opened later
+// has it from the server already: each run number is listed once).
+function listEnding(e) {
+  const list = document.getElementById("endings");
+  if (!list || e.run === undefined || list.querySelector('li[data-number="' + e.run + '"]')) return;
+  const li = document.createElement("li");
+  li.dataset.number = String(e.run);
+  li.dataset.status = e.status;
+  const badge = document.createElement("span");
+  badge.className = "badge " + e.status;
+  badge.textContent = e.status;
+  li.append(badge, " run " + e.run);
+  if (e.run_id) {
+    const a = document.createElement("a");
+    a.className = "mono";
+    a.href = "/runs/" + encodeURIComponent(e.run_id);
+    a.textContent = e.run_id.slice(0, 8);
+    li.append(" ", a);
+  }
+  li.append(" · " + e.reason);
+  list.prepend(li);
+  while (list.children.length > 10) list.lastElementChild.remove();
+}
+
 function followLive() {
   const panel = document.getElementById("live");
   const picture = document.querySelector(".picture[data-live]");
@@ -111,6 +135,7 @@ function followLive() {
         say("cancelling run " + (run.id || "").slice(0, 8) + ": " + (e.files || []).join(", ") + " changed", "cancelled");
         break;
       case "run_ended": {
+        listEnding(e);
         const state = e.status === "completed" ? "idle" : e.status;
         say("last run " + (run.id || "").slice(0, 8) + " " + e.status + " (" + e.reason + ", " +
             Math.round(e.elapsed_ms) + " ms)", state);

@@ -18,7 +18,7 @@ pub(crate) fn render(site: &Site) -> Page {
     }
     let latest = site.runs().map_err(PageError::store)?.into_iter().next();
     let mut body = String::new();
-    body.push_str(live_panel(site));
+    body.push_str(&live_panel(site));
     body.push_str("<h1>Live</h1>");
     match latest {
         Some(run) => {

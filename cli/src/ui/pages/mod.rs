@@ -61,21 +61,8 @@ impl PageError {
     }
 }
 
-/// `s` escaped for HTML text and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text and attribute values escaped for HTML: the engine's escaper, the one the pictures use.
+pub(crate) use weft::viz::html_escape as esc;
 
 /// `s` escaped for a URL path segment (node names and run ids are plain already; this keeps
 /// links right whatever they hold).
@@ -132,14 +119,37 @@ pub(crate) fn frame(
     )
 }
 
-/// The live panel (shown while a watch session serves the view).
-pub(crate) fn live_panel(site: &Site) -> &'static str {
-    if site.live.is_some() {
+/// The live panel (shown while a watch session serves the view): what happens now, and how
+/// the session's latest runs ended (a cancelled run listed as cancelled), newest first.
+pub(crate) fn live_panel(site: &Site) -> String {
+    let Some(hub) = &site.live else {
+        return String::new();
+    };
+    let mut out = String::from(
         "<div id=\"live\" class=\"panel live idle\" data-state=\"idle\"><strong>Live</strong> · \
-         <span class=\"what\">waiting for the first run's events…</span></div>"
-    } else {
-        ""
+         <span class=\"what\">waiting for the first run's events…</span>\
+         <ol id=\"endings\" class=\"endings\">",
+    );
+    for e in hub.endings() {
+        let run = match &e.run_id {
+            Some(id) => format!(
+                " <a class=\"mono\" href=\"/runs/{}\">{}</a>",
+                seg(id),
+                esc(short_id(id))
+            ),
+            None => String::new(),
+        };
+        let _ = write!(
+            out,
+            "<li data-number=\"{n}\" data-status=\"{status}\">{badge} run {n}{run} · {reason}</li>",
+            n = e.number,
+            status = e.status,
+            badge = badge(e.status, e.status),
+            reason = esc(&e.reason),
+        );
     }
+    out.push_str("</ol></div>");
+    out
 }
 
 /// A status badge.

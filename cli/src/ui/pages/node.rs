@@ -37,7 +37,7 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
     let short = short_id(&run.run_id);
 
     let mut body = String::new();
-    body.push_str(live_panel(site));
+    body.push_str(&live_panel(site));
     let _ = write!(
         body,
         "<h1><span class=\"mono\">{}</span> {}</h1>",
@@ -145,11 +145,16 @@ pub(crate) fn render(site: &Site, run_id: &str, node: &str) -> Page {
         None => body.push_str("<p class=\"muted\">no value stored for this record</p>"),
         Some(v) => match preview::summary(&site.cache.result_store(), &v) {
             Ok(Some(s)) => {
+                // Values stored in a file format (frames) name no type: the record does.
+                let type_name = match s.type_name.as_str() {
+                    "" => weft::short_type_name(&this.type_name),
+                    named => named.to_string(),
+                };
                 let _ = write!(
                     body,
                     "<dl class=\"facts\"><dt>type</dt><dd class=\"mono\">{}</dd><dt>format</dt><dd>{}</dd>\
                      <dt>size</dt><dd>{}</dd></dl>",
-                    esc(&s.type_name),
+                    esc(&type_name),
                     esc(&s.format),
                     crate::text::size(s.bytes as u64)
                 );
@@ -197,12 +202,13 @@ fn history_table(
     history: &[NodeRecord],
     body: &mut String,
 ) -> Result<(), PageError> {
-    let started: HashMap<String, f64> = site
-        .runs()
-        .map_err(PageError::store)?
-        .into_iter()
-        .map(|r| (r.run_id, r.started_at))
-        .collect();
+    // Each run of the history read alone (the history is short; the cache may hold many runs).
+    let mut started: HashMap<&str, f64> = HashMap::new();
+    for r in history {
+        if let Some(run) = site.run(&r.run_id).map_err(PageError::store)? {
+            started.insert(&r.run_id, run.started_at);
+        }
+    }
     let _ = write!(
         body,
         "<h2>History</h2><div class=\"table-wrap\"><table id=\"history\"><thead><tr><th>run</th><th>started (UTC)</th>\
@@ -221,7 +227,7 @@ fn history_table(
             seg(node),
             esc(short_id(&r.run_id)),
             started
-                .get(&r.run_id)
+                .get(r.run_id.as_str())
                 .map_or("—".into(), |t| crate::text::utc(*t)),
             badge(outcome_class(r.status), r.status.as_str()),
             r.data_version.map_or("—".into(), |v| esc(&v.short())),

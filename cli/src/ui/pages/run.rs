@@ -43,7 +43,7 @@ pub(crate) fn render(site: &Site, id: &str) -> Page {
     let short = short_id(&run.run_id);
 
     let mut body = String::new();
-    body.push_str(live_panel(site));
+    body.push_str(&live_panel(site));
     let _ = write!(
         body,
         "<h1>Run <span class=\"mono\">{}</span></h1>",

@@ -54,7 +54,7 @@ pub(crate) fn render(site: &Site, q: &RunsQuery) -> Page {
     let shown = &runs[(page * PER_PAGE).min(total)..((page + 1) * PER_PAGE).min(total)];
 
     let mut body = String::new();
-    body.push_str(live_panel(site));
+    body.push_str(&live_panel(site));
     let _ = write!(
         body,
         "<h1>Runs</h1><form class=\"filter\" method=\"get\" action=\"/\">\
@@ -127,6 +127,7 @@ fn row(site: &Site, run: &RunMeta, out: &mut String) -> Result<(), PageError> {
         "ok" => badge("ok", "ok"),
         "failed" => badge("failed", "failed"),
         "running" => badge("running", "running"),
+        "cancelled" => badge("cancelled", "cancelled"),
         other => badge("", other),
     };
     let mut counts = String::from("<span class=\"counts\">");

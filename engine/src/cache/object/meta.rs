@@ -279,6 +279,10 @@ impl MetadataStore for ObjectStores {
         Ok(runs)
     }
 
+    fn run(&self, run_id: &str) -> Result<Option<RunMeta>, StoreError> {
+        self.run_meta(run_id)
+    }
+
     fn records(&self, run_id: &str) -> Result<Vec<NodeRecord>, StoreError> {
         let paths: Vec<Path> = self
             .list_under(self.shared.layout.records_of(run_id))?

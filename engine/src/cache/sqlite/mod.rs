@@ -55,6 +55,21 @@ pub struct SqliteStore {
     in_run: std::sync::atomic::AtomicBool,
 }
 
+/// A run's columns, as [`run_row`] reads them.
+const RUN_COLUMNS: &str = "SELECT run_id, started_at, finished_at, outputs, status FROM runs";
+
+/// A row of [`RUN_COLUMNS`].
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunMeta> {
+    let outputs: String = r.get(3)?;
+    Ok(RunMeta {
+        run_id: r.get(0)?,
+        started_at: r.get(1)?,
+        finished_at: r.get(2)?,
+        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
+        status: r.get(4)?,
+    })
+}
+
 /// The last finished run (its id).
 const LAST_RUN: &str = "SELECT run_id FROM runs WHERE status != 'running' \
      ORDER BY started_at DESC, rowid DESC LIMIT 1";
@@ -447,19 +462,10 @@ impl MetadataStore for SqliteStore {
         self.healing(|| {
             let c = self.reader()?;
             let mut stmt = c
-                .prepare("SELECT run_id, started_at, finished_at, outputs, status FROM runs ORDER BY started_at, rowid")
+                .prepare(&format!("{RUN_COLUMNS} ORDER BY started_at, rowid"))
                 .map_err(StoreError::sql("listing runs"))?;
             let rows = stmt
-                .query_map([], |r| {
-                    let outputs: String = r.get(3)?;
-                    Ok(RunMeta {
-                        run_id: r.get(0)?,
-                        started_at: r.get(1)?,
-                        finished_at: r.get(2)?,
-                        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
-                        status: r.get(4)?,
-                    })
-                })
+                .query_map([], run_row)
                 .map_err(StoreError::sql("listing runs"))?;
             // A row that cannot be read is left out, with a notice: one bad record never
             // hides the others.
@@ -477,6 +483,15 @@ impl MetadataStore for SqliteStore {
                 }
             }
             Ok(runs)
+        })
+    }
+
+    fn run(&self, run_id: &str) -> Result<Option<RunMeta>, StoreError> {
+        self.healing(|| {
+            let c = self.reader()?;
+            c.prepare_cached(&format!("{RUN_COLUMNS} WHERE run_id = ?1"))
+                .and_then(|mut stmt| stmt.query_row([run_id], run_row).optional())
+                .map_err(StoreError::sql("reading a run"))
         })
     }
 

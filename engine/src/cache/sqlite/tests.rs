@@ -213,3 +213,25 @@ fn tallies_and_history_up_to_a_run_agree_with_the_records() {
     assert_eq!(through, all[at..].to_vec());
     assert!(store.history_through("c", "r2", 10).unwrap().is_empty());
 }
+
+#[test]
+fn one_run_is_read_by_its_id_as_the_list_has_it() {
+    let store = SqliteStore::open(&temp("one-run")).unwrap();
+    store
+        .write(&[run("r1", 1.0, "ok"), run("r2", 2.0, "running")])
+        .unwrap();
+    store
+        .write(&[MetaWrite::EndRun {
+            run_id: "r2".into(),
+            status: "failed".into(),
+            finished_at: 3.0,
+        }])
+        .unwrap();
+    for listed in store.runs().unwrap() {
+        assert_eq!(store.run(&listed.run_id).unwrap(), Some(listed));
+    }
+    assert_eq!(store.run("r2").unwrap().unwrap().status, "failed");
+    // An id, not a prefix.
+    assert_eq!(store.run("r").unwrap(), None);
+    assert_eq!(store.run("nope").unwrap(), None);
+}
