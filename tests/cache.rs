@@ -27,7 +27,8 @@ weft_tests::on_every_store!("cache":
     inspection_runs_versions_store_explain_view_gc,
     values_that_do_not_round_trip_are_not_stored,
     a_finished_run_is_visible_to_another_live_driver_at_once,
-    an_ignored_input_stays_out_of_keys_and_explain_says_so;
+    an_ignored_input_stays_out_of_keys_and_explain_says_so,
+    a_cancelled_run_is_recorded_as_cancelled_with_what_it_did;
     in_process_stores: a_long_chain_of_hits_is_read_and_dropped_without_deep_recursion,
 );
 
@@ -389,6 +390,48 @@ fn an_ignored_input_stays_out_of_keys_and_explain_says_so(store: Store) {
 }
 
 pub struct Opaque(pub u64);
+
+fn a_cancelled_run_is_recorded_as_cancelled_with_what_it_did(store: Store) {
+    // `first` cancels its own run: `second` is never dispatched.
+    let cancel = weft::CancelToken::new();
+    let stop = cancel.clone();
+    let nodes = vec![
+        NodeSpec::builder("first", value_type!(u64))
+            .param("x", value_type!(u64))
+            .code_version("first-v1")
+            .sync(move |a| {
+                stop.cancel();
+                Ok(Arc::new(*a.get::<u64>(0)? + 1))
+            }),
+        NodeSpec::builder("second", value_type!(u64))
+            .param("first", value_type!(u64))
+            .code_version("second-v1")
+            .sync(|a| Ok(Arc::new(*a.get::<u64>(0)? * 2))),
+    ];
+    let dr = Builder::new()
+        .with_nodes(nodes)
+        .with_cache_config(store.config())
+        .build()
+        .unwrap();
+    let err = dr
+        .execute_cancellable(&["second"], inputs! { "x" => 1u64 }, Inputs::new(), &cancel)
+        .map(|_| ())
+        .expect_err("the run cancels itself");
+    assert!(matches!(err, weft::ExecuteError::Cancelled), "{err}");
+    let runs = dr.cache().unwrap().runs().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, "cancelled", "{runs:?}");
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[("first", Status::Executed)]),
+        "what it did before it stopped"
+    );
+    // The next run finishes what was left and says `ok`.
+    let out = dr.execute(&["second"], inputs! { "x" => 1u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("second").unwrap(), 4);
+    let runs = dr.cache().unwrap().runs().unwrap();
+    assert_eq!(runs.last().unwrap().status, "ok", "{runs:?}");
+}
 
 fn opaque_nodes() -> Vec<NodeSpec> {
     vec![

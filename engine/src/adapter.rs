@@ -43,6 +43,9 @@ pub struct RunSummary<'a> {
     pub failed: Option<&'a str>,
     /// Every node that failed, in the order they failed (more than one with `keep_going`).
     pub failures: &'a [&'a str],
+    /// Whether the run was cancelled before every node of its plan had run (a watch session
+    /// saw a newer change; [`CancelToken::cancel`](crate::CancelToken::cancel)).
+    pub cancelled: bool,
     /// Wall time.
     pub duration: Duration,
     /// Every function node of the run that has a value: `(name, spec, value)`, when an adapter

@@ -119,15 +119,6 @@ impl Hub {
             .collect()
     }
 
-    /// Whether run `run_id` was cancelled during this session (the cache records a cancelled
-    /// run as it stopped, without saying it was cancelled).
-    pub(crate) fn cancelled(&self, run_id: &str) -> bool {
-        lock(&self.inner.session)
-            .endings
-            .iter()
-            .any(|e| e.status == "cancelled" && e.run_id.as_deref() == Some(run_id))
-    }
-
     /// Run `number` of the session ended (`completed`, `failed`, `cancelled`, …): kept for the
     /// live panel, with the id of the run in flight, and sent.
     pub(crate) fn run_ended(

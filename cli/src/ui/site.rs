@@ -137,22 +137,13 @@ impl Site {
     pub(crate) fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {
         let mut runs = self.cache.runs()?;
         runs.reverse();
-        Ok(runs.into_iter().map(|r| self.as_seen(r)).collect())
+        Ok(runs)
     }
 
     /// The run with id `id`, if the cache has it (read alone: a run's pages do not list every
     /// run).
     pub(crate) fn run(&self, id: &str) -> Result<Option<RunMeta>, StoreError> {
-        Ok(self.cache.run(id)?.map(|r| self.as_seen(r)))
-    }
-
-    /// `run` with what this session saw of it: a run the watch session cancelled is
-    /// `cancelled` (the cache keeps what it did before it stopped, as a run that ended).
-    fn as_seen(&self, mut run: RunMeta) -> RunMeta {
-        if self.live.as_ref().is_some_and(|h| h.cancelled(&run.run_id)) {
-            run.status = "cancelled".into();
-        }
-        run
+        self.cache.run(id)
     }
 
     /// How `run` went (memoized once it finished).

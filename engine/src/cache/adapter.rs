@@ -145,6 +145,8 @@ impl Adapter for CacheAdapter {
             run_id: run.run_id.to_string(),
             status: if summary.failed.is_some() {
                 "failed"
+            } else if summary.cancelled {
+                "cancelled"
             } else {
                 "ok"
             }

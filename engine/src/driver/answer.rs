@@ -101,6 +101,7 @@ impl Core {
             hits: &reused,
             failed: None,
             failures: &[],
+            cancelled: false,
             duration: prepared.start.elapsed(),
             values: &node_values,
         };

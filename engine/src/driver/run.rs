@@ -227,6 +227,7 @@ impl Core {
             hits: &hits,
             failed: failed_names.first().copied(),
             failures: &failed_names,
+            cancelled,
             duration: start.elapsed(),
             values: &values,
         };
