@@ -1,0 +1,90 @@
+//! The remote suite ([`remote_suite!`]) on real clusters: a Dask scheduler with two workers
+//! (feature `dask`, service `tests/services/dask.sh`: `WEFT_TEST_DASK`,
+//! `WEFT_TEST_DASK_PYTHON`), with the `remote_flow` binary as the flow the cluster's workers
+//! run. Plus what only a cluster has: an unreachable scheduler, a resource no worker has, a
+//! node that kills the process running it on a cluster worker.
+
+#[cfg(feature = "dask")]
+pub(crate) fn dask_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the Dask suite needs the Dask test cluster; run the tests with \
+             `bash tests/run.sh`, or `bash tests/services/dask.sh install && bash \
+             tests/services/dask.sh start` and export $WEFT_SERVICES/dask.env"
+        )
+    })
+}
+
+#[cfg(feature = "dask")]
+pub(crate) fn dask() -> weft::remote::DaskExecutor {
+    weft::remote::DaskExecutor::new()
+        .address(dask_env("WEFT_TEST_DASK"))
+        .python(dask_env("WEFT_TEST_DASK_PYTHON"))
+        .program(env!("CARGO_BIN_EXE_remote_flow"))
+}
+
+#[cfg(feature = "dask")]
+remote_suite!(
+    dask,
+    backend = crate::cluster::dask(),
+    modules = weft::modules![crate::flow]
+);
+
+#[cfg(feature = "dask")]
+mod dask_only {
+    use weft::remote::DaskExecutor;
+    use weft::{inputs, Builder, CacheConfig, Driver, ExecuteError};
+
+    fn driver(name: &str, backend: DaskExecutor) -> Driver {
+        Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir("dask-only", name)))
+            .with_remote_executor(backend)
+            .keep_going(true)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_unreachable_scheduler_is_named_with_how_to_start_one() {
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("tcp://127.0.0.1:{port}");
+        let backend = DaskExecutor::new()
+            .address(&address)
+            .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+            .program(env!("CARGO_BIN_EXE_remote_flow"));
+        let err = driver("unreachable", backend)
+            .execute(&["doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&address), "{text}");
+        assert!(text.contains("dask scheduler"), "{text}");
+    }
+
+    #[test]
+    fn a_node_that_aborts_its_cluster_worker_fails_alone() {
+        let dr = driver("abort", super::dask());
+        let err = dr
+            .execute(
+                &["after_abort", "label"],
+                inputs! { "x" => 2u64, "prefix" => "t".to_string() },
+            )
+            .unwrap_err();
+        let ExecuteError::NodeFailed { node, source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(node, "aborts");
+        assert!(source.to_string().contains("aborted"), "{source}");
+        let records = dr.cache().unwrap().records(None).unwrap();
+        let label = records.iter().find(|r| r.node == "label").unwrap();
+        assert_eq!(label.status, weft::cache::Status::Executed);
+        // The cluster worker starts a new worker of the flow for the next task.
+        let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
+        assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+    }
+}
