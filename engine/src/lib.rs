@@ -206,6 +206,9 @@ mod doc_snippets {
     #[cfg(feature = "polars")]
     #[doc = include_str!("../../book/src/data-frames.md")]
     mod book_data_frames {}
+    #[cfg(feature = "dask")]
+    #[doc = include_str!("../../book/src/ray-and-dask.md")]
+    mod book_ray_and_dask {}
 }
 
 #[doc(hidden)]

@@ -88,3 +88,24 @@ mod dask_only {
         assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
     }
 }
+
+/// `--executor dask=ADDRESS` runs a flow CLI's nodes on the cluster, the workers being the same
+/// binary with the same config; the bridge runs with `$WEFT_PYTHON`.
+#[cfg(feature = "dask")]
+#[test]
+fn a_flow_cli_runs_on_dask() {
+    let cache = weft_tests::temp_dir("dask-cli", "cache");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
+        .args(["build", "label", "--input", "x=3", "--input", "prefix=sum:"])
+        .arg("--executor")
+        .arg(format!("dask={}", dask_env("WEFT_TEST_DASK")))
+        .arg("--cache-dir")
+        .arg(&cache)
+        .env("WEFT_PYTHON", dask_env("WEFT_TEST_DASK_PYTHON"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("sum:15"), "{stdout}");
+}

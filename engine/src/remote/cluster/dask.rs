@@ -31,7 +31,7 @@ const TAIL_LINES: usize = 30;
 /// let dask = DaskExecutor::new()
 ///     .address("tcp://127.0.0.1:8786")
 ///     .program("/usr/local/bin/my-flow")
-///     .slots(8);
+///     .in_flight(8);
 /// assert_eq!(dask.name(), "dask(tcp://127.0.0.1:8786)");
 /// assert_eq!(dask.slots(), 8);
 /// ```
@@ -98,7 +98,7 @@ impl DaskExecutor {
     }
 
     /// How many tasks are in flight at once (Dask queues those its workers cannot run yet).
-    pub fn slots(mut self, n: usize) -> Self {
+    pub fn in_flight(mut self, n: usize) -> Self {
         self.slots = n.max(1);
         self
     }
