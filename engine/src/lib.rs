@@ -206,7 +206,7 @@ mod doc_snippets {
     #[cfg(feature = "polars")]
     #[doc = include_str!("../../book/src/data-frames.md")]
     mod book_data_frames {}
-    #[cfg(feature = "dask")]
+    #[cfg(all(feature = "dask", feature = "ray"))]
     #[doc = include_str!("../../book/src/ray-and-dask.md")]
     mod book_ray_and_dask {}
 }

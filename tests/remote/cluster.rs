@@ -1,18 +1,95 @@
 //! The remote suite ([`remote_suite!`]) on real clusters: a Dask scheduler with two workers
 //! (feature `dask`, service `tests/services/dask.sh`: `WEFT_TEST_DASK`,
-//! `WEFT_TEST_DASK_PYTHON`), with the `remote_flow` binary as the flow the cluster's workers
+//! `WEFT_TEST_DASK_PYTHON`) and a one-machine Ray head (feature `ray`, service
+//! `tests/services/ray.sh`: `WEFT_TEST_RAY`, `WEFT_TEST_RAY_PYTHON`), with the `remote_flow` binary as the flow the cluster's workers
 //! run. Plus what only a cluster has: an unreachable scheduler, a resource no worker has, a
 //! node that kills the process running it on a cluster worker.
 
-#[cfg(feature = "dask")]
-pub(crate) fn dask_env(name: &str) -> String {
+/// A variable written by the test service `service` (`tests/services/SERVICE.sh`).
+#[cfg(any(feature = "dask", feature = "ray"))]
+pub(crate) fn service_env(service: &str, name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
-            "{name} is not set: the Dask suite needs the Dask test cluster; run the tests with \
-             `bash tests/run.sh`, or `bash tests/services/dask.sh install && bash \
-             tests/services/dask.sh start` and export $WEFT_SERVICES/dask.env"
+            "{name} is not set: this suite needs the {service} test cluster; run the tests \
+             with `bash tests/run.sh`, or `bash tests/services/{service}.sh install && bash \
+             tests/services/{service}.sh start` and export $WEFT_SERVICES/{service}.env"
         )
     })
+}
+
+#[cfg(feature = "dask")]
+pub(crate) fn dask_env(name: &str) -> String {
+    service_env("dask", name)
+}
+
+#[cfg(feature = "ray")]
+pub(crate) fn ray() -> weft::remote::RayExecutor {
+    weft::remote::RayExecutor::new()
+        .address(service_env("ray", "WEFT_TEST_RAY"))
+        .python(service_env("ray", "WEFT_TEST_RAY_PYTHON"))
+        .program(env!("CARGO_BIN_EXE_remote_flow"))
+}
+
+#[cfg(feature = "ray")]
+remote_suite!(
+    ray,
+    backend = crate::cluster::ray(),
+    modules = weft::modules![crate::flow]
+);
+
+#[cfg(feature = "ray")]
+mod ray_only {
+    use weft::{inputs, Builder, CacheConfig};
+
+    #[test]
+    fn an_unreachable_dashboard_is_named_with_how_to_start_a_head() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("http://127.0.0.1:{port}");
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir(
+                "ray-only",
+                "unreachable",
+            )))
+            .with_remote_executor(weft::remote::RayExecutor::new().address(&address))
+            .build()
+            .unwrap();
+        let err = dr
+            .execute(&["doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&address) && text.contains("ray start --head"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_job_that_cannot_start_fails_with_its_log() {
+        // A Python that does not exist on the head: the job fails, its log says why.
+        let backend = crate::cluster::ray().python("/nonexistent/python3");
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir(
+                "ray-only",
+                "no-python",
+            )))
+            .with_remote_executor(backend)
+            .build()
+            .unwrap();
+        let err = dr
+            .execute(&["doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("Ray job") && text.contains("/nonexistent/python3"),
+            "{text}"
+        );
+    }
 }
 
 #[cfg(feature = "dask")]

@@ -22,6 +22,15 @@ pub(super) fn on_cluster(
             }
             Ok(builder.with_remote_executor(dask))
         }
+        #[cfg(feature = "ray")]
+        ClusterKind::Ray => {
+            let mut ray = weft::remote::RayExecutor::new().args(worker_args);
+            if let Some(a) = &c.address {
+                ray = ray.address(a);
+            }
+            Ok(builder.with_remote_executor(ray))
+        }
+        #[allow(unreachable_patterns)]
         kind => {
             let _ = (builder, worker_args);
             Err(CliError::usage(format!(

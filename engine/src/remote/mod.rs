@@ -37,7 +37,7 @@ mod resources;
 
 pub use resources::Resources;
 
-#[cfg(feature = "dask")]
+#[cfg(any(feature = "dask", feature = "ray"))]
 mod cluster;
 #[cfg(feature = "remote")]
 mod dispatch;
@@ -50,6 +50,8 @@ mod worker;
 
 #[cfg(feature = "dask")]
 pub use cluster::DaskExecutor;
+#[cfg(feature = "ray")]
+pub use cluster::RayExecutor;
 #[cfg(feature = "remote")]
 pub(crate) use dispatch::Dispatch;
 #[cfg(feature = "remote")]

@@ -356,6 +356,12 @@ def main(args):
     try:
         bridge.serve(lines)
     finally:
+        # The driver is gone (or done): nothing it waits for should keep running.
+        for fut in list(bridge.futures.values()):
+            try:
+                bridge.backend.cancel(fut)
+            except Exception:  # noqa: BLE001 - already finished
+                pass
         backend.close()
 
 

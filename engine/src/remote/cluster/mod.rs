@@ -1,4 +1,4 @@
-//! Cluster backends: [`DaskExecutor`] (feature `dask`) and `RayExecutor` (feature `ray`).
+//! Cluster backends: `DaskExecutor` (feature `dask`) and `RayExecutor` (feature `ray`).
 //!
 //! Neither Dask nor Ray has a Rust client, so weft drives them the way they offer to other
 //! languages: through a small Python **bridge** (`bridge.py`, embedded in weft and written out
@@ -18,10 +18,14 @@
 mod connection;
 #[cfg(feature = "dask")]
 mod dask;
+#[cfg(feature = "ray")]
+mod ray;
 
 pub(crate) use connection::Connection;
 #[cfg(feature = "dask")]
 pub use dask::DaskExecutor;
+#[cfg(feature = "ray")]
+pub use ray::RayExecutor;
 
 /// The bridge script, written next to nothing else in its own directory (Dask) or shipped in
 /// the job's working directory (Ray). Its module name must stay `bridge`: cluster workers
