@@ -601,3 +601,7 @@ mod stores {
         );
     }
 }
+
+/// The same suite on real Dask and Ray clusters (features `dask` and `ray`).
+#[path = "remote/cluster.rs"]
+mod cluster;

@@ -89,8 +89,9 @@ pub(crate) struct BuildArgs {
 
     /// How nodes are run: sequential, threads[:N] (N ready nodes at once; default one per
     /// core), processes[:N] (N worker processes of this binary; a node that crashes its
-    /// process fails alone) or async (tokio: async nodes concurrently, sync ones on the
-    /// blocking pool)
+    /// process fails alone), async (tokio: async nodes concurrently, sync ones on the
+    /// blocking pool), dask[=tcp://HOST:PORT] (tasks on a Dask scheduler; none: a local
+    /// cluster) or ray[=http://HOST:8265] (one Ray job per run, through Ray's Jobs API)
     #[arg(long, value_name = "EXECUTOR", default_value = "sequential", value_parser = executor)]
     pub(crate) executor: Executor,
 
@@ -184,7 +185,7 @@ pub(crate) enum OutputFormat {
 }
 
 /// The executor running the nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Executor {
     /// One node after the other, in topological order.
     Sequential,
@@ -195,11 +196,62 @@ pub(crate) enum Executor {
     Async,
     /// Up to N worker processes of the flow binary (`None`: one per core).
     Processes(Option<usize>),
+    /// Tasks on a Dask or Ray cluster.
+    Cluster(Cluster),
+}
+
+/// Which cluster, and its address (`None`: Dask's local cluster, Ray's default dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cluster {
+    pub(crate) kind: ClusterKind,
+    pub(crate) address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClusterKind {
+    Dask,
+    Ray,
+}
+
+impl ClusterKind {
+    /// The cargo feature of `weft-dataflow-cli` it needs.
+    pub(crate) fn feature(self) -> &'static str {
+        match self {
+            ClusterKind::Dask => "dask",
+            ClusterKind::Ray => "ray",
+        }
+    }
+}
+
+/// Parses `dask`, `dask=ADDRESS`, `ray`, `ray=ADDRESS`.
+fn cluster(s: &str) -> Option<Result<Executor, String>> {
+    let (kind, address) = match s.split_once('=') {
+        Some((k, a)) => (k, Some(a)),
+        None => (s, None),
+    };
+    let kind = match kind {
+        "dask" => ClusterKind::Dask,
+        "ray" => ClusterKind::Ray,
+        _ => return None,
+    };
+    Some(match address {
+        Some(a) if a.trim().is_empty() => Err(format!(
+            "`{s}`: give the cluster's address after `=` (for example `dask=tcp://127.0.0.1:8786` \
+             or `ray=http://127.0.0.1:8265`), or leave `=` out"
+        )),
+        _ => Ok(Executor::Cluster(Cluster {
+            kind,
+            address: address.map(str::to_string),
+        })),
+    })
 }
 
 /// Parses `--executor`: `sequential`, `threads`, `threads:N`, `processes`, `processes:N` or
 /// `async`.
 pub(crate) fn executor(s: &str) -> Result<Executor, String> {
+    if let Some(c) = cluster(s) {
+        return c;
+    }
     let (kind, n) = match s.split_once(':') {
         Some((k, n)) => (k, Some(n)),
         None => (s, None),
@@ -225,7 +277,7 @@ pub(crate) fn executor(s: &str) -> Result<Executor, String> {
         },
         _ => Err(format!(
             "unknown executor `{s}`; expected `sequential`, `threads`, `threads:N`, \
-             `processes`, `processes:N` or `async`"
+             `processes`, `processes:N`, `async`, `dask[=ADDRESS]` or `ray[=ADDRESS]`"
         )),
     }
 }
@@ -375,6 +427,26 @@ mod tests {
         assert_eq!(executor("async"), Ok(Executor::Async));
         assert_eq!(executor("processes"), Ok(Executor::Processes(None)));
         assert_eq!(executor("processes:3"), Ok(Executor::Processes(Some(3))));
+        let dask = |address: Option<&str>| {
+            Ok(Executor::Cluster(Cluster {
+                kind: ClusterKind::Dask,
+                address: address.map(str::to_string),
+            }))
+        };
+        assert_eq!(executor("dask"), dask(None));
+        assert_eq!(
+            executor("dask=tcp://127.0.0.1:8786"),
+            dask(Some("tcp://127.0.0.1:8786"))
+        );
+        let ray = executor("ray=http://127.0.0.1:8265").unwrap();
+        assert!(matches!(
+            ray,
+            Executor::Cluster(Cluster {
+                kind: ClusterKind::Ray,
+                ..
+            })
+        ));
+        assert!(executor("dask=").unwrap_err().contains("address"));
         let e = executor("processes:none").unwrap_err();
         assert!(
             e.contains("worker processes") && e.contains("at least 1"),

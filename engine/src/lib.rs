@@ -209,6 +209,9 @@ mod doc_snippets {
     #[cfg(feature = "polars")]
     #[doc = include_str!("../../book/src/data-frames.md")]
     mod book_data_frames {}
+    #[cfg(all(feature = "dask", feature = "ray"))]
+    #[doc = include_str!("../../book/src/ray-and-dask.md")]
+    mod book_ray_and_dask {}
 }
 
 #[doc(hidden)]

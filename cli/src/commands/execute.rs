@@ -65,7 +65,10 @@ pub(super) fn execute(
             };
             (result, cache, held)
         }
-        Executor::Sequential | Executor::Threads(_) | Executor::Processes(_) => {
+        Executor::Sequential
+        | Executor::Threads(_)
+        | Executor::Processes(_)
+        | Executor::Cluster(_) => {
             let driver = sync_driver(cli, a, ONE_SHOT, config, cache_config, progress, Vec::new())?;
             before(driver.cache(), &driver.executor_name());
             let result = driver.execute_recorded(outputs, inputs, Inputs::new());
@@ -107,20 +110,23 @@ pub(super) fn sync_driver(
 ) -> Result<Driver, CliError> {
     let mut builder = builder(cli, a, default_budget, config);
     let cores = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    match a.executor {
+    // Workers (processes, cluster tasks) are this binary (`__weft-worker`), with the same config.
+    let worker_args = || -> Vec<String> {
+        a.config
+            .config
+            .iter()
+            .flat_map(|(k, v)| ["--config".to_string(), format!("{k}={v}")])
+            .collect()
+    };
+    match &a.executor {
         Executor::Threads(n) => {
             builder = builder.with_local_executor(MultiThreading::new(n.unwrap_or_else(cores)));
         }
         Executor::Processes(n) => {
-            // Workers are this binary (`__weft-worker`), built with the same config.
-            let config = a
-                .config
-                .config
-                .iter()
-                .flat_map(|(k, v)| ["--config".to_string(), format!("{k}={v}")]);
-            let pool = ProcessPool::new(n.unwrap_or_else(cores)).args(config);
+            let pool = ProcessPool::new(n.unwrap_or_else(cores)).args(worker_args());
             builder = builder.with_remote_executor(pool);
         }
+        Executor::Cluster(c) => builder = super::cluster::on_cluster(builder, c, worker_args())?,
         Executor::Sequential | Executor::Async => {}
     }
     if let Some(cfg) = cache_config {

@@ -13,6 +13,7 @@ use crate::{inputs, Cli, Exit};
 mod build;
 pub(crate) mod cache;
 mod cache_dir;
+mod cluster;
 pub(crate) mod completions;
 mod execute;
 mod explain;

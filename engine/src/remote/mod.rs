@@ -37,6 +37,8 @@ mod resources;
 
 pub use resources::Resources;
 
+#[cfg(any(feature = "dask", feature = "ray"))]
+mod cluster;
 #[cfg(feature = "remote")]
 mod dispatch;
 #[cfg(feature = "remote")]
@@ -46,6 +48,10 @@ mod pool;
 #[cfg(feature = "remote")]
 mod worker;
 
+#[cfg(feature = "dask")]
+pub use cluster::DaskExecutor;
+#[cfg(feature = "ray")]
+pub use cluster::RayExecutor;
 #[cfg(feature = "remote")]
 pub(crate) use dispatch::Dispatch;
 #[cfg(feature = "remote")]

@@ -10,7 +10,7 @@ dir="${WEFT_SERVICES:-$PWD/.test-services/run}"
 mkdir -p "$dir"
 
 case "${1:-}" in
-packages) ;;
+packages) echo "python3 python3-venv" ;;
 install)
   [ -x "$venv/bin/dask" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "dask[distributed]==2026.8.0"; }
   ;;
@@ -19,7 +19,7 @@ start)
   log="$dir/$name.log"
   setsid bash -c "
     '$venv/bin/dask' scheduler --host 127.0.0.1 --port $port --no-dashboard &
-    '$venv/bin/dask' worker tcp://127.0.0.1:$port --host 127.0.0.1 --nworkers 2 --nthreads 1 --no-dashboard &
+    '$venv/bin/dask' worker tcp://127.0.0.1:$port --host 127.0.0.1 --nworkers 2 --nthreads 1 --resources ssd=1 --no-dashboard &
     wait" >"$log" 2>&1 &
   echo $! >"$dir/$name.pid"
   addr="tcp://127.0.0.1:$port"

@@ -13,7 +13,7 @@ mkdir -p "$dir"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 case "${1:-}" in
-packages) ;;
+packages) echo "python3 python3-venv curl" ;;
 install)
   [ -x "$venv/bin/ray" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "ray[default]==2.60.0"; }
   ;;
@@ -27,7 +27,7 @@ start)
   # --block keeps `ray start` in the foreground: its process group is the whole head.
   setsid "$venv/bin/ray" start --head --block --node-ip-address=127.0.0.1 --port="$gcs" \
     --dashboard-host=127.0.0.1 --dashboard-port="$dash" --include-dashboard=true \
-    --num-cpus=2 --disable-usage-stats --temp-dir="$tmp" >"$log" 2>&1 &
+    --num-cpus=2 --resources='{"ssd": 2}' --disable-usage-stats --temp-dir="$tmp" >"$log" 2>&1 &
   echo $! >"$dir/$name.pid"
   url="http://127.0.0.1:$dash"
   # Ready when the Jobs API accepts a job and runs it to the end (the agent comes up after the

@@ -1,0 +1,370 @@
+"""weft's cluster bridge: hands weft tasks to Dask or Ray and streams their reports back.
+
+weft writes this file and runs (Dask) or ships (Ray) it; users never maintain it. It speaks one
+JSON object per line:
+
+    python3 bridge.py dask [ADDRESS] -- FLOW [ARGS...]     stdin/stdout are the driver's lines
+    python3 bridge.py ray HOST:PORT TOKEN -- FLOW [ARGS...] (a Ray job's entrypoint) connects
+                                                            back to the driver over TCP
+
+In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...]}
+     {"op": "cancel", "id": N}
+     {"op": "forget"}                     (end of a run: finished futures are released)
+Out: {"ready": {"cluster": "...", "resources": {...}}} once, or {"fatal": "..."}
+     {"id": N, "report": {...}} | {"id": N, "crashed": "..."} | {"id": N, "error": "..."}
+
+Each weft task becomes one cluster task (`run_task`) whose arguments include the futures of the
+earlier tasks whose results it reads, so the cluster's scheduler sees the dependencies. On the
+cluster's worker, `run_task` hands the task to a worker process of the flow binary (weft's
+worker primitive, one per worker thread, started once and reused), which reads its inputs from
+the shared store, runs the node and writes the result there.
+"""
+
+import collections
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+
+PROTOCOL = 1
+TAIL_LINES = 20
+
+
+# ---- on the cluster's workers ---------------------------------------------------------------
+
+_local = threading.local()
+
+
+class FlowWorker:
+    """One worker process of the flow binary, serving weft tasks on a Unix socket."""
+
+    def __init__(self, argv):
+        self.argv = argv
+        self.tail = collections.deque(maxlen=TAIL_LINES)
+        d = tempfile.mkdtemp(prefix="weft-")
+        path = os.path.join(d, "w.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            server.bind(path)
+            server.listen(1)
+            server.settimeout(0.2)
+            env = dict(os.environ, WEFT_WORKER_SOCKET=path)
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            threading.Thread(target=self._keep_tail, daemon=True).start()
+            while True:
+                try:
+                    self.conn, _ = server.accept()
+                    break
+                except socket.timeout:
+                    if self.proc.poll() is not None:
+                        raise RuntimeError(
+                            "the flow binary %s %s without serving tasks%s"
+                            % (argv[0], self._how(), self._tail_text()))
+        finally:
+            server.close()
+            shutil.rmtree(d, ignore_errors=True)
+        self.conn.settimeout(None)
+        self.rfile = self.conn.makefile("rb")
+
+    def _keep_tail(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            sys.stderr.write(line + "\n")
+            self.tail.append(line)
+
+    def _how(self):
+        code = self.proc.returncode
+        if code is None:
+            return "stopped answering"
+        if code < 0:
+            names = {6: "aborted (SIGABRT: a failed memory allocation, an abort)",
+                     9: "was killed (SIGKILL: the out-of-memory killer, or a user)",
+                     11: "crashed (SIGSEGV)"}
+            return names.get(-code, "was killed by signal %d" % -code)
+        return "exited with status %d" % code
+
+    def _tail_text(self):
+        return "; its last output:\n  " + "\n  ".join(self.tail) if self.tail else ""
+
+    def exchange(self, line):
+        self.conn.sendall(line.encode("utf-8") + b"\n")
+        answer = self.rfile.readline()
+        if not answer:
+            raise EOFError("the worker closed the connection")
+        return json.loads(answer)
+
+    def bury(self):
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return "worker process %d %s%s" % (self.proc.pid, self._how(), self._tail_text())
+
+
+def _executable(path):
+    """The flow binary's absolute path, executable (a zip shipped to Ray loses the mode)."""
+    path = os.path.abspath(path)
+    mode = os.stat(path).st_mode
+    if not mode & stat.S_IXUSR:
+        os.chmod(path, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def run_task(line, argv, *deps):
+    """The cluster task: weft task `line` run by this thread's worker process of the flow.
+
+    `deps` are the earlier tasks' results: unused, they are there so the cluster's scheduler
+    orders and places this task after them."""
+    del deps
+    argv = [_executable(argv[0])] + list(argv[1:])
+    # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
+    st = os.stat(argv[0])
+    key = (tuple(argv), st.st_mtime_ns, st.st_ino)
+    worker = getattr(_local, "worker", None)
+    if worker is not None and (worker[0] != key or worker[1].proc.poll() is not None):
+        worker[1].bury()
+        worker = None
+    if worker is None:
+        try:
+            worker = (key, FlowWorker(argv))
+        except Exception as e:  # noqa: BLE001 - the message goes back to the driver
+            return {"crashed": "cannot start a worker of the flow on %s: %s"
+                    % (socket.gethostname(), e)}
+        _local.worker = worker
+    try:
+        return {"report": worker[1].exchange(line)}
+    except (OSError, EOFError, ValueError):
+        _local.worker = None
+        return {"crashed": worker[1].bury()}
+
+
+# ---- the backends, on the driver's side -----------------------------------------------------
+
+RESOURCE_NAMES = {"cpus": "CPU", "gpus": "GPU", "memory": "MEMORY"}
+
+
+class Dask:
+    name = "Dask"
+
+    def __init__(self, address):
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        if address:
+            self.client = Client(address, timeout="20s")
+        else:
+            self.cluster = LocalCluster(host="127.0.0.1", dashboard_address=None,
+                                        processes=True)
+            self.client = Client(self.cluster)
+        # Workers import `run_task` from this module: ship it to them.
+        self.client.upload_file(os.path.abspath(__file__))
+        self.declared = {}
+        for w in self.client.scheduler_info()["workers"].values():
+            for k, v in (w.get("resources") or {}).items():
+                self.declared[k] = max(self.declared.get(k, 0), v)
+
+    def describe(self):
+        return self.client.scheduler.address
+
+    def options(self, res):
+        """Dask places tasks by the resources its workers declare (`--resources NAME=N`):
+        custom resources must be declared; cpus, gpus and memory are honoured as `CPU`, `GPU`
+        and `MEMORY` when workers declare them (else Dask runs one task per worker thread)."""
+        wanted = {}
+        for field, name in RESOURCE_NAMES.items():
+            if res.get(field) is not None and name in self.declared:
+                wanted[name] = res[field]
+        for name, amount in res.get("custom") or []:
+            wanted[name] = amount
+        for name, amount in wanted.items():
+            if self.declared.get(name, 0) < amount:
+                return None, ("no Dask worker has %s of the resource `%s` (declared: %s); start "
+                              "workers with `dask worker ... --resources \"%s=%s\"`"
+                              % (amount, name, self.declared or "none", name, amount))
+        return wanted, None
+
+    def submit(self, key, line, argv, deps, wanted):
+        import bridge  # the module the workers have (uploaded), not __main__
+
+        return self.client.submit(bridge.run_task, line, argv, *deps, key=key, pure=False,
+                                  retries=0, resources=wanted or None)
+
+    def when_done(self, fut, callback):
+        fut.add_done_callback(callback)
+
+    def result(self, fut):
+        return fut.result()
+
+    def cancel(self, fut):
+        fut.cancel()
+
+    def close(self):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+class Ray:
+    name = "Ray"
+
+    def __init__(self):
+        import ray
+
+        self.ray = ray
+        ray.init(address="auto", logging_level="WARNING", log_to_driver=True)
+        self.declared = dict(ray.cluster_resources())
+        import bridge  # the module in the job's working directory, importable by Ray's workers
+
+        self.remote = ray.remote(bridge.run_task)
+
+    def describe(self):
+        return "Ray job on %s" % self.ray.get_runtime_context().gcs_address
+
+    def options(self, res):
+        opts, custom = {}, {}
+        if res.get("cpus") is not None:
+            opts["num_cpus"] = res["cpus"]
+        if res.get("gpus") is not None:
+            opts["num_gpus"] = res["gpus"]
+        if res.get("memory") is not None:
+            opts["memory"] = res["memory"]
+        for name, amount in res.get("custom") or []:
+            custom[name] = amount
+        if custom:
+            opts["resources"] = custom
+        need = dict(custom)
+        need.update({"CPU": opts.get("num_cpus", 1), "GPU": opts.get("num_gpus", 0),
+                     "memory": opts.get("memory", 0)})
+        for name, amount in need.items():
+            if amount and self.declared.get(name, 0) < amount:
+                return None, ("the Ray cluster has %s of the resource `%s`, the task needs %s; "
+                              "start nodes with `ray start ... --resources '{\"%s\": %s}'` (or "
+                              "--num-cpus/--num-gpus/--memory)"
+                              % (self.declared.get(name, 0), name, amount, name, amount))
+        return opts, None
+
+    def submit(self, key, line, argv, deps, opts):
+        ref = self.remote.options(name=key, max_retries=0, **opts).remote(line, argv, *deps)
+        return ref
+
+    def when_done(self, ref, callback):
+        ref.future().add_done_callback(lambda _f: callback(ref))
+
+    def result(self, ref):
+        return self.ray.get(ref)
+
+    def cancel(self, ref):
+        self.ray.cancel(ref)
+
+    def close(self):
+        self.ray.shutdown()
+
+
+class Bridge:
+    def __init__(self, backend, argv, out):
+        self.backend = backend
+        self.argv = argv
+        self.out = out
+        self.lock = threading.Lock()
+        self.futures = {}
+
+    def send(self, obj):
+        data = json.dumps(obj) + "\n"
+        with self.lock:
+            self.out.write(data)
+            self.out.flush()
+
+    def finished(self, tid, fut):
+        try:
+            result = self.backend.result(fut)
+        except BaseException as e:  # noqa: BLE001 - cancelled, a lost worker, ...
+            result = {"error": "the %s task failed: %s: %s"
+                      % (self.backend.name, type(e).__name__, e)}
+        result["id"] = tid
+        self.send(result)
+
+    def submit(self, msg):
+        tid = msg["id"]
+        task = json.loads(msg["task"])
+        opts, why = self.backend.options(task.get("resources") or {})
+        if why is not None:
+            self.send({"id": tid, "error": why})
+            return
+        deps = [self.futures[d] for d in msg.get("deps", []) if d in self.futures]
+        head = task["nodes"][0]["name"] if task.get("nodes") else "task"
+        key = "weft-%s-%s-%d" % (head, task.get("run_id", "")[:12], tid)
+        fut = self.backend.submit(key, msg["task"], self.argv, deps, opts)
+        self.futures[tid] = fut
+        self.backend.when_done(fut, lambda f: self.finished(tid, f))
+
+    def serve(self, lines):
+        for line in lines:
+            if not line.strip():
+                continue
+            msg = json.loads(line)
+            op = msg.get("op")
+            if op == "submit":
+                try:
+                    self.submit(msg)
+                except Exception as e:  # noqa: BLE001 - reported to the driver
+                    self.send({"id": msg["id"], "error": "cannot submit to %s: %s: %s"
+                               % (self.backend.name, type(e).__name__, e)})
+            elif op == "cancel":
+                fut = self.futures.get(msg["id"])
+                if fut is not None:
+                    self.backend.cancel(fut)
+            elif op == "forget":
+                self.futures.clear()
+
+
+def main(args):
+    if "--" not in args or len(args) < 2:
+        sys.exit("usage: bridge.py dask [ADDRESS] -- FLOW [ARGS...] | "
+                 "bridge.py ray HOST:PORT TOKEN -- FLOW [ARGS...]")
+    cut = args.index("--")
+    head, argv = args[:cut], args[cut + 1:]
+    kind = head[0]
+    if kind == "ray":
+        host, port = head[1].rsplit(":", 1)
+        conn = socket.create_connection((host, int(port)))
+        out = conn.makefile("w", encoding="utf-8")
+        lines = conn.makefile("r", encoding="utf-8")
+        out.write(json.dumps({"hello": head[2], "protocol": PROTOCOL}) + "\n")
+        out.flush()
+    else:
+        out, lines = sys.stdout, sys.stdin
+    try:
+        backend = Ray() if kind == "ray" else Dask(head[1] if len(head) > 1 else None)
+    except Exception as e:  # noqa: BLE001 - the driver names the address and what to do
+        out.write(json.dumps({"fatal": "%s: %s" % (type(e).__name__, e)}) + "\n")
+        out.flush()
+        sys.exit(1)
+    bridge = Bridge(backend, argv, out)
+    bridge.send({"ready": {"cluster": backend.describe(), "resources": backend.declared,
+                           "protocol": PROTOCOL}})
+    try:
+        bridge.serve(lines)
+    finally:
+        # The driver is gone (or done): nothing it waits for should keep running.
+        for fut in list(bridge.futures.values()):
+            try:
+                bridge.backend.cancel(fut)
+            except Exception:  # noqa: BLE001 - already finished
+                pass
+        backend.close()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main(sys.argv[1:])

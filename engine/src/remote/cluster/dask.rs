@@ -1,0 +1,252 @@
+//! [`DaskExecutor`]: tasks submitted to a `dask.distributed` scheduler as futures, by the
+//! bridge running as a local Python subprocess (`distributed.Client`).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use super::{BridgeDir, Connection};
+use crate::executor::CancelToken;
+use crate::remote::{RemoteError, RemoteExecutor, Report, Task, WORKER_ARG};
+
+/// How many lines of the bridge's stderr are kept for messages.
+const TAIL_LINES: usize = 30;
+
+/// Runs each task on a [Dask](https://distributed.dask.org) cluster (`--executor
+/// dask[=tcp://HOST:PORT]` in the CLI): tasks are submitted to the scheduler as futures, with
+/// the futures of the tasks they read from as arguments, so Dask's scheduler places and orders
+/// them; on Dask's workers a worker process of the flow binary runs each one over the store it
+/// shares with the driver (the driver's cache directory: a path every worker must reach).
+///
+/// Weft talks to Dask through a Python bridge it writes out and runs with
+/// [`python`](Self::python) (default `python3`, or `$WEFT_PYTHON`), which needs
+/// `dask[distributed]`. With no [`address`](Self::address) the bridge starts a `LocalCluster`
+/// on this machine for as long as the executor lives.
+///
+/// ```
+/// use weft::remote::{DaskExecutor, RemoteExecutor};
+/// let dask = DaskExecutor::new()
+///     .address("tcp://127.0.0.1:8786")
+///     .program("/usr/local/bin/my-flow")
+///     .in_flight(8);
+/// assert_eq!(dask.name(), "dask(tcp://127.0.0.1:8786)");
+/// assert_eq!(dask.slots(), 8);
+/// ```
+pub struct DaskExecutor {
+    address: Option<String>,
+    python: OsString,
+    program: Option<PathBuf>,
+    args: Vec<OsString>,
+    slots: usize,
+    bridge: Mutex<Option<Bridge>>,
+}
+
+/// A running bridge process.
+struct Bridge {
+    conn: Arc<Connection>,
+    child: Child,
+    _dir: BridgeDir,
+}
+
+impl Default for DaskExecutor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DaskExecutor {
+    /// A backend on a `LocalCluster` started for it, with the bridge run by `$WEFT_PYTHON` (or
+    /// `python3`), the workers being this program, and 16 tasks in flight at most.
+    pub fn new() -> DaskExecutor {
+        DaskExecutor {
+            address: None,
+            python: std::env::var_os("WEFT_PYTHON").unwrap_or_else(|| "python3".into()),
+            program: None,
+            args: vec![WORKER_ARG.into()],
+            slots: 16,
+            bridge: Mutex::new(None),
+        }
+    }
+
+    /// The scheduler's address (`tcp://HOST:PORT`) instead of a local cluster.
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// The Python that runs the bridge (it needs `dask[distributed]`, the version of the
+    /// cluster's).
+    pub fn python(mut self, python: impl Into<OsString>) -> Self {
+        self.python = python.into();
+        self
+    }
+
+    /// The flow binary Dask's workers run (default: this program). It must be at this path on
+    /// every worker's machine.
+    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Arguments after `__weft-worker` (for a flow CLI: `--config key=value`).
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// How many tasks are in flight at once (Dask queues those its workers cannot run yet).
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.slots = n.max(1);
+        self
+    }
+
+    fn where_(&self) -> String {
+        match &self.address {
+            Some(a) => format!("the Dask scheduler at {a}"),
+            None => "a local Dask cluster".to_string(),
+        }
+    }
+
+    fn how_to_start(&self) -> String {
+        match &self.address {
+            Some(a) => {
+                let port = a.rsplit(':').next().unwrap_or("8786");
+                format!(
+                    "start one with `dask scheduler --host 127.0.0.1 --port {port}` and workers \
+                     with `dask worker {a}`, or leave the address out to run on a local cluster"
+                )
+            }
+            None => format!(
+                "install dask with `{} -m pip install \"dask[distributed]\"`, or set \
+                 WEFT_PYTHON to a Python that has it",
+                self.python.to_string_lossy()
+            ),
+        }
+    }
+
+    /// The open bridge, started if there is none or the last one stopped.
+    fn connection(&self) -> Result<Arc<Connection>, RemoteError> {
+        let mut slot = self.bridge.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = slot.as_mut() {
+            if b.conn.closed().is_none() {
+                return Ok(b.conn.clone());
+            }
+            let _ = b.child.kill();
+            let _ = b.child.wait();
+        }
+        *slot = None;
+        let bridge = self.start().map_err(|why| {
+            RemoteError::Transport(format!(
+                "cannot run tasks on {}: {why}; {}",
+                self.where_(),
+                self.how_to_start()
+            ))
+        })?;
+        let conn = bridge.conn.clone();
+        *slot = Some(bridge);
+        Ok(conn)
+    }
+
+    fn start(&self) -> Result<Bridge, String> {
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find this program to run on the workers: {e}"))?,
+        };
+        let dir =
+            BridgeDir::write("dask").map_err(|e| format!("cannot write the bridge script: {e}"))?;
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(dir.script()).arg("dask");
+        if let Some(a) = &self.address {
+            cmd.arg(a);
+        }
+        cmd.arg("--").arg(&program).args(&self.args);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.python.to_string_lossy()))?;
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(err) = child.stderr.take() {
+            let tail = tail.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines() {
+                    let Ok(line) = line else { break };
+                    eprintln!("{line}");
+                    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                    if t.len() == TAIL_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(line);
+                }
+            });
+        }
+        let (Some(input), Some(out)) = (child.stdout.take(), child.stdin.take()) else {
+            return Err("the bridge has no pipes".into());
+        };
+        let gone = move || {
+            let t = tail.lock().unwrap_or_else(|p| p.into_inner());
+            let lines: Vec<&str> = t.iter().map(String::as_str).collect();
+            format!(
+                "the Dask bridge stopped; its last output:\n  {}",
+                lines.join("\n  ")
+            )
+        };
+        match Connection::open(BufReader::new(input), out, gone) {
+            Ok(conn) => Ok(Bridge {
+                conn: Arc::new(conn),
+                child,
+                _dir: dir,
+            }),
+            Err(why) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(why)
+            }
+        }
+    }
+}
+
+impl Drop for Bridge {
+    /// Closing the bridge's stdin ends it (it closes its client, and its local cluster).
+    fn drop(&mut self) {
+        self.conn.close();
+        let _ = self.child.wait();
+    }
+}
+
+impl RemoteExecutor for DaskExecutor {
+    fn name(&self) -> String {
+        match &self.address {
+            Some(a) => format!("dask({a})"),
+            None => "dask(local)".to_string(),
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.slots
+    }
+
+    fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {
+        self.connection().map(drop)
+    }
+
+    fn run(&self, task: &Task, _cancel: &CancelToken) -> Result<Report, RemoteError> {
+        self.connection()?.run(task)
+    }
+
+    fn end_run(&self) {
+        if let Some(b) = self
+            .bridge
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            b.conn.end_run();
+        }
+    }
+}

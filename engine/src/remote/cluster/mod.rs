@@ -1,0 +1,62 @@
+//! Cluster backends: `DaskExecutor` (feature `dask`) and `RayExecutor` (feature `ray`).
+//!
+//! Neither Dask nor Ray has a Rust client, so weft drives them the way they offer to other
+//! languages: through a small Python **bridge** (`bridge.py`, embedded in weft and written out
+//! or shipped by it; users never maintain it). The bridge turns each weft [`Task`] into one
+//! cluster task — a Dask future, a Ray task with the node's resources — whose arguments include
+//! the futures of the earlier tasks whose results it reads, so the cluster's scheduler sees the
+//! dependencies and places the work. On the cluster's worker the task is handed to a worker
+//! process of the flow binary (the worker primitive of [`crate::remote`]), which reads its
+//! inputs from the store shared with the driver, runs the node and stores the result. Reports
+//! stream back as tasks finish, one JSON line each (see `bridge.py` for the protocol).
+//!
+//! Everything else — the plan, cache hits (never sent), retries, time limits, keep-going,
+//! cancellation, records, adapters — is the driver's, exactly as with
+//! [`ProcessPool`](crate::remote::ProcessPool): a cluster backend is only a
+//! [`RemoteExecutor`](crate::remote::RemoteExecutor).
+
+mod connection;
+#[cfg(feature = "dask")]
+mod dask;
+#[cfg(feature = "ray")]
+mod ray;
+
+pub(crate) use connection::Connection;
+#[cfg(feature = "dask")]
+pub use dask::DaskExecutor;
+#[cfg(feature = "ray")]
+pub use ray::RayExecutor;
+
+/// The bridge script, written next to nothing else in its own directory (Dask) or shipped in
+/// the job's working directory (Ray). Its module name must stay `bridge`: cluster workers
+/// import `bridge.run_task`.
+pub(crate) const BRIDGE_PY: &str = include_str!("bridge.py");
+
+/// A directory holding the bridge script, removed when dropped.
+pub(crate) struct BridgeDir(pub(crate) std::path::PathBuf);
+
+impl BridgeDir {
+    /// Writes `bridge.py` into a fresh temporary directory.
+    pub(crate) fn write(kind: &str) -> std::io::Result<BridgeDir> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("weft-{kind}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let dir = BridgeDir(dir);
+        // A fresh private directory: nothing reads the script before it is complete.
+        std::fs::write(dir.script(), BRIDGE_PY)?;
+        Ok(dir)
+    }
+
+    /// The script's path.
+    pub(crate) fn script(&self) -> std::path::PathBuf {
+        self.0.join("bridge.py")
+    }
+}
+
+impl Drop for BridgeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

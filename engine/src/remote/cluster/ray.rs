@@ -1,0 +1,364 @@
+//! [`RayExecutor`]: one Ray job (submitted through Ray's Jobs REST API) whose entrypoint is the
+//! bridge; the bridge connects back to the driver over TCP and turns each task into a Ray task.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Cursor, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Connection, BRIDGE_PY};
+use crate::executor::CancelToken;
+use crate::remote::{RemoteError, RemoteExecutor, Report, Task, WORKER_ARG};
+
+/// How long a submitted job may take to connect back (Ray starts it, installs its working
+/// directory, then runs the bridge). A job that fails before that is noticed at once.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(300);
+/// How many lines of a job's log go into messages.
+const TAIL_LINES: usize = 30;
+
+/// Runs each task as a [Ray](https://www.ray.io) task (`--executor ray[=http://HOST:8265]` in
+/// the CLI). One Ray job, submitted through Ray's Jobs REST API on the dashboard, serves the
+/// executor's runs (never one job per node: a job costs seconds). The job ships what it needs
+/// — the flow binary and weft's bridge script, uploaded as its working directory — and its
+/// entrypoint, the bridge, connects back to this driver (on [`listen`](Self::listen),
+/// `127.0.0.1` by default) and submits each task as a Ray task with the node's resources
+/// (`num_cpus`, `num_gpus`, `memory`, custom resources) and the `ObjectRef`s of the tasks it
+/// reads from as arguments, so Ray schedules them. Results go through the store shared with the
+/// driver (its cache directory: a path every Ray node must reach).
+///
+/// ```
+/// use weft::remote::{RayExecutor, RemoteExecutor};
+/// let ray = RayExecutor::new()
+///     .address("http://127.0.0.1:8265")
+///     .python("/opt/ray/bin/python")
+///     .in_flight(8);
+/// assert_eq!(ray.name(), "ray(http://127.0.0.1:8265)");
+/// assert_eq!(ray.slots(), 8);
+/// ```
+pub struct RayExecutor {
+    address: String,
+    python: String,
+    program: Option<PathBuf>,
+    args: Vec<OsString>,
+    slots: usize,
+    listen: String,
+    http: ureq::Agent,
+    job: Mutex<Option<Job>>,
+}
+
+/// The running job.
+struct Job {
+    conn: Arc<Connection>,
+    stream: TcpStream,
+}
+
+impl Default for RayExecutor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RayExecutor {
+    /// A backend on the Ray dashboard at `http://127.0.0.1:8265`, whose jobs run the bridge with
+    /// `$WEFT_PYTHON` (or `python3`) on the head, ship this program, and have 16 tasks in
+    /// flight at most.
+    pub fn new() -> RayExecutor {
+        RayExecutor {
+            address: "http://127.0.0.1:8265".into(),
+            python: std::env::var("WEFT_PYTHON").unwrap_or_else(|_| "python3".into()),
+            program: None,
+            args: vec![WORKER_ARG.into()],
+            slots: 16,
+            listen: "127.0.0.1:0".into(),
+            http: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(10))
+                .build(),
+            job: Mutex::new(None),
+        }
+    }
+
+    /// The dashboard's address (where the Jobs API is).
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.address = address.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The Python on the Ray head that runs the bridge (a job's entrypoint inherits the PATH of
+    /// `ray start`, so give the cluster's Python explicitly when it is a virtualenv's).
+    pub fn python(mut self, python: impl Into<String>) -> Self {
+        self.python = python.into();
+        self
+    }
+
+    /// The flow binary shipped to the cluster (default: this program). It must run on the
+    /// cluster's machines (same OS and architecture).
+    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Arguments after `__weft-worker` (for a flow CLI: `--config key=value`).
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// How many tasks are in flight at once (Ray queues those it cannot place yet).
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.slots = n.max(1);
+        self
+    }
+
+    /// Where the driver listens for the job's bridge (`HOST:PORT`, port 0: any). The default,
+    /// `127.0.0.1:0`, serves a one-machine cluster; give an address the Ray head can reach
+    /// otherwise.
+    pub fn listen(mut self, address: impl Into<String>) -> Self {
+        self.listen = address.into();
+        self
+    }
+
+    fn connection(&self) -> Result<Arc<Connection>, RemoteError> {
+        let mut slot = self.job.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = slot.as_ref() {
+            if j.conn.closed().is_none() {
+                return Ok(j.conn.clone());
+            }
+        }
+        *slot = None;
+        let job = self.submit().map_err(|why| {
+            RemoteError::Transport(format!(
+                "cannot run tasks on the Ray cluster at {}: {why}",
+                self.address
+            ))
+        })?;
+        let conn = job.conn.clone();
+        *slot = Some(job);
+        Ok(conn)
+    }
+
+    fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, String), String> {
+        let url = format!("{}{path}", self.address);
+        let req = self.http.request(method, &url);
+        let sent = match body {
+            Some(b) if path.starts_with("/api/packages") => req.send_bytes(b),
+            Some(b) => req.set("Content-Type", "application/json").send_bytes(b),
+            None => req.call(),
+        };
+        match sent {
+            Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_string().unwrap_or_default())),
+            Err(e) => Err(format!(
+                "cannot reach the Ray dashboard at {}: {e}; start a head with `ray start --head \
+                 --dashboard-host=127.0.0.1 --dashboard-port=8265` (package `ray[default]`), or \
+                 give its address with `--executor ray=http://HOST:PORT`",
+                self.address
+            )),
+        }
+    }
+
+    /// The flow binary shipped to the cluster.
+    fn binary(&self) -> Result<Vec<u8>, String> {
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find this program to ship: {e}"))?,
+        };
+        std::fs::read(&program)
+            .map_err(|e| format!("cannot read the flow binary {}: {e}", program.display()))
+    }
+
+    /// The working directory's zip: the bridge and the flow binary (`flow`), deflated (Ray's
+    /// dashboard takes at most 100 MiB per upload).
+    fn package(binary: &[u8]) -> Result<Vec<u8>, String> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .large_file(binary.len() > u32::MAX as usize / 2);
+        let fail = |e: &dyn std::fmt::Display| format!("cannot build the job's zip: {e}");
+        zip.start_file("bridge.py", stored.unix_permissions(0o644))
+            .map_err(|e| fail(&e))?;
+        zip.write_all(BRIDGE_PY.as_bytes()).map_err(|e| fail(&e))?;
+        zip.start_file("flow", stored.unix_permissions(0o755))
+            .map_err(|e| fail(&e))?;
+        zip.write_all(binary).map_err(|e| fail(&e))?;
+        Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
+    }
+
+    /// Uploads the working directory (unless Ray has it), submits the job and waits until its
+    /// bridge connects back.
+    fn submit(&self) -> Result<Job, String> {
+        let binary = self.binary()?;
+        // Named by content (the binary and the bridge), so an unchanged flow is uploaded once.
+        let mut hash = blake3::Hasher::new();
+        hash.update(BRIDGE_PY.as_bytes()).update(&binary);
+        let pkg = format!("_ray_pkg_{}.zip", &hash.finalize().to_hex()[..32]);
+        let path = format!("/api/packages/gcs/{pkg}");
+        if self.http("GET", &path, None)?.0 != 200 {
+            let zip = Self::package(&binary)?;
+            let (code, body) = self.http("PUT", &path, Some(&zip))?;
+            if code != 200 {
+                return Err(format!("uploading the job's files failed ({code}): {body}"));
+            }
+        }
+        let listener = TcpListener::bind(&self.listen)
+            .map_err(|e| format!("cannot listen on {} for the job: {e}", self.listen))?;
+        let at = listener.local_addr().map_err(|e| e.to_string())?;
+        let token = token();
+        let mut entrypoint = format!(
+            "{} bridge.py ray {at} {token} -- ./flow",
+            quote(&self.python)
+        );
+        for a in &self.args {
+            entrypoint.push(' ');
+            entrypoint.push_str(&quote(&a.to_string_lossy()));
+        }
+        let body = serde_json::json!({
+            "entrypoint": entrypoint,
+            "runtime_env": {"working_dir": format!("gcs://{pkg}")},
+            "metadata": {"submitted_by": "weft"},
+        });
+        let (code, answer) = self.http("POST", "/api/jobs/", Some(body.to_string().as_bytes()))?;
+        let id = serde_json::from_str::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| {
+                v.get("submission_id")
+                    .and_then(|s| s.as_str())
+                    .map(String::from)
+            })
+            .filter(|_| code == 200)
+            .ok_or_else(|| format!("the Jobs API refused the job ({code}): {answer}"))?;
+        let stream = self.accept(&listener, &id, &token)?;
+        let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+        let out = stream.try_clone().map_err(|e| e.to_string())?;
+        let (http, address) = (self.http.clone(), self.address.clone());
+        let gone = move || job_end(&http, &address, &id);
+        let conn = Connection::open(reader, out, gone)?;
+        Ok(Job {
+            conn: Arc::new(conn),
+            stream,
+        })
+    }
+
+    /// Waits for the job's bridge to connect with `token`, or for the job to end without.
+    fn accept(&self, listener: &TcpListener, id: &str, token: &str) -> Result<TcpStream, String> {
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let start = Instant::now();
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                    let mut hello = String::new();
+                    BufReader::new(&stream)
+                        .read_line(&mut hello)
+                        .map_err(|e| e.to_string())?;
+                    let said: serde_json::Value = serde_json::from_str(&hello).unwrap_or_default();
+                    if said.get("hello").and_then(|h| h.as_str()) == Some(token) {
+                        return Ok(stream);
+                    }
+                    // Someone else: ignore and keep waiting.
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(format!("waiting for the job: {e}")),
+            }
+            let (_, status) = self.http("GET", &format!("/api/jobs/{id}"), None)?;
+            let state = serde_json::from_str::<serde_json::Value>(&status)
+                .ok()
+                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(String::from))
+                .unwrap_or_default();
+            if matches!(state.as_str(), "FAILED" | "STOPPED" | "SUCCEEDED") {
+                return Err(job_end(&self.http, &self.address, id));
+            }
+            if start.elapsed() > CONNECT_PATIENCE {
+                let _ = self.http("POST", &format!("/api/jobs/{id}/stop"), Some(b"{}"));
+                return Err(format!(
+                    "the Ray job {id} did not connect back to {} within {} s (is that address \
+                     reachable from the Ray head? see `RayExecutor::listen`); it was stopped",
+                    self.listen,
+                    CONNECT_PATIENCE.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Why a job ended, with its log's tail.
+fn job_end(http: &ureq::Agent, address: &str, id: &str) -> String {
+    let get = |path: String| -> String {
+        http.get(&format!("{address}{path}"))
+            .call()
+            .ok()
+            .and_then(|r| r.into_string().ok())
+            .unwrap_or_default()
+    };
+    let field = |text: &str, name: &str| -> String {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get(name).and_then(|s| s.as_str()).map(String::from))
+            .unwrap_or_default()
+    };
+    let status = get(format!("/api/jobs/{id}"));
+    let logs = field(&get(format!("/api/jobs/{id}/logs")), "logs");
+    let lines: Vec<&str> = logs.lines().collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n  ");
+    format!(
+        "the Ray job {id} ended ({} {}); its log's last lines:\n  {tail}",
+        field(&status, "status"),
+        field(&status, "message")
+    )
+}
+
+/// A token the job's bridge says when it connects back, so nobody else is taken for it.
+fn token() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let seed = format!(
+        "{}-{}-{:?}-{:?}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now(),
+        Instant::now()
+    );
+    blake3::hash(seed.as_bytes()).to_hex()[..32].to_string()
+}
+
+/// A shell word.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Drop for Job {
+    /// Closing the connection ends the bridge, and with it the job (Ray stops a job's tasks
+    /// when its driver ends).
+    fn drop(&mut self) {
+        self.conn.close();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+impl RemoteExecutor for RayExecutor {
+    fn name(&self) -> String {
+        format!("ray({})", self.address)
+    }
+
+    fn slots(&self) -> usize {
+        self.slots
+    }
+
+    fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {
+        self.connection().map(drop)
+    }
+
+    fn run(&self, task: &Task, _cancel: &CancelToken) -> Result<Report, RemoteError> {
+        self.connection()?.run(task)
+    }
+
+    fn end_run(&self) {
+        if let Some(j) = self.job.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            j.conn.end_run();
+        }
+    }
+}
