@@ -33,8 +33,10 @@ pub use ray::RayExecutor;
 pub(crate) const BRIDGE_PY: &str = include_str!("bridge.py");
 
 /// A directory holding the bridge script, removed when dropped.
+#[cfg(feature = "dask")]
 pub(crate) struct BridgeDir(pub(crate) std::path::PathBuf);
 
+#[cfg(feature = "dask")]
 impl BridgeDir {
     /// Writes `bridge.py` into a fresh temporary directory.
     pub(crate) fn write(kind: &str) -> std::io::Result<BridgeDir> {
@@ -55,6 +57,7 @@ impl BridgeDir {
     }
 }
 
+#[cfg(feature = "dask")]
 impl Drop for BridgeDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
