@@ -4,7 +4,9 @@
 
 use weft::Builder;
 
-use crate::args::{Cluster, ClusterKind};
+use crate::args::Cluster;
+#[cfg(any(feature = "dask", feature = "ray"))]
+use crate::args::ClusterKind;
 use crate::error::CliError;
 
 /// `builder` running its nodes on the cluster `c`; `worker_args` follow `__weft-worker`.
