@@ -3,6 +3,10 @@
 //! with a `with_columns` group, and report per region and product. With DIR the cache is on
 //! (frames stored as parquet); `-` runs uncached. Prints `seconds S` timed from building the
 //! driver to having the report (and, cached, the run committed), as Hamilton's side is timed.
+//!
+//! The flow is not `examples/dataframe`'s on purpose: it mirrors `bench/hamilton_frames.py` node
+//! for node, so both sides do the same work; the example shows more of weft (a column node
+//! reading an input, a `Series` column, parquet formats).
 
 use std::time::Instant;
 
