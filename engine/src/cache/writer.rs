@@ -1,6 +1,7 @@
 //! The cache's background writer: encodes and stores results, then batches metadata into one
-//! transaction at most every [`COMMIT_EVERY`], and at every flush. A key is committed only after
-//! its blob is in place, so a reader (or a crash) never finds a key without its result.
+//! transaction at most every [`COMMIT_EVERY`] (less often when commits are slow, see
+//! [`commit_interval`]), and at every flush. A key is committed only after its blob is in
+//! place, so a reader (or a crash) never finds a key without its result.
 
 pub(crate) use crate::warnings::Warnings;
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -19,8 +20,28 @@ use crate::value::Value;
 /// How many messages (batches of up to 64 items) may wait for the writer.
 const WRITER_QUEUE: usize = 32;
 
-/// The longest a finished node's metadata waits before it is committed.
+/// How long a finished node's metadata waits before it is committed, while commits are quick.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
+
+/// The longest a finished node's metadata waits before it is committed, however slow commits
+/// are.
+pub const COMMIT_AT_MOST: Duration = Duration::from_secs(1);
+
+/// Encoded results waiting for a commit beyond this many bytes are committed at once (the
+/// wait bounds what a commit loses to a crash; this bounds the memory it holds).
+const PENDING_BYTES: usize = 64 << 20;
+
+/// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
+/// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
+///
+/// A commit's cost grows with the b-tree pages it dirties, and in a large cache (keys and
+/// data versions are hashes, so inserts land all over the tree) nearly every key dirties a page
+/// of its own until a batch is as large as the tree. Fixed 50 ms commits then cost more with
+/// every node stored: a 1,000,000-node cold run spent most of its time rewriting the same pages
+/// into the log. Waiting in proportion keeps committing to about a fifth of the writer's time.
+pub(crate) fn commit_interval(last: Duration) -> Duration {
+    last.saturating_mul(4).clamp(COMMIT_EVERY, COMMIT_AT_MOST)
+}
 
 pub(crate) enum Item {
     /// Store `value` in `format`, then record `key` (a `MetaWrite::Key`).
@@ -185,6 +206,10 @@ struct Pending {
     unstored: HashMap<CacheKey, String>,
     /// Leases of runs that ended, released after the next commit.
     leases: Vec<super::lease::Lease>,
+    /// Encoded bytes in `blobs`.
+    bytes: usize,
+    /// How long work gathers before the next commit ([`commit_interval`] of the last one).
+    interval: Duration,
 }
 
 impl Pending {
@@ -212,7 +237,21 @@ impl Pending {
         }
     }
 
+    /// Whether what waits must be committed now: it waited its interval, or holds too many
+    /// encoded bytes.
+    fn due(&self) -> bool {
+        self.oldest
+            .is_some_and(|t| t.elapsed() >= self.interval || self.bytes >= PENDING_BYTES)
+    }
+
     fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
+        let started = Instant::now();
+        self.write(meta, results, warn);
+        self.interval = commit_interval(started.elapsed());
+    }
+
+    fn write(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
+        self.bytes = 0;
         let blobs = std::mem::take(&mut self.blobs);
         let items: Vec<(DataVersion, Blob)> =
             blobs.iter().map(|(v, b, _)| (*v, b.clone())).collect();
@@ -285,10 +324,13 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
     // open for the next process, and the checkpoint's fsyncs do not hold up a run's end).
     meta.maintain(Moment::Open);
     results.maintain(Moment::Open);
-    let mut pending = Pending::default();
+    let mut pending = Pending {
+        interval: COMMIT_EVERY,
+        ..Pending::default()
+    };
     loop {
         let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
-            COMMIT_EVERY.saturating_sub(t.elapsed())
+            pending.interval.saturating_sub(t.elapsed())
         });
         match rx.recv_timeout(wait) {
             Ok(Msg::Items(items)) => {
@@ -320,6 +362,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                             match encode(&value, known, &format, node, &warn) {
                                 Ok(Some(blob)) => {
                                     encoded.insert(value.version(), blob.clone());
+                                    pending.bytes += blob.bytes.len();
                                     pending.blobs.push((value.version(), blob, key))
                                 }
                                 Ok(None) => pending.meta.push(key),
@@ -356,7 +399,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 return;
             }
         }
-        if pending.oldest.is_some_and(|t| t.elapsed() >= COMMIT_EVERY) {
+        if pending.due() {
             pending.commit(meta, results, &warn);
         }
     }
