@@ -196,6 +196,32 @@ impl ResultStore for FileStore {
         Ok(self.file_of(version).is_some())
     }
 
+    /// The shard folders (`DIR/ab`) are listed once for the batch: a version whose folder does
+    /// not exist has no file, and only the others are probed (three names each). A cache whose
+    /// results are all rows then costs one listing per batch, not three probes per value.
+    fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
+        let shards: std::collections::HashSet<std::ffi::OsString> = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+            // Cannot list: ask for each one.
+            Err(_) => {
+                return versions
+                    .iter()
+                    .map(|v| self.contains(v).unwrap_or(false))
+                    .collect()
+            }
+        };
+        versions
+            .iter()
+            .map(|v| {
+                let hex = v.to_hex();
+                shards.contains(std::ffi::OsStr::new(&hex[..2])) && self.file_of(v).is_some()
+            })
+            .collect()
+    }
+
     fn put(&self, version: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
         let plain = plain_extension(&blob.format);
         let path = match plain {

@@ -256,10 +256,15 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
 
     fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
         let mut found = self.small.contains_many(versions);
-        for (v, f) in versions.iter().zip(&mut found) {
-            if !*f {
-                *f = self.large.contains(v).unwrap_or(false);
-            }
+        let rest: Vec<DataVersion> = versions
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| !**f)
+            .map(|(v, _)| *v)
+            .collect();
+        let mut large = self.large.contains_many(&rest).into_iter();
+        for f in found.iter_mut().filter(|f| !**f) {
+            *f = large.next().unwrap_or(false);
         }
         found
     }
