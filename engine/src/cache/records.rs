@@ -14,12 +14,77 @@ use super::store::{NodeRecord, Status, StoreError};
 use super::{behavior_name, Draft};
 use crate::fingerprint::DataVersion;
 
-/// One batch, encoded.
-pub(crate) struct Encoded {
-    /// blake3 of `body`: its key in the body table.
+/// One batch's body: its hash (its key in the body table), and the bytes only when asked.
+pub(crate) struct Encoded<'r, 'a> {
+    rows: &'r [Row<'a>],
+    /// blake3 of the body.
     pub body_hash: [u8; 32],
-    pub body: Vec<u8>,
-    pub events: Vec<u8>,
+}
+
+impl Encoded<'_, '_> {
+    /// The body's bytes (needed only when no batch stored it before).
+    pub(crate) fn body(&self) -> Result<Vec<u8>, StoreError> {
+        postcard::to_allocvec(&Bodies(self.rows)).map_err(fail)
+    }
+
+    /// The batch's events, run-length encoded.
+    pub(crate) fn events(&self) -> Result<Vec<u8>, StoreError> {
+        let mut events: Vec<(u32, EventRef<'_>)> = Vec::new();
+        for e in self.rows.iter().map(|r| r.event()) {
+            match events.last_mut() {
+                Some((n, last)) if *last == e && *n < u32::MAX => *n += 1,
+                _ => events.push((1, e)),
+            }
+        }
+        postcard::to_allocvec(&events).map_err(fail)
+    }
+}
+
+fn fail(e: postcard::Error) -> StoreError {
+    StoreError::Other(format!("encoding records: {e}"))
+}
+
+/// A batch's bodies, serialized straight from its rows.
+struct Bodies<'r, 'a>(&'r [Row<'a>]);
+
+impl Serialize for Bodies<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| r.body()))
+    }
+}
+
+/// A postcard output that hashes what it is given instead of keeping it (through a buffer:
+/// blake3 pays a fixed cost per update). A warm run's body is the last one's, stored already:
+/// its hash is all that is needed, and a million nodes' body (about 150 MB) is never built.
+struct Hashing {
+    hasher: blake3::Hasher,
+    buf: Vec<u8>,
+}
+
+impl Hashing {
+    const CHUNK: usize = 64 * 1024;
+}
+
+impl postcard::ser_flavors::Flavor for Hashing {
+    type Output = [u8; 32];
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= Self::CHUNK {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finalize(mut self) -> postcard::Result<[u8; 32]> {
+        self.hasher.update(&self.buf);
+        Ok(*self.hasher.finalize().as_bytes())
+    }
 }
 
 #[derive(Serialize)]
@@ -222,22 +287,15 @@ fn unreadable(run_id: &str) -> impl FnOnce(postcard::Error) -> StoreError + '_ {
 /// Encodes a batch of one run's records. Events are run-length encoded (`(count, event)`,
 /// layout 7): a warm run's (every node a hit of no measurable duration) is one entry, so a warm
 /// run adds a few hundred bytes to the metadata whatever the size of the graph.
-pub(crate) fn encode(records: &[Row<'_>]) -> Result<Encoded, StoreError> {
-    let bodies: Vec<BodyRef<'_>> = records.iter().map(|r| r.body()).collect();
-    let mut events: Vec<(u32, EventRef<'_>)> = Vec::new();
-    for e in records.iter().map(|r| r.event()) {
-        match events.last_mut() {
-            Some((n, last)) if *last == e && *n < u32::MAX => *n += 1,
-            _ => events.push((1, e)),
-        }
-    }
-    let fail = |e: postcard::Error| StoreError::Other(format!("encoding records: {e}"));
-    let body = postcard::to_allocvec(&bodies).map_err(fail)?;
-    let events = postcard::to_allocvec(&events).map_err(fail)?;
+pub(crate) fn encode<'r, 'a>(records: &'r [Row<'a>]) -> Result<Encoded<'r, 'a>, StoreError> {
+    let hashing = Hashing {
+        hasher: blake3::Hasher::new(),
+        buf: Vec::with_capacity(Hashing::CHUNK + 1024),
+    };
+    let body_hash = postcard::serialize_with_flavor(&Bodies(records), hashing).map_err(fail)?;
     Ok(Encoded {
-        body_hash: *blake3::hash(&body).as_bytes(),
-        body,
-        events,
+        rows: records,
+        body_hash,
     })
 }
 
@@ -422,33 +480,53 @@ mod tests {
         let full = d.clone().into_record();
         assert_eq!(full.deps.len(), 2);
         assert_eq!(full.ignored, ["y"]);
-        let a = encode(&[Row::Draft(&d), Row::Draft(&d)]).unwrap();
-        let b = encode(&[Row::Full(&full), Row::Full(&full)]).unwrap();
+        let (drafts, fulls) = (
+            [Row::Draft(&d), Row::Draft(&d)],
+            [Row::Full(&full), Row::Full(&full)],
+        );
+        let (a, b) = (encode(&drafts).unwrap(), encode(&fulls).unwrap());
+        let (body, events) = (a.body().unwrap(), a.events().unwrap());
         assert_eq!(
-            (a.body_hash, &a.body, &a.events),
-            (b.body_hash, &b.body, &b.events)
+            (a.body_hash, &body, &events),
+            (b.body_hash, &b.body().unwrap(), &b.events().unwrap())
         );
         assert_eq!(
-            decode("r", &a.body, &a.events).unwrap(),
+            decode("r", &body, &events).unwrap(),
             vec![full.clone(), full]
         );
+    }
+
+    /// The body's hash is streamed while it is serialized (a warm run never builds the body):
+    /// it must be the hash of the bytes stored, also across the hasher's buffer chunks.
+    #[test]
+    fn the_streamed_hash_is_the_stored_bodys() {
+        let many: Vec<NodeRecord> = (0..3000u64).map(|i| record(Status::Executed, i)).collect();
+        let rows: Vec<Row<'_>> = many.iter().map(Row::Full).collect();
+        let enc = encode(&rows).unwrap();
+        let body = enc.body().unwrap();
+        assert!(body.len() > 2 * Hashing::CHUNK, "spans several chunks");
+        assert_eq!(enc.body_hash, *blake3::hash(&body).as_bytes());
     }
 
     #[test]
     fn runs_that_differ_only_in_events_share_a_body() {
         let cold = record(Status::Executed, 900);
         let warm = record(Status::Hit, 3);
-        let a = encode(&[Row::Full(&cold)]).unwrap();
-        let b = encode(&[Row::Full(&warm)]).unwrap();
+        let (cold_rows, warm_rows) = ([Row::Full(&cold)], [Row::Full(&warm)]);
+        let (a, b) = (encode(&cold_rows).unwrap(), encode(&warm_rows).unwrap());
         assert_eq!(a.body_hash, b.body_hash);
-        assert_ne!(a.events, b.events);
-        assert_eq!(decode("r", &b.body, &b.events).unwrap(), vec![warm]);
+        let (body, cold_events) = (a.body().unwrap(), a.events().unwrap());
+        assert_ne!(cold_events, b.events().unwrap());
         assert_eq!(
-            keys("r", &a.body, &a.events).unwrap(),
+            decode("r", &b.body().unwrap(), &b.events().unwrap()).unwrap(),
+            vec![warm]
+        );
+        assert_eq!(
+            keys("r", &body, &cold_events).unwrap(),
             vec![(Status::Executed, cold.cache_key, cold.data_version)]
         );
         assert_eq!(
-            data_versions(&a.body).unwrap(),
+            data_versions(&body).unwrap(),
             vec![DataVersion::from_bytes([2; 32])]
         );
     }

@@ -443,14 +443,14 @@ impl MetadataStore for SqliteStore {
                     cached(
                         &tx,
                         "INSERT INTO record_bodies(hash, bytes) VALUES (?1, ?2)",
-                        params![hash, enc.body],
+                        params![hash, enc.body()?],
                     )
                     .map_err(StoreError::sql("writing records"))?;
                 }
                 cached(
                     &tx,
                     "INSERT INTO run_records(run_id, body, events) VALUES (?1, ?2, ?3)",
-                    params![run_id, hash, enc.events],
+                    params![run_id, hash, enc.events()?],
                 )
                 .map_err(StoreError::sql("writing records"))?;
             }
