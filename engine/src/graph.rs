@@ -136,6 +136,7 @@ impl Graph {
                 }
             }
         }
+        nodes.reserve_exact(externals.len());
         for (name, consumers) in externals {
             let ty = consumers[0].1;
             if consumers.iter().any(|(_, t, _)| t.id() != ty.id()) {

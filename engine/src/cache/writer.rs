@@ -231,6 +231,19 @@ impl Pending {
         self.drafts.push(d);
     }
 
+    /// Drafted records, corrected likewise; kept as they came when nothing waits before them
+    /// (an answered run's million records are not copied into a second list).
+    fn drafts(&mut self, mut ds: Vec<super::Draft>) {
+        for d in &mut ds {
+            correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
+        }
+        if self.drafts.is_empty() {
+            self.drafts = ds;
+        } else {
+            self.drafts.append(&mut ds);
+        }
+    }
+
     fn unstorable(&mut self, key: &MetaWrite, why: String) {
         if let MetaWrite::Key { cache_key, .. } = key {
             self.unstored.insert(*cache_key, why);
@@ -371,11 +384,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                         }
                         Item::Meta(w) => pending.record(w),
                         Item::Record(d) => pending.draft(*d),
-                        Item::Records(ds) => {
-                            for d in ds {
-                                pending.draft(d);
-                            }
-                        }
+                        Item::Records(ds) => pending.drafts(ds),
                         Item::Release(lease) => pending.leases.push(lease),
                     }
                 }
