@@ -115,7 +115,10 @@ impl ResultStore for SqliteBlobs {
                 let mut stmt = tx.prepare_cached(
                     "INSERT OR IGNORE INTO results(data_version, format, type_name, checksum, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for (v, b) in items {
+                // In version order: the index on it is walked once (see `SqliteStore::write`).
+                let mut sorted: Vec<&(DataVersion, Blob)> = items.iter().collect();
+                sorted.sort_by_key(|(v, _)| *v);
+                for (v, b) in sorted {
                     stmt.execute(params![
                         v.to_hex(),
                         b.format,

@@ -25,11 +25,15 @@ pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
 
 /// The longest a finished node's metadata waits before it is committed, however slow commits
 /// are.
-pub const COMMIT_AT_MOST: Duration = Duration::from_secs(1);
+pub const COMMIT_AT_MOST: Duration = Duration::from_secs(10);
 
-/// Encoded results waiting for a commit beyond this many bytes are committed at once (the
-/// wait bounds what a commit loses to a crash; this bounds the memory it holds).
+/// What waits for a commit is committed at once beyond about this many bytes (encoded results,
+/// plus [`ITEM_BYTES`] for each key and record): the wait bounds what a crash loses, this the
+/// memory it holds.
 const PENDING_BYTES: usize = 64 << 20;
+
+/// What a waiting key or record is counted as, beside its encoded result.
+const ITEM_BYTES: usize = 512;
 
 /// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
 /// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
@@ -38,7 +42,8 @@ const PENDING_BYTES: usize = 64 << 20;
 /// data versions are hashes, so inserts land all over the tree) nearly every key dirties a page
 /// of its own until a batch is as large as the tree. Fixed 50 ms commits then cost more with
 /// every node stored: a 1,000,000-node cold run spent most of its time rewriting the same pages
-/// into the log. Waiting in proportion keeps committing to about a fifth of the writer's time.
+/// into the log. Waiting in proportion keeps committing to about a fifth of the writer's time
+/// (and [`PENDING_BYTES`] bounds what waits).
 pub(crate) fn commit_interval(last: Duration) -> Duration {
     last.saturating_mul(4).clamp(COMMIT_EVERY, COMMIT_AT_MOST)
 }
@@ -206,7 +211,7 @@ struct Pending {
     unstored: HashMap<CacheKey, String>,
     /// Leases of runs that ended, released after the next commit.
     leases: Vec<super::lease::Lease>,
-    /// Encoded bytes in `blobs`.
+    /// About how many bytes wait (see [`PENDING_BYTES`]).
     bytes: usize,
     /// How long work gathers before the next commit ([`commit_interval`] of the last one).
     interval: Duration,
@@ -228,6 +233,7 @@ impl Pending {
     /// A drafted record, corrected likewise.
     fn draft(&mut self, mut d: super::Draft) {
         correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
+        self.bytes += ITEM_BYTES;
         self.drafts.push(d);
     }
 
@@ -237,6 +243,7 @@ impl Pending {
         for d in &mut ds {
             correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
         }
+        self.bytes += ds.len() * ITEM_BYTES;
         if self.drafts.is_empty() {
             self.drafts = ds;
         } else {
@@ -375,7 +382,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                             match encode(&value, known, &format, node, &warn) {
                                 Ok(Some(blob)) => {
                                     encoded.insert(value.version(), blob.clone());
-                                    pending.bytes += blob.bytes.len();
+                                    pending.bytes += blob.bytes.len() + ITEM_BYTES;
                                     pending.blobs.push((value.version(), blob, key))
                                 }
                                 Ok(None) => pending.meta.push(key),

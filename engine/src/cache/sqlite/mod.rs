@@ -380,7 +380,14 @@ impl MetadataStore for SqliteStore {
                 .prepare_cached("SELECT EXISTS(SELECT 1 FROM forgotten_keys)")
                 .and_then(|mut st| st.query_row([], |r| r.get(0)))
                 .map_err(StoreError::sql("writing metadata"))?;
-            for w in batch {
+            // Keys in key order: a batch's inserts then walk the b-tree once, each page read
+            // and dirtied once, instead of jumping about a tree larger than the page cache.
+            let mut writes: Vec<&MetaWrite> = batch.iter().collect();
+            writes.sort_by_key(|w| match w {
+                MetaWrite::Key { cache_key, .. } => Some(*cache_key),
+                _ => None,
+            });
+            for w in writes {
                 let r = match w {
                     MetaWrite::BeginRun(run) => cached(
                         &tx,
