@@ -320,8 +320,20 @@ pub(crate) struct Opening {
 
 impl Opening {
     /// Waits for the stores to be open and attaches `policy` (the function nodes'), with the
-    /// inputs the configuration ignores.
-    pub(crate) fn finish(self, mut policy: Policy) -> Result<Cache, StoreError> {
+    /// inputs the configuration ignores. Only what differs from DEFAULT behaviour stored as
+    /// postcard is kept (what a node missing from the policy gets): a flow of default nodes
+    /// then has no map of a million names to build and to hash every node's name into.
+    pub(crate) fn finish(
+        self,
+        policy: impl IntoIterator<Item = (Arc<str>, (CacheBehavior, Arc<str>))>,
+    ) -> Result<Cache, StoreError> {
+        let ignored: FxHashSet<&Arc<str>> = self.ignored.iter().collect();
+        let mut policy: Policy = policy
+            .into_iter()
+            .filter(|(name, (b, f))| {
+                *b != CacheBehavior::Default || &**f != "postcard" || ignored.contains(name)
+            })
+            .collect();
         for name in self.ignored {
             policy
                 .entry(name)

@@ -230,6 +230,7 @@ impl Builder {
                 nodes = kept;
                 problems.extend(clashes);
             }
+            position.reserve(nodes.len());
             for spec in nodes {
                 if let Some(&pos) = position.get(spec.name()) {
                     let first = specs[pos].module().to_string();
@@ -297,8 +298,7 @@ impl Builder {
                             }
                         };
                         Some((spec.name.clone(), (*b, format)))
-                    })
-                    .collect();
+                    });
                 let opening = opening
                     .take()
                     .unwrap_or_else(|| Cache::opening(cfg, warnings.clone()));
