@@ -50,6 +50,48 @@ impl SqliteBlobs {
     }
 }
 
+impl SqliteBlobs {
+    /// [`ResultStore::put_many`] of items the caller holds elsewhere (no copies made).
+    fn put_refs(&self, items: &[&(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
+        let write = |c: &mut Connection| -> rusqlite::Result<()> {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO results(data_version, format, type_name, checksum, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                // In version order: the index on it is walked once (see `SqliteStore::write`).
+                let mut sorted: Vec<&(DataVersion, Blob)> = items.to_vec();
+                sorted.sort_by_key(|(v, _)| *v);
+                for (v, b) in sorted {
+                    stmt.execute(params![
+                        v.to_hex(),
+                        b.format,
+                        b.type_name,
+                        blake3::hash(&b.bytes).as_bytes().as_slice(),
+                        b.bytes
+                    ])?;
+                }
+            }
+            tx.commit()
+        };
+        // A malformed file is healed (quarantined, rebuilt) and the batch written again.
+        let stored = healing(&[&self.conn], || {
+            let mut c = self.lock()?;
+            write(&mut c).map_err(StoreError::sql("storing results"))
+        });
+        match stored {
+            Ok(()) => items.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                let why = e.to_string();
+                items
+                    .iter()
+                    .map(|_| Err(StoreError::Other(format!("storing results: {why}"))))
+                    .collect()
+            }
+        }
+    }
+}
+
 /// How many versions one `contains_many` query asks about.
 const CONTAINS_CHUNK: usize = 64;
 
@@ -109,42 +151,7 @@ impl ResultStore for SqliteBlobs {
     }
 
     fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
-        let write = |c: &mut Connection| -> rusqlite::Result<()> {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO results(data_version, format, type_name, checksum, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                // In version order: the index on it is walked once (see `SqliteStore::write`).
-                let mut sorted: Vec<&(DataVersion, Blob)> = items.iter().collect();
-                sorted.sort_by_key(|(v, _)| *v);
-                for (v, b) in sorted {
-                    stmt.execute(params![
-                        v.to_hex(),
-                        b.format,
-                        b.type_name,
-                        blake3::hash(&b.bytes).as_bytes().as_slice(),
-                        b.bytes
-                    ])?;
-                }
-            }
-            tx.commit()
-        };
-        // A malformed file is healed (quarantined, rebuilt) and the batch written again.
-        let stored = healing(&[&self.conn], || {
-            let mut c = self.lock()?;
-            write(&mut c).map_err(StoreError::sql("storing results"))
-        });
-        match stored {
-            Ok(()) => items.iter().map(|_| Ok(())).collect(),
-            Err(e) => {
-                let why = e.to_string();
-                items
-                    .iter()
-                    .map(|_| Err(StoreError::Other(format!("storing results: {why}"))))
-                    .collect()
-            }
-        }
+        self.put_refs(&items.iter().collect::<Vec<_>>())
     }
 
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
@@ -286,9 +293,8 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
             .enumerate()
             .partition(|(_, (_, b))| self.is_small(b));
         let mut out: Vec<Option<Result<(), StoreError>>> = items.iter().map(|_| None).collect();
-        let batch: Vec<(DataVersion, Blob)> =
-            small.iter().map(|(_, item)| (*item).clone()).collect();
-        for ((i, _), r) in small.iter().zip(self.small.put_many(&batch)) {
+        let batch: Vec<&(DataVersion, Blob)> = small.iter().map(|(_, item)| *item).collect();
+        for ((i, _), r) in small.iter().zip(self.small.put_refs(&batch)) {
             out[*i] = Some(r);
         }
         for (i, (v, b)) in large {

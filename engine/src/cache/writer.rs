@@ -200,7 +200,9 @@ impl Drop for Writer {
 /// written only once its result is).
 #[derive(Default)]
 struct Pending {
-    blobs: Vec<(DataVersion, Blob, MetaWrite)>,
+    blobs: Vec<(DataVersion, Blob)>,
+    /// The key of each of `blobs`, committed once its blob is stored.
+    blob_keys: Vec<MetaWrite>,
     meta: Vec<MetaWrite>,
     /// Node records, handed to the store as they were drafted.
     drafts: Vec<super::Draft>,
@@ -272,12 +274,12 @@ impl Pending {
 
     fn write(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
         self.bytes = 0;
-        let blobs = std::mem::take(&mut self.blobs);
-        let items: Vec<(DataVersion, Blob)> =
-            blobs.iter().map(|(v, b, _)| (*v, b.clone())).collect();
-        let stored = results.put_many(&items);
+        // Handed to the store as they wait, not copied: a batch can hold a hundred thousand.
+        let stored = results.put_many(&self.blobs);
+        self.blobs.clear();
+        let keys = std::mem::take(&mut self.blob_keys);
         let mut failed = false;
-        for ((_, _, key), r) in blobs.into_iter().zip(stored) {
+        for (key, r) in keys.into_iter().zip(stored) {
             match r {
                 Ok(()) => self.meta.push(key),
                 Err(e) => {
@@ -376,14 +378,16 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                             let known = stored.next().unwrap_or(false);
                             if let Some(blob) = encoded.get(&value.version()).filter(|_| !known) {
                                 // Stored with the first (a no-op put), committed with it.
-                                pending.blobs.push((value.version(), blob.clone(), key));
+                                pending.blobs.push((value.version(), blob.clone()));
+                                pending.blob_keys.push(key);
                                 continue;
                             }
                             match encode(&value, known, &format, node, &warn) {
                                 Ok(Some(blob)) => {
                                     encoded.insert(value.version(), blob.clone());
                                     pending.bytes += blob.bytes.len() + ITEM_BYTES;
-                                    pending.blobs.push((value.version(), blob, key))
+                                    pending.blobs.push((value.version(), blob));
+                                    pending.blob_keys.push(key);
                                 }
                                 Ok(None) => pending.meta.push(key),
                                 Err(why) => pending.unstorable(&key, why),
