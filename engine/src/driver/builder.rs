@@ -283,22 +283,18 @@ impl Builder {
             None => None,
             Some(cfg) => {
                 let mut formats: Vec<Arc<str>> = Vec::new();
-                let policy = graph
-                    .nodes()
-                    .iter()
-                    .zip(&behaviors)
-                    .filter_map(|(n, b)| {
-                        let spec = n.spec()?;
-                        let format = cfg.format_of_node(spec);
-                        let format = match formats.iter().find(|f| ***f == *format) {
-                            Some(f) => f.clone(),
-                            None => {
-                                formats.push(Arc::from(format.as_str()));
-                                formats[formats.len() - 1].clone()
-                            }
-                        };
-                        Some((spec.name.clone(), (*b, format)))
-                    });
+                let policy = graph.nodes().iter().zip(&behaviors).filter_map(|(n, b)| {
+                    let spec = n.spec()?;
+                    let format = cfg.format_of_node(spec);
+                    let format = match formats.iter().find(|f| ***f == *format) {
+                        Some(f) => f.clone(),
+                        None => {
+                            formats.push(Arc::from(format.as_str()));
+                            formats[formats.len() - 1].clone()
+                        }
+                    };
+                    Some((spec.name.clone(), (*b, format)))
+                });
                 let opening = opening
                     .take()
                     .unwrap_or_else(|| Cache::opening(cfg, warnings.clone()));
