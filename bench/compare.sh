@@ -23,7 +23,14 @@
 #   bench/compare.sh scale [N]  a chain of N nodes (default 1,000,000) with the disk cache: cold,
 #                               then three warm runs, each a new process; wall and CPU seconds,
 #                               peak memory, metadata growth per warm run. weft only (issue 12
-#                               item 7's figures)
+#                               item 7's figures). Notes: on a shared machine compare CPU
+#                               seconds, not wall; scale behaviour shows only at the full size
+#                               (the cost of SQLite's random-key inserts grows once the key and
+#                               result indexes outgrow its page cache, ~200k nodes), so check
+#                               a change at N=100000 and 200000 for linearity, then at 1M. The
+#                               first warm run after a cold one stores its records body afresh
+#                               (a cold run's come in many batches), hence its growth and peak;
+#                               later warm runs add 0 B. Figures: book, Reliability chapter.
 #   bench/compare.sh team       a warm team-cache run from object storage (the S3-compatible test
 #                               server of tests/services/s3.sh on 127.0.0.1), process start
 #                               included, per node; weft only: Hamilton has no shared cache
