@@ -32,8 +32,9 @@ pub const COMMIT_AT_MOST: Duration = Duration::from_secs(10);
 /// memory it holds.
 const PENDING_BYTES: usize = 64 << 20;
 
-/// What a waiting key or record is counted as, beside its encoded result.
-const ITEM_BYTES: usize = 512;
+/// What a waiting key or record is counted as, beside its encoded result: about what one
+/// holds in memory until its commit (measured on a 1,000,000-node chain).
+const ITEM_BYTES: usize = 1024;
 
 /// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
 /// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
