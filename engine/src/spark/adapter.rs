@@ -31,7 +31,7 @@ pub const SPARK_TAG: &str = "spark";
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dr = weft::Builder::new()
-///     .with_cache(".weft")
+///     .with_cache_config(weft::CacheConfig::at(".weft"))
 ///     .with_adapter(weft::spark::SparkAdapter::new().cache_at("/data/weft-spark"))
 ///     .build()?;
 /// # Ok(()) }
