@@ -265,14 +265,31 @@ fn with_columns_compiles_column_nodes_into_one_with_columns() {
         };
         assert_eq!(c.unwrap(), want_cat);
     }
-    // The group is nodes: the passed column, each column node, and the one with_columns.
+    // The group is nodes: the passed column, each column node, and the one with_columns; the
+    // picture boxes them, and shows the Spark nodes with their types.
+    let viz = dr.display_all();
+    assert_eq!(viz.groups.len(), 1);
+    let members: Vec<&str> = (viz.groups[0].1.iter())
+        .map(|&i| viz.nodes[i].name.as_str())
+        .collect();
     for node in [
         "amount",
         "normalized_amount",
         "amount_category",
         "enriched_data.with_columns",
     ] {
-        assert!(dr.graph().node(node).is_some(), "{node}");
+        assert!(members.contains(&node), "{node} in {members:?}");
+    }
+    let dot = viz.to_dot().unwrap();
+    assert!(dot.contains("subgraph cluster_group0"), "{dot}");
+    for shown in [
+        "raw_data",
+        "spark_session",
+        "DataFrame",
+        "SparkSession",
+        "Column",
+    ] {
+        assert!(dot.contains(shown), "{shown} in {dot}");
     }
 }
 
