@@ -136,6 +136,12 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub(crate) memory_budget: Option<u64>,
 
+    /// Cut every source Spark frame (a node returning a Spark DataFrame that takes none) to N
+    /// rows: a fast development run on a sample, without editing a node
+    #[cfg(feature = "spark")]
+    #[arg(long, value_name = "N")]
+    pub(crate) spark_limit: Option<u64>,
+
     /// Print nothing but the results and the final summary
     #[arg(short, long)]
     pub(crate) quiet: bool,

@@ -37,6 +37,7 @@
 //! | `async` | `Driver::execute_async`, `Request::run_async`: runs on the caller's tokio runtime | tokio's `rt-multi-thread`, `macros` |
 //! | `watch` | `Watcher` (watch mode): rerun a request when a file it reads changes | `notify`, `notify-debouncer-full` |
 //! | `viz` | the `viz` module, `Driver::display_all`, `visualize_execution`, `Cache::view_run` | `layout-rs` |
+//! | `spark` (off by default) | the `spark` module: Spark DataFrames through Spark Connect as node values, `SparkAdapter` (analysis, `spark = "cache"`/`"persist"` tags), `RowLimit`, `with_columns` over Spark `Column`s | `apache-spark-connect` (needs `protoc` and `libprotobuf-dev` to build) |
 //! | `polars` (off by default) | the `frames` module: polars `DataFrame`, `LazyFrame`, `Series` as node values (fingerprints, `parquet`/`ipc` cache formats), `#[node(with_columns(..))]`, `#[node(extract_columns(..))]` | `polars` (heavy: minutes of build) |
 //!
 //! tokio (`rt`, `sync`, `time`) is in the core: a node's stack is a future, and one that waits
@@ -75,6 +76,9 @@ mod plan;
 mod probe;
 pub mod remote;
 mod session;
+#[cfg(feature = "spark")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spark")))]
+pub mod spark;
 mod type_name;
 mod value;
 #[cfg(feature = "viz")]
@@ -212,6 +216,10 @@ mod doc_snippets {
     #[cfg(all(feature = "dask", feature = "ray"))]
     #[doc = include_str!("../../book/src/ray-and-dask.md")]
     mod book_ray_and_dask {}
+    // Compiled, not run (`no_run`): they need a Spark Connect server.
+    #[cfg(all(feature = "spark", feature = "polars"))]
+    #[doc = include_str!("../../book/src/spark.md")]
+    mod book_spark {}
 }
 
 #[doc(hidden)]

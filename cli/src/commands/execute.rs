@@ -90,6 +90,13 @@ pub(super) const ONE_SHOT: Option<u64> = Some(0);
 /// memory budget (`--memory-budget`, else `default_budget`; `None` keeps every value).
 fn builder(cli: &Cli, a: &BuildArgs, default_budget: Option<u64>, config: Inputs) -> weft::Builder {
     let builder = cli.builder().with_config(config).keep_going(a.keep_going);
+    // After the flow's own adapters (its SparkAdapter), so frames are cut before they are
+    // analyzed or written.
+    #[cfg(feature = "spark")]
+    let builder = match a.spark_limit {
+        Some(n) => builder.with_adapter(weft::spark::RowLimit::new(n)),
+        None => builder,
+    };
     match a.memory_budget.or(default_budget) {
         Some(bytes) => builder.with_memory_budget(bytes),
         None => builder,

@@ -1,0 +1,117 @@
+//! [`SparkAdapter`]: what weft does around a node that returns a Spark frame.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use spark_connect::{DataFrame, StorageLevel, StorageLevelExt};
+
+use super::materialize::{directory, write_and_read};
+use super::session::outside_runtime;
+use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult};
+use crate::error::NodeError;
+use crate::value::Value;
+
+/// The tag key that asks for more than a lazy frame: `#[node(tags(spark = "cache"))]` or
+/// `#[node(tags(spark = "persist"))]`.
+pub const SPARK_TAG: &str = "spark";
+
+/// Around every node that returns a Spark frame:
+///
+/// - **Analysis.** The frame's plan is analyzed by the server (its schema; nothing runs), so a
+///   bad column name or a type error fails *this* node, with Spark's message, instead of the
+///   first node that collects.
+/// - **`#[node(tags(spark = "cache"))]`**: Spark writes the frame as parquet under the cache
+///   location ([`cache_at`](Self::cache_at)) and the node's value is that directory read back:
+///   the rest of the run reads it, and the persistent cache stores it, so a later run (another
+///   process) with the same key reads it instead of running the plan again.
+/// - **`#[node(tags(spark = "persist"))]`**: the frame is persisted (memory and disk) on the
+///   cluster: the seed's "cache DataFrames accessed multiple times" for a frame several nodes
+///   read within a run.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dr = weft::Builder::new()
+///     .with_cache_config(weft::CacheConfig::at(".weft"))
+///     .with_adapter(weft::spark::SparkAdapter::new().cache_at("/data/weft-spark"))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SparkAdapter {
+    location: Option<String>,
+}
+
+impl SparkAdapter {
+    /// Analysis of every Spark frame; no cache location yet.
+    pub fn new() -> Self {
+        SparkAdapter::default()
+    }
+
+    /// Where Spark writes the frames of `spark = "cache"` nodes: a path the cluster can write
+    /// (a local directory for `local[*]`, made absolute here; a shared or object-store URL such
+    /// as `s3a://bucket/prefix` on a cluster).
+    pub fn cache_at(mut self, location: impl Into<String>) -> Self {
+        let location: String = location.into();
+        let local = !location.contains("://");
+        self.location = Some(match std::path::absolute(&location) {
+            Ok(p) if local => p.to_string_lossy().into_owned(),
+            _ => location,
+        });
+        self
+    }
+
+    /// The cache location, if set.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    fn finish(&self, node: &NodeInfo<'_>, result: NodeResult) -> NodeResult {
+        let value = result?;
+        let data = value.data().map_err(NodeError::Internal)?;
+        let Some(df) = data.downcast_ref::<DataFrame>() else {
+            return Ok(value);
+        };
+        outside_runtime(|| df.schema()).map_err(|e| {
+            NodeError::user(format!("Spark cannot analyze the frame: {}", e.message()))
+        })?;
+        let out = match node.spec.tag(SPARK_TAG) {
+            None => return Ok(value),
+            Some("cache") => {
+                let location = self.location.as_deref().ok_or_else(|| {
+                    NodeError::user(
+                        "the node is tagged `spark = \"cache\"` but the SparkAdapter has no cache \
+                         location: install it with `SparkAdapter::new().cache_at(PATH)`",
+                    )
+                })?;
+                write_and_read(df, &directory(location, node)).map_err(NodeError::user)?
+            }
+            Some("persist") => outside_runtime(|| df.persist(StorageLevel::memory_and_disk()))
+                .map_err(|e| {
+                    NodeError::user(format!(
+                        "Spark could not persist the frame: {}",
+                        e.message()
+                    ))
+                })?,
+            Some(other) => {
+                return Err(NodeError::user(format!(
+                    "unknown `spark` tag value `{other}`: use `cache` (written as parquet, kept \
+                     across runs) or `persist` (kept on the cluster during the session)"
+                )))
+            }
+        };
+        Ok(Value::new(Arc::new(out), node.spec.output()))
+    }
+}
+
+impl Adapter for SparkAdapter {
+    fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
+        if node.spec.output().id() != TypeId::of::<DataFrame>() {
+            return next.run(node);
+        }
+        next.around(
+            node,
+            |_| None,
+            move |node, result| self.finish(node, result),
+        )
+    }
+}

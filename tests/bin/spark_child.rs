@@ -1,0 +1,58 @@
+//! The seed's Spark flow in a child process, for the spark suite's cache test: a second process
+//! reads what the first one had Spark write.
+//!
+//! `spark_child CACHE SPARK_DIR CSV` runs `aggregated_stats` with weft's cache at CACHE and the
+//! SparkAdapter's cache location at SPARK_DIR against `WEFT_TEST_SPARK_REMOTE`, and prints one
+//! line per node record (`node status`), then `rows N` (the collected result's rows) and
+//! `total N` (the sum of its counts).
+
+// The child uses the flow and the address; the CSV helpers are the suite's.
+#[allow(dead_code)]
+#[path = "../spark_flow/mod.rs"]
+mod spark_flow;
+
+use weft::{inputs, Builder};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (cache, spark_dir, csv) = (&args[1], &args[2], &args[3]);
+    let spark = weft::spark::connect(&spark_flow::remote()).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::spark_flow::seed])
+        .with_cache_config(weft::CacheConfig::at(cache))
+        .with_adapter(weft::spark::SparkAdapter::new().cache_at(spark_dir.as_str()))
+        .build()
+        .expect("valid graph");
+    let (out, run) = dr
+        .execute_recorded(
+            &["aggregated_stats"],
+            inputs! { "spark_session" => spark, "people_csv" => csv.clone() },
+            weft::Inputs::new(),
+        )
+        .expect("run");
+    for r in dr
+        .cache()
+        .expect("cache")
+        .records(Some(&run.run_id))
+        .expect("records")
+    {
+        println!("{} {}", r.node, r.status.as_str());
+    }
+    let stats = out
+        .get::<weft::spark::DataFrame>("aggregated_stats")
+        .expect("stats");
+    let df = weft::spark::to_polars(stats).expect("collect");
+    let total: i64 = df
+        .column("count(1)")
+        .expect("count(1)")
+        .i64()
+        .expect("i64")
+        .iter()
+        .flatten()
+        .sum();
+    println!("rows {}", df.height());
+    println!("total {total}");
+}
