@@ -1,19 +1,65 @@
 //! Shared fixtures for weft's integration tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-/// A path in the system's temporary directory that nothing is at: unique to this process,
-/// `suite` and `name`, and to each call.
+/// A path that nothing is at, for one test's files: unique to this process, `suite` and `name`,
+/// and to each call.
+///
+/// Every path of a test process lies under one directory of its own in the system's temporary
+/// directory, `weft-tests-<pid>`; the first call in a process removes those of processes that
+/// are gone, so runs do not leave their files behind (a test keeps what it wrote while it runs,
+/// for a failure to be looked at, until the next run).
 pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "weft-{suite}-test-{name}-{}-{}",
-        std::process::id(),
+    let d = process_dir().join(format!(
+        "{suite}-{name}-{}",
         N.fetch_add(1, Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&d);
     d
+}
+
+/// This process's directory under the system's temporary directory (created on first use,
+/// after sweeping the directories of processes that no longer run).
+fn process_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        sweep_dead_processes(&tmp);
+        let dir = tmp.join(format!("{PROCESS_DIR_PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| {
+            panic!("cannot create the tests' directory {}: {e}", dir.display())
+        });
+        dir
+    })
+}
+
+const PROCESS_DIR_PREFIX: &str = "weft-tests-";
+
+/// Removes `weft-tests-<pid>` directories in `tmp` whose process is gone (`/proc/<pid>` is
+/// absent; nothing without procfs). Best effort: another test process may be sweeping the same directory.
+fn sweep_dead_processes(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return; // no procfs: whether a process runs is unknown here, so nothing is removed
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PROCESS_DIR_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 pub mod remote_support;
