@@ -24,6 +24,12 @@ start)
   tmp=$(mktemp -d /tmp/weft-ray.XXXXXX)
   echo "$tmp" >"$dir/$name.tmp"
   export RAY_USAGE_STATS_ENABLED=0
+  # `ray start` turns --node-ip-address=127.0.0.1 into the machine's outward address (so the
+  # client server, the agents and the metrics servers bind it, or 0.0.0.0) unless Ray believes
+  # it is a one-machine install: this variable (named for Windows and macOS, read everywhere)
+  # keeps the node on 127.0.0.1. What still binds every interface: see the book's "Ray and
+  # Dask" chapter, "What listens where".
+  export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
   # --block keeps `ray start` in the foreground: its process group is the whole head.
   setsid "$venv/bin/ray" start --head --block --node-ip-address=127.0.0.1 --port="$gcs" \
     --dashboard-host=127.0.0.1 --dashboard-port="$dash" --include-dashboard=true \
