@@ -201,7 +201,8 @@ impl Connection {
         let _ = self.send(&serde_json::json!({"op": "forget"}));
     }
 
-    /// Asks the bridge to cancel task `id` on the cluster.
+    /// Asks the bridge to cancel task `id` on the cluster (Dask's way; Ray stops the job).
+    #[cfg(feature = "dask")]
     pub(crate) fn cancel(&self, id: u64) {
         let _ = self.send(&serde_json::json!({"op": "cancel", "id": id}));
     }
