@@ -24,7 +24,7 @@ fn shape(name: &str) -> Option<shapes::Shape> {
             Some(s)
         }
         "busy16" => Some(busy(16)),
-        _ => None,
+        other => crate::cluster::shape(other),
     }
 }
 

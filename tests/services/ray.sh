@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A one-machine Ray head on 127.0.0.1 (dashboard on: the Jobs REST API lives there).
 # Verbs: packages | install | start | stop (see tests/run.sh). Writes WEFT_TEST_RAY (the
-# dashboard's http address) and WEFT_TEST_RAY_PYTHON (the venv's python: a job's entrypoint
-# inherits the PATH of `ray start`, so weft calls this python explicitly).
+# dashboard's http address), WEFT_TEST_RAY_PYTHON (the venv's python: a job's entrypoint
+# inherits the PATH of `ray start`, so weft calls this python explicitly) and WEFT_TEST_RAY_GCS
+# (the head's GCS address, for `ray.init(address=...)`: bench/hamilton_cluster.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=ray
@@ -54,7 +55,7 @@ start)
     sleep 1
   done
   if [ -z "$ok" ]; then echo "ray head did not come up; log tail:" >&2; tail -30 "$log" >&2; exit 1; fi
-  printf 'WEFT_TEST_RAY=%s\nWEFT_TEST_RAY_PYTHON=%s\n' "$url" "$venv/bin/python" >"$dir/$name.env"
+  printf 'WEFT_TEST_RAY=%s\nWEFT_TEST_RAY_PYTHON=%s\nWEFT_TEST_RAY_GCS=%s\n' "$url" "$venv/bin/python" "127.0.0.1:$gcs" >"$dir/$name.env"
   ;;
 stop)
   pid=$(cat "$dir/$name.pid" 2>/dev/null || true)
