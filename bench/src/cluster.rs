@@ -45,17 +45,10 @@ fn cpu(n: usize) -> shapes::Shape {
                 })
         })
         .collect();
-    let mut sink = NodeSpec::builder("sink", value_type!(u64)).code_version("cpu-sink-v1");
-    for i in 0..n {
-        sink = sink.param(format!("cpu{i}"), value_type!(u64));
-    }
-    nodes.push(sink.sync(move |a| {
-        let mut s = 0u64;
-        for i in 0..n {
-            s = s.wrapping_add(*a.get::<u64>(i)?);
-        }
-        Ok(Arc::new(s))
-    }));
+    nodes.push(shapes::sum(
+        "sink".into(),
+        (0..n).map(|i| format!("cpu{i}")).collect(),
+    ));
     shapes::Shape {
         nodes,
         outputs: vec!["sink".into()],
