@@ -7,6 +7,7 @@ and `DaskGraphAdapter` (every node a Dask task, computed at the end).
 Prints `hamilton <backend>_<figure> <value>` lines. One driver (one Ray connection, one Dask
 client) serves every run, after one untimed run; each timed run has a new `seed`."""
 
+import os
 import statistics
 import sys
 import tempfile
@@ -15,6 +16,10 @@ import time
 from hamilton import base, driver
 
 from hamilton_bench import fan_in_src, load
+
+# This directory's timeit.py (a script) must not shadow the standard library's (Dask imports it).
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
 
 # Each CPU-bound node works this long (a busy loop on the clock, as weft's side does).
 WORK_S = 0.5
@@ -56,8 +61,10 @@ def main():
             import ray
             from hamilton.plugins import h_ray
 
-            # The generated modules travel as the job's working directory (workers import them).
-            ray.init(address=address, runtime_env={"working_dir": tmp}, logging_level="ERROR")
+            # The generated modules travel as the job's working directory (workers import them);
+            # the workers run this Python, which has Hamilton (the head's has only Ray).
+            runtime_env = {"working_dir": tmp, "py_executable": sys.executable}
+            ray.init(address=address, runtime_env=runtime_env, logging_level="ERROR")
 
             def make(mod):
                 adapter = h_ray.RayGraphAdapter(result_builder=base.DictResult())
