@@ -34,6 +34,16 @@
 #   bench/compare.sh team       a warm team-cache run from object storage (the S3-compatible test
 #                               server of tests/services/s3.sh on 127.0.0.1), process start
 #                               included, per node; weft only: Hamilton has no shared cache
+#   bench/compare.sh cluster    issue 17's figures: a 16-node CPU-bound graph (each node ~0.5 s of
+#                               work) and a 200-node trivial graph on a local Ray head and a local
+#                               Dask cluster (2 CPUs each; started here with tests/services/*.sh in
+#                               a private WEFT_SERVICES directory and stopped afterwards), through
+#                               weft (--executor ray / dask: bench/src/cluster.rs) and Hamilton's
+#                               RayGraphAdapter and DaskGraphAdapter (bench/hamilton_cluster.py);
+#                               medians of 3 runs after a warm-up. Last line:
+#                               cluster: ray weft <A> s hamilton <B> s; dask weft <C> s hamilton <D> s; overhead ray <E> ms/task dask <F> ms/task
+#                               (A-D: the CPU-bound graph; E, F: weft's trivial graph per task,
+#                               Hamilton's beside it on the line before)
 # Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 #
@@ -49,9 +59,57 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui|scale|remote|team|frames) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team|frames" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster" >&2; exit 2 ;;
 esac
+
+if [ "$case_name" = cluster ]; then
+  venv="$here/.venv"
+  # Hamilton beside the clients of the services' pinned Ray and Dask (a client must match its
+  # cluster's version).
+  if ! "$venv/bin/python" -c "import hamilton.version as v, ray, distributed, dask.dataframe; assert v.VERSION[:2] == (1, 90) and ray.__version__ == '2.60.0' and distributed.__version__ == '2026.8.0'" 2>/dev/null; then
+    echo "installing Hamilton, Ray and Dask into $venv ..." >&2
+    python3 -m venv "$venv"
+    # (Hamilton's Dask plugin imports dask.dataframe: pandas and pyarrow.)
+    "$venv/bin/pip" install -q apache-hamilton==1.90.0 "ray[default]==2.60.0" "dask[distributed,dataframe]==2026.8.0"
+  fi
+  export HAMILTON_TELEMETRY_ENABLED=false RAY_USAGE_STATS_ENABLED=0
+  # The head is on 127.0.0.1 (tests/services/ray.sh); without this, Hamilton's `ray.init` turns
+  # 127.0.0.1 into the machine's outward address and finds no GCS there.
+  export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+  echo "building weft-bench with ray and dask (release) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench --features weft-bench/ray,weft-bench/dask)
+  echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
+  services="$(mktemp -d)"
+  out="$(mktemp -d)"
+  stop_services() {
+    WEFT_SERVICES="$services" bash "$here/../tests/services/ray.sh" stop || true
+    WEFT_SERVICES="$services" bash "$here/../tests/services/dask.sh" stop || true
+    rm -rf "$services" "$out"
+  }
+  trap stop_services EXIT
+  for s in ray dask; do
+    WEFT_SERVICES="$services" bash "$here/../tests/services/$s.sh" install
+  done
+  # Hamilton's Dask adapter ships Hamilton objects in its task graph: the cluster's environment
+  # needs Hamilton too, as the client's does (Ray's workers run the client's Python instead).
+  dask_python="$here/../.test-services/venv-dask/bin/python"
+  "$dask_python" -c "import hamilton, dask.dataframe" 2>/dev/null ||
+    "$dask_python" -m pip install -q apache-hamilton==1.90.0 "dask[dataframe]==2026.8.0"
+  for s in ray dask; do
+    WEFT_SERVICES="$services" bash "$here/../tests/services/$s.sh" start
+  done
+  set -a; . "$services/ray.env"; . "$services/dask.env"; set +a
+  bin="$target/release/weft-bench"
+  "$bin" cluster ray "$WEFT_TEST_RAY" "$WEFT_TEST_RAY_PYTHON" | tee -a "$out/all.txt"
+  "$venv/bin/python" "$here/hamilton_cluster.py" ray "$WEFT_TEST_RAY_GCS" | tee -a "$out/all.txt"
+  "$bin" cluster dask "$WEFT_TEST_DASK" "$WEFT_TEST_DASK_PYTHON" | tee -a "$out/all.txt"
+  "$venv/bin/python" "$here/hamilton_cluster.py" dask "$WEFT_TEST_DASK" | tee -a "$out/all.txt"
+  v() { awk -v w="$1" -v k="$2" '$1 == w && $2 == k {print $3}' "$out/all.txt" | tail -n 1; }
+  echo "per task, trivial graph: ray weft $(v weft ray_ms_per_task) ms hamilton $(v hamilton ray_ms_per_task) ms; dask weft $(v weft dask_ms_per_task) ms hamilton $(v hamilton dask_ms_per_task) ms"
+  echo "cluster: ray weft $(v weft ray_cpu16_s) s hamilton $(v hamilton ray_cpu16_s) s; dask weft $(v weft dask_cpu16_s) s hamilton $(v hamilton dask_cpu16_s) s; overhead ray $(v weft ray_ms_per_task) ms/task dask $(v weft dask_ms_per_task) ms/task"
+  exit 0
+fi
 
 if [ "$case_name" = ui ]; then
   echo "building weft-bench and weft (release) ..." >&2

@@ -16,9 +16,15 @@ mod flow;
 /// The behavioural suite for the backend made by `backend` (an expression giving a fresh
 /// `impl RemoteExecutor`) whose workers run the nodes of `tests/remote/flow.rs`, given as
 /// `modules` (`weft::modules![crate::flow]` in a test crate that includes that file as `flow`).
+/// `on_cancel` says what a cancelled run does to its running tasks: `finish` (they finish and
+/// keep their results, as on local executors: the default) or `stop` (the backend stops them
+/// where they run, as clusters do: they keep nothing).
 #[macro_export]
 macro_rules! remote_suite {
     ($suite:ident, backend = $make:expr, modules = $modules:expr) => {
+        $crate::remote_suite!($suite, backend = $make, modules = $modules, on_cancel = finish);
+    };
+    ($suite:ident, backend = $make:expr, modules = $modules:expr, on_cancel = $on_cancel:ident) => {
         mod $suite {
             use std::path::Path;
 
@@ -294,6 +300,9 @@ macro_rules! remote_suite {
                 std::fs::create_dir_all(&work).unwrap();
                 let (dr, tasks) = remote(&dir("cancel-cache"));
                 let token = CancelToken::new();
+                // `finish`: the gate is released right after the cancel and finishes;
+                // `stop`: it is released only after the run ended, so it ran when stopped.
+                let stops = stringify!($on_cancel) == "stop";
                 let canceller = {
                     let token = token.clone();
                     let work = work.clone();
@@ -303,7 +312,9 @@ macro_rules! remote_suite {
                             std::thread::sleep(std::time::Duration::from_millis(5));
                         }
                         token.cancel();
-                        std::fs::write(work.join("go"), b"").unwrap();
+                        if !stops {
+                            std::fs::write(work.join("go"), b"").unwrap();
+                        }
                     })
                 };
                 let err = dr
@@ -313,16 +324,22 @@ macro_rules! remote_suite {
                     .run()
                     .unwrap_err();
                 canceller.join().unwrap();
+                std::fs::write(work.join("go"), b"").unwrap();
                 assert!(matches!(err, ExecuteError::Cancelled), "{err}");
                 assert_eq!(heads(&tasks), ["gate"]);
-                // The gate finished and keeps its result: the next run sends only what is left.
+                // `finish`: the gate keeps its result, so the next run sends only what is left;
+                // `stop`: the stopped gate kept nothing and runs again.
                 let (out, run) = dr
                     .request(&["after_gate"])
                     .inputs(inputs! { "x" => 1u64, "dir" => work.display().to_string() })
                     .run()
                     .unwrap();
                 assert_eq!(*out.get::<u64>("after_gate").unwrap(), 3);
-                assert_eq!(run.executed, ["after_gate"]);
+                if stops {
+                    assert_eq!(run.executed, ["gate", "after_gate"]);
+                } else {
+                    assert_eq!(run.executed, ["after_gate"]);
+                }
             }
 
             #[test]

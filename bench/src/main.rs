@@ -1,5 +1,6 @@
 //! `weft-bench CASE`: weft's side of `bench/compare.sh`. Prints one `key value` line per figure.
 
+mod cluster;
 #[cfg(feature = "polars")]
 mod frames;
 mod incremental;
@@ -169,6 +170,7 @@ fn main() {
         Some("parallel") => parallel::run(),
         Some("incremental") => incremental::run(),
         Some("remote") => remote::run(),
+        Some("cluster") if args.len() == 5 => cluster::run(&args[2], &args[3], &args[4]),
         Some(weft::remote::WORKER_ARG) if args.len() == 3 => remote::serve(&args[2]),
         Some("cache-run") if args.len() == 4 => cache_run(&args[2], &args[3]),
         Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),

@@ -24,7 +24,7 @@ fn shape(name: &str) -> Option<shapes::Shape> {
             Some(s)
         }
         "busy16" => Some(busy(16)),
-        _ => None,
+        other => crate::cluster::shape(other),
     }
 }
 
@@ -46,17 +46,10 @@ fn busy(n: usize) -> shapes::Shape {
                 })
         })
         .collect();
-    let mut sink = NodeSpec::builder("sink", value_type!(u64)).code_version("busy-sink-v1");
-    for i in 0..n {
-        sink = sink.param(format!("busy{i}"), value_type!(u64));
-    }
-    nodes.push(sink.sync(move |a| {
-        let mut s = 0u64;
-        for i in 0..n {
-            s = s.wrapping_add(*a.get::<u64>(i)?);
-        }
-        Ok(Arc::new(s))
-    }));
+    nodes.push(shapes::sum(
+        "sink".into(),
+        (0..n).map(|i| format!("busy{i}")).collect(),
+    ));
     shapes::Shape {
         nodes,
         outputs: vec!["sink".into()],

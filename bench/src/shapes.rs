@@ -17,7 +17,8 @@ fn inc(name: String, dep: String) -> NodeSpec {
         .sync(|a| Ok(Arc::new(a.get::<u64>(0)?.wrapping_add(1))))
 }
 
-fn sum(name: String, deps: Vec<String>) -> NodeSpec {
+/// `name`: the wrapping sum of the `u64` nodes `deps`.
+pub fn sum(name: String, deps: Vec<String>) -> NodeSpec {
     let mut b = NodeSpec::builder(name, value_type!(u64)).code_version("sum-v1");
     let n = deps.len();
     for d in deps {

@@ -34,12 +34,142 @@ pub(crate) fn ray() -> weft::remote::RayExecutor {
 remote_suite!(
     ray,
     backend = crate::cluster::ray(),
-    modules = weft::modules![crate::flow]
+    modules = weft::modules![crate::flow],
+    on_cancel = stop
 );
 
 #[cfg(feature = "ray")]
 mod ray_only {
-    use weft::{inputs, Builder, CacheConfig};
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use weft::{inputs, Builder, CacheConfig, CancelToken, ExecuteError};
+
+    use super::service_env;
+
+    /// `GET` on the Ray dashboard's Jobs API, as JSON.
+    fn jobs_api(path: &str) -> serde_json::Value {
+        let url = format!("{}{path}", service_env("ray", "WEFT_TEST_RAY"));
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "GET {url}: {out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Waits (bounded) until `check` gives something.
+    fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(t) = check() {
+                return t;
+            }
+            assert!(
+                start.elapsed() < weft_tests::PATIENCE,
+                "gave up waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The submission id of the running job whose metadata has `key: value`.
+    fn running_job(key: &str, value: &str) -> String {
+        wait_for(&format!("a running Ray job with {key}={value}"), || {
+            let jobs = jobs_api("/api/jobs/");
+            jobs.as_array()?.iter().find_map(|j| {
+                (j["metadata"][key].as_str() == Some(value) && j["status"] == "RUNNING")
+                    .then(|| j["submission_id"].as_str().map(String::from))
+                    .flatten()
+            })
+        })
+    }
+
+    /// Waits (bounded) for job `id` to be `STOPPED`.
+    fn wait_stopped(id: &str) {
+        let start = Instant::now();
+        loop {
+            let job = jobs_api(&format!("/api/jobs/{id}"));
+            if job["status"] == "STOPPED" {
+                return;
+            }
+            assert!(
+                start.elapsed() < weft_tests::PATIENCE,
+                "the Ray job {id} is not STOPPED: {job}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_started(work: &Path) {
+        wait_for("the gate to start on the cluster", || {
+            work.join("started").exists().then_some(())
+        });
+    }
+
+    #[test]
+    fn cancelling_a_run_stops_its_ray_job() {
+        let work = weft_tests::temp_dir("ray-only", "cancel-work");
+        std::fs::create_dir_all(&work).unwrap();
+        let mark = work.display().to_string();
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir("ray-only", "cancel")))
+            .with_remote_executor(crate::cluster::ray().metadata("weft_test", &mark))
+            .build()
+            .unwrap();
+        let token = CancelToken::new();
+        let run = {
+            let (token, dir) = (token.clone(), mark.clone());
+            std::thread::spawn(move || {
+                dr.request(&["after_gate"])
+                    .inputs(inputs! { "x" => 1u64, "dir" => dir })
+                    .cancel(&token)
+                    .run()
+                    .map(drop)
+            })
+        };
+        wait_started(&work);
+        let job = running_job("weft_test", &mark);
+        token.cancel();
+        let err = run.join().unwrap().unwrap_err();
+        assert!(matches!(err, ExecuteError::Cancelled), "{err}");
+        // Stopped through the Jobs API, while the driver still holds its executor.
+        wait_stopped(&job);
+        std::fs::write(work.join("go"), b"").unwrap();
+    }
+
+    #[test]
+    fn ctrl_c_stops_the_ray_job_and_the_cli_says_it_was_interrupted() {
+        let work = weft_tests::temp_dir("ray-only", "sigint-work");
+        std::fs::create_dir_all(&work).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_remote_flow"))
+            .args(["build", "after_gate", "--input", "x=1", "--input"])
+            .arg(format!("dir={}", work.display()))
+            .arg("--executor")
+            .arg(format!("ray={}", service_env("ray", "WEFT_TEST_RAY")))
+            .arg("--cache-dir")
+            .arg(weft_tests::temp_dir("ray-only", "sigint-cache"))
+            .env("WEFT_PYTHON", service_env("ray", "WEFT_TEST_RAY_PYTHON"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_started(&work);
+        let job = running_job("weft_driver_pid", &child.id().to_string());
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        wait_for("the CLI to exit after Ctrl-C", || child.try_wait().unwrap());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains("interrupted (Ctrl-C)"), "{stderr}");
+        wait_stopped(&job);
+        std::fs::write(work.join("go"), b"").unwrap();
+    }
 
     #[test]
     fn an_unreachable_dashboard_is_named_with_how_to_start_a_head() {
@@ -104,7 +234,8 @@ pub(crate) fn dask() -> weft::remote::DaskExecutor {
 remote_suite!(
     dask,
     backend = crate::cluster::dask(),
-    modules = weft::modules![crate::flow]
+    modules = weft::modules![crate::flow],
+    on_cancel = stop
 );
 
 #[cfg(feature = "dask")]
@@ -185,4 +316,69 @@ fn a_flow_cli_runs_on_dask() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("sum:15"), "{stdout}");
+}
+
+/// Runs a cluster example (a flow CLI) with `args`, `--executor executor` and its own cache,
+/// returning its stdout; the bridge runs with `python`.
+#[cfg(any(feature = "dask", feature = "ray"))]
+fn run_example(bin: &str, args: &[&str], executor: &str, python: &str, cache: &str) -> String {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .arg("--executor")
+        .arg(executor)
+        .arg("--cache-dir")
+        .arg(weft_tests::temp_dir("cluster-examples", cache))
+        .env("WEFT_PYTHON", python)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{bin} {args:?} --executor {executor}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// examples/ray on the Ray head: the primes below 200,000 (there are 17,984), counted in 8
+/// Ray tasks, as a local run counts them.
+#[cfg(feature = "ray")]
+#[test]
+fn the_ray_example_counts_primes_on_the_cluster() {
+    let bin = env!("CARGO_BIN_EXE_example_ray");
+    let args = [
+        "build",
+        "large_computation",
+        "--input",
+        "limit=200000",
+        "--input",
+        "chunks=8",
+    ];
+    let python = service_env("ray", "WEFT_TEST_RAY_PYTHON");
+    let url = service_env("ray", "WEFT_TEST_RAY");
+    let on_ray = run_example(bin, &args, &format!("ray={url}"), &python, "ray");
+    let local = run_example(bin, &args, "sequential", &python, "ray-local");
+    assert!(on_ray.contains("17984"), "{on_ray}");
+    assert_eq!(on_ray, local);
+}
+
+/// examples/dask on the Dask cluster: the summary of 8 partitions, as a local run makes it.
+#[cfg(feature = "dask")]
+#[test]
+fn the_dask_example_summarizes_partitions_on_the_cluster() {
+    let bin = env!("CARGO_BIN_EXE_example_dask");
+    let args = [
+        "build",
+        "summary",
+        "--input",
+        "rows=400000",
+        "--input",
+        "parts=8",
+    ];
+    let python = dask_env("WEFT_TEST_DASK_PYTHON");
+    let address = dask_env("WEFT_TEST_DASK");
+    let on_dask = run_example(bin, &args, &format!("dask={address}"), &python, "dask");
+    let local = run_example(bin, &args, "sequential", &python, "dask-local");
+    assert!(on_dask.contains("rows=400000"), "{on_dask}");
+    assert_eq!(on_dask, local);
 }

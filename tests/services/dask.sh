@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # A dask.distributed scheduler and two single-threaded workers on 127.0.0.1, one process group.
+# `--no-dashboard` leaves each process's HTTP server (health, metrics) on 0.0.0.0:8787 or a
+# random port of 0.0.0.0: `--dashboard-address 127.0.0.1:0` keeps it on 127.0.0.1, any port.
 # Verbs: packages | install | start | stop (see tests/run.sh). Writes WEFT_TEST_DASK (the
 # scheduler address) and WEFT_TEST_DASK_PYTHON (the venv's python, which runs weft's driver).
 set -euo pipefail
@@ -18,8 +20,8 @@ start)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   log="$dir/$name.log"
   setsid bash -c "
-    '$venv/bin/dask' scheduler --host 127.0.0.1 --port $port --no-dashboard &
-    '$venv/bin/dask' worker tcp://127.0.0.1:$port --host 127.0.0.1 --nworkers 2 --nthreads 1 --resources ssd=1 --no-dashboard &
+    '$venv/bin/dask' scheduler --host 127.0.0.1 --port $port --no-dashboard --dashboard-address 127.0.0.1:0 &
+    '$venv/bin/dask' worker tcp://127.0.0.1:$port --host 127.0.0.1 --nworkers 2 --nthreads 1 --resources ssd=1 --no-dashboard --dashboard-address 127.0.0.1:0 &
     wait" >"$log" 2>&1 &
   echo $! >"$dir/$name.pid"
   addr="tcp://127.0.0.1:$port"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A one-machine Ray head on 127.0.0.1 (dashboard on: the Jobs REST API lives there).
 # Verbs: packages | install | start | stop (see tests/run.sh). Writes WEFT_TEST_RAY (the
-# dashboard's http address) and WEFT_TEST_RAY_PYTHON (the venv's python: a job's entrypoint
-# inherits the PATH of `ray start`, so weft calls this python explicitly).
+# dashboard's http address), WEFT_TEST_RAY_PYTHON (the venv's python: a job's entrypoint
+# inherits the PATH of `ray start`, so weft calls this python explicitly) and WEFT_TEST_RAY_GCS
+# (the head's GCS address, for `ray.init(address=...)`: bench/hamilton_cluster.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=ray
@@ -24,6 +25,12 @@ start)
   tmp=$(mktemp -d /tmp/weft-ray.XXXXXX)
   echo "$tmp" >"$dir/$name.tmp"
   export RAY_USAGE_STATS_ENABLED=0
+  # `ray start` turns --node-ip-address=127.0.0.1 into the machine's outward address (so the
+  # client server, the agents and the metrics servers bind it, or 0.0.0.0) unless Ray believes
+  # it is a one-machine install: this variable (named for Windows and macOS, read everywhere)
+  # keeps the node on 127.0.0.1. What still binds every interface: see the book's "Ray and
+  # Dask" chapter, "What listens where".
+  export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
   # --block keeps `ray start` in the foreground: its process group is the whole head.
   setsid "$venv/bin/ray" start --head --block --node-ip-address=127.0.0.1 --port="$gcs" \
     --dashboard-host=127.0.0.1 --dashboard-port="$dash" --include-dashboard=true \
@@ -48,7 +55,7 @@ start)
     sleep 1
   done
   if [ -z "$ok" ]; then echo "ray head did not come up; log tail:" >&2; tail -30 "$log" >&2; exit 1; fi
-  printf 'WEFT_TEST_RAY=%s\nWEFT_TEST_RAY_PYTHON=%s\n' "$url" "$venv/bin/python" >"$dir/$name.env"
+  printf 'WEFT_TEST_RAY=%s\nWEFT_TEST_RAY_PYTHON=%s\nWEFT_TEST_RAY_GCS=%s\n' "$url" "$venv/bin/python" "127.0.0.1:$gcs" >"$dir/$name.env"
   ;;
 stop)
   pid=$(cat "$dir/$name.pid" 2>/dev/null || true)

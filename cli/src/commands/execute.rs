@@ -9,6 +9,7 @@ use weft::remote::ProcessPool;
 use weft::{Cache, CacheConfig, Driver, ExecuteError, Inputs, Outputs, RunRecord};
 
 use super::build_error;
+use super::cluster::Interrupt;
 use super::request::Request;
 use crate::args::{BuildArgs, Executor};
 use crate::error::CliError;
@@ -71,7 +72,29 @@ pub(super) fn execute(
         | Executor::Cluster(_) => {
             let driver = sync_driver(cli, a, ONE_SHOT, config, cache_config, progress, Vec::new())?;
             before(driver.cache(), &driver.executor_name());
-            let result = driver.execute_recorded(outputs, inputs, Inputs::new());
+            let result = match a.executor {
+                // Ctrl-C must reach the cluster: the run is cancelled, the backend stops it there.
+                Executor::Cluster(_) => {
+                    let interrupt = Interrupt::catch()?;
+                    let result = driver.execute_cancellable(
+                        outputs,
+                        inputs,
+                        Inputs::new(),
+                        interrupt.token(),
+                    );
+                    match result {
+                        Err(ExecuteError::Cancelled) if interrupt.interrupted() => {
+                            return Err(CliError::failure(format!(
+                                "interrupted (Ctrl-C): the run was cancelled and what it ran on \
+                                 {} was stopped; nodes finished before keep their results",
+                                driver.executor_name()
+                            )));
+                        }
+                        other => other,
+                    }
+                }
+                _ => driver.execute_recorded(outputs, inputs, Inputs::new()),
+            };
             let cache = driver.cache().cloned();
             let held = Held {
                 _driver: driver,

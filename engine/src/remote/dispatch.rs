@@ -150,7 +150,10 @@ impl Dispatch {
         let report = self
             .backend
             .run(&task, &engine.cancel_token())
-            .map_err(NodeError::user)?;
+            .map_err(|e| match e {
+                RemoteError::Cancelled => NodeError::Cancelled,
+                e => NodeError::user(e),
+            })?;
         self.take(graph, &members, report)
     }
 

@@ -89,6 +89,10 @@ pub enum RemoteError {
     /// The node's own error, as the worker reported it (its chain, outermost first).
     #[error("{}", .0.first().map(String::as_str).unwrap_or("failed on a worker"))]
     Failed(Vec<String>),
+    /// The run was cancelled while the task ran, and the backend stopped it (a cluster's
+    /// task); the node fails with [`NodeError::Cancelled`](crate::NodeError::Cancelled).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A place where tasks run: worker processes, a cluster. Driven by the driver's scheduler

@@ -5,13 +5,18 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::executor::CancelToken;
 use crate::remote::message::{NodeOutcome, Report, Task, TaskInput, PROTOCOL};
 use crate::remote::RemoteError;
+
+/// How often a task waiting for its report looks at the run's cancel token.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// What the bridge says when it is ready (it also names the cluster, for people reading it).
 #[derive(Debug, Deserialize)]
@@ -123,9 +128,15 @@ impl Connection {
         lock(&self.waiting).closed.clone()
     }
 
-    /// Submits `task` and waits for its report. Tasks already running when a run is
-    /// cancelled finish and keep their results, as on local executors.
-    pub(crate) fn run(&self, task: &Task) -> Result<Report, RemoteError> {
+    /// Submits `task` and waits for its report. Once `cancel` is cancelled the task is
+    /// stopped where it runs: `stop` is called with its id (the backend cancels it on the
+    /// cluster) and the task ends with [`RemoteError::Cancelled`] at once, keeping no result.
+    pub(crate) fn run(
+        &self,
+        task: &Task,
+        cancel: &CancelToken,
+        stop: impl Fn(u64),
+    ) -> Result<Report, RemoteError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let deps: Vec<u64> = {
             let produced = lock(&self.produced);
@@ -159,11 +170,19 @@ impl Connection {
             lock(&self.waiting).pending.remove(&id);
             return Err(e);
         }
-        let report = match rx.recv() {
-            Ok(answer) => answer?,
-            Err(_) => {
-                let why = self.closed().unwrap_or_else(|| "the bridge stopped".into());
-                return Err(RemoteError::Transport(why));
+        let report = loop {
+            if cancel.is_cancelled() {
+                lock(&self.waiting).pending.remove(&id);
+                stop(id);
+                return Err(RemoteError::Cancelled);
+            }
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(answer) => break answer?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let why = self.closed().unwrap_or_else(|| "the bridge stopped".into());
+                    return Err(RemoteError::Transport(why));
+                }
             }
         };
         let mut produced = lock(&self.produced);
@@ -180,6 +199,12 @@ impl Connection {
     pub(crate) fn end_run(&self) {
         lock(&self.produced).clear();
         let _ = self.send(&serde_json::json!({"op": "forget"}));
+    }
+
+    /// Asks the bridge to cancel task `id` on the cluster (Dask's way; Ray stops the job).
+    #[cfg(feature = "dask")]
+    pub(crate) fn cancel(&self, id: u64) {
+        let _ = self.send(&serde_json::json!({"op": "cancel", "id": id}));
     }
 
     /// Closes the line to the bridge, which then ends.

@@ -2,18 +2,13 @@
 //! bridge running as a local Python subprocess (`distributed.Client`).
 
 use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use super::{BridgeDir, Connection};
+use super::{cluster_setters, BridgeDir, ClusterOptions, Connection, TAIL_LINES};
 use crate::executor::CancelToken;
-use crate::remote::{RemoteError, RemoteExecutor, Report, Task, WORKER_ARG};
-
-/// How many lines of the bridge's stderr are kept for messages.
-const TAIL_LINES: usize = 30;
+use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 
 /// Runs each task on a [Dask](https://distributed.dask.org) cluster (`--executor
 /// dask[=tcp://HOST:PORT]` in the CLI): tasks are submitted to the scheduler as futures, with
@@ -37,10 +32,7 @@ const TAIL_LINES: usize = 30;
 /// ```
 pub struct DaskExecutor {
     address: Option<String>,
-    python: OsString,
-    program: Option<PathBuf>,
-    args: Vec<OsString>,
-    slots: usize,
+    options: ClusterOptions,
     bridge: Mutex<Option<Bridge>>,
 }
 
@@ -63,10 +55,7 @@ impl DaskExecutor {
     pub fn new() -> DaskExecutor {
         DaskExecutor {
             address: None,
-            python: std::env::var_os("WEFT_PYTHON").unwrap_or_else(|| "python3".into()),
-            program: None,
-            args: vec![WORKER_ARG.into()],
-            slots: 16,
+            options: ClusterOptions::new(),
             bridge: Mutex::new(None),
         }
     }
@@ -77,31 +66,7 @@ impl DaskExecutor {
         self
     }
 
-    /// The Python that runs the bridge (it needs `dask[distributed]`, the version of the
-    /// cluster's).
-    pub fn python(mut self, python: impl Into<OsString>) -> Self {
-        self.python = python.into();
-        self
-    }
-
-    /// The flow binary Dask's workers run (default: this program). It must be at this path on
-    /// every worker's machine.
-    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = Some(program.into());
-        self
-    }
-
-    /// Arguments after `__weft-worker` (for a flow CLI: `--config key=value`).
-    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
-        self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    /// How many tasks are in flight at once (Dask queues those its workers cannot run yet).
-    pub fn in_flight(mut self, n: usize) -> Self {
-        self.slots = n.max(1);
-        self
-    }
+    cluster_setters!();
 
     fn where_(&self) -> String {
         match &self.address {
@@ -122,7 +87,7 @@ impl DaskExecutor {
             None => format!(
                 "install dask with `{} -m pip install \"dask[distributed]\"`, or set \
                  WEFT_PYTHON to a Python that has it",
-                self.python.to_string_lossy()
+                self.options.python.to_string_lossy()
             ),
         }
     }
@@ -151,25 +116,21 @@ impl DaskExecutor {
     }
 
     fn start(&self) -> Result<Bridge, String> {
-        let program = match &self.program {
-            Some(p) => p.clone(),
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot find this program to run on the workers: {e}"))?,
-        };
+        let program = self.options.program()?;
         let dir =
             BridgeDir::write("dask").map_err(|e| format!("cannot write the bridge script: {e}"))?;
-        let mut cmd = Command::new(&self.python);
+        let mut cmd = Command::new(&self.options.python);
         cmd.arg(dir.script()).arg("dask");
         if let Some(a) = &self.address {
             cmd.arg(a);
         }
-        cmd.arg("--").arg(&program).args(&self.args);
+        cmd.arg("--").arg(&program).args(&self.options.args);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.python.to_string_lossy()))?;
+            .map_err(|e| format!("cannot run {}: {e}", self.options.python.to_string_lossy()))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(err) = child.stderr.take() {
             let tail = tail.clone();
@@ -228,15 +189,19 @@ impl RemoteExecutor for DaskExecutor {
     }
 
     fn slots(&self) -> usize {
-        self.slots
+        self.options.slots
     }
 
     fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {
         self.connection().map(drop)
     }
 
-    fn run(&self, task: &Task, _cancel: &CancelToken) -> Result<Report, RemoteError> {
-        self.connection()?.run(task)
+    /// Runs `task` as a Dask future; once `cancel` is cancelled the future is cancelled (Dask
+    /// releases it; a task already running on a worker thread cannot be interrupted there, its
+    /// result is dropped).
+    fn run(&self, task: &Task, cancel: &CancelToken) -> Result<Report, RemoteError> {
+        let conn = self.connection()?;
+        conn.run(task, cancel, |id| conn.cancel(id))
     }
 
     fn end_run(&self) {

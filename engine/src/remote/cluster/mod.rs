@@ -18,12 +18,14 @@
 mod connection;
 #[cfg(feature = "dask")]
 mod dask;
+mod options;
 #[cfg(feature = "ray")]
 mod ray;
 
 pub(crate) use connection::Connection;
 #[cfg(feature = "dask")]
 pub use dask::DaskExecutor;
+pub(crate) use options::{cluster_setters, ClusterOptions, TAIL_LINES};
 #[cfg(feature = "ray")]
 pub use ray::RayExecutor;
 

@@ -1,23 +1,19 @@
 //! [`RayExecutor`]: one Ray job (submitted through Ray's Jobs REST API) whose entrypoint is the
 //! bridge; the bridge connects back to the driver over TCP and turns each task into a Ray task.
 
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Connection, BRIDGE_PY};
+use super::{cluster_setters, ClusterOptions, Connection, BRIDGE_PY, TAIL_LINES};
 use crate::executor::CancelToken;
-use crate::remote::{RemoteError, RemoteExecutor, Report, Task, WORKER_ARG};
+use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 
 /// How long a submitted job may take to connect back (Ray starts it, installs its working
 /// directory, then runs the bridge). A job that fails before that is noticed at once.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(300);
-/// How many lines of a job's log go into messages.
-const TAIL_LINES: usize = 30;
 
 /// Runs each task as a [Ray](https://www.ray.io) task (`--executor ray[=http://HOST:8265]` in
 /// the CLI). One Ray job, submitted through Ray's Jobs REST API on the dashboard, serves the
@@ -40,11 +36,9 @@ const TAIL_LINES: usize = 30;
 /// ```
 pub struct RayExecutor {
     address: String,
-    python: String,
-    program: Option<PathBuf>,
-    args: Vec<OsString>,
-    slots: usize,
+    options: ClusterOptions,
     listen: String,
+    metadata: Vec<(String, String)>,
     http: ureq::Agent,
     job: Mutex<Option<Job>>,
 }
@@ -53,6 +47,38 @@ pub struct RayExecutor {
 struct Job {
     conn: Arc<Connection>,
     stream: TcpStream,
+    stop: Arc<JobStop>,
+}
+
+/// Stops a job through the Jobs API (`POST /api/jobs/<id>/stop`), once.
+struct JobStop {
+    http: ureq::Agent,
+    address: String,
+    id: String,
+    asked: AtomicBool,
+}
+
+impl JobStop {
+    /// Asks Ray to stop the job (its bridge and every task it submitted); a job that has ended
+    /// already is left as it is.
+    fn stop(&self) {
+        if self.asked.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let url = format!("{}/api/jobs/{}/stop", self.address, self.id);
+        if let Err(e) = self
+            .http
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .send_string("{}")
+        {
+            eprintln!("weft: could not stop the Ray job {} at {url}: {e}", self.id);
+        }
+    }
+
+    fn asked(&self) -> bool {
+        self.asked.load(Ordering::SeqCst)
+    }
 }
 
 impl Default for RayExecutor {
@@ -68,11 +94,9 @@ impl RayExecutor {
     pub fn new() -> RayExecutor {
         RayExecutor {
             address: "http://127.0.0.1:8265".into(),
-            python: std::env::var("WEFT_PYTHON").unwrap_or_else(|_| "python3".into()),
-            program: None,
-            args: vec![WORKER_ARG.into()],
-            slots: 16,
+            options: ClusterOptions::new(),
             listen: "127.0.0.1:0".into(),
+            metadata: Vec::new(),
             http: ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_secs(10))
                 .build(),
@@ -86,31 +110,7 @@ impl RayExecutor {
         self
     }
 
-    /// The Python on the Ray head that runs the bridge (a job's entrypoint inherits the PATH of
-    /// `ray start`, so give the cluster's Python explicitly when it is a virtualenv's).
-    pub fn python(mut self, python: impl Into<String>) -> Self {
-        self.python = python.into();
-        self
-    }
-
-    /// The flow binary shipped to the cluster (default: this program). It must run on the
-    /// cluster's machines (same OS and architecture).
-    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = Some(program.into());
-        self
-    }
-
-    /// Arguments after `__weft-worker` (for a flow CLI: `--config key=value`).
-    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
-        self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    /// How many tasks are in flight at once (Ray queues those it cannot place yet).
-    pub fn in_flight(mut self, n: usize) -> Self {
-        self.slots = n.max(1);
-        self
-    }
+    cluster_setters!();
 
     /// Where the driver listens for the job's bridge (`HOST:PORT`, port 0: any). The default,
     /// `127.0.0.1:0`, serves a one-machine cluster; give an address the Ray head can reach
@@ -120,11 +120,34 @@ impl RayExecutor {
         self
     }
 
-    fn connection(&self) -> Result<Arc<Connection>, RemoteError> {
+    /// Adds `key: value` to the job's metadata (shown by `ray job list` and the dashboard;
+    /// weft adds `submitted_by: weft` and `weft_driver_pid`).
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// The job's metadata: weft's, then the caller's.
+    fn job_metadata(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("submitted_by".into(), "weft".into());
+        m.insert(
+            "weft_driver_pid".into(),
+            std::process::id().to_string().into(),
+        );
+        for (k, v) in &self.metadata {
+            m.insert(k.clone(), v.clone().into());
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// The running job's connection and stop, submitting a job if there is none or the last
+    /// one ended (or was stopped).
+    fn connection(&self) -> Result<(Arc<Connection>, Arc<JobStop>), RemoteError> {
         let mut slot = self.job.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(j) = slot.as_ref() {
-            if j.conn.closed().is_none() {
-                return Ok(j.conn.clone());
+            if j.conn.closed().is_none() && !j.stop.asked() {
+                return Ok((j.conn.clone(), j.stop.clone()));
             }
         }
         *slot = None;
@@ -134,9 +157,9 @@ impl RayExecutor {
                 self.address
             ))
         })?;
-        let conn = job.conn.clone();
+        let handles = (job.conn.clone(), job.stop.clone());
         *slot = Some(job);
-        Ok(conn)
+        Ok(handles)
     }
 
     fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, String), String> {
@@ -161,11 +184,7 @@ impl RayExecutor {
 
     /// The flow binary shipped to the cluster.
     fn binary(&self) -> Result<Vec<u8>, String> {
-        let program = match &self.program {
-            Some(p) => p.clone(),
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot find this program to ship: {e}"))?,
-        };
+        let program = self.options.program()?;
         std::fs::read(&program)
             .map_err(|e| format!("cannot read the flow binary {}: {e}", program.display()))
     }
@@ -210,16 +229,16 @@ impl RayExecutor {
         let token = token();
         let mut entrypoint = format!(
             "{} bridge.py ray {at} {token} -- ./flow",
-            quote(&self.python)
+            quote(&self.options.python.to_string_lossy())
         );
-        for a in &self.args {
+        for a in &self.options.args {
             entrypoint.push(' ');
             entrypoint.push_str(&quote(&a.to_string_lossy()));
         }
         let body = serde_json::json!({
             "entrypoint": entrypoint,
             "runtime_env": {"working_dir": format!("gcs://{pkg}")},
-            "metadata": {"submitted_by": "weft"},
+            "metadata": self.job_metadata(),
         });
         let (code, answer) = self.http("POST", "/api/jobs/", Some(body.to_string().as_bytes()))?;
         let id = serde_json::from_str::<serde_json::Value>(&answer)
@@ -231,15 +250,28 @@ impl RayExecutor {
             })
             .filter(|_| code == 200)
             .ok_or_else(|| format!("the Jobs API refused the job ({code}): {answer}"))?;
-        let stream = self.accept(&listener, &id, &token)?;
+        let stop = Arc::new(JobStop {
+            http: self.http.clone(),
+            address: self.address.clone(),
+            id: id.clone(),
+            asked: AtomicBool::new(false),
+        });
+        let stream = match self.accept(&listener, &id, &token) {
+            Ok(s) => s,
+            Err(why) => {
+                stop.stop();
+                return Err(why);
+            }
+        };
         let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
         let out = stream.try_clone().map_err(|e| e.to_string())?;
         let (http, address) = (self.http.clone(), self.address.clone());
         let gone = move || job_end(&http, &address, &id);
-        let conn = Connection::open(reader, out, gone)?;
+        let conn = Connection::open(reader, out, gone).inspect_err(|_| stop.stop())?;
         Ok(Job {
             conn: Arc::new(conn),
             stream,
+            stop,
         })
     }
 
@@ -273,7 +305,6 @@ impl RayExecutor {
                 return Err(job_end(&self.http, &self.address, id));
             }
             if start.elapsed() > CONNECT_PATIENCE {
-                let _ = self.http("POST", &format!("/api/jobs/{id}/stop"), Some(b"{}"));
                 return Err(format!(
                     "the Ray job {id} did not connect back to {} within {} s (is that address \
                      reachable from the Ray head? see `RayExecutor::listen`); it was stopped",
@@ -331,9 +362,9 @@ fn quote(s: &str) -> String {
 }
 
 impl Drop for Job {
-    /// Closing the connection ends the bridge, and with it the job (Ray stops a job's tasks
-    /// when its driver ends).
+    /// The job is stopped through the Jobs API (its tasks with it), and the connection closed.
     fn drop(&mut self) {
+        self.stop.stop();
         self.conn.close();
         let _ = self.stream.shutdown(Shutdown::Both);
     }
@@ -345,15 +376,19 @@ impl RemoteExecutor for RayExecutor {
     }
 
     fn slots(&self) -> usize {
-        self.slots
+        self.options.slots
     }
 
     fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {
         self.connection().map(drop)
     }
 
-    fn run(&self, task: &Task, _cancel: &CancelToken) -> Result<Report, RemoteError> {
-        self.connection()?.run(task)
+    /// Runs `task` as a Ray task; once `cancel` is cancelled the whole job is stopped (its
+    /// running tasks too: a cancelled run's nodes keep no result) and the next run submits a
+    /// new one.
+    fn run(&self, task: &Task, cancel: &CancelToken) -> Result<Report, RemoteError> {
+        let (conn, stop) = self.connection()?;
+        conn.run(task, cancel, |_| stop.stop())
     }
 
     fn end_run(&self) {
