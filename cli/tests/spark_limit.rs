@@ -1,7 +1,8 @@
 //! `--spark-limit N` (feature `spark`) against the real Spark Connect server of
 //! `tests/services/spark.sh` (address in `WEFT_TEST_SPARK_REMOTE`, as `tests/spark.rs` uses):
 //! every source frame of a flow CLI's run is cut to N rows, and limited and full runs never
-//! share cached results.
+//! share cached results, on the sequential and the async walk; and a Spark action in an
+//! `async fn` node needs `weft::spark::outside_runtime` (the book's caveat).
 #![cfg(feature = "spark")]
 
 use std::path::Path;
@@ -38,6 +39,53 @@ mod flow {
         let batches = weft::spark::to_arrow(adults)?;
         Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
     }
+}
+
+/// Spark actions in `async fn` nodes (which run on the runtime's own threads).
+mod async_nodes {
+    use weft::prelude::*;
+    use weft::spark::{connect::SparkError, DataFrame};
+
+    /// The client called directly: its `block_on` inside the runtime panics.
+    #[node]
+    pub async fn direct_count(adults: &DataFrame) -> Result<i64, SparkError> {
+        adults.count()
+    }
+
+    /// The same action stepped out of the runtime.
+    #[node]
+    pub async fn stepped_out_count(adults: &DataFrame) -> Result<i64, SparkError> {
+        weft::spark::outside_runtime(|| adults.count())
+    }
+}
+
+#[test]
+fn an_async_node_runs_a_spark_action_through_outside_runtime_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "name,age\na,30\nb,40\nc,9\n").unwrap();
+    let remote = format!("spark_remote={}", remote());
+    let data = format!("data_csv={}", csv.display());
+    let results = dir.path().join("results.json");
+    let build = |node: &str| {
+        let args = ["flow", "build", node, "--input", &remote, "--input", &data];
+        weft_cli::Cli::new(weft::modules![crate::flow, crate::async_nodes]).run_from(
+            args.into_iter().chain([
+                "--no-cache",
+                "--executor",
+                "async",
+                "-q",
+                "-o",
+                results.to_str().unwrap(),
+            ]),
+        )
+    };
+    assert_eq!(build("stepped_out_count").code(), 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(json["stepped_out_count"], 2, "{json}");
+    // What the book's caveat warns of: the node fails (its panic reported), nothing hangs.
+    assert_eq!(build("direct_count").code(), 1);
 }
 
 fn remote() -> String {
@@ -85,6 +133,8 @@ fn spark_limit_cuts_every_source_frame_and_never_shares_cached_results() {
     assert_eq!(adult_count(dir.path(), &csv, &[]), 200);
     // The same cache: the limited run is not served the full run's result, nor the reverse.
     assert_eq!(adult_count(dir.path(), &csv, &["--spark-limit", "10"]), 10);
-    assert_eq!(adult_count(dir.path(), &csv, &["--spark-limit", "25"]), 25);
+    // The async walk too (its node bodies run inside tokio; `to_arrow` steps out).
+    let async_limited = ["--spark-limit", "25", "--executor", "async"];
+    assert_eq!(adult_count(dir.path(), &csv, &async_limited), 25);
     assert_eq!(adult_count(dir.path(), &csv, &[]), 200);
 }
