@@ -30,7 +30,8 @@
 #                               session, both against the same local Connect server (started here
 #                               with tests/services/spark.sh, stopped on exit); weft cold (empty
 #                               cache: Spark writes the cached node's parquet) and warm (a new
-#                               process reads it back). Last line:
+#                               process reads it back), and uncached (no adapter: Hamilton's
+#                               work). Last line:
 #                               spark: weft <A> s hamilton <B> s; weft cached <C> s
 #   bench/compare.sh team       a warm team-cache run from object storage (the S3-compatible test
 #                               server of tests/services/s3.sh on 127.0.0.1), process start
@@ -241,10 +242,13 @@ if [ "$case_name" = spark ]; then
   hamilton() { "$venv/bin/python" "$here/hamilton_spark.py" run "$remote" "$csv"; }
   weft "$out/warmup" >/dev/null; hamilton >/dev/null
   h=$(for _ in $(seq "$reps"); do hamilton | secs; done | med)
+  u=$(for _ in $(seq "$reps"); do weft - | secs; done | med)
   c=$(for _ in $(seq "$reps"); do rm -rf "$out/cache"; weft "$out/cache" | secs; done | med)
   w=$(for _ in $(seq "$reps"); do weft "$out/cache" | secs; done | med)
   awk -v h="$h" -v c="$c" -v w="$w" 'BEGIN {
     printf "weft cold %.3f s hamilton %.3f s (goal: weft <= hamilton, %.2fx); weft warm %.3f s, %.1fx faster than cold (goal >= 5x)\n", c, h, h / c, w, c / w }'
+  # Like for like with Hamilton's side (one Spark job, nothing written): weft uncached.
+  awk -v h="$h" -v u="$u" 'BEGIN { printf "weft uncached %.3f s hamilton %.3f s (%.2fx)\n", u, h, h / u }'
   printf "spark: weft %.3f s hamilton %.3f s; weft cached %.3f s\n" "$c" "$h" "$w"
   exit 0
 fi

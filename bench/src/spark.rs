@@ -1,9 +1,10 @@
-//! `weft-bench spark-run REMOTE CSV DIR`: weft's side of `bench/compare.sh spark`, the seed's
+//! `weft-bench spark-run REMOTE CSV DIR|-`: weft's side of `bench/compare.sh spark`, the seed's
 //! Spark flow as `bench/hamilton_spark.py` runs it: `raw_data(spark_session) -> filtered_data
 //! -> aggregated_stats` on a CSV, against the Spark Connect server at REMOTE, the result
 //! collected. `aggregated_stats` is tagged `spark = "cache"`: with the cache at DIR (weft's
 //! metadata, and Spark's parquet under `DIR/spark`), a later process reads it back instead of
-//! running the plan. Prints `seconds S` timed from connecting the session to having the
+//! running the plan; `-` runs uncached, without the adapter (the same work as Hamilton's
+//! side: one Spark job). Prints `seconds S` timed from connecting the session to having the
 //! collected rows (and the run committed), as Hamilton's side is timed.
 //!
 //! The flow is `examples/spark`'s first snippet written again on purpose: it mirrors
@@ -44,13 +45,14 @@ mod flow {
 pub fn run(remote: &str, csv: &str, dir: &str) {
     let t = Instant::now();
     let spark = weft::spark::connect(remote).expect("a Spark Connect server");
-    let dir = std::path::Path::new(dir);
-    let dr = Builder::new()
-        .with_modules(weft::modules![self::flow])
-        .with_cache_config(CacheConfig::at(dir.join("weft")))
-        .with_adapter(SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy()))
-        .build()
-        .expect("valid flow");
+    let mut b = Builder::new().with_modules(weft::modules![self::flow]);
+    if dir != "-" {
+        let dir = std::path::Path::new(dir);
+        b = b
+            .with_cache_config(CacheConfig::at(dir.join("weft")))
+            .with_adapter(SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy()));
+    }
+    let dr = b.build().expect("valid flow");
     let out = dr
         .execute(
             &["aggregated_stats"],
