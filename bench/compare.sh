@@ -44,7 +44,17 @@
 #                               cluster: ray weft <A> s hamilton <B> s; dask weft <C> s hamilton <D> s; overhead ray <E> ms/task dask <F> ms/task
 #                               (A-D: the CPU-bound graph; E, F: weft's trivial graph per task,
 #                               Hamilton's beside it on the line before)
-# Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing.
+#   bench/compare.sh spark      the seed's Spark flow (raw_data(spark_session) -> filtered_data ->
+#                               aggregated_stats) on a 1,000,000-row CSV through weft (feature
+#                               spark) and through Hamilton's PySpark integration on a Spark Connect
+#                               session, both against the same local Connect server (started here
+#                               with tests/services/spark.sh, stopped on exit); weft cold (empty
+#                               cache: Spark writes the cached node's parquet) and warm (a new
+#                               process reads it back), and uncached (no adapter: Hamilton's
+#                               work). Last line:
+#                               spark: weft <A> s hamilton <B> s; weft cached <C> s
+# Hamilton (apache-hamilton from PyPI) is installed into bench/.venv (ignored by git) if missing
+# (for spark with pyspark into bench/.venv-spark).
 # Machines are noisy: every figure is a median over repetitions, compared within this one run.
 #
 # Before/after: WEFT_ROOT=DIR runs weft from another checkout DIR (e.g. a worktree of an older
@@ -59,8 +69,8 @@ root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 case "$case_name" in
-  overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster) ;;
-  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster" >&2; exit 2 ;;
+  overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster|spark) ;;
+  *) echo "usage: bench/compare.sh overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster|spark" >&2; exit 2 ;;
 esac
 
 if [ "$case_name" = cluster ]; then
@@ -211,21 +221,34 @@ if [ "$case_name" = remote ] || [ "$case_name" = team ]; then
   exit 0
 fi
 
+# The Hamilton side's Python: PKG... installed into bench/VENV unless the Python CHECK passes.
+hamilton_venv() {
+  venv="$here/$1"
+  local check="$2"; shift 2
+  if ! "$venv/bin/python" -c "$check" 2>/dev/null; then
+    echo "installing $* into $venv ..." >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "$@"
+  fi
+  export HAMILTON_TELEMETRY_ENABLED=false
+}
+# weft-bench built in release with the feature FEATURE, as $bin.
+release_bench() {
+  echo "building weft (release, feature $1) ..." >&2
+  (cd "$root" && cargo build -q --release -p weft-bench --features "$1")
+  bin="$target/release/weft-bench"
+}
+# The median of numbers on stdin; the `seconds S` line of a run's output.
+med() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+secs() { awk '$1 == "seconds" {print $2}'; }
+
 if [ "$case_name" = frames ]; then
   # The same pipeline in both, each run a new process timed inside (driver build to report):
   # uncached, cold (empty cache), warm (the cache a cold run left, in a new process).
-  venv="$here/.venv"
   # polars 1.x: Hamilton 1.90 reads parquet back with an argument polars 2 removed.
-  if ! "$venv/bin/python" -c "import hamilton, pandas, pyarrow, numpy, packaging, polars; assert polars.__version__.startswith('1.')" 2>/dev/null; then
-    echo "installing Hamilton, pandas and polars into $venv ..." >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q apache-hamilton==1.90.0 pandas==3.1.1 polars==1.44.2 \
-      pyarrow==26.0.1 numpy==2.4.6 packaging==25.0
-  fi
-  export HAMILTON_TELEMETRY_ENABLED=false
-  echo "building weft (release, feature polars) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench --features polars)
-  bin="$target/release/weft-bench"
+  hamilton_venv .venv "import hamilton, pandas, pyarrow, numpy, packaging, polars; assert polars.__version__.startswith('1.')" \
+    apache-hamilton==1.90.0 pandas==3.1.1 polars==1.44.2 pyarrow==26.0.1 numpy==2.4.6 packaging==25.0
+  release_bench polars
   mkdir -p "$here/out"
   csv="$here/out/frames.csv"
   [ -f "$csv" ] || "$venv/bin/python" "$here/hamilton_frames.py" gen "$csv"
@@ -233,8 +256,6 @@ if [ "$case_name" = frames ]; then
   trap 'rm -rf "$out"' EXIT
   reps="${FRAMES_REPS:-5}"
   hreps="${FRAMES_HAMILTON_REPS:-3}"
-  med() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-  secs() { awk '$1 == "seconds" {print $2}'; }
   # side N CMD...: the median of N runs of uncached, cold and warm.
   measure() {
     local who="$1" n="$2"; shift 2
@@ -262,6 +283,41 @@ if [ "$case_name" = frames ]; then
   exit 0
 fi
 
+if [ "$case_name" = spark ]; then
+  # Each run a new process timed inside (session connect to collected rows). Medians of
+  # SPARK_REPS runs (default 5), after one untimed run of each side to warm the server's JVM.
+  # A venv of its own: Hamilton's PySpark plugin imports pyspark.pandas, which needs pandas 2
+  # (the frames case pins pandas 3).
+  hamilton_venv .venv-spark "import hamilton.plugins.h_spark, sys, pyspark; sys.exit(pyspark.__version__ != '4.3.0')" \
+    apache-hamilton==1.90.0 "pyspark[connect]==4.3.0" pandas==2.3.3
+  release_bench spark
+  mkdir -p "$here/out"
+  csv="$here/out/spark.csv"
+  [ -f "$csv" ] || "$venv/bin/python" "$here/hamilton_spark.py" gen "$csv"
+  out="$(mktemp -d)"
+  export WEFT_SERVICES="$out/services"
+  svc="$here/../tests/services/spark.sh"
+  trap 'bash "$svc" stop; rm -rf "$out"' EXIT
+  bash "$svc" install >&2
+  bash "$svc" start >&2
+  set -a; . "$WEFT_SERVICES/spark.env"; set +a
+  remote="$WEFT_TEST_SPARK_REMOTE"
+  reps="${SPARK_REPS:-5}"
+  weft() { "$bin" spark-run "$remote" "$csv" "$1"; }
+  hamilton() { "$venv/bin/python" "$here/hamilton_spark.py" run "$remote" "$csv"; }
+  weft "$out/warmup" >/dev/null; hamilton >/dev/null
+  h=$(for _ in $(seq "$reps"); do hamilton | secs; done | med)
+  u=$(for _ in $(seq "$reps"); do weft - | secs; done | med)
+  c=$(for _ in $(seq "$reps"); do rm -rf "$out/cache"; weft "$out/cache" | secs; done | med)
+  w=$(for _ in $(seq "$reps"); do weft "$out/cache" | secs; done | med)
+  awk -v h="$h" -v c="$c" -v w="$w" 'BEGIN {
+    printf "weft cold %.3f s hamilton %.3f s (goal: weft <= hamilton, %.2fx); weft warm %.3f s, %.1fx faster than cold (goal >= 5x)\n", c, h, h / c, w, c / w }'
+  # Like for like with Hamilton's side (one Spark job, nothing written): weft uncached.
+  awk -v h="$h" -v u="$u" 'BEGIN { printf "weft uncached %.3f s hamilton %.3f s (%.2fx)\n", u, h, h / u }'
+  printf "spark: weft %.3f s hamilton %.3f s; weft cached %.3f s\n" "$c" "$h" "$w"
+  exit 0
+fi
+
 if [ "$case_name" = incremental ]; then
   echo "building weft (release) ..." >&2
   (cd "$root" && cargo build -q --release -p weft-bench)
@@ -269,13 +325,7 @@ if [ "$case_name" = incremental ]; then
   exec "$target/release/weft-bench" incremental
 fi
 
-venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import hamilton" 2>/dev/null; then
-  echo "installing apache-hamilton into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q apache-hamilton
-fi
-export HAMILTON_TELEMETRY_ENABLED=false
+hamilton_venv .venv "import hamilton" apache-hamilton
 
 echo "building weft (release) ..." >&2
 (cd "$root" && cargo build -q --release -p weft-bench)

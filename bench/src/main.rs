@@ -7,6 +7,8 @@ mod incremental;
 mod parallel;
 mod remote;
 mod shapes;
+#[cfg(feature = "spark")]
+mod spark;
 mod ui_cache;
 
 use std::time::Instant;
@@ -176,6 +178,8 @@ fn main() {
         Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),
         #[cfg(feature = "polars")]
         Some("frames-run") if args.len() == 4 => frames::run(&args[2], &args[3]),
+        #[cfg(feature = "spark")]
+        Some("spark-run") if args.len() == 5 => spark::run(&args[2], &args[3], &args[4]),
         other => {
             eprintln!(
                 "usage: weft-bench overhead | cache-run DIR SHAPE | ui-cache DIR (got {other:?})"

@@ -67,7 +67,7 @@ mod session;
 pub use adapter::{SparkAdapter, SPARK_TAG};
 pub use frame::SPARK_PARQUET;
 pub use limit::RowLimit;
-pub use session::{connect, reading_session, ConnectError};
+pub use session::{connect, outside_runtime, reading_session, ConnectError};
 
 /// The Arrow crate of [`to_arrow`]'s record batches (the client's version).
 pub use arrow;

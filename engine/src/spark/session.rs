@@ -108,10 +108,24 @@ impl Fingerprint for SparkSession {
     }
 }
 
-/// Runs a blocking client call. The client drives its requests on a runtime of its own with
-/// `block_on`, which tokio refuses inside another runtime (a node on the async walk's blocking
-/// pool): there the call runs on a scoped thread.
-pub(crate) fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+/// Runs a blocking client call from any thread. The client drives each request (an action
+/// such as `count` or `collect`, or an analysis such as `schema`) with `block_on` on a runtime
+/// of its own, which tokio refuses on a thread driving async tasks: in an `async fn` node, a
+/// direct client call panics ("Cannot start a runtime from within a runtime"). Inside a
+/// runtime `f` runs on a scoped thread; elsewhere, here. weft's own client calls (and
+/// [`to_arrow`](super::to_arrow), `to_polars`) go through it. Sync nodes do not need it.
+///
+/// ```no_run
+/// use weft::prelude::*;
+/// use weft::spark::{connect::SparkError, outside_runtime, DataFrame};
+///
+/// /// How many rows Spark counts: an action in an async node.
+/// #[node]
+/// async fn row_count(raw_data: &DataFrame) -> Result<i64, SparkError> {
+///     outside_runtime(|| raw_data.count())
+/// }
+/// ```
+pub fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
