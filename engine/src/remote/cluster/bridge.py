@@ -167,8 +167,19 @@ class Dask:
             self.cluster = LocalCluster(host="127.0.0.1", dashboard_address=None,
                                         processes=True)
             self.client = Client(self.cluster)
-        # Workers import `run_task` from this module: ship it to them.
-        self.client.upload_file(os.path.abspath(__file__))
+        # Workers import `run_task` from this module: ship it to them, under a name of this
+        # bridge's own. Several drivers share a cluster: uploading a module of a name already
+        # there reloads it on every worker, and a worker that reloads `bridge` while another
+        # driver's task refers to it fails to pickle that task (and Dask loses the worker).
+        import importlib
+        import uuid
+
+        here = os.path.abspath(__file__)
+        name = "weft_bridge_%s" % uuid.uuid4().hex
+        copy = os.path.join(os.path.dirname(here), name + ".py")
+        shutil.copyfile(here, copy)
+        self.client.upload_file(copy)
+        self.module = importlib.import_module(name)
         self.declared = {}
         for w in self.client.scheduler_info()["workers"].values():
             for k, v in (w.get("resources") or {}).items():
@@ -195,9 +206,8 @@ class Dask:
         return wanted, None
 
     def submit(self, key, line, argv, deps, wanted):
-        import bridge  # the module the workers have (uploaded), not __main__
-
-        return self.client.submit(bridge.run_task, line, argv, *deps, key=key, pure=False,
+        # The module the workers have (uploaded), not __main__.
+        return self.client.submit(self.module.run_task, line, argv, *deps, key=key, pure=False,
                                   retries=0, resources=wanted or None)
 
     def when_done(self, fut, callback):
