@@ -67,6 +67,14 @@ case_name="${1:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
+# Every case builds the same weft-bench: release, with all its features (polars, Spark, Ray,
+# Dask, object store), so going from one case to another never rebuilds the engine (a polars
+# build's link alone takes minutes on two cores). The Spark client needs `protoc`:
+# `bash tests/services/spark.sh packages` installs it. Extra cargo arguments build more.
+build_bench() {
+  (cd "$root" && cargo build -q --release -p weft-bench \
+    --features weft-bench/polars,weft-bench/spark,weft-bench/ray,weft-bench/dask,weft-bench/object-store "$@")
+}
 
 case "$case_name" in
   overhead|cache|parallel|incremental|ui|scale|remote|team|frames|cluster|spark) ;;
@@ -88,7 +96,7 @@ if [ "$case_name" = cluster ]; then
   # 127.0.0.1 into the machine's outward address and finds no GCS there.
   export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
   echo "building weft-bench with ray and dask (release) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench --features weft-bench/ray,weft-bench/dask)
+  build_bench
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
   services="$(mktemp -d)"
   out="$(mktemp -d)"
@@ -123,7 +131,7 @@ fi
 
 if [ "$case_name" = ui ]; then
   echo "building weft-bench and weft (release) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench -p weft-dataflow-cli --bin weft-bench --bin weft)
+  build_bench -p weft-dataflow-cli --bin weft-bench --bin weft
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
   out="$(mktemp -d)"
   pid=""
@@ -153,7 +161,7 @@ fi
 if [ "$case_name" = scale ]; then
   n="${2:-1000000}"
   echo "building weft (release) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench)
+  build_bench
   bin="$target/release/weft-bench"
   dir="$(mktemp -d)/cache"
   trap 'rm -rf "$(dirname "$dir")"' EXIT
@@ -203,7 +211,7 @@ team_worst() { awk -v k="$1" '$3 == k && $NF > m {m = $NF} END {print m}' "$out/
 
 if [ "$case_name" = remote ] || [ "$case_name" = team ]; then
   echo "building weft (release, feature object-store) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench --features object-store)
+  build_bench
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
   bin="$target/release/weft-bench"
   out="$(mktemp -d)"
@@ -232,10 +240,10 @@ hamilton_venv() {
   fi
   export HAMILTON_TELEMETRY_ENABLED=false
 }
-# weft-bench built in release with the feature FEATURE, as $bin.
+# weft-bench built in release (for the case that needs feature FEATURE), as $bin.
 release_bench() {
-  echo "building weft (release, feature $1) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench --features "$1")
+  echo "building weft-bench (release, for feature $1) ..." >&2
+  build_bench
   bin="$target/release/weft-bench"
 }
 # The median of numbers on stdin; the `seconds S` line of a run's output.
@@ -320,7 +328,7 @@ fi
 
 if [ "$case_name" = incremental ]; then
   echo "building weft (release) ..." >&2
-  (cd "$root" && cargo build -q --release -p weft-bench)
+  build_bench
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
   exec "$target/release/weft-bench" incremental
 fi
@@ -328,7 +336,7 @@ fi
 hamilton_venv .venv "import hamilton" apache-hamilton
 
 echo "building weft (release) ..." >&2
-(cd "$root" && cargo build -q --release -p weft-bench)
+build_bench
 echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
 
 out="$(mktemp -d)"

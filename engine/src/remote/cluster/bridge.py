@@ -211,10 +211,22 @@ class Dask:
                                   retries=0, resources=wanted or None)
 
     def when_done(self, fut, callback):
-        fut.add_done_callback(callback)
+        # The result is fetched on the client's event loop, concurrently with the others. (A
+        # done-callback calling `result()` fetched them one at a time, each a round trip to a
+        # worker, on Dask's single callback thread: the bridge's per-task cost.)
+        self.client.loop.add_callback(self._deliver, fut, callback)
 
-    def result(self, fut):
-        return fut.result()
+    async def _deliver(self, fut, callback):
+        try:
+            [result] = await self.client.gather([fut], asynchronous=True)
+        except BaseException as e:  # noqa: BLE001 - cancelled, a lost worker, the task's error
+            result = e
+        callback(result)
+
+    def result(self, result):
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def cancel(self, fut):
         fut.cancel()
