@@ -26,6 +26,7 @@ weft_tests::on_every_store!("cache":
     a_failed_run_keeps_what_succeeded,
     inspection_runs_versions_store_explain_view_gc,
     values_that_do_not_round_trip_are_not_stored,
+    a_codec_wrongly_marked_exact_is_caught_when_read,
     a_finished_run_is_visible_to_another_live_driver_at_once,
     an_ignored_input_stays_out_of_keys_and_explain_says_so,
     a_cancelled_run_is_recorded_as_cancelled_with_what_it_did;
@@ -904,6 +905,62 @@ fn values_that_do_not_round_trip_are_not_stored(store: Store) {
     assert_eq!(
         out.get::<serde_json::Value>("payload_json").unwrap()["n"],
         1
+    );
+}
+
+pub mod lying {
+    use weft::prelude::*;
+    use weft::{CacheFormats, Fingerprint, FingerprintHasher};
+
+    /// A type whose codec claims to be exact (`CacheFormats::EXACT`, so the cache stores it
+    /// without proving the round trip) but decodes to another value.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Lossy(pub u64);
+
+    impl Fingerprint for Lossy {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            self.0.fingerprint(h);
+        }
+    }
+
+    impl CacheFormats for Lossy {
+        const FORMATS: &'static [&'static str] = &["lossy"];
+        const EXACT: bool = true;
+        fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
+            Ok(self.0.to_le_bytes().to_vec())
+        }
+        fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
+            let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
+            Ok(Lossy(u64::from_le_bytes(raw) + 1))
+        }
+    }
+
+    #[node]
+    pub fn lossy(n: &u64) -> Lossy {
+        Lossy(*n * 10)
+    }
+}
+
+fn a_codec_wrongly_marked_exact_is_caught_when_read(store: Store) {
+    use crate::lying::Lossy;
+    let build = || cached(weft::modules![crate::lying], &store);
+    let dr = build();
+    let out = dr.execute(&["lossy"], inputs! { "n" => 4u64 }).unwrap();
+    assert_eq!(out.get::<Lossy>("lossy").unwrap(), &Lossy(40));
+    // Stored without a round trip (the codec says it is exact).
+    assert_eq!(statuses(&dr)["lossy"], Status::Executed);
+    drop(dr);
+    // Read back, the value is not the one its version names: never handed out, recomputed.
+    let dr = build();
+    let out = dr.execute(&["lossy"], inputs! { "n" => 4u64 }).unwrap();
+    assert_eq!(out.get::<Lossy>("lossy").unwrap(), &Lossy(40));
+    let warnings = dr.cache().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("stored result of `lossy`")
+                && w.contains("a result stored under another version")),
+        "{warnings:?}"
     );
 }
 

@@ -29,6 +29,10 @@ pub struct Codec {
     pub decode: fn(&[u8], &str) -> Result<AnyValue, String>,
     /// The formats this type can be stored in; the first is the type's own default.
     pub formats: &'static [&'static str],
+    /// Whether decoding what `encode` gave always yields a value of the same data version
+    /// ([`CacheFormats::EXACT`]): the cache then stores values without decoding them again to
+    /// prove it. (Every stored value is still checked against its version when read back.)
+    pub exact: bool,
 }
 
 impl Codec {
@@ -65,6 +69,14 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     fn encode(&self, format: &str) -> Result<Vec<u8>, String>;
     /// Decodes a value stored in `format`.
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String>;
+    /// `true` when every value `encode` accepts decodes to a value of the same data version
+    /// (the format keeps the type's whole content and the fingerprint reads only that), as
+    /// parquet does for a data frame. The cache then skips the round-trip proof it makes of
+    /// other types' values as it stores them (decoding each and fingerprinting it again: a
+    /// cold run's largest cost with big frames). Stored values are still checked against
+    /// their data version when read back, so a wrong `true` costs recomputation and a warning,
+    /// never a wrong value. Defaults to `false`.
+    const EXACT: bool = false;
 }
 
 /// What weft knows about a Rust type: its name and identity, and how (if at all) its values

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use weft::{inputs, value_type, Builder, Fingerprint, FingerprintHasher, NodeSpec, ValueType};
+use weft::{inputs, value_type, Builder, Fingerprint, FingerprintHasher, NodeSpec};
 
 /// A byte buffer fingerprinted in one pass (a `Vec<u8>` is hashed byte by byte, too slow for
 /// 5 GB in a debug build).
@@ -59,7 +59,7 @@ fn bytes_chain(n: usize) -> Vec<NodeSpec> {
 #[cfg(feature = "polars")]
 fn frame_chain(n: usize, size: usize) -> Vec<NodeSpec> {
     use weft::frames::polars::prelude::*;
-    let ty: ValueType = value_type!(DataFrame);
+    let ty: weft::ValueType = value_type!(DataFrame);
     let rows = size / 8;
     let mut nodes = vec![NodeSpec::builder("step0", ty)
         .param("size", value_type!(usize))

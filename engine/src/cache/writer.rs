@@ -202,8 +202,9 @@ impl Drop for Writer {
 #[derive(Default)]
 struct Pending {
     blobs: Vec<(DataVersion, Blob)>,
-    /// The key of each of `blobs`, committed once its blob is stored.
-    blob_keys: Vec<MetaWrite>,
+    /// Keys with the index in `blobs` of their result, each committed once that is stored
+    /// (two keys can share one blob: a value two nodes return is encoded and stored once).
+    blob_keys: Vec<(MetaWrite, usize)>,
     meta: Vec<MetaWrite>,
     /// Node records, handed to the store as they were drafted.
     drafts: Vec<super::Draft>,
@@ -280,7 +281,12 @@ impl Pending {
         self.blobs.clear();
         let keys = std::mem::take(&mut self.blob_keys);
         let mut failed = false;
-        for (key, r) in keys.into_iter().zip(stored) {
+        for (key, at) in keys {
+            let r = match stored.get(at) {
+                Some(Ok(())) => Ok(()),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the store did not answer for it".to_string()),
+            };
             match r {
                 Ok(()) => self.meta.push(key),
                 Err(e) => {
@@ -368,7 +374,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 let mut stored = results.contains_many(&versions).into_iter();
                 // A value two nodes share (a frame node returning its with_columns frame) is
                 // encoded once per batch.
-                let mut encoded: rustc_hash::FxHashMap<DataVersion, Blob> = Default::default();
+                let mut encoded: rustc_hash::FxHashMap<DataVersion, usize> = Default::default();
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
@@ -377,18 +383,18 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 _ => "?",
                             };
                             let known = stored.next().unwrap_or(false);
-                            if let Some(blob) = encoded.get(&value.version()).filter(|_| !known) {
-                                // Stored with the first (a no-op put), committed with it.
-                                pending.blobs.push((value.version(), blob.clone()));
-                                pending.blob_keys.push(key);
+                            if let Some(&at) = encoded.get(&value.version()).filter(|_| !known) {
+                                // Committed with the first's blob, once that is stored.
+                                pending.blob_keys.push((key, at));
                                 continue;
                             }
                             match encode(&value, known, &format, node, &warn) {
                                 Ok(Some(blob)) => {
-                                    encoded.insert(value.version(), blob.clone());
+                                    let at = pending.blobs.len();
+                                    encoded.insert(value.version(), at);
                                     pending.bytes += blob.bytes.len() + ITEM_BYTES;
                                     pending.blobs.push((value.version(), blob));
-                                    pending.blob_keys.push(key);
+                                    pending.blob_keys.push((key, at));
                                 }
                                 Ok(None) => pending.meta.push(key),
                                 Err(why) => pending.unstorable(&key, why),
@@ -432,7 +438,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
 /// A value is stored only if it survives the round trip: decoding the bytes must give a value
 /// with the same data version (postcard cannot decode self-describing types such as
 /// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
-/// says why, once.
+/// says why, once. Types whose codec is [`exact`](crate::Codec::exact) (frames) skip the proof.
 fn encode(
     value: &Value,
     stored: bool,
@@ -458,6 +464,14 @@ fn encode(
             return Err(why);
         }
     };
+    if codec.exact {
+        // Proven for the type (`CacheFormats::EXACT`); checked again when read back.
+        return Ok(Some(Blob {
+            format: format.to_string(),
+            type_name: ty.name().to_string(),
+            bytes,
+        }));
+    }
     let round_trip = (codec.decode)(&bytes, format).map(|back| ty.fingerprint(&*back));
     if !matches!(round_trip, Ok(Some(v)) if v == value.version()) {
         let why = match round_trip {

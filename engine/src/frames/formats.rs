@@ -15,7 +15,9 @@ use crate::value::CacheFormats;
 pub(crate) const FRAME_FORMATS: [&str; 2] = ["parquet", "ipc"];
 
 fn write(df: &DataFrame, format: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
+    // Room for the frame as it is in memory (compressed output is smaller; pages never
+    // written are never touched): no reallocation copies the output as it grows.
+    let mut out = Vec::with_capacity(df.estimated_size());
     let mut df = df.clone();
     match format {
         "parquet" => ParquetWriter::new(&mut out)
@@ -46,8 +48,11 @@ fn unknown(format: &str) -> String {
     )
 }
 
+/// Parquet and Arrow IPC keep a frame's names, dtypes and values (polars writes its schema
+/// into the file), and a frame's fingerprint reads only those, not its chunks.
 impl CacheFormats for DataFrame {
     const FORMATS: &'static [&'static str] = &FRAME_FORMATS;
+    const EXACT: bool = true;
     fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
         write(self, format)
     }
@@ -58,6 +63,7 @@ impl CacheFormats for DataFrame {
 
 impl CacheFormats for Series {
     const FORMATS: &'static [&'static str] = &FRAME_FORMATS;
+    const EXACT: bool = true;
     fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
         write(&self.clone().into_frame(), format)
     }
