@@ -274,6 +274,87 @@ mod dask_only {
         assert!(text.contains("dask scheduler"), "{text}");
     }
 
+    /// A scheduler of this test's own, with no worker: `dask scheduler` from the service's
+    /// Python environment, on a free port it writes to a scheduler file; killed on drop.
+    struct LoneScheduler {
+        child: std::process::Child,
+        address: String,
+    }
+
+    impl LoneScheduler {
+        fn start(name: &str) -> LoneScheduler {
+            let python = std::path::PathBuf::from(super::dask_env("WEFT_TEST_DASK_PYTHON"));
+            let dask = python.with_file_name("dask");
+            let dir = weft_tests::temp_dir("dask-only", name);
+            let file = dir.join("scheduler.json");
+            let child = std::process::Command::new(&dask)
+                .args([
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                ])
+                .arg("--scheduler-file")
+                .arg(&file)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", dask.display()));
+            let mut me = LoneScheduler {
+                child,
+                address: String::new(),
+            };
+            // Bounded wait on the condition (the file written), never on a fixed sleep.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            me.address = loop {
+                let found = std::fs::read_to_string(&file).ok().and_then(|text| {
+                    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+                    Some(v["address"].as_str()?.to_string())
+                });
+                if let Some(a) = found {
+                    break a;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the scheduler wrote no {}",
+                    file.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            };
+            me
+        }
+    }
+
+    impl Drop for LoneScheduler {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn tasks_on_a_cluster_without_workers_fail_after_the_bound_naming_the_scheduler() {
+        let scheduler = LoneScheduler::start("no-workers");
+        let backend = DaskExecutor::new()
+            .address(&scheduler.address)
+            .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+            .program(env!("CARGO_BIN_EXE_remote_flow"))
+            .no_workers_timeout(std::time::Duration::from_secs(2));
+        let err = driver("no-workers", backend)
+            .execute(&["doubled"], inputs! { "x" => 1u64 })
+            .unwrap_err();
+        let ExecuteError::NodeFailed { node, source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(node, "doubled");
+        let text = source.to_string();
+        assert!(text.contains("has had no workers for 2 s"), "{text}");
+        assert!(text.contains(&scheduler.address), "{text}");
+        assert!(text.contains("dask worker"), "{text}");
+    }
+
     #[test]
     fn a_node_that_aborts_its_cluster_worker_fails_alone() {
         let dr = driver("abort", super::dask());

@@ -7,6 +7,9 @@ JSON object per line:
     python3 bridge.py ray HOST:PORT TOKEN -- FLOW [ARGS...] (a Ray job's entrypoint) connects
                                                             back to the driver over TCP
 
+Environment: WEFT_NO_WORKERS_S=S fails the waiting tasks once the cluster has had no worker
+for S seconds (Dask; the driver sets it).
+
 In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...]}
      {"op": "cancel", "id": N}
      {"op": "forget"}                     (end of a run: finished futures are released)
@@ -188,6 +191,16 @@ class Dask:
     def describe(self):
         return self.client.scheduler.address
 
+    def has_workers(self):
+        """Whether the scheduler has a worker now (`None`: it cannot be asked)."""
+        try:
+            return bool(self.client.scheduler_info(n_workers=1)["workers"])
+        except Exception:  # noqa: BLE001 - the scheduler is away: Dask reports that itself
+            return None
+
+    def no_workers_hint(self):
+        return ("start workers with `dask worker %s`" % self.describe())
+
     def options(self, res):
         """Dask places tasks by the resources its workers declare (`--resources NAME=N`):
         custom resources must be declared; cpus, gpus and memory are honoured as `CPU`, `GPU`
@@ -253,6 +266,11 @@ class Ray:
     def describe(self):
         return "Ray job on %s" % self.ray.get_runtime_context().gcs_address
 
+    def has_workers(self):
+        """Ray keeps tasks it cannot place waiting for nodes and says so in its own logs; the
+        job's lifetime bounds them."""
+        return None
+
     def options(self, res):
         opts, custom = {}, {}
         if res.get("cpus") is not None:
@@ -294,12 +312,44 @@ class Ray:
 
 
 class Bridge:
-    def __init__(self, backend, argv, out):
+    def __init__(self, backend, argv, out, no_workers_s=None):
         self.backend = backend
         self.argv = argv
         self.out = out
         self.lock = threading.Lock()
         self.futures = {}
+        self.failed = set()
+        if no_workers_s:
+            threading.Thread(target=self._watch, args=(no_workers_s,), name="weft-workers",
+                             daemon=True).start()
+
+    def _watch(self, grace):
+        """Fails the tasks waiting on a cluster that has had no worker for `grace` seconds (the
+        scheduler keeps them queued forever: a run would never end)."""
+        import time
+
+        since = None
+        while True:
+            time.sleep(min(1.0, grace / 4))
+            waiting = [(tid, f) for tid, f in list(self.futures.items())
+                       if not f.done() and tid not in self.failed]
+            if not waiting or self.backend.has_workers() is not False:
+                since = None
+                continue
+            now = time.monotonic()
+            since = since or now
+            if now - since < grace:
+                continue
+            why = ("%s has had no workers for %.0f s, so the task cannot run; %s"
+                   % (self.backend.describe(), grace, self.backend.no_workers_hint()))
+            for tid, fut in waiting:
+                self.failed.add(tid)
+                self.send({"id": tid, "error": why})
+                try:
+                    self.backend.cancel(fut)
+                except Exception:  # noqa: BLE001 - finished meanwhile
+                    pass
+            since = None
 
     def send(self, obj):
         data = json.dumps(obj) + "\n"
@@ -308,6 +358,8 @@ class Bridge:
             self.out.flush()
 
     def finished(self, tid, fut):
+        if tid in self.failed:
+            return
         try:
             result = self.backend.result(fut)
         except BaseException as e:  # noqa: BLE001 - cancelled, a lost worker, ...
@@ -348,6 +400,7 @@ class Bridge:
                     self.backend.cancel(fut)
             elif op == "forget":
                 self.futures.clear()
+                self.failed.clear()
 
 
 def main(args):
@@ -372,7 +425,8 @@ def main(args):
         out.write(json.dumps({"fatal": "%s: %s" % (type(e).__name__, e)}) + "\n")
         out.flush()
         sys.exit(1)
-    bridge = Bridge(backend, argv, out)
+    grace = float(os.environ.get("WEFT_NO_WORKERS_S") or 0) or None
+    bridge = Bridge(backend, argv, out, grace)
     bridge.send({"ready": {"cluster": backend.describe(), "resources": backend.declared,
                            "protocol": PROTOCOL}})
     try:

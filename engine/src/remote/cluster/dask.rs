@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::{cluster_setters, BridgeDir, ClusterOptions, Connection, TAIL_LINES};
 use crate::executor::CancelToken;
@@ -33,6 +34,7 @@ use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 pub struct DaskExecutor {
     address: Option<String>,
     options: ClusterOptions,
+    no_workers: Duration,
     bridge: Mutex<Option<Bridge>>,
 }
 
@@ -56,6 +58,7 @@ impl DaskExecutor {
         DaskExecutor {
             address: None,
             options: ClusterOptions::new(),
+            no_workers: Duration::from_secs(60),
             bridge: Mutex::new(None),
         }
     }
@@ -67,6 +70,20 @@ impl DaskExecutor {
     }
 
     cluster_setters!();
+
+    /// How long tasks wait on a cluster with no worker before they fail (default 60 s): the
+    /// scheduler would keep them queued forever, and the run would never end. The error names
+    /// the scheduler and how to start a worker. Workers that join within the bound pick the
+    /// tasks up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dask = weft::remote::DaskExecutor::new().no_workers_timeout(Duration::from_secs(300));
+    /// ```
+    pub fn no_workers_timeout(mut self, bound: Duration) -> Self {
+        self.no_workers = bound.max(Duration::from_secs(1));
+        self
+    }
 
     fn where_(&self) -> String {
         match &self.address {
@@ -125,6 +142,10 @@ impl DaskExecutor {
             cmd.arg(a);
         }
         cmd.arg("--").arg(&program).args(&self.options.args);
+        cmd.env(
+            "WEFT_NO_WORKERS_S",
+            format!("{:.3}", self.no_workers.as_secs_f64()),
+        );
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
