@@ -74,6 +74,7 @@ fn on_cluster(builder: Builder, kind: &str, address: &str, python: &str, name: &
                 .address(address)
                 .python(python)
                 .program(&exe)
+                .in_flight(in_flight())
                 .args([name]),
         ),
         other => {
@@ -82,6 +83,14 @@ fn on_cluster(builder: Builder, kind: &str, address: &str, python: &str, name: &
             std::process::exit(2)
         }
     }
+}
+
+/// Tasks in flight (`WEFT_BENCH_IN_FLIGHT`, default the executors' own default, 16).
+fn in_flight() -> usize {
+    std::env::var("WEFT_BENCH_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
 }
 
 /// Median seconds of `reps` runs of shape `name` on one driver over `kind`, after one

@@ -275,54 +275,43 @@ mod dask_only {
     }
 
     /// A scheduler of this test's own, with no worker: `dask scheduler` from the service's
-    /// Python environment, on a free port it writes to a scheduler file; killed on drop.
+    /// Python environment on a free port of 127.0.0.1; killed on drop.
     struct LoneScheduler {
         child: std::process::Child,
         address: String,
     }
 
     impl LoneScheduler {
-        fn start(name: &str) -> LoneScheduler {
+        fn start() -> LoneScheduler {
             let python = std::path::PathBuf::from(super::dask_env("WEFT_TEST_DASK_PYTHON"));
             let dask = python.with_file_name("dask");
-            let dir = weft_tests::temp_dir("dask-only", name);
-            let file = dir.join("scheduler.json");
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
             let child = std::process::Command::new(&dask)
-                .args([
-                    "scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "0",
-                    "--no-dashboard",
-                ])
-                .arg("--scheduler-file")
-                .arg(&file)
+                .args(["scheduler", "--host", "127.0.0.1", "--no-dashboard"])
+                .args(["--dashboard-address", "127.0.0.1:0", "--port"])
+                .arg(port.to_string())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", dask.display()));
-            let mut me = LoneScheduler {
+            let me = LoneScheduler {
                 child,
-                address: String::new(),
+                address: format!("tcp://127.0.0.1:{port}"),
             };
-            // Bounded wait on the condition (the file written), never on a fixed sleep.
+            // Bounded wait on the condition (the port answers), never a fixed sleep.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-            me.address = loop {
-                let found = std::fs::read_to_string(&file).ok().and_then(|text| {
-                    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-                    Some(v["address"].as_str()?.to_string())
-                });
-                if let Some(a) = found {
-                    break a;
-                }
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(
                     std::time::Instant::now() < deadline,
-                    "the scheduler wrote no {}",
-                    file.display()
+                    "the scheduler does not listen on {}",
+                    me.address
                 );
                 std::thread::sleep(std::time::Duration::from_millis(50));
-            };
+            }
             me
         }
     }
@@ -336,7 +325,7 @@ mod dask_only {
 
     #[test]
     fn tasks_on_a_cluster_without_workers_fail_after_the_bound_naming_the_scheduler() {
-        let scheduler = LoneScheduler::start("no-workers");
+        let scheduler = LoneScheduler::start();
         let backend = DaskExecutor::new()
             .address(&scheduler.address)
             .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
