@@ -67,11 +67,15 @@ case_name="${1:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "${WEFT_ROOT:-$here/..}" && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
+# WEFT_BENCH_BIN=PATH runs that weft-bench binary instead of building one (an older build, for a
+# before/after run on the same machine state).
+weft_bench="${WEFT_BENCH_BIN:-$target/release/weft-bench}"
 # Every case builds the same weft-bench: release, with all its features (polars, Spark, Ray,
 # Dask, object store), so going from one case to another never rebuilds the engine (a polars
 # build's link alone takes minutes on two cores). The Spark client needs `protoc`:
 # `bash tests/services/spark.sh packages` installs it. Extra cargo arguments build more.
 build_bench() {
+  [ -n "${WEFT_BENCH_BIN:-}" ] && return 0
   (cd "$root" && cargo build -q --release -p weft-bench \
     --features weft-bench/polars,weft-bench/spark,weft-bench/ray,weft-bench/dask,weft-bench/object-store "$@")
 }
@@ -121,7 +125,7 @@ if [ "$case_name" = cluster ]; then
   # Ray's job ships the flow binary (this one), and Ray refuses uploads over 100 MB: the release
   # profile's line tables and the other cases' features make it bigger; a stripped copy is not.
   bin="$out/weft-bench"
-  strip -o "$bin" "$target/release/weft-bench"
+  strip -o "$bin" "$weft_bench"
   "$bin" cluster ray "$WEFT_TEST_RAY" "$WEFT_TEST_RAY_PYTHON" | tee -a "$out/all.txt"
   "$venv/bin/python" "$here/hamilton_cluster.py" ray "$WEFT_TEST_RAY_GCS" | tee -a "$out/all.txt"
   "$bin" cluster dask "$WEFT_TEST_DASK" "$WEFT_TEST_DASK_PYTHON" | tee -a "$out/all.txt"
@@ -139,7 +143,7 @@ if [ "$case_name" = ui ]; then
   out="$(mktemp -d)"
   pid=""
   trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$out"' EXIT
-  "$target/release/weft-bench" ui-cache "$out/cache"
+  "$weft_bench" ui-cache "$out/cache"
   "$target/release/weft" ui --cache "$out/cache" --port 0 >"$out/ui.log" 2>&1 &
   pid=$!
   url=""
@@ -165,7 +169,7 @@ if [ "$case_name" = scale ]; then
   n="${2:-1000000}"
   echo "building weft (release) ..." >&2
   build_bench
-  bin="$target/release/weft-bench"
+  bin="$weft_bench"
   dir="$(mktemp -d)/cache"
   trap 'rm -rf "$(dirname "$dir")"' EXIT
   meta_bytes() {
@@ -216,7 +220,7 @@ if [ "$case_name" = remote ] || [ "$case_name" = team ]; then
   echo "building weft (release, feature object-store) ..." >&2
   build_bench
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
-  bin="$target/release/weft-bench"
+  bin="$weft_bench"
   out="$(mktemp -d)"
   trap 'rm -rf "$out"' EXIT
   if [ "$case_name" = team ]; then
@@ -247,7 +251,7 @@ hamilton_venv() {
 release_bench() {
   echo "building weft-bench (release, for feature $1) ..." >&2
   build_bench
-  bin="$target/release/weft-bench"
+  bin="$weft_bench"
 }
 # The median of numbers on stdin; the `seconds S` line of a run's output.
 med() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -333,7 +337,7 @@ if [ "$case_name" = incremental ]; then
   echo "building weft (release) ..." >&2
   build_bench
   echo "weft from $root ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))" >&2
-  exec "$target/release/weft-bench" incremental
+  exec "$weft_bench" incremental
 fi
 
 hamilton_venv .venv "import hamilton" apache-hamilton
@@ -346,7 +350,7 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 if [ "$case_name" = cache ]; then
   # weft: whole processes, timed from outside (process start, opening SQLite, the run, exit).
-  bin="$target/release/weft-bench"
+  bin="$weft_bench"
   for shape in chain1000 fanin1000; do
     dir="$out/weft-cache-$shape"
     cold=$(python3 "$here/timeit.py" 7 "rm -rf '$dir'" -- "$bin" cache-run "$dir" "$shape")
@@ -359,7 +363,7 @@ if [ "$case_name" = cache ]; then
       printf "weft %s cold_us_per_node %.1f\nweft %s warm_us_per_node %.1f\nweft %s warm_run_read_commit_us_per_node %.1f\n", s, c * 1e6 / 1000, s, w * 1e6 / 1000, s, e }'
   done | tee "$out/weft.txt"
 else
-  "$target/release/weft-bench" "$case_name" | tee "$out/weft.txt"
+  "$weft_bench" "$case_name" | tee "$out/weft.txt"
 fi
 "$venv/bin/python" "$here/hamilton_bench.py" "$case_name" | tee "$out/hamilton.txt"
 

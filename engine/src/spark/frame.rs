@@ -92,8 +92,14 @@ pub(crate) fn record_written(version: DataVersion, dir: &str) {
 /// The format of stored Spark frames.
 pub const SPARK_PARQUET: &str = "spark-parquet";
 
+/// Exact: the stored form is the directory Spark wrote, and the node's value is already that
+/// directory read back, so decoding rebuilds the same plan over the same files (the same data
+/// version). The writer skips the round-trip proof, which cost a read of the directory and two
+/// more `AnalyzePlan` requests; reading a stored frame back still checks its version (files
+/// changed since are recomputed).
 impl CacheFormats for DataFrame {
     const FORMATS: &'static [&'static str] = &[SPARK_PARQUET];
+    const EXACT: bool = true;
 
     fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
         if format != SPARK_PARQUET {
