@@ -244,6 +244,24 @@ impl Value {
         }))
     }
 
+    /// Wraps a value of type `ty` whose version its maker has just computed (the same
+    /// [`data_version_of`](crate::fingerprint::data_version_of) that [`new`](Self::new) would
+    /// find): a Spark frame read back from the directory Spark wrote, whose version costs two
+    /// requests to the server.
+    pub(crate) fn with_version(data: AnyValue, ty: ValueType, version: DataVersion) -> Value {
+        let cell = OnceLock::new();
+        let _ = cell.set(data);
+        Value(Arc::new(Inner {
+            version,
+            fingerprinted: true,
+            ty,
+            data: cell,
+            loader: None,
+            fallback: None,
+            held: Mutex::default(),
+        }))
+    }
+
     /// A value known only by its version until first read (a cache hit, for instance).
     pub fn lazy(version: DataVersion, ty: ValueType, loader: Loader) -> Value {
         Value(Arc::new(Inner {

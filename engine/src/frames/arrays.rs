@@ -1,13 +1,14 @@
 //! A column's digest from its Arrow buffers: blake3 over the values and the validity, streamed
 //! chunk after chunk so that the same values split into chunks differently hash the same. No
 //! per-row hashing: fixed-width values go to the hasher as whole buffers, bits (validity,
-//! booleans) as 64-bit words; strings are copied (length ‖ bytes) into a buffer hashed in large
-//! pieces. Values under a null are not data: they are hashed as zeros, so a frame read back
-//! from parquet (zeros there) hashes like the frame that was written.
+//! booleans) as 64-bit words; strings as Arrow lays them out, short ones (at most 12 bytes) as
+//! runs of their 16-byte views, long ones as length ‖ bytes. Values under a null are not data:
+//! they are hashed as zeros, so a frame read back from parquet (zeros there) hashes like the
+//! frame that was written.
 
 use polars::prelude::{DataType, IpcWriter, SerWriter, Series};
 use polars_arrow::array::{
-    Array, BinaryViewArray, BooleanArray, NullArray, PrimitiveArray, Utf8ViewArray,
+    Array, BinaryViewArray, BooleanArray, NullArray, PrimitiveArray, Utf8ViewArray, View,
 };
 use polars_arrow::bitmap::utils::SlicesIterator;
 use polars_arrow::bitmap::Bitmap;
@@ -115,12 +116,42 @@ impl Streams {
         self.values.zeros((values.len() - at) * width);
     }
 
-    /// Variable-size values: length ‖ bytes of each, nulls as empty.
+    /// Variable-size values, each as Arrow's layout has it: a short one (at most 12 bytes) as
+    /// its 16-byte view (length, then the bytes zero-padded), a long one as its length (4
+    /// bytes) ‖ its bytes; a null as the empty value's view. Either form starts with the length,
+    /// so the stream reads back one way only, and runs of short values (codes, names,
+    /// categories) go to the hasher as the views buffer itself, not copied value by value.
     fn views(&mut self, a: &BinaryViewArray, validity: Option<&Bitmap>) {
-        match validity {
-            None => a.values_iter().for_each(|b| self.values.item(b)),
-            Some(_) => a.iter().for_each(|b| self.values.item(b.unwrap_or(&[]))),
+        let n = a.len();
+        let Some(v) = validity else {
+            self.view_run(a, 0, n);
+            return;
+        };
+        let mut at = 0;
+        for (start, len) in SlicesIterator::new(v) {
+            self.values.zeros((start - at) * VIEW);
+            self.view_run(a, start, start + len);
+            at = start + len;
         }
+        self.values.zeros((n - at) * VIEW);
+    }
+
+    /// The values `from..to` of `a`, none of them null.
+    fn view_run(&mut self, a: &BinaryViewArray, from: usize, to: usize) {
+        let views: &[View] = &a.views()[from..to];
+        let mut short_from = 0;
+        for (i, view) in views.iter().enumerate() {
+            if view.length <= View::MAX_INLINE_SIZE {
+                continue;
+            }
+            self.values
+                .direct(bytemuck::cast_slice(&views[short_from..i]));
+            self.values.push(&view.length.to_le_bytes());
+            self.values.push(a.value(from + i));
+            short_from = i + 1;
+        }
+        self.values
+            .direct(bytemuck::cast_slice(&views[short_from..]));
     }
 
     fn finish(self) -> [u8; 32] {
@@ -139,6 +170,9 @@ struct Buffered {
 }
 
 const BUFFER: usize = 64 * 1024;
+
+/// The size of an Arrow string view.
+const VIEW: usize = std::mem::size_of::<View>();
 static ZEROS: [u8; 4096] = [0; 4096];
 
 impl Default for Buffered {
@@ -185,11 +219,6 @@ impl Buffered {
             self.push(&ZEROS[..k]);
             n -= k;
         }
-    }
-
-    fn item(&mut self, bytes: &[u8]) {
-        self.push(&(bytes.len() as u64).to_le_bytes());
-        self.push(bytes);
     }
 
     fn finish(mut self) -> [u8; 32] {
@@ -263,6 +292,46 @@ impl BitStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polars::prelude::{NamedFrom, PlSmallStr};
+
+    fn strings(values: &[Option<&str>]) -> Series {
+        Series::new(PlSmallStr::from_static("s"), values)
+    }
+
+    #[test]
+    fn strings_do_not_depend_on_where_chunks_split() {
+        let long = "a string longer than twelve bytes";
+        let values: Vec<Option<&str>> = (0..200)
+            .map(|i| match i % 5 {
+                0 => None,
+                1 => Some(long),
+                2 => Some(""),
+                3 => Some("twelve bytes"),
+                _ => Some("short"),
+            })
+            .collect();
+        let whole = column_digest(&strings(&values));
+        for cut in [1, 2, 3, 57, 199] {
+            let mut split = strings(&values[..cut]);
+            split.append(&strings(&values[cut..])).unwrap();
+            assert!(split.chunks().len() > 1);
+            assert_eq!(column_digest(&split), whole, "cut at {cut}");
+        }
+        // A change in a short value, a long value, or a null made empty is a new digest.
+        for (at, other) in [
+            (4, Some("shorT")),
+            (1, Some("a string longer than twelve bytez")),
+            (0, Some("")),
+        ] {
+            let mut changed = values.clone();
+            changed[at] = other;
+            assert_ne!(column_digest(&strings(&changed)), whole, "value {at}");
+        }
+        // Thirteen bytes (a long value) and twelve (a short one) never read as each other.
+        let a = column_digest(&strings(&[Some("thirteen byte"), Some("x")]));
+        let b = column_digest(&strings(&[Some("thirteen byt"), Some("ex")]));
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn bits_do_not_depend_on_where_chunks_split() {

@@ -83,7 +83,9 @@ impl SparkAdapter {
                          location: install it with `SparkAdapter::new().cache_at(PATH)`",
                     )
                 })?;
-                write_and_read(df, &directory(location, node)).map_err(NodeError::user)?
+                let (back, version) =
+                    write_and_read(df, &directory(location, node)).map_err(NodeError::user)?;
+                return Ok(Value::with_version(back, node.spec.output(), version));
             }
             Some("persist") => outside_runtime(|| df.persist(StorageLevel::memory_and_disk()))
                 .map_err(|e| {

@@ -17,7 +17,7 @@
 //! cache records it as not stored and its node reruns (cheaply: it only builds a plan).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::UNIX_EPOCH;
 
 use spark_connect::{DataFrame, SparkError};
@@ -29,10 +29,19 @@ use crate::value::CacheFormats;
 /// A frame's semantic hash and its scanned files (name, size, modification time in ns).
 type Identity = (i32, Vec<(String, u64, u128)>);
 
-/// What a frame's version is made of, or `None` when part of it cannot be known.
+/// What a frame's version is made of, or `None` when part of it cannot be known. The two
+/// analyses are asked at once: each is a round trip in which the server analyzes the plan
+/// (over a parquet directory, reading its footers), so together they cost the longer one.
 fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
-    let (hash, files) =
-        outside_runtime(|| Ok::<_, SparkError>((df.semantic_hash()?, df.input_files()?)))?;
+    let (hash, files) = std::thread::scope(|s| {
+        let hash = s.spawn(|| outside_runtime(|| df.semantic_hash()));
+        let files = outside_runtime(|| df.input_files());
+        match hash.join() {
+            Ok(hash) => (hash, files),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let (hash, files) = (hash?, files?);
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let Some(path) = local_path(&f) else {
@@ -78,15 +87,42 @@ impl Fingerprint for DataFrame {
     }
 }
 
-/// Frames Spark wrote out in this process, by data version: where they are.
-static WRITTEN: Mutex<Option<HashMap<DataVersion, String>>> = Mutex::new(None);
+/// Frames Spark wrote out in this process: where each is, by data version, and by the frame
+/// read back while a node's value holds it (found without asking the server its version again).
+#[derive(Default)]
+struct Written {
+    by_version: HashMap<DataVersion, String>,
+    frames: Vec<(Weak<DataFrame>, String)>,
+}
 
-/// Records that the frame of version `version` is the directory `dir` read back.
-pub(crate) fn record_written(version: DataVersion, dir: &str) {
+static WRITTEN: Mutex<Option<Written>> = Mutex::new(None);
+
+/// Records that `back`, of version `version`, is the directory `dir` read back.
+pub(crate) fn record_written(back: &Arc<DataFrame>, version: DataVersion, dir: &str) {
     if let Ok(mut w) = WRITTEN.lock() {
-        w.get_or_insert_with(HashMap::new)
-            .insert(version, dir.to_string());
+        let w = w.get_or_insert_with(Written::default);
+        w.by_version.insert(version, dir.to_string());
+        w.frames.retain(|(f, _)| f.strong_count() > 0);
+        w.frames.push((Arc::downgrade(back), dir.to_string()));
     }
+}
+
+/// The directory `df` was read back from, when `df` is a frame [`record_written`] recorded and
+/// a value still holds. (A live `Weak` keeps its allocation, so no other frame can be at the
+/// address it points to.)
+fn written_frame(df: &DataFrame) -> Option<String> {
+    let w = WRITTEN.lock().ok()?;
+    w.as_ref()?
+        .frames
+        .iter()
+        .find(|(f, _)| std::ptr::eq(f.as_ptr(), df) && f.strong_count() > 0)
+        .map(|(_, dir)| dir.clone())
+}
+
+/// The directory of the frame of version `version`, written in this process.
+fn written_version(version: DataVersion) -> Option<String> {
+    let w = WRITTEN.lock().ok()?;
+    w.as_ref()?.by_version.get(&version).cloned()
 }
 
 /// The format of stored Spark frames.
@@ -107,11 +143,9 @@ impl CacheFormats for DataFrame {
                 "a Spark frame cannot be stored as `{format}`; available: {SPARK_PARQUET}"
             ));
         }
-        let version = data_version_of(self);
-        let dir = WRITTEN
-            .lock()
-            .ok()
-            .and_then(|w| w.as_ref().and_then(|w| w.get(&version).cloned()));
+        // The frame a `spark = "cache"` node's value holds is known at once; another with the
+        // same version (a node passing it on, cloned) is found by asking its version.
+        let dir = written_frame(self).or_else(|| written_version(data_version_of(self)));
         match dir {
             Some(dir) => Ok(dir.into_bytes()),
             None => Err(

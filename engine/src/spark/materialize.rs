@@ -3,12 +3,14 @@
 //! `_SUCCESS`); the node's value becomes the directory read back, so the rest of the run reads
 //! it instead of recomputing the plan, and the persistent cache stores the directory's path.
 
+use std::sync::Arc;
+
 use spark_connect::DataFrame;
 
 use super::frame::record_written;
 use super::session::outside_runtime;
 use crate::adapter::NodeInfo;
-use crate::fingerprint::data_version_of;
+use crate::fingerprint::{data_version_of, DataVersion};
 
 /// Where under `location` the frame of `node` goes: the node's name and a digest of its code
 /// version and its inputs' versions (what its cache key is made of), so a changed node or
@@ -37,11 +39,18 @@ pub(crate) fn directory(location: &str, node: &NodeInfo<'_>) -> String {
     )
 }
 
-/// Spark writes `df` to `dir` (replacing what is there) and the directory is read back.
-pub(crate) fn write_and_read(df: &DataFrame, dir: &str) -> Result<DataFrame, String> {
+/// Spark writes `df` to `dir` (replacing what is there) and the directory is read back: the
+/// frame read back, with its data version. The version is asked of the server once, here (two
+/// `AnalyzePlan` requests over the directory's files): the node's value, its cache key's record
+/// and its stored form all use it.
+pub(crate) fn write_and_read(
+    df: &DataFrame,
+    dir: &str,
+) -> Result<(Arc<DataFrame>, DataVersion), String> {
     outside_runtime(|| df.write().mode("overwrite").parquet(dir))
         .map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
-    let back = df.spark_session().read().parquet(dir);
-    record_written(data_version_of(&back), dir);
-    Ok(back)
+    let back = Arc::new(df.spark_session().read().parquet(dir));
+    let version = data_version_of(&*back);
+    record_written(&back, version, dir);
+    Ok((back, version))
 }
