@@ -248,6 +248,7 @@ impl Value {
     /// [`data_version_of`](crate::fingerprint::data_version_of) that [`new`](Self::new) would
     /// find): a Spark frame read back from the directory Spark wrote, whose version costs two
     /// requests to the server.
+    #[cfg(feature = "spark")]
     pub(crate) fn with_version(data: AnyValue, ty: ValueType, version: DataVersion) -> Value {
         let cell = OnceLock::new();
         let _ = cell.set(data);
