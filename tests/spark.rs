@@ -387,6 +387,13 @@ fn child(cache: &Path, spark_dir: &Path, csv: &str) -> (Vec<(String, String)>, S
     (records, tail)
 }
 
+fn warnings(records: &[(String, String)]) -> Vec<&str> {
+    (records.iter())
+        .filter(|(n, _)| n == "warning")
+        .map(|(_, w)| w.as_str())
+        .collect()
+}
+
 fn status<'a>(records: &'a [(String, String)], node: &str) -> &'a str {
     &records
         .iter()
@@ -408,10 +415,39 @@ fn a_cached_spark_node_is_read_back_by_the_next_process() {
     assert_eq!(status(&first, "aggregated_stats"), "executed", "{first:?}");
     assert_eq!(out1, want);
 
-    // A new process, nothing changed: Spark's parquet is read back, the plan is not run.
+    // A new process, nothing changed: Spark's parquet is read back, the plan is not run, and
+    // the directory checks out (its files are those the stored form names).
     let (second, out2) = child(&cache, &spark_dir, &path);
     assert_eq!(status(&second, "aggregated_stats"), "hit", "{second:?}");
+    let about_stats = |records| -> Vec<&str> {
+        let mut w = warnings(records);
+        w.retain(|w| w.contains("aggregated_stats"));
+        w
+    };
+    assert_eq!(about_stats(&second), Vec::<&str>::new());
     assert_eq!(out2, want);
+
+    // One of the files Spark wrote changed since: the stored frame is not the one its key
+    // names any more. Said once, and the node is computed again.
+    let part = std::fs::read_dir(&spark_dir)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .expect("a parquet file Spark wrote");
+    std::fs::File::options()
+        .write(true)
+        .open(&part)
+        .unwrap()
+        .set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(7))
+        .unwrap();
+    let (changed, out_changed) = child(&cache, &spark_dir, &path);
+    let said = about_stats(&changed);
+    assert!(
+        said.len() == 1 && said[0].contains("aggregated_stats") && said[0].contains("recomputing"),
+        "{changed:?}"
+    );
+    assert_eq!(out_changed, want);
 
     // The CSV changed: its size and time are in the source frame's version, so a miss.
     write_people(Path::new(&path), 150);

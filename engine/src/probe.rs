@@ -125,6 +125,7 @@ impl<T: CacheFormats> ViaFormats for &&Probe<T> {
             decode: decode_own::<T>,
             formats: T::FORMATS,
             exact: T::EXACT,
+            stored_version: T::stored_version,
         })
     }
 }
@@ -158,6 +159,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Any + Send + Sync> ViaS
             formats: &SERDE_FORMATS,
             // postcard cannot decode self-describing types; JSON loses some floats.
             exact: false,
+            stored_version: |_, _| None,
         })
     }
 }

@@ -33,6 +33,9 @@ pub struct Codec {
     /// ([`CacheFormats::EXACT`]): the cache then stores values without decoding them again to
     /// prove it. (Every stored value is still checked against its version when read back.)
     pub exact: bool,
+    /// The data version of the value stored bytes decode to, when the stored form tells it
+    /// ([`CacheFormats::stored_version`]); `None` to fingerprint the decoded value.
+    pub stored_version: fn(&[u8], &str) -> Option<DataVersion>,
 }
 
 impl Codec {
@@ -77,6 +80,17 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     /// their data version when read back, so a wrong `true` costs recomputation and a warning,
     /// never a wrong value. Defaults to `false`.
     const EXACT: bool = false;
+    /// The data version of the value `bytes` (stored in `format`) decode to, when the stored
+    /// form can tell it for less than fingerprinting the decoded value: a Spark frame's
+    /// fingerprint is two requests to the server, while its stored form names its files, which
+    /// are checked on disk. The cache checks a stored result read back against this version
+    /// instead of the decoded value's fingerprint, so it must be the fingerprint's value
+    /// whenever the stored content is unchanged, and another version whenever it changed.
+    /// Defaults to `None`: the decoded value is fingerprinted.
+    fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
+        let _ = (bytes, format);
+        None
+    }
 }
 
 /// What weft knows about a Rust type: its name and identity, and how (if at all) its values
@@ -162,6 +176,20 @@ impl ValueType {
     pub fn fingerprint(&self, v: &(dyn Any + Send + Sync)) -> Option<DataVersion> {
         self.fingerprint.and_then(|f| f(v))
     }
+
+    /// The data version of `decoded`, decoded from `bytes` in `format`: what the stored form
+    /// tells ([`CacheFormats::stored_version`]), else the decoded value's fingerprint. What a
+    /// stored result read back is checked against.
+    pub(crate) fn decoded_version(
+        &self,
+        bytes: &[u8],
+        format: &str,
+        decoded: &(dyn Any + Send + Sync),
+    ) -> Option<DataVersion> {
+        self.codec
+            .and_then(|c| (c.stored_version)(bytes, format))
+            .or_else(|| self.fingerprint(decoded))
+    }
 }
 
 impl fmt::Debug for ValueType {
@@ -227,21 +255,10 @@ impl Drop for Inner {
 impl Value {
     /// Wraps a value of type `ty`, fingerprinting it.
     pub fn new(data: AnyValue, ty: ValueType) -> Value {
-        let (version, fingerprinted) = match ty.fingerprint(&*data) {
-            Some(v) => (v, true),
-            None => (DataVersion::unique(), false),
-        };
-        let cell = OnceLock::new();
-        let _ = cell.set(data);
-        Value(Arc::new(Inner {
-            version,
-            fingerprinted,
-            ty,
-            data: cell,
-            loader: None,
-            fallback: None,
-            held: Mutex::default(),
-        }))
+        match ty.fingerprint(&*data) {
+            Some(version) => Value::loaded(data, ty, version, true),
+            None => Value::loaded(data, ty, DataVersion::unique(), false),
+        }
     }
 
     /// Wraps a value of type `ty` whose version its maker has just computed (the same
@@ -250,11 +267,16 @@ impl Value {
     /// requests to the server.
     #[cfg(feature = "spark")]
     pub(crate) fn with_version(data: AnyValue, ty: ValueType, version: DataVersion) -> Value {
+        Value::loaded(data, ty, version, true)
+    }
+
+    /// A value already in memory, with its version.
+    fn loaded(data: AnyValue, ty: ValueType, version: DataVersion, fingerprinted: bool) -> Value {
         let cell = OnceLock::new();
         let _ = cell.set(data);
         Value(Arc::new(Inner {
             version,
-            fingerprinted: true,
+            fingerprinted,
             ty,
             data: cell,
             loader: None,

@@ -3,8 +3,8 @@
 //!
 //! `spark_child CACHE SPARK_DIR CSV` runs `aggregated_stats` with weft's cache at CACHE and the
 //! SparkAdapter's cache location at SPARK_DIR against `WEFT_TEST_SPARK_REMOTE`, and prints one
-//! line per node record (`node status`), then `rows N` (the collected result's rows) and
-//! `total N` (the sum of its counts).
+//! line per node record (`node status`), one per warning of the driver (`warning TEXT`), then
+//! `rows N` (the collected result's rows) and `total N` (the sum of its counts).
 
 // The child uses the flow and the address; the CSV helpers are the suite's.
 #[allow(dead_code)]
@@ -53,6 +53,9 @@ fn main() {
         .iter()
         .flatten()
         .sum();
+    for w in dr.warnings() {
+        println!("warning {}", w.to_string().replace('\n', " "));
+    }
     println!("rows {}", df.height());
     println!("total {total}");
 }

@@ -44,7 +44,7 @@ impl Inner {
                     Ok(Some(blob)) => match (codec.decode)(&blob.bytes, &blob.format) {
                         // The value must be the one its address names: a result stored under
                         // another version (files or rows exchanged, a damaged store) fails.
-                        Ok(v) => match ty.fingerprint(&*v) {
+                        Ok(v) => match ty.decoded_version(&blob.bytes, &blob.format, &*v) {
                             Some(found) if found == version => return Ok(v),
                             Some(found) => format!(
                                 "it holds data version {} instead: a result stored under another \

@@ -1,7 +1,7 @@
 //! Cache formats of frames: parquet (the default, read by every tool: pages dictionary-encoded
 //! where values repeat, not compressed, since a cache is written on every cold run and snappy
-//! was a sixth of a cold run's profile) and Arrow IPC (Feather v2: uncompressed, the fastest to
-//! write and read). A `Series` is stored as a
+//! was about a tenth of a cold run's profile) and Arrow IPC (Feather v2: uncompressed, the
+//! fastest to write and read). A `Series` is stored as a
 //! one-column frame. A `LazyFrame` has no stored form: weft never collects one itself.
 
 use std::io::Cursor;

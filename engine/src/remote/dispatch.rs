@@ -362,7 +362,10 @@ pub(crate) fn load(
         })?;
     let data = (codec.decode)(&blob.bytes, &blob.format)
         .map_err(|e| format!("cannot decode result {}: {e}", version.short()))?;
-    if check && ty.is_fingerprintable() && ty.fingerprint(&*data) != Some(version) {
+    if check
+        && ty.is_fingerprintable()
+        && ty.decoded_version(&blob.bytes, &blob.format, &*data) != Some(version)
+    {
         return Err(format!(
             "result {} in the store at {location} is not the value of that version",
             version.short()

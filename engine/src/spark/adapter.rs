@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use spark_connect::{DataFrame, StorageLevel, StorageLevelExt};
 
+use super::frame::take_analysis;
 use super::materialize::{directory, write_and_read};
 use super::session::outside_runtime;
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult};
@@ -17,9 +18,10 @@ pub const SPARK_TAG: &str = "spark";
 
 /// Around every node that returns a Spark frame:
 ///
-/// - **Analysis.** The frame's plan is analyzed by the server (its schema; nothing runs), so a
-///   bad column name or a type error fails *this* node, with Spark's message, instead of the
-///   first node that collects.
+/// - **Analysis.** The frame's plan is analyzed by the server (nothing runs: the analysis that
+///   gave the frame its data version, or a schema request when there was none), so a bad
+///   column name or a type error fails *this* node, with Spark's message, instead of the first
+///   node that collects.
 /// - **`#[node(tags(spark = "cache"))]`**: Spark writes the frame as parquet under the cache
 ///   location ([`cache_at`](Self::cache_at)) and the node's value is that directory read back:
 ///   the rest of the run reads it, and the persistent cache stores it, so a later run (another
@@ -71,9 +73,14 @@ impl SparkAdapter {
         let Some(df) = data.downcast_ref::<DataFrame>() else {
             return Ok(value);
         };
-        outside_runtime(|| df.schema()).map_err(|e| {
-            NodeError::user(format!("Spark cannot analyze the frame: {}", e.message()))
-        })?;
+        // The server analyzed the plan when the value was fingerprinted; asked again only if
+        // it was not (one round trip per frame node saved).
+        let analysis = take_analysis(df).unwrap_or_else(|| {
+            outside_runtime(|| df.schema())
+                .map(|_| ())
+                .map_err(|e| e.message().to_string())
+        });
+        analysis.map_err(|e| NodeError::user(format!("Spark cannot analyze the frame: {e}")))?;
         let out = match node.spec.tag(SPARK_TAG) {
             None => return Ok(value),
             Some("cache") => {

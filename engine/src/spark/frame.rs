@@ -1,38 +1,30 @@
-//! A Spark frame as a node value: its data version, found without pulling data, and its stored
-//! form (the directory Spark wrote it to).
+//! A Spark frame's data version, found without pulling data.
 //!
-//! **Data version.** blake3 over what the server says about the frame's plan, asked without
-//! running it (two `AnalyzePlan` requests): Spark's `semantic_hash` of the analyzed plan, and
-//! every file the plan scans (`input_files`) with its size and modification time. The cache key
-//! of the node that made the frame adds the node's code version and its inputs' versions. A
-//! file that is not local (`s3a://`, `hdfs://`) cannot be checked from here: a frame reading one
-//! gets a version no other value has (it never compares equal, never hits the cache), and so
-//! does a frame the server cannot analyze (a bad column name: the node fails, see
-//! [`SparkAdapter`](super::SparkAdapter)).
-//!
-//! **Stored form.** Format `spark-parquet`: only a frame that Spark wrote out itself (a node
-//! tagged `spark = "cache"`, see [`SparkAdapter`](super::SparkAdapter)) is stored; the cache
-//! keeps the directory's path, and decoding reads the directory back with the
-//! [`reading_session`](super::reading_session). Any other frame is a plan with no stored form: the
-//! cache records it as not stored and its node reruns (cheaply: it only builds a plan).
+//! blake3 over what the server says about the frame's plan, asked without running it (two
+//! `AnalyzePlan` requests): Spark's `semantic_hash` of the analyzed plan, and every file the
+//! plan scans (`input_files`) with its size and modification time. The cache key of the node
+//! that made the frame adds the node's code version and its inputs' versions. A file that is
+//! not local (`s3a://`, `hdfs://`) cannot be checked from here: a frame reading one gets a
+//! version no other value has (it never compares equal, never hits the cache), and so does a
+//! frame the server cannot analyze (a bad column name: the node fails, see
+//! [`SparkAdapter`](super::SparkAdapter)). A frame read back from the cache gets its version
+//! from its stored form instead (see [`stored`](super::stored)).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use spark_connect::{DataFrame, SparkError};
 
-use super::session::{outside_runtime, reading_session};
-use crate::fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHasher};
-use crate::value::CacheFormats;
+use super::session::outside_runtime;
+use crate::fingerprint::{data_version_with, DataVersion, Fingerprint, FingerprintHasher};
 
-/// A frame's semantic hash and its scanned files (name, size, modification time in ns).
-type Identity = (i32, Vec<(String, u64, u128)>);
+/// A frame's semantic hash and its scanned files (name, size, modification time in ns), sorted.
+pub(crate) type Identity = (i32, Vec<(String, u64, u128)>);
 
 /// What a frame's version is made of, or `None` when part of it cannot be known. The two
 /// analyses are asked at once: each is a round trip in which the server analyzes the plan
 /// (over a parquet directory, reading its footers), so together they cost the longer one.
-fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
+pub(crate) fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
     let (hash, files) = std::thread::scope(|s| {
         let hash = s.spawn(|| outside_runtime(|| df.semantic_hash()));
         let files = outside_runtime(|| df.input_files());
@@ -41,28 +33,61 @@ fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
+    remember_analysis(df, hash.as_ref().and(files.as_ref()).map(|_| ()));
     let (hash, files) = (hash?, files?);
+    Ok(with_files(hash, files))
+}
+
+/// The identity of a frame of semantic hash `hash` scanning the files Spark names `files`, as
+/// they are on disk now; `None` when one is not local or cannot be read.
+pub(crate) fn with_files(hash: i32, files: Vec<String>) -> Option<Identity> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
-        let Some(path) = local_path(&f) else {
-            return Ok(None);
-        };
-        let Ok(meta) = std::fs::metadata(path) else {
-            return Ok(None);
-        };
-        let mtime = meta
-            .modified()
-            .ok()
+        let meta = std::fs::metadata(local_path(&f)?).ok()?;
+        let mtime = (meta.modified().ok())
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
         out.push((f, meta.len(), mtime));
     }
     out.sort();
-    Ok(Some((hash, out)))
+    Some((hash, out))
+}
+
+/// How many analysis outcomes wait for the adapter at most (a frame fingerprinted outside a
+/// node, an input for instance, leaves one no adapter takes).
+const ANALYSES_KEPT: usize = 256;
+
+/// What the server said when it last analyzed a frame for its version, by the frame's address:
+/// the [`SparkAdapter`](super::SparkAdapter) takes it instead of asking for the frame's schema
+/// again (a node's value is fingerprinted as it is made, before the adapter sees it). Only an
+/// address is kept, so an entry is no proof by itself: it is taken right after the value at
+/// that address was fingerprinted, and fingerprinting another frame at a reused address
+/// replaces it.
+static ANALYSES: Mutex<Vec<(usize, Result<(), String>)>> = Mutex::new(Vec::new());
+
+fn remember_analysis(df: &DataFrame, outcome: Result<(), &SparkError>) {
+    let at = df as *const DataFrame as usize;
+    let outcome = outcome.map_err(|e| e.message().to_string());
+    if let Ok(mut a) = ANALYSES.lock() {
+        a.retain(|(addr, _)| *addr != at);
+        if a.len() >= ANALYSES_KEPT {
+            a.drain(..1);
+        }
+        a.push((at, outcome));
+    }
+}
+
+/// Whether the server could analyze `df` when it was last fingerprinted (`Err` with Spark's
+/// message when not), or `None` when it was not: see [`ANALYSES`].
+pub(crate) fn take_analysis(df: &DataFrame) -> Option<Result<(), String>> {
+    let at = df as *const DataFrame as usize;
+    let mut a = ANALYSES.lock().ok()?;
+    let i = a.iter().position(|(addr, _)| *addr == at)?;
+    Some(a.swap_remove(i).1)
 }
 
 /// The local path of a file Spark names (`file:/p`, `file:///p` or a bare `/p`).
-fn local_path(name: &str) -> Option<&str> {
+pub(crate) fn local_path(name: &str) -> Option<&str> {
     let p = name
         .strip_prefix("file://")
         .or_else(|| name.strip_prefix("file:"))
@@ -72,102 +97,29 @@ fn local_path(name: &str) -> Option<&str> {
 
 impl Fingerprint for DataFrame {
     fn fingerprint(&self, h: &mut FingerprintHasher) {
-        match identity(self) {
-            Ok(Some((hash, files))) => {
-                h.write(&hash.to_le_bytes());
-                h.write_len(files.len());
-                for (name, size, mtime) in &files {
-                    name.as_str().fingerprint(h);
-                    h.write(&size.to_le_bytes());
-                    h.write(&mtime.to_le_bytes());
-                }
+        write_identity(h, identity(self).ok().flatten().as_ref());
+    }
+}
+
+/// What a frame of identity `id` writes into its fingerprint (`None`: a version no other value
+/// has).
+fn write_identity(h: &mut FingerprintHasher, id: Option<&Identity>) {
+    match id {
+        Some((hash, files)) => {
+            h.write(&hash.to_le_bytes());
+            h.write_len(files.len());
+            for (name, size, mtime) in files {
+                name.as_str().fingerprint(h);
+                h.write(&size.to_le_bytes());
+                h.write(&mtime.to_le_bytes());
             }
-            _ => h.write(DataVersion::unique().as_bytes()),
         }
+        None => h.write(DataVersion::unique().as_bytes()),
     }
 }
 
-/// Frames Spark wrote out in this process: where each is, by data version, and by the frame
-/// read back while a node's value holds it (found without asking the server its version again).
-#[derive(Default)]
-struct Written {
-    by_version: HashMap<DataVersion, String>,
-    frames: Vec<(Weak<DataFrame>, String)>,
-}
-
-static WRITTEN: Mutex<Option<Written>> = Mutex::new(None);
-
-/// Records that `back`, of version `version`, is the directory `dir` read back.
-pub(crate) fn record_written(back: &Arc<DataFrame>, version: DataVersion, dir: &str) {
-    if let Ok(mut w) = WRITTEN.lock() {
-        let w = w.get_or_insert_with(Written::default);
-        w.by_version.insert(version, dir.to_string());
-        w.frames.retain(|(f, _)| f.strong_count() > 0);
-        w.frames.push((Arc::downgrade(back), dir.to_string()));
-    }
-}
-
-/// The directory `df` was read back from, when `df` is a frame [`record_written`] recorded and
-/// a value still holds. (A live `Weak` keeps its allocation, so no other frame can be at the
-/// address it points to.)
-fn written_frame(df: &DataFrame) -> Option<String> {
-    let w = WRITTEN.lock().ok()?;
-    w.as_ref()?
-        .frames
-        .iter()
-        .find(|(f, _)| std::ptr::eq(f.as_ptr(), df) && f.strong_count() > 0)
-        .map(|(_, dir)| dir.clone())
-}
-
-/// The directory of the frame of version `version`, written in this process.
-fn written_version(version: DataVersion) -> Option<String> {
-    let w = WRITTEN.lock().ok()?;
-    w.as_ref()?.by_version.get(&version).cloned()
-}
-
-/// The format of stored Spark frames.
-pub const SPARK_PARQUET: &str = "spark-parquet";
-
-/// Exact: the stored form is the directory Spark wrote, and the node's value is already that
-/// directory read back, so decoding rebuilds the same plan over the same files (the same data
-/// version). The writer skips the round-trip proof, which cost a read of the directory and two
-/// more `AnalyzePlan` requests; reading a stored frame back still checks its version (files
-/// changed since are recomputed).
-impl CacheFormats for DataFrame {
-    const FORMATS: &'static [&'static str] = &[SPARK_PARQUET];
-    const EXACT: bool = true;
-
-    fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
-        if format != SPARK_PARQUET {
-            return Err(format!(
-                "a Spark frame cannot be stored as `{format}`; available: {SPARK_PARQUET}"
-            ));
-        }
-        // The frame a `spark = "cache"` node's value holds is known at once; another with the
-        // same version (a node passing it on, cloned) is found by asking its version.
-        let dir = written_frame(self).or_else(|| written_version(data_version_of(self)));
-        match dir {
-            Some(dir) => Ok(dir.into_bytes()),
-            None => Err(
-                "a Spark frame is a plan: it is stored only when its node is tagged \
-                 `spark = \"cache\"` (Spark writes it as parquet under the SparkAdapter's cache \
-                 location)"
-                    .to_string(),
-            ),
-        }
-    }
-
-    fn decode(bytes: &[u8], format: &str) -> Result<Self, String> {
-        if format != SPARK_PARQUET {
-            return Err(format!(
-                "a stored Spark frame is `{SPARK_PARQUET}`, not `{format}`"
-            ));
-        }
-        let dir = std::str::from_utf8(bytes).map_err(|e| format!("not a directory name: {e}"))?;
-        let session = reading_session().ok_or(
-            "no Spark session to read the stored frame with: give the driver a SparkSession \
-             input, or make one with weft::spark::connect",
-        )?;
-        Ok(session.read().parquet(dir))
-    }
+/// The data version of a frame of identity `id`: what
+/// [`data_version_of`](crate::fingerprint::data_version_of) gives for it.
+pub(crate) fn version_of(id: Option<&Identity>) -> DataVersion {
+    data_version_with::<DataFrame>(|h| write_identity(h, id))
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use spark_connect::DataFrame;
 
-use super::frame::record_written;
+use super::frame::{identity, version_of};
 use super::session::outside_runtime;
+use super::stored::{record_written, stored_form};
 use crate::adapter::NodeInfo;
-use crate::fingerprint::{data_version_of, DataVersion};
+use crate::fingerprint::DataVersion;
 
 /// Where under `location` the frame of `node` goes: the node's name and a digest of its code
 /// version and its inputs' versions (what its cache key is made of), so a changed node or
@@ -50,7 +51,8 @@ pub(crate) fn write_and_read(
     outside_runtime(|| df.write().mode("overwrite").parquet(dir))
         .map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
     let back = Arc::new(df.spark_session().read().parquet(dir));
-    let version = data_version_of(&*back);
-    record_written(&back, version, dir);
+    let id = identity(&back).ok().flatten();
+    let version = version_of(id.as_ref());
+    record_written(&back, version, &stored_form(dir, id.as_ref()));
     Ok((back, version))
 }

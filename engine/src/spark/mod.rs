@@ -2,8 +2,9 @@
 //!
 //! Nodes take a [`SparkSession`] input and Spark [`DataFrame`]s and return `DataFrame`s; a
 //! Spark frame is a plan, so running a node only builds a plan: nothing runs on the cluster
-//! until your code collects a frame ([`to_polars`], [`connect`]'s `collect_record_batches`) or
-//! a node asks Spark to write one (`tags(spark = "cache")`).
+//! until your code collects a frame ([`to_arrow`], `to_polars`, the
+//! [`connect`](mod@connect) crate's `collect_record_batches`) or a node asks Spark to write one
+//! (`tags(spark = "cache")`).
 //!
 //! - **Inputs.** A session and frames pass the graph's type checks like any input (Hamilton's
 //!   `SPARK_INPUT_CHECK` is built in: the graph checks types by identity); a wrong type is a
@@ -63,11 +64,12 @@ mod frame;
 mod limit;
 mod materialize;
 mod session;
+mod stored;
 
 pub use adapter::{SparkAdapter, SPARK_TAG};
-pub use frame::SPARK_PARQUET;
 pub use limit::RowLimit;
 pub use session::{connect, outside_runtime, reading_session, ConnectError};
+pub use stored::SPARK_PARQUET;
 
 /// The Arrow crate of [`to_arrow`]'s record batches (the client's version).
 pub use arrow;

@@ -1,0 +1,338 @@
+//! A Spark frame's stored form, format [`SPARK_PARQUET`]: the directory Spark wrote it to, with
+//! what its data version is made of (the semantic hash and the data files Spark named).
+//!
+//! Only a frame that Spark wrote out itself (a node tagged `spark = "cache"`, see
+//! [`SparkAdapter`](super::SparkAdapter)) is stored; decoding reads the directory back with the
+//! [`reading_session`]. Any other frame is a plan with no stored form: the cache records it as
+//! not stored and its node reruns (cheaply: it only builds a plan).
+//!
+//! **Checked on disk.** A stored frame read back is checked against its version like any
+//! stored result, but without the server: the directory must hold exactly the data files the
+//! stored form names (Spark's listing rule: names starting with `_` or `.`, such as `_SUCCESS`
+//! and checksums, are not data), and their sizes and modification times give the version the
+//! frame's fingerprint would (see [`frame`](super::frame)). A file added, removed or changed
+//! gives another version: the node is recomputed. A directory that is not local, or a stored
+//! form without its files, is checked by asking the server.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+
+use serde::{Deserialize, Serialize};
+use spark_connect::DataFrame;
+
+use super::frame::{local_path, version_of, with_files, Identity};
+use super::session::reading_session;
+use crate::fingerprint::{data_version_of, DataVersion};
+use crate::value::CacheFormats;
+
+/// The format of stored Spark frames.
+pub const SPARK_PARQUET: &str = "spark-parquet";
+
+/// What the cache stores for a Spark frame (JSON). An older stored form is the directory's
+/// name alone.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredFrame {
+    /// Where Spark wrote the frame.
+    dir: String,
+    /// Spark's semantic hash of the frame read back, when its files are local.
+    #[serde(default)]
+    semantic_hash: Option<i32>,
+    /// The data files Spark named (`file:/…`).
+    #[serde(default)]
+    files: Vec<String>,
+}
+
+impl StoredFrame {
+    fn parse(bytes: &[u8]) -> Result<StoredFrame, String> {
+        if bytes.first() == Some(&b'{') {
+            return serde_json::from_slice(bytes).map_err(|e| format!("not a stored frame: {e}"));
+        }
+        let dir = std::str::from_utf8(bytes).map_err(|e| format!("not a directory name: {e}"))?;
+        Ok(StoredFrame {
+            dir: dir.to_string(),
+            semantic_hash: None,
+            files: Vec::new(),
+        })
+    }
+
+    /// The version of the frame this names, checked on disk; `None` when it cannot be
+    /// (not local, or no files recorded).
+    fn version(&self) -> Option<DataVersion> {
+        let hash = self.semantic_hash?;
+        let dir = Path::new(local_path(&self.dir)?);
+        let named: BTreeSet<PathBuf> = (self.files.iter())
+            .map(|f| local_path(f).map(PathBuf::from))
+            .collect::<Option<_>>()?;
+        let id = (data_files(dir).as_ref() == Some(&named))
+            .then(|| with_files(hash, self.files.clone()))
+            .flatten();
+        // Files added, removed or unreadable: a version no stored key names.
+        Some(version_of(id.as_ref()))
+    }
+}
+
+/// The stored form of the frame Spark wrote to `dir`, of identity `id` when known.
+pub(crate) fn stored_form(dir: &str, id: Option<&Identity>) -> String {
+    let stored = StoredFrame {
+        dir: dir.to_string(),
+        semantic_hash: id.map(|(hash, _)| *hash),
+        files: id.map_or_else(Vec::new, |(_, files)| {
+            files.iter().map(|(name, _, _)| name.clone()).collect()
+        }),
+    };
+    serde_json::to_string(&stored).unwrap_or_else(|_| dir.to_string())
+}
+
+/// The data files Spark lists in `dir`: its files whose names do not start with `_` or `.`;
+/// `None` when it cannot be read or holds a directory (a partitioned layout, which weft does
+/// not write).
+fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(['_', '.']) {
+            continue;
+        }
+        if !entry.file_type().ok()?.is_file() {
+            return None;
+        }
+        out.insert(dir.join(name));
+    }
+    Some(out)
+}
+
+/// Frames Spark wrote out in this process: their stored forms, by data version, and by the
+/// frame read back while a node's value holds it (found without asking the server its version
+/// again). Generic over the frame so that its lookups are tested without a server.
+struct Written<T> {
+    by_version: HashMap<DataVersion, String>,
+    frames: Vec<(Weak<T>, String)>,
+}
+
+impl<T> Written<T> {
+    fn new() -> Self {
+        Written {
+            by_version: HashMap::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Records that `back`, of version `version`, has the stored form `stored` (and forgets
+    /// the frames no value holds any more).
+    fn record(&mut self, back: &Arc<T>, version: DataVersion, stored: &str) {
+        self.by_version.insert(version, stored.to_string());
+        self.frames.retain(|(f, _)| f.strong_count() > 0);
+        self.frames.push((Arc::downgrade(back), stored.to_string()));
+    }
+
+    /// The stored form of `frame`, when it is a recorded frame still held. (A live `Weak`
+    /// keeps its allocation, so no other frame can be at the address it points to.)
+    fn by_frame(&self, frame: &T) -> Option<String> {
+        self.frames
+            .iter()
+            .find(|(f, _)| std::ptr::eq(f.as_ptr(), frame) && f.strong_count() > 0)
+            .map(|(_, stored)| stored.clone())
+    }
+
+    /// The stored form of the frame of version `version`.
+    fn by_version(&self, version: DataVersion) -> Option<String> {
+        self.by_version.get(&version).cloned()
+    }
+}
+
+static WRITTEN: Mutex<Option<Written<DataFrame>>> = Mutex::new(None);
+
+/// Records that `back`, of version `version`, has the stored form `stored`.
+pub(crate) fn record_written(back: &Arc<DataFrame>, version: DataVersion, stored: &str) {
+    if let Ok(mut w) = WRITTEN.lock() {
+        w.get_or_insert_with(Written::new)
+            .record(back, version, stored);
+    }
+}
+
+/// The stored form of `df`, when `df` is a frame [`record_written`] recorded and a value still
+/// holds.
+fn written_frame(df: &DataFrame) -> Option<String> {
+    WRITTEN.lock().ok()?.as_ref()?.by_frame(df)
+}
+
+/// The stored form of the frame of version `version`, written in this process.
+fn written_version(version: DataVersion) -> Option<String> {
+    WRITTEN.lock().ok()?.as_ref()?.by_version(version)
+}
+
+/// Exact: the node's value is already the stored directory read back, so decoding rebuilds
+/// the same plan over the same files (the same data version). The writer skips the round-trip
+/// proof, which cost a read of the directory and two more `AnalyzePlan` requests; reading a
+/// stored frame back still checks its version, on disk (files changed since are recomputed).
+impl CacheFormats for DataFrame {
+    const FORMATS: &'static [&'static str] = &[SPARK_PARQUET];
+    const EXACT: bool = true;
+
+    fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
+        if format != SPARK_PARQUET {
+            return Err(format!(
+                "a Spark frame cannot be stored as `{format}`; available: {SPARK_PARQUET}"
+            ));
+        }
+        // The frame a `spark = "cache"` node's value holds is known at once; another with the
+        // same version (a node passing it on, cloned) is found by asking its version.
+        let stored = written_frame(self).or_else(|| written_version(data_version_of(self)));
+        match stored {
+            Some(stored) => Ok(stored.into_bytes()),
+            None => Err(
+                "a Spark frame is a plan: it is stored only when its node is tagged \
+                 `spark = \"cache\"` (Spark writes it as parquet under the SparkAdapter's cache \
+                 location)"
+                    .to_string(),
+            ),
+        }
+    }
+
+    fn decode(bytes: &[u8], format: &str) -> Result<Self, String> {
+        if format != SPARK_PARQUET {
+            return Err(format!(
+                "a stored Spark frame is `{SPARK_PARQUET}`, not `{format}`"
+            ));
+        }
+        let stored = StoredFrame::parse(bytes)?;
+        let session = reading_session().ok_or(
+            "no Spark session to read the stored frame with: give the driver a SparkSession \
+             input, or make one with weft::spark::connect",
+        )?;
+        Ok(session.read().parquet(&stored.dir))
+    }
+
+    fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
+        if format != SPARK_PARQUET {
+            return None;
+        }
+        StoredFrame::parse(bytes).ok()?.version()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::{self, File};
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_held_frame_is_found_by_itself_not_by_its_content() {
+        let mut w = Written::new();
+        let back = Arc::new(String::from("plan over /cache/a"));
+        let twin = Arc::new(String::from("plan over /cache/a"));
+        let version = DataVersion::unique();
+        w.record(&back, version, "/cache/a");
+
+        assert_eq!(w.by_frame(&back).as_deref(), Some("/cache/a"));
+        // An equal frame elsewhere is not the one read back: it is found by version only.
+        assert_eq!(w.by_frame(&twin), None);
+        assert_eq!(w.by_version(version).as_deref(), Some("/cache/a"));
+        assert_eq!(w.by_version(DataVersion::unique()), None);
+    }
+
+    #[test]
+    fn a_dropped_frame_is_forgotten() {
+        let mut w = Written::new();
+        let back = Arc::new(7_u64);
+        w.record(&back, DataVersion::unique(), "/cache/a");
+        drop(back);
+        // Nothing holds it: its entry is dead, and the next record prunes it.
+        assert!(w.frames.iter().all(|(f, _)| f.strong_count() == 0));
+        let other = Arc::new(8_u64);
+        w.record(&other, DataVersion::unique(), "/cache/b");
+        assert_eq!(w.frames.len(), 1);
+        assert_eq!(w.by_frame(&other).as_deref(), Some("/cache/b"));
+    }
+
+    /// A directory as Spark leaves it: two data files, `_SUCCESS` and checksums; and the
+    /// stored form of the frame read back from it, as the server named its files.
+    fn written_dir(root: &Path) -> (PathBuf, Vec<u8>) {
+        let dir = root.join("stats-0123");
+        fs::create_dir(&dir).unwrap();
+        let mut names = Vec::new();
+        for (name, body) in [
+            ("part-00000-a.parquet", "one"),
+            ("part-00001-a.parquet", "two"),
+        ] {
+            fs::write(dir.join(name), body).unwrap();
+            fs::write(dir.join(format!(".{name}.crc")), "crc").unwrap();
+            names.push(format!("file://{}", dir.join(name).display()));
+        }
+        fs::write(dir.join("_SUCCESS"), "").unwrap();
+        let id = with_files(42, names).unwrap();
+        let stored = stored_form(dir.to_str().unwrap(), Some(&id));
+        (dir, stored.into_bytes())
+    }
+
+    #[test]
+    fn a_stored_frame_is_checked_on_disk_to_the_version_its_fingerprint_gives() {
+        let root = tempfile::tempdir().unwrap();
+        let (dir, stored) = written_dir(root.path());
+        let both = version_of(
+            with_files(
+                42,
+                ["part-00000-a.parquet", "part-00001-a.parquet"]
+                    .map(|n| format!("file://{}", dir.join(n).display()))
+                    .to_vec(),
+            )
+            .as_ref(),
+        );
+        let checked = DataFrame::stored_version(&stored, SPARK_PARQUET);
+        assert_eq!(checked, Some(both));
+
+        // Checksums and markers are not data: rewriting them changes nothing.
+        fs::write(dir.join("_SUCCESS"), "done").unwrap();
+        fs::write(dir.join(".part-00000-a.parquet.crc"), "other").unwrap();
+        assert_eq!(DataFrame::stored_version(&stored, SPARK_PARQUET), checked);
+
+        // A data file touched: another version.
+        let file = File::options()
+            .write(true)
+            .open(dir.join("part-00001-a.parquet"))
+            .unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(7))
+            .unwrap();
+        let touched = DataFrame::stored_version(&stored, SPARK_PARQUET);
+        assert!(touched.is_some() && touched != checked);
+
+        // A data file more than the stored form names: not the stored frame either (and
+        // never equal to any version, as a frame of unknown files).
+        fs::write(dir.join("part-00002-b.parquet"), "three").unwrap();
+        let added = DataFrame::stored_version(&stored, SPARK_PARQUET);
+        assert!(added.is_some() && added != touched && added != checked);
+        assert_ne!(added, DataFrame::stored_version(&stored, SPARK_PARQUET));
+
+        // The directory gone: likewise.
+        fs::remove_dir_all(&dir).unwrap();
+        let gone = DataFrame::stored_version(&stored, SPARK_PARQUET);
+        assert!(gone.is_some() && gone != checked);
+    }
+
+    #[test]
+    fn a_stored_form_that_cannot_be_checked_on_disk_says_so() {
+        // The older form (the directory alone), a remote directory, another format.
+        assert_eq!(
+            DataFrame::stored_version(b"/data/stats", SPARK_PARQUET),
+            None
+        );
+        let remote = stored_form(
+            "s3a://bucket/stats",
+            Some(&(1, vec![("s3a://bucket/stats/part-0.parquet".into(), 3, 0)])),
+        );
+        assert_eq!(
+            DataFrame::stored_version(remote.as_bytes(), SPARK_PARQUET),
+            None
+        );
+        let root = tempfile::tempdir().unwrap();
+        let (_, stored) = written_dir(root.path());
+        assert_eq!(DataFrame::stored_version(&stored, "parquet"), None);
+        assert_eq!(
+            StoredFrame::parse(b"/data/stats").unwrap().dir,
+            "/data/stats"
+        );
+    }
+}
