@@ -39,6 +39,11 @@ pub mod pair {
     pub fn big_right(x: &u64) -> Vec<u64> {
         vec![u64::MAX - *x * 5; 4096]
     }
+    /// About 1.6 MB encoded: written to the store as soon as it is encoded, not with a commit.
+    #[node]
+    pub fn huge(x: &u64) -> Vec<u64> {
+        vec![u64::MAX - *x; 160_000]
+    }
     #[node]
     pub fn total(left: &[u64], right: &[u64], big_left: &[u64], big_right: &[u64]) -> u64 {
         [left, right, big_left, big_right]
@@ -389,35 +394,38 @@ impl ResultStore for Refusing {
 }
 
 /// A value the store refuses is reported (a warning naming the node and why) and recorded as
-/// not stored, never as stored.
+/// not stored, never as stored: a small one (stored with a commit's batch) and a large one
+/// (written as soon as it is encoded).
 #[test]
 fn a_result_that_cannot_be_stored_is_reported_and_recorded_as_uncached() {
-    let memory = weft::cache::MemoryStore::new();
-    let config = weft::CacheConfig::at(weft_tests::temp_dir("integrity", "refusing"))
-        .with_stores(Arc::new(memory.clone()), Arc::new(Refusing(memory.clone())));
-    let dr = Builder::new()
-        .with_modules(weft::modules![crate::pair])
-        .with_cache_config(config)
-        .build()
-        .unwrap();
-    let out = dr.execute(&["left"], inputs! { "x" => 1u64 }).unwrap();
-    assert_eq!(out.get::<Vec<u64>>("left").unwrap(), &vec![1u64; 8]);
-    let warnings = dr.cache().unwrap().warnings();
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("`left` was not stored")
-                && w.contains("no space left on the device")),
-        "{warnings:?}"
-    );
-    let record = &dr.cache().unwrap().records(None).unwrap()[0];
-    assert_eq!(record.status, Status::Uncached, "{record:?}");
-    assert!(
-        record
-            .reason
-            .as_deref()
-            .unwrap_or("")
-            .contains("no space left"),
-        "{record:?}"
-    );
+    for (node, len) in [("left", 8), ("huge", 160_000)] {
+        let memory = weft::cache::MemoryStore::new();
+        let config = weft::CacheConfig::at(weft_tests::temp_dir("integrity", "refusing"))
+            .with_stores(Arc::new(memory.clone()), Arc::new(Refusing(memory.clone())));
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::pair])
+            .with_cache_config(config)
+            .build()
+            .unwrap();
+        let out = dr.execute(&[node], inputs! { "x" => 1u64 }).unwrap();
+        assert_eq!(out.get::<Vec<u64>>(node).unwrap().len(), len);
+        let warnings = dr.cache().unwrap().warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("`{node}` was not stored"))
+                    && w.contains("no space left on the device")),
+            "{warnings:?}"
+        );
+        let record = &dr.cache().unwrap().records(None).unwrap()[0];
+        assert_eq!(record.status, Status::Uncached, "{node}: {record:?}");
+        assert!(
+            record
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("no space left"),
+            "{record:?}"
+        );
+    }
 }

@@ -331,6 +331,12 @@ impl Value {
         self.0.data.get().is_some()
     }
 
+    /// The bytes the value holds in memory ([`ValueType::size_of`]); 0 for a lazy value not
+    /// read yet.
+    pub(crate) fn resident_size(&self) -> usize {
+        self.0.data.get().map_or(0, |d| self.0.ty.size_of(&**d))
+    }
+
     /// The erased data, loading it first if the value is lazy.
     pub fn data(&self) -> Result<&AnyValue, String> {
         if let Some(d) = self.0.data.get() {

@@ -121,6 +121,11 @@ pub(crate) type Policy = FxHashMap<Arc<str>, (CacheBehavior, Arc<str>)>;
 /// How many items travel to the writer together.
 const OUTBOX_BATCH: usize = 64;
 
+/// A value to store at least this large travels to the writer at once (with what waits before
+/// it) instead of with a full batch: encoding it takes long enough (tens of milliseconds for a
+/// 1,000,000-row frame) to be worth doing while the run goes on, not after its last node.
+const SEND_AT_ONCE_BYTES: usize = 1 << 20;
+
 impl Cache {
     /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
     /// `dir/results.sqlite`, large ones in `dir/results/`), for inspection and housekeeping.
@@ -428,10 +433,11 @@ impl Inner {
     /// otherwise (and commits it soon).
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
+        let large = matches!(&item, Item::Store { value, .. } if value.resident_size() >= SEND_AT_ONCE_BYTES);
         let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);
-            if t.running && t.outbox.len() < OUTBOX_BATCH {
+            if t.running && t.outbox.len() < OUTBOX_BATCH && !large {
                 return;
             }
             (std::mem::take(&mut t.outbox), t.running)

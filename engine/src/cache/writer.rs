@@ -36,6 +36,12 @@ const PENDING_BYTES: usize = 64 << 20;
 /// holds in memory until its commit (measured on a 1,000,000-node chain).
 const ITEM_BYTES: usize = 1024;
 
+/// An encoded result at least this large is written to the result store as soon as it is
+/// encoded, while the run goes on, rather than with the next commit's batch (which the run's
+/// end waits for); its key is still committed only once it is in place. Batching pays for
+/// small results (one transaction, one directory listing), not for a file of megabytes.
+const WRITE_AT_ONCE_BYTES: usize = 1 << 20;
+
 /// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
 /// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
 ///
@@ -261,6 +267,16 @@ impl Pending {
         }
     }
 
+    /// A key whose result the store did not take (`e`): warned about once, never committed.
+    fn not_stored(&mut self, key: &MetaWrite, e: String, warn: &Warnings) {
+        if let MetaWrite::Key { node, .. } = key {
+            warn.once(format!(
+                "`{node}` was not stored (the next run computes it again): {e}"
+            ));
+        }
+        self.unstorable(key, format!("storing the result failed: {e}"));
+    }
+
     /// Whether what waits must be committed now: it waited its interval, or holds too many
     /// encoded bytes.
     fn due(&self) -> bool {
@@ -290,12 +306,7 @@ impl Pending {
             match r {
                 Ok(()) => self.meta.push(key),
                 Err(e) => {
-                    if let MetaWrite::Key { node, .. } = &key {
-                        warn.once(format!(
-                            "`{node}` was not stored (the next run computes it again): {e}"
-                        ));
-                    }
-                    self.unstorable(&key, format!("storing the result failed: {e}"));
+                    self.not_stored(&key, e, warn);
                     failed = true;
                 }
             }
@@ -374,7 +385,7 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 let mut stored = results.contains_many(&versions).into_iter();
                 // A value two nodes share (a frame node returning its with_columns frame) is
                 // encoded once per batch.
-                let mut encoded: rustc_hash::FxHashMap<DataVersion, usize> = Default::default();
+                let mut encoded: rustc_hash::FxHashMap<DataVersion, Shared> = Default::default();
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
@@ -383,21 +394,38 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                                 _ => "?",
                             };
                             let known = stored.next().unwrap_or(false);
-                            if let Some(&at) = encoded.get(&value.version()).filter(|_| !known) {
+                            match encoded.get(&value.version()).filter(|_| !known) {
                                 // Committed with the first's blob, once that is stored.
-                                pending.blob_keys.push((key, at));
-                                continue;
-                            }
-                            match encode(&value, known, &format, node, &warn) {
-                                Ok(Some(blob)) => {
-                                    let at = pending.blobs.len();
-                                    encoded.insert(value.version(), at);
-                                    pending.bytes += blob.bytes.len() + ITEM_BYTES;
-                                    pending.blobs.push((value.version(), blob));
-                                    pending.blob_keys.push((key, at));
+                                Some(Shared::Waiting(at)) => pending.blob_keys.push((key, *at)),
+                                Some(Shared::Written) => pending.meta.push(key),
+                                Some(Shared::Failed(e)) => {
+                                    let e = e.clone();
+                                    pending.not_stored(&key, e, &warn);
                                 }
-                                Ok(None) => pending.meta.push(key),
-                                Err(why) => pending.unstorable(&key, why),
+                                None => match encode(&value, known, &format, node, &warn) {
+                                    Ok(Some(blob)) if blob.bytes.len() >= WRITE_AT_ONCE_BYTES => {
+                                        let shared = match results.put(&value.version(), &blob) {
+                                            Ok(()) => {
+                                                pending.meta.push(key);
+                                                Shared::Written
+                                            }
+                                            Err(e) => {
+                                                pending.not_stored(&key, e.to_string(), &warn);
+                                                Shared::Failed(e.to_string())
+                                            }
+                                        };
+                                        encoded.insert(value.version(), shared);
+                                    }
+                                    Ok(Some(blob)) => {
+                                        let at = pending.blobs.len();
+                                        encoded.insert(value.version(), Shared::Waiting(at));
+                                        pending.bytes += blob.bytes.len() + ITEM_BYTES;
+                                        pending.blobs.push((value.version(), blob));
+                                        pending.blob_keys.push((key, at));
+                                    }
+                                    Ok(None) => pending.meta.push(key),
+                                    Err(why) => pending.unstorable(&key, why),
+                                },
                             }
                         }
                         Item::Meta(w) => pending.record(w),
@@ -430,6 +458,16 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
             pending.commit(meta, results, &warn);
         }
     }
+}
+
+/// Where the result of a value met earlier in a batch is.
+enum Shared {
+    /// Waiting for the next commit, at this index of the pending blobs.
+    Waiting(usize),
+    /// In the result store already (a large result, written at once).
+    Written,
+    /// The store did not take it, for this reason.
+    Failed(String),
 }
 
 /// Encodes a value for storage: `Ok(None)` when it is `stored` already, `Err(why)` when it

@@ -95,7 +95,7 @@ impl Cell {
     /// The bytes the value holds now (0 when released, or a stored result not read yet).
     pub(crate) fn size(&self) -> u64 {
         match &*self.slot() {
-            Some(v) if v.is_loaded() => v.data().map_or(0, |d| self.ty.size_of(&**d) as u64).max(1),
+            Some(v) if v.is_loaded() => (v.resident_size() as u64).max(1),
             _ => 0,
         }
     }
