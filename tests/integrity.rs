@@ -39,7 +39,7 @@ pub mod pair {
     pub fn big_right(x: &u64) -> Vec<u64> {
         vec![u64::MAX - *x * 5; 4096]
     }
-    /// About 1.6 MB encoded: written to the store as soon as it is encoded, not with a commit.
+    /// 1.28 MB in memory: encoded and stored beside the writer, not with a commit's batch.
     #[node]
     pub fn huge(x: &u64) -> Vec<u64> {
         vec![u64::MAX - *x; 160_000]
@@ -395,7 +395,7 @@ impl ResultStore for Refusing {
 
 /// A value the store refuses is reported (a warning naming the node and why) and recorded as
 /// not stored, never as stored: a small one (stored with a commit's batch) and a large one
-/// (written as soon as it is encoded).
+/// (encoded and stored by an encoder thread).
 #[test]
 fn a_result_that_cannot_be_stored_is_reported_and_recorded_as_uncached() {
     for (node, len) in [("left", 8), ("huge", 160_000)] {

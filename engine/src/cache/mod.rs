@@ -15,6 +15,7 @@ mod answer;
 mod blobs;
 mod config;
 mod draft;
+mod encode;
 mod inline;
 mod inspect;
 mod key;
@@ -120,11 +121,6 @@ pub(crate) type Policy = FxHashMap<Arc<str>, (CacheBehavior, Arc<str>)>;
 
 /// How many items travel to the writer together.
 const OUTBOX_BATCH: usize = 64;
-
-/// A value to store at least this large travels to the writer at once (with what waits before
-/// it) instead of with a full batch: encoding it takes long enough (tens of milliseconds for a
-/// 1,000,000-row frame) to be worth doing while the run goes on, not after its last node.
-const SEND_AT_ONCE_BYTES: usize = 1 << 20;
 
 impl Cache {
     /// Opens the cache in `dir` (SQLite metadata in `dir/meta.sqlite`, small results in
@@ -431,9 +427,12 @@ impl Inner {
 
     /// Queues work for the writer, which receives it in batches during a run, at once
     /// otherwise (and commits it soon).
+    ///
+    /// A large value (see [`encode::ENCODE_BESIDE_BYTES`]) travels at once, with what waits
+    /// before it, so that it is encoded while the run goes on.
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
-        let large = matches!(&item, Item::Store { value, .. } if value.resident_size() >= SEND_AT_ONCE_BYTES);
+        let large = matches!(&item, Item::Store { value, .. } if value.resident_size() >= encode::ENCODE_BESIDE_BYTES);
         let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);

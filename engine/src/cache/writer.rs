@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
 
+use super::encode::{encode, Encoders, ENCODERS_POLL, ENCODE_BESIDE_BYTES};
 use super::key::CacheKey;
 use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, StoreError};
 use super::Place;
@@ -35,12 +36,6 @@ const PENDING_BYTES: usize = 64 << 20;
 /// What a waiting key or record is counted as, beside its encoded result: about what one
 /// holds in memory until its commit (measured on a 1,000,000-node chain).
 const ITEM_BYTES: usize = 1024;
-
-/// An encoded result at least this large is written to the result store as soon as it is
-/// encoded, while the run goes on, rather than with the next commit's batch (which the run's
-/// end waits for); its key is still committed only once it is in place. Batching pays for
-/// small results (one transaction, one directory listing), not for a file of megabytes.
-const WRITE_AT_ONCE_BYTES: usize = 1 << 20;
 
 /// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
 /// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
@@ -117,7 +112,7 @@ impl Writer {
                     }
                 };
                 let _ = hints.send(super::read_hints(&*meta, &warn));
-                run(rx, &*meta, &*results, warn)
+                run(rx, &*meta, results, warn)
             })
             .map_err(StoreError::io(
                 "starting the cache's writer thread".to_string(),
@@ -206,7 +201,7 @@ impl Drop for Writer {
 /// What waits for the next commit: encoded results, then metadata (keys last, so that a key is
 /// written only once its result is).
 #[derive(Default)]
-struct Pending {
+pub(super) struct Pending {
     blobs: Vec<(DataVersion, Blob)>,
     /// Keys with the index in `blobs` of their result, each committed once that is stored
     /// (two keys can share one blob: a value two nodes return is encoded and stored once).
@@ -228,7 +223,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn touch(&mut self) {
+    pub(super) fn touch(&mut self) {
         self.oldest.get_or_insert_with(Instant::now);
     }
 
@@ -261,14 +256,20 @@ impl Pending {
         }
     }
 
-    fn unstorable(&mut self, key: &MetaWrite, why: String) {
+    pub(super) fn unstorable(&mut self, key: &MetaWrite, why: String) {
         if let MetaWrite::Key { cache_key, .. } = key {
             self.unstored.insert(*cache_key, why);
         }
     }
 
+    /// A key whose result is in the store: committed with the next batch.
+    pub(super) fn key_stored(&mut self, key: MetaWrite) {
+        self.meta.push(key);
+        self.touch();
+    }
+
     /// A key whose result the store did not take (`e`): warned about once, never committed.
-    fn not_stored(&mut self, key: &MetaWrite, e: String, warn: &Warnings) {
+    pub(super) fn not_stored(&mut self, key: &MetaWrite, e: String, warn: &Warnings) {
         if let MetaWrite::Key { node, .. } = key {
             warn.once(format!(
                 "`{node}` was not stored (the next run computes it again): {e}"
@@ -282,6 +283,13 @@ impl Pending {
     fn due(&self) -> bool {
         self.oldest
             .is_some_and(|t| t.elapsed() >= self.interval || self.bytes >= PENDING_BYTES)
+    }
+
+    /// Whether what waits must be committed even if encoders are at work (waiting for them):
+    /// it waited [`COMMIT_AT_MOST`], or holds too many encoded bytes.
+    fn overdue(&self) -> bool {
+        self.oldest
+            .is_some_and(|t| t.elapsed() >= COMMIT_AT_MOST || self.bytes >= PENDING_BYTES)
     }
 
     fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
@@ -311,7 +319,8 @@ impl Pending {
                 }
             }
         }
-        if failed {
+        // A key found unstorable after its record came (here, or by an encoder).
+        if failed || !self.unstored.is_empty() {
             for w in &mut self.meta {
                 if let MetaWrite::Record(r) = w {
                     correct(&self.unstored, r.cache_key, &mut r.status, &mut r.reason);
@@ -358,7 +367,16 @@ fn correct(
     }
 }
 
-fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: Warnings) {
+fn run(
+    rx: Receiver<Msg>,
+    meta: &dyn MetadataStore,
+    shared_results: Arc<dyn ResultStore>,
+    warn: Warnings,
+) {
+    let results = &*shared_results;
+    let mut encoders = Encoders::new(shared_results.clone(), warn.clone());
+    // A run ended and asked for a commit, which waits for the encoders at work.
+    let mut commit_asked = false;
     // The stores' upkeep as a driver opens them happens here, off the run's thread, while the
     // run starts (SQLite folds a long log that earlier processes left: a short log is cheap to
     // open for the next process, and the checkpoint's fsyncs do not hold up a run's end).
@@ -369,9 +387,13 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
         ..Pending::default()
     };
     loop {
-        let wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
+        let mut wait = pending.oldest.map_or(Duration::from_secs(3600), |t| {
             pending.interval.saturating_sub(t.elapsed())
         });
+        if encoders.busy() {
+            // What they finish is committed within the interval, like what the run sends.
+            wait = wait.min(ENCODERS_POLL);
+        }
         match rx.recv_timeout(wait) {
             Ok(Msg::Items(items)) => {
                 // Which values are stored already, asked once for the batch.
@@ -385,47 +407,41 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 let mut stored = results.contains_many(&versions).into_iter();
                 // A value two nodes share (a frame node returning its with_columns frame) is
                 // encoded once per batch.
-                let mut encoded: rustc_hash::FxHashMap<DataVersion, Shared> = Default::default();
+                let mut encoded: rustc_hash::FxHashMap<DataVersion, usize> = Default::default();
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
+                            let known = stored.next().unwrap_or(false);
+                            if known {
+                                pending.meta.push(key);
+                                continue;
+                            }
+                            // A value being encoded beside the writer: the key waits for it.
+                            let Some(key) = encoders.join(value.version(), key) else {
+                                continue;
+                            };
+                            if let Some(&at) = encoded.get(&value.version()) {
+                                // Committed with the first's blob, once that is stored.
+                                pending.blob_keys.push((key, at));
+                                continue;
+                            }
+                            if value.resident_size() >= ENCODE_BESIDE_BYTES {
+                                encoders.start(value, format, key, &mut pending);
+                                continue;
+                            }
                             let node = match &key {
                                 MetaWrite::Key { node, .. } => node.as_str(),
                                 _ => "?",
                             };
-                            let known = stored.next().unwrap_or(false);
-                            match encoded.get(&value.version()).filter(|_| !known) {
-                                // Committed with the first's blob, once that is stored.
-                                Some(Shared::Waiting(at)) => pending.blob_keys.push((key, *at)),
-                                Some(Shared::Written) => pending.meta.push(key),
-                                Some(Shared::Failed(e)) => {
-                                    let e = e.clone();
-                                    pending.not_stored(&key, e, &warn);
+                            match encode(&value, &format, node, &warn) {
+                                Ok(blob) => {
+                                    let at = pending.blobs.len();
+                                    encoded.insert(value.version(), at);
+                                    pending.bytes += blob.bytes.len() + ITEM_BYTES;
+                                    pending.blobs.push((value.version(), blob));
+                                    pending.blob_keys.push((key, at));
                                 }
-                                None => match encode(&value, known, &format, node, &warn) {
-                                    Ok(Some(blob)) if blob.bytes.len() >= WRITE_AT_ONCE_BYTES => {
-                                        let shared = match results.put(&value.version(), &blob) {
-                                            Ok(()) => {
-                                                pending.meta.push(key);
-                                                Shared::Written
-                                            }
-                                            Err(e) => {
-                                                pending.not_stored(&key, e.to_string(), &warn);
-                                                Shared::Failed(e.to_string())
-                                            }
-                                        };
-                                        encoded.insert(value.version(), shared);
-                                    }
-                                    Ok(Some(blob)) => {
-                                        let at = pending.blobs.len();
-                                        encoded.insert(value.version(), Shared::Waiting(at));
-                                        pending.bytes += blob.bytes.len() + ITEM_BYTES;
-                                        pending.blobs.push((value.version(), blob));
-                                        pending.blob_keys.push((key, at));
-                                    }
-                                    Ok(None) => pending.meta.push(key),
-                                    Err(why) => pending.unstorable(&key, why),
-                                },
+                                Err(why) => pending.unstorable(&key, why),
                             }
                         }
                         Item::Meta(w) => pending.record(w),
@@ -436,8 +452,14 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 }
                 pending.touch();
             }
-            Ok(Msg::Commit) => pending.commit(meta, results, &warn),
+            // Committed below once the encoders are done: the run's records and its lease wait
+            // for the keys of the values they are encoding.
+            Ok(Msg::Commit) => {
+                pending.touch();
+                commit_asked = true;
+            }
             Ok(Msg::Close(ack)) => {
+                encoders.settle(&mut pending, true);
                 pending.commit(meta, results, &warn);
                 meta.maintain(Moment::Close);
                 results.maintain(Moment::Close);
@@ -445,88 +467,25 @@ fn run(rx: Receiver<Msg>, meta: &dyn MetadataStore, results: &dyn ResultStore, w
                 return;
             }
             Ok(Msg::Flush(ack)) => {
+                encoders.settle(&mut pending, true);
                 pending.commit(meta, results, &warn);
                 let _ = ack.send(());
             }
-            Err(RecvTimeoutError::Timeout) => pending.commit(meta, results, &warn),
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
+                encoders.settle(&mut pending, true);
                 pending.commit(meta, results, &warn);
                 return;
             }
         }
-        if pending.due() {
+        // A commit never runs while an encoder is at work (unless overdue, then after it):
+        // what it commits must not include a record saying `executed`, or release a run's
+        // lease, before the key of that value is committed.
+        encoders.settle(&mut pending, false);
+        if (commit_asked || pending.due()) && (!encoders.busy() || pending.overdue()) {
+            encoders.settle(&mut pending, true);
             pending.commit(meta, results, &warn);
+            commit_asked = false;
         }
     }
-}
-
-/// Where the result of a value met earlier in a batch is.
-enum Shared {
-    /// Waiting for the next commit, at this index of the pending blobs.
-    Waiting(usize),
-    /// In the result store already (a large result, written at once).
-    Written,
-    /// The store did not take it, for this reason.
-    Failed(String),
-}
-
-/// Encodes a value for storage: `Ok(None)` when it is `stored` already, `Err(why)` when it
-/// cannot be stored (with a warning, once).
-///
-/// A value is stored only if it survives the round trip: decoding the bytes must give a value
-/// with the same data version (postcard cannot decode self-describing types such as
-/// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
-/// says why, once. Types whose codec is [`exact`](crate::Codec::exact) (frames) skip the proof.
-fn encode(
-    value: &Value,
-    stored: bool,
-    format: &str,
-    node: &str,
-    warn: &Warnings,
-) -> Result<Option<Blob>, String> {
-    if stored {
-        return Ok(None);
-    }
-    let ty = value.value_type();
-    let Some(codec) = ty.codec() else {
-        return Err(format!("its `{}` cannot be serialized", ty.short_name()));
-    };
-    let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let why = format!(
-                "its `{}` cannot be encoded as {format}: {e}",
-                ty.short_name()
-            );
-            warn.once(format!("`{node}` is kept in memory only: {why}"));
-            return Err(why);
-        }
-    };
-    if codec.exact {
-        // Proven for the type (`CacheFormats::EXACT`); checked again when read back.
-        return Ok(Some(Blob {
-            format: format.to_string(),
-            type_name: ty.name().to_string(),
-            bytes,
-        }));
-    }
-    let round_trip = (codec.decode)(&bytes, format).map(|back| ty.fingerprint(&*back));
-    if !matches!(round_trip, Ok(Some(v)) if v == value.version()) {
-        let why = match round_trip {
-            Err(e) => format!("decoding it fails ({e})"),
-            _ => "the decoded value differs".into(),
-        };
-        let why = format!(
-            "its `{}` does not survive a round trip through {format}: {why}; try \
-             #[node(cache(format = \"json\"))] or another type",
-            ty.short_name()
-        );
-        warn.once(format!("`{node}` is kept in memory only: {why}"));
-        return Err(why);
-    }
-    Ok(Some(Blob {
-        format: format.to_string(),
-        type_name: ty.name().to_string(),
-        bytes,
-    }))
 }
