@@ -391,8 +391,9 @@ fn run(
             pending.interval.saturating_sub(t.elapsed())
         });
         if encoders.busy() {
-            // What they finish is committed within the interval, like what the run sends.
-            wait = wait.min(ENCODERS_POLL);
+            // Commits wait for them (below): look again for what they finished in a moment,
+            // rather than at once (an elapsed interval would make this a busy loop).
+            wait = ENCODERS_POLL;
         }
         match rx.recv_timeout(wait) {
             Ok(Msg::Items(items)) => {

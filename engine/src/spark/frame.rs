@@ -7,8 +7,8 @@
 //! not local (`s3a://`, `hdfs://`) cannot be checked from here: a frame reading one gets a
 //! version no other value has (it never compares equal, never hits the cache), and so does a
 //! frame the server cannot analyze (a bad column name: the node fails, see
-//! [`SparkAdapter`](super::SparkAdapter)). A frame read back from the cache gets its version
-//! from its stored form instead (see [`stored`](super::stored)).
+//! [`SparkAdapter`](super::SparkAdapter)). A frame read back from a directory Spark wrote for
+//! the cache gets its version from the directory's files instead (see [`stored`](super::stored)).
 
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
@@ -16,15 +16,15 @@ use std::time::UNIX_EPOCH;
 use spark_connect::{DataFrame, SparkError};
 
 use super::session::outside_runtime;
-use crate::fingerprint::{data_version_with, DataVersion, Fingerprint, FingerprintHasher};
+use crate::fingerprint::{DataVersion, Fingerprint, FingerprintHasher};
 
 /// A frame's semantic hash and its scanned files (name, size, modification time in ns), sorted.
-pub(crate) type Identity = (i32, Vec<(String, u64, u128)>);
+type Identity = (i32, Vec<(String, u64, u128)>);
 
 /// What a frame's version is made of, or `None` when part of it cannot be known. The two
 /// analyses are asked at once: each is a round trip in which the server analyzes the plan
 /// (over a parquet directory, reading its footers), so together they cost the longer one.
-pub(crate) fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
+fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
     let (hash, files) = std::thread::scope(|s| {
         let hash = s.spawn(|| outside_runtime(|| df.semantic_hash()));
         let files = outside_runtime(|| df.input_files());
@@ -40,7 +40,7 @@ pub(crate) fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
 
 /// The identity of a frame of semantic hash `hash` scanning the files Spark names `files`, as
 /// they are on disk now; `None` when one is not local or cannot be read.
-pub(crate) fn with_files(hash: i32, files: Vec<String>) -> Option<Identity> {
+fn with_files(hash: i32, files: Vec<String>) -> Option<Identity> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let meta = std::fs::metadata(local_path(&f)?).ok()?;
@@ -116,10 +116,4 @@ fn write_identity(h: &mut FingerprintHasher, id: Option<&Identity>) {
         }
         None => h.write(DataVersion::unique().as_bytes()),
     }
-}
-
-/// The data version of a frame of identity `id`: what
-/// [`data_version_of`](crate::fingerprint::data_version_of) gives for it.
-pub(crate) fn version_of(id: Option<&Identity>) -> DataVersion {
-    data_version_with::<DataFrame>(|h| write_identity(h, id))
 }

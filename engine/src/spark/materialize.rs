@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use spark_connect::DataFrame;
 
-use super::frame::{identity, version_of};
 use super::session::outside_runtime;
-use super::stored::{record_written, stored_form};
+use super::stored::{record_written, stored_form, version_on_disk};
 use crate::adapter::NodeInfo;
-use crate::fingerprint::DataVersion;
+use crate::fingerprint::{data_version_of, DataVersion};
 
 /// Where under `location` the frame of `node` goes: the node's name and a digest of its code
 /// version and its inputs' versions (what its cache key is made of), so a changed node or
@@ -41,9 +40,9 @@ pub(crate) fn directory(location: &str, node: &NodeInfo<'_>) -> String {
 }
 
 /// Spark writes `df` to `dir` (replacing what is there) and the directory is read back: the
-/// frame read back, with its data version. The version is asked of the server once, here (two
-/// `AnalyzePlan` requests over the directory's files): the node's value, its cache key's record
-/// and its stored form all use it.
+/// frame read back, with its data version, made from the directory's files on disk (see
+/// [`stored`](super::stored); a directory that is not local asks the server). The node's
+/// value, its cache key's record and its stored form all use it.
 pub(crate) fn write_and_read(
     df: &DataFrame,
     dir: &str,
@@ -51,8 +50,7 @@ pub(crate) fn write_and_read(
     outside_runtime(|| df.write().mode("overwrite").parquet(dir))
         .map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
     let back = Arc::new(df.spark_session().read().parquet(dir));
-    let id = identity(&back).ok().flatten();
-    let version = version_of(id.as_ref());
-    record_written(&back, version, &stored_form(dir, id.as_ref()));
+    let version = version_on_disk(dir).unwrap_or_else(|| data_version_of(&*back));
+    record_written(&back, version, &stored_form(dir));
     Ok((back, version))
 }

@@ -1,87 +1,102 @@
-//! A Spark frame's stored form, format [`SPARK_PARQUET`]: the directory Spark wrote it to, with
-//! what its data version is made of (the semantic hash and the data files Spark named).
+//! A Spark frame's stored form, format [`SPARK_PARQUET`]: the directory Spark wrote it to.
 //!
 //! Only a frame that Spark wrote out itself (a node tagged `spark = "cache"`, see
 //! [`SparkAdapter`](super::SparkAdapter)) is stored; decoding reads the directory back with the
 //! [`reading_session`]. Any other frame is a plan with no stored form: the cache records it as
 //! not stored and its node reruns (cheaply: it only builds a plan).
 //!
-//! **Checked on disk.** A stored frame read back is checked against its version like any
-//! stored result, but without the server: the directory must hold exactly the data files the
-//! stored form names (Spark's listing rule: names starting with `_` or `.`, such as `_SUCCESS`
-//! and checksums, are not data), and their sizes and modification times give the version the
-//! frame's fingerprint would (see [`frame`](super::frame)). A file added, removed or changed
-//! gives another version: the node is recomputed. A directory that is not local, or a stored
-//! form without its files, is checked by asking the server.
+//! **Its version is its files.** A frame read back from a directory Spark wrote is that
+//! directory's data, so its data version is made on disk, without the server: the directory's
+//! path and its data files (Spark's listing rule: names starting with `_` or `.`, such as
+//! `_SUCCESS` and checksums, are not data) with their sizes and modification times. It is made
+//! once when the frame is written and again when it is read back, which is the check a stored
+//! result gets: a file added, removed or rewritten gives another version, and the node is
+//! recomputed. A directory that is not local (`s3a://`) gets its version from the server like
+//! any frame ([`frame`](super::frame)), and so does a stored form from before (the directory's
+//! name alone, not JSON).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use spark_connect::DataFrame;
 
-use super::frame::{local_path, version_of, with_files, Identity};
+use super::frame::local_path;
 use super::session::reading_session;
-use crate::fingerprint::{data_version_of, DataVersion};
+use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
 use crate::value::CacheFormats;
 
 /// The format of stored Spark frames.
 pub const SPARK_PARQUET: &str = "spark-parquet";
 
 /// What the cache stores for a Spark frame (JSON). An older stored form is the directory's
-/// name alone.
+/// name alone; its version was the server's.
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredFrame {
     /// Where Spark wrote the frame.
     dir: String,
-    /// Spark's semantic hash of the frame read back, when its files are local.
-    #[serde(default)]
-    semantic_hash: Option<i32>,
-    /// The data files Spark named (`file:/…`).
-    #[serde(default)]
-    files: Vec<String>,
 }
 
 impl StoredFrame {
-    fn parse(bytes: &[u8]) -> Result<StoredFrame, String> {
+    /// The stored form, and whether its version is made on disk ([`version_on_disk`]).
+    fn parse(bytes: &[u8]) -> Result<(StoredFrame, bool), String> {
         if bytes.first() == Some(&b'{') {
-            return serde_json::from_slice(bytes).map_err(|e| format!("not a stored frame: {e}"));
+            let stored =
+                serde_json::from_slice(bytes).map_err(|e| format!("not a stored frame: {e}"))?;
+            return Ok((stored, true));
         }
         let dir = std::str::from_utf8(bytes).map_err(|e| format!("not a directory name: {e}"))?;
-        Ok(StoredFrame {
-            dir: dir.to_string(),
-            semantic_hash: None,
-            files: Vec::new(),
-        })
-    }
-
-    /// The version of the frame this names, checked on disk; `None` when it cannot be
-    /// (not local, or no files recorded).
-    fn version(&self) -> Option<DataVersion> {
-        let hash = self.semantic_hash?;
-        let dir = Path::new(local_path(&self.dir)?);
-        let named: BTreeSet<PathBuf> = (self.files.iter())
-            .map(|f| local_path(f).map(PathBuf::from))
-            .collect::<Option<_>>()?;
-        let id = (data_files(dir).as_ref() == Some(&named))
-            .then(|| with_files(hash, self.files.clone()))
-            .flatten();
-        // Files added, removed or unreadable: a version no stored key names.
-        Some(version_of(id.as_ref()))
+        Ok((
+            StoredFrame {
+                dir: dir.to_string(),
+            },
+            false,
+        ))
     }
 }
 
-/// The stored form of the frame Spark wrote to `dir`, of identity `id` when known.
-pub(crate) fn stored_form(dir: &str, id: Option<&Identity>) -> String {
+/// The stored form of the frame Spark wrote to `dir`.
+pub(crate) fn stored_form(dir: &str) -> String {
     let stored = StoredFrame {
         dir: dir.to_string(),
-        semantic_hash: id.map(|(hash, _)| *hash),
-        files: id.map_or_else(Vec::new, |(_, files)| {
-            files.iter().map(|(name, _, _)| name.clone()).collect()
-        }),
     };
     serde_json::to_string(&stored).unwrap_or_else(|_| dir.to_string())
+}
+
+/// The data version of the frame read back from the directory `dir`, made on disk: its path
+/// and its data files with their sizes and modification times. `None` when the directory is
+/// not local (the server is asked instead).
+pub(crate) fn version_on_disk(dir: &str) -> Option<DataVersion> {
+    let path = Path::new(local_path(dir)?);
+    let files = data_files(path).and_then(|files| {
+        (files.into_iter())
+            .map(|f| {
+                let meta = std::fs::metadata(&f).ok()?;
+                let mtime = (meta.modified().ok())
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                Some((f, meta.len(), mtime))
+            })
+            .collect::<Option<Vec<_>>>()
+    });
+    Some(data_version_with::<DataFrame>(|h| {
+        h.write(b"spark-parquet directory");
+        match files {
+            Some(files) => {
+                dir.fingerprint(h);
+                h.write_len(files.len());
+                for (f, size, mtime) in &files {
+                    f.to_string_lossy().as_ref().fingerprint(h);
+                    h.write(&size.to_le_bytes());
+                    h.write(&mtime.to_le_bytes());
+                }
+            }
+            // Gone or unreadable: a version no stored key names.
+            None => h.write(DataVersion::unique().as_bytes()),
+        }
+    }))
 }
 
 /// The data files Spark lists in `dir`: its files whose names do not start with `_` or `.`;
@@ -165,8 +180,8 @@ fn written_version(version: DataVersion) -> Option<String> {
 
 /// Exact: the node's value is already the stored directory read back, so decoding rebuilds
 /// the same plan over the same files (the same data version). The writer skips the round-trip
-/// proof, which cost a read of the directory and two more `AnalyzePlan` requests; reading a
-/// stored frame back still checks its version, on disk (files changed since are recomputed).
+/// proof; reading a stored frame back still checks its version, on disk (files changed since
+/// are recomputed).
 impl CacheFormats for DataFrame {
     const FORMATS: &'static [&'static str] = &[SPARK_PARQUET];
     const EXACT: bool = true;
@@ -197,7 +212,7 @@ impl CacheFormats for DataFrame {
                 "a stored Spark frame is `{SPARK_PARQUET}`, not `{format}`"
             ));
         }
-        let stored = StoredFrame::parse(bytes)?;
+        let (stored, _) = StoredFrame::parse(bytes)?;
         let session = reading_session().ok_or(
             "no Spark session to read the stored frame with: give the driver a SparkSession \
              input, or make one with weft::spark::connect",
@@ -209,7 +224,10 @@ impl CacheFormats for DataFrame {
         if format != SPARK_PARQUET {
             return None;
         }
-        StoredFrame::parse(bytes).ok()?.version()
+        match StoredFrame::parse(bytes).ok()? {
+            (stored, true) => version_on_disk(&stored.dir),
+            (_, false) => None,
+        }
     }
 }
 
@@ -248,46 +266,37 @@ mod tests {
         assert_eq!(w.by_frame(&other).as_deref(), Some("/cache/b"));
     }
 
-    /// A directory as Spark leaves it: two data files, `_SUCCESS` and checksums; and the
-    /// stored form of the frame read back from it, as the server named its files.
+    /// A directory as Spark leaves it: two data files, `_SUCCESS` and checksums; and its
+    /// stored form.
     fn written_dir(root: &Path) -> (PathBuf, Vec<u8>) {
         let dir = root.join("stats-0123");
         fs::create_dir(&dir).unwrap();
-        let mut names = Vec::new();
         for (name, body) in [
             ("part-00000-a.parquet", "one"),
             ("part-00001-a.parquet", "two"),
         ] {
             fs::write(dir.join(name), body).unwrap();
             fs::write(dir.join(format!(".{name}.crc")), "crc").unwrap();
-            names.push(format!("file://{}", dir.join(name).display()));
         }
         fs::write(dir.join("_SUCCESS"), "").unwrap();
-        let id = with_files(42, names).unwrap();
-        let stored = stored_form(dir.to_str().unwrap(), Some(&id));
+        let stored = stored_form(dir.to_str().unwrap());
         (dir, stored.into_bytes())
     }
 
     #[test]
-    fn a_stored_frame_is_checked_on_disk_to_the_version_its_fingerprint_gives() {
+    fn a_stored_frame_is_checked_on_disk_to_the_version_it_was_written_with() {
         let root = tempfile::tempdir().unwrap();
         let (dir, stored) = written_dir(root.path());
-        let both = version_of(
-            with_files(
-                42,
-                ["part-00000-a.parquet", "part-00001-a.parquet"]
-                    .map(|n| format!("file://{}", dir.join(n).display()))
-                    .to_vec(),
-            )
-            .as_ref(),
-        );
+        let written = version_on_disk(dir.to_str().unwrap());
         let checked = DataFrame::stored_version(&stored, SPARK_PARQUET);
-        assert_eq!(checked, Some(both));
+        assert!(written.is_some());
+        assert_eq!(checked, written);
+        assert_eq!(DataFrame::stored_version(&stored, SPARK_PARQUET), written);
 
         // Checksums and markers are not data: rewriting them changes nothing.
         fs::write(dir.join("_SUCCESS"), "done").unwrap();
         fs::write(dir.join(".part-00000-a.parquet.crc"), "other").unwrap();
-        assert_eq!(DataFrame::stored_version(&stored, SPARK_PARQUET), checked);
+        assert_eq!(DataFrame::stored_version(&stored, SPARK_PARQUET), written);
 
         // A data file touched: another version.
         let file = File::options()
@@ -297,19 +306,18 @@ mod tests {
         file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(7))
             .unwrap();
         let touched = DataFrame::stored_version(&stored, SPARK_PARQUET);
-        assert!(touched.is_some() && touched != checked);
+        assert!(touched.is_some() && touched != written);
 
-        // A data file more than the stored form names: not the stored frame either (and
-        // never equal to any version, as a frame of unknown files).
+        // A data file more: another version again.
         fs::write(dir.join("part-00002-b.parquet"), "three").unwrap();
         let added = DataFrame::stored_version(&stored, SPARK_PARQUET);
-        assert!(added.is_some() && added != touched && added != checked);
-        assert_ne!(added, DataFrame::stored_version(&stored, SPARK_PARQUET));
+        assert!(added.is_some() && added != touched && added != written);
 
-        // The directory gone: likewise.
+        // The directory gone: a version that matches nothing, not even itself.
         fs::remove_dir_all(&dir).unwrap();
         let gone = DataFrame::stored_version(&stored, SPARK_PARQUET);
-        assert!(gone.is_some() && gone != checked);
+        assert!(gone.is_some() && gone != written);
+        assert_ne!(gone, DataFrame::stored_version(&stored, SPARK_PARQUET));
     }
 
     #[test]
@@ -319,10 +327,7 @@ mod tests {
             DataFrame::stored_version(b"/data/stats", SPARK_PARQUET),
             None
         );
-        let remote = stored_form(
-            "s3a://bucket/stats",
-            Some(&(1, vec![("s3a://bucket/stats/part-0.parquet".into(), 3, 0)])),
-        );
+        let remote = stored_form("s3a://bucket/stats");
         assert_eq!(
             DataFrame::stored_version(remote.as_bytes(), SPARK_PARQUET),
             None
@@ -331,7 +336,7 @@ mod tests {
         let (_, stored) = written_dir(root.path());
         assert_eq!(DataFrame::stored_version(&stored, "parquet"), None);
         assert_eq!(
-            StoredFrame::parse(b"/data/stats").unwrap().dir,
+            StoredFrame::parse(b"/data/stats").unwrap().0.dir,
             "/data/stats"
         );
     }
