@@ -180,6 +180,7 @@ impl ValueType {
     /// The data version of `decoded`, decoded from `bytes` in `format`: what the stored form
     /// tells ([`CacheFormats::stored_version`]), else the decoded value's fingerprint. What a
     /// stored result read back is checked against.
+    #[cfg(feature = "cache")]
     pub(crate) fn decoded_version(
         &self,
         bytes: &[u8],
