@@ -82,11 +82,11 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     const EXACT: bool = false;
     /// The data version of the value `bytes` (stored in `format`) decode to, when the stored
     /// form can tell it for less than fingerprinting the decoded value: a Spark frame's
-    /// fingerprint is two requests to the server, while its stored form names its files, which
-    /// are checked on disk. The cache checks a stored result read back against this version
-    /// instead of the decoded value's fingerprint, so it must be the fingerprint's value
-    /// whenever the stored content is unchanged, and another version whenever it changed.
-    /// Defaults to `None`: the decoded value is fingerprinted.
+    /// fingerprint is two requests to the server, while the directory its stored form names
+    /// is checked on disk. The cache checks a stored result read back against this version
+    /// instead of the decoded value's fingerprint, so it must be the version the value was
+    /// stored under whenever the stored content is unchanged, and another one whenever it
+    /// changed. Defaults to `None`: the decoded value is fingerprinted.
     fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
         let _ = (bytes, format);
         None
@@ -262,10 +262,9 @@ impl Value {
         }
     }
 
-    /// Wraps a value of type `ty` whose version its maker has just computed (the same
-    /// [`data_version_of`](crate::fingerprint::data_version_of) that [`new`](Self::new) would
-    /// find): a Spark frame read back from the directory Spark wrote, whose version costs two
-    /// requests to the server.
+    /// Wraps a value of type `ty` whose version its maker gives: a Spark frame read back from
+    /// the directory Spark wrote, whose version is made from the directory's files on disk
+    /// (its fingerprint would be two requests to the server).
     #[cfg(feature = "spark")]
     pub(crate) fn with_version(data: AnyValue, ty: ValueType, version: DataVersion) -> Value {
         Value::loaded(data, ty, version, true)

@@ -10,6 +10,7 @@
 //! [`SparkAdapter`](super::SparkAdapter)). A frame read back from a directory Spark wrote for
 //! the cache gets its version from the directory's files instead (see [`stored`](super::stored)).
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
@@ -43,14 +44,21 @@ fn identity(df: &DataFrame) -> Result<Option<Identity>, SparkError> {
 fn with_files(hash: i32, files: Vec<String>) -> Option<Identity> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
-        let meta = std::fs::metadata(local_path(&f)?).ok()?;
-        let mtime = (meta.modified().ok())
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        out.push((f, meta.len(), mtime));
+        let (size, mtime) = size_and_mtime(Path::new(local_path(&f)?))?;
+        out.push((f, size, mtime));
     }
     out.sort();
     Some((hash, out))
+}
+
+/// A local file's size and modification time (ns since the epoch, 0 when unknown): what a
+/// frame's version takes of each file it reads.
+pub(crate) fn size_and_mtime(path: &Path) -> Option<(u64, u128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = (meta.modified().ok())
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Some((meta.len(), mtime))
 }
 
 /// How many analysis outcomes wait for the adapter at most (a frame fingerprinted outside a

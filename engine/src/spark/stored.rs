@@ -18,12 +18,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use spark_connect::DataFrame;
 
-use super::frame::local_path;
+use super::frame::{local_path, size_and_mtime};
 use super::session::reading_session;
 use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
 use crate::value::CacheFormats;
@@ -72,13 +71,7 @@ pub(crate) fn version_on_disk(dir: &str) -> Option<DataVersion> {
     let path = Path::new(local_path(dir)?);
     let files = data_files(path).and_then(|files| {
         (files.into_iter())
-            .map(|f| {
-                let meta = std::fs::metadata(&f).ok()?;
-                let mtime = (meta.modified().ok())
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                Some((f, meta.len(), mtime))
-            })
+            .map(|f| size_and_mtime(&f).map(|(size, mtime)| (f, size, mtime)))
             .collect::<Option<Vec<_>>>()
     });
     Some(data_version_with::<DataFrame>(|h| {
@@ -192,8 +185,11 @@ impl CacheFormats for DataFrame {
                 "a Spark frame cannot be stored as `{format}`; available: {SPARK_PARQUET}"
             ));
         }
-        // The frame a `spark = "cache"` node's value holds is known at once; another with the
-        // same version (a node passing it on, cloned) is found by asking its version.
+        // The frame a `spark = "cache"` node's value holds is known at once. A clone another
+        // node passes on is found by its version only when that is the server's (a directory
+        // that is not local); over a local directory, the clone's fingerprint is the server's
+        // and the frame's is made on disk, so the passing node is not stored (it reruns,
+        // cheaply: its value is the same plan).
         let stored = written_frame(self).or_else(|| written_version(data_version_of(self)));
         match stored {
             Some(stored) => Ok(stored.into_bytes()),
