@@ -344,6 +344,47 @@ mod dask_only {
         assert!(text.contains("dask worker"), "{text}");
     }
 
+    /// The processes whose program is `exe` (their command line's first word).
+    fn processes_of(exe: &std::path::Path) -> Vec<u32> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue; // gone meanwhile
+            };
+            if cmdline.split(|b| *b == 0).next() == Some(exe.as_os_str().as_encoded_bytes()) {
+                found.push(pid);
+            }
+        }
+        found
+    }
+
+    /// A Dask worker outlives its clients: the flow's worker processes a driver started there
+    /// end when the driver's executor does, rather than piling up with every run of a flow CLI.
+    #[test]
+    fn the_flow_workers_on_dask_end_with_the_executor() {
+        // A copy of the flow binary of this test's own, so its processes are told apart from
+        // the other tests' on the same cluster.
+        let dir = weft_tests::temp_dir("dask-only", "own-binary");
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join("remote_flow");
+        std::fs::copy(env!("CARGO_BIN_EXE_remote_flow"), &exe).unwrap();
+        let dr = driver("workers-end", super::dask().program(&exe));
+        let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
+        assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+        assert!(
+            !processes_of(&exe).is_empty(),
+            "the task ran in a worker process of {}",
+            exe.display()
+        );
+        // Dropping the executor closes the bridge, which ends them before it exits.
+        drop(out);
+        drop(dr);
+        assert_eq!(processes_of(&exe), Vec::<u32>::new());
+    }
+
     #[test]
     fn a_node_that_aborts_its_cluster_worker_fails_alone() {
         let dr = driver("abort", super::dask());

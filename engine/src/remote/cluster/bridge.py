@@ -41,6 +41,10 @@ TAIL_LINES = 20
 # ---- on the cluster's workers ---------------------------------------------------------------
 
 _local = threading.local()
+# Every worker process this module started on this cluster worker: `shutdown` ends them when
+# the driver's bridge closes (a Dask worker outlives its clients, and would keep them forever).
+_started = []
+_started_lock = threading.Lock()
 
 
 class FlowWorker:
@@ -74,6 +78,8 @@ class FlowWorker:
             shutil.rmtree(d, ignore_errors=True)
         self.conn.settimeout(None)
         self.rfile = self.conn.makefile("rb")
+        with _started_lock:
+            _started.append(self)
 
     def _keep_tail(self):
         for raw in self.proc.stdout:
@@ -103,7 +109,17 @@ class FlowWorker:
         return json.loads(answer)
 
     def bury(self):
+        """Ends the worker process (the end of its socket ends it) and says how it ended."""
+        with _started_lock:
+            if self in _started:
+                _started.remove(self)
         try:
+            # `close` alone keeps the socket open while `rfile` refers to it.
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.rfile.close()
             self.conn.close()
         except OSError:
             pass
@@ -113,6 +129,17 @@ class FlowWorker:
             self.proc.kill()
             self.proc.wait()
         return "worker process %d %s%s" % (self.proc.pid, self._how(), self._tail_text())
+
+
+def shutdown():
+    """Ends every worker process of the flow this module started here (the bridge that
+    uploaded it is closing); returns how many."""
+    with _started_lock:
+        workers = list(_started)
+        del _started[:]
+    for w in workers:
+        w.bury()
+    return len(workers)
 
 
 def _executable(path):
@@ -245,6 +272,13 @@ class Dask:
         fut.cancel()
 
     def close(self):
+        # The flow's worker processes live in Dask's worker processes, which outlive this
+        # client: end them (each bridge uploads its own module, so they are this bridge's).
+        try:
+            self.client.run(self.module.shutdown, wait=True)
+        except Exception as e:  # noqa: BLE001 - a lost scheduler or worker: say so, go on
+            sys.stderr.write("weft: cannot stop the flow's worker processes on the Dask "
+                             "workers: %s: %s\n" % (type(e).__name__, e))
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
