@@ -414,6 +414,16 @@ fn a_cached_spark_node_is_read_back_by_the_next_process() {
     let (first, out1) = child(&cache, &spark_dir, &path);
     assert_eq!(status(&first, "aggregated_stats"), "executed", "{first:?}");
     assert_eq!(out1, want);
+    // The stored form names the directory and the schema it is read back with (no job of
+    // Spark's reads the footers for it).
+    let stored: serde_json::Value = serde_json::from_str(status(&first, "stored")).unwrap();
+    assert!(stored["dir"]
+        .as_str()
+        .unwrap()
+        .starts_with(spark_dir.to_str().unwrap()));
+    let schema = stored["schema"].as_str().expect("a schema");
+    assert!(schema.contains(r#""name":"count(1)""#), "{schema}");
+    assert!(schema.contains(r#""name":"country""#), "{schema}");
 
     // A new process, nothing changed: Spark's parquet is read back, the plan is not run, and
     // the directory checks out (its files are those the stored form names).

@@ -3,7 +3,8 @@
 //!
 //! `spark_child CACHE SPARK_DIR CSV` runs `aggregated_stats` with weft's cache at CACHE and the
 //! SparkAdapter's cache location at SPARK_DIR against `WEFT_TEST_SPARK_REMOTE`, and prints one
-//! line per node record (`node status`), one per warning of the driver (`warning TEXT`), then
+//! line per node record (`node status`), the stored form of `aggregated_stats` (`stored
+//! JSON`), one per warning of the driver (`warning TEXT`), then
 //! `rows N` (the collected result's rows) and `total N` (the sum of its counts).
 
 // The child uses the flow and the address; the CSV helpers are the suite's.
@@ -33,13 +34,18 @@ fn main() {
             weft::Inputs::new(),
         )
         .expect("run");
-    for r in dr
-        .cache()
-        .expect("cache")
-        .records(Some(&run.run_id))
-        .expect("records")
-    {
+    let cache = dr.cache().expect("cache");
+    let records = cache.records(Some(&run.run_id)).expect("records");
+    for r in &records {
         println!("{} {}", r.node, r.status.as_str());
+    }
+    // What the cache stores for the Spark-written node (its stored form, JSON).
+    cache.flush();
+    let stats = records.iter().find(|r| r.node == "aggregated_stats");
+    if let Some(v) = stats.and_then(|r| r.data_version) {
+        if let Ok(Some(blob)) = cache.result_store().blob(&v) {
+            println!("stored {}", String::from_utf8_lossy(&blob.bytes));
+        }
     }
     let stats = out
         .get::<weft::spark::DataFrame>("aggregated_stats")

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use spark_connect::DataFrame;
 
 use super::session::outside_runtime;
-use super::stored::{record_written, stored_form, version_on_disk};
+use super::stored::{record_written, version_on_disk, StoredFrame};
 use crate::adapter::NodeInfo;
 use crate::fingerprint::{data_version_of, DataVersion};
 
@@ -42,15 +42,27 @@ pub(crate) fn directory(location: &str, node: &NodeInfo<'_>) -> String {
 /// Spark writes `df` to `dir` (replacing what is there) and the directory is read back: the
 /// frame read back, with its data version, made from the directory's files on disk (see
 /// [`stored`](super::stored); a directory that is not local asks the server). The node's
-/// value, its cache key's record and its stored form all use it.
+/// value, its cache key's record and its stored form all use it. The frame's schema is asked
+/// for while Spark writes, and the directory is read back with it (now and by later runs), so
+/// reading it back needs no job of Spark's to read the parquet footers.
 pub(crate) fn write_and_read(
     df: &DataFrame,
     dir: &str,
 ) -> Result<(Arc<DataFrame>, DataVersion), String> {
-    outside_runtime(|| df.write().mode("overwrite").parquet(dir))
-        .map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
-    let back = Arc::new(df.spark_session().read().parquet(dir));
-    let version = version_on_disk(dir).unwrap_or_else(|| data_version_of(&*back));
-    record_written(&back, version, &stored_form(dir));
+    let (written, schema) = std::thread::scope(|s| {
+        let schema = s.spawn(|| outside_runtime(|| df.schema()).ok());
+        let written = outside_runtime(|| df.write().mode("overwrite").parquet(dir));
+        (written, schema.join().ok().flatten())
+    });
+    written.map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
+    let stored = StoredFrame {
+        dir: dir.to_string(),
+        // Parquet reads every column back as nullable.
+        schema: schema.map(|s| s.to_nullable().json()),
+    };
+    let back = Arc::new(stored.read(&df.spark_session()));
+    let on_disk = version_on_disk(dir);
+    let version = on_disk.unwrap_or_else(|| data_version_of(&*back));
+    record_written(&back, on_disk.is_none().then_some(version), &stored.form());
     Ok((back, version))
 }

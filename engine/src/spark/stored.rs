@@ -33,9 +33,14 @@ pub const SPARK_PARQUET: &str = "spark-parquet";
 /// What the cache stores for a Spark frame (JSON). An older stored form is the directory's
 /// name alone; its version was the server's.
 #[derive(Debug, Serialize, Deserialize)]
-struct StoredFrame {
+pub(crate) struct StoredFrame {
     /// Where Spark wrote the frame.
-    dir: String,
+    pub(crate) dir: String,
+    /// The frame's schema (Spark's JSON form, every field nullable as parquet reads back), when
+    /// the server gave it as the frame was written: the directory is read back with it, so
+    /// Spark does not run a job to read the parquet footers for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) schema: Option<String>,
 }
 
 impl StoredFrame {
@@ -50,18 +55,26 @@ impl StoredFrame {
         Ok((
             StoredFrame {
                 dir: dir.to_string(),
+                schema: None,
             },
             false,
         ))
     }
-}
 
-/// The stored form of the frame Spark wrote to `dir`.
-pub(crate) fn stored_form(dir: &str) -> String {
-    let stored = StoredFrame {
-        dir: dir.to_string(),
-    };
-    serde_json::to_string(&stored).unwrap_or_else(|_| dir.to_string())
+    /// The stored form (JSON).
+    pub(crate) fn form(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| self.dir.clone())
+    }
+
+    /// The directory read back by `session`, with the schema when it is known.
+    pub(crate) fn read(&self, session: &spark_connect::SparkSession) -> DataFrame {
+        let reader = session.read();
+        match &self.schema {
+            Some(schema) => reader.schema(schema.clone()),
+            None => reader,
+        }
+        .parquet(&self.dir)
+    }
 }
 
 /// The data version of the frame read back from the directory `dir`, made on disk: its path
@@ -127,10 +140,13 @@ impl<T> Written<T> {
         }
     }
 
-    /// Records that `back`, of version `version`, has the stored form `stored` (and forgets
-    /// the frames no value holds any more).
-    fn record(&mut self, back: &Arc<T>, version: DataVersion, stored: &str) {
-        self.by_version.insert(version, stored.to_string());
+    /// Records that `back` has the stored form `stored`, and so does any frame of version
+    /// `server_version` (a version the server made, which a clone of `back` has too; none
+    /// for a version made on disk); forgets the frames no value holds any more.
+    fn record(&mut self, back: &Arc<T>, server_version: Option<DataVersion>, stored: &str) {
+        if let Some(version) = server_version {
+            self.by_version.insert(version, stored.to_string());
+        }
         self.frames.retain(|(f, _)| f.strong_count() > 0);
         self.frames.push((Arc::downgrade(back), stored.to_string()));
     }
@@ -148,15 +164,25 @@ impl<T> Written<T> {
     fn by_version(&self, version: DataVersion) -> Option<String> {
         self.by_version.get(&version).cloned()
     }
+
+    /// Whether any frame is known by its version (else finding one by version is pointless).
+    fn any_by_version(&self) -> bool {
+        !self.by_version.is_empty()
+    }
 }
 
 static WRITTEN: Mutex<Option<Written<DataFrame>>> = Mutex::new(None);
 
-/// Records that `back`, of version `version`, has the stored form `stored`.
-pub(crate) fn record_written(back: &Arc<DataFrame>, version: DataVersion, stored: &str) {
+/// Records that `back` has the stored form `stored`, and so does any frame of the version the
+/// server made, `server_version` (see [`Written::record`]).
+pub(crate) fn record_written(
+    back: &Arc<DataFrame>,
+    server_version: Option<DataVersion>,
+    stored: &str,
+) {
     if let Ok(mut w) = WRITTEN.lock() {
         w.get_or_insert_with(Written::new)
-            .record(back, version, stored);
+            .record(back, server_version, stored);
     }
 }
 
@@ -166,8 +192,15 @@ fn written_frame(df: &DataFrame) -> Option<String> {
     WRITTEN.lock().ok()?.as_ref()?.by_frame(df)
 }
 
-/// The stored form of the frame of version `version`, written in this process.
-fn written_version(version: DataVersion) -> Option<String> {
+/// The stored form of `df` found by its version, written in this process. `df` is
+/// fingerprinted (two round trips to the server) only when some frame is known by a version
+/// the server made: over local directories, none is, and a plan passed on is not asked about.
+fn written_version(df: &DataFrame) -> Option<String> {
+    let any = WRITTEN.lock().ok()?.as_ref()?.any_by_version();
+    if !any {
+        return None;
+    }
+    let version = data_version_of(df);
     WRITTEN.lock().ok()?.as_ref()?.by_version(version)
 }
 
@@ -190,7 +223,7 @@ impl CacheFormats for DataFrame {
         // that is not local); over a local directory, the clone's fingerprint is the server's
         // and the frame's is made on disk, so the passing node is not stored (it reruns,
         // cheaply: its value is the same plan).
-        let stored = written_frame(self).or_else(|| written_version(data_version_of(self)));
+        let stored = written_frame(self).or_else(|| written_version(self));
         match stored {
             Some(stored) => Ok(stored.into_bytes()),
             None => Err(
@@ -213,7 +246,7 @@ impl CacheFormats for DataFrame {
             "no Spark session to read the stored frame with: give the driver a SparkSession \
              input, or make one with weft::spark::connect",
         )?;
-        Ok(session.read().parquet(&stored.dir))
+        Ok(stored.read(&session))
     }
 
     fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
@@ -239,7 +272,7 @@ mod tests {
         let back = Arc::new(String::from("plan over /cache/a"));
         let twin = Arc::new(String::from("plan over /cache/a"));
         let version = DataVersion::unique();
-        w.record(&back, version, "/cache/a");
+        w.record(&back, Some(version), "/cache/a");
 
         assert_eq!(w.by_frame(&back).as_deref(), Some("/cache/a"));
         // An equal frame elsewhere is not the one read back: it is found by version only.
@@ -252,14 +285,49 @@ mod tests {
     fn a_dropped_frame_is_forgotten() {
         let mut w = Written::new();
         let back = Arc::new(7_u64);
-        w.record(&back, DataVersion::unique(), "/cache/a");
+        w.record(&back, None, "/cache/a");
         drop(back);
         // Nothing holds it: its entry is dead, and the next record prunes it.
         assert!(w.frames.iter().all(|(f, _)| f.strong_count() == 0));
         let other = Arc::new(8_u64);
-        w.record(&other, DataVersion::unique(), "/cache/b");
+        w.record(&other, None, "/cache/b");
         assert_eq!(w.frames.len(), 1);
         assert_eq!(w.by_frame(&other).as_deref(), Some("/cache/b"));
+    }
+
+    #[test]
+    fn a_frame_versioned_on_disk_is_found_by_itself_only() {
+        let mut w = Written::new();
+        let back = Arc::new(1_u64);
+        w.record(&back, None, "/cache/a");
+        assert_eq!(w.by_frame(&back).as_deref(), Some("/cache/a"));
+        // Nothing to find by version: a plan passed on is not fingerprinted to look.
+        assert!(!w.any_by_version());
+        w.record(&Arc::new(2_u64), Some(DataVersion::unique()), "s3a://b/c");
+        assert!(w.any_by_version());
+    }
+
+    #[test]
+    fn a_stored_form_keeps_the_schema_and_an_older_one_has_none() {
+        let with = StoredFrame {
+            dir: "/cache/stats".into(),
+            schema: Some(r#"{"type":"struct","fields":[]}"#.into()),
+        };
+        let (back, on_disk) = StoredFrame::parse(with.form().as_bytes()).unwrap();
+        assert!(on_disk);
+        assert_eq!(back.dir, "/cache/stats");
+        assert_eq!(back.schema, with.schema);
+        let (older, on_disk) = StoredFrame::parse(br#"{"dir":"/cache/stats"}"#).unwrap();
+        assert!(on_disk);
+        assert_eq!(older.schema, None);
+    }
+
+    fn form(dir: &str) -> String {
+        StoredFrame {
+            dir: dir.into(),
+            schema: None,
+        }
+        .form()
     }
 
     /// A directory as Spark leaves it: two data files, `_SUCCESS` and checksums; and its
@@ -275,7 +343,7 @@ mod tests {
             fs::write(dir.join(format!(".{name}.crc")), "crc").unwrap();
         }
         fs::write(dir.join("_SUCCESS"), "").unwrap();
-        let stored = stored_form(dir.to_str().unwrap());
+        let stored = form(dir.to_str().unwrap());
         (dir, stored.into_bytes())
     }
 
@@ -323,7 +391,7 @@ mod tests {
             DataFrame::stored_version(b"/data/stats", SPARK_PARQUET),
             None
         );
-        let remote = stored_form("s3a://bucket/stats");
+        let remote = form("s3a://bucket/stats");
         assert_eq!(
             DataFrame::stored_version(remote.as_bytes(), SPARK_PARQUET),
             None
