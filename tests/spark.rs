@@ -414,6 +414,9 @@ fn a_cached_spark_node_is_read_back_by_the_next_process() {
     let (first, out1) = child(&cache, &spark_dir, &path);
     assert_eq!(status(&first, "aggregated_stats"), "executed", "{first:?}");
     assert_eq!(out1, want);
+    // The untagged frames are plans: recorded as not stored, and nothing to warn about.
+    assert_eq!(status(&first, "raw_data"), "uncached", "{first:?}");
+    assert_eq!(warnings(&first), Vec::<&str>::new());
     // The stored form names the directory and the schema it is read back with (no job of
     // Spark's reads the footers for it).
     let stored: serde_json::Value = serde_json::from_str(status(&first, "stored")).unwrap();
@@ -435,6 +438,7 @@ fn a_cached_spark_node_is_read_back_by_the_next_process() {
         w
     };
     assert_eq!(about_stats(&second), Vec::<&str>::new());
+    assert_eq!(warnings(&second), Vec::<&str>::new());
     assert_eq!(out2, want);
 
     // One of the files Spark wrote changed since: the stored frame is not the one its key

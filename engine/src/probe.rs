@@ -126,6 +126,7 @@ impl<T: CacheFormats> ViaFormats for &&Probe<T> {
             formats: T::FORMATS,
             exact: T::EXACT,
             stored_version: T::stored_version,
+            no_stored_form: |v| v.downcast_ref::<T>().and_then(T::no_stored_form),
         })
     }
 }
@@ -160,6 +161,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Any + Send + Sync> ViaS
             // postcard cannot decode self-describing types; JSON loses some floats.
             exact: false,
             stored_version: |_, _| None,
+            no_stored_form: |_| None,
         })
     }
 }

@@ -36,6 +36,9 @@ pub struct Codec {
     /// The data version of the value stored bytes decode to, when the stored form tells it
     /// ([`CacheFormats::stored_version`]); `None` to fingerprint the decoded value.
     pub stored_version: fn(&[u8], &str) -> Option<DataVersion>,
+    /// Why a value has no stored form by its nature, when it has none
+    /// ([`CacheFormats::no_stored_form`]).
+    pub no_stored_form: fn(&(dyn Any + Send + Sync)) -> Option<String>,
 }
 
 impl Codec {
@@ -89,6 +92,15 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     /// changed. Defaults to `None`: the decoded value is fingerprinted.
     fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
         let _ = (bytes, format);
+        None
+    }
+    /// Why this value has no stored form by its nature, when it has none: a Spark frame that
+    /// is only a plan (its node is not tagged to be written out) is not data to store. The
+    /// cache then records the node as not stored, with this reason, and does **not** warn:
+    /// nothing went wrong, and the node reruns (cheaply) next time. A value that should have
+    /// been storable but could not be encoded is still a warning ([`encode`](Self::encode)'s
+    /// error). Defaults to `None`: every value is stored.
+    fn no_stored_form(&self) -> Option<String> {
         None
     }
 }

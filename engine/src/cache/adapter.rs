@@ -317,11 +317,18 @@ impl Inner {
             } else {
                 None
             };
+            // A value with no stored form by its nature (a Spark frame that is only a plan):
+            // recorded as not stored, with the reason, but nothing to warn about.
+            let by_nature = why_not.is_none().then(|| no_stored_form(&value)).flatten();
             match (why_not, key) {
                 (Some(why), _) => {
                     inner.warn_once(format!("`{name}` is kept in memory only: {why}"));
                     record.status = Status::Uncached;
                     record.reason = Some(why);
+                }
+                (None, _) if by_nature.is_some() => {
+                    record.status = Status::Uncached;
+                    record.reason = by_nature;
                 }
                 (None, Some(key)) => inner.queue(Item::Store {
                     value: value.clone(),
@@ -338,4 +345,11 @@ impl Inner {
         inner.queue(Item::Record(Box::new(record)));
         Ok(value)
     }
+}
+
+/// Why `value` has no stored form by its nature ([`crate::CacheFormats::no_stored_form`]).
+fn no_stored_form(value: &Value) -> Option<String> {
+    let codec = value.value_type().codec()?;
+    let data = value.data().ok()?;
+    (codec.no_stored_form)(&**data)
 }

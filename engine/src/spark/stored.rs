@@ -27,6 +27,10 @@ use super::session::reading_session;
 use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
 use crate::value::CacheFormats;
 
+/// Why a frame no `spark = "cache"` node wrote is not stored.
+const PLAN_ONLY: &str = "a Spark frame is a plan: it is stored only when its node is tagged \
+     `spark = \"cache\"` (Spark writes it as parquet under the SparkAdapter's cache location)";
+
 /// The format of stored Spark frames.
 pub const SPARK_PARQUET: &str = "spark-parquet";
 
@@ -192,12 +196,17 @@ fn written_frame(df: &DataFrame) -> Option<String> {
     WRITTEN.lock().ok()?.as_ref()?.by_frame(df)
 }
 
+/// Whether a frame written in this process is known by a version the server made.
+fn any_written_by_version() -> bool {
+    let w = WRITTEN.lock();
+    w.ok().and_then(|w| w.as_ref().map(Written::any_by_version)) == Some(true)
+}
+
 /// The stored form of `df` found by its version, written in this process. `df` is
 /// fingerprinted (two round trips to the server) only when some frame is known by a version
 /// the server made: over local directories, none is, and a plan passed on is not asked about.
 fn written_version(df: &DataFrame) -> Option<String> {
-    let any = WRITTEN.lock().ok()?.as_ref()?.any_by_version();
-    if !any {
+    if !any_written_by_version() {
         return None;
     }
     let version = data_version_of(df);
@@ -226,12 +235,7 @@ impl CacheFormats for DataFrame {
         let stored = written_frame(self).or_else(|| written_version(self));
         match stored {
             Some(stored) => Ok(stored.into_bytes()),
-            None => Err(
-                "a Spark frame is a plan: it is stored only when its node is tagged \
-                 `spark = \"cache\"` (Spark writes it as parquet under the SparkAdapter's cache \
-                 location)"
-                    .to_string(),
-            ),
+            None => Err(PLAN_ONLY.to_string()),
         }
     }
 
@@ -247,6 +251,15 @@ impl CacheFormats for DataFrame {
              input, or make one with weft::spark::connect",
         )?;
         Ok(stored.read(&session))
+    }
+
+    /// A frame no `spark = "cache"` node wrote is a plan: nothing to store, nothing to warn
+    /// about (its node reruns, cheaply, to build the plan again).
+    fn no_stored_form(&self) -> Option<String> {
+        if written_frame(self).is_some() || any_written_by_version() {
+            return None;
+        }
+        Some(PLAN_ONLY.to_string())
     }
 
     fn stored_version(bytes: &[u8], format: &str) -> Option<DataVersion> {
