@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use weft::cache::{ResultStore, Status};
@@ -367,14 +368,29 @@ fn damaged_records_give_no_keys_and_are_dropped() {
     assert!(statuses(&dr).values().all(|s| *s == Status::Hit));
 }
 
-/// A result store that refuses every write (a full disk, a lost mount).
-struct Refusing(weft::cache::MemoryStore);
+/// A result store that refuses every write while it is full (a full disk, a lost mount).
+struct Refusing(weft::cache::MemoryStore, Arc<AtomicBool>);
+
+impl Refusing {
+    /// A store over `memory`, full from the start, and its switch.
+    fn full(memory: &weft::cache::MemoryStore) -> (Refusing, Arc<AtomicBool>) {
+        let full = Arc::new(AtomicBool::new(true));
+        (Refusing(memory.clone(), full.clone()), full)
+    }
+}
 
 impl ResultStore for Refusing {
     fn contains(&self, version: &DataVersion) -> Result<bool, weft::cache::StoreError> {
         self.0.contains(version)
     }
-    fn put(&self, _: &DataVersion, _: &weft::cache::Blob) -> Result<(), weft::cache::StoreError> {
+    fn put(
+        &self,
+        v: &DataVersion,
+        blob: &weft::cache::Blob,
+    ) -> Result<(), weft::cache::StoreError> {
+        if !self.1.load(Ordering::SeqCst) {
+            return self.0.put(v, blob);
+        }
         Err(weft::cache::StoreError::Other(
             "no space left on the device".into(),
         ))
@@ -400,8 +416,9 @@ impl ResultStore for Refusing {
 fn a_result_that_cannot_be_stored_is_reported_and_recorded_as_uncached() {
     for (node, len) in [("left", 8), ("huge", 160_000)] {
         let memory = weft::cache::MemoryStore::new();
+        let (refusing, _) = Refusing::full(&memory);
         let config = weft::CacheConfig::at(weft_tests::temp_dir("integrity", "refusing"))
-            .with_stores(Arc::new(memory.clone()), Arc::new(Refusing(memory.clone())));
+            .with_stores(Arc::new(memory.clone()), Arc::new(refusing));
         let dr = Builder::new()
             .with_modules(weft::modules![crate::pair])
             .with_cache_config(config)
@@ -427,5 +444,48 @@ fn a_result_that_cannot_be_stored_is_reported_and_recorded_as_uncached() {
                 .contains("no space left"),
             "{record:?}"
         );
+    }
+}
+
+/// A long-lived driver whose store refused a value (a full disk) and later takes it again
+/// (space freed): the run that stores it records it as executed, and a new driver hits it, as
+/// if nothing had failed before. A small value (stored with a commit's batch) and a large one
+/// (stored by an encoder thread).
+#[test]
+fn a_value_stored_after_an_earlier_failure_is_recorded_as_stored() {
+    for (node, len) in [("left", 8), ("huge", 160_000)] {
+        let memory = weft::cache::MemoryStore::new();
+        let (refusing, full) = Refusing::full(&memory);
+        let results: Arc<dyn ResultStore> = Arc::new(refusing);
+        let dir = weft_tests::temp_dir("integrity", "freed");
+        let driver = || {
+            let config =
+                weft::CacheConfig::at(&dir).with_stores(Arc::new(memory.clone()), results.clone());
+            Builder::new()
+                .with_modules(weft::modules![crate::pair])
+                .with_cache_config(config)
+                .build()
+                .unwrap()
+        };
+        let run = |dr: &Driver, x: u64, want: Status| {
+            let (out, run) = dr
+                .execute_recorded(&[node], inputs! { "x" => x }, weft::Inputs::new())
+                .unwrap();
+            assert_eq!(out.get::<Vec<u64>>(node).unwrap().len(), len);
+            let cache = dr.cache().unwrap();
+            cache.flush();
+            let records = cache.records(Some(&run.run_id)).unwrap();
+            let record = records.iter().find(|r| r.node == node).unwrap();
+            assert_eq!(record.status, want, "{node}, x = {x}: {record:?}");
+        };
+        let dr = driver();
+        run(&dr, 1, Status::Uncached);
+        full.store(false, Ordering::SeqCst);
+        // Another input, then the first again: computed anew (the driver memoizes only the
+        // last inputs' values), and stored this time under the key that failed before.
+        run(&dr, 2, Status::Executed);
+        run(&dr, 1, Status::Executed);
+        drop(dr);
+        run(&driver(), 1, Status::Hit);
     }
 }

@@ -212,7 +212,7 @@ pub(super) struct Pending {
     oldest: Option<Instant>,
     /// Keys whose value could not be stored, and why: their records say `uncached`, never
     /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
-    /// for stored.
+    /// for stored. A key leaves it when its value is sent to be stored again.
     unstored: HashMap<CacheKey, String>,
     /// Leases of runs that ended, released after the next commit.
     leases: Vec<super::lease::Lease>,
@@ -253,6 +253,18 @@ impl Pending {
             self.drafts = ds;
         } else {
             self.drafts.append(&mut ds);
+        }
+    }
+
+    /// Another attempt to store the value of `key` (a later run computed it again, space may
+    /// have been freed): the records that come from now on are corrected by its outcome, not
+    /// an earlier attempt's (whose records were corrected when it failed, before this one's
+    /// value was sent).
+    fn attempt(&mut self, key: &MetaWrite) {
+        if let MetaWrite::Key { cache_key, .. } = key {
+            if !self.unstored.is_empty() {
+                self.unstored.remove(cache_key);
+            }
         }
     }
 
@@ -412,6 +424,7 @@ fn run(
                 for item in items {
                     match item {
                         Item::Store { value, format, key } => {
+                            pending.attempt(&key);
                             let known = stored.next().unwrap_or(false);
                             if known {
                                 pending.meta.push(key);
