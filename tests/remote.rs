@@ -94,6 +94,9 @@ macro_rules! remote_suite {
             fn outputs_and_records_match_a_local_run() {
                 let (dr, tasks) = remote(&dir("remote"));
                 let (out, run) = dr.request(OUTPUTS).inputs(flow_inputs()).run().unwrap();
+                // A worker's result stays in the store until it is asked for: neither the run
+                // nor the cache read it into the driver.
+                assert!(!out.value("label").unwrap().is_loaded());
                 assert_eq!(out.get::<String>("label").unwrap(), "total=24");
                 assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 1 + 8 + 27 + 64);
                 assert_eq!(*out.get::<u64>("step_three").unwrap(), 57);

@@ -86,6 +86,7 @@ fn on_cluster(builder: Builder, kind: &str, address: &str, python: &str, name: &
 }
 
 /// Tasks in flight (`WEFT_BENCH_IN_FLIGHT`, default the executors' own default, 16).
+#[cfg(feature = "dask")]
 fn in_flight() -> usize {
     std::env::var("WEFT_BENCH_IN_FLIGHT")
         .ok()

@@ -348,7 +348,12 @@ impl Inner {
 }
 
 /// Why `value` has no stored form by its nature ([`crate::CacheFormats::no_stored_form`]).
+/// A value not in memory is never read for it: it came from a store (a worker's result), so
+/// it has a stored form, and reading it would pull every remote result into the driver.
 fn no_stored_form(value: &Value) -> Option<String> {
+    if !value.is_loaded() {
+        return None;
+    }
     let codec = value.value_type().codec()?;
     let data = value.data().ok()?;
     (codec.no_stored_form)(&**data)
