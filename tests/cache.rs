@@ -498,13 +498,16 @@ fn damage_inline(dir: &Path, corrupt: &str, delete: &str) {
     let db = rusqlite::Connection::open(dir.join("results.sqlite")).unwrap();
     let n = db
         .execute(
-            "UPDATE results SET bytes = X'0102' WHERE data_version = ?1",
+            "UPDATE results SET bytes = X'0102' WHERE data_version = unhex(?1)",
             [corrupt],
         )
         .unwrap();
     assert_eq!(n, 1);
     let n = db
-        .execute("DELETE FROM results WHERE data_version = ?1", [delete])
+        .execute(
+            "DELETE FROM results WHERE data_version = unhex(?1)",
+            [delete],
+        )
         .unwrap();
     assert_eq!(n, 1);
 }

@@ -196,8 +196,12 @@ fn exchanged_rows_and_files_are_never_returned_and_are_repaired() {
             std::fs::rename(&parked, &b).unwrap();
             // Rows: every column but the version exchanged.
             let db = rusqlite::Connection::open(dir.join("results.sqlite")).unwrap();
-            let (l, r) = (v["left"].to_hex(), v["right"].to_hex());
-            let rename = |from: &str, to: &str| {
+            let (l, r) = (
+                v["left"].as_bytes().to_vec(),
+                v["right"].as_bytes().to_vec(),
+            );
+            let aside = b"aside".to_vec();
+            let rename = |from: &Vec<u8>, to: &Vec<u8>| {
                 let n = db
                     .execute(
                         "UPDATE results SET data_version = ?2 WHERE data_version = ?1",
@@ -206,9 +210,9 @@ fn exchanged_rows_and_files_are_never_returned_and_are_repaired() {
                     .unwrap();
                 assert_eq!(n, 1);
             };
-            rename(&l, "parked");
+            rename(&l, &aside);
             rename(&r, &l);
-            rename("parked", &r);
+            rename(&aside, &r);
         },
         &["left", "right", "big_left", "big_right"],
     );

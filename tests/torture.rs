@@ -293,7 +293,7 @@ fn deal(dir: &Path, which: usize, rng: &mut Rng) -> String {
             "results.sqlite",
             &format!(
                 "UPDATE results SET bytes = CAST(zeroblob(length(bytes)) AS BLOB) \
-                 WHERE rowid = (SELECT rowid FROM results ORDER BY data_version LIMIT 1 OFFSET {})",
+                 WHERE data_version = (SELECT data_version FROM results ORDER BY data_version LIMIT 1 OFFSET {})",
                 rng.below(20)
             ),
         ),

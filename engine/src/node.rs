@@ -256,8 +256,10 @@ pub struct NodeSpec {
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
     pub(crate) body: NodeBody,
-    /// For a fan-out node (returning `Parallel<T>`): the type of one item.
-    pub(crate) item_type: Option<ValueType>,
+    /// For a fan-out node (returning `Parallel<T>`): the type of one item. Boxed: few nodes
+    /// fan out, and a spec is in every node of the graph (a million-node graph holds a
+    /// million of them).
+    pub(crate) item_type: Option<Box<ValueType>>,
     /// For a fan-out node: how to split its value into items.
     pub(crate) item_split: Option<crate::fanout::SplitFn>,
     /// The Rust function that defines it (for a built node: its name).
@@ -323,7 +325,7 @@ impl NodeSpec {
             retries: p.retries,
             timeout: p.timeout,
             body: p.body,
-            item_type: p.item_type,
+            item_type: p.item_type.map(Box::new),
             item_split: p.item_split,
             function: p.function.into(),
             when: p.when,
@@ -410,7 +412,7 @@ impl NodeSpec {
     }
     /// For a fan-out node (returning `Parallel<T>`), the item type.
     pub fn item_type(&self) -> Option<ValueType> {
-        self.item_type
+        self.item_type.as_deref().copied()
     }
     /// `#[node(retries = N)]`.
     pub fn retries(&self) -> u32 {
@@ -581,7 +583,7 @@ impl NodeSpecBuilder {
             retries: 0,
             timeout: None,
             body,
-            item_type: self.item_type,
+            item_type: self.item_type.map(Box::new),
             item_split: self.item_split,
             task: None,
             resources: None,

@@ -229,10 +229,23 @@ struct Inner {
     fingerprinted: bool,
     ty: ValueType,
     data: OnceLock<AnyValue>,
-    loader: Option<Loader>,
+    /// How a lazy value gets its data (`None` for a value made in memory: most of them, so
+    /// this is boxed — a million-node run holds a million values).
+    lazy: Option<Box<Lazy>>,
+}
+
+/// Where a lazy value's data comes from.
+struct Lazy {
+    loader: Loader,
     fallback: Option<Fallback>,
     /// What `fallback` computes from; let go once the data is in.
     held: Mutex<Vec<Option<Value>>>,
+}
+
+impl Lazy {
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Option<Value>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 thread_local! {
@@ -260,8 +273,10 @@ fn drop_all(values: Vec<Option<Value>>) {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let held = std::mem::take(self.held.get_mut().unwrap_or_else(|p| p.into_inner()));
-        drop_all(held);
+        if let Some(lazy) = self.lazy.as_mut() {
+            let held = std::mem::take(lazy.held.get_mut().unwrap_or_else(|p| p.into_inner()));
+            drop_all(held);
+        }
     }
 }
 
@@ -291,9 +306,7 @@ impl Value {
             fingerprinted,
             ty,
             data: cell,
-            loader: None,
-            fallback: None,
-            held: Mutex::default(),
+            lazy: None,
         }))
     }
 
@@ -304,9 +317,11 @@ impl Value {
             fingerprinted: true,
             ty,
             data: OnceLock::new(),
-            loader: Some(loader),
-            fallback: None,
-            held: Mutex::default(),
+            lazy: Some(Box::new(Lazy {
+                loader,
+                fallback: None,
+                held: Mutex::default(),
+            })),
         }))
     }
 
@@ -315,9 +330,9 @@ impl Value {
     /// it to recompute a node whose stored result turned out unusable).
     pub(crate) fn with_fallback(mut self, fallback: Fallback, inputs: Vec<Option<Value>>) -> Value {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
-            if inner.data.get().is_none() {
-                inner.fallback = Some(fallback);
-                *inner.held.get_mut().unwrap_or_else(|p| p.into_inner()) = inputs;
+            if let (None, Some(lazy)) = (inner.data.get(), inner.lazy.as_mut()) {
+                lazy.fallback = Some(fallback);
+                *lazy.held.get_mut().unwrap_or_else(|p| p.into_inner()) = inputs;
             }
         }
         self
@@ -354,14 +369,13 @@ impl Value {
         if let Some(d) = self.0.data.get() {
             return Ok(d);
         }
-        let first = match &self.0.loader {
-            Some(load) => load(),
-            None => Err("value has neither data nor loader".to_string()),
+        let Some(lazy) = &self.0.lazy else {
+            return Err("value has neither data nor loader".to_string());
         };
-        let loaded = match (first, &self.0.fallback) {
+        let loaded = match ((lazy.loader)(), &lazy.fallback) {
             (Ok(v), _) => v,
             (Err(_), Some(fallback)) => {
-                let inputs = self.held().clone();
+                let inputs = lazy.held().clone();
                 fallback(&inputs)?
             }
             (Err(e), None) => return Err(e),
@@ -374,12 +388,8 @@ impl Value {
         }
         let data = self.0.data.get_or_init(|| loaded);
         // The inputs kept for a recomputation are not needed any more.
-        drop_all(std::mem::take(&mut *self.held()));
+        drop_all(std::mem::take(&mut *lazy.held()));
         Ok(data)
-    }
-
-    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Option<Value>>> {
-        self.0.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Typed access; `None` when the value is of another type or cannot be loaded.

@@ -14,13 +14,42 @@ pub struct SqliteBlobs {
     conn: LazyConn,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS results(
-    data_version TEXT PRIMARY KEY,
-    format TEXT NOT NULL,
-    type_name TEXT NOT NULL,
-    checksum BLOB NOT NULL,
-    bytes BLOB NOT NULL
-)";
+/// `CREATE TABLE <name>` of the results table, keyed by the data version's 32 bytes: one
+/// b-tree (no rowid), half the size of a key in hex. Data versions are hashes, so a batch of
+/// inserts lands all over the tree, and every page it dirties is written to the log at commit:
+/// a cold run's cost grows with the tree's pages (layout 1 kept hex keys in a rowid table and
+/// its index, two trees and twice the bytes per key).
+macro_rules! create_results {
+    ($name:literal) => {
+        concat!(
+            "CREATE TABLE ",
+            $name,
+            "(
+                data_version BLOB PRIMARY KEY,
+                format TEXT NOT NULL,
+                type_name TEXT NOT NULL,
+                checksum BLOB NOT NULL,
+                bytes BLOB NOT NULL
+            ) WITHOUT ROWID;"
+        )
+    };
+}
+
+const SCHEMA: &str = concat!("DROP TABLE IF EXISTS results;", create_results!("results"));
+
+/// The layout version this code reads and writes.
+const LAYOUT_VERSION: i64 = 2;
+
+/// Layout 2 keys results by their version's bytes: a layout-1 file's rows are carried over
+/// (a key that is not a version in hex is left behind: no reader could find it either).
+const KEYS_AS_BYTES: &str = concat!(
+    create_results!("results_by_bytes"),
+    "INSERT OR IGNORE INTO results_by_bytes
+        SELECT unhex(data_version), format, type_name, checksum, bytes FROM results
+        WHERE length(data_version) = 64 AND unhex(data_version) IS NOT NULL;
+    DROP TABLE results;
+    ALTER TABLE results_by_bytes RENAME TO results;"
+);
 
 impl SqliteBlobs {
     /// Opens (creating if needed) the table in the database at `path`.
@@ -38,8 +67,8 @@ impl SqliteBlobs {
                 path,
                 Some(super::sqlite::Layout {
                     schema: SCHEMA,
-                    version: 1,
-                    upgrades: &[],
+                    version: LAYOUT_VERSION,
+                    upgrades: &[(1, |c| c.execute_batch(KEYS_AS_BYTES))],
                 }),
             ),
         }
@@ -64,7 +93,7 @@ impl SqliteBlobs {
                 sorted.sort_by_key(|(v, _)| *v);
                 for (v, b) in sorted {
                     stmt.execute(params![
-                        v.to_hex(),
+                        v.as_bytes().as_slice(),
                         b.format,
                         b.type_name,
                         blake3::hash(&b.bytes).as_bytes().as_slice(),
@@ -106,7 +135,7 @@ impl ResultStore for SqliteBlobs {
             let mut stmt = c
                 .prepare_cached("SELECT 1 FROM results WHERE data_version = ?1")
                 .map_err(StoreError::sql("checking a result"))?;
-            stmt.exists([version.to_hex()])
+            stmt.exists([version.as_bytes().as_slice()])
                 .map_err(StoreError::sql("checking a result"))
         })
     }
@@ -114,7 +143,7 @@ impl ResultStore for SqliteBlobs {
     fn contains_many(&self, versions: &[DataVersion]) -> Vec<bool> {
         let found = healing(
             &[&self.conn],
-            || -> Result<std::collections::HashSet<String>, StoreError> {
+            || -> Result<std::collections::HashSet<Vec<u8>>, StoreError> {
                 let c = self.lock()?;
                 let mut found = std::collections::HashSet::new();
                 for chunk in versions.chunks(CONTAINS_CHUNK) {
@@ -124,9 +153,9 @@ impl ResultStore for SqliteBlobs {
                             "SELECT data_version FROM results WHERE data_version IN ({marks})"
                         ))
                         .map_err(StoreError::sql("checking results"))?;
-                    let hex: Vec<String> = chunk.iter().map(DataVersion::to_hex).collect();
+                    let keys = chunk.iter().map(|v| v.as_bytes().as_slice());
                     let rows = stmt
-                        .query_map(rusqlite::params_from_iter(&hex), |r| r.get::<_, String>(0))
+                        .query_map(rusqlite::params_from_iter(keys), |r| r.get::<_, Vec<u8>>(0))
                         .map_err(StoreError::sql("checking results"))?;
                     for r in rows {
                         found.insert(r.map_err(StoreError::sql("checking results"))?);
@@ -138,7 +167,7 @@ impl ResultStore for SqliteBlobs {
         match found {
             Ok(found) => versions
                 .iter()
-                .map(|v| found.contains(&v.to_hex()))
+                .map(|v| found.contains(v.as_bytes().as_slice()))
                 .collect(),
             Err(_) => vec![false; versions.len()],
         }
@@ -163,7 +192,7 @@ impl ResultStore for SqliteBlobs {
                 )
                 .map_err(StoreError::sql("reading a result"))?;
             let row = stmt
-                .query_row([version.to_hex()], |r| {
+                .query_row([version.as_bytes().as_slice()], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -195,7 +224,7 @@ impl ResultStore for SqliteBlobs {
             self.lock()?
                 .execute(
                     "DELETE FROM results WHERE data_version = ?1",
-                    [version.to_hex()],
+                    [version.as_bytes().as_slice()],
                 )
                 .map_err(StoreError::sql("removing a result"))?;
             Ok(())
@@ -209,13 +238,13 @@ impl ResultStore for SqliteBlobs {
                 .prepare("SELECT data_version, length(bytes) FROM results")
                 .map_err(StoreError::sql("listing results"))?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
                 .map_err(StoreError::sql("listing results"))?;
             let mut out = Vec::new();
             for row in rows {
-                let (hex, len) = row.map_err(StoreError::sql("listing results"))?;
-                if let Some(v) = DataVersion::from_hex(&hex) {
-                    out.push((v, len as u64));
+                let (key, len) = row.map_err(StoreError::sql("listing results"))?;
+                if let Ok(bytes) = <[u8; 32]>::try_from(&key[..]) {
+                    out.push((DataVersion::from_bytes(bytes), len as u64));
                 }
             }
             Ok(out)
@@ -351,6 +380,51 @@ mod tests {
             type_name: "Vec<u8>".into(),
             bytes: vec![7; n],
         }
+    }
+
+    #[test]
+    fn a_layout_1_file_is_upgraded_in_place_and_its_results_read() {
+        let dir = std::env::temp_dir().join(format!("weft-inline-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.sqlite");
+        let kept = crate::data_version_of(&1u64);
+        let b = blob(8);
+        {
+            // What layout 1 was: hex keys in a rowid table.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE results(data_version TEXT PRIMARY KEY, format TEXT NOT NULL,
+                 type_name TEXT NOT NULL, checksum BLOB NOT NULL, bytes BLOB NOT NULL);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    kept.to_hex(),
+                    b.format,
+                    b.type_name,
+                    blake3::hash(&b.bytes).as_bytes().as_slice(),
+                    b.bytes
+                ],
+            )
+            .unwrap();
+        }
+        let store = SqliteBlobs::open(&path).unwrap();
+        let got = store.get(&kept).unwrap().expect("the row is carried over");
+        assert_eq!((got.format, got.bytes), (b.format.clone(), b.bytes.clone()));
+        assert_eq!(store.list().unwrap(), vec![(kept, 8)]);
+        let other = crate::data_version_of(&2u64);
+        assert!(store.put(&other, &b).is_ok());
+        assert_eq!(store.contains_many(&[kept, other]), vec![true, true]);
+        let c = Connection::open(&path).unwrap();
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, LAYOUT_VERSION);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
