@@ -384,10 +384,8 @@ mod tests {
 
     #[test]
     fn a_layout_1_file_is_upgraded_in_place_and_its_results_read() {
-        let dir = std::env::temp_dir().join(format!("weft-inline-v1-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("results.sqlite");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.sqlite");
         let kept = crate::data_version_of(&1u64);
         let b = blob(8);
         {
@@ -423,8 +421,6 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, LAYOUT_VERSION);
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
