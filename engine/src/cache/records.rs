@@ -241,11 +241,13 @@ struct BodyKeys<'a> {
     _ignored: Skip<&'a [u8]>,
 }
 
-#[derive(Serialize, PartialEq)]
+#[derive(Serialize, Deserialize, PartialEq, Clone, Copy)]
 struct EventRef<'a> {
     status: Status,
+    #[serde(borrow)]
     reason: Option<&'a str>,
     duration_us: u64,
+    #[serde(borrow)]
     error: Option<&'a str>,
 }
 
@@ -341,6 +343,76 @@ pub(crate) fn statuses(run_id: &str, ev: &[u8]) -> Result<Vec<(Status, u64)>, St
     let mut out = Vec::with_capacity(total);
     for (n, e) in &runs {
         out.extend(std::iter::repeat_n((e.status, e.duration_us), *n as usize));
+    }
+    Ok(out)
+}
+
+/// A batch's run-length encoded events, read without copying their strings.
+fn event_runs<'e>(run_id: &str, ev: &'e [u8]) -> Result<Vec<(u32, EventRef<'e>)>, StoreError> {
+    postcard::from_bytes(ev).map_err(unreadable(run_id))
+}
+
+/// How many records a batch's events describe.
+pub(crate) fn event_count(run_id: &str, ev: &[u8]) -> Result<u64, StoreError> {
+    Ok(event_runs(run_id, ev)?
+        .iter()
+        .map(|(n, _)| u64::from(*n))
+        .sum())
+}
+
+/// The events of several batches of one run, in order, as one batch's: equal neighbours
+/// across batches become one entry, so a warm run stored in parts still has a handful.
+pub(crate) fn merge_events(run_id: &str, parts: &[Vec<u8>]) -> Result<Vec<u8>, StoreError> {
+    let mut merged: Vec<(u32, EventRef<'_>)> = Vec::new();
+    for part in parts {
+        for (n, e) in event_runs(run_id, part)? {
+            push_events(&mut merged, n, e);
+        }
+    }
+    postcard::to_allocvec(&merged).map_err(fail)
+}
+
+/// Adds `n` × `e` to run-length encoded events.
+fn push_events<'e>(runs: &mut Vec<(u32, EventRef<'e>)>, n: u32, e: EventRef<'e>) {
+    match runs.last_mut() {
+        Some((m, last)) if *last == e && m.checked_add(n).is_some() => *m += n,
+        _ if n == 0 => {}
+        _ => runs.push((n, e)),
+    }
+}
+
+/// A run's events cut into batches of `counts` records each (the inverse of
+/// [`merge_events`]); an error when they do not add up.
+pub(crate) fn split_events(
+    run_id: &str,
+    ev: &[u8],
+    counts: &[u64],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut runs = event_runs(run_id, ev)?.into_iter();
+    let mut carry: Option<(u32, EventRef<'_>)> = None;
+    let mut out = Vec::with_capacity(counts.len());
+    for &count in counts {
+        let mut part: Vec<(u32, EventRef<'_>)> = Vec::new();
+        let mut want = count;
+        while want > 0 {
+            let Some((n, e)) = carry.take().or_else(|| runs.next()) else {
+                return Err(StoreError::Other(format!(
+                    "records of run {run_id} are unreadable: fewer events than records"
+                )));
+            };
+            let take = u64::from(n).min(want) as u32;
+            push_events(&mut part, take, e);
+            want -= u64::from(take);
+            if take < n {
+                carry = Some((n - take, e));
+            }
+        }
+        out.push(postcard::to_allocvec(&part).map_err(fail)?);
+    }
+    if carry.is_some() || runs.any(|(n, _)| n > 0) {
+        return Err(StoreError::Other(format!(
+            "records of run {run_id} are unreadable: more events than records"
+        )));
     }
     Ok(out)
 }
@@ -529,5 +601,30 @@ mod tests {
             data_versions(&body).unwrap(),
             vec![DataVersion::from_bytes([2; 32])]
         );
+    }
+
+    #[test]
+    fn events_merged_from_parts_split_back_into_them() {
+        let hit = record(Status::Hit, 0);
+        let ran = record(Status::Executed, 7);
+        let events = |rs: &[&NodeRecord]| {
+            let rows: Vec<Row<'_>> = rs.iter().map(|r| Row::Full(r)).collect();
+            encode(&rows).unwrap().events().unwrap()
+        };
+        let parts = vec![
+            events(&[&hit, &hit, &ran]),
+            events(&[&ran]),
+            events(&[&hit, &hit, &hit]),
+        ];
+        let merged = merge_events("r", &parts).unwrap();
+        assert_eq!(merged, events(&[&hit, &hit, &ran, &ran, &hit, &hit, &hit]));
+        assert_eq!(event_count("r", &merged).unwrap(), 7);
+        assert_eq!(split_events("r", &merged, &[3, 1, 3]).unwrap(), parts);
+        // Cut elsewhere: the same events, other parts.
+        let other = split_events("r", &merged, &[1, 4, 2]).unwrap();
+        assert_eq!(other[1], events(&[&hit, &ran, &ran, &hit]));
+        // Counts that do not add up are an error, not a guess.
+        assert!(split_events("r", &merged, &[3, 3]).is_err());
+        assert!(split_events("r", &merged, &[3, 5]).is_err());
     }
 }

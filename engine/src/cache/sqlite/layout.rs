@@ -10,7 +10,7 @@ use crate::cache::store::StoreError;
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
 /// no step from it is dropped and recreated.
@@ -21,7 +21,27 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     // Layout 7 run-length encodes a batch's events: older records (history only) go, the
     // keys stay.
     (6, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
+    // Layout 8 stores an ended run's records as one row naming its parts.
+    (7, |c| c.execute_batch(RECORD_PARTS)),
 ];
+
+/// A manifest of bodies: the parts of one run's records (see `parts`), looked up by manifest
+/// and, for gc, by body. (A macro: the schema of a new file includes it.)
+macro_rules! record_parts {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS record_parts(
+    manifest BLOB NOT NULL,
+    idx INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (manifest, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_parts_body ON record_parts(body);
+"
+    };
+}
+const RECORD_PARTS: &str = record_parts!();
 
 /// Layout 5 records which dependencies were IGNOREd: the older records (history only) go, the
 /// keys stay (a warm run still hits).
@@ -66,12 +86,14 @@ pub(crate) fn key_checksum(key: &CacheKey, version: &DataVersion) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-const SCHEMA: &str = "
+const SCHEMA: &str = concat!(
+    "
 DROP TABLE IF EXISTS node_runs;
 DROP TABLE IF EXISTS cache_keys;
 DROP TABLE IF EXISTS run_records;
 DROP TABLE IF EXISTS forgotten_keys;
 DROP TABLE IF EXISTS record_bodies;
+DROP TABLE IF EXISTS record_parts;
 DROP TABLE IF EXISTS runs;
 CREATE TABLE runs(
     run_id TEXT PRIMARY KEY,
@@ -101,7 +123,9 @@ CREATE TABLE run_records(
 );
 CREATE INDEX run_records_run ON run_records(run_id, seq);
 CREATE INDEX runs_by_start ON runs(started_at);
-";
+",
+    record_parts!()
+);
 
 /// The metadata database's layout.
 pub(super) const META: Layout = Layout {
@@ -111,7 +135,8 @@ pub(super) const META: Layout = Layout {
 };
 
 impl SqliteStore {
-    /// Deletes every record body that does not match its hash, with the records that use it.
+    /// Deletes every record body that does not match its hash, with the records that use it
+    /// (directly, or through a manifest of parts).
     pub(super) fn drop_damaged_bodies(&self) {
         let drop = || -> Result<(), StoreError> {
             let mut c = self.writer()?;
@@ -132,11 +157,45 @@ impl SqliteStore {
                     .map(|(hash, _)| hash)
                     .collect()
             };
-            for hash in damaged {
-                tx.execute("DELETE FROM run_records WHERE body = ?1", [&hash])
-                    .and_then(|_| tx.execute("DELETE FROM record_bodies WHERE hash = ?1", [&hash]))
+            // Manifests that fail their hash, or name a damaged body, go with the runs' rows
+            // that name them.
+            let manifests: Vec<Vec<u8>> = {
+                let mut stmt = tx
+                    .prepare("SELECT DISTINCT manifest FROM record_parts")
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, Vec<u8>>(0))
+                    .map_err(StoreError::sql("dropping damaged records"))?;
+                rows.filter_map(Result::ok).collect()
+            };
+            let mut bad_manifests = Vec::new();
+            for m in manifests {
+                let parts = super::parts::parts_of(&tx, &m)
+                    .map_err(StoreError::sql("dropping damaged records"))?
+                    .unwrap_or_default();
+                let broken = super::parts::manifest_hash(&parts)[..] != m[..]
+                    || parts
+                        .iter()
+                        .any(|(b, _)| damaged.iter().any(|d| d[..] == b[..]));
+                if broken {
+                    bad_manifests.push(m);
+                }
+            }
+            for hash in damaged.iter().chain(&bad_manifests) {
+                tx.execute("DELETE FROM run_records WHERE body = ?1", [hash])
+                    .and_then(|_| tx.execute("DELETE FROM record_bodies WHERE hash = ?1", [hash]))
+                    .and_then(|_| {
+                        tx.execute("DELETE FROM record_parts WHERE manifest = ?1", [hash])
+                    })
                     .map_err(StoreError::sql("dropping damaged records"))?;
             }
+            // Rows that name nothing stored (a body whose hash column was damaged).
+            tx.execute(
+                "DELETE FROM run_records WHERE body NOT IN (SELECT hash FROM record_bodies) \
+                 AND body NOT IN (SELECT manifest FROM record_parts)",
+                [],
+            )
+            .map_err(StoreError::sql("dropping damaged records"))?;
             tx.commit()
                 .map_err(StoreError::sql("dropping damaged records"))
         };

@@ -15,7 +15,10 @@
 //!   describes: the run's events in the row, the body (identical from one warm run to the
 //!   next) stored once by hash, and checked against it when read (the last run's keys, which
 //!   answer a warm run's lookups, come from the bodies). A row per node cost more than the rest of a warm run together;
-//!   batches keep what a crash can lose to what a commit would have lost.
+//!   batches keep what a crash can lose to what a commit would have lost. When a run ends, its
+//!   rows become one that names a manifest of its parts (`record_parts`), and the next run's
+//!   records are cut where that run's parts end (see [`parts`]): a warm run after a cold one
+//!   stores a row of events, not its million records' body again.
 //! - `forgotten_keys`: keys dropped because their result was unusable. Older records still name
 //!   them, so [`recent_keys`](MetadataStore::recent_keys) leaves them out.
 //!
@@ -26,6 +29,7 @@
 mod connection;
 mod heal;
 mod layout;
+mod parts;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -53,6 +57,8 @@ pub struct SqliteStore {
     write: LazyConn,
     /// Whether a run's lookups are under way (they share one read transaction).
     in_run: std::sync::atomic::AtomicBool,
+    /// Where the records of runs in progress are cut into parts.
+    cuts: std::sync::Mutex<parts::Cuts>,
 }
 
 /// A run's columns, as [`run_row`] reads them.
@@ -83,6 +89,7 @@ impl SqliteStore {
             read: LazyConn::sharing(path, None, write.heal().clone()),
             write,
             in_run: Default::default(),
+            cuts: Default::default(),
         })
     }
 
@@ -169,10 +176,11 @@ fn batches(
             Some(id),
         ),
     };
+    // A row names a body, or (a run that ended in several parts) a manifest of bodies.
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT r.run_id, b.bytes, r.events, b.hash FROM run_records r \
-             JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
+            "SELECT r.run_id, b.bytes, r.events, r.body FROM run_records r \
+             LEFT JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
         ))
         .map_err(StoreError::sql("reading records"))?;
     let mut rows = match run_id {
@@ -188,16 +196,33 @@ fn batches(
     }
     let mut damaged = 0;
     while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
-        let (Ok(run), Ok(body), Ok(events)) = (
+        let (Ok(run), Ok(events), Some(hash)) = (
             row.get::<_, String>(0)
                 .map_err(StoreError::sql("reading records")),
-            blob(row, 1),
             blob(row, 2),
+            digest(row, 3),
         ) else {
             damaged += 1;
             continue;
         };
-        if digest(row, 3) != Some(*blake3::hash(body).as_bytes()) {
+        let body = match row.get_ref(1) {
+            Ok(rusqlite::types::ValueRef::Null) => {
+                let (bad, go_on) = parts::read(c, &run, &hash, events, newest_first, &mut each)?;
+                damaged += bad;
+                if !go_on {
+                    break;
+                }
+                continue;
+            }
+            _ => match blob(row, 1) {
+                Ok(body) => body,
+                Err(_) => {
+                    damaged += 1;
+                    continue;
+                }
+            },
+        };
+        if hash != *blake3::hash(body).as_bytes() {
             damaged += 1;
             continue;
         }
@@ -440,7 +465,12 @@ impl MetadataStore for SqliteStore {
                 };
                 r.map_err(StoreError::sql("writing metadata"))?;
             }
-            for (run_id, batch) in &by_run {
+            let mut cuts = self.cuts.lock().unwrap_or_else(|p| p.into_inner());
+            let pieces = by_run.iter().flat_map(|(run_id, batch)| {
+                let ranges = cuts.pieces(&tx, run_id, batch.len());
+                ranges.into_iter().map(move |r| (*run_id, &batch[r]))
+            });
+            for (run_id, batch) in pieces.collect::<Vec<_>>() {
                 let enc = records::encode(batch)?;
                 let hash = enc.body_hash.as_slice();
                 let known: bool = tx
@@ -462,7 +492,21 @@ impl MetadataStore for SqliteStore {
                 )
                 .map_err(StoreError::sql("writing records"))?;
             }
-            tx.commit().map_err(StoreError::sql("committing metadata"))
+            // A run that ended: its parts become one row (see `parts`).
+            let mut ended = Vec::new();
+            for w in batch {
+                if let MetaWrite::EndRun { run_id, .. } = w {
+                    if let Some(p) = parts::consolidate(&tx, run_id)? {
+                        ended.push((run_id, p));
+                    }
+                }
+            }
+            tx.commit()
+                .map_err(StoreError::sql("committing metadata"))?;
+            for (run_id, p) in ended {
+                cuts.ended(run_id, &p);
+            }
+            Ok(())
         })
     }
 
@@ -603,9 +647,10 @@ impl MetadataStore for SqliteStore {
                 tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
                     .map_err(StoreError::sql("deleting a run"))?;
             }
-            tx.execute(
-                "DELETE FROM record_bodies WHERE hash NOT IN (SELECT body FROM run_records)",
-                [],
+            tx.execute_batch(
+                "DELETE FROM record_parts WHERE manifest NOT IN (SELECT body FROM run_records); \
+                 DELETE FROM record_bodies WHERE hash NOT IN (SELECT body FROM run_records) \
+                     AND hash NOT IN (SELECT body FROM record_parts);",
             )
             .map_err(StoreError::sql("deleting unused records"))?;
             // The data versions the remaining runs' records use.

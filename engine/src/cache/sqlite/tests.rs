@@ -60,7 +60,7 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX runs_by_start; ALTER TABLE cache_keys DROP COLUMN checksum; \
-         PRAGMA user_version = 3;",
+         DROP TABLE record_parts; PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(c);
@@ -84,6 +84,7 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         plan.iter().any(|p| p.contains("runs_by_start")),
         "the last run is found through the index, not a scan: {plan:?}"
     );
+    assert_eq!(record_rows(&path).1, 0, "layout 8's manifests table is there");
 }
 
 #[test]
@@ -234,4 +235,146 @@ fn one_run_is_read_by_its_id_as_the_list_has_it() {
     // An id, not a prefix.
     assert_eq!(store.run("r").unwrap(), None);
     assert_eq!(store.run("nope").unwrap(), None);
+}
+
+/// Counts of `(record bodies, record parts, run_records rows)`.
+fn record_rows(path: &Path) -> (i64, i64, i64) {
+    let c = Connection::open(path).unwrap();
+    let n = |t: &str| -> i64 {
+        c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    (n("record_bodies"), n("record_parts"), n("run_records"))
+}
+
+#[test]
+fn a_warm_run_after_a_cold_one_stores_no_record_body_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    let end = |id: &str| MetaWrite::EndRun {
+        run_id: id.into(),
+        status: "ok".into(),
+        finished_at: 2.0,
+    };
+    let nodes = ["a", "b", "c", "d", "e"];
+    let rec = |run: &str, i: usize, status| record(run, nodes[i], status, i as u8, 10 + i as u8);
+    // A cold run commits its records as they come: three parts.
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .write(&[
+                run("cold", 1.0, "running"),
+                rec("cold", 0, Status::Executed),
+            ])
+            .unwrap();
+        store
+            .write(&[
+                rec("cold", 1, Status::Executed),
+                rec("cold", 2, Status::Executed),
+            ])
+            .unwrap();
+        store
+            .write(&[
+                rec("cold", 3, Status::Executed),
+                rec("cold", 4, Status::Failed),
+                end("cold"),
+            ])
+            .unwrap();
+        assert_eq!(record_rows(&path), (3, 3, 1), "one row naming three parts");
+    }
+    // A warm run in a new process: its records come at once, and are cut as the cold run's.
+    let store = SqliteStore::open(&path).unwrap();
+    let warm: Vec<MetaWrite> = std::iter::once(run("warm", 2.0, "running"))
+        .chain((0..5).map(|i| rec("warm", i, Status::Hit)))
+        .chain([end("warm")])
+        .collect();
+    store.write(&warm).unwrap();
+    assert_eq!(
+        record_rows(&path),
+        (3, 3, 2),
+        "the warm run adds its row of events, and no body or manifest"
+    );
+
+    // Both runs read back whole and in order, with their own events.
+    for (id, statuses) in [
+        (
+            "cold",
+            vec![
+                Status::Executed,
+                Status::Executed,
+                Status::Executed,
+                Status::Executed,
+                Status::Failed,
+            ],
+        ),
+        ("warm", vec![Status::Hit; 5]),
+    ] {
+        let got = store.records(id).unwrap();
+        let names: Vec<&str> = got.iter().map(|r| r.node.as_str()).collect();
+        assert_eq!(names, nodes, "{id}");
+        assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), statuses);
+        assert_eq!(store.tally(id).unwrap().nodes(), 5);
+    }
+    let history: Vec<String> = store
+        .history("c", 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(history, ["warm", "cold"]);
+    let mut hints: Vec<u8> = store
+        .recent_keys()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.as_bytes()[0])
+        .collect();
+    hints.sort();
+    assert_eq!(hints, [0, 1, 2, 3, 4], "the warm run's keys");
+
+    // gc: the bodies stay while a run names them, through its manifest.
+    store.forget_runs(&["cold".to_string()]).unwrap();
+    assert_eq!(record_rows(&path), (3, 3, 1));
+    assert_eq!(store.records("warm").unwrap().len(), 5);
+    store.forget_runs(&["warm".to_string()]).unwrap();
+    assert_eq!(record_rows(&path), (0, 0, 0));
+}
+
+#[test]
+fn a_damaged_manifest_is_reported_and_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .write(&[
+            run("r", 1.0, "running"),
+            record("r", "a", Status::Executed, 1, 1),
+        ])
+        .unwrap();
+    store
+        .write(&[
+            record("r", "b", Status::Executed, 2, 2),
+            MetaWrite::EndRun {
+                run_id: "r".into(),
+                status: "ok".into(),
+                finished_at: 2.0,
+            },
+        ])
+        .unwrap();
+    assert_eq!(store.records("r").unwrap().len(), 2);
+    // A part's count changed: the manifest no longer matches its hash.
+    Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE record_parts SET records = 2 WHERE idx = 0", [])
+        .unwrap();
+    assert!(store.records("r").unwrap().is_empty());
+    assert!(
+        store.take_notices().iter().any(|n| n.contains("damaged")),
+        "the damage is said"
+    );
+    let err = store.recent_keys().unwrap_err().to_string();
+    assert!(err.contains("damaged"), "{err}");
+    // Dropped (the sound bodies it named are left for gc): the next run's hints are empty,
+    // not an error.
+    assert_eq!(record_rows(&path), (2, 0, 0));
+    assert!(store.recent_keys().unwrap().is_empty());
 }
