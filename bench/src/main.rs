@@ -106,14 +106,16 @@ fn cache_run(dir: &str, shape: &str) {
     };
     let outputs: Vec<&str> = shape.outputs.iter().map(String::as_str).collect();
     let t = Instant::now();
-    let dr = Builder::new()
-        .with_nodes(shape.nodes)
-        .with_cache_config(weft::CacheConfig::locate(dir).unwrap_or_else(|e| {
+    let builder = Builder::new().with_nodes(shape.nodes);
+    // `-`: the same run without a cache (the baseline of the cache's own cost).
+    let builder = match dir {
+        "-" => builder,
+        dir => builder.with_cache_config(weft::CacheConfig::locate(dir).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(2)
-        }))
-        .build()
-        .expect("valid graph");
+        })),
+    };
+    let dr = builder.build().expect("valid graph");
     let built = t.elapsed();
     let out = dr
         .execute(&outputs, inputs! { "seed" => 1u64 })
@@ -182,7 +184,7 @@ fn main() {
         Some("spark-run") if args.len() == 5 => spark::run(&args[2], &args[3], &args[4]),
         other => {
             eprintln!(
-                "usage: weft-bench overhead | cache-run DIR SHAPE | ui-cache DIR (got {other:?})"
+                "usage: weft-bench overhead | cache-run DIR|- SHAPE | ui-cache DIR (got {other:?})"
             );
             std::process::exit(2);
         }

@@ -222,12 +222,12 @@ macro_rules! value_type {
             ViaFingerprint, ViaFormats, ViaFromStr, ViaJson, ViaMemorySize, ViaNoParse, ViaNothing,
             ViaSerde, ViaSerialize, ViaSizeOf,
         };
-        $crate::ValueType::new::<$t>(
+        $crate::ValueType::of::<$t>(
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_fingerprint(),
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_codec(),
+            (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_parse(),
+            (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_size(),
         )
-        .with_parser((&&&$crate::__private::probe::Probe::<$t>::NEW).weft_parse())
-        .with_size((&&&$crate::__private::probe::Probe::<$t>::NEW).weft_size())
     }};
 }
 

@@ -108,8 +108,16 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
 /// What weft knows about a Rust type: its name and identity, and how (if at all) its values
 /// are fingerprinted and serialized. Built by [`value_type!`](crate::value_type) at a concrete
 /// type, so it picks the best available strategy without specialization.
+///
+/// A pointer-sized handle: every spec, parameter and value carries one, and the description
+/// it points to is made once per distinct type (a million-node graph held 96 bytes of it
+/// three times per node).
 #[derive(Clone, Copy)]
-pub struct ValueType {
+pub struct ValueType(&'static TypeInfo);
+
+/// What a [`ValueType`] points to.
+#[derive(Clone, Copy)]
+struct TypeInfo {
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
     fingerprint: Option<FingerprintFn>,
@@ -118,49 +126,105 @@ pub struct ValueType {
     size: SizeFn,
 }
 
+impl TypeInfo {
+    /// What tells two descriptions apart: their functions' addresses (the same type described
+    /// twice alike is one description).
+    fn identity(&self) -> [usize; 11] {
+        let codec = self.codec.map_or([0; 6], |c| {
+            [
+                c.encode as usize,
+                c.decode as usize,
+                c.formats.as_ptr() as usize ^ (c.formats.len() << 1) ^ usize::from(c.exact),
+                c.stored_version as usize,
+                c.no_stored_form as usize,
+                1,
+            ]
+        });
+        [
+            self.type_name as usize,
+            self.type_id as usize,
+            self.fingerprint.map_or(0, |f| f as usize),
+            codec[0],
+            codec[1],
+            codec[2],
+            codec[3],
+            codec[4],
+            codec[5],
+            self.parse.map_or(0, |f| f as usize),
+            self.size as usize,
+        ]
+    }
+
+    /// The one `'static` copy of this description (made the first time it is asked for).
+    fn intern(self) -> ValueType {
+        type Table = std::collections::HashMap<[usize; 11], &'static TypeInfo>;
+        static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
+        let mut table = TABLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        ValueType(
+            table
+                .entry(self.identity())
+                .or_insert_with(|| Box::leak(Box::new(self))),
+        )
+    }
+}
+
 impl ValueType {
     #[doc(hidden)]
     pub fn new<T: Any>(fingerprint: Option<FingerprintFn>, codec: Option<Codec>) -> Self {
-        ValueType {
+        Self::of::<T>(fingerprint, codec, None, None)
+    }
+
+    /// A type's description from all its parts at once (what [`value_type!`] builds).
+    #[doc(hidden)]
+    pub fn of<T: Any>(
+        fingerprint: Option<FingerprintFn>,
+        codec: Option<Codec>,
+        parse: Option<ParseFn>,
+        size: Option<SizeFn>,
+    ) -> Self {
+        TypeInfo {
             type_name: std::any::type_name::<T>,
             type_id: TypeId::of::<T>,
             fingerprint,
             codec,
-            parse: None,
-            size: |_| std::mem::size_of::<T>(),
+            parse,
+            size: size.unwrap_or(|_| std::mem::size_of::<T>()),
         }
+        .intern()
     }
 
     #[doc(hidden)]
-    pub fn with_size(mut self, size: Option<SizeFn>) -> Self {
-        if let Some(size) = size {
-            self.size = size;
+    pub fn with_size(self, size: Option<SizeFn>) -> Self {
+        match size {
+            Some(size) => TypeInfo { size, ..*self.0 }.intern(),
+            None => self,
         }
-        self
     }
 
     /// How many bytes `v` (a value of this type) holds in memory: its
     /// [`MemorySize`](crate::MemorySize) when the type has one, else its `size_of`.
     pub fn size_of(&self, v: &(dyn Any + Send + Sync)) -> usize {
-        (self.size)(v)
+        (self.0.size)(v)
     }
 
     #[doc(hidden)]
-    pub fn with_parser(mut self, parse: Option<ParseFn>) -> Self {
-        self.parse = parse;
-        self
+    pub fn with_parser(self, parse: Option<ParseFn>) -> Self {
+        TypeInfo { parse, ..*self.0 }.intern()
     }
 
     /// How to parse a value of this type from text: `FromStr` when the type has it, else JSON
     /// through serde.
     pub fn parser(&self) -> Option<ParseFn> {
-        self.parse
+        self.0.parse
     }
 
     /// The Rust type name (`alloc::string::String`, `f64`, …): the type's identity in cache
     /// keys and stored results.
     pub fn name(&self) -> &'static str {
-        (self.type_name)()
+        (self.0.type_name)()
     }
 
     /// The type name without module paths (`String`, `Vec<u64>`), for messages and listings;
@@ -171,22 +235,22 @@ impl ValueType {
 
     /// The type's identity.
     pub fn id(&self) -> TypeId {
-        (self.type_id)()
+        (self.0.type_id)()
     }
 
     /// Whether values of this type get a content fingerprint.
     pub fn is_fingerprintable(&self) -> bool {
-        self.fingerprint.is_some()
+        self.0.fingerprint.is_some()
     }
 
     /// How values of this type are serialized, if they can be.
     pub fn codec(&self) -> Option<Codec> {
-        self.codec
+        self.0.codec
     }
 
     /// Fingerprints an erased value of this type; `None` when the type has no fingerprint.
     pub fn fingerprint(&self, v: &(dyn Any + Send + Sync)) -> Option<DataVersion> {
-        self.fingerprint.and_then(|f| f(v))
+        self.0.fingerprint.and_then(|f| f(v))
     }
 
     /// The data version of `decoded`, decoded from `bytes` in `format`: what the stored form
@@ -199,7 +263,8 @@ impl ValueType {
         format: &str,
         decoded: &(dyn Any + Send + Sync),
     ) -> Option<DataVersion> {
-        self.codec
+        self.0
+            .codec
             .and_then(|c| (c.stored_version)(bytes, format))
             .or_else(|| self.fingerprint(decoded))
     }
@@ -407,5 +472,26 @@ impl PartialEq for Value {
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Value<{}>({})", self.0.ty.name(), self.0.version.short())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_is_described_once_and_its_handle_is_a_pointer() {
+        assert_eq!(size_of::<ValueType>(), size_of::<usize>());
+        let (a, b) = (crate::value_type!(u64), crate::value_type!(u64));
+        assert!(std::ptr::eq(a.0, b.0), "one description per type");
+        let parsed = a.with_parser(None);
+        assert!(
+            !std::ptr::eq(a.0, parsed.0),
+            "another description is another copy"
+        );
+        assert!(parsed.parser().is_none() && a.parser().is_some());
+        assert!(std::ptr::eq(parsed.0, b.with_parser(None).0));
+        assert!(!std::ptr::eq(a.0, crate::value_type!(String).0));
+        assert_eq!(a.name(), "u64");
     }
 }

@@ -130,7 +130,7 @@ impl MetadataStore for MemoryStore {
                         r.finished_at = Some(*finished_at);
                     }
                 }
-                MetaWrite::Record(r) => s.records.push(r.clone()),
+                MetaWrite::Record(r) => s.records.push((**r).clone()),
                 MetaWrite::Records(rs) => s.records.extend(rs.to_records()),
                 MetaWrite::Key {
                     cache_key,
@@ -229,7 +229,7 @@ mod tests {
     use super::*;
 
     fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
-        MetaWrite::Record(NodeRecord {
+        MetaWrite::Record(Box::new(NodeRecord {
             run_id: run.into(),
             node: node.into(),
             status,
@@ -243,7 +243,7 @@ mod tests {
             duration_us: 1,
             error: None,
             type_name: "u64".into(),
-        })
+        }))
     }
 
     fn run(id: &str, started_at: f64) -> MetaWrite {

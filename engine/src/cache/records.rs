@@ -362,7 +362,25 @@ pub(crate) fn event_count(run_id: &str, ev: &[u8]) -> Result<u64, StoreError> {
 
 /// The events of several batches of one run, in order, as one batch's: equal neighbours
 /// across batches become one entry, so a warm run stored in parts still has a handful.
+///
+/// A cold run's events (an entry per node, mostly: durations differ) are joined as bytes,
+/// without decoding them: at a million nodes, decoding would hold some 50 MB as the run ends.
 pub(crate) fn merge_events(run_id: &str, parts: &[Vec<u8>]) -> Result<Vec<u8>, StoreError> {
+    const DECODED_AT_MOST: usize = 4096;
+    let mut total = 0usize;
+    let mut payloads = Vec::with_capacity(parts.len());
+    for part in parts {
+        let (n, rest): (usize, &[u8]) =
+            postcard::take_from_bytes(part).map_err(unreadable(run_id))?;
+        total = total.saturating_add(n);
+        payloads.push(rest);
+    }
+    if total > DECODED_AT_MOST {
+        // A sequence is its length, then its items: the parts' items one after another.
+        let mut out = postcard::to_allocvec(&total).map_err(fail)?;
+        payloads.iter().for_each(|p| out.extend_from_slice(p));
+        return Ok(out);
+    }
     let mut merged: Vec<(u32, EventRef<'_>)> = Vec::new();
     for part in parts {
         for (n, e) in event_runs(run_id, part)? {
@@ -618,6 +636,15 @@ mod tests {
         ];
         let merged = merge_events("r", &parts).unwrap();
         assert_eq!(merged, events(&[&hit, &hit, &ran, &ran, &hit, &hit, &hit]));
+        // Many entries are joined as bytes, not coalesced: the same events.
+        let many: Vec<NodeRecord> = (0..5000).map(|i| record(Status::Executed, i)).collect();
+        let halves: Vec<Vec<u8>> = many
+            .chunks(2500)
+            .map(|c| events(&c.iter().collect::<Vec<_>>()))
+            .collect();
+        let joined = merge_events("r", &halves).unwrap();
+        assert_eq!(joined, events(&many.iter().collect::<Vec<_>>()));
+        assert_eq!(split_events("r", &joined, &[2500, 2500]).unwrap(), halves);
         assert_eq!(event_count("r", &merged).unwrap(), 7);
         assert_eq!(split_events("r", &merged, &[3, 1, 3]).unwrap(), parts);
         // Cut elsewhere: the same events, other parts.

@@ -364,8 +364,9 @@ pub enum MetaWrite {
         /// Unix time.
         finished_at: f64,
     },
-    /// A node's record.
-    Record(NodeRecord),
+    /// A node's record (boxed: a key, the most common write, is a third of its size, and
+    /// a cold run holds a write per node until its commit).
+    Record(Box<NodeRecord>),
     /// Node records as the cache drafts them (see [`Records`]).
     Records(Records),
     /// `cache_key → data_version`, valid once the blob is stored.

@@ -221,7 +221,7 @@ impl MetadataStore for ObjectStores {
                     first.push((layout.run(&run.run_id), to_json(run)?));
                     begun.insert(run.run_id.as_str(), run);
                 }
-                MetaWrite::Record(r) => add(r.clone()),
+                MetaWrite::Record(r) => add((**r).clone()),
                 MetaWrite::Records(rs) => rs.to_records().into_iter().for_each(&mut add),
                 MetaWrite::Key {
                     cache_key,

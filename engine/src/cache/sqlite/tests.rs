@@ -11,7 +11,7 @@ fn temp(name: &str) -> std::path::PathBuf {
 }
 
 fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
-    MetaWrite::Record(NodeRecord {
+    MetaWrite::Record(Box::new(NodeRecord {
         run_id: run.into(),
         node: node.into(),
         status,
@@ -25,7 +25,7 @@ fn record(run: &str, node: &str, status: Status, key: u8, dv: u8) -> MetaWrite {
         duration_us: 5,
         error: None,
         type_name: "u64".into(),
-    })
+    }))
 }
 
 fn run(id: &str, started_at: f64, status: &str) -> MetaWrite {
@@ -84,7 +84,11 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         plan.iter().any(|p| p.contains("runs_by_start")),
         "the last run is found through the index, not a scan: {plan:?}"
     );
-    assert_eq!(record_rows(&path).1, 0, "layout 8's manifests table is there");
+    assert_eq!(
+        record_rows(&path).1,
+        0,
+        "layout 8's manifests table is there"
+    );
 }
 
 #[test]
