@@ -33,10 +33,12 @@ pub const COMMIT_AT_MOST: Duration = Duration::from_secs(10);
 /// memory it holds.
 const PENDING_BYTES: usize = 64 << 20;
 
-/// What a waiting key or record is counted as, beside its encoded result: about what one
-/// holds in memory until its commit (a key with its result's row about 350 bytes, a drafted
-/// record about 300, on a 1,000,000-node chain).
-const ITEM_BYTES: usize = 512;
+/// What a waiting key or record is counted as, beside its encoded result. One holds more
+/// (a key with its result's row about 350 bytes, a drafted record about 300): counting less
+/// lets a commit gather more of them, and a commit's cost is mostly the b-tree pages it
+/// rewrites, which a larger batch shares among more keys. Measured on a 1,000,000-node chain:
+/// 512 → 256 cut the cold run from 26.6 to 22.0 s for 70 MB more at its peak (1.82 GB).
+const ITEM_BYTES: usize = 256;
 
 /// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
 /// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
