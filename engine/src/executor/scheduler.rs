@@ -14,7 +14,7 @@ pub struct Scheduler {
     /// Unfinished dependencies per task.
     waiting: Vec<u32>,
     /// Tasks depending on each task (shared by every run of the plan).
-    dependents: std::sync::Arc<Vec<Vec<u32>>>,
+    dependents: std::sync::Arc<crate::plan::Adjacency>,
     ready: VecDeque<u32>,
     in_flight: usize,
     finished: usize,
@@ -29,7 +29,7 @@ pub struct Scheduler {
 struct Lifetimes {
     engine: std::sync::Arc<Engine>,
     order: Vec<NodeId>,
-    deps: std::sync::Arc<Vec<Vec<u32>>>,
+    deps: std::sync::Arc<crate::plan::Adjacency>,
 }
 
 impl std::fmt::Debug for Lifetimes {
