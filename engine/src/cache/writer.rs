@@ -440,7 +440,8 @@ fn run(
                     match item {
                         Item::Store { value, format, key } => {
                             pending.attempt(&key);
-                            let known = ask_first(&value) && stored.next().unwrap_or(false);
+                            let asked = ask_first(&value);
+                            let known = asked && stored.next().unwrap_or(false);
                             if known {
                                 pending.meta.push(key);
                                 continue;
@@ -469,6 +470,15 @@ fn run(
                                     pending.bytes += blob.bytes.len() + ITEM_BYTES;
                                     pending.blobs.push((value.version(), blob));
                                     pending.blob_keys.push((key, at));
+                                }
+                                // Not asked about first (small): the store may hold it in a
+                                // form this process cannot make (a fan-out's items, stored by
+                                // the workers that made them).
+                                Err(_)
+                                    if !asked
+                                        && results.contains(&value.version()).unwrap_or(false) =>
+                                {
+                                    pending.meta.push(key)
                                 }
                                 Err(why) => pending.unstorable(&key, why),
                             }
