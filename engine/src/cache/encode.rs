@@ -104,12 +104,15 @@ impl Encoders {
             self.done_tx.clone(),
         );
         let job = move || {
-            let outcome = match encode(&value, &format, &node, &warn) {
+            let outcome = match encode(&value, &format) {
                 Ok(blob) => match results.put(&version, &blob) {
                     Ok(()) => Outcome::Stored,
                     Err(e) => Outcome::StoreFailed(e.to_string()),
                 },
-                Err(why) => Outcome::Unencodable(why),
+                Err(e) => {
+                    e.say(&node, &warn);
+                    Outcome::Unencodable(e.why)
+                }
             };
             let _ = done.send((version, outcome));
         };
@@ -148,29 +151,44 @@ impl Encoders {
 
 /// Encodes a value for storage: `Err(why)` when it cannot be stored (with a warning, once).
 ///
+/// Why a value was not encoded, and whether that is news to the user (a type with no codec at
+/// all is not: its records say `uncached` with the reason).
+pub(super) struct NotEncoded {
+    pub(super) why: String,
+    news: bool,
+}
+
+impl NotEncoded {
+    /// Warns, once, that `node`'s value is kept in memory only, when that is news.
+    pub(super) fn say(&self, node: &str, warn: &Warnings) {
+        if self.news {
+            warn.once(format!("`{node}` is kept in memory only: {}", self.why));
+        }
+    }
+}
+
 /// A value is stored only if it survives the round trip: decoding the bytes must give a value
 /// with the same data version (postcard cannot decode self-describing types such as
 /// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
 /// says why, once. Types whose codec is [`exact`](crate::Codec::exact) (frames) skip the proof.
-pub(super) fn encode(
-    value: &Value,
-    format: &str,
-    node: &str,
-    warn: &Warnings,
-) -> Result<Blob, String> {
+pub(super) fn encode(value: &Value, format: &str) -> Result<Blob, NotEncoded> {
     let ty = value.value_type();
     let Some(codec) = ty.codec() else {
-        return Err(format!("its `{}` cannot be serialized", ty.short_name()));
+        return Err(NotEncoded {
+            why: format!("its `{}` cannot be serialized", ty.short_name()),
+            news: false,
+        });
     };
     let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
         Ok(bytes) => bytes,
         Err(e) => {
-            let why = format!(
-                "its `{}` cannot be encoded as {format}: {e}",
-                ty.short_name()
-            );
-            warn.once(format!("`{node}` is kept in memory only: {why}"));
-            return Err(why);
+            return Err(NotEncoded {
+                why: format!(
+                    "its `{}` cannot be encoded as {format}: {e}",
+                    ty.short_name()
+                ),
+                news: true,
+            })
         }
     };
     if codec.exact {
@@ -187,13 +205,14 @@ pub(super) fn encode(
             Err(e) => format!("decoding it fails ({e})"),
             _ => "the decoded value differs".into(),
         };
-        let why = format!(
-            "its `{}` does not survive a round trip through {format}: {why}; try \
-             #[node(cache(format = \"json\"))] or another type",
-            ty.short_name()
-        );
-        warn.once(format!("`{node}` is kept in memory only: {why}"));
-        return Err(why);
+        return Err(NotEncoded {
+            why: format!(
+                "its `{}` does not survive a round trip through {format}: {why}; try \
+                 #[node(cache(format = \"json\"))] or another type",
+                ty.short_name()
+            ),
+            news: true,
+        });
     }
     Ok(Blob {
         format: format.to_string(),

@@ -463,7 +463,7 @@ fn run(
                                 MetaWrite::Key { node, .. } => node.as_str(),
                                 _ => "?",
                             };
-                            match encode(&value, &format, node, &warn) {
+                            match encode(&value, &format) {
                                 Ok(blob) => {
                                     let at = pending.blobs.len();
                                     encoded.insert(value.version(), at);
@@ -480,7 +480,10 @@ fn run(
                                 {
                                     pending.meta.push(key)
                                 }
-                                Err(why) => pending.unstorable(&key, why),
+                                Err(e) => {
+                                    e.say(node, &warn);
+                                    pending.unstorable(&key, e.why)
+                                }
                             }
                         }
                         Item::Meta(w) => pending.record(w),
