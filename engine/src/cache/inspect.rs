@@ -504,6 +504,15 @@ impl Cache {
             },
             super::Place::Stores(_) => None,
         };
+        self.collect(policy, hold.as_ref())
+    }
+
+    /// What [`gc`](Self::gc) does once it holds the directory (`hold`; none for stores).
+    fn collect(
+        &self,
+        policy: GcPolicy,
+        hold: Option<&super::lease::GcHold>,
+    ) -> Result<GcReport, StoreError> {
         let runs = self.runs()?;
         let mut doomed: Vec<String> = Vec::new();
         if let Some(keep) = policy.keep_runs {
@@ -514,7 +523,7 @@ impl Cache {
             temp_files_removed: self.inner.results.sweep()?,
             ..GcReport::default()
         };
-        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, hold) {
             report.leases_removed = super::lease::sweep(dir, hold);
         }
         let mut remaining: Vec<&RunMeta> = runs
@@ -546,7 +555,7 @@ impl Cache {
         }
         // Counted once everything is deleted: a driver that read the last run's keys before
         // this (it saw the count before too) drops them as its run starts.
-        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, &hold) {
+        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, hold) {
             super::lease::count_gc(dir, hold)?;
         }
         Ok(report)
@@ -561,16 +570,23 @@ impl Cache {
     /// [`Cache::open`] starts an empty cache (this handle is not to be used afterwards).
     pub fn clear(&self) -> Result<GcReport, StoreError> {
         self.flush();
-        let cleared = self.gc(GcPolicy {
+        let everything = GcPolicy {
             keep_runs: Some(0),
             max_bytes: None,
-        });
-        match (cleared, &self.inner.place) {
-            (Ok(report), _) => Ok(report),
-            (Err(e), super::Place::Dir(dir)) => {
-                let Some(hold) = super::lease::hold_for_gc(dir)? else {
-                    return Err(e);
-                };
+        };
+        let super::Place::Dir(dir) = &self.inner.place else {
+            return self.gc(everything);
+        };
+        // The directory is held from here to the end: taken again after a failed collection,
+        // it could be found taken (another thread of this process forking a child between the
+        // two holds lends the child the first one's lock until it execs).
+        let Some(hold) = super::lease::hold_for_gc(dir)? else {
+            // A live run: gc says so, and collects only leftovers.
+            return self.gc(everything);
+        };
+        match self.collect(everything, Some(&hold)) {
+            Ok(report) => Ok(report),
+            Err(e) => {
                 let report = wipe(dir).map_err(|w| StoreError::Io {
                     context: format!(
                         "clearing {} failed ({e}), and so did removing its files",
@@ -581,7 +597,6 @@ impl Cache {
                 super::lease::count_gc(dir, &hold)?;
                 Ok(report)
             }
-            (Err(e), super::Place::Stores(_)) => Err(e),
         }
     }
 }
