@@ -129,27 +129,32 @@ struct TypeInfo {
 impl TypeInfo {
     /// What tells two descriptions apart: their functions' addresses (the same type described
     /// twice alike is one description).
-    fn identity(&self) -> [usize; 11] {
-        let codec = self.codec.map_or([0; 6], |c| {
+    fn identity(&self) -> [usize; 13] {
+        let codec = self.codec.map_or([0; 8], |c| {
             [
                 c.encode as usize,
                 c.decode as usize,
-                c.formats.as_ptr() as usize ^ (c.formats.len() << 1) ^ usize::from(c.exact),
+                c.formats.as_ptr() as usize,
+                c.formats.len(),
+                usize::from(c.exact),
                 c.stored_version as usize,
                 c.no_stored_form as usize,
                 1,
             ]
         });
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = codec;
         [
             self.type_name as usize,
             self.type_id as usize,
             self.fingerprint.map_or(0, |f| f as usize),
-            codec[0],
-            codec[1],
-            codec[2],
-            codec[3],
-            codec[4],
-            codec[5],
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+            c6,
+            c7,
             self.parse.map_or(0, |f| f as usize),
             self.size as usize,
         ]
@@ -157,7 +162,7 @@ impl TypeInfo {
 
     /// The one `'static` copy of this description (made the first time it is asked for).
     fn intern(self) -> ValueType {
-        type Table = std::collections::HashMap<[usize; 11], &'static TypeInfo>;
+        type Table = std::collections::HashMap<[usize; 13], &'static TypeInfo>;
         static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
         let mut table = TABLE
             .get_or_init(Default::default)
