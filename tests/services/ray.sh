@@ -11,7 +11,6 @@ venv="$PWD/.test-services/venv-$name"
 dir="${WEFT_SERVICES:-$PWD/.test-services/run}"
 mkdir -p "$dir"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 case "${1:-}" in
 packages) echo "python3 python3-venv curl" ;;
@@ -19,7 +18,35 @@ install)
   [ -x "$venv/bin/ray" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "ray[default]==2.60.0"; }
   ;;
 start)
-  gcs=$(free_port); dash=$(free_port)
+  # Every port the head listens on is chosen free here, not left to Ray's fixed defaults
+  # (dashboard agent 52365, runtime-env agent, metrics, client server 10001, workers from
+  # 10002): a second head on the machine (another checkout's tests, a benchmark) must not
+  # collide with this one. One python picks them all while holding each open, so no two are
+  # the same; the workers get a block of their own below the kernel's ephemeral range.
+  read -r gcs dash agent agent_grpc runtime_env metrics client node_mgr obj_mgr workers <<<"$(python3 - <<'PY'
+import random, socket
+held = []
+def free():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
+    return s.getsockname()[1]
+singles = [free() for _ in range(9)]
+def block_free(lo, n):
+    socks = []
+    try:
+        for p in range(lo, lo + n):
+            s = socket.socket(); socks.append(s); s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks: s.close()
+rng = random.SystemRandom()
+for _ in range(100):
+    lo = rng.randrange(20000, 32000 - 200)
+    if block_free(lo, 200): break
+print(*singles, lo)
+PY
+)"
   log="$dir/$name.log"
   # Ray's session directory holds unix sockets (paths <= 107 bytes): a short one under /tmp.
   tmp=$(mktemp -d /tmp/weft-ray.XXXXXX)
@@ -34,6 +61,11 @@ start)
   # --block keeps `ray start` in the foreground: its process group is the whole head.
   setsid "$venv/bin/ray" start --head --block --node-ip-address=127.0.0.1 --port="$gcs" \
     --dashboard-host=127.0.0.1 --dashboard-port="$dash" --include-dashboard=true \
+    --dashboard-agent-listen-port="$agent" --dashboard-agent-grpc-port="$agent_grpc" \
+    --runtime-env-agent-port="$runtime_env" --metrics-export-port="$metrics" \
+    --ray-client-server-port="$client" --node-manager-port="$node_mgr" \
+    --object-manager-port="$obj_mgr" --min-worker-port="$workers" \
+    --max-worker-port="$((workers + 199))" \
     --num-cpus=2 --resources='{"ssd": 2}' --disable-usage-stats --temp-dir="$tmp" >"$log" 2>&1 &
   echo $! >"$dir/$name.pid"
   url="http://127.0.0.1:$dash"
