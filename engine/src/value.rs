@@ -295,8 +295,10 @@ pub(crate) type Fallback = Box<dyn Fn(&[Option<Value>]) -> Result<AnyValue, Stri
 pub struct Value(Arc<Inner>);
 
 struct Inner {
-    version: DataVersion,
-    fingerprinted: bool,
+    /// The data version and whether it is a real fingerprint: given when the value is made
+    /// from a version (a cache hit, a frame read back), else found on first use (see
+    /// [`Value::new`]).
+    version: OnceLock<(DataVersion, bool)>,
     ty: ValueType,
     data: OnceLock<AnyValue>,
     /// How a lazy value gets its data (`None` for a value made in memory: most of them, so
@@ -351,12 +353,24 @@ impl Drop for Inner {
 }
 
 impl Value {
-    /// Wraps a value of type `ty`, fingerprinting it.
+    /// Wraps a value of type `ty`. It is fingerprinted when its version is first asked for
+    /// ([`version`](Self::version), [`is_fingerprinted`](Self::is_fingerprinted), equality),
+    /// not here: a run that never asks (no cache, no long-lived driver) never pays for it, and
+    /// a value that a node's adapter replaces before anyone asks (a Spark frame written out
+    /// for the cache, whose version is made from the files Spark wrote) is never fingerprinted
+    /// at all.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft::Value;
+    ///
+    /// let a = Value::new(Arc::new(7_u64), weft::value_type!(u64));
+    /// let b = Value::new(Arc::new(7_u64), weft::value_type!(u64));
+    /// assert!(a.is_fingerprinted());
+    /// assert_eq!(a.version(), b.version()); // the same content, the same version
+    /// ```
     pub fn new(data: AnyValue, ty: ValueType) -> Value {
-        match ty.fingerprint(&*data) {
-            Some(version) => Value::loaded(data, ty, version, true),
-            None => Value::loaded(data, ty, DataVersion::unique(), false),
-        }
+        Value::with_cell(data, ty, OnceLock::new())
     }
 
     /// Wraps a value of type `ty` whose version its maker gives: a Spark frame read back from
@@ -369,22 +383,35 @@ impl Value {
 
     /// A value already in memory, with its version.
     fn loaded(data: AnyValue, ty: ValueType, version: DataVersion, fingerprinted: bool) -> Value {
-        let cell = OnceLock::new();
-        let _ = cell.set(data);
+        Value::with_cell(data, ty, OnceLock::from((version, fingerprinted)))
+    }
+
+    /// A value in memory whose version is `version` (set, or found on first use).
+    fn with_cell(data: AnyValue, ty: ValueType, version: OnceLock<(DataVersion, bool)>) -> Value {
         Value(Arc::new(Inner {
             version,
-            fingerprinted,
             ty,
-            data: cell,
+            data: OnceLock::from(data),
             lazy: None,
         }))
+    }
+
+    /// The version and whether it is a fingerprint, found now if it was not yet: the
+    /// fingerprint of the data, or a version no other value has when its type has none.
+    fn versioned(&self) -> (DataVersion, bool) {
+        *self.0.version.get_or_init(|| {
+            let fingerprint = (self.0.data.get()).and_then(|d| self.0.ty.fingerprint(&**d));
+            match fingerprint {
+                Some(version) => (version, true),
+                None => (DataVersion::unique(), false),
+            }
+        })
     }
 
     /// A value known only by its version until first read (a cache hit, for instance).
     pub fn lazy(version: DataVersion, ty: ValueType, loader: Loader) -> Value {
         Value(Arc::new(Inner {
-            version,
-            fingerprinted: true,
+            version: OnceLock::from((version, true)),
             ty,
             data: OnceLock::new(),
             lazy: Some(Box::new(Lazy {
@@ -410,12 +437,12 @@ impl Value {
 
     /// The value's data version.
     pub fn version(&self) -> DataVersion {
-        self.0.version
+        self.versioned().0
     }
 
     /// Whether the version is a real content fingerprint.
     pub fn is_fingerprinted(&self) -> bool {
-        self.0.fingerprinted
+        self.versioned().1
     }
 
     /// The value's type.
@@ -470,13 +497,13 @@ impl Value {
 
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
-        self.0.version == other.0.version
+        self.version() == other.version()
     }
 }
 
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Value<{}>({})", self.0.ty.name(), self.0.version.short())
+        write!(f, "Value<{}>({})", self.0.ty.name(), self.version().short())
     }
 }
 
@@ -498,5 +525,43 @@ mod tests {
         assert!(std::ptr::eq(parsed.0, b.with_parser(None).0));
         assert!(!std::ptr::eq(a.0, crate::value_type!(String).0));
         assert_eq!(a.name(), "u64");
+    }
+
+    #[test]
+    fn a_value_is_fingerprinted_once_and_only_when_its_version_is_asked_for() {
+        use crate::fingerprint::{Fingerprint, FingerprintHasher};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        struct Counted(u64);
+        impl Fingerprint for Counted {
+            fn fingerprint(&self, h: &mut FingerprintHasher) {
+                CALLS.fetch_add(1, Ordering::SeqCst);
+                self.0.fingerprint(h);
+            }
+        }
+        let ty = crate::value_type!(Counted);
+        let a = Value::new(Arc::new(Counted(3)), ty);
+        let twin = a.clone();
+        assert_eq!(a.downcast_ref::<Counted>().map(|c| c.0), Some(3));
+        assert_eq!(CALLS.load(Ordering::SeqCst), 0, "made and read, not hashed");
+        assert!(a.is_fingerprinted());
+        assert_eq!(a.version(), twin.version());
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst),
+            1,
+            "hashed once, for every clone"
+        );
+        let b = Value::new(Arc::new(Counted(3)), ty);
+        assert_eq!(a, b, "the same content, the same version");
+        let c = Value::new(Arc::new(Counted(4)), ty);
+        assert_ne!(a, c);
+        assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+
+        // A type without a fingerprint: a version of its own, the same for every clone.
+        struct Opaque;
+        let o = Value::new(Arc::new(Opaque), crate::value_type!(Opaque));
+        assert!(!o.is_fingerprinted());
+        assert_eq!(o.version(), o.clone().version());
+        assert_ne!(o, Value::new(Arc::new(Opaque), crate::value_type!(Opaque)));
     }
 }

@@ -73,15 +73,21 @@ impl SparkAdapter {
         let Some(df) = data.downcast_ref::<DataFrame>() else {
             return Ok(value);
         };
-        // The server analyzed the plan when the value was fingerprinted; asked again only if
-        // it was not (one round trip per frame node saved).
-        let analysis = take_analysis(df).unwrap_or_else(|| {
-            outside_runtime(|| df.schema())
-                .map(|_| ())
-                .map_err(|e| e.message().to_string())
-        });
-        analysis.map_err(|e| NodeError::user(format!("Spark cannot analyze the frame: {e}")))?;
-        let out = match node.spec.tag(SPARK_TAG) {
+        let tag = node.spec.tag(SPARK_TAG);
+        if tag != Some("cache") {
+            // The frame's version is found now: the server analyzes the plan for it, and that
+            // analysis is the check (the cache asks for the version anyway). A frame written
+            // out for the cache is analyzed as Spark writes it instead, and its own version is
+            // never asked for: it is replaced by the frame read back.
+            value.version();
+            let analysis = take_analysis(df).unwrap_or_else(|| {
+                outside_runtime(|| df.schema())
+                    .map(|_| ())
+                    .map_err(|e| e.message().to_string())
+            });
+            analysis.map_err(|e| NodeError::user(analysis_failed(&e)))?;
+        }
+        let out = match tag {
             None => return Ok(value),
             Some("cache") => {
                 let location = self.location.as_deref().ok_or_else(|| {
@@ -110,6 +116,11 @@ impl SparkAdapter {
         };
         Ok(Value::new(Arc::new(out), node.spec.output()))
     }
+}
+
+/// A node's error when the server cannot analyze its frame (Spark's message).
+pub(crate) fn analysis_failed(spark_says: &str) -> String {
+    format!("Spark cannot analyze the frame: {spark_says}")
 }
 
 impl Adapter for SparkAdapter {

@@ -67,7 +67,7 @@ const ANALYSES_KEPT: usize = 256;
 
 /// What the server said when it last analyzed a frame for its version, by the frame's address:
 /// the [`SparkAdapter`](super::SparkAdapter) takes it instead of asking for the frame's schema
-/// again (a node's value is fingerprinted as it is made, before the adapter sees it). Only an
+/// again (the adapter asks for a node's value's version first, which fingerprints it). Only an
 /// address is kept, so an entry is no proof by itself: it is taken right after the value at
 /// that address was fingerprinted, and fingerprinting another frame at a reused address
 /// replaces it.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use spark_connect::DataFrame;
 
+use super::adapter::analysis_failed;
 use super::session::outside_runtime;
 use super::stored::{record_written, version_on_disk, StoredFrame};
 use crate::adapter::NodeInfo;
@@ -50,10 +51,17 @@ pub(crate) fn write_and_read(
     dir: &str,
 ) -> Result<(Arc<DataFrame>, DataVersion), String> {
     let (written, schema) = std::thread::scope(|s| {
-        let schema = s.spawn(|| outside_runtime(|| df.schema()).ok());
+        let schema = s.spawn(|| outside_runtime(|| df.schema()));
         let written = outside_runtime(|| df.write().mode("overwrite").parquet(dir));
-        (written, schema.join().ok().flatten())
+        (written, schema.join().ok())
     });
+    // The schema request is the frame's analysis: a plan the server cannot analyze (a bad
+    // column name) is reported as such, not as a failed write.
+    let schema = match schema {
+        Some(Err(e)) => return Err(analysis_failed(&e.message())),
+        Some(Ok(schema)) => Some(schema),
+        None => None,
+    };
     written.map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
     let stored = StoredFrame {
         dir: dir.to_string(),
