@@ -327,23 +327,39 @@ fn damaged_records_give_no_keys_and_are_dropped() {
     let dr = many_driver(&dir, N);
     dr.execute(&outputs, inputs! { "x" => 4u64 }).unwrap();
     drop(dr);
-    // Exchange two data versions inside the run's records (bytes the hash covers).
+    // Exchange two data versions inside the run's records (bytes the hash covers): two
+    // nodes' whose records share a body (a run's records are stored in parts, cut where its
+    // commits fell).
     let db = rusqlite::Connection::open(dir.join("meta.sqlite")).unwrap();
-    let (hash, mut body): (Vec<u8>, Vec<u8>) = db
-        .query_row("SELECT hash, bytes FROM record_bodies", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    let bodies: Vec<(Vec<u8>, Vec<u8>)> = db
+        .prepare("SELECT hash, bytes FROM record_bodies")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
     let versions = weft::Cache::open(&dir)
         .unwrap()
         .data_versions(None)
         .unwrap();
+    let at = |body: &[u8], v: &[u8; 32]| body.windows(32).position(|w| w == v);
     // (`n0` is `x` itself, whose version the records name as a dependency too.)
-    let (a, b) = (versions["n1"].as_bytes(), versions["n2"].as_bytes());
-    let at = |v: &[u8; 32]| body.windows(32).position(|w| w == v).unwrap();
-    let (ia, ib) = (at(a), at(b));
-    body[ia..ia + 32].copy_from_slice(b);
-    body[ib..ib + 32].copy_from_slice(a);
+    let (hash, mut body, (i, j)) = bodies
+        .into_iter()
+        .find_map(|(hash, body)| {
+            let mine: Vec<usize> = (1..N)
+                .filter(|i| at(&body, versions[&format!("n{i}")].as_bytes()).is_some())
+                .collect();
+            (mine.len() >= 2).then(|| (hash, body, (mine[0], mine[1])))
+        })
+        .expect("a body holding two nodes' records");
+    let (a, b) = (
+        *versions[&format!("n{i}")].as_bytes(),
+        *versions[&format!("n{j}")].as_bytes(),
+    );
+    let (ia, ib) = (at(&body, &a).unwrap(), at(&body, &b).unwrap());
+    body[ia..ia + 32].copy_from_slice(&b);
+    body[ib..ib + 32].copy_from_slice(&a);
     db.execute(
         "UPDATE record_bodies SET bytes = ?2 WHERE hash = ?1",
         rusqlite::params![hash, body],
@@ -353,8 +369,12 @@ fn damaged_records_give_no_keys_and_are_dropped() {
 
     let dr = many_driver(&dir, N);
     let out = dr.execute(&outputs, inputs! { "x" => 4u64 }).unwrap();
-    assert_eq!(*out.get::<u64>("n1").unwrap(), 8);
-    assert_eq!(*out.get::<u64>("n2").unwrap(), 12);
+    for k in [i, j] {
+        assert_eq!(
+            *out.get::<u64>(&format!("n{k}")).unwrap(),
+            4 * (k as u64 + 1)
+        );
+    }
     let warnings = dr.cache().unwrap().warnings();
     assert!(
         warnings
