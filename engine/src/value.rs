@@ -378,12 +378,7 @@ impl Value {
     /// (its fingerprint would be two requests to the server).
     #[cfg(feature = "spark")]
     pub(crate) fn with_version(data: AnyValue, ty: ValueType, version: DataVersion) -> Value {
-        Value::loaded(data, ty, version, true)
-    }
-
-    /// A value already in memory, with its version.
-    fn loaded(data: AnyValue, ty: ValueType, version: DataVersion, fingerprinted: bool) -> Value {
-        Value::with_cell(data, ty, OnceLock::from((version, fingerprinted)))
+        Value::with_cell(data, ty, OnceLock::from((version, true)))
     }
 
     /// A value in memory whose version is `version` (set, or found on first use).
