@@ -475,3 +475,49 @@ fn a_cached_spark_node_is_read_back_by_the_next_process() {
         )
     );
 }
+
+mod kept {
+    use weft::prelude::*;
+    use weft::spark::DataFrame;
+
+    /// Every person, written by Spark for the cache.
+    #[node(tags(spark = "cache"))]
+    pub fn everyone(raw_data: &DataFrame) -> DataFrame {
+        raw_data.clone()
+    }
+}
+
+#[test]
+fn a_small_cached_frame_comes_back_as_local_rows_and_a_large_one_as_a_scan() {
+    let rows = weft::spark::LOCAL_ROWS + 500;
+    let (dir, path) = csv("local-rows", rows);
+    let spark = weft::spark::connect(&remote()).expect("server");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::spark_flow::seed, crate::kept])
+        .with_adapter(SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy()))
+        .build()
+        .expect("valid graph");
+    let out = dr
+        .execute(
+            &["aggregated_stats", "everyone"],
+            inputs! { "spark_session" => spark, "people_csv" => path },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let files = |node: &str| {
+        let df = out.get::<DataFrame>(node).unwrap();
+        weft::spark::outside_runtime(|| df.input_files().map_err(|e| e.message()))
+            .expect("the server answers")
+    };
+    // Three rows: Spark is handed them as local data, and scans no file to collect them.
+    let stats = out.get::<DataFrame>("aggregated_stats").unwrap();
+    assert_eq!(counts(stats), adults_per_country(rows));
+    assert_eq!(files("aggregated_stats"), Vec::<String>::new());
+    // More rows than are kept local: read back by Spark from the directory it wrote.
+    let everyone = weft::spark::to_polars(out.get::<DataFrame>("everyone").unwrap()).unwrap();
+    assert_eq!(everyone.height(), rows);
+    let scanned = files("everyone");
+    assert!(
+        !scanned.is_empty() && scanned.iter().all(|f| f.contains("/spark/everyone-")),
+        "{scanned:?}"
+    );
+}

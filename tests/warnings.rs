@@ -172,3 +172,90 @@ fn a_stored_value_read_as_another_type_is_an_error() {
     drop(dr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+pub mod fragile {
+    use weft::prelude::*;
+    use weft::{CacheFormats, Fingerprint, FingerprintHasher};
+
+    /// A type whose `Fingerprint` panics on odd numbers (a bug in user code).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Fragile(pub u64);
+
+    impl Fingerprint for Fragile {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            assert!(
+                self.0.is_multiple_of(2),
+                "cannot fingerprint the odd {}",
+                self.0
+            );
+            self.0.fingerprint(h);
+        }
+    }
+
+    impl CacheFormats for Fragile {
+        const FORMATS: &'static [&'static str] = &["le"];
+        fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
+            Ok(self.0.to_le_bytes().to_vec())
+        }
+        fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
+            let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
+            Ok(Fragile(u64::from_le_bytes(raw)))
+        }
+    }
+
+    #[node]
+    pub fn made(n: &u64) -> Fragile {
+        Fragile(*n)
+    }
+
+    #[node]
+    pub fn read(given: &Fragile) -> u64 {
+        given.0 + 1
+    }
+}
+
+#[test]
+fn a_panicking_fingerprint_is_said_once_and_the_run_goes_on() {
+    use crate::fragile::Fragile;
+    let dir = weft_tests::temp_dir("warnings", "fragile");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::fragile])
+        .with_cache_config(weft::CacheConfig::at(&dir))
+        .build()
+        .unwrap();
+    // A node's value: kept in memory only, the panic's message in the warning; the run goes on
+    // and the process does not die (the cache's writer is not taken down by it).
+    let out = dr.execute(&["made"], inputs! { "n" => 3u64 }).unwrap();
+    assert_eq!(out.get::<Fragile>("made").unwrap(), &Fragile(3));
+    let said = dr
+        .warnings()
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        said.iter()
+            .any(|w| w.contains("`made` is kept in memory only")
+                && w.contains("panicked (cannot fingerprint the odd 3)")),
+        "{said:?}"
+    );
+    // An input: the nodes reading it run, and the warning names the input, its type and the
+    // panic.
+    let out = dr
+        .execute(&["read"], inputs! { "given" => Fragile(5) })
+        .unwrap();
+    assert_eq!(*out.get::<u64>("read").unwrap(), 6);
+    let panicked: Vec<_> = (dr.warnings().into_iter())
+        .filter(|w| matches!(w, Warning::FingerprintPanicked { .. }))
+        .collect();
+    assert_eq!(
+        panicked,
+        [Warning::FingerprintPanicked {
+            input: "given".into(),
+            ty: "Fragile".into(),
+            message: "cannot fingerprint the odd 5".into(),
+        }]
+    );
+    // A value whose fingerprint does not panic is cached as usual.
+    let out = dr.execute(&["made"], inputs! { "n" => 4u64 }).unwrap();
+    assert_eq!(out.get::<Fragile>("made").unwrap(), &Fragile(4));
+}

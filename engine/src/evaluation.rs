@@ -189,7 +189,7 @@ impl Engine {
                 std::thread::scope(|s| {
                     s.spawn(|| rt.block_on(fut))
                         .join()
-                        .unwrap_or_else(|p| Err(NodeError::Panic(crate::invoke::panic_message(&p))))
+                        .unwrap_or_else(|p| Err(NodeError::Panic(crate::panics::panic_message(&p))))
                 })
             }
         }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::error::NodeError;
 use crate::node::{Args, NodeBody, NodeSpec, OwnedArgs};
+use crate::panics::{in_node, panic_message};
 use crate::value::{AnyValue, Value};
 
 /// A runtime that can be dropped anywhere, even inside another runtime's async context.
@@ -67,42 +68,6 @@ pub(crate) async fn call_async(
     }
 }
 
-std::thread_local! {
-    /// How many node bodies this thread is inside (a body may run another's stack: a fan-out).
-    static IN_NODE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Installs, once per process, a panic hook that says nothing for a panic inside a node body
-/// (weft reports it once, as the node's error, naming the node: [`NodeError::Panic`]) and
-/// hands every other panic to the hook that was installed before (Rust's default, with its
-/// backtrace when `RUST_BACKTRACE` asks for one, or the application's).
-fn install_quiet_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if IN_NODE.with(std::cell::Cell::get) == 0 {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f` (a body, or one poll of it) as a node's: a panic in it is caught by the caller
-/// and is not printed by the panic hook.
-fn in_node<R>(f: impl FnOnce() -> R) -> R {
-    install_quiet_hook();
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            IN_NODE.with(|c| c.set(c.get().saturating_sub(1)));
-        }
-    }
-    IN_NODE.with(|c| c.set(c.get() + 1));
-    let _leave = Leave;
-    f()
-}
-
 /// A future whose panics while being polled are caught and returned.
 struct CatchPanic<F>(F);
 
@@ -137,17 +102,6 @@ pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a tokio runtime for async nodes: {e}"))
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
-    }
 }
 
 /// A synchronous body with a time limit runs on a thread of its own; past the limit the node

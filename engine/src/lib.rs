@@ -72,6 +72,7 @@ mod modifiers;
 mod module;
 mod node;
 mod outputs;
+mod panics;
 mod plan;
 mod probe;
 pub mod remote;

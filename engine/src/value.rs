@@ -393,14 +393,34 @@ impl Value {
 
     /// The version and whether it is a fingerprint, found now if it was not yet: the
     /// fingerprint of the data, or a version no other value has when its type has none.
+    ///
+    /// A `Fingerprint` that panics leaves the value unfingerprinted, like a type with none:
+    /// the panic is caught (not printed by the panic hook), and its message is what
+    /// [`unfingerprinted_because`](Self::unfingerprinted_because) says.
     fn versioned(&self) -> (DataVersion, bool) {
         *self.0.version.get_or_init(|| {
-            let fingerprint = (self.0.data.get()).and_then(|d| self.0.ty.fingerprint(&**d));
+            let fingerprint =
+                (self.0.data.get()).map(|d| crate::panics::catch(|| self.0.ty.fingerprint(&**d)));
             match fingerprint {
-                Some(version) => (version, true),
-                None => (DataVersion::unique(), false),
+                Some(Ok(Some(version))) => (version, true),
+                Some(Err(panic)) => {
+                    let version = DataVersion::unique();
+                    panicked::remember(version, panic);
+                    (version, false)
+                }
+                _ => (DataVersion::unique(), false),
             }
         })
+    }
+
+    /// Why the value has no fingerprint, when it is not its type's lack of one: its
+    /// `Fingerprint` panicked, with this message (`None` otherwise).
+    pub(crate) fn unfingerprinted_because(&self) -> Option<String> {
+        let (version, fingerprinted) = self.versioned();
+        if fingerprinted {
+            return None;
+        }
+        panicked::why(&version)
     }
 
     /// A value known only by its version until first read (a cache hit, for instance).
@@ -499,6 +519,34 @@ impl PartialEq for Value {
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Value<{}>({})", self.0.ty.name(), self.version().short())
+    }
+}
+
+/// The messages of `Fingerprint`s that panicked, by the version their value got instead (a
+/// version no other value has). A few are kept: they are there to be said once, by the cache or
+/// the driver, right after the value was versioned.
+mod panicked {
+    use std::sync::Mutex;
+
+    use crate::fingerprint::DataVersion;
+
+    const KEPT: usize = 64;
+
+    static PANICKED: Mutex<Vec<(DataVersion, String)>> = Mutex::new(Vec::new());
+
+    pub(super) fn remember(version: DataVersion, message: String) {
+        let mut table = PANICKED.lock().unwrap_or_else(|p| p.into_inner());
+        if table.len() >= KEPT {
+            table.remove(0);
+        }
+        table.push((version, message));
+    }
+
+    pub(super) fn why(version: &DataVersion) -> Option<String> {
+        let table = PANICKED.lock().unwrap_or_else(|p| p.into_inner());
+        (table.iter().rev())
+            .find(|(v, _)| v == version)
+            .map(|(_, m)| m.clone())
     }
 }
 

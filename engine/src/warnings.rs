@@ -31,6 +31,17 @@ pub enum Warning {
         /// The nodes that read it.
         consumers: Vec<String>,
     },
+    /// An input whose type's `Fingerprint` panicked: it counts as changed on this run, like an
+    /// input that cannot be fingerprinted (the panic is caught, and said here instead of by the
+    /// panic hook).
+    FingerprintPanicked {
+        /// The input's name.
+        input: String,
+        /// Its type (short name).
+        ty: String,
+        /// The panic's message.
+        message: String,
+    },
     /// From the persistent cache: a value kept in memory only, a stored result found corrupt
     /// or missing, metadata that could not be read or written.
     Cache(String),
@@ -59,6 +70,12 @@ impl fmt::Display for Warning {
                     .collect::<Vec<_>>()
                     .join(", "),
                 if consumers.len() == 1 { "s" } else { "" },
+            ),
+            Warning::FingerprintPanicked { input, ty, message } => write!(
+                f,
+                "the `weft::Fingerprint` of `{ty}` panicked on input `{input}` ({message}), so \
+                 the input counts as changed and the nodes reading it re-execute; fix the \
+                 `Fingerprint` impl of `{ty}`"
             ),
             Warning::Cache(message) => f.write_str(message),
         }

@@ -305,10 +305,16 @@ impl Inner {
             let why_not = if let Some(why) = unkeyable {
                 Some(why)
             } else if !value.is_fingerprinted() {
-                Some(format!(
-                    "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
-                    spec.output().short_name()
-                ))
+                Some(match value.unfingerprinted_because() {
+                    Some(panic) => format!(
+                        "its value, a `{}`, has no fingerprint: its `weft::Fingerprint` panicked ({panic})",
+                        spec.output().short_name()
+                    ),
+                    None => format!(
+                        "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
+                        spec.output().short_name()
+                    ),
+                })
             } else if value.value_type().codec().is_none() {
                 Some(format!(
                     "its value, a `{}`, cannot be serialized (derive serde's Serialize and Deserialize)",

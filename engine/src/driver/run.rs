@@ -42,8 +42,15 @@ impl Core {
                     .get(node.name())
                     .or_else(|| inputs.entries().get(node.name()))
                     .map(|(v, _)| Value::new(v.clone(), node.value_type()));
-                if v.as_ref().is_some_and(|v| !v.is_fingerprinted()) {
-                    self.warn_unfingerprintable(node);
+                if let Some(v) = v.as_ref().filter(|v| !v.is_fingerprinted()) {
+                    match v.unfingerprinted_because() {
+                        Some(message) => self.warnings.give(Warning::FingerprintPanicked {
+                            input: node.name().to_string(),
+                            ty: node.value_type().short_name(),
+                            message,
+                        }),
+                        None => self.warn_unfingerprintable(node),
+                    }
                 }
                 state.db.set_external(id as NodeId, v, Durability::LOW);
             }

@@ -25,7 +25,9 @@ pub const SPARK_TAG: &str = "spark";
 /// - **`#[node(tags(spark = "cache"))]`**: Spark writes the frame as parquet under the cache
 ///   location ([`cache_at`](Self::cache_at)) and the node's value is that directory read back:
 ///   the rest of the run reads it, and the persistent cache stores it, so a later run (another
-///   process) with the same key reads it instead of running the plan again.
+///   process) with the same key reads it instead of running the plan again. A small frame in a
+///   local directory ([`LOCAL_ROWS`](super::LOCAL_ROWS)) is read back as local rows, which
+///   Spark collects without a scan job.
 /// - **`#[node(tags(spark = "persist"))]`**: the frame is persisted (memory and disk) on the
 ///   cluster: the seed's "cache DataFrames accessed multiple times" for a frame several nodes
 ///   read within a run.

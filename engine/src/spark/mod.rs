@@ -62,12 +62,14 @@ mod adapter;
 mod columns;
 mod frame;
 mod limit;
+mod local;
 mod materialize;
 mod session;
 mod stored;
 
 pub use adapter::{SparkAdapter, SPARK_TAG};
 pub use limit::RowLimit;
+pub use local::{LOCAL_BYTES, LOCAL_ROWS};
 pub use session::{connect, outside_runtime, reading_session, ConnectError};
 pub use stored::SPARK_PARQUET;
 

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use spark_connect::DataFrame;
 
 use super::frame::{local_path, size_and_mtime};
+use super::local::read_small;
 use super::session::reading_session;
 use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
 use crate::value::CacheFormats;
@@ -70,8 +71,14 @@ impl StoredFrame {
         serde_json::to_string(self).unwrap_or_else(|_| self.dir.clone())
     }
 
-    /// The directory read back by `session`, with the schema when it is known.
+    /// The directory read back by `session`, with the schema when it is known: a small local
+    /// directory as local data ([`read_small`]), else a parquet scan by Spark.
     pub(crate) fn read(&self, session: &spark_connect::SparkSession) -> DataFrame {
+        if let Some(small) =
+            (self.schema.as_deref()).and_then(|s| read_small(&self.dir, s, session))
+        {
+            return small;
+        }
         let reader = session.read();
         match &self.schema {
             Some(schema) => reader.schema(schema.clone()),
@@ -112,7 +119,7 @@ pub(crate) fn version_on_disk(dir: &str) -> Option<DataVersion> {
 /// The data files Spark lists in `dir`: its files whose names do not start with `_` or `.`;
 /// `None` when it cannot be read or holds a directory (a partitioned layout, which weft does
 /// not write).
-fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
+pub(crate) fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
     let mut out = BTreeSet::new();
     for entry in std::fs::read_dir(dir).ok()? {
         let entry = entry.ok()?;
