@@ -151,12 +151,26 @@ def _executable(path):
     return path
 
 
-def run_task(line, argv, *deps):
+def run_task(line, argv, *deps, event=None):
     """The cluster task: weft task `line` run by this thread's worker process of the flow.
 
     `deps` are the earlier tasks' results: unused, they are there so the cluster's scheduler
-    orders and places this task after them."""
+    orders and places this task after them. With `event=(TOPIC, KEY)` (Dask), the answer is
+    also published as a Dask event on TOPIC, which the scheduler pushes to the bridge as the
+    task ends (see `Dask.when_done`); it is returned in any case."""
     del deps
+    answer = _run_task(line, argv)
+    if event is not None:
+        try:
+            from distributed import get_worker
+
+            get_worker().log_event(event[0], {"key": event[1], "answer": answer})
+        except Exception:  # noqa: BLE001 - the bridge gathers the returned answer instead
+            pass
+    return answer
+
+
+def _run_task(line, argv):
     argv = [_executable(argv[0])] + list(argv[1:])
     # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
     st = os.stat(argv[0])
@@ -210,6 +224,13 @@ class Dask:
         shutil.copyfile(here, copy)
         self.client.upload_file(copy)
         self.module = importlib.import_module(name)
+        # Answers come back as events pushed by the scheduler (one topic per bridge), not by
+        # gathering each task's result from its worker: a round trip per task saved.
+        self.topic = name
+        self.lock = threading.Lock()
+        self.waiting = {}  # key -> callback, until the answer is delivered
+        self.early = {}  # key -> answer, an event that came before `when_done`
+        self.client.subscribe_topic(self.topic, self._on_event)
         self.declared = {}
         for w in self.client.scheduler_info()["workers"].values():
             for k, v in (w.get("resources") or {}).items():
@@ -248,15 +269,59 @@ class Dask:
     def submit(self, key, line, argv, deps, wanted):
         # The module the workers have (uploaded), not __main__.
         return self.client.submit(self.module.run_task, line, argv, *deps, key=key, pure=False,
-                                  retries=0, resources=wanted or None)
+                                  retries=0, resources=wanted or None,
+                                  event=(self.topic, key))
 
     def when_done(self, fut, callback):
-        # The result is fetched on the client's event loop, concurrently with the others. (A
-        # done-callback calling `result()` fetched them one at a time, each a round trip to a
-        # worker, on Dask's single callback thread: the bridge's per-task cost.)
-        self.client.loop.add_callback(self._deliver, fut, callback)
+        """Calls `callback` once with the task's answer: from its event (pushed by the
+        scheduler before it says the task is done), or, when the task failed, was cancelled or
+        its event did not come, from the future itself (a round trip to a worker)."""
+        with self.lock:
+            answer = self.early.pop(fut.key, None)
+            if answer is None:
+                self.waiting[fut.key] = callback
+        if answer is not None:
+            callback(answer)
+            return
+        fut.add_done_callback(self._done)
+
+    def _take(self, key):
+        with self.lock:
+            return self.waiting.pop(key, None)
+
+    def _on_event(self, event):
+        msg = event[1]
+        key, answer = msg["key"], msg["answer"]
+        with self.lock:
+            callback = self.waiting.pop(key, None)
+            if callback is None:
+                # Before `when_done` (or a second run of a task Dask ran again): kept until
+                # the end of the run.
+                self.early[key] = answer
+        if callback is not None:
+            callback(answer)
+
+    def forget(self):
+        with self.lock:
+            self.early.clear()
+
+    def _done(self, fut):
+        # Dask's callback thread. An event sent as the task ended reaches the client before
+        # the scheduler says the task is done (both in order on one stream), so a finished
+        # task's answer is normally in already; a task that failed sent none.
+        loop = self.client.loop
+        if fut.status == "finished":
+            loop.add_callback(lambda: loop.call_later(1.0, self._fallback, fut))
+        else:
+            loop.add_callback(self._fallback, fut)
+
+    def _fallback(self, fut):
+        callback = self._take(fut.key)
+        if callback is not None:
+            self.client.loop.add_callback(self._deliver, fut, callback)
 
     async def _deliver(self, fut, callback):
+        # Fetched on the client's event loop, concurrently with the others.
         try:
             [result] = await self.client.gather([fut], asynchronous=True)
         except BaseException as e:  # noqa: BLE001 - cancelled, a lost worker, the task's error
@@ -435,6 +500,9 @@ class Bridge:
             elif op == "forget":
                 self.futures.clear()
                 self.failed.clear()
+                forget = getattr(self.backend, "forget", None)
+                if forget is not None:
+                    forget()
 
 
 def main(args):
