@@ -521,3 +521,55 @@ fn a_small_cached_frame_comes_back_as_local_rows_and_a_large_one_as_a_scan() {
         "{scanned:?}"
     );
 }
+
+#[test]
+fn a_frame_made_from_frames_is_versioned_by_its_code_and_its_inputs() {
+    use weft::spark::{col, lit};
+    use weft::{value_type, NodeSpec};
+    let (dir, path) = csv("derived", 40);
+    let spark = weft::spark::connect(&remote()).expect("server");
+    // `adults` reads only a frame: its version is made from its code version and its input's
+    // version, without asking the server; `raw_data` reads the session (a source): the
+    // server's analysis of its plan and of the file it scans.
+    let driver = |code: &str| {
+        let adults = NodeSpec::builder("adults", value_type!(DataFrame))
+            .param("raw_data", value_type!(DataFrame))
+            .code_version(code)
+            .sync(|a| {
+                Ok(std::sync::Arc::new(
+                    a.get::<DataFrame>(0)?.filter(col("age").gt(lit(18))),
+                ))
+            });
+        Builder::new()
+            .with_modules(weft::modules![crate::spark_flow::seed])
+            .with_nodes(vec![adults])
+            .with_adapter(SparkAdapter::new())
+            .build()
+            .expect("valid graph")
+    };
+    let versions = |dr: &Driver| {
+        let out = dr
+            .execute(
+                &["raw_data", "adults"],
+                inputs! { "spark_session" => spark.clone(), "people_csv" => path.clone() },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let adults = weft::spark::to_polars(out.get::<DataFrame>("adults").unwrap()).unwrap();
+        assert!(adults.height() > 0);
+        let v = |n: &str| out.value(n).unwrap().version();
+        (v("raw_data"), v("adults"))
+    };
+    let (raw1, adults1) = versions(&driver("v1"));
+    // The same code and the same input: the same version, from another driver.
+    assert_eq!(versions(&driver("v1")), (raw1, adults1));
+    // Another code version, the same plan: another version (the source's is the plan's).
+    let (raw2, adults2) = versions(&driver("v2"));
+    assert_eq!(raw2, raw1);
+    assert_ne!(adults2, adults1);
+    // The file changed: the source's version changes, and so does the frame made from it.
+    write_people(Path::new(&path), 41);
+    let (raw3, adults3) = versions(&driver("v1"));
+    assert_ne!(raw3, raw1);
+    assert_ne!(adults3, adults1);
+    drop(dir);
+}

@@ -10,6 +10,7 @@ use super::materialize::{directory, write_and_read};
 use super::session::outside_runtime;
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult};
 use crate::error::NodeError;
+use crate::fingerprint::{data_version_with, DataVersion, Fingerprint};
 use crate::value::Value;
 
 /// The tag key that asks for more than a lazy frame: `#[node(tags(spark = "cache"))]` or
@@ -76,21 +77,35 @@ impl SparkAdapter {
             return Ok(value);
         };
         let tag = node.spec.tag(SPARK_TAG);
+        // A node whose inputs are all frames: its version is made from theirs (no round trip).
+        let derived = derived_version(node);
         if tag != Some("cache") {
-            // The frame's version is found now: the server analyzes the plan for it, and that
-            // analysis is the check (the cache asks for the version anyway). A frame written
-            // out for the cache is analyzed as Spark writes it instead, and its own version is
-            // never asked for: it is replaced by the frame read back.
-            value.version();
-            let analysis = take_analysis(df).unwrap_or_else(|| {
+            // The frame is analyzed now, so that a bad column fails this node. A source's
+            // version is found by the server's analysis of the plan, which is the check (the
+            // cache asks for the version anyway); a derived one's check is a schema request. A
+            // frame written out for the cache is analyzed as Spark writes it instead, and its
+            // own version is never asked for: it is replaced by the frame read back.
+            let analysis = match derived {
+                Some(_) => None,
+                None => {
+                    value.version();
+                    take_analysis(df)
+                }
+            };
+            let analysis = analysis.unwrap_or_else(|| {
                 outside_runtime(|| df.schema())
                     .map(|_| ())
                     .map_err(|e| e.message().to_string())
             });
             analysis.map_err(|e| NodeError::user(analysis_failed(&e)))?;
         }
+        let versioned = |frame: crate::value::AnyValue| match derived {
+            Some(version) => Value::with_version(frame, node.spec.output(), version),
+            None => Value::new(frame, node.spec.output()),
+        };
         let out = match tag {
-            None => return Ok(value),
+            None if derived.is_none() => return Ok(value),
+            None => return Ok(versioned(data.clone())),
             Some("cache") => {
                 let location = self.location.as_deref().ok_or_else(|| {
                     NodeError::user(
@@ -116,8 +131,36 @@ impl SparkAdapter {
                 )))
             }
         };
-        Ok(Value::new(Arc::new(out), node.spec.output()))
+        Ok(versioned(Arc::new(out)))
     }
+}
+
+/// The data version of the frame of a node whose inputs are all Spark frames (at least one):
+/// made from the node's code version and its inputs' versions, as its cache key is, without
+/// asking the server. Such a node's plan is built from its inputs' plans, so what it reads is
+/// what they read; a node that reads data itself takes the session (a source), and its
+/// frame's version is the server's analysis of the plan and of the files it scans (see
+/// [`frame`](super::frame)). `None` for a source, or a node with any other input.
+fn derived_version(node: &NodeInfo<'_>) -> Option<DataVersion> {
+    let frame = TypeId::of::<DataFrame>();
+    let frames_only = !node.inputs.is_empty()
+        && (node.inputs.iter())
+            .all(|(_, v)| v.as_ref().is_some_and(|v| v.value_type().id() == frame));
+    if !frames_only {
+        return None;
+    }
+    Some(data_version_with::<DataFrame>(|h| {
+        h.write(b"spark frame made from frames");
+        node.spec.name().fingerprint(h);
+        node.spec.code_version().fingerprint(h);
+        h.write_len(node.inputs.len());
+        for (name, v) in node.inputs {
+            name.fingerprint(h);
+            if let Some(v) = v {
+                h.write(v.version().as_bytes());
+            }
+        }
+    }))
 }
 
 /// A node's error when the server cannot analyze its frame (Spark's message).

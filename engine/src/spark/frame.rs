@@ -1,5 +1,9 @@
 //! A Spark frame's data version, found without pulling data.
 //!
+//! This is the version of a *source*'s frame (a node that takes the session) and of a frame
+//! given as an input; a node whose inputs are all frames gets one made from theirs instead,
+//! without a round trip (see the adapter's `derived_version`).
+//!
 //! blake3 over what the server says about the frame's plan, asked without running it (two
 //! `AnalyzePlan` requests): Spark's `semantic_hash` of the analyzed plan, and every file the
 //! plan scans (`input_files`) with its size and modification time. The cache key of the node

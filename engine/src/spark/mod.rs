@@ -10,7 +10,8 @@
 //!   `SPARK_INPUT_CHECK` is built in: the graph checks types by identity); a wrong type is a
 //!   build or input error naming the input and both types.
 //! - **Data versions without pulling data** ([`DataFrame`]'s `Fingerprint`): Spark's semantic
-//!   hash of the plan and the files it scans, by size and modification time.
+//!   hash of the plan and the files it scans, by size and modification time; for a node
+//!   whose inputs are all frames, made from its code version and theirs (no round trip).
 //! - **[`SparkAdapter`]**: analysis errors (a bad column name) fail the node that made them;
 //!   `tags(spark = "cache")` writes a frame as parquet under a location you choose and reads it
 //!   back, so later runs hit the cache instead of recomputing; `tags(spark = "persist")`
