@@ -37,6 +37,13 @@ pub const LOCAL_BYTES: u64 = 1 << 20;
 /// The frame Spark wrote to `dir` (schema `schema`, Spark's JSON form) as a local relation of
 /// `session`, or `None` when it is not small, local and of plain types (see the module).
 pub(crate) fn read_small(dir: &str, schema: &str, session: &SparkSession) -> Option<DataFrame> {
+    let (rows, spark_schema) = small_rows(dir, schema)?;
+    session.create_dataframe(rows, spark_schema).ok()
+}
+
+/// The rows of the frame Spark wrote to `dir`, with its schema, when it is small, local and of
+/// plain types; `None` otherwise (Spark reads it back instead).
+fn small_rows(dir: &str, schema: &str) -> Option<(Vec<Row>, DataType)> {
     let spark_schema = DataType::from_json_str(schema).ok()?;
     let DataType::Struct { fields } = &spark_schema else {
         return None;
@@ -73,7 +80,7 @@ pub(crate) fn read_small(dir: &str, schema: &str, session: &SparkSession) -> Opt
             }
         }
     }
-    session.create_dataframe(rows, spark_schema).ok()
+    Some((rows, spark_schema))
 }
 
 /// Whether a column of Spark type `t` is read back locally.
@@ -131,4 +138,93 @@ fn value_at(t: &DataType, c: &dyn Array, i: usize) -> Option<Value> {
         (DataType::Date, ArrowType::Date32) => Value::Date(c.as_primitive::<Date32Type>().value(i)),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    /// A directory as Spark leaves it: one parquet file of `columns`, `_SUCCESS` and a
+    /// checksum file (neither is data).
+    fn written(name: &str, columns: Vec<(&str, ArrayRef)>) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("weft-local-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let file = File::create(dir.join("part-00000.snappy.parquet")).unwrap();
+        let mut w = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        std::fs::write(dir.join("_SUCCESS"), b"").unwrap();
+        std::fs::write(dir.join(".part-00000.snappy.parquet.crc"), b"crc").unwrap();
+        dir
+    }
+
+    fn schema(fields: &[(&str, &str)]) -> String {
+        let fields: Vec<String> = (fields.iter())
+            .map(|(n, t)| {
+                format!(r#"{{"name":"{n}","type":"{t}","nullable":true,"metadata":{{}}}}"#)
+            })
+            .collect();
+        format!(r#"{{"type":"struct","fields":[{}]}}"#, fields.join(","))
+    }
+
+    #[test]
+    fn a_small_directory_of_plain_columns_is_read_as_rows() {
+        let dir = written(
+            "plain",
+            vec![
+                (
+                    "country",
+                    Arc::new(StringArray::from(vec![Some("de"), None])),
+                ),
+                ("n", Arc::new(Int64Array::from(vec![3, 4]))),
+                ("share", Arc::new(Float64Array::from(vec![0.25, 0.75]))),
+            ],
+        );
+        let at = dir.to_string_lossy().into_owned();
+        let s = schema(&[("country", "string"), ("n", "long"), ("share", "double")]);
+        let (rows, _) = small_rows(&format!("file:{at}"), &s).expect("read locally");
+        let values: Vec<Vec<Value>> = rows.into_iter().map(Row::into_values).collect();
+        assert_eq!(
+            values,
+            vec![
+                vec![
+                    Value::String("de".into()),
+                    Value::Long(3),
+                    Value::Double(0.25)
+                ],
+                vec![Value::Null, Value::Long(4), Value::Double(0.75)],
+            ]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn anything_else_is_left_to_spark() {
+        let ints = |n: i32| -> ArrayRef { Arc::new(Int32Array::from_iter_values(0..n)) };
+        let dir = written("small", vec![("n", ints(3))]);
+        let at = dir.to_string_lossy().into_owned();
+        assert!(small_rows(&at, &schema(&[("n", "integer")])).is_some());
+        // A type that is not read locally (a timestamp's time zone is Spark's to apply).
+        assert!(small_rows(&at, &schema(&[("n", "timestamp")])).is_none());
+        // The file's column is not what Spark's type reads back as.
+        assert!(small_rows(&at, &schema(&[("n", "long")])).is_none());
+        // A column the files do not have.
+        assert!(small_rows(&at, &schema(&[("m", "integer")])).is_none());
+        // Not local.
+        assert!(small_rows(&format!("s3a://bucket{at}"), &schema(&[("n", "integer")])).is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+        // More rows than are kept local.
+        let dir = written("many", vec![("n", ints(LOCAL_ROWS as i32 + 1))]);
+        let at = dir.to_string_lossy().into_owned();
+        assert!(small_rows(&at, &schema(&[("n", "integer")])).is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
