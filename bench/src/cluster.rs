@@ -69,14 +69,17 @@ fn on_cluster(builder: Builder, kind: &str, address: &str, python: &str, name: &
                 .args([name]),
         ),
         #[cfg(feature = "dask")]
-        "dask" => builder.with_remote_executor(
-            weft::remote::DaskExecutor::new()
+        "dask" => {
+            let dask = weft::remote::DaskExecutor::new()
                 .address(address)
                 .python(python)
                 .program(&exe)
-                .in_flight(in_flight())
-                .args([name]),
-        ),
+                .args([name]);
+            builder.with_remote_executor(match in_flight() {
+                Some(n) => dask.in_flight(n),
+                None => dask,
+            })
+        }
         other => {
             let _ = (builder, address, python, exe, name);
             eprintln!("weft-bench was built without the `{other}` feature");
@@ -85,13 +88,13 @@ fn on_cluster(builder: Builder, kind: &str, address: &str, python: &str, name: &
     }
 }
 
-/// Tasks in flight (`WEFT_BENCH_IN_FLIGHT`, default the executors' own default, 16).
+/// Tasks in flight on Dask when `WEFT_BENCH_IN_FLIGHT` says (else the executor's default:
+/// four per worker thread of the cluster, at least 16).
 #[cfg(feature = "dask")]
-fn in_flight() -> usize {
+fn in_flight() -> Option<usize> {
     std::env::var("WEFT_BENCH_IN_FLIGHT")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16)
 }
 
 /// Median seconds of `reps` runs of shape `name` on one driver over `kind`, after one

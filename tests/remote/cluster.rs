@@ -198,6 +198,24 @@ mod ray_only {
         );
     }
 
+    /// With no `in_flight` given, the driver keeps four tasks in flight per CPU of the cluster
+    /// (at least 16), as the job's bridge found them; a number given is kept.
+    #[test]
+    fn tasks_in_flight_are_sized_by_the_cluster_unless_given() {
+        use weft::remote::RemoteExecutor;
+        let ray = crate::cluster::ray();
+        assert_eq!((ray.cluster_threads(), ray.slots()), (None, 16));
+        ray.begin_run("sizing").unwrap();
+        // tests/services/ray.sh starts the head with --num-cpus=2.
+        assert_eq!(ray.cluster_threads(), Some(2));
+        assert_eq!(ray.slots(), 16);
+        ray.end_run();
+        let given = crate::cluster::ray().in_flight(40);
+        given.begin_run("sizing-given").unwrap();
+        assert_eq!((given.cluster_threads(), given.slots()), (Some(2), 40));
+        given.end_run();
+    }
+
     #[test]
     fn a_job_that_cannot_start_fails_with_its_log() {
         // A Python that does not exist on the head: the job fails, its log says why.
@@ -383,6 +401,27 @@ mod dask_only {
         drop(out);
         drop(dr);
         assert_eq!(processes_of(&exe), Vec::<u32>::new());
+    }
+
+    /// With no `in_flight` given, the driver keeps four tasks in flight per worker thread the
+    /// scheduler has (at least 16), as the bridge found it on connecting; a number given is
+    /// kept.
+    #[test]
+    fn tasks_in_flight_are_sized_by_the_cluster_unless_given() {
+        use weft::remote::RemoteExecutor;
+        let dask = super::dask();
+        assert_eq!((dask.cluster_threads(), dask.slots()), (None, 16));
+        dask.begin_run("sizing").unwrap();
+        // tests/services/dask.sh: two workers of one thread each (one may be restarting).
+        let threads = dask.cluster_threads();
+        assert!(matches!(threads, Some(1..=2)), "{threads:?}");
+        assert_eq!(dask.slots(), 16);
+        dask.end_run();
+        let given = super::dask().in_flight(3);
+        given.begin_run("sizing-given").unwrap();
+        assert!(given.cluster_threads().is_some());
+        assert_eq!(given.slots(), 3);
+        given.end_run();
     }
 
     #[test]

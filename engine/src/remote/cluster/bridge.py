@@ -13,7 +13,7 @@ for S seconds (Dask; the driver sets it).
 In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...]}
      {"op": "cancel", "id": N}
      {"op": "forget"}                     (end of a run: finished futures are released)
-Out: {"ready": {"cluster": "...", "resources": {...}}} once, or {"fatal": "..."}
+Out: {"ready": {"cluster": "...", "resources": {...}, "threads": N}} once, or {"fatal": "..."}
      {"id": N, "report": {...}} | {"id": N, "crashed": "..."} | {"id": N, "error": "..."}
 
 Each weft task becomes one cluster task (`run_task`) whose arguments include the futures of the
@@ -232,7 +232,10 @@ class Dask:
         self.early = {}  # key -> answer, an event that came before `when_done`
         self.client.subscribe_topic(self.topic, self._on_event)
         self.declared = {}
-        for w in self.client.scheduler_info()["workers"].values():
+        # How many tasks the cluster runs at once (the driver keeps a few per thread in flight).
+        self.threads = 0
+        for w in self.client.scheduler_info(n_workers=-1)["workers"].values():
+            self.threads += int(w.get("nthreads") or 0)
             for k, v in (w.get("resources") or {}).items():
                 self.declared[k] = max(self.declared.get(k, 0), v)
 
@@ -358,6 +361,7 @@ class Ray:
         self.ray = ray
         ray.init(address="auto", logging_level="WARNING", log_to_driver=True)
         self.declared = dict(ray.cluster_resources())
+        self.threads = int(self.declared.get("CPU", 0))
         import bridge  # the module in the job's working directory, importable by Ray's workers
 
         self.remote = ray.remote(bridge.run_task)
@@ -530,7 +534,7 @@ def main(args):
     grace = float(os.environ.get("WEFT_NO_WORKERS_S") or 0) or None
     bridge = Bridge(backend, argv, out, grace)
     bridge.send({"ready": {"cluster": backend.describe(), "resources": backend.declared,
-                           "protocol": PROTOCOL}})
+                           "threads": backend.threads, "protocol": PROTOCOL}})
     try:
         bridge.serve(lines)
     finally:

@@ -23,6 +23,10 @@ const CANCEL_POLL: Duration = Duration::from_millis(50);
 pub(crate) struct Ready {
     /// The bridge's protocol.
     pub(crate) protocol: u32,
+    /// How many tasks the cluster runs at once (Dask: its workers' threads; Ray: its CPUs), as
+    /// the bridge found it.
+    #[serde(default)]
+    pub(crate) threads: Option<usize>,
 }
 
 /// One line from the bridge.
@@ -58,6 +62,8 @@ pub(crate) struct Connection {
     /// Which task stored each data version (hex) this connection has seen reported.
     produced: Mutex<HashMap<String, u64>>,
     next: AtomicU64,
+    /// The cluster's size as the bridge found it when it started.
+    threads: Option<usize>,
 }
 
 impl Connection {
@@ -120,7 +126,14 @@ impl Connection {
             waiting,
             produced: Mutex::default(),
             next: AtomicU64::new(0),
+            threads: ready.threads.filter(|&t| t > 0),
         })
+    }
+
+    /// How many tasks the cluster ran at once when the bridge started (`None`: it did not say,
+    /// or it had no worker then).
+    pub(crate) fn threads(&self) -> Option<usize> {
+        self.threads
     }
 
     /// Why the bridge is gone, if it is.

@@ -53,7 +53,8 @@ impl Default for DaskExecutor {
 
 impl DaskExecutor {
     /// A backend on a `LocalCluster` started for it, with the bridge run by `$WEFT_PYTHON` (or
-    /// `python3`), the workers being this program, and 16 tasks in flight at most.
+    /// `python3`), the workers being this program, and tasks in flight sized by the cluster
+    /// (see [`in_flight`](Self::in_flight)).
     pub fn new() -> DaskExecutor {
         DaskExecutor {
             address: None,
@@ -83,6 +84,23 @@ impl DaskExecutor {
     pub fn no_workers_timeout(mut self, bound: Duration) -> Self {
         self.no_workers = bound.max(Duration::from_secs(1));
         self
+    }
+
+    /// How many tasks the cluster runs at once — its workers' threads, summed — as weft found
+    /// it when it connected (at the first run); `None` before, or when it had no worker then.
+    /// Sizes the default [`in_flight`](Self::in_flight).
+    ///
+    /// ```
+    /// // Not connected yet: unknown, and 16 tasks in flight.
+    /// use weft::remote::{DaskExecutor, RemoteExecutor};
+    /// let dask = DaskExecutor::new().address("tcp://127.0.0.1:8786");
+    /// assert_eq!(dask.cluster_threads(), None);
+    /// assert_eq!(dask.slots(), 16);
+    /// ```
+    pub fn cluster_threads(&self) -> Option<usize> {
+        (self.bridge.lock().unwrap_or_else(|p| p.into_inner()))
+            .as_ref()
+            .and_then(|b| b.conn.threads())
     }
 
     fn where_(&self) -> String {
@@ -209,8 +227,11 @@ impl RemoteExecutor for DaskExecutor {
         }
     }
 
+    /// The number given to [`in_flight`](Self::in_flight), or four per worker thread of the
+    /// cluster (between 16 and 1,024) once weft has connected to it: the scheduler's
+    /// `nthreads`, summed over the workers it had then.
     fn slots(&self) -> usize {
-        self.options.slots
+        self.options.slots(self.cluster_threads())
     }
 
     fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {

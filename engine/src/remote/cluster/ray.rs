@@ -89,8 +89,8 @@ impl Default for RayExecutor {
 
 impl RayExecutor {
     /// A backend on the Ray dashboard at `http://127.0.0.1:8265`, whose jobs run the bridge with
-    /// `$WEFT_PYTHON` (or `python3`) on the head, ship this program, and have 16 tasks in
-    /// flight at most.
+    /// `$WEFT_PYTHON` (or `python3`) on the head, ship this program, and have tasks in flight
+    /// sized by the cluster (see [`in_flight`](Self::in_flight)).
     pub fn new() -> RayExecutor {
         RayExecutor {
             address: "http://127.0.0.1:8265".into(),
@@ -125,6 +125,23 @@ impl RayExecutor {
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.push((key.into(), value.into()));
         self
+    }
+
+    /// How many CPUs the cluster has (`ray.cluster_resources()`), as the job's bridge found
+    /// them when it started (at the first run); `None` before. Sizes the default
+    /// [`in_flight`](Self::in_flight).
+    ///
+    /// ```
+    /// // No job yet: unknown, and 16 tasks in flight.
+    /// use weft::remote::{RayExecutor, RemoteExecutor};
+    /// let ray = RayExecutor::new();
+    /// assert_eq!(ray.cluster_threads(), None);
+    /// assert_eq!(ray.slots(), 16);
+    /// ```
+    pub fn cluster_threads(&self) -> Option<usize> {
+        (self.job.lock().unwrap_or_else(|p| p.into_inner()))
+            .as_ref()
+            .and_then(|j| j.conn.threads())
     }
 
     /// The job's metadata: weft's, then the caller's.
@@ -375,8 +392,11 @@ impl RemoteExecutor for RayExecutor {
         format!("ray({})", self.address)
     }
 
+    /// The number given to [`in_flight`](Self::in_flight), or four per CPU of the cluster
+    /// (between 16 and 1,024) once a job's bridge has said how many it has
+    /// (`ray.cluster_resources()`).
     fn slots(&self) -> usize {
-        self.options.slots
+        self.options.slots(self.cluster_threads())
     }
 
     fn begin_run(&self, _run_id: &str) -> Result<(), RemoteError> {
