@@ -102,9 +102,9 @@ macro_rules! cluster_setters {
         /// How many tasks are in flight at once (the cluster queues those it cannot place
         /// yet). Default: four per worker thread (Dask) or CPU (Ray) the cluster has when weft
         /// connects to it, at least 16 and at most 1,024 (each waits on a driver thread); 16
-        /// until then. Hamilton's adapters submit every node at once; weft keeps a bound so
-        /// that a huge graph does not flood the scheduler, and sizes it by the cluster so that
-        /// a large cluster is not left idle.
+        /// until then. Hamilton's adapters hand the cluster every node at once; weft submits a
+        /// node when its inputs are done and bounds how many wait (each holds a driver
+        /// thread), sized by the cluster so that a large cluster is not left idle.
         pub fn in_flight(mut self, n: usize) -> Self {
             self.options.slots = Some(n.max(1));
             self
