@@ -198,17 +198,17 @@ mod ray_only {
         );
     }
 
-    /// With no `in_flight` given, the driver keeps four tasks in flight per CPU of the cluster
-    /// (at least 16), as the job's bridge found them; a number given is kept.
+    /// With no `in_flight` given, the driver keeps 16 tasks in flight per CPU of the cluster
+    /// (at least 256), as the job's bridge found them; a number given is kept.
     #[test]
     fn tasks_in_flight_are_sized_by_the_cluster_unless_given() {
         use weft::remote::RemoteExecutor;
         let ray = crate::cluster::ray();
-        assert_eq!((ray.cluster_threads(), ray.slots()), (None, 16));
+        assert_eq!((ray.cluster_threads(), ray.slots()), (None, 256));
         ray.begin_run("sizing").unwrap();
         // tests/services/ray.sh starts the head with --num-cpus=2.
         assert_eq!(ray.cluster_threads(), Some(2));
-        assert_eq!(ray.slots(), 16);
+        assert_eq!(ray.slots(), 256);
         ray.end_run();
         let given = crate::cluster::ray().in_flight(40);
         given.begin_run("sizing-given").unwrap();
@@ -403,19 +403,19 @@ mod dask_only {
         assert_eq!(processes_of(&exe), Vec::<u32>::new());
     }
 
-    /// With no `in_flight` given, the driver keeps four tasks in flight per worker thread the
-    /// scheduler has (at least 16), as the bridge found it on connecting; a number given is
+    /// With no `in_flight` given, the driver keeps 16 tasks in flight per worker thread the
+    /// scheduler has (at least 256), as the bridge found it on connecting; a number given is
     /// kept.
     #[test]
     fn tasks_in_flight_are_sized_by_the_cluster_unless_given() {
         use weft::remote::RemoteExecutor;
         let dask = super::dask();
-        assert_eq!((dask.cluster_threads(), dask.slots()), (None, 16));
+        assert_eq!((dask.cluster_threads(), dask.slots()), (None, 256));
         dask.begin_run("sizing").unwrap();
         // tests/services/dask.sh: two workers of one thread each (one may be restarting).
         let threads = dask.cluster_threads();
         assert!(matches!(threads, Some(1..=2)), "{threads:?}");
-        assert_eq!(dask.slots(), 16);
+        assert_eq!(dask.slots(), 256);
         dask.end_run();
         let given = super::dask().in_flight(3);
         given.begin_run("sizing-given").unwrap();
@@ -444,6 +444,62 @@ mod dask_only {
         // The cluster worker starts a new worker of the flow for the next task.
         let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
         assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+    }
+
+    /// Runs `script` with the Dask service's Python, the scheduler's address as `sys.argv[1]`;
+    /// returns its stdout.
+    fn python(script: &str) -> String {
+        let out = std::process::Command::new(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+            .args(["-c", script, &super::dask_env("WEFT_TEST_DASK")])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{script}\n{stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Twelve tasks of one node go to the scheduler under keys named after the node (Dask's
+    /// task prefix, the dashboard's name), each its own task group: one large group would be
+    /// "root-ish" to the scheduler, which holds such tasks back (`queued`) and sends each to a
+    /// worker only as a thread frees, a round trip per task. A scheduler plugin watches every
+    /// transition of the run's `cubed` tasks.
+    #[test]
+    fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
+        let plugin = format!("weft-test-watch-{}", std::process::id());
+        python(&format!(
+            "import sys\n\
+             from dask.distributed import Client\n\
+             from distributed.diagnostics.plugin import SchedulerPlugin\n\
+             class Watch(SchedulerPlugin):\n    \
+                 name = '{plugin}'\n    \
+                 def __init__(self):\n        self.seen = {{}}\n    \
+                 def transition(self, key, start, finish, *args, **kwargs):\n        \
+                     k = key[0] if isinstance(key, tuple) else key\n        \
+                     if isinstance(k, str) and 'cubed' in k:\n            \
+                         self.seen.setdefault(k, set()).add(finish)\n\
+             c = Client(sys.argv[1])\n\
+             c.register_plugin(Watch())\n\
+             c.close()\n"
+        ));
+        let dr = driver("named", super::dask());
+        let out = dr.execute(&["cubes_sum"], inputs! { "x" => 12u64 });
+        let seen = python(&format!(
+            "import sys\n\
+             from dask.distributed import Client\n\
+             c = Client(sys.argv[1])\n\
+             seen = c.run_on_scheduler(lambda dask_scheduler: {{k: sorted(v) for k, v in \
+             dask_scheduler.plugins['{plugin}'].seen.items()}})\n\
+             c.unregister_scheduler_plugin('{plugin}')\n\
+             c.close()\n\
+             for k, v in sorted(seen.items()):\n    print(k, ' '.join(v))\n"
+        ));
+        assert_eq!(*out.unwrap().get::<u64>("cubes_sum").unwrap(), 6084);
+        let tasks: Vec<&str> = seen.lines().collect();
+        assert!(tasks.len() >= 12, "{seen}");
+        for t in &tasks {
+            assert!(t.starts_with("cubed-"), "{seen}");
+            assert!(t.contains("memory") && !t.contains("queued"), "{seen}");
+        }
     }
 }
 

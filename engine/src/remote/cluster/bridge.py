@@ -20,12 +20,14 @@ Each weft task becomes one cluster task (`run_task`) whose arguments include the
 earlier tasks whose results it reads, so the cluster's scheduler sees the dependencies. On the
 cluster's worker, `run_task` hands the task to a worker process of the flow binary (weft's
 worker primitive, one per worker thread, started once and reused), which reads its inputs from
-the shared store, runs the node and writes the result there.
+the shared store, runs the node and writes the result there. Submit lines that arrive together
+go to the cluster together (Dask: one `update-graph` message for the batch).
 """
 
 import collections
 import json
 import os
+import queue
 import shutil
 import socket
 import stat
@@ -170,6 +172,11 @@ def run_task(line, argv, *deps, event=None):
     return answer
 
 
+def run_dask_task(line, argv, deps, event):
+    """`run_task` as Dask's `Client.map` calls it (the dependencies' futures in one list)."""
+    return run_task(line, argv, *deps, event=event)
+
+
 def _run_task(line, argv):
     argv = [_executable(argv[0])] + list(argv[1:])
     # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
@@ -232,7 +239,7 @@ class Dask:
         self.early = {}  # key -> answer, an event that came before `when_done`
         self.client.subscribe_topic(self.topic, self._on_event)
         self.declared = {}
-        # How many tasks the cluster runs at once (the driver keeps a few per thread in flight).
+        # How many tasks the cluster runs at once (the driver sizes the tasks in flight by it).
         self.threads = 0
         for w in self.client.scheduler_info(n_workers=-1)["workers"].values():
             self.threads += int(w.get("nthreads") or 0)
@@ -269,20 +276,41 @@ class Dask:
                               % (amount, name, self.declared or "none", name, amount))
         return wanted, None
 
-    def submit(self, key, line, argv, deps, wanted):
-        # The module the workers have (uploaded), not __main__.
-        return self.client.submit(self.module.run_task, line, argv, *deps, key=key, pure=False,
-                                  retries=0, resources=wanted or None,
-                                  event=(self.topic, key))
+    def submit_many(self, items):
+        """Submits `items` (key, task line, argv, dependency futures, resources), one
+        `update-graph` message per resources wanted: a batch reaches the scheduler at once, as
+        Hamilton's graph does. Returns their futures, in order.
+
+        A key is `("NODE-ID-RUN", 0)`: Dask's task prefix (the dashboard's name, the durations
+        it learns) is the node's name, and its task group is the task alone. Tasks of one large
+        group with few dependencies are "root-ish" to Dask's scheduler, which then holds them
+        back and sends each to a worker only as a thread frees (a round trip per task: measured
+        here, 1.9 ms a task against 1.0 for the same tasks in groups of their own)."""
+        futures = [None] * len(items)
+        groups = {}
+        for i, (_key, _line, _argv, _deps, wanted) in enumerate(items):
+            groups.setdefault(tuple(sorted((wanted or {}).items())), []).append(i)
+        for resources, at in groups.items():
+            keys = [(items[i][0], 0) for i in at]
+            # The module the workers have (uploaded), not __main__.
+            futs = self.client.map(self.module.run_dask_task,
+                                   [items[i][1] for i in at], [items[i][2] for i in at],
+                                   [items[i][3] for i in at],
+                                   [(self.topic, items[i][0]) for i in at],
+                                   key=keys, pure=False, retries=0,
+                                   resources=dict(resources) or None)
+            for i, fut in zip(at, futs):
+                futures[i] = fut
+        return futures
 
     def when_done(self, fut, callback):
         """Calls `callback` once with the task's answer: from its event (pushed by the
         scheduler before it says the task is done), or, when the task failed, was cancelled or
         its event did not come, from the future itself (a round trip to a worker)."""
         with self.lock:
-            answer = self.early.pop(fut.key, None)
+            answer = self.early.pop(fut.key[0], None)
             if answer is None:
-                self.waiting[fut.key] = callback
+                self.waiting[fut.key[0]] = callback
         if answer is not None:
             callback(answer)
             return
@@ -319,7 +347,7 @@ class Dask:
             loop.add_callback(self._fallback, fut)
 
     def _fallback(self, fut):
-        callback = self._take(fut.key)
+        callback = self._take(fut.key[0])
         if callback is not None:
             self.client.loop.add_callback(self._deliver, fut, callback)
 
@@ -397,9 +425,10 @@ class Ray:
                               % (self.declared.get(name, 0), name, amount, name, amount))
         return opts, None
 
-    def submit(self, key, line, argv, deps, opts):
-        ref = self.remote.options(name=key, max_retries=0, **opts).remote(line, argv, *deps)
-        return ref
+    def submit_many(self, items):
+        """One Ray task each (Ray has no batch submission)."""
+        return [self.remote.options(name=key, max_retries=0, **opts).remote(line, argv, *deps)
+                for key, line, argv, deps, opts in items]
 
     def when_done(self, ref, callback):
         ref.future().add_done_callback(lambda _f: callback(ref))
@@ -471,42 +500,87 @@ class Bridge:
         result["id"] = tid
         self.send(result)
 
-    def submit(self, msg):
-        tid = msg["id"]
-        task = json.loads(msg["task"])
-        opts, why = self.backend.options(task.get("resources") or {})
-        if why is not None:
-            self.send({"id": tid, "error": why})
+    def submit_many(self, msgs):
+        """Hands the tasks of `msgs` (submit lines read together) to the cluster in one batch."""
+        items, tids = [], []
+        for msg in msgs:
+            tid = msg["id"]
+            try:
+                task = json.loads(msg["task"])
+                opts, why = self.backend.options(task.get("resources") or {})
+            except Exception as e:  # noqa: BLE001 - reported to the driver
+                opts, why = None, "cannot read the task: %s: %s" % (type(e).__name__, e)
+            if why is not None:
+                self.send({"id": tid, "error": why})
+                continue
+            # The driver submits a task once the tasks it reads from have reported, so their
+            # futures are here (unless the run that made them is over: then the store has them).
+            deps = [self.futures[d] for d in msg.get("deps", []) if d in self.futures]
+            head = task["nodes"][0]["name"] if task.get("nodes") else "task"
+            key = "%s-%d-%s" % (head, tid, task.get("run_id", "")[:12])
+            items.append((key, msg["task"], self.argv, deps, opts))
+            tids.append(tid)
+        if not items:
             return
-        deps = [self.futures[d] for d in msg.get("deps", []) if d in self.futures]
-        head = task["nodes"][0]["name"] if task.get("nodes") else "task"
-        key = "weft-%s-%s-%d" % (head, task.get("run_id", "")[:12], tid)
-        fut = self.backend.submit(key, msg["task"], self.argv, deps, opts)
-        self.futures[tid] = fut
-        self.backend.when_done(fut, lambda f: self.finished(tid, f))
+        try:
+            futures = self.backend.submit_many(items)
+        except Exception as e:  # noqa: BLE001 - reported to the driver
+            for tid in tids:
+                self.send({"id": tid, "error": "cannot submit to %s: %s: %s"
+                           % (self.backend.name, type(e).__name__, e)})
+            return
+        for tid, fut in zip(tids, futures):
+            self.futures[tid] = fut
+            self.backend.when_done(fut, lambda f, tid=tid: self.finished(tid, f))
 
     def serve(self, lines):
-        for line in lines:
-            if not line.strip():
-                continue
-            msg = json.loads(line)
-            op = msg.get("op")
-            if op == "submit":
+        """Follows the driver's lines until they end. A reader thread queues them, so the
+        submit lines that arrive while a batch is being handed over go together in the next."""
+        queue_ = queue.Queue()
+
+        def read():
+            try:
+                for line in lines:
+                    if line.strip():
+                        queue_.put(json.loads(line))
+            finally:
+                queue_.put(None)
+
+        threading.Thread(target=read, name="weft-read", daemon=True).start()
+        while True:
+            batch = [queue_.get()]
+            while batch[-1] is not None:
                 try:
-                    self.submit(msg)
-                except Exception as e:  # noqa: BLE001 - reported to the driver
-                    self.send({"id": msg["id"], "error": "cannot submit to %s: %s: %s"
-                               % (self.backend.name, type(e).__name__, e)})
-            elif op == "cancel":
-                fut = self.futures.get(msg["id"])
-                if fut is not None:
-                    self.backend.cancel(fut)
-            elif op == "forget":
-                self.futures.clear()
-                self.failed.clear()
-                forget = getattr(self.backend, "forget", None)
-                if forget is not None:
-                    forget()
+                    batch.append(queue_.get_nowait())
+                except queue.Empty:
+                    break
+            submits = []
+            for msg in batch:
+                if msg is not None and msg.get("op") == "submit":
+                    submits.append(msg)
+                    continue
+                # Other lines keep their place: the submits before them go first.
+                if submits:
+                    self.submit_many(submits)
+                    submits = []
+                if msg is None:
+                    return
+                self.handle(msg)
+            if submits:
+                self.submit_many(submits)
+
+    def handle(self, msg):
+        op = msg.get("op")
+        if op == "cancel":
+            fut = self.futures.get(msg["id"])
+            if fut is not None:
+                self.backend.cancel(fut)
+        elif op == "forget":
+            self.futures.clear()
+            self.failed.clear()
+            forget = getattr(self.backend, "forget", None)
+            if forget is not None:
+                forget()
 
 
 def main(args):

@@ -91,11 +91,11 @@ impl DaskExecutor {
     /// Sizes the default [`in_flight`](Self::in_flight).
     ///
     /// ```
-    /// // Not connected yet: unknown, and 16 tasks in flight.
+    /// // Not connected yet: unknown, and 256 tasks in flight.
     /// use weft::remote::{DaskExecutor, RemoteExecutor};
     /// let dask = DaskExecutor::new().address("tcp://127.0.0.1:8786");
     /// assert_eq!(dask.cluster_threads(), None);
-    /// assert_eq!(dask.slots(), 16);
+    /// assert_eq!(dask.slots(), 256);
     /// ```
     pub fn cluster_threads(&self) -> Option<usize> {
         (self.bridge.lock().unwrap_or_else(|p| p.into_inner()))
@@ -227,8 +227,8 @@ impl RemoteExecutor for DaskExecutor {
         }
     }
 
-    /// The number given to [`in_flight`](Self::in_flight), or four per worker thread of the
-    /// cluster (between 16 and 1,024) once weft has connected to it: the scheduler's
+    /// The number given to [`in_flight`](Self::in_flight), or 16 per worker thread of the
+    /// cluster (between 256 and 1,024) once weft has connected to it: the scheduler's
     /// `nthreads`, summed over the workers it had then.
     fn slots(&self) -> usize {
         self.options.slots(self.cluster_threads())

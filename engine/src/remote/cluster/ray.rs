@@ -132,11 +132,11 @@ impl RayExecutor {
     /// [`in_flight`](Self::in_flight).
     ///
     /// ```
-    /// // No job yet: unknown, and 16 tasks in flight.
+    /// // No job yet: unknown, and 256 tasks in flight.
     /// use weft::remote::{RayExecutor, RemoteExecutor};
     /// let ray = RayExecutor::new();
     /// assert_eq!(ray.cluster_threads(), None);
-    /// assert_eq!(ray.slots(), 16);
+    /// assert_eq!(ray.slots(), 256);
     /// ```
     pub fn cluster_threads(&self) -> Option<usize> {
         (self.job.lock().unwrap_or_else(|p| p.into_inner()))
@@ -392,8 +392,8 @@ impl RemoteExecutor for RayExecutor {
         format!("ray({})", self.address)
     }
 
-    /// The number given to [`in_flight`](Self::in_flight), or four per CPU of the cluster
-    /// (between 16 and 1,024) once a job's bridge has said how many it has
+    /// The number given to [`in_flight`](Self::in_flight), or 16 per CPU of the cluster
+    /// (between 256 and 1,024) once a job's bridge has said how many it has
     /// (`ray.cluster_resources()`).
     fn slots(&self) -> usize {
         self.options.slots(self.cluster_threads())
