@@ -144,15 +144,6 @@ def shutdown():
     return len(workers)
 
 
-def _executable(path):
-    """The flow binary's absolute path, executable (a zip shipped to Ray loses the mode)."""
-    path = os.path.abspath(path)
-    mode = os.stat(path).st_mode
-    if not mode & stat.S_IXUSR:
-        os.chmod(path, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
-
-
 def run_task(line, argv, *deps, event=None):
     """The cluster task: weft task `line` run by this thread's worker process of the flow.
 
@@ -178,9 +169,12 @@ def run_dask_task(line, argv, deps, event):
 
 
 def _run_task(line, argv):
-    argv = [_executable(argv[0])] + list(argv[1:])
-    # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
+    # The flow binary's absolute path, made executable (a zip shipped to Ray loses the mode).
+    argv = [os.path.abspath(argv[0])] + list(argv[1:])
     st = os.stat(argv[0])
+    if not st.st_mode & stat.S_IXUSR:
+        os.chmod(argv[0], st.st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
     key = (tuple(argv), st.st_mtime_ns, st.st_ino)
     worker = getattr(_local, "worker", None)
     if worker is not None and (worker[0] != key or worker[1].proc.poll() is not None):
@@ -339,7 +333,11 @@ class Dask:
     def _done(self, fut):
         # Dask's callback thread. An event sent as the task ended reaches the client before
         # the scheduler says the task is done (both in order on one stream), so a finished
-        # task's answer is normally in already; a task that failed sent none.
+        # task's answer is normally in already (then there is nothing to do); a task that
+        # failed sent none.
+        with self.lock:
+            if fut.key[0] not in self.waiting:
+                return
         loop = self.client.loop
         if fut.status == "finished":
             loop.add_callback(lambda: loop.call_later(1.0, self._fallback, fut))
