@@ -203,8 +203,14 @@ class Dask:
     name = "Dask"
 
     def __init__(self, address):
+        import logging
+
         from dask.distributed import Client, LocalCluster
 
+        # Closing the client while its batched stream to the scheduler still has a message to
+        # send (a release, an unsubscription) logs the closed stream's traceback at INFO level:
+        # expected at the end, and no news to weft's user.
+        logging.getLogger("distributed.batched").setLevel(logging.WARNING)
         self.cluster = None
         if address:
             self.client = Client(address, timeout="20s")
