@@ -285,20 +285,26 @@ class Dask:
         it learns) is the node's name, and its task group is the task alone. Tasks of one large
         group with few dependencies are "root-ish" to Dask's scheduler, which then holds them
         back and sends each to a worker only as a thread frees (a round trip per task: measured
-        here, 1.9 ms a task against 1.0 for the same tasks in groups of their own)."""
+        here, 1.9 ms a task against 1.0 for the same tasks in groups of their own).
+
+        An item that could not be submitted gets the exception instead of a future (with the
+        other items of its `update-graph` message)."""
         futures = [None] * len(items)
         groups = {}
         for i, (_key, _line, _argv, _deps, wanted) in enumerate(items):
             groups.setdefault(tuple(sorted((wanted or {}).items())), []).append(i)
         for resources, at in groups.items():
             keys = [(items[i][0], 0) for i in at]
-            # The module the workers have (uploaded), not __main__.
-            futs = self.client.map(self.module.run_dask_task,
-                                   [items[i][1] for i in at], [items[i][2] for i in at],
-                                   [items[i][3] for i in at],
-                                   [(self.topic, items[i][0]) for i in at],
-                                   key=keys, pure=False, retries=0,
-                                   resources=dict(resources) or None)
+            try:
+                # The module the workers have (uploaded), not __main__.
+                futs = self.client.map(self.module.run_dask_task,
+                                       [items[i][1] for i in at], [items[i][2] for i in at],
+                                       [items[i][3] for i in at],
+                                       [(self.topic, items[i][0]) for i in at],
+                                       key=keys, pure=False, retries=0,
+                                       resources=dict(resources) or None)
+            except Exception as e:  # noqa: BLE001 - each task's error goes to the driver
+                futs = [e] * len(at)
             for i, fut in zip(at, futs):
                 futures[i] = fut
         return futures
@@ -430,9 +436,16 @@ class Ray:
         return opts, None
 
     def submit_many(self, items):
-        """One Ray task each (Ray has no batch submission)."""
-        return [self.remote.options(name=key, max_retries=0, **opts).remote(line, argv, *deps)
-                for key, line, argv, deps, opts in items]
+        """One Ray task each (Ray has no batch submission); an item that could not be
+        submitted gets the exception instead of a reference."""
+        refs = []
+        for key, line, argv, deps, opts in items:
+            try:
+                refs.append(self.remote.options(name=key, max_retries=0, **opts)
+                            .remote(line, argv, *deps))
+            except Exception as e:  # noqa: BLE001 - the task's error goes to the driver
+                refs.append(e)
+        return refs
 
     def when_done(self, ref, callback):
         ref.future().add_done_callback(lambda _f: callback(ref))
@@ -524,16 +537,11 @@ class Bridge:
             key = "%s-%d-%s" % (head, tid, task.get("run_id", "")[:12])
             items.append((key, msg["task"], self.argv, deps, opts))
             tids.append(tid)
-        if not items:
-            return
-        try:
-            futures = self.backend.submit_many(items)
-        except Exception as e:  # noqa: BLE001 - reported to the driver
-            for tid in tids:
+        for tid, fut in zip(tids, self.backend.submit_many(items) if items else []):
+            if isinstance(fut, Exception):
                 self.send({"id": tid, "error": "cannot submit to %s: %s: %s"
-                           % (self.backend.name, type(e).__name__, e)})
-            return
-        for tid, fut in zip(tids, futures):
+                           % (self.backend.name, type(fut).__name__, fut)})
+                continue
             self.futures[tid] = fut
             self.backend.when_done(fut, lambda f, tid=tid: self.finished(tid, f))
 
