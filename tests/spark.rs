@@ -500,7 +500,7 @@ fn a_small_cached_frame_comes_back_as_local_rows_and_a_large_one_as_a_scan() {
     let out = dr
         .execute(
             &["aggregated_stats", "everyone"],
-            inputs! { "spark_session" => spark, "people_csv" => path },
+            inputs! { "spark_session" => spark.clone(), "people_csv" => path },
         )
         .unwrap_or_else(|e| panic!("{e}"));
     let files = |node: &str| {
@@ -510,7 +510,6 @@ fn a_small_cached_frame_comes_back_as_local_rows_and_a_large_one_as_a_scan() {
     };
     // Three rows: Spark is handed them as local data, and scans no file to collect them.
     let stats = out.get::<DataFrame>("aggregated_stats").unwrap();
-    assert_eq!(counts(stats), adults_per_country(rows));
     assert_eq!(files("aggregated_stats"), Vec::<String>::new());
     // More rows than are kept local: read back by Spark from the directory it wrote.
     let everyone = weft::spark::to_polars(out.get::<DataFrame>("everyone").unwrap()).unwrap();
@@ -520,6 +519,53 @@ fn a_small_cached_frame_comes_back_as_local_rows_and_a_large_one_as_a_scan() {
         !scanned.is_empty() && scanned.iter().all(|f| f.contains("/spark/everyone-")),
         "{scanned:?}"
     );
+
+    // The small frame's rows as Spark collects them from the directory it wrote...
+    let written = std::fs::read_dir(dir.join("spark"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("aggregated_stats-")
+        })
+        .expect("the directory Spark wrote");
+    let by_spark =
+        one_batch(weft::spark::to_arrow(&spark.read().parquet(written.to_str().unwrap())).unwrap());
+    // ... are what collecting the frame read back gives with no server at all: the session is
+    // released, so any request would fail.
+    weft::spark::outside_runtime(|| spark.stop().map_err(|e| e.message()))
+        .expect("the session is released");
+    let local = one_batch(weft::spark::to_arrow(stats).expect("collected with no request"));
+    assert_eq!(local.schema(), by_spark.schema());
+    assert_eq!(sorted_by_country(&local), sorted_by_country(&by_spark));
+    assert_eq!(counts(stats), adults_per_country(rows));
+    // A plan over it is Spark's to run: it goes to the server, and fails there now.
+    let over = stats.filter(weft::spark::col("count(1)").gt(weft::spark::lit(0)));
+    assert!(weft::spark::to_arrow(&over).is_err());
+}
+
+fn one_batch(
+    batches: Vec<weft::spark::arrow::record_batch::RecordBatch>,
+) -> weft::spark::arrow::record_batch::RecordBatch {
+    let schema = batches.first().expect("rows").schema();
+    weft::spark::arrow::compute::concat_batches(&schema, &batches).unwrap()
+}
+
+fn sorted_by_country(b: &weft::spark::arrow::record_batch::RecordBatch) -> Vec<(String, String)> {
+    use weft::spark::arrow::util::display::array_value_to_string;
+    let mut rows: Vec<(String, String)> = (0..b.num_rows())
+        .map(|i| {
+            (
+                array_value_to_string(b.column(0), i).unwrap(),
+                array_value_to_string(b.column(1), i).unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
 #[test]

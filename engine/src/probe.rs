@@ -145,7 +145,7 @@ fn encode_own<T: CacheFormats>(
 }
 
 fn decode_own<T: CacheFormats>(bytes: &[u8], format: &str) -> Result<AnyValue, String> {
-    T::decode(bytes, format).map(|v| Arc::new(v) as AnyValue)
+    T::decode_shared(bytes, format).map(|v| v as AnyValue)
 }
 
 /// Codec tier 2: the type round-trips through serde.

@@ -75,6 +75,13 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     fn encode(&self, format: &str) -> Result<Vec<u8>, String>;
     /// Decodes a value stored in `format`.
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String>;
+    /// Decodes a value stored in `format` into the `Arc` its value will be held in (what the
+    /// cache calls). Defaults to [`decode`](Self::decode); a type that keeps facts about a
+    /// value by its address overrides it (a Spark frame read back as local rows keeps the
+    /// rows, so collecting it needs no request).
+    fn decode_shared(bytes: &[u8], format: &str) -> Result<std::sync::Arc<Self>, String> {
+        Self::decode(bytes, format).map(std::sync::Arc::new)
+    }
     /// `true` when every value `encode` accepts decodes to a value of the same data version
     /// (the format keeps the type's whole content and the fingerprint reads only that), as
     /// parquet does for a data frame. The cache then skips the round-trip proof it makes of

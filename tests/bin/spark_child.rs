@@ -5,7 +5,9 @@
 //! SparkAdapter's cache location at SPARK_DIR against `WEFT_TEST_SPARK_REMOTE`, and prints one
 //! line per node record (`node status`), the stored form of `aggregated_stats` (`stored
 //! JSON`), one per warning of the driver (`warning TEXT`), then
-//! `rows N` (the collected result's rows) and `total N` (the sum of its counts).
+//! `rows N` (the collected result's rows) and `total N` (the sum of its counts). The result is
+//! collected after the session is released: a small frame written for the cache, computed or
+//! read back, is collected from the rows weft read, with no request.
 
 // The child uses the flow and the address; the CSV helpers are the suite's.
 #[allow(dead_code)]
@@ -30,7 +32,7 @@ fn main() {
     let (out, run) = dr
         .execute_recorded(
             &["aggregated_stats"],
-            inputs! { "spark_session" => spark, "people_csv" => csv.clone() },
+            inputs! { "spark_session" => spark.clone(), "people_csv" => csv.clone() },
             weft::Inputs::new(),
         )
         .expect("run");
@@ -50,6 +52,8 @@ fn main() {
     let stats = out
         .get::<weft::spark::DataFrame>("aggregated_stats")
         .expect("stats");
+    weft::spark::outside_runtime(|| spark.stop().map_err(|e| e.message()))
+        .expect("the session is released");
     let df = weft::spark::to_polars(stats).expect("collect");
     let total: i64 = df
         .column("count(1)")

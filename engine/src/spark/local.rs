@@ -4,26 +4,30 @@
 //! time it is collected). When the directory is local (`local[*]`, or a path this machine
 //! shares with the cluster) and small — at most [`LOCAL_ROWS`] rows in [`LOCAL_BYTES`] of
 //! files, every column of a plain type — weft reads the files itself and hands Spark the rows
-//! as a local relation instead: collecting it, or a plan over it, needs no scan job (the rows
-//! travel with the plan). A cached node's result is typically such a frame: an aggregate, a
-//! report. Anything else (a larger frame, a nested or decimal column, a compression this build
-//! cannot read, a directory that is not local) is read back by Spark as before: the data, the
-//! schema and the data version are the same either way.
+//! as a local relation instead: a plan over it needs no scan job (the rows travel with the
+//! plan), and collecting the frame itself needs no request (its rows are kept, as Spark would
+//! collect them, while a value holds the frame). A cached node's result is typically such a
+//! frame: an aggregate, a report. Anything else (a larger frame, a nested or decimal column, a
+//! compression this build cannot read, a directory that is not local) is read back by Spark as
+//! before: the data, the schema and the data version are the same either way.
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{
-    DataType as ArrowType, Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    Int8Type,
+    DataType as ArrowType, Date32Type, Field, Float32Type, Float64Type, Int16Type, Int32Type,
+    Int64Type, Int8Type, Schema,
 };
+use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use spark_connect::row::{Row, Value};
 use spark_connect::types::DataType;
 use spark_connect::{DataFrame, SparkSession};
 
 use super::frame::local_path;
+use super::held::Held;
 use super::stored::data_files;
 
 /// The most rows a frame Spark wrote for the cache has to be read back as local rows (see
@@ -34,23 +38,82 @@ pub const LOCAL_ROWS: usize = 10_000;
 /// local rows.
 pub const LOCAL_BYTES: u64 = 1 << 20;
 
+/// The key of the Arrow field metadata Spark puts a column's own metadata under (as JSON).
+const SPARK_METADATA: &str = "SPARK::metadata::json";
+
+/// The rows of the frames read back as local rows, as Spark would collect them, while a value
+/// holds the frame: collecting one ([`to_arrow`](super::to_arrow)) needs no request.
+static COLLECTED: Mutex<Held<DataFrame, Vec<RecordBatch>>> = Mutex::new(Held::new());
+
 /// The frame Spark wrote to `dir` (schema `schema`, Spark's JSON form) as a local relation of
-/// `session`, or `None` when it is not small, local and of plain types (see the module).
-pub(crate) fn read_small(dir: &str, schema: &str, session: &SparkSession) -> Option<DataFrame> {
-    let (rows, spark_schema) = small_rows(dir, schema)?;
-    session.create_dataframe(rows, spark_schema).ok()
+/// `session`, or `None` when it is not small, local and of plain types (see the module). Its
+/// rows are kept for collecting it ([`collected`]).
+pub(crate) fn read_small(
+    dir: &str,
+    schema: &str,
+    session: &SparkSession,
+) -> Option<Arc<DataFrame>> {
+    let (rows, spark_schema, batches) = small_rows(dir, schema)?;
+    // No rows: Spark is asked (what it returns for an empty frame is its to say).
+    let keep = !rows.is_empty();
+    let frame = Arc::new(session.create_dataframe(rows, spark_schema).ok()?);
+    if let (true, Ok(mut kept)) = (keep, COLLECTED.lock()) {
+        kept.keep(&frame, batches);
+    }
+    Some(frame)
 }
 
-/// The rows of the frame Spark wrote to `dir`, with its schema, when it is small, local and of
-/// plain types; `None` otherwise (Spark reads it back instead).
-fn small_rows(dir: &str, schema: &str) -> Option<(Vec<Row>, DataType)> {
+/// The rows of `df` as Spark would collect them, when `df` is a frame [`read_small`] made
+/// and a value still holds.
+pub(crate) fn collected(df: &DataFrame) -> Option<Vec<RecordBatch>> {
+    COLLECTED.lock().ok()?.get(df).cloned()
+}
+
+/// `batches` as an Arrow IPC file, as the client's `DataFrame::to_arrow` gives them.
+#[cfg(feature = "polars")]
+pub(crate) fn to_ipc(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
+    let Some(first) = batches.first() else {
+        return Err("no rows to convert (no Arrow schema)".into());
+    };
+    let mut buf = Vec::new();
+    let mut w = arrow::ipc::writer::FileWriter::try_new(&mut buf, &first.schema())
+        .map_err(|e| format!("cannot write Arrow IPC: {e}"))?;
+    for b in batches {
+        w.write(b)
+            .map_err(|e| format!("cannot write Arrow IPC: {e}"))?;
+    }
+    w.finish()
+        .map_err(|e| format!("cannot write Arrow IPC: {e}"))?;
+    drop(w);
+    Ok(buf)
+}
+
+/// The rows of the frame Spark wrote to `dir`, with its schema, and the same rows as Arrow
+/// record batches of the types Spark collects them as, when it is small, local and of plain
+/// types; `None` otherwise (Spark reads it back instead).
+fn small_rows(dir: &str, schema: &str) -> Option<(Vec<Row>, DataType, Vec<RecordBatch>)> {
     let spark_schema = DataType::from_json_str(schema).ok()?;
     let DataType::Struct { fields } = &spark_schema else {
         return None;
     };
-    if !fields.iter().all(|f| plain(&f.data_type)) {
-        return None;
-    }
+    let arrow_schema = Arc::new(Schema::new(
+        (fields.iter())
+            .map(|f| {
+                let field = Field::new(&f.name, collected_as(&f.data_type)?, f.nullable);
+                // Spark's own metadata of a column (an alias it made up, say) travels with it.
+                Some(match f.metadata.is_empty() {
+                    true => field,
+                    false => field.with_metadata(
+                        [(
+                            SPARK_METADATA.to_string(),
+                            serde_json::to_string(&f.metadata).ok()?,
+                        )]
+                        .into(),
+                    ),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
+    ));
     let files = data_files(Path::new(local_path(dir)?))?;
     let mut bytes = 0u64;
     for f in &files {
@@ -61,6 +124,7 @@ fn small_rows(dir: &str, schema: &str) -> Option<(Vec<Row>, DataType)> {
     }
     let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let mut rows = Vec::new();
+    let mut batches = Vec::new();
     for f in &files {
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(f).ok()?).ok()?;
         let in_file = usize::try_from(reader.metadata().file_metadata().num_rows()).ok()?;
@@ -78,26 +142,32 @@ fn small_rows(dir: &str, schema: &str) -> Option<(Vec<Row>, DataType)> {
                     .collect::<Option<Vec<_>>>()?;
                 rows.push(Row::new(names.clone(), values));
             }
+            // The column as Spark collects it (a string read as a view is Utf8 from Spark).
+            let columns = (columns.iter().zip(arrow_schema.fields()))
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()).ok())
+                .collect::<Option<Vec<ArrayRef>>>()?;
+            batches.push(RecordBatch::try_new(arrow_schema.clone(), columns).ok()?);
         }
     }
-    Some((rows, spark_schema))
+    Some((rows, spark_schema, batches))
 }
 
-/// Whether a column of Spark type `t` is read back locally.
-fn plain(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Boolean
-            | DataType::Byte
-            | DataType::Short
-            | DataType::Integer
-            | DataType::Long
-            | DataType::Float
-            | DataType::Double
-            | DataType::String { .. }
-            | DataType::Binary
-            | DataType::Date
-    )
+/// The Arrow type Spark collects a column of plain Spark type `t` as; `None` for a type that
+/// is not read back locally.
+fn collected_as(t: &DataType) -> Option<ArrowType> {
+    Some(match t {
+        DataType::Boolean => ArrowType::Boolean,
+        DataType::Byte => ArrowType::Int8,
+        DataType::Short => ArrowType::Int16,
+        DataType::Integer => ArrowType::Int32,
+        DataType::Long => ArrowType::Int64,
+        DataType::Float => ArrowType::Float32,
+        DataType::Double => ArrowType::Float64,
+        DataType::String { .. } => ArrowType::Utf8,
+        DataType::Binary => ArrowType::Binary,
+        DataType::Date => ArrowType::Date32,
+        _ => return None,
+    })
 }
 
 /// Row `i` of column `c` as the client's value of Spark type `t`; `None` when the parquet
@@ -190,7 +260,21 @@ mod tests {
         );
         let at = dir.to_string_lossy().into_owned();
         let s = schema(&[("country", "string"), ("n", "long"), ("share", "double")]);
-        let (rows, _) = small_rows(&format!("file:{at}"), &s).expect("read locally");
+        let (rows, _, batches) = small_rows(&format!("file:{at}"), &s).expect("read locally");
+        // The same rows as Spark collects them: its types, its nullability, in its order.
+        let schema = batches[0].schema();
+        let types: Vec<(&str, &ArrowType, bool)> = (schema.fields().iter())
+            .map(|f| (f.name().as_str(), f.data_type(), f.is_nullable()))
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("country", &ArrowType::Utf8, true),
+                ("n", &ArrowType::Int64, true),
+                ("share", &ArrowType::Float64, true)
+            ]
+        );
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
         let values: Vec<Vec<Value>> = rows.into_iter().map(Row::into_values).collect();
         assert_eq!(
             values,

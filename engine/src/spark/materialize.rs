@@ -68,7 +68,7 @@ pub(crate) fn write_and_read(
         // Parquet reads every column back as nullable.
         schema: schema.map(|s| s.to_nullable().json()),
     };
-    let back = Arc::new(stored.read(&df.spark_session()));
+    let back = stored.read(&df.spark_session());
     let on_disk = version_on_disk(dir);
     let version = on_disk.unwrap_or_else(|| data_version_of(&*back));
     record_written(&back, on_disk.is_none().then_some(version), &stored.form());

@@ -62,6 +62,7 @@
 mod adapter;
 mod columns;
 mod frame;
+mod held;
 mod limit;
 mod local;
 mod materialize;
@@ -82,20 +83,31 @@ pub use spark_connect as connect;
 pub use spark_connect::{col, lit, Column, DataFrame, SparkSession};
 
 /// The frame collected by Spark (one action) as Arrow record batches.
+///
+/// A frame a `spark = "cache"` node's value holds, read back as local rows (small and local:
+/// see [`LOCAL_ROWS`]), is collected with no request: weft already has its rows, as Spark
+/// would return them (the same names, types and values).
 pub fn to_arrow(
     df: &DataFrame,
 ) -> Result<Vec<arrow::record_batch::RecordBatch>, spark_connect::SparkError> {
+    if let Some(batches) = local::collected(df) {
+        return Ok(batches);
+    }
     session::outside_runtime(|| df.collect_record_batches())
 }
 
 /// The frame collected by Spark (one action) as a polars `DataFrame` (through Arrow IPC, so
-/// the client's Arrow and polars' need not match). Needs feature `polars`.
+/// the client's Arrow and polars' need not match). Needs feature `polars`. A frame read back as
+/// local rows is collected with no request, as by [`to_arrow`].
 #[cfg(feature = "polars")]
 #[cfg_attr(docsrs, doc(cfg(feature = "polars")))]
 pub fn to_polars(df: &DataFrame) -> Result<polars::prelude::DataFrame, CollectError> {
     use polars::prelude::{IpcReader, SerReader};
-    let bytes =
-        session::outside_runtime(|| df.to_arrow()).map_err(|e| CollectError(e.message()))?;
+    let bytes = match local::collected(df) {
+        Some(batches) => local::to_ipc(&batches),
+        None => session::outside_runtime(|| df.to_arrow()).map_err(|e| e.message()),
+    }
+    .map_err(CollectError)?;
     IpcReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(|e| CollectError(format!("cannot read Spark's Arrow data into polars: {e}")))

@@ -17,12 +17,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use spark_connect::DataFrame;
 
 use super::frame::{local_path, size_and_mtime};
+use super::held::Held;
 use super::local::read_small;
 use super::session::reading_session;
 use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
@@ -73,18 +74,20 @@ impl StoredFrame {
 
     /// The directory read back by `session`, with the schema when it is known: a small local
     /// directory as local data ([`read_small`]), else a parquet scan by Spark.
-    pub(crate) fn read(&self, session: &spark_connect::SparkSession) -> DataFrame {
+    pub(crate) fn read(&self, session: &spark_connect::SparkSession) -> Arc<DataFrame> {
         if let Some(small) =
             (self.schema.as_deref()).and_then(|s| read_small(&self.dir, s, session))
         {
             return small;
         }
         let reader = session.read();
-        match &self.schema {
-            Some(schema) => reader.schema(schema.clone()),
-            None => reader,
-        }
-        .parquet(&self.dir)
+        Arc::new(
+            match &self.schema {
+                Some(schema) => reader.schema(schema.clone()),
+                None => reader,
+            }
+            .parquet(&self.dir),
+        )
     }
 }
 
@@ -140,14 +143,14 @@ pub(crate) fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
 /// again). Generic over the frame so that its lookups are tested without a server.
 struct Written<T> {
     by_version: HashMap<DataVersion, String>,
-    frames: Vec<(Weak<T>, String)>,
+    frames: Held<T, String>,
 }
 
 impl<T> Written<T> {
     fn new() -> Self {
         Written {
             by_version: HashMap::new(),
-            frames: Vec::new(),
+            frames: Held::new(),
         }
     }
 
@@ -158,17 +161,12 @@ impl<T> Written<T> {
         if let Some(version) = server_version {
             self.by_version.insert(version, stored.to_string());
         }
-        self.frames.retain(|(f, _)| f.strong_count() > 0);
-        self.frames.push((Arc::downgrade(back), stored.to_string()));
+        self.frames.keep(back, stored.to_string());
     }
 
-    /// The stored form of `frame`, when it is a recorded frame still held. (A live `Weak`
-    /// keeps its allocation, so no other frame can be at the address it points to.)
+    /// The stored form of `frame`, when it is a recorded frame still held.
     fn by_frame(&self, frame: &T) -> Option<String> {
-        self.frames
-            .iter()
-            .find(|(f, _)| std::ptr::eq(f.as_ptr(), frame) && f.strong_count() > 0)
-            .map(|(_, stored)| stored.clone())
+        self.frames.get(frame).cloned()
     }
 
     /// The stored form of the frame of version `version`.
@@ -247,6 +245,12 @@ impl CacheFormats for DataFrame {
     }
 
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String> {
+        Self::decode_shared(bytes, format).map(Arc::unwrap_or_clone)
+    }
+
+    /// The frame read back in the `Arc` its value holds: the rows of a small local directory
+    /// are kept by it (see [`to_arrow`](super::to_arrow)), for collecting it with no request.
+    fn decode_shared(bytes: &[u8], format: &str) -> Result<Arc<Self>, String> {
         if format != SPARK_PARQUET {
             return Err(format!(
                 "a stored Spark frame is `{SPARK_PARQUET}`, not `{format}`"
@@ -299,20 +303,6 @@ mod tests {
         assert_eq!(w.by_frame(&twin), None);
         assert_eq!(w.by_version(version).as_deref(), Some("/cache/a"));
         assert_eq!(w.by_version(DataVersion::unique()), None);
-    }
-
-    #[test]
-    fn a_dropped_frame_is_forgotten() {
-        let mut w = Written::new();
-        let back = Arc::new(7_u64);
-        w.record(&back, None, "/cache/a");
-        drop(back);
-        // Nothing holds it: its entry is dead, and the next record prunes it.
-        assert!(w.frames.iter().all(|(f, _)| f.strong_count() == 0));
-        let other = Arc::new(8_u64);
-        w.record(&other, None, "/cache/b");
-        assert_eq!(w.frames.len(), 1);
-        assert_eq!(w.by_frame(&other).as_deref(), Some("/cache/b"));
     }
 
     #[test]
