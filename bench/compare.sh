@@ -331,6 +331,7 @@ if [ "$case_name" = spark ]; then
     sleep 1; hamilton | secs >>"$out/h.txt"
     rm -rf "$out/cache"; sleep 1; weft "$out/cache" | secs >>"$out/c.txt"
   done
+  echo "hamilton runs: $(tr "\n" " " <"$out/h.txt")" >&2; echo "weft cold runs: $(tr "\n" " " <"$out/c.txt")" >&2
   h=$(med <"$out/h.txt")
   c=$(med <"$out/c.txt")
   u=$(for _ in $(seq "$reps"); do weft - | secs; done | med)

@@ -217,6 +217,43 @@ mod ray_only {
     }
 
     #[test]
+    fn a_task_ray_refuses_as_it_is_submitted_fails_alone_with_rays_reason() {
+        let dr = Builder::new()
+            .with_modules(weft::modules![crate::flow])
+            .with_cache_config(CacheConfig::at(weft_tests::temp_dir(
+                "ray-only",
+                "refused-at-submission",
+            )))
+            .with_remote_executor(crate::cluster::ray())
+            .keep_going(true)
+            .build()
+            .unwrap();
+        let err = dr
+            .execute(&["misdeclared", "doubled"], inputs! { "x" => 3u64 })
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("`misdeclared`")
+                && text.contains("cannot submit to Ray")
+                && text.contains("num_cpus"),
+            "{text}"
+        );
+        // The task submitted beside it ran.
+        let records = dr.cache().unwrap().records(None).unwrap();
+        let status = |n: &str| (records.iter()).find(|r| r.node == n).map(|r| r.status);
+        assert_eq!(
+            status("doubled"),
+            Some(weft::cache::Status::Executed),
+            "{records:?}"
+        );
+        assert_eq!(
+            status("misdeclared"),
+            Some(weft::cache::Status::Failed),
+            "{records:?}"
+        );
+    }
+
+    #[test]
     fn a_job_that_cannot_start_fails_with_its_log() {
         // A Python that does not exist on the head: the job fails, its log says why.
         let backend = crate::cluster::ray().python("/nonexistent/python3");

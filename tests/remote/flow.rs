@@ -154,3 +154,10 @@ pub fn busy(x: &u64, spin: &u64) -> u64 {
     }
     h
 }
+
+/// Asks for CPUs as a custom resource named `CPU`: a cluster has that much, but Ray refuses
+/// such a task as it is submitted (its CPUs are asked for with `num_cpus`).
+#[node(resources(custom(CPU = 1)))]
+pub fn misdeclared(x: &u64) -> u64 {
+    *x
+}
