@@ -33,7 +33,7 @@ started=()
 stop_all() {
   local code=$?
   for name in "${started[@]}"; do
-    echo "== stopping service $name"
+    echo "== [${SECONDS}s] stopping service $name"
     bash "tests/services/$name.sh" stop || echo "warning: service $name did not stop cleanly" >&2
   done
   exit "$code"
@@ -41,16 +41,16 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 for name in "${services[@]}"; do
-  echo "== installing service $name"
+  echo "== [${SECONDS}s] installing service $name"
   bash "tests/services/$name.sh" install
 done
 for name in "${services[@]}"; do
-  echo "== starting service $name"
+  echo "== [${SECONDS}s] starting service $name"
   started+=("$name")
   bash "tests/services/$name.sh" start
   # shellcheck disable=SC1090
   if [ -f "$WEFT_SERVICES/$name.env" ]; then set -a; . "$WEFT_SERVICES/$name.env"; set +a; fi
 done
 
-echo "== cargo test --workspace --all-features $*"
+echo "== [${SECONDS}s] cargo test --workspace --all-features $*"
 cargo test --workspace --all-features "$@"
