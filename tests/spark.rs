@@ -139,6 +139,48 @@ fn a_bad_column_fails_the_node_that_names_it() {
     assert!(text.contains("agee"), "{text}");
 }
 
+mod typo_kept {
+    use weft::prelude::*;
+    use weft::spark::{col, lit, DataFrame};
+
+    #[node]
+    pub fn raw_data(spark_session: &weft::spark::SparkSession) -> DataFrame {
+        spark_session.range(10).unwrap()
+    }
+
+    /// Written for the cache: Spark analyzes it as it writes.
+    #[node(tags(spark = "cache"))]
+    pub fn kept_adults(raw_data: &DataFrame) -> DataFrame {
+        raw_data.filter(col("agee").gt(lit(18)))
+    }
+}
+
+#[test]
+fn a_bad_column_in_a_frame_written_for_the_cache_fails_that_node_as_spark_cannot_analyze_it() {
+    let dir = weft_tests::temp_dir("spark", "typo-kept");
+    let spark = weft::spark::connect(&remote()).expect("server");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::typo_kept])
+        .with_adapter(SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy()))
+        .build()
+        .unwrap();
+    let err = dr
+        .execute(&["kept_adults"], inputs! { "spark_session" => spark })
+        .unwrap_err();
+    match &err {
+        ExecuteError::NodeFailed { node, .. } => assert_eq!(node, "kept_adults"),
+        other => panic!("expected kept_adults to fail, got {other}"),
+    }
+    let text = format!("{err} {:?}", err);
+    assert!(
+        text.contains("cannot analyze") && text.contains("agee"),
+        "{text}"
+    );
+    // Nothing was written.
+    let written = std::fs::read_dir(dir.join("spark")).map_or(0, |d| d.count());
+    assert_eq!(written, 0);
+}
+
 #[test]
 fn a_wrong_session_type_is_an_input_error() {
     let (_dir, path) = csv("wrong-input", 5);

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use spark_connect::DataFrame;
 
 use super::adapter::analysis_failed;
+use super::frame::local_path;
+use super::local::written_schema;
 use super::session::outside_runtime;
 use super::stored::{record_written, version_on_disk, StoredFrame};
 use crate::adapter::NodeInfo;
@@ -43,34 +45,49 @@ pub(crate) fn directory(location: &str, node: &NodeInfo<'_>) -> String {
 /// Spark writes `df` to `dir` (replacing what is there) and the directory is read back: the
 /// frame read back, with its data version, made from the directory's files on disk (see
 /// [`stored`](super::stored); a directory that is not local asks the server). The node's
-/// value, its cache key's record and its stored form all use it. The frame's schema is asked
-/// for while Spark writes, and the directory is read back with it (now and by later runs), so
-/// reading it back needs no job of Spark's to read the parquet footers.
+/// value, its cache key's record and its stored form all use it. The directory is read back
+/// with the frame's schema (now and by later runs), so reading it back needs no job of
+/// Spark's to read the parquet footers: in a local directory weft reads the schema Spark
+/// wrote into the files' footers itself; elsewhere it is asked for while Spark writes.
 pub(crate) fn write_and_read(
     df: &DataFrame,
     dir: &str,
 ) -> Result<(Arc<DataFrame>, DataVersion), String> {
-    let (written, schema) = std::thread::scope(|s| {
-        let schema = s.spawn(|| outside_runtime(|| df.schema()));
-        let written = outside_runtime(|| df.write().mode("overwrite").parquet(dir));
-        (written, schema.join().ok())
-    });
-    // The schema request is the frame's analysis: a plan the server cannot analyze (a bad
-    // column name) is reported as such, not as a failed write.
-    let schema = match schema {
+    let local = local_path(dir).is_some();
+    let write = || outside_runtime(|| df.write().mode("overwrite").parquet(dir));
+    let (written, asked) = match local {
+        true => (write(), None),
+        false => std::thread::scope(|s| {
+            let schema = s.spawn(|| outside_runtime(|| df.schema()));
+            (write(), schema.join().ok())
+        }),
+    };
+    // A plan the server cannot analyze (a bad column name) is reported as such, not as a
+    // failed write: the schema request's failure, or the write's with an analysis error.
+    let schema = match asked {
         Some(Err(e)) => return Err(analysis_failed(&e.message())),
-        Some(Ok(schema)) => Some(schema),
+        // Parquet reads every column back as nullable.
+        Some(Ok(schema)) => Some(schema.to_nullable().json()),
         None => None,
     };
-    written.map_err(|e| format!("Spark could not write the frame to {dir}: {}", e.message()))?;
+    written.map_err(|e| match is_analysis(&e) {
+        true => analysis_failed(&e.message()),
+        false => format!("Spark could not write the frame to {dir}: {}", e.message()),
+    })?;
     let stored = StoredFrame {
         dir: dir.to_string(),
-        // Parquet reads every column back as nullable.
-        schema: schema.map(|s| s.to_nullable().json()),
+        schema: schema.or_else(|| written_schema(dir)),
     };
     let back = stored.read(&df.spark_session());
     let on_disk = version_on_disk(dir);
     let version = on_disk.unwrap_or_else(|| data_version_of(&*back));
     record_written(&back, on_disk.is_none().then_some(version), &stored.form());
     Ok((back, version))
+}
+
+/// Whether Spark failed for a plan it cannot analyze: an error of SQLSTATE class 42 (syntax
+/// error or access rule violation), the class of Spark's `AnalysisException`s (an unresolved
+/// column is 42703).
+fn is_analysis(e: &spark_connect::SparkError) -> bool {
+    e.sql_state().is_some_and(|s| s.starts_with("42"))
 }
