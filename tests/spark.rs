@@ -118,35 +118,6 @@ mod typo {
     pub fn filtered_data(raw_data: &DataFrame) -> DataFrame {
         raw_data.filter(col("agee").gt(lit(18)))
     }
-}
-
-#[test]
-fn a_bad_column_fails_the_node_that_names_it() {
-    let spark = weft::spark::connect(&remote()).expect("server");
-    let dr = Builder::new()
-        .with_modules(weft::modules![crate::typo])
-        .with_adapter(SparkAdapter::new())
-        .build()
-        .unwrap();
-    let err = dr
-        .execute(&["filtered_data"], inputs! { "spark_session" => spark })
-        .unwrap_err();
-    match &err {
-        ExecuteError::NodeFailed { node, .. } => assert_eq!(node, "filtered_data"),
-        other => panic!("expected filtered_data to fail, got {other}"),
-    }
-    let text = format!("{err} {:?}", err);
-    assert!(text.contains("agee"), "{text}");
-}
-
-mod typo_kept {
-    use weft::prelude::*;
-    use weft::spark::{col, lit, DataFrame};
-
-    #[node]
-    pub fn raw_data(spark_session: &weft::spark::SparkSession) -> DataFrame {
-        spark_session.range(10).unwrap()
-    }
 
     /// Written for the cache: Spark analyzes it as it writes.
     #[node(tags(spark = "cache"))]
@@ -155,23 +126,39 @@ mod typo_kept {
     }
 }
 
-#[test]
-fn a_bad_column_in_a_frame_written_for_the_cache_fails_that_node_as_spark_cannot_analyze_it() {
-    let dir = weft_tests::temp_dir("spark", "typo-kept");
+/// Runs `node` of the `typo` flow with `adapter`: the node that failed, and the error's text.
+fn typo_failure(node: &str, adapter: SparkAdapter) -> (String, String) {
     let spark = weft::spark::connect(&remote()).expect("server");
     let dr = Builder::new()
-        .with_modules(weft::modules![crate::typo_kept])
-        .with_adapter(SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy()))
+        .with_modules(weft::modules![crate::typo])
+        .with_adapter(adapter)
         .build()
         .unwrap();
     let err = dr
-        .execute(&["kept_adults"], inputs! { "spark_session" => spark })
+        .execute(&[node], inputs! { "spark_session" => spark })
         .unwrap_err();
     match &err {
-        ExecuteError::NodeFailed { node, .. } => assert_eq!(node, "kept_adults"),
-        other => panic!("expected kept_adults to fail, got {other}"),
+        ExecuteError::NodeFailed { node, .. } => (node.clone(), format!("{err} {err:?}")),
+        other => panic!("expected {node} to fail, got {other}"),
     }
-    let text = format!("{err} {:?}", err);
+}
+
+#[test]
+fn a_bad_column_fails_the_node_that_names_it() {
+    let (node, text) = typo_failure("filtered_data", SparkAdapter::new());
+    assert_eq!(node, "filtered_data");
+    assert!(
+        text.contains("cannot analyze") && text.contains("agee"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_column_in_a_frame_written_for_the_cache_fails_that_node_as_spark_cannot_analyze_it() {
+    let dir = weft_tests::temp_dir("spark", "typo-kept");
+    let adapter = SparkAdapter::new().cache_at(dir.join("spark").to_string_lossy());
+    let (node, text) = typo_failure("kept_adults", adapter);
+    assert_eq!(node, "kept_adults");
     assert!(
         text.contains("cannot analyze") && text.contains("agee"),
         "{text}"
