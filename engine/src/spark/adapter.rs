@@ -20,15 +20,15 @@ pub const SPARK_TAG: &str = "spark";
 /// Around every node that returns a Spark frame:
 ///
 /// - **Analysis.** The frame's plan is analyzed by the server (nothing runs: the analysis that
-///   gave the frame its data version, or a schema request when there was none), so a bad
-///   column name or a type error fails *this* node, with Spark's message, instead of the first
-///   node that collects.
+///   gave the frame its data version, a schema request when there was none, or Spark's own
+///   analysis as it writes a `spark = "cache"` frame), so a bad column name or a type error
+///   fails *this* node, with Spark's message, instead of the first node that collects.
 /// - **`#[node(tags(spark = "cache"))]`**: Spark writes the frame as parquet under the cache
 ///   location ([`cache_at`](Self::cache_at)) and the node's value is that directory read back:
 ///   the rest of the run reads it, and the persistent cache stores it, so a later run (another
 ///   process) with the same key reads it instead of running the plan again. A small frame in a
-///   local directory ([`LOCAL_ROWS`](super::LOCAL_ROWS)) is read back as local rows, which
-///   Spark collects without a scan job.
+///   local directory ([`LOCAL_ROWS`](super::LOCAL_ROWS)) is read back as local rows: a plan
+///   over it runs no scan job, and [`to_arrow`](super::to_arrow) collects it with no request.
 /// - **`#[node(tags(spark = "persist"))]`**: the frame is persisted (memory and disk) on the
 ///   cluster: the seed's "cache DataFrames accessed multiple times" for a frame several nodes
 ///   read within a run.
