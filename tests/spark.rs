@@ -124,6 +124,25 @@ mod typo {
     pub fn kept_adults(raw_data: &DataFrame) -> DataFrame {
         raw_data.filter(col("agee").gt(lit(18)))
     }
+
+    /// Reads `filtered_data`, whose check is left to it when `filtered_data` is not requested.
+    #[node]
+    pub fn ids(filtered_data: &DataFrame) -> DataFrame {
+        filtered_data.select([col("id")])
+    }
+
+    /// Two frames down from the bad column: the failure names `filtered_data`, not `ids`.
+    #[node]
+    pub fn counted(ids: &DataFrame) -> DataFrame {
+        ids.group_by(["id"]).count()
+    }
+
+    /// Not a Spark node: it collects the frame it reads.
+    #[node]
+    pub fn how_many(filtered_data: &DataFrame) -> Result<usize, String> {
+        let batches = weft::spark::to_arrow(filtered_data).map_err(|e| e.to_string())?;
+        Ok(batches.iter().map(|b| b.num_rows()).sum())
+    }
 }
 
 /// Runs `node` of the `typo` flow with `adapter`: the node that failed, and the error's text.
@@ -151,6 +170,23 @@ fn a_bad_column_fails_the_node_that_names_it() {
         text.contains("cannot analyze") && text.contains("agee"),
         "{text}"
     );
+}
+
+/// `filtered_data` is not requested: its check is left to the nodes that read it (no request
+/// of its own), and the reader that fails names it.
+#[test]
+fn a_bad_column_in_a_frame_only_other_nodes_read_fails_the_reader_naming_the_node_that_wrote_it() {
+    for reader in ["counted", "how_many"] {
+        let (node, text) = typo_failure(reader, SparkAdapter::new());
+        assert_eq!(node, reader, "{text}");
+        assert!(
+            text.contains("cannot analyze")
+                && text.contains("agee")
+                && text.contains("the frame of `filtered_data`"),
+            "{text}"
+        );
+        assert!(!text.contains("`ids`"), "{text}");
+    }
 }
 
 #[test]

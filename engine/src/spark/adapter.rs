@@ -1,14 +1,15 @@
 //! [`SparkAdapter`]: what weft does around a node that returns a Spark frame.
 
 use std::any::TypeId;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use spark_connect::{DataFrame, StorageLevel, StorageLevelExt};
 
+use super::check;
 use super::frame::take_analysis;
 use super::materialize::{directory, write_and_read};
 use super::session::outside_runtime;
-use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult};
+use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
 use crate::error::NodeError;
 use crate::fingerprint::{data_version_with, DataVersion, Fingerprint};
 use crate::value::Value;
@@ -22,7 +23,11 @@ pub const SPARK_TAG: &str = "spark";
 /// - **Analysis.** The frame's plan is analyzed by the server (nothing runs: the analysis that
 ///   gave the frame its data version, a schema request when there was none, or Spark's own
 ///   analysis as it writes a `spark = "cache"` frame), so a bad column name or a type error
-///   fails *this* node, with Spark's message, instead of the first node that collects.
+///   fails *this* node, with Spark's message, instead of the first node that collects. A
+///   frame made from frames only that the run did not request is left to the nodes that read
+///   it (each analyzes a plan built on it, or collects it): no request of its own, and when a
+///   reader fails over it, the failure names the node that made it (`Spark cannot analyze the
+///   frame: … (the frame of `filtered_data`, which this node reads …)`).
 /// - **`#[node(tags(spark = "cache"))]`**: Spark writes the frame as parquet under the cache
 ///   location ([`cache_at`](Self::cache_at)) and the node's value is that directory read back:
 ///   the rest of the run reads it, and the persistent cache stores it, so a later run (another
@@ -44,7 +49,16 @@ pub const SPARK_TAG: &str = "spark";
 #[derive(Debug, Clone, Default)]
 pub struct SparkAdapter {
     location: Option<String>,
+    /// The requested outputs of the runs under way.
+    runs: Arc<Mutex<Vec<Outputs>>>,
 }
+
+/// A run's id and its requested outputs.
+type Outputs = (String, Vec<String>);
+
+/// How many runs' outputs are kept at most (a run whose end the adapter never hears of is
+/// forgotten after that many more).
+const RUNS_KEPT: usize = 64;
 
 impl SparkAdapter {
     /// Analysis of every Spark frame; no cache location yet.
@@ -70,6 +84,17 @@ impl SparkAdapter {
         self.location.as_deref()
     }
 
+    /// Whether `node` is a requested output of its run (a run the adapter did not see start
+    /// counts every node as one: its frames are checked at once).
+    fn requested(&self, node: &NodeInfo<'_>) -> bool {
+        let Ok(runs) = self.runs.lock() else {
+            return true;
+        };
+        (runs.iter())
+            .find(|(id, _)| id == node.run_id)
+            .is_none_or(|(_, outputs)| outputs.iter().any(|o| o == node.name()))
+    }
+
     fn finish(&self, node: &NodeInfo<'_>, result: NodeResult) -> NodeResult {
         let value = result?;
         let data = value.data().map_err(NodeError::Internal)?;
@@ -86,6 +111,11 @@ impl SparkAdapter {
             // frame written out for the cache is analyzed as Spark writes it instead, and its
             // own version is never asked for: it is replaced by the frame read back.
             let analysis = match derived {
+                // Made from frames and read by other nodes only: they check it.
+                Some(_) if tag.is_none() && !self.requested(node) => {
+                    check::leave_to_readers(node, data);
+                    Some(Ok(()))
+                }
                 Some(_) => None,
                 None => {
                     value.version();
@@ -169,14 +199,41 @@ pub(crate) fn analysis_failed(spark_says: &str) -> String {
 }
 
 impl Adapter for SparkAdapter {
+    fn before_graph(&self, run: &RunInfo<'_>) {
+        if let Ok(mut runs) = self.runs.lock() {
+            if runs.len() >= RUNS_KEPT {
+                runs.remove(0);
+            }
+            runs.push((run.run_id.to_string(), run.outputs.to_vec()));
+        }
+    }
+
+    fn after_graph(&self, run: &RunInfo<'_>, _summary: &RunSummary<'_>) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.retain(|(id, _)| id != run.run_id);
+        }
+    }
+
     fn wrap_node<'a>(&'a self, node: &'a NodeInfo<'a>, next: Next<'a>) -> NodeFuture<'a> {
-        if node.spec.output().id() != TypeId::of::<DataFrame>() {
+        let makes_frame = node.spec.output().id() == TypeId::of::<DataFrame>();
+        // A reader of a frame left unchecked names that frame's node when it fails over it.
+        let reads_unchecked = check::reads_unchecked(node);
+        if !makes_frame && !reads_unchecked {
             return next.run(node);
         }
         next.around(
             node,
             |_| None,
-            move |node, result| self.finish(node, result),
+            move |node, result| {
+                let result = match makes_frame {
+                    true => self.finish(node, result),
+                    false => result,
+                };
+                match result {
+                    Err(e) if reads_unchecked => Err(check::blame(node, e)),
+                    other => other,
+                }
+            },
         )
     }
 }

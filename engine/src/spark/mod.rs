@@ -60,6 +60,7 @@
 #![allow(clippy::result_large_err)]
 
 mod adapter;
+mod check;
 mod columns;
 mod frame;
 mod held;
