@@ -300,8 +300,9 @@ fi
 
 if [ "$case_name" = spark ]; then
   # Each run a new process timed inside (session connect to collected rows). Medians of
-  # SPARK_REPS runs (default 5), after one untimed run of each side to warm the server's JVM;
-  # Hamilton's runs and weft's cold ones alternate.
+  # SPARK_REPS runs (default 5), after SPARK_WARMUP untimed runs of each side (default 3) to
+  # warm the server's JVM (its runs keep getting faster for several runs after the first);
+  # Hamilton's runs and weft's cold ones alternate, which goes first changing every pair.
   # A venv of its own: Hamilton's PySpark plugin imports pyspark.pandas, which needs pandas 2
   # (the frames case pins pandas 3).
   hamilton_venv .venv-spark "import hamilton.plugins.h_spark, sys, pyspark; sys.exit(pyspark.__version__ != '4.3.0')" \
@@ -321,15 +322,18 @@ if [ "$case_name" = spark ]; then
   reps="${SPARK_REPS:-5}"
   weft() { "$bin" spark-run "$remote" "$csv" "$1"; }
   hamilton() { "$venv/bin/python" "$here/hamilton_spark.py" run "$remote" "$csv"; }
-  weft "$out/warmup" >/dev/null; hamilton >/dev/null
+  for _ in $(seq "${SPARK_WARMUP:-3}"); do
+    rm -rf "$out/warmup"; weft "$out/warmup" >/dev/null; hamilton >/dev/null
+  done
   # Hamilton and weft cold in turns, so that the server's drift (its JIT, its caches) falls on
   # both alike; then weft uncached and warm.
   : >"$out/h.txt"; : >"$out/c.txt"
   # A pause before each run lets the server finish with the last one (a client's session is
   # released as its process ends), so neither side starts on the other's clean-up.
-  for _ in $(seq "$reps"); do
-    sleep 1; hamilton | secs >>"$out/h.txt"
-    rm -rf "$out/cache"; sleep 1; weft "$out/cache" | secs >>"$out/c.txt"
+  h_run() { sleep 1; hamilton | secs >>"$out/h.txt"; }
+  w_run() { rm -rf "$out/cache"; sleep 1; weft "$out/cache" | secs >>"$out/c.txt"; }
+  for i in $(seq "$reps"); do
+    if [ $((i % 2)) = 1 ]; then h_run; w_run; else w_run; h_run; fi
   done
   echo "hamilton runs: $(tr "\n" " " <"$out/h.txt")" >&2; echo "weft cold runs: $(tr "\n" " " <"$out/c.txt")" >&2
   h=$(med <"$out/h.txt")
