@@ -179,6 +179,86 @@ fn early_cutoff_stops_at_an_unchanged_value() {
     assert_eq!(out.get::<String>("report").unwrap(), "all: 2.50");
 }
 
+/// Values whose fingerprints count themselves: one reads only the value, the other reads
+/// the world outside it too (as a file's contents would be).
+pub mod hashing {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use weft::prelude::*;
+    use weft::{Fingerprint, FingerprintHasher};
+
+    pub static PLAIN_HASHES: AtomicUsize = AtomicUsize::new(0);
+    pub static OUTSIDE_HASHES: AtomicUsize = AtomicUsize::new(0);
+    /// What an `Outside` fingerprint reads besides the value.
+    pub static WORLD: AtomicUsize = AtomicUsize::new(0);
+
+    pub struct Plain(pub u64);
+    impl Fingerprint for Plain {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            PLAIN_HASHES.fetch_add(1, Ordering::SeqCst);
+            self.0.fingerprint(h);
+        }
+    }
+
+    pub struct Outside(pub u64);
+    impl Fingerprint for Outside {
+        const IN_MEMORY: bool = false;
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            OUTSIDE_HASHES.fetch_add(1, Ordering::SeqCst);
+            WORLD.load(Ordering::SeqCst).fingerprint(h);
+            self.0.fingerprint(h);
+        }
+    }
+
+    #[node]
+    pub fn plain(n: &u64) -> Plain {
+        Plain(n / 10)
+    }
+
+    #[node]
+    pub fn outside(n: &u64) -> Outside {
+        Outside(n / 10)
+    }
+
+    #[node]
+    pub fn from_plain(plain: &Plain) -> u64 {
+        plain.0
+    }
+
+    #[node]
+    pub fn from_outside(outside: &Outside) -> u64 {
+        outside.0
+    }
+}
+
+/// A one-shot run without a cache needs no version of what it computes: a value whose
+/// fingerprint reads only the value is never hashed. One whose fingerprint reads the world is
+/// hashed as its node finishes, and a long-lived driver compares it as it was then: the world
+/// changing afterwards does not make the old value look like the new one.
+#[test]
+fn values_are_hashed_only_when_needed_and_outside_state_when_made() {
+    use hashing::{OUTSIDE_HASHES, PLAIN_HASHES, WORLD};
+    let counter = Arc::new(Counter::default());
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::hashing])
+        .with_adapter_arc(counter.clone())
+        .build()
+        .expect("valid graph");
+    let both = ["from_plain", "from_outside"];
+    dr.execute(&both, inputs! { "n" => 1u64 }).unwrap();
+    assert_eq!(PLAIN_HASHES.load(Ordering::SeqCst), 0);
+    assert_eq!(OUTSIDE_HASHES.load(Ordering::SeqCst), 1);
+
+    // n = 2 makes equal values (2 / 10 == 1 / 10), but the world changed in between: the
+    // plain value is cut off (hashed now, old and new alike), the outside one is not.
+    WORLD.store(1, Ordering::SeqCst);
+    let (_, rec) = dr
+        .execute_recorded(&both, inputs! { "n" => 2u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(counter.get("from_plain"), 1, "{rec:?}");
+    assert_eq!(counter.get("from_outside"), 2, "{rec:?}");
+    assert_eq!(PLAIN_HASHES.load(Ordering::SeqCst), 2);
+}
+
 #[test]
 fn overrides_short_circuit_and_prune() {
     let (dr, counter) = marketing_driver();

@@ -177,6 +177,9 @@ fn version_of<T>(state: &FileState) -> DataVersion {
 }
 
 impl Fingerprint for FileInput {
+    /// Reads what is outside the value: fingerprinted as soon as its node finishes.
+    const IN_MEMORY: bool = false;
+
     /// Hashes the file's content (or the fact that it is missing or unreadable), never its path.
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         let state = FileState::of(&self.path);
@@ -488,6 +491,9 @@ fn write_members<'a>(
 }
 
 impl Fingerprint for FileSet {
+    /// Reads what is outside the value: fingerprinted as soon as its node finishes.
+    const IN_MEMORY: bool = false;
+
     /// Hashes the members' relative paths and contents (a missing root is its own state).
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         let digest = self.state_digest();

@@ -193,6 +193,16 @@ impl FingerprintHasher {
 pub trait Fingerprint {
     /// Writes the value's canonical bytes into `h`.
     fn fingerprint(&self, h: &mut FingerprintHasher);
+
+    /// Whether the fingerprint reads only the value itself (its bytes in memory), so that it
+    /// is the same whenever it is taken. weft then takes it only when a version is needed
+    /// (a cache key, a long-lived driver comparing a node's new value with its last one) and
+    /// never in a run that needs none. `false` for a fingerprint that reads something outside
+    /// the value — a file's contents or modification time ([`FileInput`](crate::FileInput)),
+    /// a server's analysis (a Spark frame): such a value is fingerprinted as soon as its node
+    /// finishes, so that it is compared later as it was then. Defaults to `true`; containers
+    /// take their elements' answer.
+    const IN_MEMORY: bool = true;
 }
 
 /// Fingerprints a value with its type tag: the data version weft uses.
@@ -266,21 +276,25 @@ impl Fingerprint for PathBuf {
     }
 }
 impl<T: Fingerprint + ?Sized> Fingerprint for &T {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         (**self).fingerprint(h);
     }
 }
 impl<T: Fingerprint + ?Sized> Fingerprint for Box<T> {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         (**self).fingerprint(h);
     }
 }
 impl<T: Fingerprint + ?Sized> Fingerprint for Arc<T> {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         (**self).fingerprint(h);
     }
 }
 impl<T: Fingerprint> Fingerprint for Option<T> {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         match self {
             None => h.write(&[0]),
@@ -292,6 +306,7 @@ impl<T: Fingerprint> Fingerprint for Option<T> {
     }
 }
 impl<T: Fingerprint> Fingerprint for [T] {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         h.write_len(self.len());
         for v in self {
@@ -300,11 +315,13 @@ impl<T: Fingerprint> Fingerprint for [T] {
     }
 }
 impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         self.as_slice().fingerprint(h);
     }
 }
 impl<T: Fingerprint> Fingerprint for Vec<T> {
+    const IN_MEMORY: bool = T::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         self.as_slice().fingerprint(h);
     }
@@ -332,6 +349,7 @@ where
 }
 
 impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for HashMap<K, V, S> {
+    const IN_MEMORY: bool = K::IN_MEMORY && V::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         unordered(self.len(), self.iter(), h, |(k, v), sub| {
             k.fingerprint(sub);
@@ -340,11 +358,13 @@ impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for HashMap<K, V, S> {
     }
 }
 impl<K: Fingerprint, S> Fingerprint for HashSet<K, S> {
+    const IN_MEMORY: bool = K::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         unordered(self.len(), self.iter(), h, |k, sub| k.fingerprint(sub));
     }
 }
 impl<K: Fingerprint, V: Fingerprint> Fingerprint for BTreeMap<K, V> {
+    const IN_MEMORY: bool = K::IN_MEMORY && V::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         h.write_len(self.len());
         for (k, v) in self {
@@ -354,6 +374,7 @@ impl<K: Fingerprint, V: Fingerprint> Fingerprint for BTreeMap<K, V> {
     }
 }
 impl<K: Fingerprint> Fingerprint for BTreeSet<K> {
+    const IN_MEMORY: bool = K::IN_MEMORY;
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         h.write_len(self.len());
         for k in self {
@@ -365,6 +386,7 @@ impl<K: Fingerprint> Fingerprint for BTreeSet<K> {
 macro_rules! fingerprint_tuple {
     ($($name:ident)+) => {
         impl<$($name: Fingerprint),+> Fingerprint for ($($name,)+) {
+            const IN_MEMORY: bool = true $(&& $name::IN_MEMORY)+;
             #[allow(non_snake_case)]
             fn fingerprint(&self, h: &mut FingerprintHasher) {
                 let ($($name,)+) = self;

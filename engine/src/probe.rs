@@ -22,31 +22,43 @@ impl<T> Probe<T> {
 /// Tier 1: the type implements [`Fingerprint`].
 pub trait ViaFingerprint {
     fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+    fn weft_in_memory(&self) -> bool;
 }
 impl<T: Fingerprint + Any> ViaFingerprint for &&Probe<T> {
     fn weft_fingerprint(&self) -> Option<FingerprintFn> {
         Some(via_trait::<T>)
     }
+    fn weft_in_memory(&self) -> bool {
+        T::IN_MEMORY
+    }
 }
 
-/// Tier 2: the type implements `Serialize`.
+/// Tier 2: the type implements `Serialize` (its serde form is made from the value alone).
 pub trait ViaSerialize {
     fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+    fn weft_in_memory(&self) -> bool;
 }
 impl<T: serde::Serialize + Any> ViaSerialize for &Probe<T> {
     fn weft_fingerprint(&self) -> Option<FingerprintFn> {
         Some(via_serde::<T>)
+    }
+    fn weft_in_memory(&self) -> bool {
+        true
     }
 }
 
 /// Tier 3: not fingerprintable.
 pub trait ViaNothing {
     fn weft_fingerprint(&self) -> Option<FingerprintFn>;
+    fn weft_in_memory(&self) -> bool;
     fn weft_codec(&self) -> Option<Codec>;
 }
 impl<T> ViaNothing for Probe<T> {
     fn weft_fingerprint(&self) -> Option<FingerprintFn> {
         None
+    }
+    fn weft_in_memory(&self) -> bool {
+        false
     }
     fn weft_codec(&self) -> Option<Codec> {
         None
@@ -227,6 +239,7 @@ macro_rules! value_type {
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_codec(),
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_parse(),
             (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_size(),
+            (&&&$crate::__private::probe::Probe::<$t>::NEW).weft_in_memory(),
         )
     }};
 }

@@ -131,12 +131,16 @@ struct TypeInfo {
     codec: Option<Codec>,
     parse: Option<ParseFn>,
     size: SizeFn,
+    /// Whether the fingerprint reads only the value ([`Fingerprint::IN_MEMORY`]).
+    ///
+    /// [`Fingerprint::IN_MEMORY`]: crate::Fingerprint::IN_MEMORY
+    in_memory: bool,
 }
 
 impl TypeInfo {
     /// What tells two descriptions apart: their functions' addresses (the same type described
     /// twice alike is one description).
-    fn identity(&self) -> [usize; 13] {
+    fn identity(&self) -> [usize; 14] {
         let codec = self.codec.map_or([0; 8], |c| {
             [
                 c.encode as usize,
@@ -164,12 +168,13 @@ impl TypeInfo {
             c7,
             self.parse.map_or(0, |f| f as usize),
             self.size as usize,
+            usize::from(self.in_memory),
         ]
     }
 
     /// The one `'static` copy of this description (made the first time it is asked for).
     fn intern(self) -> ValueType {
-        type Table = std::collections::HashMap<[usize; 13], &'static TypeInfo>;
+        type Table = std::collections::HashMap<[usize; 14], &'static TypeInfo>;
         static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
         let mut table = TABLE
             .get_or_init(Default::default)
@@ -186,7 +191,7 @@ impl TypeInfo {
 impl ValueType {
     #[doc(hidden)]
     pub fn new<T: Any>(fingerprint: Option<FingerprintFn>, codec: Option<Codec>) -> Self {
-        Self::of::<T>(fingerprint, codec, None, None)
+        Self::of::<T>(fingerprint, codec, None, None, false)
     }
 
     /// A type's description from all its parts at once (what [`value_type!`] builds).
@@ -196,6 +201,7 @@ impl ValueType {
         codec: Option<Codec>,
         parse: Option<ParseFn>,
         size: Option<SizeFn>,
+        in_memory: bool,
     ) -> Self {
         TypeInfo {
             type_name: std::any::type_name::<T>,
@@ -204,8 +210,15 @@ impl ValueType {
             codec,
             parse,
             size: size.unwrap_or(|_| std::mem::size_of::<T>()),
+            in_memory: in_memory && fingerprint.is_some(),
         }
         .intern()
+    }
+
+    /// Whether a value's fingerprint reads only the value, so that it may be taken any time
+    /// ([`Fingerprint::IN_MEMORY`](crate::Fingerprint::IN_MEMORY); serde fingerprints do).
+    pub fn fingerprints_in_memory(&self) -> bool {
+        self.0.in_memory
     }
 
     #[doc(hidden)]

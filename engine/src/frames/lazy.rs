@@ -12,6 +12,9 @@ use polars::prelude::LazyFrame;
 use crate::fingerprint::{DataVersion, Fingerprint, FingerprintHasher};
 
 impl Fingerprint for LazyFrame {
+    /// Reads what is outside the value: fingerprinted as soon as its node finishes.
+    const IN_MEMORY: bool = false;
+
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         match self.describe_plan() {
             Ok(text) => text.fingerprint(h),

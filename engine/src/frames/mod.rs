@@ -69,6 +69,7 @@ mod lazy;
 
 #[doc(hidden)]
 pub use extract::extract_column;
+#[cfg(feature = "cache")]
 pub(crate) use formats::FRAME_FORMATS;
 
 /// The polars crate weft was built with (features `lazy`, `parquet`, `ipc`, `csv`, `fmt`,

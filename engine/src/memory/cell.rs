@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::fingerprint::DataVersion;
 use crate::graph::NodeId;
@@ -12,7 +12,10 @@ use crate::value::{Value, ValueType};
 /// A node's memoized value: resident, or released and recomputable from `deps`.
 pub(crate) struct Cell {
     pub(crate) id: NodeId,
-    version: DataVersion,
+    /// The value's version: taken when the cell is made, or, for a value never released whose
+    /// fingerprint reads only the value ([`ValueType::fingerprints_in_memory`]), when it is
+    /// first asked for (a one-shot run without a cache never asks).
+    version: OnceLock<DataVersion>,
     ty: ValueType,
     /// Whether the value may be let go: it has a real fingerprint (a recomputation is
     /// recognised) and `deps` are everything it was computed from.
@@ -25,7 +28,11 @@ pub(crate) struct Cell {
 
 impl std::fmt::Debug for Cell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Cell({}, {})", self.id, self.version.short())
+        let version = self
+            .version
+            .get()
+            .map_or_else(|| "?".to_string(), |v| v.short());
+        write!(f, "Cell({}, {version})", self.id)
     }
 }
 
@@ -53,9 +60,14 @@ impl Drop for Cell {
 impl Cell {
     /// A value that is never released (inputs, config, overrides, fan-out collections).
     pub(crate) fn fixed(id: NodeId, value: Value) -> Arc<Cell> {
+        let version = OnceLock::new();
+        if !value.value_type().fingerprints_in_memory() {
+            // Taken now: later, what it reads (a file, a server) may have changed.
+            let _ = version.set(value.version());
+        }
         Arc::new(Cell {
             id,
-            version: value.version(),
+            version,
             ty: value.value_type(),
             releasable: false,
             value: Mutex::new(Some(value)),
@@ -67,7 +79,8 @@ impl Cell {
     pub(crate) fn computed(id: NodeId, value: Value, deps: Vec<Option<Arc<Cell>>>) -> Arc<Cell> {
         Arc::new(Cell {
             id,
-            version: value.version(),
+            // Taken now: the value may be released, and is recognised by it when made again.
+            version: OnceLock::from(value.version()),
             ty: value.value_type(),
             releasable: value.is_fingerprinted(),
             value: Mutex::new(Some(value)),
@@ -80,7 +93,10 @@ impl Cell {
     }
 
     pub(crate) fn version(&self) -> DataVersion {
-        self.version
+        *self.version.get_or_init(|| {
+            // Only a cell that is never released waits to be asked: its value is here.
+            (self.resident()).map_or_else(DataVersion::unique, |v| v.version())
+        })
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Value>> {
@@ -120,7 +136,7 @@ impl Cell {
         }
         let (cell, engine) = (self.clone(), engine.clone());
         Value::lazy(
-            self.version,
+            self.version(),
             self.ty,
             Box::new(move || {
                 let engine = engine
@@ -190,7 +206,7 @@ fn restore(cell: &Arc<Cell>, engine: &Engine) -> Result<Value, String> {
             .map_err(|e| format!("computing `{name}` again (it was released) failed: {e}"))?;
         v.data()
             .map_err(|e| format!("computing `{name}` again (it was released) failed: {e}"))?;
-        if v.version() != c.version {
+        if v.version() != c.version() {
             return Err(format!(
                 "`{name}` gave another value when computed again after its release (its body is \
                  not deterministic); cache it, or give the driver a memory budget that keeps it"

@@ -108,6 +108,9 @@ pub(crate) fn local_path(name: &str) -> Option<&str> {
 }
 
 impl Fingerprint for DataFrame {
+    /// Reads what is outside the value: fingerprinted as soon as its node finishes.
+    const IN_MEMORY: bool = false;
+
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         write_identity(h, identity(self).ok().flatten().as_ref());
     }
