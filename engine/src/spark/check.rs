@@ -80,8 +80,10 @@ pub(super) fn blame(node: &NodeInfo<'_>, error: NodeError) -> NodeError {
     if !matches!(error, NodeError::User(_)) {
         return error;
     }
+    // Frames found sound already: a frame two paths reach (a diamond) is asked for once.
+    let mut sound = Vec::new();
     for input in input_frames(node) {
-        if let Some((culprit, spark_says)) = culprit(&input) {
+        if let Some((culprit, spark_says)) = culprit(&input, &mut sound) {
             return NodeError::user(format!(
                 "{} (the frame of `{culprit}`, which this node reads: a frame only other nodes \
                  read is checked by them)",
@@ -93,18 +95,25 @@ pub(super) fn blame(node: &NodeInfo<'_>, error: NodeError) -> NodeError {
 }
 
 /// The node whose frame breaks `frame`'s plan, first up the chain of frames left unchecked,
-/// and Spark's message; `None` when every unchecked frame of the chain is sound.
-fn culprit(frame: &Arc<DataFrame>) -> Option<(String, String)> {
+/// and Spark's message; `None` when every unchecked frame of the chain is sound (each is then
+/// added to `sound`, and not asked about again).
+fn culprit(frame: &Arc<DataFrame>, sound: &mut Vec<*const DataFrame>) -> Option<(String, String)> {
+    if sound.contains(&Arc::as_ptr(frame)) {
+        return None;
+    }
     let (node, inputs) = {
         let held = UNCHECKED.lock().ok()?;
         let fact = held.get(frame)?;
         (fact.node.clone(), fact.inputs.clone())
     };
-    if let Some(upstream) = inputs.iter().find_map(culprit) {
+    if let Some(upstream) = inputs.iter().find_map(|i| culprit(i, sound)) {
         return Some(upstream);
     }
     match outside_runtime(|| frame.schema()) {
-        Ok(_) => None,
+        Ok(_) => {
+            sound.push(Arc::as_ptr(frame));
+            None
+        }
         Err(e) => Some((node, e.message().to_string())),
     }
 }
