@@ -1,18 +1,20 @@
-//! Looking into a cache: runs, records, data versions, stored values, why a node re-executed,
-//! a picture of a run, and housekeeping (gc, clear). Everything here works on a cache directory
-//! alone, without the flow's code (the `weft cache` commands use it).
+//! Looking into a cache: runs, records, data versions, stored values and a picture of a run
+//! (why a node re-executed is [`explain`](super::explain), housekeeping [`gc`](super::gc)).
+//! Everything here works on a cache directory alone, without the flow's code (the `weft cache`
+//! commands use it).
 
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+use std::collections::BTreeMap;
 #[cfg(feature = "viz")]
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+};
 
 use serde::de::DeserializeOwned;
 
-use super::store::{NodeRecord, ResultStore, RunMeta, RunTally, Status, StoreError};
-
-/// How far back [`Cache::explain`] looks for a node's previous keyed record.
-const EXPLAIN_HISTORY: usize = 10_000;
+#[cfg(feature = "viz")]
+use super::store::Status;
+use super::store::{NodeRecord, ResultStore, RunMeta, RunTally, StoreError};
 use super::Cache;
 use crate::fingerprint::DataVersion;
 #[cfg(feature = "viz")]
@@ -65,73 +67,6 @@ impl ResultStoreHandle<'_> {
     }
 }
 
-/// Why a node executed (or hit) in a run, compared with its previous record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Explanation {
-    /// The node.
-    pub node: String,
-    /// The run explained.
-    pub run_id: String,
-    /// What happened in that run.
-    pub status: Status,
-    /// The reasons, in words (empty for a hit that needs none).
-    pub reasons: Vec<String>,
-}
-
-impl fmt::Display for Explanation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` in run {}: {}",
-            self.node,
-            self.run_id,
-            self.status.as_str()
-        )?;
-        for r in &self.reasons {
-            write!(f, "\n  - {r}")?;
-        }
-        Ok(())
-    }
-}
-
-/// What `gc` keeps.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GcPolicy {
-    /// Keep at most this many most recent runs.
-    pub keep_runs: Option<usize>,
-    /// Then drop the oldest runs until the stored results fit in this many bytes.
-    pub max_bytes: Option<u64>,
-}
-
-/// What `gc` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GcReport {
-    /// Runs deleted.
-    pub runs_removed: usize,
-    /// Result blobs deleted.
-    pub results_removed: usize,
-    /// Bytes freed.
-    pub bytes_freed: u64,
-    /// Bytes still stored.
-    pub bytes_kept: u64,
-    /// Temporary files interrupted writes had left (see [`ResultStore::sweep`]).
-    pub temp_files_removed: usize,
-    /// Lease files killed runs had left (see [`Cache::runs`]: such a run is `interrupted`).
-    pub leases_removed: usize,
-    /// Runs alive on the cache directory when gc was asked for (in this process or another):
-    /// while there are any, gc collects nothing (what they wrote, or will read, stays) and
-    /// only sweeps leftovers; run it again once they are done.
-    pub live_runs: usize,
-}
-
-fn short<T: std::fmt::Display>(digest: &Option<T>) -> String {
-    digest.as_ref().map_or("none".into(), |d| {
-        let mut s = d.to_string();
-        s.truncate(12);
-        s
-    })
-}
-
 impl Cache {
     /// Every run, oldest first. A run recorded as `running` that no live process holds (it
     /// was killed, or its process stopped before recording its end) has status `interrupted`
@@ -179,7 +114,7 @@ impl Cache {
         self.runs().ok()?.pop().map(|r| r.run_id)
     }
 
-    fn run_or_last(&self, run: Option<&str>) -> Result<String, StoreError> {
+    pub(super) fn run_or_last(&self, run: Option<&str>) -> Result<String, StoreError> {
         self.run_meta_or_last(run).map(|m| m.run_id)
     }
 
@@ -290,97 +225,6 @@ impl Cache {
         }
     }
 
-    /// Why `node` executed (or hit) in `run` (`None`: the last run that has it), compared
-    /// with the node's previous record: which dependency's data version, or the code version,
-    /// changed.
-    pub fn explain(&self, node: &str, run: Option<&str>) -> Result<Explanation, StoreError> {
-        self.flush();
-        let run = run.map(|r| self.run_or_last(Some(r))).transpose()?;
-        // The previous record that had a key (memo records carry none): usually among the
-        // few before this one, so a few are read first, and the long history only if not.
-        let keyed = |h: &&NodeRecord| h.cache_key.is_some() || h.status == Status::Hit;
-        let mut history = Vec::new();
-        for limit in [16, EXPLAIN_HISTORY] {
-            history = self.node_history(node, run.as_deref(), limit)?;
-            if history.len() < limit || history[1..].iter().any(|h| keyed(&h)) {
-                break;
-            }
-        }
-        if history.is_empty() {
-            return Err(StoreError::Other(format!(
-                "no record of node `{node}` in {}",
-                self.location()
-            )));
-        }
-        if let Some(run) = &run {
-            if history[0].run_id != *run {
-                return Err(StoreError::Other(format!(
-                    "node `{node}` did not take part in run {run}"
-                )));
-            }
-        }
-        let this = &history[0];
-        let prev = history[1..].iter().find(keyed);
-        let mut reasons = Vec::new();
-        match this.status {
-            Status::Hit => reasons.push(format!(
-                "key {} matched a stored result",
-                short(&this.cache_key)
-            )),
-            Status::Memo => {
-                reasons.push("reused from the driver's memory; the cache was not consulted".into())
-            }
-            Status::Disabled => {
-                reasons.push("behaviour DISABLE: always executes, never stored".into())
-            }
-            Status::Ignored => {
-                reasons.push("behaviour IGNORE: always executes, not part of keys".into())
-            }
-            Status::Recomputed => {
-                reasons.push("behaviour RECOMPUTE: always executes, then stored".into())
-            }
-            Status::Failed => reasons.push(format!(
-                "failed: {}",
-                this.error.clone().unwrap_or_default()
-            )),
-            Status::Uncached | Status::Executed => {}
-        }
-        for dep in &this.ignored {
-            reasons.push(format!(
-                "dependency `{dep}` is ignored: left out of the key, so a change to it does not \
-                 make this node run again, and a hit may hold a value computed from an older \
-                 `{dep}` (recompute this node, or stop ignoring `{dep}`, if that matters)"
-            ));
-        }
-        if matches!(
-            this.status,
-            Status::Executed | Status::Uncached | Status::Recomputed
-        ) {
-            if let Some(r) = &this.reason {
-                reasons.push(r.clone());
-            }
-            match prev {
-                None => reasons.push("no earlier record of this node: first run".into()),
-                Some(prev) => {
-                    let changes = diff(prev, this);
-                    if changes.is_empty() && this.status == Status::Executed {
-                        reasons.push(format!(
-                            "same code and inputs as run {}, whose result is no longer stored",
-                            prev.run_id
-                        ));
-                    }
-                    reasons.extend(changes);
-                }
-            }
-        }
-        Ok(Explanation {
-            node: node.to_string(),
-            run_id: this.run_id.clone(),
-            status: this.status,
-            reasons,
-        })
-    }
-
     /// A picture of a run (`None`: the last run): hits, executed, recomputed, disabled and
     /// failed nodes styled apart, with timings. Written as SVG, or DOT for `.dot`.
     #[cfg(feature = "viz")]
@@ -478,127 +322,6 @@ impl Cache {
             groups: Vec::new(),
         })
     }
-
-    /// Deletes old runs and the results no remaining run uses, and what interrupted writes
-    /// left behind ([`ResultStore::sweep`]). On a cache directory where runs are alive (see
-    /// [`GcReport::live_runs`]) it collects nothing but leftovers: a run in flight may have
-    /// written keys its records do not show yet, or be about to read an old run's results.
-    /// While gc works, runs that start on the directory wait for it.
-    pub fn gc(&self, policy: GcPolicy) -> Result<GcReport, StoreError> {
-        self.flush();
-        let hold = match &self.inner.place {
-            super::Place::Dir(dir) => match super::lease::hold_for_gc(dir)? {
-                Some(hold) => Some(hold),
-                None => {
-                    let live = self
-                        .runs()?
-                        .iter()
-                        .filter(|r| r.status == "running")
-                        .count();
-                    return Ok(GcReport {
-                        temp_files_removed: self.inner.results.sweep()?,
-                        live_runs: live.max(1),
-                        ..GcReport::default()
-                    });
-                }
-            },
-            super::Place::Stores(_) => None,
-        };
-        self.collect(policy, hold.as_ref())
-    }
-
-    /// What [`gc`](Self::gc) does once it holds the directory (`hold`; none for stores).
-    fn collect(
-        &self,
-        policy: GcPolicy,
-        hold: Option<&super::lease::GcHold>,
-    ) -> Result<GcReport, StoreError> {
-        let runs = self.runs()?;
-        let mut doomed: Vec<String> = Vec::new();
-        if let Some(keep) = policy.keep_runs {
-            let n = runs.len().saturating_sub(keep);
-            doomed.extend(runs[..n].iter().map(|r| r.run_id.clone()));
-        }
-        let mut report = GcReport {
-            temp_files_removed: self.inner.results.sweep()?,
-            ..GcReport::default()
-        };
-        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, hold) {
-            report.leases_removed = super::lease::sweep(dir, hold);
-        }
-        let mut remaining: Vec<&RunMeta> = runs
-            .iter()
-            .filter(|r| !doomed.contains(&r.run_id))
-            .collect();
-        loop {
-            let kept: HashSet<DataVersion> =
-                self.inner.meta.forget_runs(&doomed)?.into_iter().collect();
-            report.runs_removed += doomed.len();
-            doomed.clear();
-            let mut kept_bytes = 0;
-            for (v, size) in self.inner.results.list()? {
-                if kept.contains(&v) {
-                    kept_bytes += size;
-                } else {
-                    self.inner.results.remove(&v)?;
-                    report.results_removed += 1;
-                    report.bytes_freed += size;
-                }
-            }
-            report.bytes_kept = kept_bytes;
-            match policy.max_bytes {
-                Some(max) if kept_bytes > max && !remaining.is_empty() => {
-                    doomed.push(remaining.remove(0).run_id.clone());
-                }
-                _ => break,
-            }
-        }
-        // Counted once everything is deleted: a driver that read the last run's keys before
-        // this (it saw the count before too) drops them as its run starts.
-        if let (super::Place::Dir(dir), Some(hold)) = (&self.inner.place, hold) {
-            super::lease::count_gc(dir, hold)?;
-        }
-        Ok(report)
-    }
-
-    /// Deletes every run, key and stored result, and what interrupted writes left behind
-    /// (temporary files a live writer may still be using stay: see [`ResultStore::sweep`]).
-    ///
-    /// On a cache directory, `clear` works even when the stores cannot be written (a full
-    /// disk: SQLite needs room to delete) or read: if deleting through the stores fails while
-    /// no run is alive, the cache's files are removed instead, and the next driver or
-    /// [`Cache::open`] starts an empty cache (this handle is not to be used afterwards).
-    pub fn clear(&self) -> Result<GcReport, StoreError> {
-        self.flush();
-        let everything = GcPolicy {
-            keep_runs: Some(0),
-            max_bytes: None,
-        };
-        let super::Place::Dir(dir) = &self.inner.place else {
-            return self.gc(everything);
-        };
-        // The directory is held from here to the end: taken again after a failed collection,
-        // it could be found taken (another thread of this process forking a child between the
-        // two holds lends the child the first one's lock until it execs).
-        let Some(hold) = super::lease::hold_for_gc(dir)? else {
-            // A live run: gc says so, and collects only leftovers.
-            return self.gc(everything);
-        };
-        match self.collect(everything, Some(&hold)) {
-            Ok(report) => Ok(report),
-            Err(e) => {
-                let report = wipe(dir).map_err(|w| StoreError::Io {
-                    context: format!(
-                        "clearing {} failed ({e}), and so did removing its files",
-                        dir.display()
-                    ),
-                    source: w,
-                })?;
-                super::lease::count_gc(dir, &hold)?;
-                Ok(report)
-            }
-        }
-    }
 }
 
 #[cfg(feature = "viz")]
@@ -620,89 +343,6 @@ impl Status {
             Status::Failed => VizRole::Failed,
         }
     }
-}
-
-/// Removes a cache directory's databases (with their logs) and result files; what they held
-/// is reported as removed.
-fn wipe(dir: &std::path::Path) -> std::io::Result<GcReport> {
-    let mut report = GcReport::default();
-    let results = dir.join("results");
-    if results.exists() {
-        for entry in walk(&results)? {
-            report.bytes_freed += entry.metadata().map_or(0, |m| m.len());
-            report.results_removed += 1;
-        }
-        std::fs::remove_dir_all(&results)?;
-    }
-    for db in ["meta.sqlite", "results.sqlite"] {
-        for suffix in ["", "-wal", "-shm"] {
-            match std::fs::remove_file(dir.join(format!("{db}{suffix}"))) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
-        }
-    }
-    Ok(report)
-}
-
-/// Every file under `dir` (two levels: `results/ab/<version>`).
-fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
-    let mut files = Vec::new();
-    for sub in std::fs::read_dir(dir)? {
-        let sub = sub?;
-        if sub.file_type()?.is_dir() {
-            files.extend(std::fs::read_dir(sub.path())?.flatten());
-        } else {
-            files.push(sub);
-        }
-    }
-    Ok(files)
-}
-
-/// What changed between two records of a node.
-fn diff(prev: &NodeRecord, this: &NodeRecord) -> Vec<String> {
-    let mut out = Vec::new();
-    if prev.code_version != this.code_version {
-        out.push(format!(
-            "code version changed: {} -> {}",
-            &prev.code_version.chars().take(12).collect::<String>(),
-            &this.code_version.chars().take(12).collect::<String>()
-        ));
-    }
-    let before: BTreeMap<&str, &Option<DataVersion>> =
-        prev.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let after: BTreeMap<&str, &Option<DataVersion>> =
-        this.deps.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let ignored = |r: &NodeRecord, dep: &str| r.ignored.iter().any(|d| d == dep);
-    for (dep, v) in &after {
-        match (ignored(prev, dep), ignored(this, dep)) {
-            (false, true) if before.contains_key(dep) => {
-                out.push(format!("dependency `{dep}` is now ignored"));
-                continue;
-            }
-            (true, false) if before.contains_key(dep) => {
-                out.push(format!("dependency `{dep}` is no longer ignored"));
-                continue;
-            }
-            (true, true) => continue,
-            _ => {}
-        }
-        match before.get(dep) {
-            None => out.push(format!("new dependency `{dep}`")),
-            Some(old) if old != v => out.push(format!(
-                "dependency `{dep}` changed data version: {} -> {}",
-                short(old),
-                short(v)
-            )),
-            _ => {}
-        }
-    }
-    for dep in before.keys() {
-        if !after.contains_key(dep) {
-            out.push(format!("dependency `{dep}` was removed"));
-        }
-    }
-    out
 }
 
 /// The first line of `text`, at most `max` characters (an ellipsis marks a cut).

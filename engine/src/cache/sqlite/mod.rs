@@ -30,18 +30,21 @@ mod connection;
 mod heal;
 mod layout;
 mod parts;
+mod read;
+mod write;
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 pub(crate) use connection::{checkpoint, healing, ConnGuard, Layout, LazyConn, Upgrade};
 pub use connection::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 use layout::{key_checksum, META};
+use read::{batches, chunks, Batches};
 
 use super::key::CacheKey;
-use super::records::{self, Row};
+use super::records;
 use super::store::{
     MetaWrite, MetadataStore, Moment, NodeRecord, RunMeta, RunTally, Status, StoreError,
 };
@@ -132,105 +135,6 @@ impl SqliteStore {
     fn notice(&self, message: String) {
         self.write.heal().notice(message);
     }
-}
-
-/// Every batch of records (run id, body, events), newest first when `newest_first`,
-/// optionally of one run only; `each` returns whether to go on. A batch whose body does not
-/// match its hash (its address) is skipped: the number skipped is returned.
-fn chunks(
-    c: &Connection,
-    run_id: Option<&str>,
-    newest_first: bool,
-    each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
-) -> Result<usize, StoreError> {
-    let which = match run_id {
-        Some(id) => Batches::Of(id),
-        None => Batches::All,
-    };
-    batches(c, which, newest_first, each)
-}
-
-/// Which batches of records [`batches`] reads.
-#[derive(Clone, Copy)]
-enum Batches<'a> {
-    All,
-    /// One run's.
-    Of(&'a str),
-    /// One run's and those written before its last one.
-    Through(&'a str),
-}
-
-/// [`chunks`], for any [`Batches`].
-fn batches(
-    c: &Connection,
-    which: Batches<'_>,
-    newest_first: bool,
-    mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<bool, StoreError>,
-) -> Result<usize, StoreError> {
-    let order = if newest_first { "DESC" } else { "ASC" };
-    let (filter, run_id) = match which {
-        Batches::All => ("", None),
-        Batches::Of(id) => ("WHERE r.run_id = ?1", Some(id)),
-        Batches::Through(id) => (
-            "WHERE r.seq <= (SELECT MAX(seq) FROM run_records WHERE run_id = ?1)",
-            Some(id),
-        ),
-    };
-    // A row names a body, or (a run that ended in several parts) a manifest of bodies.
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT r.run_id, b.bytes, r.events, r.body FROM run_records r \
-             LEFT JOIN record_bodies b ON b.hash = r.body {filter} ORDER BY r.seq {order}"
-        ))
-        .map_err(StoreError::sql("reading records"))?;
-    let mut rows = match run_id {
-        Some(id) => stmt.query([id]),
-        None => stmt.query([]),
-    }
-    .map_err(StoreError::sql("reading records"))?;
-    // Read in place: a million nodes' body is about 150 MB, not to be copied to be read.
-    fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8], StoreError> {
-        row.get_ref(i)
-            .and_then(|v| v.as_blob().map_err(Into::into))
-            .map_err(StoreError::sql("reading records"))
-    }
-    let mut damaged = 0;
-    while let Some(row) = rows.next().map_err(StoreError::sql("reading records"))? {
-        let (Ok(run), Ok(events), Some(hash)) = (
-            row.get::<_, String>(0)
-                .map_err(StoreError::sql("reading records")),
-            blob(row, 2),
-            digest(row, 3),
-        ) else {
-            damaged += 1;
-            continue;
-        };
-        let body = match row.get_ref(1) {
-            Ok(rusqlite::types::ValueRef::Null) => {
-                let (bad, go_on) = parts::read(c, &run, &hash, events, newest_first, &mut each)?;
-                damaged += bad;
-                if !go_on {
-                    break;
-                }
-                continue;
-            }
-            _ => match blob(row, 1) {
-                Ok(body) => body,
-                Err(_) => {
-                    damaged += 1;
-                    continue;
-                }
-            },
-        };
-        if hash != *blake3::hash(body).as_bytes() {
-            damaged += 1;
-            continue;
-        }
-        if !each(&run, body, events)? {
-            break;
-        }
-    }
-    Ok(damaged)
 }
 
 /// Runs a statement through the connection's prepared-statement cache.
@@ -374,140 +278,7 @@ impl MetadataStore for SqliteStore {
     }
 
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError> {
-        self.healing(|| {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            // The batch's records, grouped by run (in practice one run), become one row each.
-            let mut by_run: Vec<(&str, Vec<Row<'_>>)> = Vec::new();
-            let rows = batch.iter().flat_map(|w| {
-                let (one, many): (Option<&NodeRecord>, &[super::Draft]) = match w {
-                    MetaWrite::Record(r) => (Some(r), &[]),
-                    MetaWrite::Records(rs) => (None, &rs.0),
-                    _ => (None, &[]),
-                };
-                one.map(Row::Full)
-                    .into_iter()
-                    .chain(many.iter().map(Row::Draft))
-            });
-            for row in rows {
-                match by_run.iter_mut().find(|(id, _)| *id == row.run_id()) {
-                    Some((_, v)) => v.push(row),
-                    None => by_run.push((row.run_id(), vec![row])),
-                }
-            }
-            let mut c = self.writer()?;
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(StoreError::sql("starting a write"))?;
-            // Keys are taken off the forgotten list only if there is one (rarely): otherwise
-            // each key would cost a second search.
-            let any_forgotten: bool = tx
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM forgotten_keys)")
-                .and_then(|mut st| st.query_row([], |r| r.get(0)))
-                .map_err(StoreError::sql("writing metadata"))?;
-            // Keys in key order: a batch's inserts then walk the b-tree once, each page read
-            // and dirtied once, instead of jumping about a tree larger than the page cache.
-            let mut writes: Vec<&MetaWrite> = batch.iter().collect();
-            writes.sort_by_key(|w| match w {
-                MetaWrite::Key { cache_key, .. } => Some(*cache_key),
-                _ => None,
-            });
-            for w in writes {
-                let r = match w {
-                    MetaWrite::BeginRun(run) => cached(
-                        &tx,
-                        "INSERT OR REPLACE INTO runs(run_id, started_at, finished_at, outputs, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            run.run_id,
-                            run.started_at,
-                            run.finished_at,
-                            serde_json::to_string(&run.outputs).unwrap_or_default(),
-                            run.status
-                        ],
-                    ),
-                    MetaWrite::EndRun {
-                        run_id,
-                        status,
-                        finished_at,
-                    } => cached(
-                        &tx,
-                        "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
-                        params![run_id, status, finished_at],
-                    ),
-                    MetaWrite::Key {
-                        cache_key,
-                        node,
-                        data_version,
-                    } => cached(
-                        &tx,
-                        "INSERT OR REPLACE INTO cache_keys(cache_key, node, data_version, checksum) VALUES (?1, ?2, ?3, ?4)",
-                        params![
-                            cache_key.as_bytes().as_slice(),
-                            node,
-                            data_version.as_bytes().as_slice(),
-                            key_checksum(cache_key, data_version).as_slice()
-                        ],
-                    )
-                    .and_then(|n| {
-                        // Stored again (after it was forgotten): the key may be a hint again.
-                        if !any_forgotten {
-                            return Ok(n);
-                        }
-                        cached(
-                            &tx,
-                            "DELETE FROM forgotten_keys WHERE cache_key = ?1",
-                            [cache_key.as_bytes().as_slice()],
-                        )
-                        .map(|_| n)
-                    }),
-                    MetaWrite::Record(_) | MetaWrite::Records(_) => Ok(0),
-                };
-                r.map_err(StoreError::sql("writing metadata"))?;
-            }
-            let mut cuts = self.cuts.lock().unwrap_or_else(|p| p.into_inner());
-            let pieces = by_run.iter().flat_map(|(run_id, batch)| {
-                let ranges = cuts.pieces(&tx, run_id, batch.len());
-                ranges.into_iter().map(move |r| (*run_id, &batch[r]))
-            });
-            for (run_id, batch) in pieces.collect::<Vec<_>>() {
-                let enc = records::encode(batch)?;
-                let hash = enc.body_hash.as_slice();
-                let known: bool = tx
-                    .prepare_cached("SELECT 1 FROM record_bodies WHERE hash = ?1")
-                    .and_then(|mut st| st.exists([hash]))
-                    .map_err(StoreError::sql("writing records"))?;
-                if !known {
-                    cached(
-                        &tx,
-                        "INSERT INTO record_bodies(hash, bytes) VALUES (?1, ?2)",
-                        params![hash, enc.body()?],
-                    )
-                    .map_err(StoreError::sql("writing records"))?;
-                }
-                cached(
-                    &tx,
-                    "INSERT INTO run_records(run_id, body, events) VALUES (?1, ?2, ?3)",
-                    params![run_id, hash, enc.events()?],
-                )
-                .map_err(StoreError::sql("writing records"))?;
-            }
-            // A run that ended: its parts become one row (see `parts`).
-            let mut ended = Vec::new();
-            for w in batch {
-                if let MetaWrite::EndRun { run_id, .. } = w {
-                    if let Some(p) = parts::consolidate(&tx, run_id)? {
-                        ended.push((run_id, p));
-                    }
-                }
-            }
-            tx.commit()
-                .map_err(StoreError::sql("committing metadata"))?;
-            for (run_id, p) in ended {
-                cuts.ended(run_id, &p);
-            }
-            Ok(())
-        })
+        self.healing(|| self.write_batch(batch))
     }
 
     fn runs(&self) -> Result<Vec<RunMeta>, StoreError> {

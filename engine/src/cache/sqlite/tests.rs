@@ -2,6 +2,7 @@
 use super::connection::user_version;
 use super::layout::SCHEMA_VERSION;
 use super::*;
+use rusqlite::Connection;
 
 fn temp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("weft-sqlite-{name}-{}", std::process::id()));
