@@ -70,6 +70,7 @@ mod args;
 mod commands;
 mod dev;
 mod error;
+mod examples;
 mod inputs;
 mod output;
 mod progress;
@@ -234,11 +235,11 @@ impl Cli {
             subs.push("ui");
         }
         for sub in subs {
-            let ex = args::flow_examples(bin, sub).unwrap_or_default();
+            let ex = examples::flow_examples(bin, sub).unwrap_or_default();
             cmd = cmd.mut_subcommand(sub, |c| c.after_help(ex));
         }
         cmd = cmd.mut_subcommand("cache", |c| commands::cache::with_examples(c, bin));
-        cmd.after_help(args::render_examples(
+        cmd.after_help(examples::render_examples(
             bin,
             &[
                 "{bin} build --input spend=10.5 --input signups=4",

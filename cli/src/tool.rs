@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::args::{render_examples, CompletionsArgs};
+use crate::args::CompletionsArgs;
 use crate::commands::cache::{self, CacheArgs};
 use crate::commands::completions;
 use crate::error::{report, CliError};
+use crate::examples::render_examples;
 use crate::scaffold::{self, Source};
 use crate::Exit;
 

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use salsa::{Durability, Setter};
 
 use crate::adapter::Adapter;
+use crate::cancel::CancelToken;
 use crate::error::NodeError;
-use crate::executor::CancelToken;
 use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
 use crate::invoke::OwnedRuntime;

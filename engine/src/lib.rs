@@ -52,6 +52,7 @@ mod adapter;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+mod cancel;
 pub mod columns;
 mod driver;
 mod error;
@@ -94,8 +95,8 @@ pub use adapter::{
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cache::{Cache, CacheConfig};
+pub use cancel::CancelToken;
 pub use driver::{Builder, Driver, Request, RunRecord};
-pub use executor::CancelToken;
 pub use fanout::{Collect, Parallel, SplitFn};
 pub use files::{FileInput, FileSet};
 pub use session::Session;

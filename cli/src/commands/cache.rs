@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 use weft::cache::{GcPolicy, GcReport, Location, NodeRecord, RunMeta, Status, StoreError};
 use weft::Cache;
 
-use crate::args::render_examples;
 use crate::error::{did_you_mean, CliError};
+use crate::examples::render_examples;
 use crate::{output, text};
 
 /// `cache [--cache DIR|URL] <COMMAND>`.

@@ -25,8 +25,9 @@ use std::time::Instant;
 
 #[cfg(feature = "cache")]
 use crate::cache::Cache;
+use crate::cancel::CancelToken;
 use crate::error::ExecuteError;
-use crate::executor::{CancelToken, Executor, Walk};
+use crate::executor::{Executor, Walk};
 use crate::graph::{Graph, NodeId};
 use crate::incremental::WeftDb;
 use crate::inputs::Inputs;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::Driver;
+use crate::cancel::CancelToken;
 use crate::error::ExecuteError;
-use crate::executor::CancelToken;
 use crate::inputs::Inputs;
 use crate::outputs::Outputs;
 

@@ -9,8 +9,8 @@ use salsa::Durability;
 
 use super::{Core, Prepared, RunRecord};
 use crate::adapter::{RunInfo, RunSummary};
+use crate::cancel::CancelToken;
 use crate::error::{suggest, ExecuteError, InputProblem};
-use crate::executor::CancelToken;
 use crate::graph::{NodeId, NodeKind};
 use crate::incremental::{Failure, Outcome};
 use crate::inputs::Inputs;

@@ -9,7 +9,6 @@
 
 #[cfg(feature = "async")]
 mod asynchronous;
-mod cancel;
 mod scheduler;
 mod threads;
 
@@ -18,7 +17,7 @@ pub(crate) use asynchronous::walk_async;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-pub use cancel::CancelToken;
+use crate::cancel::CancelToken;
 pub use scheduler::Scheduler;
 pub use threads::MultiThreading;
 

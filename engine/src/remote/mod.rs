@@ -67,7 +67,9 @@ pub use worker::{is_worker, open_store, WORKER_ARG, WORKER_ENV};
 use std::sync::Arc;
 
 #[cfg(feature = "remote")]
-use crate::executor::{CancelToken, Executor, MultiThreading, Walk};
+use crate::cancel::CancelToken;
+#[cfg(feature = "remote")]
+use crate::executor::{Executor, MultiThreading, Walk};
 
 /// Why a task could not be run by a backend. Becomes the node's error (a [`NodeError::User`]
 /// naming the node), so keep-going, retries and the cache treat it like any failure.

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use super::message::{Report, Task};
 use super::worker::{WORKER_ARG, WORKER_ENV};
 use super::{RemoteError, RemoteExecutor};
-use crate::executor::CancelToken;
+use crate::cancel::CancelToken;
 
 /// How many lines of a worker's output are kept for the message when it dies.
 const TAIL_LINES: usize = 20;

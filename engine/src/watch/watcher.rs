@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, DebouncedEvent};
 
+use crate::cancel::CancelToken;
 use crate::driver::{Driver, RunRecord};
 use crate::error::ExecuteError;
-use crate::executor::CancelToken;
 use crate::files::{FileInput, FileSet};
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::inputs::Inputs;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::executor::CancelToken;
+use crate::cancel::CancelToken;
 use crate::remote::message::{NodeOutcome, Report, Task, TaskInput, PROTOCOL};
 use crate::remote::RemoteError;
 

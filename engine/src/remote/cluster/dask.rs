@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{cluster_setters, BridgeDir, ClusterOptions, Connection, TAIL_LINES};
-use crate::executor::CancelToken;
+use crate::cancel::CancelToken;
 use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 
 /// Runs each task on a [Dask](https://distributed.dask.org) cluster (`--executor

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{cluster_setters, ClusterOptions, Connection, BRIDGE_PY, TAIL_LINES};
-use crate::executor::CancelToken;
+use crate::cancel::CancelToken;
 use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 
 /// How long a submitted job may take to connect back (Ray starts it, installs its working
