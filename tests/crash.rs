@@ -376,7 +376,7 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
     // pipe it cannot finish writing (the result is larger than a pipe holds, and nobody
     // reads): the batch's rows are stored, its first file is not, and the test kills the child
     // there, then leaves what a writer killed halfway through the file leaves: a partial
-    // temporary file, `results/ab/<version>.<pid>.0.tmp`.
+    // temporary file, `results/ab/.<version>.<random>.tmp`.
     let big5 = refs[2]["big5"].0.clone();
     let partial = {
         let pipe = dir.join("stop-here.pipe");
@@ -400,7 +400,7 @@ fn killing_the_process_mid_run_never_corrupts_the_cache() {
         let tmp = dir
             .join("results")
             .join(&big5[..2])
-            .join(format!("{big5}.{pid}.0.tmp"));
+            .join(format!(".{big5}.{pid}x.tmp"));
         std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
         std::fs::write(&tmp, b"WEFTBLB1 half of a result").unwrap();
         tmp

@@ -1,10 +1,7 @@
-//! The file store's temporary files: created exclusively inside the cache directory (a link
-//! planted at the name a write will use is never followed, overwritten or renamed into place),
-//! and the ones interrupted writes leave are swept by `gc` and `clear`, while a live writer's
-//! stay.
-//!
-//! A test binary of its own: the file store numbers its temporary files per process, from 0,
-//! so the names the first write tries are known here.
+//! The file store's temporary files: created exclusively inside the cache directory under
+//! random names (`.<version>.<random>.tmp`, by `tempfile`), so a link planted beside a result
+//! is never followed, overwritten or renamed into place; and the ones interrupted writes leave
+//! are swept by `gc` and `clear`, while a live writer's stay.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -12,11 +9,14 @@ use std::time::{Duration, SystemTime};
 
 use weft::cache::{Blob, FileStore, GcPolicy, ResultStore};
 
-/// A temporary name of this process, as the file store makes them, for the result `hex`.
-fn temp_name(results: &Path, hex: &str, n: u64) -> PathBuf {
-    results
-        .join(&hex[..2])
-        .join(format!("{hex}.{}.{n}.tmp", std::process::id()))
+/// A temporary name for the result `hex`, of the kind writers make (`.<hex>.<tag>.tmp`) or
+/// older versions of weft made (`<hex>.<pid>.<n>.tmp`).
+fn temp_name(results: &Path, hex: &str, tag: &str) -> PathBuf {
+    let name = match tag.strip_prefix("old-") {
+        Some(n) => format!("{hex}.{}.{n}.tmp", std::process::id()),
+        None => format!(".{hex}.{tag}.tmp"),
+    };
+    results.join(&hex[..2]).join(name)
 }
 
 /// A file at `path`, last modified `age` ago.
@@ -39,12 +39,16 @@ fn temporary_files_never_follow_links_and_leftovers_are_swept() {
     let precious = outside.join("precious.txt");
     std::fs::write(&precious, b"not the cache's").unwrap();
 
-    // Links planted at the first names the next write tries, pointing outside the cache.
+    // Links planted beside the result, pointing outside the cache, at temporary names of both
+    // kinds.
     let results = dir.join("results");
     let store = FileStore::new(&results);
     let v = weft::data_version_of(&"a large result".to_string());
     let hex = v.to_hex();
-    let links: Vec<PathBuf> = (0..2).map(|n| temp_name(&results, &hex, n)).collect();
+    let links: Vec<PathBuf> = ["old-0", "old-1", "AbC123"]
+        .iter()
+        .map(|tag| temp_name(&results, &hex, tag))
+        .collect();
     std::fs::create_dir_all(links[0].parent().unwrap()).unwrap();
     for link in &links {
         std::os::unix::fs::symlink(&precious, link).unwrap();
@@ -83,7 +87,7 @@ fn temporary_files_never_follow_links_and_leftovers_are_swept() {
         .join("ab")
         .join(format!("{}.4242.0.tmp", "ab".repeat(32)));
     file_aged(&left_behind, stale);
-    let live = temp_name(&results, &"cd".repeat(32), 99);
+    let live = temp_name(&results, &"cd".repeat(32), "XyZ789");
     file_aged(&live, Duration::ZERO);
     let cache = weft::Cache::open(&dir).unwrap();
     let report = cache.gc(GcPolicy::default()).unwrap();

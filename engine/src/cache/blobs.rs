@@ -4,18 +4,19 @@
 //! payload`, except for results in a *file format* ([`plain_extension`]: parquet, Arrow IPC):
 //! those are stored as they are, `DIR/ab/abcdef….parquet`, so any tool reads them; they are
 //! verified on read by the cache, which decodes them and compares the value's data version
-//! with the address. Writes go to a temporary file beside the blob, created exclusively (never
-//! following or overwriting what is at its name), that is renamed into place, so a reader (in
-//! this process or another) sees a whole blob or none; reads verify the checksum. Temporary
+//! with the address. Writes are [whole](crate::files::write_whole): to a temporary file beside the
+//! blob (`.<name>.<random>.tmp`, created exclusively: never following or overwriting what is at
+//! its name), renamed into place, so a reader (in this process or another) sees a whole blob or
+//! none; not synced, since reads verify every blob. Temporary
 //! files an interrupted write left are removed by [`FileStore::sweep_older_than`] (`gc` and `clear`).
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::store::{Blob, ResultStore, StoreError};
+use crate::files::{write_whole_with, Durability};
 use crate::fingerprint::DataVersion;
 
 const MAGIC: &[u8; 8] = b"WEFTBLB1";
@@ -114,37 +115,6 @@ fn read_str(data: &[u8]) -> Option<(String, &[u8])> {
 /// file behind.
 pub const TEMP_STALE_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// How many names a write tries before it gives up (each taken name is skipped).
-const TEMP_TRIES: u32 = 64;
-
-/// Creates a new temporary file next to `target`, named `<target>.<pid>.<n>.tmp`: created
-/// exclusively (`O_CREAT | O_EXCL`), so whatever is at a name already (another writer's file,
-/// a leftover, a symbolic link planted there) is never opened, followed or overwritten; the
-/// next `n` is tried instead.
-fn create_temp(target: &Path) -> std::io::Result<(fs::File, PathBuf)> {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut last = None;
-    for _ in 0..TEMP_TRIES {
-        let mut name = target.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let tmp = target.with_file_name(name);
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((f, tmp)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
-}
-
 impl FileStore {
     /// Removes the temporary files interrupted writes left (named `*.tmp`, unmodified for
     /// `older_than`; links are removed, never followed) and returns how many. Younger ones may
@@ -234,22 +204,13 @@ impl ResultStore for FileStore {
         let parent = path.parent().unwrap_or(&self.dir);
         fs::create_dir_all(parent)
             .map_err(StoreError::io(format!("creating {}", parent.display())))?;
-        let failed = |e| StoreError::Io {
+        let written = write_whole_with(&path, Durability::Unsynced, |f| match plain {
+            Some(_) => f.write_all(&blob.bytes),
+            None => f.write_all(&encode(blob)),
+        });
+        written.map_err(|e| StoreError::Io {
             context: format!("writing {}", path.display()),
             source: e,
-        };
-        let (mut f, tmp) = create_temp(&path).map_err(failed)?;
-        let write = || -> std::io::Result<()> {
-            match plain {
-                Some(_) => f.write_all(&blob.bytes)?,
-                None => f.write_all(&encode(blob))?,
-            }
-            drop(f);
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            failed(e)
         })
     }
 

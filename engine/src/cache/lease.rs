@@ -14,9 +14,11 @@
 //! finds a live run's lease unlocked.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::store::StoreError;
+use crate::files::{write_whole_with, Durability};
 
 /// The directory of a cache's leases.
 fn leases(dir: &Path) -> PathBuf {
@@ -120,13 +122,14 @@ pub(crate) fn gc_count(dir: &Path) -> u64 {
         .map_or(0, u64::from_le_bytes)
 }
 
-/// Counts one more gc (written whole or not at all: a new file renamed into place).
+/// Counts one more gc (written [whole](crate::files::write_whole) or not at all).
 pub(crate) fn count_gc(dir: &Path, _hold: &GcHold) -> Result<(), StoreError> {
     let next = gc_count(dir) + 1;
-    let fresh = leases(dir).join(format!("gc.count.{}.new", std::process::id()));
-    std::fs::write(&fresh, next.to_le_bytes())
-        .and_then(|()| std::fs::rename(&fresh, leases(dir).join("gc.count")))
-        .map_err(StoreError::io(format!("writing {}", fresh.display())))
+    let path = leases(dir).join("gc.count");
+    write_whole_with(&path, Durability::Synced, |f| {
+        f.write_all(&next.to_le_bytes())
+    })
+    .map_err(StoreError::io(format!("writing {}", path.display())))
 }
 
 /// Removes the lease files runs killed long ago left (their lock is free); returns how many.

@@ -62,7 +62,11 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 mod set;
+mod whole;
 pub use set::FileSet;
+pub use whole::write_whole;
+#[cfg(feature = "cache")]
+pub(crate) use whole::{write_whole_with, Durability};
 
 use crate::fingerprint::{DataVersion, Fingerprint, FingerprintHasher};
 

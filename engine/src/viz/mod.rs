@@ -40,8 +40,6 @@ mod svg;
 #[cfg(test)]
 mod test_support;
 
-use std::path::Path;
-
 /// What a node is in the picture; each role gets its own style and a legend entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -177,7 +175,8 @@ pub use crate::type_name::short_type_name;
 pub use escape::html_escape;
 
 impl Viz {
-    /// Writes DOT or SVG depending on the file extension (".dot"/".gv" → DOT, anything else → SVG), atomically: write a temp file beside it then rename.
+    /// Writes DOT or SVG depending on the file extension (".dot"/".gv" → DOT, anything else → SVG), whole ([`write_whole`](crate::files::write_whole)): a reader never
+    /// sees part of a picture.
     ///
     /// # Errors
     /// [`VizError::BadEdge`] as for [`Viz::to_dot`], or [`VizError::Io`] if
@@ -193,7 +192,7 @@ impl Viz {
         } else {
             self.to_svg()?
         };
-        write_atomic(path, text.as_bytes()).map_err(|source| VizError::Io {
+        crate::files::write_whole(path, text.as_bytes()).map_err(|source| VizError::Io {
             path: path.display().to_string(),
             source,
         })
@@ -217,25 +216,6 @@ impl Viz {
             .filter(|r| self.nodes.iter().any(|n| n.role == *r))
             .collect()
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "viz".to_string());
-    let tmp = path.with_file_name(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
