@@ -133,7 +133,7 @@ pub(crate) struct BuildArgs {
     /// recently used are released and come back from the cache or are recomputed when asked
     /// for again [default: `build` releases each value after its last consumer (0); `watch`
     /// keeps every value]
-    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::text::parse_size)]
     pub(crate) memory_budget: Option<u64>,
 
     /// Cut every source Spark frame (a node returning a Spark DataFrame that takes none) to N
@@ -296,18 +296,6 @@ pub(crate) fn key_value(s: &str) -> Result<(String, String), String> {
             "expected NAME=VALUE, got `{s}` (for example `--input spend=10.5`)"
         )),
     }
-}
-
-/// Parses `--memory-budget`: a size in bytes with an optional unit (`0`, `512MiB`, `2GB`).
-pub(crate) fn memory_size(s: &str) -> Result<u64, String> {
-    s.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| {
-            format!(
-                "`{s}` is not a size ({e}); write bytes with a unit, for example `512MiB` or `2GB`"
-            )
-        })
 }
 
 #[derive(Args, Debug)]

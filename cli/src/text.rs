@@ -53,74 +53,32 @@ pub(crate) fn micros(us: u64) -> String {
     duration(Duration::from_micros(us))
 }
 
-/// `512 B`, `1.2 kB`, `3.4 MB`, `1.0 GB` (powers of 1000, like `--max-size`).
+/// `512 B`, `1.2 kB`, `3.4 MB`, `1.0 GB` (powers of 1000, as `--max-size` reads them).
 pub(crate) fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        if v < 1000.0 {
-            break;
-        }
-        v /= 1000.0;
-        unit = u;
-    }
-    format!("{v:.1} {unit}")
+    bytesize::ByteSize(bytes).display().si().to_string()
 }
 
 /// Parses `100MB`, `1.5GiB`, `200k`, `4096`: B, kB/MB/GB/TB (powers of 1000) and
-/// KiB/MiB/GiB/TiB (powers of 1024), case-insensitive; a bare number is bytes.
+/// KiB/MiB/GiB/TiB (powers of 1024), case-insensitive; a bare number is bytes. Every size
+/// option of the CLI (`--max-size`, `--memory-budget`) reads its value with this.
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a size; write a number with an optional unit, like `100MB` or `2GiB`")
-    })?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{s}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"
-            ))
-        }
-    };
-    Ok((num * mult).round() as u64)
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| {
+            format!(
+                "`{s}` is not a size ({e}); write a number with an optional unit, like `100MB` \
+                 or `2GiB` (kB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024)"
+            )
+        })
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub(crate) fn utc(unix: f64) -> String {
-    let secs = unix.max(0.0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(unix.max(0.0) as u64);
+    // `2023-11-14T22:13:20Z`, shown with a space and without the zone letter.
+    let text = humantime::format_rfc3339_seconds(t).to_string();
+    text.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 /// `s` cut to `max` characters, with `…` when cut.
@@ -160,9 +118,11 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert_eq!(parse_size("2k"), Ok(2000));
         assert!(parse_size("lots").unwrap_err().contains("not a size"));
-        assert!(parse_size("3 parsecs")
-            .unwrap_err()
-            .contains("unknown size unit"));
+        let e = parse_size("3 parsecs").unwrap_err();
+        assert!(
+            e.contains("`3 parsecs` is not a size") && e.contains("parsecs"),
+            "{e}"
+        );
     }
 
     #[test]
