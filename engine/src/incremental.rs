@@ -158,7 +158,24 @@ pub struct Engine {
     pub(crate) memory: Residency,
     /// Where attempts run when the executor is remote (set once, at build).
     #[cfg(feature = "remote")]
-    pub(crate) remote: OnceLock<Arc<crate::remote::Dispatch>>,
+    pub(crate) remote: OnceLock<Arc<dyn Attempts>>,
+}
+
+/// Where a node's attempts run when they do not run in this process: a remote executor's
+/// dispatch (`remote::Dispatch`), set once at build. The engine calls it and knows nothing of
+/// how it works; the remote side depends on the engine, not the other way round.
+#[cfg(feature = "remote")]
+pub(crate) trait Attempts: Send + Sync {
+    /// One attempt at node `id` on `args`: its value, or the node's error.
+    fn call(&self, engine: &Engine, id: NodeId, args: &[Option<Value>])
+        -> Result<Value, NodeError>;
+    /// A run starts (the backend's hook; a backend that cannot start fails the run's tasks).
+    fn begin_run(&self, run_id: &str);
+    /// The run ended.
+    fn end_run(&self);
+    /// Whether a result of node `id` came with an earlier task group member's task (answered
+    /// without a round trip).
+    fn has_prefetched(&self, id: NodeId) -> bool;
 }
 
 /// An async result in the side table: its key and the body's result.

@@ -77,6 +77,7 @@ mod panics;
 mod plan;
 mod probe;
 pub mod remote;
+mod resources;
 mod session;
 #[cfg(feature = "spark")]
 #[cfg_attr(docsrs, doc(cfg(feature = "spark")))]

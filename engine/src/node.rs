@@ -270,7 +270,7 @@ pub struct NodeSpec {
     /// `#[node(task = "..")]`: the task group it runs in on a remote executor.
     pub(crate) task: Option<Arc<str>>,
     /// `#[node(resources(..))]`: what it needs from the machine that runs it.
-    pub(crate) resources: Option<Arc<crate::remote::Resources>>,
+    pub(crate) resources: Option<Arc<crate::resources::Resources>>,
 }
 
 impl fmt::Debug for NodeSpec {
@@ -438,7 +438,7 @@ impl NodeSpec {
         self.task.as_deref()
     }
     /// What the node needs (`#[node(resources(..))]`), for backends that schedule by it.
-    pub fn resources(&self) -> Option<&crate::remote::Resources> {
+    pub fn resources(&self) -> Option<&crate::resources::Resources> {
         self.resources.as_deref()
     }
     /// Puts the node in task group `group` (see [`task`](Self::task)).
@@ -455,7 +455,7 @@ impl NodeSpec {
         self
     }
     /// Declares what the node needs (see [`resources`](Self::resources)).
-    pub fn with_resources(mut self, resources: crate::remote::Resources) -> Self {
+    pub fn with_resources(mut self, resources: crate::resources::Resources) -> Self {
         self.resources = (!resources.is_empty()).then(|| Arc::new(resources));
         self
     }

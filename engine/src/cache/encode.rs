@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
+use super::pending::Pending;
 use super::store::{Blob, MetaWrite, ResultStore};
-use super::writer::{Pending, Warnings};
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
+use crate::warnings::Warnings;
 
 /// A value holding at least this many bytes in memory is encoded beside the writer.
 pub(super) const ENCODE_BESIDE_BYTES: usize = 1 << 20;

@@ -27,6 +27,7 @@ mod location;
 mod memory;
 #[cfg(feature = "object-store")]
 mod object;
+mod pending;
 mod records;
 mod sqlite;
 mod store;

@@ -1,57 +1,24 @@
 //! The cache's background writer: encodes and stores results, then batches metadata into one
 //! transaction at most every [`COMMIT_EVERY`] (less often when commits are slow, see
-//! [`commit_interval`]), and at every flush. A key is committed only after its blob is in
-//! place, so a reader (or a crash) never finds a key without its result.
+//! [`commit_interval`](super::pending::commit_interval)), and at every flush. A key is
+//! committed only after its blob is in place, so a reader (or a crash) never finds a key
+//! without its result. What waits for a commit is [`Pending`]'s.
 
 pub(crate) use crate::warnings::Warnings;
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-use std::collections::HashMap;
+use std::time::Duration;
 
 use super::encode::{encode, Encoders, ENCODERS_POLL, ENCODE_BESIDE_BYTES};
-use super::key::CacheKey;
-use super::store::{Blob, MetaWrite, MetadataStore, Moment, ResultStore, Status, StoreError};
+use super::pending::{Pending, COMMIT_EVERY, ITEM_BYTES};
+use super::store::{MetaWrite, MetadataStore, Moment, ResultStore, StoreError};
 use super::Place;
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 
 /// How many messages (batches of up to 64 items) may wait for the writer.
 const WRITER_QUEUE: usize = 32;
-
-/// How long a finished node's metadata waits before it is committed, while commits are quick.
-pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
-
-/// The longest a finished node's metadata waits before it is committed, however slow commits
-/// are.
-pub const COMMIT_AT_MOST: Duration = Duration::from_secs(10);
-
-/// What waits for a commit is committed at once beyond about this many bytes (encoded results,
-/// plus [`ITEM_BYTES`] for each key and record): the wait bounds what a crash loses, this the
-/// memory it holds.
-const PENDING_BYTES: usize = 64 << 20;
-
-/// What a waiting key or record is counted as, beside its encoded result. One holds more
-/// (a key with its result's row about 350 bytes, a drafted record about 300): counting less
-/// lets a commit gather more of them, and a commit's cost is mostly the b-tree pages it
-/// rewrites, which a larger batch shares among more keys. Measured on a 1,000,000-node chain:
-/// 512 → 256 cut the cold run from 26.6 to 22.0 s for 70 MB more at its peak (1.82 GB).
-const ITEM_BYTES: usize = 256;
-
-/// How long the writer lets work gather after a commit that took `last`: [`COMMIT_EVERY`],
-/// or four times `last` when that is longer, up to [`COMMIT_AT_MOST`].
-///
-/// A commit's cost grows with the b-tree pages it dirties, and in a large cache (keys and
-/// data versions are hashes, so inserts land all over the tree) nearly every key dirties a page
-/// of its own until a batch is as large as the tree. Fixed 50 ms commits then cost more with
-/// every node stored: a 1,000,000-node cold run spent most of its time rewriting the same pages
-/// into the log. Waiting in proportion keeps committing to about a fifth of the writer's time
-/// (and [`PENDING_BYTES`] bounds what waits).
-pub(crate) fn commit_interval(last: Duration) -> Duration {
-    last.saturating_mul(4).clamp(COMMIT_EVERY, COMMIT_AT_MOST)
-}
 
 /// A loaded value smaller than this is encoded and put without asking the store first whether
 /// it has it: putting a version again is a no-op (`ResultStore::put`), and for a small value
@@ -209,187 +176,6 @@ impl Drop for Writer {
         // Closing the channel ends the thread.
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-}
-
-/// What waits for the next commit: encoded results, then metadata (keys last, so that a key is
-/// written only once its result is).
-#[derive(Default)]
-pub(super) struct Pending {
-    blobs: Vec<(DataVersion, Blob)>,
-    /// Keys with the index in `blobs` of their result, each committed once that is stored
-    /// (two keys can share one blob: a value two nodes return is encoded and stored once).
-    blob_keys: Vec<(MetaWrite, usize)>,
-    meta: Vec<MetaWrite>,
-    /// Node records, handed to the store as they were drafted.
-    drafts: Vec<super::Draft>,
-    oldest: Option<Instant>,
-    /// Keys whose value could not be stored, and why: their records say `uncached`, never
-    /// `executed`, so that nothing (a reader of the records, the next run's hints) takes them
-    /// for stored. A key leaves it when its value is sent to be stored again.
-    unstored: HashMap<CacheKey, String>,
-    /// Leases of runs that ended, released after the next commit.
-    leases: Vec<super::lease::Lease>,
-    /// About how many bytes wait (see [`PENDING_BYTES`]).
-    bytes: usize,
-    /// How long work gathers before the next commit ([`commit_interval`] of the last one).
-    interval: Duration,
-}
-
-impl Pending {
-    pub(super) fn touch(&mut self) {
-        self.oldest.get_or_insert_with(Instant::now);
-    }
-
-    /// A record, corrected if its value turned out unstorable.
-    fn record(&mut self, mut w: MetaWrite) {
-        if let MetaWrite::Record(r) = &mut w {
-            correct(&self.unstored, r.cache_key, &mut r.status, &mut r.reason);
-        }
-        self.meta.push(w);
-    }
-
-    /// A drafted record, corrected likewise.
-    fn draft(&mut self, mut d: super::Draft) {
-        correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
-        self.bytes += ITEM_BYTES;
-        self.drafts.push(d);
-    }
-
-    /// Drafted records, corrected likewise; kept as they came when nothing waits before them
-    /// (an answered run's million records are not copied into a second list).
-    fn drafts(&mut self, mut ds: Vec<super::Draft>) {
-        for d in &mut ds {
-            correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
-        }
-        self.bytes += ds.len() * ITEM_BYTES;
-        if self.drafts.is_empty() {
-            self.drafts = ds;
-        } else {
-            self.drafts.append(&mut ds);
-        }
-    }
-
-    /// Another attempt to store the value of `key` (a later run computed it again, space may
-    /// have been freed): the records that come from now on are corrected by its outcome, not
-    /// an earlier attempt's (whose records were corrected when it failed, before this one's
-    /// value was sent).
-    fn attempt(&mut self, key: &MetaWrite) {
-        if let MetaWrite::Key { cache_key, .. } = key {
-            if !self.unstored.is_empty() {
-                self.unstored.remove(cache_key);
-            }
-        }
-    }
-
-    pub(super) fn unstorable(&mut self, key: &MetaWrite, why: String) {
-        if let MetaWrite::Key { cache_key, .. } = key {
-            self.unstored.insert(*cache_key, why);
-        }
-    }
-
-    /// A key whose result is in the store: committed with the next batch.
-    pub(super) fn key_stored(&mut self, key: MetaWrite) {
-        self.meta.push(key);
-        self.touch();
-    }
-
-    /// A key whose result the store did not take (`e`): warned about once, never committed.
-    pub(super) fn not_stored(&mut self, key: &MetaWrite, e: String, warn: &Warnings) {
-        if let MetaWrite::Key { node, .. } = key {
-            warn.once(format!(
-                "`{node}` was not stored (the next run computes it again): {e}"
-            ));
-        }
-        self.unstorable(key, format!("storing the result failed: {e}"));
-    }
-
-    /// Whether what waits must be committed now: it waited its interval, or holds too many
-    /// encoded bytes.
-    fn due(&self) -> bool {
-        self.oldest
-            .is_some_and(|t| t.elapsed() >= self.interval || self.bytes >= PENDING_BYTES)
-    }
-
-    /// Whether what waits must be committed even if encoders are at work (waiting for them):
-    /// it waited [`COMMIT_AT_MOST`], or holds too many encoded bytes.
-    fn overdue(&self) -> bool {
-        self.oldest
-            .is_some_and(|t| t.elapsed() >= COMMIT_AT_MOST || self.bytes >= PENDING_BYTES)
-    }
-
-    fn commit(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
-        let started = Instant::now();
-        self.write(meta, results, warn);
-        self.interval = commit_interval(started.elapsed());
-    }
-
-    fn write(&mut self, meta: &dyn MetadataStore, results: &dyn ResultStore, warn: &Warnings) {
-        self.bytes = 0;
-        // Handed to the store as they wait, not copied: a batch can hold a hundred thousand.
-        let stored = results.put_many(&self.blobs);
-        self.blobs.clear();
-        let keys = std::mem::take(&mut self.blob_keys);
-        let mut failed = false;
-        for (key, at) in keys {
-            let r = match stored.get(at) {
-                Some(Ok(())) => Ok(()),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("the store did not answer for it".to_string()),
-            };
-            match r {
-                Ok(()) => self.meta.push(key),
-                Err(e) => {
-                    self.not_stored(&key, e, warn);
-                    failed = true;
-                }
-            }
-        }
-        // A key found unstorable after its record came (here, or by an encoder).
-        if failed || !self.unstored.is_empty() {
-            for w in &mut self.meta {
-                if let MetaWrite::Record(r) = w {
-                    correct(&self.unstored, r.cache_key, &mut r.status, &mut r.reason);
-                }
-            }
-            for d in &mut self.drafts {
-                correct(&self.unstored, d.cache_key, &mut d.status, &mut d.reason);
-            }
-        }
-        if !self.drafts.is_empty() {
-            let drafts = std::mem::take(&mut self.drafts);
-            self.meta.push(MetaWrite::Records(super::Records(drafts)));
-        }
-        if let Err(e) = meta.write(&self.meta) {
-            let keys = self
-                .meta
-                .iter()
-                .filter(|w| matches!(w, MetaWrite::Key { .. }))
-                .count();
-            warn.once(format!(
-                "the cache's metadata could not be written ({keys} stored result(s) not \
-                 recorded, so the next run computes them again, and this run's records are \
-                 lost): {e}"
-            ));
-        }
-        self.meta.clear();
-        self.leases.clear();
-        self.oldest = None;
-    }
-}
-
-/// Marks a record `uncached` when its key's value could not be stored.
-fn correct(
-    unstored: &HashMap<CacheKey, String>,
-    key: Option<CacheKey>,
-    status: &mut Status,
-    reason: &mut Option<String>,
-) {
-    if let Some(why) = key.and_then(|k| unstored.get(&k)) {
-        if matches!(status, Status::Executed | Status::Recomputed) {
-            *status = Status::Uncached;
-            *reason = Some(why.clone());
-        }
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Builder {
     #[cfg(feature = "cache")]
     cache: Option<CacheConfig>,
     executor: Option<Arc<dyn Executor>>,
+    /// The backend of a remote executor (the executor above wraps it).
+    #[cfg(feature = "remote")]
+    remote: Option<Arc<dyn crate::remote::RemoteExecutor>>,
     keep_going: bool,
     memory_budget: Option<u64>,
 }
@@ -110,7 +113,9 @@ impl Builder {
     #[cfg(feature = "remote")]
     #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
     pub fn with_remote_executor(mut self, backend: impl crate::remote::RemoteExecutor) -> Self {
-        self.executor = Some(Arc::new(crate::remote::Remote(Arc::new(backend))));
+        let backend: Arc<dyn crate::remote::RemoteExecutor> = Arc::new(backend);
+        self.executor = Some(Arc::new(crate::remote::Remote(backend.clone())));
+        self.remote = Some(backend);
         self
     }
 
@@ -122,6 +127,10 @@ impl Builder {
     /// ```
     pub fn with_local_executor(mut self, executor: impl Executor) -> Self {
         self.executor = Some(Arc::new(executor));
+        #[cfg(feature = "remote")]
+        {
+            self.remote = None;
+        }
         self
     }
 
@@ -319,7 +328,7 @@ impl Builder {
             self.memory_budget,
         );
         #[cfg(feature = "remote")]
-        if let Some(backend) = executor.remote() {
+        if let Some(backend) = self.remote {
             let problem = |why: String| BuildError {
                 problems: vec![Problem::Cache(why)],
             };

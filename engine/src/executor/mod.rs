@@ -175,12 +175,6 @@ pub trait Executor: Send + Sync + 'static {
     }
     /// Runs the walk to completion (or to the first failure, or cancellation).
     fn run(&self, walk: &Walk<'_>);
-    /// The backend when node attempts run elsewhere (see [`weft::remote`](crate::remote)).
-    #[cfg(feature = "remote")]
-    #[doc(hidden)]
-    fn remote(&self) -> Option<std::sync::Arc<dyn crate::remote::RemoteExecutor>> {
-        None
-    }
 }
 
 /// Computes one node on `db` (its dependencies are done).

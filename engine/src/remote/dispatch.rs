@@ -12,7 +12,7 @@ use crate::cache::ResultStore;
 use crate::error::NodeError;
 use crate::fingerprint::DataVersion;
 use crate::graph::{Graph, NodeId};
-use crate::incremental::Engine;
+use crate::incremental::{Attempts, Engine};
 use crate::node::{NodeSpec, ParamKind};
 use crate::value::{Value, ValueType};
 
@@ -63,98 +63,6 @@ impl Dispatch {
             after,
             broken: Mutex::default(),
         }
-    }
-
-    pub(crate) fn begin_run(&self, run_id: &str) {
-        self.prefetched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        let failed = self.backend.begin_run(run_id).err();
-        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = failed;
-    }
-
-    pub(crate) fn end_run(&self) {
-        self.backend.end_run();
-    }
-
-    /// Whether a result of node `id` came with an earlier member's task.
-    pub(crate) fn has_prefetched(&self, id: NodeId) -> bool {
-        self.prefetched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&id)
-    }
-
-    /// One attempt at node `id` on `args`, on the backend.
-    pub(crate) fn call(
-        &self,
-        engine: &Engine,
-        id: NodeId,
-        args: &[Option<Value>],
-    ) -> Result<Value, NodeError> {
-        let graph = &engine.graph;
-        let spec = graph
-            .get(id)
-            .spec()
-            .ok_or_else(|| NodeError::Internal("not a function node".into()))?;
-        let versions: Vec<Option<DataVersion>> = args
-            .iter()
-            .map(|a| a.as_ref().map(Value::version))
-            .collect();
-        let key = key_of(spec, &versions);
-        let found = {
-            let mut table = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
-            let found = table.get_mut(&id).and_then(|entries| {
-                let i = entries.iter().position(|(k, _)| *k == key)?;
-                Some(entries.swap_remove(i).1)
-            });
-            if table.get(&id).is_some_and(Vec::is_empty) {
-                table.remove(&id);
-            }
-            found
-        };
-        if let Some(found) = found {
-            return found;
-        }
-        if let Some(e) = self
-            .broken
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
-            return Err(NodeError::user(e));
-        }
-        let head = TaskNode {
-            name: spec.name().to_string(),
-            code_version: spec.code_version().to_string(),
-            inputs: self.inputs(spec, args)?,
-        };
-        let (members, nodes) = self.group(graph, id, head);
-        let mut resources = Resources::default();
-        for &m in &members {
-            if let Some(r) = graph.get(m).spec().and_then(NodeSpec::resources) {
-                merge(&mut resources, r);
-            }
-        }
-        let task = Task {
-            version: PROTOCOL,
-            run_id: engine.run_id().to_string(),
-            store: self.location.clone(),
-            group: (members.len() > 1)
-                .then(|| spec.task().map(str::to_string))
-                .flatten(),
-            nodes,
-            resources,
-        };
-        let report = self
-            .backend
-            .run(&task, &engine.cancel_token())
-            .map_err(|e| match e {
-                RemoteError::Cancelled => NodeError::Cancelled,
-                e => NodeError::user(e),
-            })?;
-        self.take(graph, &members, report)
     }
 
     /// The task's nodes: `id`, then the members of its group whose arguments all come from
@@ -337,6 +245,101 @@ impl Dispatch {
             ty,
             Box::new(move || load(&*store, &location, ty, version, fingerprinted)),
         )
+    }
+}
+
+/// The engine runs a node's attempts through this when the executor is remote.
+impl Attempts for Dispatch {
+    fn begin_run(&self, run_id: &str) {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let failed = self.backend.begin_run(run_id).err();
+        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+    }
+
+    fn end_run(&self) {
+        self.backend.end_run();
+    }
+
+    /// Whether a result of node `id` came with an earlier member's task.
+    fn has_prefetched(&self, id: NodeId) -> bool {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&id)
+    }
+
+    /// One attempt at node `id` on `args`, on the backend.
+    fn call(
+        &self,
+        engine: &Engine,
+        id: NodeId,
+        args: &[Option<Value>],
+    ) -> Result<Value, NodeError> {
+        let graph = &engine.graph;
+        let spec = graph
+            .get(id)
+            .spec()
+            .ok_or_else(|| NodeError::Internal("not a function node".into()))?;
+        let versions: Vec<Option<DataVersion>> = args
+            .iter()
+            .map(|a| a.as_ref().map(Value::version))
+            .collect();
+        let key = key_of(spec, &versions);
+        let found = {
+            let mut table = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
+            let found = table.get_mut(&id).and_then(|entries| {
+                let i = entries.iter().position(|(k, _)| *k == key)?;
+                Some(entries.swap_remove(i).1)
+            });
+            if table.get(&id).is_some_and(Vec::is_empty) {
+                table.remove(&id);
+            }
+            found
+        };
+        if let Some(found) = found {
+            return found;
+        }
+        if let Some(e) = self
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(NodeError::user(e));
+        }
+        let head = TaskNode {
+            name: spec.name().to_string(),
+            code_version: spec.code_version().to_string(),
+            inputs: self.inputs(spec, args)?,
+        };
+        let (members, nodes) = self.group(graph, id, head);
+        let mut resources = Resources::default();
+        for &m in &members {
+            if let Some(r) = graph.get(m).spec().and_then(NodeSpec::resources) {
+                merge(&mut resources, r);
+            }
+        }
+        let task = Task {
+            version: PROTOCOL,
+            run_id: engine.run_id().to_string(),
+            store: self.location.clone(),
+            group: (members.len() > 1)
+                .then(|| spec.task().map(str::to_string))
+                .flatten(),
+            nodes,
+            resources,
+        };
+        let report = self
+            .backend
+            .run(&task, &engine.cancel_token())
+            .map_err(|e| match e {
+                RemoteError::Cancelled => NodeError::Cancelled,
+                e => NodeError::user(e),
+            })?;
+        self.take(graph, &members, report)
     }
 }
 

@@ -33,9 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-mod resources;
-
-pub use resources::Resources;
+pub use crate::resources::Resources;
 
 #[cfg(any(feature = "dask", feature = "ray"))]
 mod cluster;
@@ -170,9 +168,5 @@ impl Executor for Remote {
             }
             None => threads.run(walk),
         }
-    }
-
-    fn remote(&self) -> Option<Arc<dyn RemoteExecutor>> {
-        Some(self.0.clone())
     }
 }

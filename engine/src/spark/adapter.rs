@@ -127,7 +127,7 @@ impl SparkAdapter {
                     .map(|_| ())
                     .map_err(|e| e.message().to_string())
             });
-            analysis.map_err(|e| NodeError::user(analysis_failed(&e)))?;
+            analysis.map_err(|e| NodeError::user(check::analysis_failed(&e)))?;
         }
         let versioned = |frame: crate::value::AnyValue| match derived {
             Some(version) => Value::with_version(frame, node.spec.output(), version),
@@ -191,11 +191,6 @@ fn derived_version(node: &NodeInfo<'_>) -> Option<DataVersion> {
             }
         }
     }))
-}
-
-/// A node's error when the server cannot analyze its frame (Spark's message).
-pub(crate) fn analysis_failed(spark_says: &str) -> String {
-    format!("Spark cannot analyze the frame: {spark_says}")
 }
 
 impl Adapter for SparkAdapter {

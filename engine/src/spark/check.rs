@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 
 use spark_connect::DataFrame;
 
-use super::adapter::analysis_failed;
 use super::held::Held;
 use super::session::outside_runtime;
 use crate::adapter::NodeInfo;
@@ -116,4 +115,9 @@ fn culprit(frame: &Arc<DataFrame>, sound: &mut Vec<*const DataFrame>) -> Option<
         }
         Err(e) => Some((node, e.message().to_string())),
     }
+}
+
+/// A node's error when the server cannot analyze its frame (Spark's message).
+pub(crate) fn analysis_failed(spark_says: &str) -> String {
+    format!("Spark cannot analyze the frame: {spark_says}")
 }

@@ -11,8 +11,9 @@
 //! compression this build cannot read, a directory that is not local) is read back by Spark as
 //! before: the data, the schema and the data version are the same either way.
 
+use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, AsArray};
@@ -28,7 +29,6 @@ use spark_connect::{DataFrame, SparkSession};
 
 use super::frame::local_path;
 use super::held::Held;
-use super::stored::data_files;
 
 /// The most rows a frame Spark wrote for the cache has to be read back as local rows (see
 /// [`SparkAdapter`](super::SparkAdapter)).
@@ -227,6 +227,25 @@ fn value_at(t: &DataType, c: &dyn Array, i: usize) -> Option<Value> {
         (DataType::Date, ArrowType::Date32) => Value::Date(c.as_primitive::<Date32Type>().value(i)),
         _ => return None,
     })
+}
+
+/// The data files Spark lists in `dir`: its files whose names do not start with `_` or `.`;
+/// `None` when it cannot be read or holds a directory (a partitioned layout, which weft does
+/// not write).
+pub(crate) fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(['_', '.']) {
+            continue;
+        }
+        if !entry.file_type().ok()?.is_file() {
+            return None;
+        }
+        out.insert(dir.join(name));
+    }
+    Some(out)
 }
 
 #[cfg(test)]

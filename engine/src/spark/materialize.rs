@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use spark_connect::DataFrame;
 
-use super::adapter::analysis_failed;
+use super::check::analysis_failed;
 use super::frame::local_path;
 use super::local::written_schema;
 use super::session::outside_runtime;

@@ -15,8 +15,8 @@
 //! any frame ([`frame`](super::frame)), and so does a stored form from before (the directory's
 //! name alone, not JSON).
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use spark_connect::DataFrame;
 
 use super::frame::{local_path, size_and_mtime};
 use super::held::Held;
-use super::local::read_small;
+use super::local::{data_files, read_small};
 use super::session::reading_session;
 use crate::fingerprint::{data_version_of, data_version_with, DataVersion, Fingerprint};
 use crate::value::CacheFormats;
@@ -117,25 +117,6 @@ pub(crate) fn version_on_disk(dir: &str) -> Option<DataVersion> {
             None => h.write(DataVersion::unique().as_bytes()),
         }
     }))
-}
-
-/// The data files Spark lists in `dir`: its files whose names do not start with `_` or `.`;
-/// `None` when it cannot be read or holds a directory (a partitioned layout, which weft does
-/// not write).
-pub(crate) fn data_files(dir: &Path) -> Option<BTreeSet<PathBuf>> {
-    let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).ok()? {
-        let entry = entry.ok()?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(['_', '.']) {
-            continue;
-        }
-        if !entry.file_type().ok()?.is_file() {
-            return None;
-        }
-        out.insert(dir.join(name));
-    }
-    Some(out)
 }
 
 /// Frames Spark wrote out in this process: their stored forms, by data version, and by the
@@ -339,7 +320,7 @@ mod tests {
 
     /// A directory as Spark leaves it: two data files, `_SUCCESS` and checksums; and its
     /// stored form.
-    fn written_dir(root: &Path) -> (PathBuf, Vec<u8>) {
+    fn written_dir(root: &Path) -> (std::path::PathBuf, Vec<u8>) {
         let dir = root.join("stats-0123");
         fs::create_dir(&dir).unwrap();
         for (name, body) in [

@@ -3,7 +3,7 @@
 use ::layout::core::geometry::Point;
 
 use super::escape::fmt;
-use super::layout::{EdgePlan, Placed, PlacedEdge};
+use super::placement::{EdgePlan, Placed, PlacedEdge};
 
 /// A plain layered layout (longest path ranks, one barycentre sweep), left to
 /// right. Used for huge graphs and if layout-rs fails.

@@ -11,7 +11,7 @@ use ::layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
 use ::layout::topo::layout::VisualGraph;
 
 use super::escape::fmt;
-use super::layout::{EdgePlan, Placed, PlacedEdge};
+use super::placement::{EdgePlan, Placed, PlacedEdge};
 
 /// Records the edges that layout-rs draws; nodes are read back from the graph.
 #[derive(Debug, Default)]

@@ -35,6 +35,7 @@ mod layout;
 mod layout_rs;
 mod legend;
 mod node_box;
+mod placement;
 mod style;
 mod svg;
 #[cfg(test)]

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use ::layout::core::geometry::Point;
 
 use super::escape::{fmt, xml_escape};
-use super::layout::{place, EdgePlan, Placed};
+use super::layout::place;
 use super::legend::Legend;
 use super::node_box::{text_width, NodeBox, SANS};
+use super::placement::{EdgePlan, Placed};
 use super::{Viz, VizError};
 
 impl Viz {
