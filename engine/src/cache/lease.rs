@@ -132,7 +132,8 @@ pub(crate) fn count_gc(dir: &Path, _hold: &GcHold) -> Result<(), StoreError> {
     .map_err(StoreError::io(format!("writing {}", path.display())))
 }
 
-/// Removes the lease files runs killed long ago left (their lock is free); returns how many.
+/// Removes the lease files runs killed long ago left (their lock is free), and what an
+/// interrupted gc count left; returns how many.
 pub(crate) fn sweep(dir: &Path, _hold: &GcHold) -> usize {
     let Ok(entries) = std::fs::read_dir(leases(dir)) else {
         return 0;
@@ -141,6 +142,11 @@ pub(crate) fn sweep(dir: &Path, _hold: &GcHold) -> usize {
     for e in entries.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
+        // What an interrupted `count_gc` left: written only under the hold the caller has.
+        if name.starts_with(".gc.count.") && name.ends_with(".tmp") {
+            removed += usize::from(std::fs::remove_file(e.path()).is_ok());
+            continue;
+        }
         if !(name.ends_with(".lease") || (name.ends_with(".new") && !name.starts_with("gc."))) {
             continue;
         }
@@ -172,7 +178,12 @@ mod tests {
         // A lease left by a killed run: a file nobody locks.
         std::fs::write(leases(&dir).join("r2.lease"), b"").unwrap();
         assert!(!is_live(&dir, "r2"));
-        assert_eq!(sweep(&dir, &hold), 1);
+        // And what a gc killed while counting left.
+        std::fs::write(leases(&dir).join(".gc.count.Ab12Cd.tmp"), b"").unwrap();
+        count_gc(&dir, &hold).unwrap();
+        assert_eq!(gc_count(&dir), 1);
+        assert_eq!(sweep(&dir, &hold), 2);
+        assert_eq!(gc_count(&dir), 1, "the count itself stays");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

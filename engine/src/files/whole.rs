@@ -21,8 +21,9 @@ pub(crate) enum Durability {
 
 /// Writes `bytes` to `path` whole: a reader never sees part of them, and if writing fails
 /// (a full disk, no permission, a crash) the file at `path` is left as it was. The new file
-/// is synced to disk before it replaces the old one, and is created with the permissions a
-/// plain `File::create` gives (0666 less the umask), not a temporary file's 0600.
+/// is synced to disk before it replaces the old one, and has the permissions of the file it
+/// replaces, or for a new file those a plain `File::create` gives (0666 less the umask), not
+/// a temporary file's 0600.
 ///
 /// `path` must be a regular file's path (or a new one): a device or a pipe (`/dev/stdout`)
 /// cannot be replaced; write to it directly.
@@ -71,6 +72,10 @@ pub(crate) fn write_whole_with(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
+    // A file replaced keeps its permissions, as an editor's save does.
+    if let Ok(old) = std::fs::metadata(path) {
+        tmp.as_file().set_permissions(old.permissions())?;
+    }
     write(tmp.as_file_mut())?;
     if durability == Durability::Synced {
         tmp.as_file().sync_all()?;
@@ -102,7 +107,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn the_file_has_the_permissions_of_a_created_one() {
+    fn a_new_file_has_a_created_ones_permissions_and_a_replaced_one_keeps_its_own() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let created = dir.path().join("created");
@@ -111,6 +116,11 @@ mod tests {
         write_whole(&whole, b"x").unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&whole), mode(&created));
+        // A file replaced keeps its own.
+        std::fs::set_permissions(&whole, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_whole(&whole, b"y").unwrap();
+        assert_eq!(mode(&whole), 0o640);
+        assert_eq!(std::fs::read(&whole).unwrap(), b"y");
     }
 
     #[test]
