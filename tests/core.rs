@@ -67,14 +67,19 @@ impl Adapter for Counter {
     }
 }
 
-fn marketing_driver() -> (Driver, Arc<Counter>) {
+/// A driver of `modules` with a [`Counter`] of each node's executions.
+fn counted_driver(modules: weft::Modules) -> (Driver, Arc<Counter>) {
     let counter = Arc::new(Counter::default());
     let dr = Builder::new()
-        .with_modules(weft::modules![crate::marketing])
+        .with_modules(modules)
         .with_adapter_arc(counter.clone())
         .build()
         .expect("valid graph");
     (dr, counter)
+}
+
+fn marketing_driver() -> (Driver, Arc<Counter>) {
+    counted_driver(weft::modules![crate::marketing])
 }
 
 #[test]
@@ -237,12 +242,7 @@ pub mod hashing {
 #[test]
 fn values_are_hashed_only_when_needed_and_outside_state_when_made() {
     use hashing::{OUTSIDE_HASHES, PLAIN_HASHES, WORLD};
-    let counter = Arc::new(Counter::default());
-    let dr = Builder::new()
-        .with_modules(weft::modules![crate::hashing])
-        .with_adapter_arc(counter.clone())
-        .build()
-        .expect("valid graph");
+    let (dr, counter) = counted_driver(weft::modules![crate::hashing]);
     let both = ["from_plain", "from_outside"];
     dr.execute(&both, inputs! { "n" => 1u64 }).unwrap();
     assert_eq!(PLAIN_HASHES.load(Ordering::SeqCst), 0);

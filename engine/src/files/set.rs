@@ -21,8 +21,10 @@ const SHELL: MatchOptions = MatchOptions {
     require_literal_leading_dot: true,
 };
 
-/// The characters that make text a glob rather than a directory.
-const WILDCARDS: [char; 3] = ['*', '?', '['];
+/// The characters that make text a glob rather than a directory, as before character classes
+/// came: a directory named `data[2024]` stays a directory. A class (`[abc]`) works inside a
+/// glob's pattern, after its first `*` or `?` segment.
+const WILDCARDS: [char; 2] = ['*', '?'];
 
 /// A set of files: every file under a directory, or the files matching a glob. Its data version
 /// covers the sorted relative paths and each file's content, so adding, removing, renaming or
@@ -45,8 +47,10 @@ const WILDCARDS: [char; 3] = ['*', '?', '['];
 /// assert!(!csvs.matches("data/.git/x.csv"));
 /// assert_eq!(FileSet::dir("data").pattern(), "**/*");
 /// // A pattern that is not a glob is an error naming it when the set is listed.
-/// let bad = FileSet::glob("data/[.csv");
-/// assert!(bad.files().unwrap_err().to_string().contains("`[.csv`"));
+/// let bad = FileSet::glob("data/*[.csv");
+/// assert!(bad.files().unwrap_err().to_string().contains("`*[.csv`"));
+/// // Without `*` or `?` a glob names one file, brackets and all.
+/// assert!(FileSet::glob("data/x[1].csv").matches("data/x[1].csv"));
 /// ```
 ///
 /// It serializes as `root/pattern` and parses from the same text ([`FromStr`]): text with a
@@ -80,23 +84,22 @@ impl FileSet {
     }
 
     /// A glob such as `data/**/*.csv`: the root is the part before the first segment with a
-    /// wildcard (`data`), the pattern the rest. A glob without wildcards names one file.
+    /// wildcard, `*` or `?` (`data`), the pattern the rest. A glob without wildcards names one
+    /// file (its name taken literally, brackets included).
     pub fn glob(glob: &str) -> FileSet {
         let glob = glob.replace('\\', "/");
         let segments: Vec<&str> = glob.split('/').collect();
-        let first_wild = segments
-            .iter()
-            .position(|s| s.contains(WILDCARDS))
-            .unwrap_or(segments.len().saturating_sub(1));
-        let root = segments[..first_wild].join("/");
-        let root = if root.is_empty() && glob.starts_with('/') {
-            "/".to_string()
-        } else if root.is_empty() {
-            ".".to_string()
-        } else {
-            root
+        let Some(first_wild) = segments.iter().position(|s| s.contains(WILDCARDS)) else {
+            let last = segments.len().saturating_sub(1);
+            return FileSet::new(
+                root_of(&glob, &segments[..last]),
+                Pattern::escape(segments[last]),
+            );
         };
-        FileSet::new(root, segments[first_wild..].join("/"))
+        FileSet::new(
+            root_of(&glob, &segments[..first_wild]),
+            segments[first_wild..].join("/"),
+        )
     }
 
     /// The directory the set lives under.
@@ -235,6 +238,18 @@ impl FileSet {
     }
 }
 
+/// The directory a glob's leading `segments` name (`.` for none, `/` for an absolute glob's).
+fn root_of(glob: &str, segments: &[&str]) -> String {
+    let root = segments.join("/");
+    if root.is_empty() && glob.starts_with('/') {
+        "/".to_string()
+    } else if root.is_empty() {
+        ".".to_string()
+    } else {
+        root
+    }
+}
+
 /// A walk that failed, as a read error naming the directory it could not list.
 fn walk_error(root: &Path, e: walkdir::Error) -> FileError {
     let path = e.path().unwrap_or(root).to_path_buf();
@@ -308,7 +323,7 @@ impl PartialEq for FileSet {
 }
 impl Eq for FileSet {}
 
-/// Text with a wildcard (`*`, `?`, `[`) is a glob ([`FileSet::glob`]), text without one a
+/// Text with a wildcard (`*`, `?`) is a glob ([`FileSet::glob`]), text without one a
 /// directory ([`FileSet::dir`]); a malformed glob is [`FileError::Pattern`].
 impl FromStr for FileSet {
     type Err = FileError;
@@ -380,8 +395,14 @@ mod tests {
         assert_eq!(g.to_string(), "/abs/**/x");
         let parsed: FileSet = g.to_string().parse().unwrap();
         assert_eq!(parsed, g);
+        // Brackets before the first `*` or `?` are part of a directory's name.
         let g = FileSet::glob("data/[ab]/*.csv");
-        assert_eq!(g.root(), Path::new("data"));
+        assert_eq!(g.root(), Path::new("data/[ab]"));
+        let dir: FileSet = "data[2024]".parse().unwrap();
+        assert_eq!(dir, FileSet::dir("data[2024]"));
+        // Without a wildcard, one file, named literally.
+        let one = FileSet::glob("data/x[1].csv");
+        assert!(one.matches("data/x[1].csv") && !one.matches("data/x1.csv"));
     }
 
     #[test]
