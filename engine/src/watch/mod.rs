@@ -20,6 +20,8 @@
 
 mod report;
 #[cfg(feature = "watch")]
+mod targets;
+#[cfg(feature = "watch")]
 mod watcher;
 
 pub use report::{Change, ChangeKind, NodeRun, Reason, RunReport, RunStatus, Trigger};
