@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub mod sets {
+pub mod tables {
     use weft::files::FileError;
     use weft::prelude::*;
     use weft::FileSet;
@@ -32,7 +32,7 @@ fn file_sets_follow_new_edited_and_removed_members_but_not_other_files() {
     std::fs::create_dir_all(tables.join("2024")).unwrap();
     std::fs::write(tables.join("a.csv"), "1").unwrap();
     let dr = Builder::new()
-        .with_modules(weft::modules![crate::sets::sets])
+        .with_modules(weft::modules![crate::sets::tables])
         .build()
         .unwrap();
     let glob = format!("{}/**/*.csv", tables.display());
