@@ -1,0 +1,250 @@
+//! What only a Dask cluster shows: an unreachable scheduler, no workers, the flow's worker
+//! processes ending with the executor, tasks in flight, a node that aborts its worker, task
+//! names the scheduler never holds back.
+
+use weft::remote::DaskExecutor;
+use weft::{inputs, Builder, CacheConfig, Driver, ExecuteError};
+
+fn driver(name: &str, backend: DaskExecutor) -> Driver {
+    Builder::new()
+        .with_modules(weft::modules![crate::flow])
+        .with_cache_config(CacheConfig::at(weft_tests::temp_dir("dask-only", name)))
+        .with_remote_executor(backend)
+        .keep_going(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn an_unreachable_scheduler_is_named_with_how_to_start_one() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("tcp://127.0.0.1:{port}");
+    let backend = DaskExecutor::new()
+        .address(&address)
+        .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+        .program(env!("CARGO_BIN_EXE_remote_flow"));
+    let err = driver("unreachable", backend)
+        .execute(&["doubled"], inputs! { "x" => 1u64 })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&address), "{text}");
+    assert!(text.contains("dask scheduler"), "{text}");
+}
+
+/// A scheduler of this test's own, with no worker: `dask scheduler` from the service's
+/// Python environment on a free port of 127.0.0.1; killed on drop.
+struct LoneScheduler {
+    child: std::process::Child,
+    address: String,
+}
+
+impl LoneScheduler {
+    fn start() -> LoneScheduler {
+        let python = std::path::PathBuf::from(super::dask_env("WEFT_TEST_DASK_PYTHON"));
+        let dask = python.with_file_name("dask");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(&dask)
+            .args(["scheduler", "--host", "127.0.0.1", "--no-dashboard"])
+            .args(["--dashboard-address", "127.0.0.1:0", "--port"])
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", dask.display()));
+        let me = LoneScheduler {
+            child,
+            address: format!("tcp://127.0.0.1:{port}"),
+        };
+        // Bounded wait on the condition (the port answers), never a fixed sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the scheduler does not listen on {}",
+                me.address
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        me
+    }
+}
+
+impl Drop for LoneScheduler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tasks_on_a_cluster_without_workers_fail_after_the_bound_naming_the_scheduler() {
+    let scheduler = LoneScheduler::start();
+    let backend = DaskExecutor::new()
+        .address(&scheduler.address)
+        .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+        .program(env!("CARGO_BIN_EXE_remote_flow"))
+        .no_workers_timeout(std::time::Duration::from_secs(2));
+    let err = driver("no-workers", backend)
+        .execute(&["doubled"], inputs! { "x" => 1u64 })
+        .unwrap_err();
+    let ExecuteError::NodeFailed { node, source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(node, "doubled");
+    let text = source.to_string();
+    assert!(text.contains("has had no workers for 2 s"), "{text}");
+    assert!(text.contains(&scheduler.address), "{text}");
+    assert!(text.contains("dask worker"), "{text}");
+}
+
+/// The processes whose program is `exe` (their command line's first word).
+fn processes_of(exe: &std::path::Path) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue; // gone meanwhile
+        };
+        if cmdline.split(|b| *b == 0).next() == Some(exe.as_os_str().as_encoded_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A Dask worker outlives its clients: the flow's worker processes a driver started there
+/// end when the driver's executor does, rather than piling up with every run of a flow CLI.
+#[test]
+fn the_flow_workers_on_dask_end_with_the_executor() {
+    // A copy of the flow binary of this test's own, so its processes are told apart from
+    // the other tests' on the same cluster.
+    let dir = weft_tests::temp_dir("dask-only", "own-binary");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("remote_flow");
+    std::fs::copy(env!("CARGO_BIN_EXE_remote_flow"), &exe).unwrap();
+    let dr = driver("workers-end", super::dask().program(&exe));
+    let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+    assert!(
+        !processes_of(&exe).is_empty(),
+        "the task ran in a worker process of {}",
+        exe.display()
+    );
+    // Dropping the executor closes the bridge, which ends them before it exits.
+    drop(out);
+    drop(dr);
+    assert_eq!(processes_of(&exe), Vec::<u32>::new());
+}
+
+/// With no `in_flight` given, the driver keeps 16 tasks in flight per worker thread the
+/// scheduler has (at least 256), as the bridge found it on connecting; a number given is
+/// kept.
+#[test]
+fn tasks_in_flight_are_sized_by_the_cluster_unless_given() {
+    use weft::remote::RemoteExecutor;
+    let dask = super::dask();
+    assert_eq!((dask.cluster_threads(), dask.slots()), (None, 256));
+    dask.begin_run("sizing").unwrap();
+    // tests/services/dask.sh: two workers of one thread each (one may be restarting).
+    let threads = dask.cluster_threads();
+    assert!(matches!(threads, Some(1..=2)), "{threads:?}");
+    assert_eq!(dask.slots(), 256);
+    dask.end_run();
+    let given = super::dask().in_flight(3);
+    given.begin_run("sizing-given").unwrap();
+    assert!(given.cluster_threads().is_some());
+    assert_eq!(given.slots(), 3);
+    given.end_run();
+}
+
+#[test]
+fn a_node_that_aborts_its_cluster_worker_fails_alone() {
+    let dr = driver("abort", super::dask());
+    let err = dr
+        .execute(
+            &["after_abort", "label"],
+            inputs! { "x" => 2u64, "prefix" => "t".to_string() },
+        )
+        .unwrap_err();
+    let ExecuteError::NodeFailed { node, source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(node, "aborts");
+    assert!(source.to_string().contains("aborted"), "{source}");
+    let records = dr.cache().unwrap().records(None).unwrap();
+    let label = records.iter().find(|r| r.node == "label").unwrap();
+    assert_eq!(label.status, weft::cache::Status::Executed);
+    // The cluster worker starts a new worker of the flow for the next task.
+    let out = dr.execute(&["doubled"], inputs! { "x" => 21u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
+}
+
+/// Runs `script` with the Dask service's Python, the scheduler's address as `sys.argv[1]`;
+/// returns its stdout.
+fn python(script: &str) -> String {
+    let out = std::process::Command::new(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+        .args(["-c", script, &super::dask_env("WEFT_TEST_DASK")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script}\n{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Twelve tasks of one node go to the scheduler under keys named after the node (Dask's
+/// task prefix, the dashboard's name), each its own task group: one large group would be
+/// "root-ish" to the scheduler, which holds such tasks back (`queued`) and sends each to a
+/// worker only as a thread frees, a round trip per task. A scheduler plugin watches every
+/// transition of the run's `cubed` tasks.
+#[test]
+fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
+    let plugin = format!("weft-test-watch-{}", std::process::id());
+    python(&format!(
+        "import sys\n\
+         from dask.distributed import Client\n\
+         from distributed.diagnostics.plugin import SchedulerPlugin\n\
+         class Watch(SchedulerPlugin):\n    \
+             name = '{plugin}'\n    \
+             def __init__(self):\n        self.seen = {{}}\n    \
+             def transition(self, key, start, finish, *args, **kwargs):\n        \
+                 k = key[0] if isinstance(key, tuple) else key\n        \
+                 if isinstance(k, str) and 'cubed' in k:\n            \
+                     self.seen.setdefault(k, set()).add(finish)\n\
+         c = Client(sys.argv[1])\n\
+         c.register_plugin(Watch())\n\
+         c.close()\n"
+    ));
+    let dr = driver("named", super::dask());
+    let out = dr.execute(&["cubes_sum"], inputs! { "x" => 12u64 });
+    let seen = python(&format!(
+        "import sys\n\
+         from dask.distributed import Client\n\
+         c = Client(sys.argv[1])\n\
+         seen = c.run_on_scheduler(lambda dask_scheduler: {{k: sorted(v) for k, v in \
+         dask_scheduler.plugins['{plugin}'].seen.items()}})\n\
+         c.unregister_scheduler_plugin('{plugin}')\n\
+         c.close()\n\
+         for k, v in sorted(seen.items()):\n    print(k, ' '.join(v))\n"
+    ));
+    assert_eq!(*out.unwrap().get::<u64>("cubes_sum").unwrap(), 6084);
+    let tasks: Vec<&str> = seen.lines().collect();
+    assert!(tasks.len() >= 12, "{seen}");
+    // Each task reached `processing` (the scheduler sent it to a worker, which happens
+    // before its report can exist) and never `queued`. (`memory` may come after the run:
+    // the report travels ahead of the worker's word that the task finished.)
+    for t in &tasks {
+        assert!(t.starts_with("cubed-"), "{seen}");
+        assert!(t.contains("processing") && !t.contains("queued"), "{seen}");
+    }
+}
