@@ -16,185 +16,24 @@ In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...]}
 Out: {"ready": {"cluster": "...", "resources": {...}, "threads": N}} once, or {"fatal": "..."}
      {"id": N, "report": {...}} | {"id": N, "crashed": "..."} | {"id": N, "error": "..."}
 
-Each weft task becomes one cluster task (`run_task`) whose arguments include the futures of the
-earlier tasks whose results it reads, so the cluster's scheduler sees the dependencies. On the
-cluster's worker, `run_task` hands the task to a worker process of the flow binary (weft's
-worker primitive, one per worker thread, started once and reused), which reads its inputs from
+Each weft task becomes one cluster task (`run_task` of `flow_worker.py`, the worker half,
+written beside this file) whose arguments include the futures of the earlier tasks whose
+results it reads, so the cluster's scheduler sees the dependencies. On the cluster's worker,
+`run_task` hands the task to a worker process of the flow binary, which reads its inputs from
 the shared store, runs the node and writes the result there. Submit lines that arrive together
 go to the cluster together (Dask: one `update-graph` message for the batch).
 """
 
-import collections
 import json
 import os
 import queue
 import shutil
 import socket
-import stat
-import subprocess
 import sys
-import tempfile
 import threading
 
 PROTOCOL = 1
-TAIL_LINES = 20
 
-
-# ---- on the cluster's workers ---------------------------------------------------------------
-
-_local = threading.local()
-# Every worker process this module started on this cluster worker: `shutdown` ends them when
-# the driver's bridge closes (a Dask worker outlives its clients, and would keep them forever).
-_started = []
-_started_lock = threading.Lock()
-
-
-class FlowWorker:
-    """One worker process of the flow binary, serving weft tasks on a Unix socket."""
-
-    def __init__(self, argv):
-        self.argv = argv
-        self.tail = collections.deque(maxlen=TAIL_LINES)
-        d = tempfile.mkdtemp(prefix="weft-")
-        path = os.path.join(d, "w.sock")
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            server.bind(path)
-            server.listen(1)
-            server.settimeout(0.2)
-            env = dict(os.environ, WEFT_WORKER_SOCKET=path)
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            threading.Thread(target=self._keep_tail, daemon=True).start()
-            while True:
-                try:
-                    self.conn, _ = server.accept()
-                    break
-                except socket.timeout:
-                    if self.proc.poll() is not None:
-                        raise RuntimeError(
-                            "the flow binary %s %s without serving tasks%s"
-                            % (argv[0], self._how(), self._tail_text()))
-        finally:
-            server.close()
-            shutil.rmtree(d, ignore_errors=True)
-        self.conn.settimeout(None)
-        self.rfile = self.conn.makefile("rb")
-        with _started_lock:
-            _started.append(self)
-
-    def _keep_tail(self):
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            sys.stderr.write(line + "\n")
-            self.tail.append(line)
-
-    def _how(self):
-        code = self.proc.returncode
-        if code is None:
-            return "stopped answering"
-        if code < 0:
-            names = {6: "aborted (SIGABRT: a failed memory allocation, an abort)",
-                     9: "was killed (SIGKILL: the out-of-memory killer, or a user)",
-                     11: "crashed (SIGSEGV)"}
-            return names.get(-code, "was killed by signal %d" % -code)
-        return "exited with status %d" % code
-
-    def _tail_text(self):
-        return "; its last output:\n  " + "\n  ".join(self.tail) if self.tail else ""
-
-    def exchange(self, line):
-        self.conn.sendall(line.encode("utf-8") + b"\n")
-        answer = self.rfile.readline()
-        if not answer:
-            raise EOFError("the worker closed the connection")
-        return json.loads(answer)
-
-    def bury(self):
-        """Ends the worker process (the end of its socket ends it) and says how it ended."""
-        with _started_lock:
-            if self in _started:
-                _started.remove(self)
-        try:
-            # `close` alone keeps the socket open while `rfile` refers to it.
-            self.conn.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            self.rfile.close()
-            self.conn.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return "worker process %d %s%s" % (self.proc.pid, self._how(), self._tail_text())
-
-
-def shutdown():
-    """Ends every worker process of the flow this module started here (the bridge that
-    uploaded it is closing); returns how many."""
-    with _started_lock:
-        workers = list(_started)
-        del _started[:]
-    for w in workers:
-        w.bury()
-    return len(workers)
-
-
-def run_task(line, argv, *deps, event=None):
-    """The cluster task: weft task `line` run by this thread's worker process of the flow.
-
-    `deps` are the earlier tasks' results: unused, they are there so the cluster's scheduler
-    orders and places this task after them. With `event=(TOPIC, KEY)` (Dask), the answer is
-    also published as a Dask event on TOPIC, which the scheduler pushes to the bridge as the
-    task ends (see `Dask.when_done`); it is returned in any case."""
-    del deps
-    answer = _run_task(line, argv)
-    if event is not None:
-        try:
-            from distributed import get_worker
-
-            get_worker().log_event(event[0], {"key": event[1], "answer": answer})
-        except Exception:  # noqa: BLE001 - the bridge gathers the returned answer instead
-            pass
-    return answer
-
-
-def run_dask_task(line, argv, deps, event):
-    """`run_task` as Dask's `Client.map` calls it (the dependencies' futures in one list)."""
-    return run_task(line, argv, *deps, event=event)
-
-
-def _run_task(line, argv):
-    # The flow binary's absolute path, made executable (a zip shipped to Ray loses the mode).
-    argv = [os.path.abspath(argv[0])] + list(argv[1:])
-    st = os.stat(argv[0])
-    if not st.st_mode & stat.S_IXUSR:
-        os.chmod(argv[0], st.st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    # A rebuilt binary gets a new worker (the old one would refuse the new code's tasks).
-    key = (tuple(argv), st.st_mtime_ns, st.st_ino)
-    worker = getattr(_local, "worker", None)
-    if worker is not None and (worker[0] != key or worker[1].proc.poll() is not None):
-        worker[1].bury()
-        worker = None
-    if worker is None:
-        try:
-            worker = (key, FlowWorker(argv))
-        except Exception as e:  # noqa: BLE001 - the message goes back to the driver
-            return {"crashed": "cannot start a worker of the flow on %s: %s"
-                    % (socket.gethostname(), e)}
-        _local.worker = worker
-    try:
-        return {"report": worker[1].exchange(line)}
-    except (OSError, EOFError, ValueError):
-        _local.worker = None
-        return {"crashed": worker[1].bury()}
-
-
-# ---- the backends, on the driver's side -----------------------------------------------------
 
 RESOURCE_NAMES = {"cpus": "CPU", "gpus": "GPU", "memory": "MEMORY"}
 
@@ -218,15 +57,16 @@ class Dask:
             self.cluster = LocalCluster(host="127.0.0.1", dashboard_address=None,
                                         processes=True)
             self.client = Client(self.cluster)
-        # Workers import `run_task` from this module: ship it to them, under a name of this
-        # bridge's own. Several drivers share a cluster: uploading a module of a name already
-        # there reloads it on every worker, and a worker that reloads `bridge` while another
-        # driver's task refers to it fails to pickle that task (and Dask loses the worker).
+        # Workers import `run_task` from the worker half (flow_worker.py, beside this file):
+        # ship it to them, under a name of this bridge's own. Several drivers share a cluster:
+        # uploading a module of a name already there reloads it on every worker, and a worker
+        # that reloads it while another driver's task refers to it fails to pickle that task
+        # (and Dask loses the worker).
         import importlib
         import uuid
 
-        here = os.path.abspath(__file__)
-        name = "weft_bridge_%s" % uuid.uuid4().hex
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flow_worker.py")
+        name = "weft_flow_worker_%s" % uuid.uuid4().hex
         copy = os.path.join(os.path.dirname(here), name + ".py")
         shutil.copyfile(here, copy)
         self.client.upload_file(copy)
@@ -400,9 +240,9 @@ class Ray:
         ray.init(address="auto", logging_level="WARNING", log_to_driver=True)
         self.declared = dict(ray.cluster_resources())
         self.threads = int(self.declared.get("CPU", 0))
-        import bridge  # the module in the job's working directory, importable by Ray's workers
+        import flow_worker  # in the job's working directory, importable by Ray's workers
 
-        self.remote = ray.remote(bridge.run_task)
+        self.remote = ray.remote(flow_worker.run_task)
 
     def describe(self):
         return "Ray job on %s" % self.ray.get_runtime_context().gcs_address

@@ -1,8 +1,9 @@
 //! Cluster backends: `DaskExecutor` (feature `dask`) and `RayExecutor` (feature `ray`).
 //!
 //! Neither Dask nor Ray has a Rust client, so weft drives them the way they offer to other
-//! languages: through a small Python **bridge** (`bridge.py`, embedded in weft and written out
-//! or shipped by it; users never maintain it). The bridge turns each weft [`Task`] into one
+//! languages: through a small Python **bridge** (`bridge.py`, the client's side, and
+//! `flow_worker.py`, the workers' side; embedded in weft and written out or shipped by it; users
+//! never maintain them). The bridge turns each weft [`Task`] into one
 //! cluster task — a Dask future, a Ray task with the node's resources — whose arguments include
 //! the futures of the earlier tasks whose results it reads, so the cluster's scheduler sees the
 //! dependencies and places the work. On the cluster's worker the task is handed to a worker
@@ -29,18 +30,26 @@ pub(crate) use options::{cluster_setters, ClusterOptions, TAIL_LINES};
 #[cfg(feature = "ray")]
 pub use ray::RayExecutor;
 
-/// The bridge script, written next to nothing else in its own directory (Dask) or shipped in
-/// the job's working directory (Ray). Its module name must stay `bridge`: cluster workers
-/// import `bridge.run_task`.
+/// The bridge script, written with its worker half ([`FLOW_WORKER_PY`]) in a directory of
+/// their own (Dask) or shipped in the job's working directory (Ray).
 pub(crate) const BRIDGE_PY: &str = include_str!("bridge.py");
 
-/// A directory holding the bridge script, removed when dropped.
+/// The bridge's worker half, `flow_worker.py`: what runs on the cluster's workers. Its module
+/// name must stay `flow_worker` (the bridge imports it; Ray's workers import
+/// `flow_worker.run_task`).
+pub(crate) const FLOW_WORKER_PY: &str = include_str!("flow_worker.py");
+
+/// The bridge's files: name and content.
+pub(crate) const BRIDGE_FILES: [(&str, &str); 2] =
+    [("bridge.py", BRIDGE_PY), ("flow_worker.py", FLOW_WORKER_PY)];
+
+/// A directory holding the bridge's scripts, removed when dropped.
 #[cfg(feature = "dask")]
 pub(crate) struct BridgeDir(pub(crate) std::path::PathBuf);
 
 #[cfg(feature = "dask")]
 impl BridgeDir {
-    /// Writes `bridge.py` into a fresh temporary directory.
+    /// Writes `bridge.py` and `flow_worker.py` into a fresh temporary directory.
     pub(crate) fn write(kind: &str) -> std::io::Result<BridgeDir> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
@@ -48,8 +57,10 @@ impl BridgeDir {
         let dir = std::env::temp_dir().join(format!("weft-{kind}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let dir = BridgeDir(dir);
-        // A fresh private directory: nothing reads the script before it is complete.
-        std::fs::write(dir.script(), BRIDGE_PY)?;
+        // A fresh private directory: nothing reads the scripts before they are complete.
+        for (name, text) in BRIDGE_FILES {
+            std::fs::write(dir.0.join(name), text)?;
+        }
         Ok(dir)
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{cluster_setters, ClusterOptions, Connection, BRIDGE_PY, TAIL_LINES};
+use super::{cluster_setters, ClusterOptions, Connection, BRIDGE_FILES, TAIL_LINES};
 use crate::cancel::CancelToken;
 use crate::remote::{RemoteError, RemoteExecutor, Report, Task};
 
@@ -206,7 +206,7 @@ impl RayExecutor {
             .map_err(|e| format!("cannot read the flow binary {}: {e}", program.display()))
     }
 
-    /// The working directory's zip: the bridge and the flow binary (`flow`), deflated (Ray's
+    /// The working directory's zip: the bridge's two scripts and the flow binary (`flow`), deflated (Ray's
     /// dashboard takes at most 100 MiB per upload).
     fn package(binary: &[u8]) -> Result<Vec<u8>, String> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -215,9 +215,11 @@ impl RayExecutor {
             .compression_level(Some(1))
             .large_file(binary.len() > u32::MAX as usize / 2);
         let fail = |e: &dyn std::fmt::Display| format!("cannot build the job's zip: {e}");
-        zip.start_file("bridge.py", stored.unix_permissions(0o644))
-            .map_err(|e| fail(&e))?;
-        zip.write_all(BRIDGE_PY.as_bytes()).map_err(|e| fail(&e))?;
+        for (name, text) in BRIDGE_FILES {
+            zip.start_file(name, stored.unix_permissions(0o644))
+                .map_err(|e| fail(&e))?;
+            zip.write_all(text.as_bytes()).map_err(|e| fail(&e))?;
+        }
         zip.start_file("flow", stored.unix_permissions(0o755))
             .map_err(|e| fail(&e))?;
         zip.write_all(binary).map_err(|e| fail(&e))?;
@@ -230,7 +232,10 @@ impl RayExecutor {
         let binary = self.binary()?;
         // Named by content (the binary and the bridge), so an unchanged flow is uploaded once.
         let mut hash = blake3::Hasher::new();
-        hash.update(BRIDGE_PY.as_bytes()).update(&binary);
+        for (_, text) in BRIDGE_FILES {
+            hash.update(text.as_bytes());
+        }
+        hash.update(&binary);
         let pkg = format!("_ray_pkg_{}.zip", &hash.finalize().to_hex()[..32]);
         let path = format!("/api/packages/gcs/{pkg}");
         if self.http("GET", &path, None)?.0 != 200 {
