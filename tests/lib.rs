@@ -65,6 +65,33 @@ fn sweep_dead_processes(tmp: &Path) {
 pub mod remote_support;
 pub mod stores;
 
+/// What a finished `cache_child` process (`tests/bin/cache_child.rs`) printed: each node's
+/// status by name, and its `summary total=…` line. Fails the test, with the child's stderr,
+/// when the child did not succeed.
+pub fn cache_child_results(
+    out: &std::process::Output,
+) -> (std::collections::BTreeMap<String, String>, String) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut summary = String::new();
+    for line in text.lines() {
+        let (k, v) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("not a `NODE STATUS` line: {line:?}"));
+        if k == "summary" && v.starts_with("total=") {
+            summary = v.to_string();
+        } else {
+            statuses.insert(k.to_string(), v.to_string());
+        }
+    }
+    (statuses, summary)
+}
+
 /// The longest a test waits for something that must happen (a thread arriving, a child
 /// process reaching a point, a file appearing): reached only when it never happens, so never a
 /// guess at how fast anything runs.

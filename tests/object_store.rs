@@ -9,8 +9,7 @@
 //! (The whole cache contract also runs on object storage: `object::…` tests in `cache.rs`,
 //! `answer.rs` and `integrity.rs`.)
 
-use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
@@ -18,6 +17,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use weft::cache::{Blob, Cache, MetadataStore, ObjectStores, ResultStore, Status, StoreError};
 use weft::{CacheConfig, DataVersion};
+use weft_tests::cache_child_results;
 use weft_tests::stores::s3_url;
 
 #[path = "remote/flow.rs"]
@@ -194,27 +194,6 @@ fn child(cache: &str, n: usize, seed: u64) -> Command {
     cmd
 }
 
-/// Statuses by node, and the summary line, of a finished child.
-fn parse(out: &Output) -> (BTreeMap<String, String>, String) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut statuses = BTreeMap::new();
-    let mut summary = String::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once(' ').unwrap();
-        if k == "summary" && v.starts_with("total=") {
-            summary = v.to_string();
-        } else {
-            statuses.insert(k.to_string(), v.to_string());
-        }
-    }
-    (statuses, summary)
-}
-
 #[test]
 fn four_processes_share_one_store_without_losing_a_record() {
     let url = s3_url("object", "four-processes");
@@ -228,7 +207,7 @@ fn four_processes_share_one_store_without_losing_a_record() {
     let mut statuses = Vec::new();
     for (child, seed) in children.into_iter().zip(seeds) {
         let out = child.wait_with_output().unwrap();
-        let (s, summary) = parse(&out);
+        let (s, summary) = cache_child_results(&out);
         assert_eq!(summary, format!("total={}", seed + n as u64));
         assert_eq!(s.len(), n + 1, "{s:?}");
         assert!(s.values().all(|v| v == "executed" || v == "hit"), "{s:?}");
@@ -246,7 +225,7 @@ fn four_processes_share_one_store_without_losing_a_record() {
     }
     // Every result is there and whole: a fifth process of each seed hits everything.
     for seed in [1u64, 2] {
-        let (s, summary) = parse(&child(&url, n, seed).output().unwrap());
+        let (s, summary) = cache_child_results(&child(&url, n, seed).output().unwrap());
         assert_eq!(summary, format!("total={}", seed + n as u64));
         assert!(s.values().all(|v| v == "hit"), "{s:?}");
     }
@@ -301,9 +280,9 @@ fn an_unreachable_store_is_an_error_naming_the_url_and_no_secret() {
 #[test]
 fn runs_and_records_on_object_storage_read_like_any_cache() {
     let url = s3_url("object", "inspect");
-    let (s, _) = parse(&child(&url, 3, 5).output().unwrap());
+    let (s, _) = cache_child_results(&child(&url, 3, 5).output().unwrap());
     assert!(s.values().all(|v| v == "executed"), "{s:?}");
-    let (s, _) = parse(&child(&url, 3, 5).output().unwrap());
+    let (s, _) = cache_child_results(&child(&url, 3, 5).output().unwrap());
     assert!(s.values().all(|v| v == "hit"), "{s:?}");
     let cache = Cache::locate(&url).unwrap();
     let history = cache.metadata().history("step1", 10).unwrap();
@@ -327,7 +306,7 @@ fn runs_and_records_on_object_storage_read_like_any_cache() {
     assert_eq!(report.runs_removed, 1);
     assert_eq!(report.results_removed, 4);
     assert!(cache.runs().unwrap().is_empty());
-    let (s, _) = parse(&child(&url, 3, 5).output().unwrap());
+    let (s, _) = cache_child_results(&child(&url, 3, 5).output().unwrap());
     assert!(
         s.values().all(|v| v == "executed"),
         "a cleared cache recomputes: {s:?}"

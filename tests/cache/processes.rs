@@ -19,24 +19,7 @@ pub(crate) fn run_child(
     n: usize,
     seed: u64,
 ) -> (BTreeMap<String, String>, String) {
-    let out = child(dir, variant, n, 0, seed).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut statuses = BTreeMap::new();
-    let mut summary = String::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once(' ').unwrap();
-        if k == "summary" && v.starts_with("total=") {
-            summary = v.to_string();
-        } else {
-            statuses.insert(k.to_string(), v.to_string());
-        }
-    }
-    (statuses, summary)
+    weft_tests::cache_child_results(&child(dir, variant, n, 0, seed).output().unwrap())
 }
 
 #[test]

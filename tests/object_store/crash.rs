@@ -88,7 +88,8 @@ fn a_driver_killed_mid_run_leaves_no_half_written_record() {
 
     // The next run gives the uncached values and hits what the killed run recorded.
     let out = super::child(&url, n, seed).output().unwrap();
-    let (statuses, summary): (BTreeMap<String, String>, String) = super::parse(&out);
+    let (statuses, summary): (BTreeMap<String, String>, String) =
+        weft_tests::cache_child_results(&out);
     assert_eq!(summary, format!("total={}", seed + n as u64));
     for node in &executed {
         assert_eq!(statuses[node], "hit", "{node}: {statuses:?}");

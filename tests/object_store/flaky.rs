@@ -58,7 +58,7 @@ fn transient_failures_are_retried_and_a_failing_store_gives_up() {
         .env("AWS_ENDPOINT_URL", &proxy)
         .output()
         .unwrap();
-    let (statuses, summary) = super::parse(&out);
+    let (statuses, summary) = weft_tests::cache_child_results(&out);
     assert_eq!(summary, "total=4");
     assert!(statuses.values().all(|s| s == "executed"), "{statuses:?}");
     assert_eq!(failed.load(Ordering::SeqCst), 2, "both failures were met");
