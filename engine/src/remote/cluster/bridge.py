@@ -445,6 +445,9 @@ def main(args):
     if kind == "ray":
         host, port = head[1].rsplit(":", 1)
         conn = socket.create_connection((host, int(port)))
+        # Reports go out as they are written (without, one written while the last is
+        # unacknowledged waits for the driver's delayed ACK, up to 40 ms).
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         out = conn.makefile("w", encoding="utf-8")
         lines = conn.makefile("r", encoding="utf-8")
         out.write(json.dumps({"hello": head[2], "protocol": PROTOCOL}) + "\n")
