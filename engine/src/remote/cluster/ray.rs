@@ -1,7 +1,7 @@
 //! [`RayExecutor`]: one Ray job (submitted through Ray's Jobs REST API) whose entrypoint is the
 //! bridge; the bridge connects back to the driver over TCP and turns each task into a Ray task.
 
-use std::io::{BufRead, BufReader, Cursor, Write};
+use std::io::{BufReader, Cursor, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -310,15 +310,14 @@ impl RayExecutor {
                     // delayed ACK (up to 40 ms on Linux; measured: each run's first tasks
                     // reached Ray 35 ms after the driver wrote them).
                     stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                    let mut hello = String::new();
-                    BufReader::new(&stream)
-                        .read_line(&mut hello)
-                        .map_err(|e| e.to_string())?;
-                    let said: serde_json::Value = serde_json::from_str(&hello).unwrap_or_default();
+                    let said: serde_json::Value = read_hello(&stream)
+                        .ok()
+                        .and_then(|hello| serde_json::from_slice(&hello).ok())
+                        .unwrap_or_default();
                     if said.get("hello").and_then(|h| h.as_str()) == Some(token) {
                         return Ok(stream);
                     }
-                    // Someone else: ignore and keep waiting.
+                    // Someone else (or silence): ignore and keep waiting.
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(format!("waiting for the job: {e}")),
@@ -342,6 +341,28 @@ impl RayExecutor {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// How long a connection to the driver's port may take to say hello.
+const HELLO_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The first line on a connection to the driver's port (at most 4 KiB), read byte by byte: the
+/// bridge's next lines stay in the stream for the [`Connection`] (a buffered reader here could
+/// take them), and a peer that says nothing is given up after [`HELLO_PATIENCE`].
+fn read_hello(stream: &TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(HELLO_PATIENCE))?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 4096 {
+        match (&mut &*stream).read(&mut byte)? {
+            0 => break,
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    stream.set_read_timeout(None)?;
+    Ok(line)
 }
 
 /// Why a job ended, with its log's tail.
@@ -431,6 +452,7 @@ impl RemoteExecutor for RayExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufRead;
 
     /// The driver's end of the job's connection sends each line at once: Nagle's algorithm
     /// would hold a task line written while the last is unacknowledged until the bridge's
@@ -444,5 +466,22 @@ mod tests {
             .accept(&listener, "job", "token")
             .unwrap();
         assert!(stream.nodelay().unwrap());
+    }
+
+    /// The bridge's first line after its hello is left for the connection, even when both
+    /// arrive together.
+    #[test]
+    fn the_line_after_the_hello_stays_in_the_stream() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut bridge = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        bridge
+            .write_all(b"{\"hello\": \"token\"}\n{\"ready\": {}}\n")
+            .unwrap();
+        let stream = RayExecutor::new()
+            .accept(&listener, "job", "token")
+            .unwrap();
+        let mut next = String::new();
+        BufReader::new(&stream).read_line(&mut next).unwrap();
+        assert_eq!(next, "{\"ready\": {}}\n");
     }
 }
