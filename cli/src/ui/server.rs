@@ -15,6 +15,20 @@ use super::safety;
 use super::site::{FlowInfo, Site};
 use crate::error::CliError;
 
+/// `listener`'s connections send each write at once (`TCP_NODELAY`): the live view streams
+/// small events, and with Nagle's algorithm one written while the last is unacknowledged
+/// waits for the browser's delayed ACK (up to 40 ms on Linux).
+fn without_delay(listener: tokio::net::TcpListener) -> NoDelay {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        // A connection that cannot take the option is served as it is.
+        let _ = tcp.set_nodelay(true);
+    })
+}
+
+/// The web view's listener (see [`without_delay`]).
+type NoDelay = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
+
 /// A running web view.
 pub(crate) struct Server {
     addr: SocketAddr,
@@ -91,7 +105,9 @@ impl Server {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(std_listener)
                         .map_err(|e| e.to_string())?;
-                    axum::serve(listener, app).await.map_err(|e| e.to_string())
+                    axum::serve(without_delay(listener), app)
+                        .await
+                        .map_err(|e| e.to_string())
                 })
             })
             .map_err(|e| CliError::failure(format!("cannot start the web view: {e}")))?;
@@ -129,4 +145,19 @@ pub(crate) fn serve(a: &UiArgs, flow: Option<FlowInfo>) -> Result<(), CliError> 
     let server = Server::for_dir(a, flow)?;
     server.announce(&format!("serving {}", a.cache.display()));
     server.wait()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn connections_send_without_delay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = super::without_delay(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (served, _) = listener.accept().await;
+        assert!(served.nodelay().unwrap());
+    }
 }
