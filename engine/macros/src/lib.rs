@@ -4,6 +4,8 @@
 mod attrs;
 mod body;
 mod code_version;
+mod combinations;
+mod generate;
 mod modifiers;
 mod signature;
 
@@ -12,6 +14,8 @@ use quote::{format_ident, quote};
 use syn::{parse_macro_input, ItemFn};
 
 use attrs::NodeAttrs;
+use combinations::check_combinations;
+use generate::{doc_text, Common, NodeDef};
 use signature::Signature;
 
 /// Turns a plain function into a weft node. See `weft::node` for the full documentation.
@@ -367,231 +371,6 @@ fn expand(
         });
     }
     Ok(out)
-}
-
-/// Modifiers that do not go together, rejected with a reason.
-fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Result<()> {
-    let span = proc_macro2::Span::call_site();
-    if attrs.parameterize.is_some() && attrs.name.is_some() {
-        return Err(syn::Error::new(
-            span,
-            "`name = ..` and `parameterize(..)` do not go together: each parameterize output \
-             names its node",
-        ));
-    }
-    if attrs.parameterize.is_some() && attrs.extract_fields.is_some() {
-        return Err(syn::Error::new(
-            span,
-            "`parameterize(..)` and `extract_fields(..)` do not go together yet: extract the \
-             fields in a node that takes the parameterized output",
-        ));
-    }
-    if attrs.check_output.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {
-        return Err(syn::Error::new(
-            span,
-            "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
-             (`Parallel<T>`) yet: check the values in a node that takes them",
-        ));
-    }
-    if attrs.subdag.is_some()
-        && (attrs.parameterize.is_some() || attrs.pipe_input.is_some() || sig.item.is_some())
-    {
-        return Err(syn::Error::new(
-            span,
-            "`subdag(..)` does not go with `parameterize(..)`, `pipe_input(..)` or a fan-out: \
-             its parameters are the part's nodes",
-        ));
-    }
-    let piped = attrs.pipe_input.is_some() || attrs.pipe_output.is_some();
-    if piped && attrs.parameterize.is_some() {
-        return Err(syn::Error::new(
-            span,
-            "`pipe_input(..)`/`pipe_output(..)` do not go with `parameterize(..)` yet: pipe in a \
-             node that takes the parameterized outputs",
-        ));
-    }
-    if attrs.pipe_output.is_some()
-        && (attrs.check_output.is_some() || attrs.extract_fields.is_some() || sig.item.is_some())
-    {
-        return Err(syn::Error::new(
-            span,
-            "`pipe_output(..)` does not go with `check_output(..)`, `extract_fields(..)` or a \
-             fan-out (`Parallel<T>`): its last step is the node; check or extract in a node that \
-             takes it",
-        ));
-    }
-    if attrs.with_columns.is_some()
-        && (attrs.parameterize.is_some() || attrs.check_output.is_some() || sig.item.is_some())
-    {
-        return Err(syn::Error::new(
-            span,
-            "`with_columns(..)` does not go with `parameterize(..)`, `check_output(..)` or a \
-             fan-out yet: apply them in a node that takes the frame",
-        ));
-    }
-    if attrs.extract_columns.is_some()
-        && (attrs.extract_fields.is_some()
-            || attrs.parameterize.is_some()
-            || attrs.pipe_output.is_some()
-            || sig.item.is_some())
-    {
-        return Err(syn::Error::new(
-            span,
-            "`extract_columns(..)` does not go with `extract_fields(..)`, `parameterize(..)`, \
-             `pipe_output(..)` or a fan-out (`Parallel<T>`) yet: extract the columns in a node \
-             that takes the frame",
-        ));
-    }
-    if attrs.extract_fields.is_some() && sig.item.is_some() {
-        return Err(syn::Error::new(
-            span,
-            "`extract_fields(..)` cannot split a fan-out (`Parallel<T>`): extract the fields of \
-             each item in a node inside the fan-out",
-        ));
-    }
-    Ok(())
-}
-
-/// What every node of one function shares.
-struct Common {
-    tags: Vec<proc_macro2::TokenStream>,
-    behavior: proc_macro2::TokenStream,
-    format: proc_macro2::TokenStream,
-    retries: u32,
-    timeout: proc_macro2::TokenStream,
-    when: proc_macro2::TokenStream,
-    /// `.with_task(..)` / `.with_resources(..)` calls on the built spec (empty when neither).
-    placement: proc_macro2::TokenStream,
-}
-
-impl Common {
-    fn new(attrs: &NodeAttrs) -> Self {
-        let none = quote!(::std::option::Option::None);
-        Common {
-            tags: attrs.tags.iter().map(|(k, v)| quote!((#k, #v))).collect(),
-            behavior: match &attrs.cache_behavior {
-                Some(b) => {
-                    let variant = format_ident!("{}", b);
-                    quote!(::std::option::Option::Some(::weft::CacheBehavior::#variant))
-                }
-                None => none.clone(),
-            },
-            format: match &attrs.cache_format {
-                Some(f) => quote!(::std::option::Option::Some(#f)),
-                None => none.clone(),
-            },
-            retries: attrs.retries,
-            timeout: match attrs.timeout_ms {
-                Some(ms) => {
-                    quote!(::std::option::Option::Some(::std::time::Duration::from_millis(#ms)))
-                }
-                None => none,
-            },
-            when: modifiers::when::conditions(&attrs.when),
-            placement: {
-                let task = attrs.task.as_ref().map(|g| quote!(.with_task(#g)));
-                let calls = &attrs.resources;
-                let resources = (!calls.is_empty())
-                    .then(|| quote!(.with_resources(::weft::remote::Resources::new() #(#calls)*)));
-                quote!(#task #resources)
-            },
-        }
-    }
-}
-
-/// One node to generate: a hidden constructor and its registration.
-struct NodeDef {
-    ctor: proc_macro2::Ident,
-    name: String,
-    doc: String,
-    code_version: String,
-    params: Vec<proc_macro2::TokenStream>,
-    output: proc_macro2::TokenStream,
-    body: proc_macro2::TokenStream,
-    item_type: proc_macro2::TokenStream,
-    item_split: proc_macro2::TokenStream,
-    /// Whether it takes the function's cache behaviour, format, retries and timeout (an
-    /// extracted field only reads a value, so it keeps the defaults; it shares the tags and
-    /// the `when` conditions).
-    inherit: bool,
-}
-
-impl NodeDef {
-    fn tokens(self, vis: &syn::Visibility, function: &str, c: &Common) -> proc_macro2::TokenStream {
-        let NodeDef {
-            ctor,
-            name,
-            doc,
-            code_version,
-            params,
-            output,
-            body,
-            item_type,
-            item_split,
-            inherit,
-        } = self;
-        let tags = &c.tags;
-        let when = &c.when;
-        let placement = &c.placement;
-        let none = quote!(::std::option::Option::None);
-        let (behavior, format, retries, timeout) = if inherit {
-            (&c.behavior, &c.format, c.retries, &c.timeout)
-        } else {
-            (&none, &none, 0, &none)
-        };
-        quote! {
-            #[doc(hidden)]
-            #[allow(non_snake_case, dead_code)]
-            #vis fn #ctor() -> ::weft::NodeSpec {
-                ::weft::NodeSpec::from_parts(::weft::__private::NodeParts {
-                    name: #name,
-                    module: ::std::module_path!(),
-                    doc: #doc,
-                    code_version: #code_version,
-                    params: ::std::vec![#(#params),*],
-                    output: #output,
-                    tags: &[#(#tags),*],
-                    cache_behavior: #behavior,
-                    cache_format: #format,
-                    retries: #retries,
-                    timeout: #timeout,
-                    body: #body,
-                    item_type: #item_type,
-                    item_split: #item_split,
-                    function: #function,
-                    when: #when,
-                }) #placement
-            }
-
-            ::weft::__private::inventory::submit! {
-                ::weft::__private::Registration {
-                    module: ::std::module_path!(),
-                    name: #name,
-                    ctor: #ctor,
-                }
-            }
-        }
-    }
-}
-
-/// The text of the function's doc comments, lines joined with `\n`.
-fn doc_text(attrs: &[syn::Attribute]) -> String {
-    let mut lines = Vec::new();
-    for attr in attrs {
-        if !attr.path().is_ident("doc") {
-            continue;
-        }
-        if let syn::Meta::NameValue(nv) = &attr.meta {
-            if let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) = &nv.value
-            {
-                lines.push(s.value().trim().to_string());
-            }
-        }
-    }
-    lines.join("\n").trim().to_string()
 }
 
 /// The modifiers' build errors, with their messages (the book's `compile_fail` doctests only
