@@ -341,9 +341,11 @@ class Bridge:
             since = None
 
     def send(self, obj):
-        data = json.dumps(obj) + "\n"
+        self.send_line(json.dumps(obj))
+
+    def send_line(self, text):
         with self.lock:
-            self.out.write(data)
+            self.out.write(text + "\n")
             self.out.flush()
 
     def finished(self, tid, fut):
@@ -354,6 +356,11 @@ class Bridge:
         except BaseException as e:  # noqa: BLE001 - cancelled, a lost worker, ...
             result = {"error": "the %s task failed: %s: %s"
                       % (self.backend.name, type(e).__name__, e)}
+        report = result.get("report")
+        if isinstance(report, str):
+            # The flow worker's report line, passed on as it came (it is JSON already).
+            self.send_line('{"id": %d, "report": %s}' % (tid, report))
+            return
         result["id"] = tid
         self.send(result)
 

@@ -9,7 +9,6 @@ answers with its report.
 """
 
 import collections
-import json
 import os
 import shutil
 import socket
@@ -83,11 +82,13 @@ class FlowWorker:
         return "; its last output:\n  " + "\n  ".join(self.tail) if self.tail else ""
 
     def exchange(self, line):
+        """Sends task `line`; returns the worker's report line as it came (JSON text, which
+        the bridge passes on to the driver without decoding it)."""
         self.conn.sendall(line.encode("utf-8") + b"\n")
         answer = self.rfile.readline()
-        if not answer:
+        if not answer.endswith(b"\n"):
             raise EOFError("the worker closed the connection")
-        return json.loads(answer)
+        return answer[:-1].decode("utf-8")
 
     def bury(self):
         """Ends the worker process (the end of its socket ends it) and says how it ended."""
