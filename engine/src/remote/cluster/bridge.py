@@ -10,7 +10,9 @@ JSON object per line:
 Environment: WEFT_NO_WORKERS_S=S fails the waiting tasks once the cluster has had no worker
 for S seconds (Dask; the driver sets it).
 
-In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...]}
+In:  {"op": "submit", "id": N, "task": "<weft Task JSON>", "deps": [M, ...],
+      "head": "<first node's name>", "run_id": "...", "resources": {...}}
+                                          (the task is passed to the worker undecoded)
      {"op": "cancel", "id": N}
      {"op": "forget"}                     (end of a run: finished futures are released)
 Out: {"ready": {"cluster": "...", "resources": {...}, "threads": N}} once, or {"fatal": "..."}
@@ -370,8 +372,7 @@ class Bridge:
         for msg in msgs:
             tid = msg["id"]
             try:
-                task = json.loads(msg["task"])
-                opts, why = self.backend.options(task.get("resources") or {})
+                opts, why = self.backend.options(msg.get("resources") or {})
             except Exception as e:  # noqa: BLE001 - reported to the driver
                 opts, why = None, "cannot read the task: %s: %s" % (type(e).__name__, e)
             if why is not None:
@@ -380,8 +381,7 @@ class Bridge:
             # The driver submits a task once the tasks it reads from have reported, so their
             # futures are here (unless the run that made them is over: then the store has them).
             deps = [self.futures[d] for d in msg.get("deps", []) if d in self.futures]
-            head = task["nodes"][0]["name"] if task.get("nodes") else "task"
-            key = "%s-%d-%s" % (head, tid, task.get("run_id", "")[:12])
+            key = "%s-%d-%s" % (msg.get("head") or "task", tid, (msg.get("run_id") or "")[:12])
             items.append((key, msg["task"], self.argv, deps, opts))
             tids.append(tid)
         for tid, fut in zip(tids, self.backend.submit_many(items) if items else []):
