@@ -170,16 +170,13 @@ impl Connection {
         };
         let task_line = serde_json::to_string(task)
             .map_err(|e| RemoteError::Transport(format!("cannot encode the task: {e}")))?;
-        // What the bridge needs of the task (its cluster task's name, its resources) comes
-        // beside it, so the bridge never decodes the task itself.
+        // What the bridge needs of the task (its cluster task's name and run, its resources:
+        // `{}` when none is declared) comes beside it, so the bridge never decodes the task.
         let head = task.nodes.first().map_or("task", |n| n.name.as_str());
-        let mut line = serde_json::json!({
+        let line = serde_json::json!({
             "op": "submit", "id": id, "task": task_line, "deps": deps,
-            "head": head, "run_id": task.run_id,
+            "head": head, "run_id": task.run_id, "resources": task.resources,
         });
-        if !task.resources.is_empty() {
-            line["resources"] = serde_json::json!(task.resources);
-        }
         let (tx, rx) = channel();
         {
             let mut w = lock(&self.waiting);

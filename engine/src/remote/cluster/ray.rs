@@ -206,8 +206,8 @@ impl RayExecutor {
             .map_err(|e| format!("cannot read the flow binary {}: {e}", program.display()))
     }
 
-    /// The working directory's zip: the bridge's two scripts and the flow binary (`flow`), deflated (Ray's
-    /// dashboard takes at most 100 MiB per upload).
+    /// The working directory's zip: the bridge's two scripts and the flow binary (`flow`),
+    /// deflated (Ray's dashboard takes at most 100 MiB per upload).
     fn package(binary: &[u8]) -> Result<Vec<u8>, String> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let stored = zip::write::SimpleFileOptions::default()
@@ -304,18 +304,8 @@ impl RayExecutor {
         loop {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-                    // Lines go out as they are written: with Nagle's algorithm a task line
-                    // written while the last one is unacknowledged waits for the bridge's
-                    // delayed ACK (up to 40 ms on Linux; measured: each run's first tasks
-                    // reached Ray 35 ms after the driver wrote them).
-                    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                    let said: serde_json::Value = read_hello(&stream)
-                        .ok()
-                        .and_then(|hello| serde_json::from_slice(&hello).ok())
-                        .unwrap_or_default();
-                    if said.get("hello").and_then(|h| h.as_str()) == Some(token) {
-                        return Ok(stream);
+                    if let Some(bridge) = greeted(stream, token)? {
+                        return Ok(bridge);
                     }
                     // Someone else (or silence): ignore and keep waiting.
                 }
@@ -341,6 +331,21 @@ impl RayExecutor {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// `stream`, a connection to the driver's port, made ready for the bridge's lines if its first
+/// line is the bridge's hello with `token`; `None` for anyone else (or silence).
+fn greeted(stream: TcpStream, token: &str) -> Result<Option<TcpStream>, String> {
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    // Lines go out as they are written: with Nagle's algorithm a task line written while the
+    // last one is unacknowledged waits for the bridge's delayed ACK (up to 40 ms on Linux;
+    // measured: each run's first tasks reached Ray 35 ms after the driver wrote them).
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let said: serde_json::Value = read_hello(&stream)
+        .ok()
+        .and_then(|hello| serde_json::from_slice(&hello).ok())
+        .unwrap_or_default();
+    Ok((said.get("hello").and_then(|h| h.as_str()) == Some(token)).then_some(stream))
 }
 
 /// How long a connection to the driver's port may take to say hello.
@@ -462,10 +467,21 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut bridge = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         bridge.write_all(b"{\"hello\": \"token\"}\n").unwrap();
-        let stream = RayExecutor::new()
-            .accept(&listener, "job", "token")
-            .unwrap();
+        let (served, _) = listener.accept().unwrap();
+        let stream = greeted(served, "token")
+            .unwrap()
+            .expect("the bridge's hello");
         assert!(stream.nodelay().unwrap());
+    }
+
+    /// A connection that does not say the job's token is not taken for the bridge.
+    #[test]
+    fn a_stranger_is_not_the_bridge() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut other = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        other.write_all(b"{\"hello\": \"guess\"}\n").unwrap();
+        let (served, _) = listener.accept().unwrap();
+        assert!(greeted(served, "token").unwrap().is_none());
     }
 
     /// The bridge's first line after its hello is left for the connection, even when both
@@ -477,9 +493,10 @@ mod tests {
         bridge
             .write_all(b"{\"hello\": \"token\"}\n{\"ready\": {}}\n")
             .unwrap();
-        let stream = RayExecutor::new()
-            .accept(&listener, "job", "token")
-            .unwrap();
+        let (served, _) = listener.accept().unwrap();
+        let stream = greeted(served, "token")
+            .unwrap()
+            .expect("the bridge's hello");
         let mut next = String::new();
         BufReader::new(&stream).read_line(&mut next).unwrap();
         assert_eq!(next, "{\"ready\": {}}\n");
