@@ -459,46 +459,41 @@ mod tests {
     use super::*;
     use std::io::BufRead;
 
+    /// What `greeted` makes of a connection whose peer wrote `said` (the peer is returned too,
+    /// so the connection stays open).
+    fn greet(said: &[u8]) -> (Option<TcpStream>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        peer.write_all(said).unwrap();
+        let (served, _) = listener.accept().unwrap();
+        (greeted(served, "token").unwrap(), peer)
+    }
+
     /// The driver's end of the job's connection sends each line at once: Nagle's algorithm
     /// would hold a task line written while the last is unacknowledged until the bridge's
     /// delayed ACK.
     #[test]
     fn the_bridge_connection_sends_lines_without_delay() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut bridge = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        bridge.write_all(b"{\"hello\": \"token\"}\n").unwrap();
-        let (served, _) = listener.accept().unwrap();
-        let stream = greeted(served, "token")
-            .unwrap()
-            .expect("the bridge's hello");
-        assert!(stream.nodelay().unwrap());
+        let (stream, _bridge) = greet(b"{\"hello\": \"token\"}\n");
+        assert!(stream.expect("the bridge's hello").nodelay().unwrap());
     }
 
     /// A connection that does not say the job's token is not taken for the bridge.
     #[test]
     fn a_stranger_is_not_the_bridge() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut other = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        other.write_all(b"{\"hello\": \"guess\"}\n").unwrap();
-        let (served, _) = listener.accept().unwrap();
-        assert!(greeted(served, "token").unwrap().is_none());
+        let (stream, _other) = greet(b"{\"hello\": \"guess\"}\n");
+        assert!(stream.is_none());
     }
 
     /// The bridge's first line after its hello is left for the connection, even when both
     /// arrive together.
     #[test]
     fn the_line_after_the_hello_stays_in_the_stream() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut bridge = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        bridge
-            .write_all(b"{\"hello\": \"token\"}\n{\"ready\": {}}\n")
-            .unwrap();
-        let (served, _) = listener.accept().unwrap();
-        let stream = greeted(served, "token")
-            .unwrap()
-            .expect("the bridge's hello");
+        let (stream, _bridge) = greet(b"{\"hello\": \"token\"}\n{\"ready\": {}}\n");
         let mut next = String::new();
-        BufReader::new(&stream).read_line(&mut next).unwrap();
+        BufReader::new(&stream.expect("the bridge's hello"))
+            .read_line(&mut next)
+            .unwrap();
         assert_eq!(next, "{\"ready\": {}}\n");
     }
 }
