@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -22,8 +21,7 @@ pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, St
             .map_err(StoreError::io(format!("creating {}", dir.display())))?;
     }
     let mut c = Connection::open(path).map_err(StoreError::sql("opening the database"))?;
-    c.busy_timeout(Duration::from_secs(30))
-        .map_err(StoreError::sql("setting busy timeout"))?;
+    super::busy::wait_when_busy(&c).map_err(StoreError::sql("setting the busy handler"))?;
     retry_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
         .map_err(StoreError::sql("enabling WAL"))?;
     c.pragma_update(None, "synchronous", "NORMAL")
@@ -93,18 +91,20 @@ fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
 }
 
 fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut pause = Duration::from_millis(1);
+    let mut tries = 0;
     loop {
         match f() {
-            Err(rusqlite::Error::SqliteFailure(e, _))
+            Err(e)
                 if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && std::time::Instant::now() < deadline =>
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
             {
+                let Some(pause) = super::busy::pause(tries) else {
+                    return Err(e);
+                };
                 std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
+                tries += 1;
             }
             other => return other,
         }
@@ -256,11 +256,11 @@ pub(crate) fn checkpoint(c: &Connection, moment: Moment) {
     // TRUNCATE also empties the log (a store nothing is written to, like the results of a warm
     // run, would otherwise keep re-reading the same frames); it waits for readers, so it is
     // tried without waiting, and PASSIVE (which never waits) is the fallback.
-    let _ = c.busy_timeout(Duration::ZERO);
+    let _ = super::busy::never_wait(c);
     let truncated = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
         r.get::<_, i64>(0)
     });
-    let _ = c.busy_timeout(Duration::from_secs(30));
+    let _ = super::busy::wait_when_busy(c);
     if !matches!(truncated, Ok(0)) {
         if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::debug!(error = %e, "weft cache: checkpoint skipped");

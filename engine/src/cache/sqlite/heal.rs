@@ -134,7 +134,7 @@ fn still_malformed(path: &Path) -> bool {
     }
     let check = || -> rusqlite::Result<bool> {
         let c = rusqlite::Connection::open(path)?;
-        c.busy_timeout(std::time::Duration::from_secs(30))?;
+        super::busy::wait_when_busy(&c)?;
         let first: String = c.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
         Ok(first != "ok")
     };

@@ -26,6 +26,7 @@
 //! dropped and recreated on open: metadata is a cache of a cache, and the result store (keyed
 //! by data version, unchanged) keeps its contents for the gc to reclaim.
 
+mod busy;
 mod connection;
 mod heal;
 mod layout;
