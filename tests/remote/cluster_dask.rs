@@ -1,6 +1,6 @@
 //! What only a Dask cluster shows: an unreachable scheduler, no workers, the flow's worker
 //! processes ending with the executor, tasks in flight, a node that aborts its worker, task
-//! names the scheduler never holds back.
+//! names the scheduler never holds back, a finished run's tasks let go.
 
 use weft::remote::DaskExecutor;
 use weft::{inputs, Builder, CacheConfig, Driver, ExecuteError};
@@ -247,4 +247,86 @@ fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
         assert!(t.starts_with("cubed-"), "{seen}");
         assert!(t.contains("processing") && !t.contains("queued"), "{seen}");
     }
+}
+
+/// A run's tasks are let go by the bridge after the run (not as it ends: see `Bridge.retire`
+/// in `bridge.py`), whether another run follows or not, so a long-lived driver does not keep
+/// every run's answers on the workers. A scheduler plugin records each task of the two runs
+/// and whether it was forgotten; the test waits (bounded) until every one was.
+#[test]
+fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
+    let plugin = format!("weft-test-forgotten-{}", std::process::id());
+    python(&format!(
+        "import sys\n\
+         from dask.distributed import Client\n\
+         from distributed.diagnostics.plugin import SchedulerPlugin\n\
+         class Watch(SchedulerPlugin):\n    \
+             name = '{plugin}'\n    \
+             def __init__(self):\n        self.seen = {{}}\n    \
+             def transition(self, key, start, finish, *args, **kwargs):\n        \
+                 k = key[0] if isinstance(key, tuple) else key\n        \
+                 if isinstance(k, str) and k.startswith('cube'):\n            \
+                     self.seen[k] = finish\n\
+         c = Client(sys.argv[1])\n\
+         c.register_plugin(Watch())\n\
+         c.close()\n"
+    ));
+    let dr = driver("retired", super::dask());
+    let mut runs = Vec::new();
+    for x in [5u64, 6] {
+        let (out, record) = dr
+            .request(&["cubes_sum"])
+            .inputs(inputs! { "x" => x })
+            .run()
+            .unwrap();
+        assert_eq!(
+            *out.get::<u64>("cubes_sum").unwrap(),
+            (1..=x).map(|i| i * i * i).sum::<u64>()
+        );
+        runs.push(record.run_id);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        // Each task of the two runs with its last state.
+        let seen = python(&format!(
+            "import sys\n\
+             from dask.distributed import Client\n\
+             c = Client(sys.argv[1])\n\
+             seen = c.run_on_scheduler(lambda dask_scheduler: \
+             dict(dask_scheduler.plugins['{plugin}'].seen))\n\
+             c.close()\n\
+             for k, v in sorted(seen.items()):\n    print(k, v)\n"
+        ));
+        let of = |run: &str| -> Vec<&str> {
+            let part = format!("-{}", &run[..12]);
+            seen.lines().filter(|l| l.contains(&part)).collect()
+        };
+        // (The second run's first five items are cache hits, not dispatched.)
+        for run in &runs {
+            assert!(
+                of(run).len() >= 2,
+                "no task of run {run} reached the scheduler:\n{seen}"
+            );
+        }
+        let held: Vec<&str> = runs
+            .iter()
+            .flat_map(|r| of(r))
+            .filter(|l| !l.ends_with(" forgotten"))
+            .collect();
+        if held.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler still holds tasks two minutes after their run: {held:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    python(&format!(
+        "import sys\n\
+         from dask.distributed import Client\n\
+         c = Client(sys.argv[1])\n\
+         c.unregister_scheduler_plugin('{plugin}')\n\
+         c.close()\n"
+    ));
 }

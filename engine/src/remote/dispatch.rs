@@ -26,6 +26,10 @@ pub(crate) struct Dispatch {
     store: Arc<dyn ResultStore>,
     /// Data versions known to be in the store (stored by us, or reported by a worker).
     known: Mutex<FxHashSet<DataVersion>>,
+    /// Held while inputs are stored: the first tasks of a run all need the run's inputs, and
+    /// each would otherwise store them again, one store write after another (its task line
+    /// going out a write later: with sixteen, the last a millisecond after the first).
+    storing: Mutex<()>,
     /// Results of group members computed with an earlier member, by (node, key of arguments).
     prefetched: Mutex<FxHashMap<NodeId, Vec<(DataVersion, Prefetched)>>>,
     /// For each node of a task group, the other members after it, in rank order.
@@ -59,6 +63,7 @@ impl Dispatch {
             location,
             store,
             known: Mutex::default(),
+            storing: Mutex::default(),
             prefetched: Mutex::default(),
             after,
             broken: Mutex::default(),
@@ -122,13 +127,19 @@ impl Dispatch {
     /// Puts the values the store does not have yet (inputs given to the driver, results of
     /// nodes that ran here).
     fn ensure_stored(&self, spec: &NodeSpec, values: &[(&str, Value)]) -> Result<(), NodeError> {
-        let unknown: Vec<&(&str, Value)> = {
+        let unknown = || -> Vec<&(&str, Value)> {
             let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
             values
                 .iter()
                 .filter(|(_, v)| !known.contains(&v.version()))
                 .collect()
         };
+        if unknown().is_empty() {
+            return Ok(());
+        }
+        let _storing = self.storing.lock().unwrap_or_else(|p| p.into_inner());
+        // Another task may have stored them meanwhile.
+        let unknown = unknown();
         if unknown.is_empty() {
             return Ok(());
         }
@@ -438,5 +449,77 @@ fn merge(into: &mut Resources, r: &Resources) {
             Some((_, m)) => *m = m.max(*n),
             None => into.custom.push((name.clone(), *n)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Barrier;
+
+    use super::*;
+    use crate::cache::{Blob, MemoryStore, StoreError};
+    use crate::{value_type, CancelToken};
+
+    /// A result store that counts what is put into it.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryStore,
+        puts: AtomicUsize,
+    }
+
+    impl ResultStore for Counting {
+        fn contains(&self, v: &DataVersion) -> Result<bool, StoreError> {
+            self.inner.contains(v)
+        }
+        fn put(&self, v: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
+            self.puts.fetch_add(1, Ordering::SeqCst);
+            self.inner.put(v, blob)
+        }
+        fn get(&self, v: &DataVersion) -> Result<Option<Blob>, StoreError> {
+            self.inner.get(v)
+        }
+        fn remove(&self, v: &DataVersion) -> Result<(), StoreError> {
+            self.inner.remove(v)
+        }
+        fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
+            self.inner.list()
+        }
+    }
+
+    struct NoCluster;
+
+    impl RemoteExecutor for NoCluster {
+        fn name(&self) -> String {
+            "none".into()
+        }
+        fn slots(&self) -> usize {
+            1
+        }
+        fn run(&self, _: &Task, _: &CancelToken) -> Result<Report, RemoteError> {
+            Err(RemoteError::Transport("no cluster".into()))
+        }
+    }
+
+    #[test]
+    fn an_input_the_first_tasks_all_need_is_stored_once() {
+        let spec = NodeSpec::builder("double", value_type!(u64))
+            .param("x", value_type!(u64))
+            .sync(|args| Ok(Arc::new(*args.get::<u64>(0)? * 2)));
+        let graph = Graph::build(vec![spec.clone()], &Default::default(), Vec::new()).unwrap();
+        let store = Arc::new(Counting::default());
+        let dispatch = Dispatch::new(Arc::new(NoCluster), &graph, "mem".into(), store.clone());
+        let x = Value::new(Arc::new(21u64), value_type!(u64));
+        let start = Barrier::new(8);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    start.wait();
+                    dispatch.ensure_stored(&spec, &[("x", x.clone())]).unwrap();
+                });
+            }
+        });
+        assert_eq!(store.puts.load(Ordering::SeqCst), 1);
+        assert!(store.contains(&x.version()).unwrap());
     }
 }
