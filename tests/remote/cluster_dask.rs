@@ -202,14 +202,9 @@ fn python(script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Twelve tasks of one node go to the scheduler under keys named after the node (Dask's
-/// task prefix, the dashboard's name), each its own task group: one large group would be
-/// "root-ish" to the scheduler, which holds such tasks back (`queued`) and sends each to a
-/// worker only as a thread frees, a round trip per task. A scheduler plugin watches every
-/// transition of the run's `cubed` tasks.
-#[test]
-fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
-    let plugin = format!("weft-test-watch-{}", std::process::id());
+/// Registers scheduler plugin `plugin`, which records, for each task whose key starts with
+/// `prefix`, every state it enters, in order.
+fn watch(plugin: &str, prefix: &str) {
     python(&format!(
         "import sys\n\
          from dask.distributed import Client\n\
@@ -219,24 +214,50 @@ fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
              def __init__(self):\n        self.seen = {{}}\n    \
              def transition(self, key, start, finish, *args, **kwargs):\n        \
                  k = key[0] if isinstance(key, tuple) else key\n        \
-                 if isinstance(k, str) and 'cubed' in k:\n            \
-                     self.seen.setdefault(k, set()).add(finish)\n\
+                 if isinstance(k, str) and k.startswith('{prefix}'):\n            \
+                     self.seen.setdefault(k, []).append(finish)\n\
          c = Client(sys.argv[1])\n\
          c.register_plugin(Watch())\n\
          c.close()\n"
     ));
-    let dr = driver("named", super::dask());
-    let out = dr.execute(&["cubes_sum"], inputs! { "x" => 12u64 });
-    let seen = python(&format!(
+}
+
+/// What plugin `plugin` (see [`watch`]) has seen so far: a line per task, its key and states.
+fn watched(plugin: &str) -> String {
+    python(&format!(
         "import sys\n\
          from dask.distributed import Client\n\
          c = Client(sys.argv[1])\n\
-         seen = c.run_on_scheduler(lambda dask_scheduler: {{k: sorted(v) for k, v in \
-         dask_scheduler.plugins['{plugin}'].seen.items()}})\n\
-         c.unregister_scheduler_plugin('{plugin}')\n\
+         seen = c.run_on_scheduler(lambda dask_scheduler: \
+         dict(dask_scheduler.plugins['{plugin}'].seen))\n\
          c.close()\n\
          for k, v in sorted(seen.items()):\n    print(k, ' '.join(v))\n"
+    ))
+}
+
+fn unwatch(plugin: &str) {
+    python(&format!(
+        "import sys\n\
+         from dask.distributed import Client\n\
+         c = Client(sys.argv[1])\n\
+         c.unregister_scheduler_plugin('{plugin}')\n\
+         c.close()\n"
     ));
+}
+
+/// Twelve tasks of one node go to the scheduler under keys named after the node (Dask's
+/// task prefix, the dashboard's name), each its own task group: one large group would be
+/// "root-ish" to the scheduler, which holds such tasks back (`queued`) and sends each to a
+/// worker only as a thread frees, a round trip per task. A scheduler plugin watches every
+/// transition of the run's `cubed` tasks.
+#[test]
+fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
+    let plugin = format!("weft-test-watch-{}", std::process::id());
+    watch(&plugin, "cubed");
+    let dr = driver("named", super::dask());
+    let out = dr.execute(&["cubes_sum"], inputs! { "x" => 12u64 });
+    let seen = watched(&plugin);
+    unwatch(&plugin);
     assert_eq!(*out.unwrap().get::<u64>("cubes_sum").unwrap(), 6084);
     let tasks: Vec<&str> = seen.lines().collect();
     assert!(tasks.len() >= 12, "{seen}");
@@ -252,25 +273,11 @@ fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
 /// A run's tasks are let go by the bridge after the run (not as it ends: see `Bridge.retire`
 /// in `bridge.py`), whether another run follows or not, so a long-lived driver does not keep
 /// every run's answers on the workers. A scheduler plugin records each task of the two runs
-/// and whether it was forgotten; the test waits (bounded) until every one was.
+/// and the states it went through; the test waits (bounded) until every one was forgotten.
 #[test]
 fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
     let plugin = format!("weft-test-forgotten-{}", std::process::id());
-    python(&format!(
-        "import sys\n\
-         from dask.distributed import Client\n\
-         from distributed.diagnostics.plugin import SchedulerPlugin\n\
-         class Watch(SchedulerPlugin):\n    \
-             name = '{plugin}'\n    \
-             def __init__(self):\n        self.seen = {{}}\n    \
-             def transition(self, key, start, finish, *args, **kwargs):\n        \
-                 k = key[0] if isinstance(key, tuple) else key\n        \
-                 if isinstance(k, str) and k.startswith('cube'):\n            \
-                     self.seen[k] = finish\n\
-         c = Client(sys.argv[1])\n\
-         c.register_plugin(Watch())\n\
-         c.close()\n"
-    ));
+    watch(&plugin, "cube");
     let dr = driver("retired", super::dask());
     let mut runs = Vec::new();
     for x in [5u64, 6] {
@@ -287,16 +294,8 @@ fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        // Each task of the two runs with its last state.
-        let seen = python(&format!(
-            "import sys\n\
-             from dask.distributed import Client\n\
-             c = Client(sys.argv[1])\n\
-             seen = c.run_on_scheduler(lambda dask_scheduler: \
-             dict(dask_scheduler.plugins['{plugin}'].seen))\n\
-             c.close()\n\
-             for k, v in sorted(seen.items()):\n    print(k, v)\n"
-        ));
+        // Each task of the two runs with the states it went through.
+        let seen = watched(&plugin);
         let of = |run: &str| -> Vec<&str> {
             let part = format!("-{}", &run[..12]);
             seen.lines().filter(|l| l.contains(&part)).collect()
@@ -322,11 +321,5 @@ fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    python(&format!(
-        "import sys\n\
-         from dask.distributed import Client\n\
-         c = Client(sys.argv[1])\n\
-         c.unregister_scheduler_plugin('{plugin}')\n\
-         c.close()\n"
-    ));
+    unwatch(&plugin);
 }

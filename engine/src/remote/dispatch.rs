@@ -2,7 +2,7 @@
 //! becomes the node's result — a value known by its data version and read from the store only
 //! when needed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -26,16 +26,34 @@ pub(crate) struct Dispatch {
     store: Arc<dyn ResultStore>,
     /// Data versions known to be in the store (stored by us, or reported by a worker).
     known: Mutex<FxHashSet<DataVersion>>,
-    /// Held while inputs are stored: the first tasks of a run all need the run's inputs, and
-    /// each would otherwise store them again, one store write after another (its task line
-    /// going out a write later: with sixteen, the last a millisecond after the first).
-    storing: Mutex<()>,
+    /// Versions a task is storing now, and the signal that one finished: the first tasks of a
+    /// run all need the run's inputs, and each would otherwise store them again, one store
+    /// write after another (its task line going out a write later: with sixteen, the last a
+    /// millisecond after the first). A task waits only for the versions it needs; different
+    /// values are stored side by side.
+    storing: (Mutex<FxHashSet<DataVersion>>, Condvar),
     /// Results of group members computed with an earlier member, by (node, key of arguments).
     prefetched: Mutex<FxHashMap<NodeId, Vec<(DataVersion, Prefetched)>>>,
     /// For each node of a task group, the other members after it, in rank order.
     after: Vec<Arc<[NodeId]>>,
     /// Why the backend could not start the current run, if it could not.
     broken: Mutex<Option<RemoteError>>,
+}
+
+/// Versions a task claimed for storing; dropping it gives them back and wakes the tasks
+/// waiting for them.
+struct Claim<'a>(&'a Dispatch, Vec<DataVersion>);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let (claims, stored) = &self.0.storing;
+        let mut claimed = claims.lock().unwrap_or_else(|p| p.into_inner());
+        for v in &self.1 {
+            claimed.remove(v);
+        }
+        drop(claimed);
+        stored.notify_all();
+    }
 }
 
 impl Dispatch {
@@ -63,7 +81,7 @@ impl Dispatch {
             location,
             store,
             known: Mutex::default(),
-            storing: Mutex::default(),
+            storing: Default::default(),
             prefetched: Mutex::default(),
             after,
             broken: Mutex::default(),
@@ -127,22 +145,37 @@ impl Dispatch {
     /// Puts the values the store does not have yet (inputs given to the driver, results of
     /// nodes that ran here).
     fn ensure_stored(&self, spec: &NodeSpec, values: &[(&str, Value)]) -> Result<(), NodeError> {
-        let unknown = || -> Vec<&(&str, Value)> {
-            let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-            values
-                .iter()
-                .filter(|(_, v)| !known.contains(&v.version()))
-                .collect()
+        let (claims, stored) = &self.storing;
+        // The values not known to be stored, claimed for this task once no other task is
+        // storing any of them (one that failed leaves them unknown: they are claimed here).
+        let unknown = {
+            let mut claimed = claims.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                let unknown: Vec<&(&str, Value)> = {
+                    let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+                    values
+                        .iter()
+                        .filter(|(_, v)| !known.contains(&v.version()))
+                        .collect()
+                };
+                if unknown.iter().any(|(_, v)| claimed.contains(&v.version())) {
+                    claimed = stored.wait(claimed).unwrap_or_else(|p| p.into_inner());
+                    continue;
+                }
+                claimed.extend(unknown.iter().map(|(_, v)| v.version()));
+                break unknown;
+            }
         };
-        if unknown().is_empty() {
-            return Ok(());
-        }
-        let _storing = self.storing.lock().unwrap_or_else(|p| p.into_inner());
-        // Another task may have stored them meanwhile.
-        let unknown = unknown();
         if unknown.is_empty() {
             return Ok(());
         }
+        // Given back however storing ends (an error, a panicking `Serialize`).
+        let _claim = Claim(self, unknown.iter().map(|(_, v)| v.version()).collect());
+        self.store_values(spec, &unknown)
+    }
+
+    /// Stores `unknown` (those the store does not have already) and marks them known.
+    fn store_values(&self, spec: &NodeSpec, unknown: &[&(&str, Value)]) -> Result<(), NodeError> {
         let versions: Vec<DataVersion> = unknown.iter().map(|(_, v)| v.version()).collect();
         let present = self.store.contains_many(&versions);
         let mut blobs = Vec::new();
@@ -453,73 +486,4 @@ fn merge(into: &mut Resources, r: &Resources) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Barrier;
-
-    use super::*;
-    use crate::cache::{Blob, MemoryStore, StoreError};
-    use crate::{value_type, CancelToken};
-
-    /// A result store that counts what is put into it.
-    #[derive(Default)]
-    struct Counting {
-        inner: MemoryStore,
-        puts: AtomicUsize,
-    }
-
-    impl ResultStore for Counting {
-        fn contains(&self, v: &DataVersion) -> Result<bool, StoreError> {
-            self.inner.contains(v)
-        }
-        fn put(&self, v: &DataVersion, blob: &Blob) -> Result<(), StoreError> {
-            self.puts.fetch_add(1, Ordering::SeqCst);
-            self.inner.put(v, blob)
-        }
-        fn get(&self, v: &DataVersion) -> Result<Option<Blob>, StoreError> {
-            self.inner.get(v)
-        }
-        fn remove(&self, v: &DataVersion) -> Result<(), StoreError> {
-            self.inner.remove(v)
-        }
-        fn list(&self) -> Result<Vec<(DataVersion, u64)>, StoreError> {
-            self.inner.list()
-        }
-    }
-
-    struct NoCluster;
-
-    impl RemoteExecutor for NoCluster {
-        fn name(&self) -> String {
-            "none".into()
-        }
-        fn slots(&self) -> usize {
-            1
-        }
-        fn run(&self, _: &Task, _: &CancelToken) -> Result<Report, RemoteError> {
-            Err(RemoteError::Transport("no cluster".into()))
-        }
-    }
-
-    #[test]
-    fn an_input_the_first_tasks_all_need_is_stored_once() {
-        let spec = NodeSpec::builder("double", value_type!(u64))
-            .param("x", value_type!(u64))
-            .sync(|args| Ok(Arc::new(*args.get::<u64>(0)? * 2)));
-        let graph = Graph::build(vec![spec.clone()], &Default::default(), Vec::new()).unwrap();
-        let store = Arc::new(Counting::default());
-        let dispatch = Dispatch::new(Arc::new(NoCluster), &graph, "mem".into(), store.clone());
-        let x = Value::new(Arc::new(21u64), value_type!(u64));
-        let start = Barrier::new(8);
-        std::thread::scope(|s| {
-            for _ in 0..8 {
-                s.spawn(|| {
-                    start.wait();
-                    dispatch.ensure_stored(&spec, &[("x", x.clone())]).unwrap();
-                });
-            }
-        });
-        assert_eq!(store.puts.load(Ordering::SeqCst), 1);
-        assert!(store.contains(&x.version()).unwrap());
-    }
-}
+mod tests;

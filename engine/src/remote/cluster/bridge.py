@@ -313,6 +313,7 @@ class Bridge:
         self.futures = {}
         self.failed = set()
         self.retired = []
+        self.timer = None
         if no_workers_s:
             threading.Thread(target=self._watch, args=(no_workers_s,), name="weft-workers",
                              daemon=True).start()
@@ -348,18 +349,22 @@ class Bridge:
     def retire(self):
         """Lets go of the finished run's futures, later rather than now. Letting go of a future
         sends the scheduler a release, and the scheduler a `free-keys` message to the worker
-        that holds it; the scheduler sends a worker at most one batch of messages every 5 ms,
-        so releases sent as a run ends held the next run's first tasks back by up to 5 ms (seen
-        in the workers' logs: the first `compute-task` arriving 5 ms after the scheduler had
-        it). They are let go once a task of the next run has finished (its first tasks are on the
-        workers by then: the first batch the bridge hands over may hold only the first of them),
-        or after `RETIRE_S` when no run follows."""
+        that holds it; Dask's scheduler sends a worker at most one batch of messages every
+        5 ms, so releases sent as a run ends held the next run's first tasks back by up to 5 ms
+        (seen in the workers' logs: the first `compute-task` arriving 5 ms after the scheduler
+        had it). They are let go once a task of the next run has finished (its first tasks are
+        on the workers by then: the first batch the bridge hands over may hold only the first
+        of them), or after `RETIRE_S` when no run follows."""
         with self.lock:
             self.retired.append(list(self.futures.values()))
+            # One timer at a time (many short runs would otherwise keep one each).
+            start = self.timer is None or not self.timer.is_alive()
+            if start:
+                self.timer = threading.Timer(RETIRE_S, self.release)
+                self.timer.daemon = True
         self.futures.clear()
-        timer = threading.Timer(RETIRE_S, self.release)
-        timer.daemon = True
-        timer.start()
+        if start:
+            self.timer.start()
 
     def release(self):
         """Lets go of the futures of the runs that are over."""
