@@ -1,6 +1,7 @@
 //! What only a Dask cluster shows: an unreachable scheduler, no workers, the flow's worker
 //! processes ending with the executor, tasks in flight, a node that aborts its worker, task
-//! names the scheduler never holds back, a finished run's tasks let go.
+//! names the scheduler never holds back, a finished run's tasks let go, the bridge's worker
+//! plugin.
 
 use weft::remote::DaskExecutor;
 use weft::{inputs, Builder, CacheConfig, Driver, ExecuteError};
@@ -36,11 +37,13 @@ fn an_unreachable_scheduler_is_named_with_how_to_start_one() {
     assert!(text.contains("dask scheduler"), "{text}");
 }
 
-/// A scheduler of this test's own, with no worker: `dask scheduler` from the service's
-/// Python environment on a free port of 127.0.0.1; killed on drop.
+/// A scheduler of this test's own, with no worker unless one is added: `dask scheduler` from
+/// the service's Python environment on a free port of 127.0.0.1; killed on drop, with its
+/// worker.
 struct LoneScheduler {
     child: std::process::Child,
     address: String,
+    worker: Option<std::process::Child>,
 }
 
 impl LoneScheduler {
@@ -63,6 +66,7 @@ impl LoneScheduler {
         let me = LoneScheduler {
             child,
             address: format!("tcp://127.0.0.1:{port}"),
+            worker: None,
         };
         // Bounded wait on the condition (the port answers), never a fixed sleep.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -76,10 +80,49 @@ impl LoneScheduler {
         }
         me
     }
+
+    /// Starts one single-threaded worker (one process: no nanny) and waits until the
+    /// scheduler has it (bounded, 2 minutes).
+    fn add_worker(&mut self) {
+        let python = super::dask_env("WEFT_TEST_DASK_PYTHON");
+        let dask = std::path::PathBuf::from(&python).with_file_name("dask");
+        let worker = std::process::Command::new(&dask)
+            .args([
+                "worker",
+                &self.address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+            ])
+            .args([
+                "--no-nanny",
+                "--no-dashboard",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", dask.display()));
+        self.worker = Some(worker);
+        python_at(
+            &self.address,
+            "import sys\n\
+             from dask.distributed import Client\n\
+             c = Client(sys.argv[1], timeout=120)\n\
+             c.wait_for_workers(1, timeout=120)\n\
+             c.close()\n",
+        );
+    }
 }
 
 impl Drop for LoneScheduler {
     fn drop(&mut self) {
+        if let Some(w) = &mut self.worker {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -190,11 +233,16 @@ fn a_node_that_aborts_its_cluster_worker_fails_alone() {
     assert_eq!(*out.get::<u64>("doubled").unwrap(), 42);
 }
 
-/// Runs `script` with the Dask service's Python, the scheduler's address as `sys.argv[1]`;
-/// returns its stdout.
+/// Runs `script` with the Dask service's Python, the service's scheduler's address as
+/// `sys.argv[1]`; returns its stdout.
 fn python(script: &str) -> String {
+    python_at(&super::dask_env("WEFT_TEST_DASK"), script)
+}
+
+/// [`python`] with the scheduler at `address`.
+fn python_at(address: &str, script: &str) -> String {
     let out = std::process::Command::new(super::dask_env("WEFT_TEST_DASK_PYTHON"))
-        .args(["-c", script, &super::dask_env("WEFT_TEST_DASK")])
+        .args(["-c", script, address])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -322,4 +370,57 @@ fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     unwatch(&plugin);
+}
+
+/// The bridge registers a worker plugin of its own on the cluster, which publishes each
+/// task's answer as the worker reports the task done (in one message with that report, not
+/// 2 ms ahead of it: see `Announcer` in `flow_worker.py`), leaves no answer behind on the
+/// worker, and is unregistered when the executor ends — a long-lived cluster does not collect
+/// one per driver. On a scheduler and worker of this test's own, so that the plugin found is
+/// this driver's.
+#[test]
+fn answers_are_published_by_the_bridges_worker_plugin_which_ends_with_the_executor() {
+    let mut cluster = LoneScheduler::start();
+    cluster.add_worker();
+    let backend = DaskExecutor::new()
+        .address(&cluster.address)
+        .python(super::dask_env("WEFT_TEST_DASK_PYTHON"))
+        .program(env!("CARGO_BIN_EXE_remote_flow"));
+    let dr = driver("announcer", backend);
+    let out = dr.execute(&["cubes_sum"], inputs! { "x" => 4u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 100);
+    // Per weft plugin on the worker: its name, the answers it published, those still held.
+    let plugins = |cluster: &LoneScheduler| {
+        python_at(
+            &cluster.address,
+            "import sys\n\
+             from dask.distributed import Client\n\
+             c = Client(sys.argv[1])\n\
+             def f(dask_worker):\n    \
+                 return [(n, p.published, len(sys.modules[type(p).__module__]._answers))\n            \
+                         for n, p in dask_worker.plugins.items()\n            \
+                         if n.startswith('weft_flow_worker_')]\n\
+             for found in c.run(f).values():\n    \
+                 for n, published, held in found:\n        \
+                     print(n, published, held)\n\
+             print('scheduler', sum(n.startswith('weft_flow_worker_') for n in \
+             c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))))\n\
+             c.close()\n",
+        )
+    };
+    let during = plugins(&cluster);
+    let lines: Vec<Vec<&str>> = during.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one plugin on the worker and the scheduler:\n{during}"
+    );
+    let published: usize = lines[0][1].parse().unwrap();
+    // cubed over 1..=4 (a task each) and the sum.
+    assert!(published >= 5, "{during}");
+    assert_eq!(lines[0][2], "0", "answers left on the worker:\n{during}");
+    assert_eq!(lines[1], ["scheduler", "1"], "{during}");
+    drop(out);
+    drop(dr);
+    assert_eq!(plugins(&cluster).trim(), "scheduler 0");
 }

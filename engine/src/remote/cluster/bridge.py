@@ -82,6 +82,16 @@ class Dask:
         self.waiting = {}  # key -> callback, until the answer is delivered
         self.early = {}  # key -> answer, an event that came before `when_done`
         self.client.subscribe_topic(self.topic, self._on_event)
+        # The workers publish each answer as they report its task done (`Announcer`); without
+        # it (a worker that refuses the plugin) tasks publish their own, up to 2 ms later.
+        self.announcer = False
+        try:
+            self.client.register_plugin(self.module.Announcer(self.topic), name=self.topic)
+            self.announcer = True
+        except Exception as e:  # noqa: BLE001 - slower, not wrong: say so, go on
+            sys.stderr.write("weft: Dask workers refused weft's worker plugin (answers will "
+                             "reach the scheduler up to 2 ms later): %s: %s\n"
+                             % (type(e).__name__, e))
         self.declared = {}
         # How many tasks the cluster runs at once (the driver sizes the tasks in flight by it).
         self.threads = 0
@@ -225,6 +235,8 @@ class Dask:
         # The flow's worker processes live in Dask's worker processes, which outlive this
         # client: end them (each bridge uploads its own module, so they are this bridge's).
         try:
+            if self.announcer:
+                self.client.unregister_worker_plugin(self.topic)
             self.client.run(self.module.shutdown, wait=True)
         except Exception as e:  # noqa: BLE001 - a lost scheduler or worker: say so, go on
             sys.stderr.write("weft: cannot stop the flow's worker processes on the Dask "
