@@ -41,12 +41,6 @@ RESOURCE_NAMES = {"cpus": "CPU", "gpus": "GPU", "memory": "MEMORY"}
 # How long a finished run's futures are kept when no next run comes (see `Bridge.retire`).
 RETIRE_S = 2.0
 
-# The most a message from the bridge's Dask client to the scheduler waits behind the one
-# before it (Dask's client waits 10 ms: the driver's first tasks, written over a millisecond
-# or two, went out as two `update-graph` messages, the second 10 ms after the first, and a
-# worker sat idle for it). Dask's workers wait 2 ms, its scheduler 2 ms for clients.
-CLIENT_SEND_INTERVAL_S = 0.001
-
 
 class Dask:
     name = "Dask"
@@ -88,12 +82,6 @@ class Dask:
         self.waiting = {}  # key -> callback, until the answer is delivered
         self.early = {}  # key -> answer, an event that came before `when_done`
         self.client.subscribe_topic(self.topic, self._on_event)
-        comm = getattr(self.client, "scheduler_comm", None)
-        if comm is not None and isinstance(getattr(comm, "interval", None), float):
-            comm.interval = min(comm.interval, CLIENT_SEND_INTERVAL_S)
-        else:
-            sys.stderr.write("weft: this Dask client has no send interval weft knows how to "
-                             "shorten; a batch of tasks may reach the scheduler 10 ms late\n")
         # The workers publish each answer as they report its task done (`Announcer`); without
         # it (a worker that refuses the plugin) tasks publish their own, up to 2 ms later.
         self.announcer = False
