@@ -232,11 +232,17 @@ class Dask:
         fut.cancel()
 
     def close(self):
+        # The plugin goes with the bridge (also after a registration that failed part way:
+        # the scheduler may hold it), or every later worker would take it on.
+        try:
+            self.client.unregister_worker_plugin(self.topic)
+        except Exception as e:  # noqa: BLE001 - never registered, or the scheduler is away
+            if self.announcer:
+                sys.stderr.write("weft: cannot unregister weft's plugin from the Dask workers: "
+                                 "%s: %s\n" % (type(e).__name__, e))
         # The flow's worker processes live in Dask's worker processes, which outlive this
         # client: end them (each bridge uploads its own module, so they are this bridge's).
         try:
-            if self.announcer:
-                self.client.unregister_worker_plugin(self.topic)
             self.client.run(self.module.shutdown, wait=True)
         except Exception as e:  # noqa: BLE001 - a lost scheduler or worker: say so, go on
             sys.stderr.write("weft: cannot stop the flow's worker processes on the Dask "
