@@ -33,6 +33,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 
 PROTOCOL = 1
 
@@ -339,8 +340,6 @@ class Bridge:
     def _watch(self, grace):
         """Fails the tasks waiting on a cluster that has had no worker for `grace` seconds (the
         scheduler keeps them queued forever: a run would never end)."""
-        import time
-
         since = None
         while True:
             time.sleep(min(1.0, grace / 4))
@@ -374,15 +373,29 @@ class Bridge:
         on the workers by then: the first batch the bridge hands over may hold only the first
         of them), or after `RETIRE_S` when no run follows."""
         with self.lock:
-            self.retired.append(list(self.futures.values()))
+            self.retired.append((time.monotonic(), list(self.futures.values())))
             # One timer at a time (many short runs would otherwise keep one each).
-            start = self.timer is None or not self.timer.is_alive()
-            if start:
-                self.timer = threading.Timer(RETIRE_S, self.release)
-                self.timer.daemon = True
+            if self.timer is None:
+                self._wake_in(RETIRE_S)
         self.futures.clear()
-        if start:
-            self.timer.start()
+
+    def _wake_in(self, seconds):
+        # (With the lock held.)
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _expire(self):
+        """The timer: lets go of the runs retired `RETIRE_S` ago or more, and waits again for
+        the others (a run retired while the timer ran keeps its full time)."""
+        now = time.monotonic()
+        with self.lock:
+            old = [r for r in self.retired if now - r[0] >= RETIRE_S]
+            self.retired = [r for r in self.retired if now - r[0] < RETIRE_S]
+            self.timer = None
+            if self.retired:
+                self._wake_in(RETIRE_S - (now - self.retired[0][0]))
+        del old
 
     def release(self):
         """Lets go of the futures of the runs that are over."""
