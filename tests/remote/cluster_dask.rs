@@ -379,7 +379,7 @@ fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
 /// one per driver. On a scheduler and worker of this test's own, so that the plugin found is
 /// this driver's.
 #[test]
-fn answers_are_published_by_the_bridges_worker_plugin_which_ends_with_the_executor() {
+fn answers_are_published_by_the_bridges_worker_plugin_and_both_end_with_the_executor() {
     let mut cluster = LoneScheduler::start();
     cluster.add_worker();
     let backend = DaskExecutor::new()
@@ -405,6 +405,9 @@ fn answers_are_published_by_the_bridges_worker_plugin_which_ends_with_the_execut
                      print(n, published, held)\n\
              print('scheduler', sum(n.startswith('weft_flow_worker_') for n in \
              c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))))\n\
+             print('events', c.run_on_scheduler(lambda dask_scheduler: sum(\
+             len(t.events) for n, t in dask_scheduler._broker._topics.items() \
+             if n.startswith('weft_flow_worker_'))))\n\
              c.close()\n",
         )
     };
@@ -412,15 +415,18 @@ fn answers_are_published_by_the_bridges_worker_plugin_which_ends_with_the_execut
     let lines: Vec<Vec<&str>> = during.lines().map(|l| l.split(' ').collect()).collect();
     assert_eq!(
         lines.len(),
-        2,
-        "one plugin on the worker and the scheduler:\n{during}"
+        3,
+        "one plugin on the worker and the scheduler, and their events:\n{during}"
     );
     let published: usize = lines[0][1].parse().unwrap();
     // cubed over 1..=4 (a task each) and the sum.
     assert!(published >= 5, "{during}");
     assert_eq!(lines[0][2], "0", "answers left on the worker:\n{during}");
     assert_eq!(lines[1], ["scheduler", "1"], "{during}");
+    // The scheduler holds the answers it published, until the bridge closes.
+    let events: usize = lines[2][1].parse().unwrap();
+    assert!(events >= published, "{during}");
     drop(out);
     drop(dr);
-    assert_eq!(plugins(&cluster).trim(), "scheduler 0");
+    assert_eq!(plugins(&cluster).trim(), "scheduler 0\nevents 0");
 }
