@@ -389,44 +389,60 @@ fn answers_are_published_by_the_bridges_worker_plugin_and_both_end_with_the_exec
     let dr = driver("announcer", backend);
     let out = dr.execute(&["cubes_sum"], inputs! { "x" => 4u64 }).unwrap();
     assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 100);
-    // Per weft plugin on the worker: its name, the answers it published, those still held.
-    let plugins = |cluster: &LoneScheduler| {
-        python_at(
-            &cluster.address,
-            "import sys\n\
-             from dask.distributed import Client\n\
-             c = Client(sys.argv[1])\n\
-             def f(dask_worker):\n    \
-                 return [(n, p.published, len(sys.modules[type(p).__module__]._answers))\n            \
-                         for n, p in dask_worker.plugins.items()\n            \
-                         if n.startswith('weft_flow_worker_')]\n\
-             for found in c.run(f).values():\n    \
-                 for n, published, held in found:\n        \
-                     print(n, published, held)\n\
-             print('scheduler', sum(n.startswith('weft_flow_worker_') for n in \
-             c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))))\n\
-             print('events', c.run_on_scheduler(lambda dask_scheduler: sum(\
-             len(t.events) for n, t in dask_scheduler._broker._topics.items() \
-             if n.startswith('weft_flow_worker_'))))\n\
-             c.close()\n",
-        )
-    };
+    // What of weft's is on the cluster: per answer-publishing plugin on the worker, the answers
+    // it published and those it still holds; then weft's plugins on the scheduler (worker and
+    // scheduler ones: the announcer, the module's uploads), its answers kept as events, and its
+    // module imported and as a file on the worker and the scheduler.
+    let plugins = |cluster: &LoneScheduler| python_at(&cluster.address, WEFT_ON_CLUSTER);
     let during = plugins(&cluster);
     let lines: Vec<Vec<&str>> = during.lines().map(|l| l.split(' ').collect()).collect();
-    assert_eq!(
-        lines.len(),
-        3,
-        "one plugin on the worker and the scheduler, and their events:\n{during}"
-    );
+    assert_eq!(lines.len(), 6, "one announcer on the worker:\n{during}");
+    assert_eq!(lines[0][0], "announcer", "{during}");
     let published: usize = lines[0][1].parse().unwrap();
     // cubed over 1..=4 (a task each) and the sum.
     assert!(published >= 5, "{during}");
     assert_eq!(lines[0][2], "0", "answers left on the worker:\n{during}");
-    assert_eq!(lines[1], ["scheduler", "1"], "{during}");
+    assert_eq!(lines[1], ["plugins", "2", "1"], "{during}");
     // The scheduler holds the answers it published, until the bridge closes.
     let events: usize = lines[2][1].parse().unwrap();
     assert!(events >= published, "{during}");
+    assert_eq!(lines[3], ["modules", "1", "1"], "{during}");
+    assert_eq!(lines[4], ["files", "1", "1"], "{during}");
     drop(out);
     drop(dr);
-    assert_eq!(plugins(&cluster).trim(), "scheduler 0\nevents 0");
+    assert_eq!(
+        plugins(&cluster).trim(),
+        "plugins 0 0\nevents 0\nmodules 0 0\nfiles 0 0\nworkers 1",
+        "the driver left something of weft's on the cluster"
+    );
 }
+
+/// The script of [`answers_are_published_by_the_bridges_worker_plugin_and_both_end_with_the_executor`]
+/// that says what of weft's a Dask cluster holds.
+const WEFT_ON_CLUSTER: &str = r#"
+import os, sys
+from dask.distributed import Client
+c = Client(sys.argv[1])
+ours = lambda n: "weft_flow_worker_" in n
+def announcers(dask_worker):
+    return [(p.published, len(sys.modules[type(p).__module__]._answers))
+            for n, p in dask_worker.plugins.items() if ours(n) and hasattr(p, "published")]
+for found in c.run(announcers).values():
+    for published, held in found:
+        print("announcer", published, held)
+def on_scheduler(dask_scheduler):
+    events = sum(len(t.events) for n, t in dask_scheduler._broker._topics.items() if ours(n))
+    return (sum(map(ours, dask_scheduler.worker_plugins)), sum(map(ours, dask_scheduler.plugins)),
+            events)
+worker_plugins, scheduler_plugins, events = c.run_on_scheduler(on_scheduler)
+print("plugins", worker_plugins, scheduler_plugins)
+print("events", events)
+modules = lambda: sum(map(ours, sys.modules))
+files = lambda server: sum(map(ours, os.listdir(server.local_directory)))
+worker_modules = sum(c.run(lambda dask_worker: modules()).values())
+print("modules", worker_modules, c.run_on_scheduler(lambda dask_scheduler: modules()))
+worker_files = sum(c.run(lambda dask_worker: files(dask_worker)).values())
+print("files", worker_files, c.run_on_scheduler(lambda dask_scheduler: files(dask_scheduler)))
+print("workers", len(c.scheduler_info(n_workers=-1)["workers"]))
+c.close()
+"#;

@@ -67,15 +67,23 @@ class Dask:
         # ship it to them, under a name of this bridge's own. Several drivers share a cluster:
         # uploading a module of a name already there reloads it on every worker, and a worker
         # that reloads it while another driver's task refers to it fails to pickle that task
-        # (and Dask loses the worker).
+        # (and Dask loses the worker). Uploaded by Dask's own plugins under names of the
+        # bridge's (`client.upload_file` names them itself), so that the bridge can take them
+        # back as it closes: the scheduler replays every registered upload to each worker that
+        # joins, for as long as it runs.
         import importlib
         import uuid
+
+        from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile
 
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flow_worker.py")
         name = "weft_flow_worker_%s" % uuid.uuid4().hex
         copy = os.path.join(os.path.dirname(here), name + ".py")
         shutil.copyfile(here, copy)
-        self.client.upload_file(copy)
+        self.upload = name + ".py"
+        # The scheduler imports it too: it unpickles the tasks that refer to `run_task`.
+        self.client.register_plugin(SchedulerUploadFile(copy), name=self.upload)
+        self.client.register_plugin(UploadFile(copy), name=self.upload)
         self.module = importlib.import_module(name)
         # Answers come back as events pushed by the scheduler (one topic per bridge), not by
         # gathering each task's result from its worker: a round trip per task saved.
@@ -242,10 +250,21 @@ class Dask:
             if self.announcer:
                 sys.stderr.write("weft: cannot unregister weft's plugin from the Dask workers: "
                                  "%s: %s\n" % (type(e).__name__, e))
+        # The uploads go too, or the scheduler would send the module to every worker that
+        # joins later (and keep it, with every other driver's, for as long as it runs).
+        for unregister in (self.client.unregister_worker_plugin,
+                           self.client.unregister_scheduler_plugin):
+            try:
+                unregister(self.upload)
+            except Exception as e:  # noqa: BLE001 - the scheduler is away: say so, go on
+                sys.stderr.write("weft: cannot take weft's module %s back from the Dask "
+                                 "scheduler: %s: %s\n" % (self.upload, type(e).__name__, e))
         # The flow's worker processes live in Dask's worker processes, which outlive this
-        # client: end them (each bridge uploads its own module, so they are this bridge's).
+        # client: end them (each bridge uploads its own module, so they are this bridge's),
+        # and forget the module there.
+        name = self.module.__name__
         try:
-            self.client.run(self.module.shutdown, wait=True)
+            self.client.run(_leave_worker, name, wait=True)
         except Exception as e:  # noqa: BLE001 - a lost scheduler or worker: say so, go on
             sys.stderr.write("weft: cannot stop the flow's worker processes on the Dask "
                              "workers: %s: %s\n" % (type(e).__name__, e))
@@ -255,19 +274,46 @@ class Dask:
         # is said, not ignored.
         try:
             self.client.unsubscribe_topic(self.topic)
-            self.client.run_on_scheduler(_drop_topic, topic=self.topic)
+            self.client.run_on_scheduler(_leave_scheduler, name, self.topic)
         except Exception as e:  # noqa: BLE001 - a lost scheduler, another Dask: say so, go on
-            sys.stderr.write("weft: cannot drop the bridge's answers (event topic %s) from the "
-                             "Dask scheduler; it keeps up to 1,000 until it restarts: %s: %s\n"
-                             % (self.topic, type(e).__name__, e))
+            sys.stderr.write("weft: cannot drop the bridge's answers (event topic %s) and module "
+                             "from the Dask scheduler; it keeps up to 1,000 answers until it "
+                             "restarts: %s: %s\n" % (self.topic, type(e).__name__, e))
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 
 
-def _drop_topic(dask_scheduler, topic):
-    """Run on the Dask scheduler: forgets the events of `topic` and the topic itself."""
+# Run on the cluster (pickled by value: this file runs as `__main__`, which the cluster cannot
+# import).
+
+def _forget_module(name, server):
+    """Forgets the module `name` the bridge uploaded to a Dask worker or scheduler, its import
+    and its file, after ending the flow's worker processes it started there; returns how many
+    it ended."""
+    module = sys.modules.pop(name, None)
+    ended = module.shutdown() if module is not None else 0
+    where = server.local_directory
+    for path in [os.path.join(where, name + ".py")] + [
+            os.path.join(where, "__pycache__", f)
+            for f in (os.listdir(os.path.join(where, "__pycache__"))
+                      if os.path.isdir(os.path.join(where, "__pycache__")) else [])
+            if f.startswith(name + ".")]:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+    return ended
+
+
+def _leave_worker(name, dask_worker):
+    return _forget_module(name, dask_worker)
+
+
+def _leave_scheduler(name, topic, dask_scheduler):
+    """Also forgets the events of `topic` and the topic itself."""
     dask_scheduler._broker._topics.pop(topic, None)
+    return _forget_module(name, dask_scheduler)
 
 
 class Ray:
