@@ -83,7 +83,16 @@ class Dask:
         self.upload = name + ".py"
         # The scheduler imports it too: it unpickles the tasks that refer to `run_task`.
         self.client.register_plugin(SchedulerUploadFile(copy), name=self.upload)
-        self.client.register_plugin(UploadFile(copy), name=self.upload)
+        try:
+            self.client.register_plugin(UploadFile(copy), name=self.upload)
+        except BaseException:
+            # The bridge fails to start (the driver says why, with this error, not one of
+            # taking the scheduler's upload back): nothing of it should stay behind.
+            try:
+                self.client.unregister_scheduler_plugin(self.upload)
+            except Exception:  # noqa: BLE001 - the error above is the one to report
+                pass
+            raise
         self.module = importlib.import_module(name)
         # Answers come back as events pushed by the scheduler (one topic per bridge), not by
         # gathering each task's result from its worker: a round trip per task saved.
@@ -291,14 +300,13 @@ def _forget_module(name, server):
     """Forgets the module `name` the bridge uploaded to a Dask worker or scheduler, its import
     and its file, after ending the flow's worker processes it started there; returns how many
     it ended."""
+    import glob
+
     module = sys.modules.pop(name, None)
     ended = module.shutdown() if module is not None else 0
     where = server.local_directory
-    for path in [os.path.join(where, name + ".py")] + [
-            os.path.join(where, "__pycache__", f)
-            for f in (os.listdir(os.path.join(where, "__pycache__"))
-                      if os.path.isdir(os.path.join(where, "__pycache__")) else [])
-            if f.startswith(name + ".")]:
+    compiled = os.path.join(where, "__pycache__", glob.escape(name) + ".*")
+    for path in [os.path.join(where, name + ".py")] + glob.glob(compiled):
         try:
             os.remove(path)
         except FileNotFoundError:
