@@ -303,17 +303,19 @@ fn a_nodes_tasks_are_named_after_it_and_never_held_back_by_the_scheduler() {
     let plugin = format!("weft-test-watch-{}", std::process::id());
     watch(&plugin, "cubed");
     let dr = driver("named", super::dask());
-    let out = dr.execute(&["cubes_sum"], inputs! { "x" => 12u64 });
+    let run = dr
+        .request(&["cubes_sum"])
+        .inputs(inputs! { "x" => 12u64 })
+        .run();
     let seen = watched(&plugin);
     unwatch(&plugin);
-    assert_eq!(*out.unwrap().get::<u64>("cubes_sum").unwrap(), 6084);
-    // The tasks seen from their submission (`waiting` first): this run's were all submitted
-    // after the plugin was registered, while the `cubed` tasks of other tests' drivers on the
-    // shared cluster that were already under way then show only their later states.
-    let tasks: Vec<&str> = seen
-        .lines()
-        .filter(|t| t.split(' ').nth(1) == Some("waiting"))
-        .collect();
+    let (out, record) = run.unwrap();
+    assert_eq!(*out.get::<u64>("cubes_sum").unwrap(), 6084);
+    // This run's tasks (their keys end in its id's first twelve characters), all submitted
+    // after the plugin was registered: the `cubed` tasks of other tests' drivers on the
+    // shared cluster, under way by then, show only their later states.
+    let part = format!("-{}", &record.run_id[..12]);
+    let tasks: Vec<&str> = seen.lines().filter(|t| t.contains(&part)).collect();
     assert!(tasks.len() >= 12, "{seen}");
     // Each task reached `processing` (the scheduler sent it to a worker, which happens
     // before its report can exist) and never `queued`. (`memory` may come after the run:
