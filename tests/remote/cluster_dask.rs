@@ -382,10 +382,12 @@ fn a_finished_runs_tasks_do_not_stay_on_the_cluster() {
 
 /// The bridge registers a worker plugin of its own on the cluster, which publishes each
 /// task's answer as the worker reports the task done (in one message with that report, not
-/// 2 ms ahead of it: see `Announcer` in `flow_worker.py`), leaves no answer behind on the
-/// worker, and is unregistered when the executor ends — a long-lived cluster does not collect
-/// one per driver. On a scheduler and worker of this test's own, so that the plugin found is
-/// this driver's.
+/// 2 ms ahead of it: see `Announcer` in `flow_worker.py`) and leaves no answer behind on the
+/// worker. When the executor ends, nothing of weft's stays on the cluster — the plugin, the
+/// uploads of the worker module (which the scheduler would replay to every worker that
+/// joins), the module's import and file on the worker and the scheduler, the answers the
+/// scheduler kept as events — so a long-lived cluster does not collect them per driver. On a
+/// scheduler and worker of this test's own, so that what it finds is this driver's.
 #[test]
 fn answers_are_published_by_the_bridges_worker_plugin_and_both_end_with_the_executor() {
     let mut cluster = LoneScheduler::start();
