@@ -9,6 +9,7 @@
 
 #[cfg(feature = "async")]
 mod asynchronous;
+mod pool;
 mod scheduler;
 mod threads;
 
@@ -16,6 +17,7 @@ mod threads;
 pub(crate) use asynchronous::walk_async;
 
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 use crate::cancel::CancelToken;
 pub use scheduler::Scheduler;
@@ -41,12 +43,13 @@ pub enum TaskOutcome {
     Cancelled,
 }
 
-/// Runs one task; shareable between threads.
-#[derive(Clone, Copy)]
-pub struct Runner<'a> {
-    order: &'a [NodeId],
-    cancel: &'a CancelToken,
-    status: &'a [AtomicU8],
+/// Runs one task; cloned onto the threads that run tasks (it borrows nothing from the run,
+/// so threads kept between runs can hold it).
+#[derive(Clone)]
+pub struct Runner {
+    order: Arc<[NodeId]>,
+    cancel: CancelToken,
+    status: Arc<[AtomicU8]>,
     keep_going: bool,
 }
 
@@ -54,7 +57,7 @@ const NOT_RUN: u8 = 0;
 const DONE: u8 = 1;
 const FAILED: u8 = 2;
 
-impl Runner<'_> {
+impl Runner {
     /// Computes the node of task `task` on `handle` (consumed: dropped before returning).
     pub fn run(&self, handle: Handle, task: usize) -> TaskOutcome {
         let outcome = self.evaluate(&handle.0, task);
@@ -88,11 +91,11 @@ impl Runner<'_> {
 pub struct Walk<'a> {
     pub(crate) graph: &'a Graph,
     pub(crate) plan: &'a Plan,
-    pub(crate) order: &'a [NodeId],
+    pub(crate) order: Arc<[NodeId]>,
     pub(crate) db: &'a WeftDb,
     pub(crate) cancel: &'a CancelToken,
     pub(crate) keep_going: bool,
-    pub(crate) status: Vec<AtomicU8>,
+    pub(crate) status: Arc<[AtomicU8]>,
 }
 
 impl<'a> Walk<'a> {
@@ -103,11 +106,10 @@ impl<'a> Walk<'a> {
         cancel: &'a CancelToken,
         keep_going: bool,
     ) -> Self {
-        let order = &plan.order;
         Walk {
             graph,
             plan,
-            order,
+            order: Arc::from(plan.order.as_slice()),
             db,
             cancel,
             keep_going,
@@ -119,7 +121,7 @@ impl<'a> Walk<'a> {
     pub(crate) fn completed(&self) -> impl Iterator<Item = (NodeId, bool)> + '_ {
         self.order
             .iter()
-            .zip(&self.status)
+            .zip(self.status.iter())
             .filter_map(|(&id, s)| match s.load(Ordering::Acquire) {
                 DONE => Some((id, false)),
                 FAILED => Some((id, true)),
@@ -148,11 +150,11 @@ impl<'a> Walk<'a> {
     }
 
     /// The task runner, to share with worker threads.
-    pub fn runner(&self) -> Runner<'_> {
+    pub fn runner(&self) -> Runner {
         Runner {
-            order: self.order,
-            cancel: self.cancel,
-            status: &self.status,
+            order: Arc::clone(&self.order),
+            cancel: self.cancel.clone(),
+            status: Arc::clone(&self.status),
             keep_going: self.keep_going,
         }
     }

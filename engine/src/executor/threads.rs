@@ -1,12 +1,15 @@
 //! [`MultiThreading`]: ready nodes run on up to `max_tasks` threads at once.
 
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 
-use super::{Executor, Handle, TaskOutcome, Walk};
+use super::{pool, Executor, TaskOutcome, Walk};
 
 /// Runs up to `max_tasks` ready nodes at once on a pool of threads: for sync I/O (blocking
-/// clients) and CPU-bound nodes alike. The pool lives for one run.
+/// clients) and CPU-bound nodes alike. The threads are shared by every run of the process and
+/// kept between runs (one idle for ten seconds ends), so a run does not pay for starting
+/// them.
 ///
 /// ```
 /// use weft::executors::MultiThreading;
@@ -46,7 +49,7 @@ impl Executor for MultiThreading {
 }
 
 /// Whether a ready task is cheap enough to run on the scheduling thread itself.
-pub(crate) type Inline<'a> = &'a (dyn Fn(usize) -> bool + Sync);
+pub(crate) type Inline<'a> = &'a dyn Fn(usize) -> bool;
 
 impl MultiThreading {
     /// The walk. With `inline`, ready tasks it accepts run on this thread (a remote executor's
@@ -55,86 +58,61 @@ impl MultiThreading {
     pub(crate) fn walk(&self, walk: &Walk<'_>, inline: Option<Inline<'_>>) {
         let mut sched = walk.scheduler();
         let runner = walk.runner();
-        let workers = self.max_tasks.min(walk.tasks().max(1));
         let (done_tx, done_rx) = mpsc::channel::<(usize, TaskOutcome)>();
-        std::thread::scope(|scope| {
-            // One channel per worker; a worker takes a task and its handle, runs it, drops the
-            // handle, and reports.
-            let mut idle: Vec<mpsc::Sender<(usize, Handle)>> = Vec::with_capacity(workers);
-            for w in 0..workers {
-                let (tx, rx) = mpsc::channel::<(usize, Handle)>();
-                let done = done_tx.clone();
-                let spawned = std::thread::Builder::new()
-                    .name(format!("weft-worker-{w}"))
-                    .spawn_scoped(scope, move || {
-                        while let Ok((task, handle)) = rx.recv() {
-                            let outcome = runner.run(handle, task);
-                            if done.send((task, outcome)).is_err() {
-                                return;
-                            }
-                        }
-                    });
-                if spawned.is_ok() {
-                    idle.push(tx);
-                }
+        // Tasks handed to a thread and not yet reported.
+        let mut running = 0usize;
+        // Tasks taken from the scheduler while `max_tasks` were running (only with `inline`).
+        let mut deferred: VecDeque<usize> = VecDeque::new();
+        let start = |task: usize, running: &mut usize| {
+            let (runner, handle, done) = (runner.clone(), walk.handle(), done_tx.clone());
+            let job: pool::Job = Box::new(move || {
+                // A panic that escaped the node's own guard fails the task rather than leaving
+                // the walk waiting for it.
+                let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(handle, task)))
+                    .unwrap_or(TaskOutcome::Failed);
+                // Reported once the thread is idle: the task this one readies can take it.
+                Box::new(move || {
+                    let _ = done.send((task, outcome));
+                })
+            });
+            // No thread could be started: run it here rather than not at all.
+            if let Err(job) = pool::spawn(job) {
+                job()();
             }
-            drop(done_tx);
-            if idle.is_empty() {
-                // No thread could be started: run inline rather than not at all.
-                while let Some(task) = sched.pop_ready() {
-                    let outcome = runner.run(walk.handle(), task);
-                    sched.complete(task, outcome);
-                }
-                return;
-            }
-            let mut busy: Vec<(usize, mpsc::Sender<(usize, Handle)>)> = Vec::new();
-            // Tasks taken from the scheduler while every worker was busy (only with `inline`).
-            let mut deferred: VecDeque<usize> = VecDeque::new();
-            loop {
-                while !idle.is_empty() {
-                    let Some(task) = deferred.pop_front() else {
-                        break;
-                    };
-                    if sched.is_stopped() {
-                        sched.complete(task, TaskOutcome::Cancelled);
-                        continue;
-                    }
-                    let worker = idle.pop().expect("checked non-empty");
-                    match worker.send((task, walk.handle())) {
-                        Ok(()) => busy.push((task, worker)),
-                        Err(_) => sched.complete(task, TaskOutcome::Cancelled),
-                    }
-                }
-                while !idle.is_empty() || inline.is_some() {
-                    let Some(task) = sched.pop_ready() else { break };
-                    if inline.is_some_and(|cheap| cheap(task)) {
-                        let outcome = runner.run(walk.handle(), task);
-                        sched.complete(task, outcome);
-                        continue;
-                    }
-                    let Some(worker) = idle.pop() else {
-                        deferred.push_back(task);
-                        continue;
-                    };
-                    match worker.send((task, walk.handle())) {
-                        Ok(()) => busy.push((task, worker)),
-                        Err(_) => sched.complete(task, TaskOutcome::Cancelled),
-                    }
-                }
-                if sched.is_done() {
-                    break;
-                }
-                let Ok((task, outcome)) = done_rx.recv() else {
+            *running += 1;
+        };
+        loop {
+            while running < self.max_tasks {
+                let Some(task) = deferred.pop_front() else {
                     break;
                 };
-                sched.complete(task, outcome);
-                if let Some(i) = busy.iter().position(|(t, _)| *t == task) {
-                    idle.push(busy.swap_remove(i).1);
+                if sched.is_stopped() {
+                    sched.complete(task, TaskOutcome::Cancelled);
+                    continue;
+                }
+                start(task, &mut running);
+            }
+            while running < self.max_tasks || inline.is_some() {
+                let Some(task) = sched.pop_ready() else { break };
+                if inline.is_some_and(|cheap| cheap(task)) {
+                    let outcome = runner.run(walk.handle(), task);
+                    sched.complete(task, outcome);
+                    continue;
+                }
+                if running < self.max_tasks {
+                    start(task, &mut running);
+                } else {
+                    deferred.push_back(task);
                 }
             }
-            // Closing the task channels stops the workers.
-            drop(idle);
-            drop(busy);
-        });
+            if sched.is_done() || running == 0 {
+                break;
+            }
+            let Ok((task, outcome)) = done_rx.recv() else {
+                break;
+            };
+            running -= 1;
+            sched.complete(task, outcome);
+        }
     }
 }
