@@ -30,9 +30,16 @@ pub(crate) use options::{cluster_setters, ClusterOptions, TAIL_LINES};
 #[cfg(feature = "ray")]
 pub use ray::RayExecutor;
 
-/// The bridge script, written with its worker half ([`FLOW_WORKER_PY`]) in a directory of
-/// their own (Dask) or shipped in the job's working directory (Ray).
+/// The bridge script, written with its clients ([`BRIDGE_DASK_PY`], [`BRIDGE_RAY_PY`]) and
+/// its worker half ([`FLOW_WORKER_PY`]) in a directory of their own (Dask) or shipped in the
+/// job's working directory (Ray).
 pub(crate) const BRIDGE_PY: &str = include_str!("bridge.py");
+
+/// The bridge's Dask client, `bridge_dask.py` (imported by the bridge for `dask`).
+pub(crate) const BRIDGE_DASK_PY: &str = include_str!("bridge_dask.py");
+
+/// The bridge's Ray client, `bridge_ray.py` (imported by the bridge for `ray`).
+pub(crate) const BRIDGE_RAY_PY: &str = include_str!("bridge_ray.py");
 
 /// The bridge's worker half, `flow_worker.py`: what runs on the cluster's workers. Its module
 /// name must stay `flow_worker` (the bridge imports it; Ray's workers import
@@ -40,8 +47,12 @@ pub(crate) const BRIDGE_PY: &str = include_str!("bridge.py");
 pub(crate) const FLOW_WORKER_PY: &str = include_str!("flow_worker.py");
 
 /// The bridge's files: name and content.
-pub(crate) const BRIDGE_FILES: [(&str, &str); 2] =
-    [("bridge.py", BRIDGE_PY), ("flow_worker.py", FLOW_WORKER_PY)];
+pub(crate) const BRIDGE_FILES: [(&str, &str); 4] = [
+    ("bridge.py", BRIDGE_PY),
+    ("bridge_dask.py", BRIDGE_DASK_PY),
+    ("bridge_ray.py", BRIDGE_RAY_PY),
+    ("flow_worker.py", FLOW_WORKER_PY),
+];
 
 /// A directory holding the bridge's scripts, removed when dropped.
 #[cfg(feature = "dask")]
@@ -49,7 +60,7 @@ pub(crate) struct BridgeDir(pub(crate) std::path::PathBuf);
 
 #[cfg(feature = "dask")]
 impl BridgeDir {
-    /// Writes `bridge.py` and `flow_worker.py` into a fresh temporary directory.
+    /// Writes the bridge's files ([`BRIDGE_FILES`]) into a fresh temporary directory.
     pub(crate) fn write(kind: &str) -> std::io::Result<BridgeDir> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
