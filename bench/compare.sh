@@ -40,7 +40,7 @@
 #                               a private WEFT_SERVICES directory and stopped afterwards), through
 #                               weft (--executor ray / dask: bench/src/cluster.rs) and Hamilton's
 #                               RayGraphAdapter and DaskGraphAdapter (bench/hamilton_cluster.py);
-#                               medians of 3 runs after a warm-up. Last line:
+#                               medians of 3 runs (the trivial graph: 9) after a warm-up. Last line:
 #                               cluster: ray weft <A> s hamilton <B> s; dask weft <C> s hamilton <D> s; overhead ray <E> ms/task dask <F> ms/task
 #                               (A-D: the CPU-bound graph; E, F: weft's trivial graph per task,
 #                               Hamilton's beside it on the line before)
