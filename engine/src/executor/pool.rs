@@ -46,6 +46,9 @@ pub(crate) struct Pool {
     idle: Mutex<Vec<(usize, Sender<Job>)>>,
     /// Threads started so far (and the next one's number: `weft-worker-N`).
     started: AtomicUsize,
+    /// Threads that have ended (what the tests wait for).
+    #[cfg(test)]
+    ended: AtomicUsize,
     keep_alive: Duration,
 }
 
@@ -54,6 +57,8 @@ impl Pool {
         Pool {
             idle: Mutex::new(Vec::new()),
             started: AtomicUsize::new(0),
+            #[cfg(test)]
+            ended: AtomicUsize::new(0),
             keep_alive,
         }
     }
@@ -84,7 +89,9 @@ impl Pool {
             .spawn(move || {
                 let first = take(&theirs);
                 drop(theirs);
-                self.serve(number, mailbox, jobs, first)
+                self.serve(number, mailbox, jobs, first);
+                #[cfg(test)]
+                self.ended.fetch_add(1, Ordering::Release);
             });
         match started {
             Ok(_) => Ok(()),
@@ -218,8 +225,14 @@ mod tests {
     fn threads_idle_for_their_keep_alive_end_and_new_ones_start() {
         let pool = pool(Duration::from_millis(1));
         let first = run_on(pool);
-        // Ended: no longer listed as idle.
-        until_idle(pool, 0);
+        // Ended (bounded wait): the job reports before its thread is listed idle, so "not
+        // listed" alone could be seen before the listing.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while pool.ended.load(Ordering::Acquire) != 1 {
+            assert!(Instant::now() < deadline, "the idle thread never ended");
+            std::thread::yield_now();
+        }
+        assert_eq!(pool.idle().len(), 0);
         let second = run_on(pool);
         assert_ne!(second, first);
         assert_eq!(pool.started.load(Ordering::Relaxed), 2);
