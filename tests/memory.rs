@@ -17,8 +17,20 @@ const MB: u64 = 1 << 20;
 
 /// Runs the child's chain; returns (baseline, peak, value) in bytes.
 fn chain(kind: &str, nodes: usize, megabytes: u64, budget: &str) -> (u64, u64, u64) {
+    chain_with(kind, nodes, megabytes, budget, &[])
+}
+
+/// [`chain`] with more arguments (a cache directory, its store backlog).
+fn chain_with(
+    kind: &str,
+    nodes: usize,
+    megabytes: u64,
+    budget: &str,
+    more: &[&str],
+) -> (u64, u64, u64) {
     let out = Command::new(env!("CARGO_BIN_EXE_memory_child"))
         .args([kind, &nodes.to_string(), &megabytes.to_string(), budget])
+        .args(more)
         .output()
         .expect("memory_child starts");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -56,6 +68,44 @@ fn a_one_shot_chain_of_big_buffers_holds_about_two_at_a_time() {
 fn a_one_shot_chain_of_big_frames_holds_about_two_at_a_time() {
     let run = chain("frame", 50, 100, "0");
     assert_peak_within("frame", run, 3);
+}
+
+/// With the cache on, a big value is held until it is stored; a run that makes values faster
+/// than they are encoded waits for room (`CacheConfig::store_backlog`) instead of holding them
+/// all (before, this chain held 35 frames of 100 MB at once). With no backlog each value waits
+/// for the one before it to be stored: the issue's figure, three frames, holds.
+#[cfg(feature = "polars")]
+#[test]
+fn a_cold_cached_chain_of_big_frames_waits_for_its_writes_instead_of_holding_them() {
+    let dir = temp_dir("memory", "cached-chain");
+    let cache = dir.join("cache");
+    let run = chain_with("frame", 50, 100, "0", &[cache.to_str().unwrap(), "0"]);
+    assert_peak_within("frame, cached, no backlog", run, 3);
+    // 20 steps are enough to tell: unbounded, this chain held 15 frames.
+    let (baseline, peak, value) = chain_with(
+        "frame",
+        20,
+        100,
+        "0",
+        &[dir.join("default").to_str().unwrap()],
+    );
+    let used = peak.saturating_sub(baseline);
+    let bound = 3 * value + weft::cache::DEFAULT_STORE_BACKLOG as u64;
+    assert!(
+        used <= bound,
+        "frame, cached, default backlog: the run peaked at {} MB over its baseline, more than \
+         three values of {} MB and the backlog",
+        used / MB,
+        value / MB
+    );
+    // Waiting lost nothing: every step's frame is a parquet file in the cache.
+    let cache = weft::Cache::open(&cache).expect("the cache opens");
+    let records = cache.records(None).expect("the run's records");
+    assert_eq!(records.len(), 50, "{records:?}");
+    for r in &records {
+        let file = cache.result_path(&r.node, None).expect("a stored file");
+        assert_eq!(file.extension().unwrap(), "parquet", "{}", r.node);
+    }
 }
 
 /// The measurement sees what a driver keeps: without a budget every value of the chain stays.

@@ -130,8 +130,9 @@ impl Engine {
         args: Vec<Option<Value>>,
     ) -> Result<Value, NodeError> {
         // A stack that cannot touch tokio — a sync body without timeout or retries, and no
-        // adapter but the built-in ones (the cache never awaits; `Retry` passes through) — is
-        // polled once without entering a runtime: it completes on that poll.
+        // adapter but the built-in ones (`Retry` passes through; the cache awaits only room
+        // to store a large value, a plain wakeup) — is polled once without entering a
+        // runtime: it completes on that poll, or is finished by `block_on`.
         let quiet = self.user_adapters == 0
             && self
                 .graph

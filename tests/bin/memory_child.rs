@@ -1,9 +1,10 @@
 //! A chain of big values run in a child process by the memory suite (`tests/memory.rs`), so
 //! that its peak resident memory is the run's alone.
 //!
-//! `memory_child KIND N MB BUDGET` builds a chain `step0 … step{N-1}` of values of about MB
-//! megabytes each (KIND `bytes`: a byte buffer; `frame`: a polars data frame, feature
-//! `polars`), executes `step{N-1}` with the memory budget BUDGET (bytes, or `none`), and prints
+//! `memory_child KIND N MB BUDGET [CACHE_DIR [BACKLOG]]` builds a chain `step0 … step{N-1}` of
+//! values of about MB megabytes each (KIND `bytes`: a byte buffer; `frame`: a polars data
+//! frame, feature `polars`), executes `step{N-1}` with the memory budget BUDGET (bytes, or
+//! `none`) — with a cache in CACHE_DIR if given (and its store backlog, in bytes) — and prints
 //! `baseline BYTES` (resident before the run), `peak BYTES` (the process's high-water mark
 //! after it, `VmHWM`) and `value BYTES`.
 
@@ -106,6 +107,13 @@ fn main() {
     let mut builder = Builder::new().with_nodes(nodes);
     if args[4] != "none" {
         builder = builder.with_memory_budget(args[4].parse().expect("BUDGET"));
+    }
+    if let Some(dir) = args.get(5) {
+        let mut cfg = weft::CacheConfig::at(dir);
+        if let Some(backlog) = args.get(6) {
+            cfg = cfg.store_backlog(backlog.parse().expect("BACKLOG"));
+        }
+        builder = builder.with_cache_config(cfg);
     }
     let dr = builder.build().expect("valid graph");
     let baseline = status("VmRSS:");

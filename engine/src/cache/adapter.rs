@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::encode::ENCODE_BESIDE_BYTES;
 use super::keying::Keyed;
 use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status, StoreError};
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
@@ -181,7 +182,20 @@ impl Adapter for CacheAdapter {
             Begin::Hit(v) => Box::pin(std::future::ready(Ok(v))),
             Begin::Miss(ctx) => Box::pin(async move {
                 let result = next.run(node).await;
-                self.0.end(node, ctx, result)
+                let ended = self.0.end(node, ctx, result);
+                if let Some(mut store) = ended.store {
+                    // A large value waits for room among those waiting to be stored
+                    // (`backlog`): the run makes no new one meanwhile.
+                    if let Item::Store { value, held, .. } = &mut store {
+                        let size = value.resident_size();
+                        if size >= ENCODE_BESIDE_BYTES {
+                            *held = Some(self.0.backlog.room(size).await);
+                        }
+                    }
+                    self.0.queue(store);
+                }
+                self.0.queue(ended.record);
+                ended.result
             }),
         }
     }
@@ -263,13 +277,13 @@ impl Inner {
         }))
     }
 
-    /// Records the node's run and stores its value when it should be.
+    /// The node's record, and its value to store when it should be.
     fn end(
         self: &Arc<Self>,
         node: &NodeInfo<'_>,
         ctx: Box<MissContext>,
         result: NodeResult,
-    ) -> NodeResult {
+    ) -> Ended {
         let inner = self;
         let name = node.name();
         let spec = node.spec;
@@ -287,10 +301,14 @@ impl Inner {
             Err(e) => {
                 record.status = Status::Failed;
                 record.error = Some(e.to_string());
-                inner.queue(Item::Record(Box::new(record)));
-                return Err(e);
+                return Ended {
+                    result: Err(e),
+                    store: None,
+                    record: Item::Record(Box::new(record)),
+                };
             }
         };
+        let mut store = None;
         if value.is_fingerprinted() {
             record.data_version = Some(value.version());
         }
@@ -336,21 +354,35 @@ impl Inner {
                     record.status = Status::Uncached;
                     record.reason = by_nature;
                 }
-                (None, Some(key)) => inner.queue(Item::Store {
-                    value: value.clone(),
-                    format: format.to_string(),
-                    key: MetaWrite::Key {
-                        cache_key: key,
-                        node: name.to_string(),
-                        data_version: value.version(),
-                    },
-                }),
+                (None, Some(key)) => {
+                    store = Some(Item::Store {
+                        value: value.clone(),
+                        format: format.to_string(),
+                        key: MetaWrite::Key {
+                            cache_key: key,
+                            node: name.to_string(),
+                            data_version: value.version(),
+                        },
+                        held: None,
+                    })
+                }
                 (None, None) => {}
             }
         }
-        inner.queue(Item::Record(Box::new(record)));
-        Ok(value)
+        Ended {
+            result: Ok(value),
+            store,
+            record: Item::Record(Box::new(record)),
+        }
     }
+}
+
+/// How a node that ran ended, for the writer: its value to store (queued first, so that its
+/// key is committed with or before the record saying it executed) and its record.
+struct Ended {
+    result: NodeResult,
+    store: Option<Item>,
+    record: Item,
 }
 
 /// Why `value` has no stored form by its nature ([`crate::CacheFormats::no_stored_form`]).

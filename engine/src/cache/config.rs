@@ -38,6 +38,7 @@ pub struct CacheConfig {
     /// Default formats per type (`format_for`): type id, type name, format.
     type_formats: Vec<(std::any::TypeId, &'static str, String)>,
     stores: Option<Stores>,
+    backlog: usize,
 }
 
 /// A cache's results as other processes reach them: where they are, and the store
@@ -79,6 +80,7 @@ impl CacheConfig {
             format: "postcard".into(),
             type_formats: Vec::new(),
             stores: None,
+            backlog: super::DEFAULT_STORE_BACKLOG,
         }
     }
 
@@ -248,6 +250,29 @@ impl CacheConfig {
         self.type_formats
             .push((id, std::any::type_name::<T>(), format.into()));
         self
+    }
+    /// How many bytes of large results (1 MiB or more each) may wait to be stored while the
+    /// run goes on; default [`DEFAULT_STORE_BACKLOG`](super::DEFAULT_STORE_BACKLOG), 256 MiB.
+    ///
+    /// Large results are encoded and written beside the run. A node whose large result would
+    /// take the results waiting beyond this waits until enough of them are stored (a result
+    /// bigger than the limit goes when none waits), so a run that makes big values faster than
+    /// they are written holds a bounded number of them, not all. Lower it to bound memory
+    /// tighter (0: each large result waits for the one before it to be stored), raise it to
+    /// let a run race further ahead of its writes.
+    ///
+    /// ```
+    /// use weft::CacheConfig;
+    /// let cfg = CacheConfig::at("./my_cache").store_backlog(64 << 20);
+    /// assert_eq!(cfg.backlog(), 64 << 20);
+    /// ```
+    pub fn store_backlog(mut self, bytes: usize) -> Self {
+        self.backlog = bytes;
+        self
+    }
+    /// The limit set by [`store_backlog`](Self::store_backlog).
+    pub fn backlog(&self) -> usize {
+        self.backlog
     }
     /// The format set for type `T` with [`format_for`](Self::format_for), if any.
     pub fn format_of<T: 'static>(&self) -> Option<&str> {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
+use super::backlog::Reserved;
 use super::pending::Pending;
 use super::store::{Blob, MetaWrite, ResultStore};
 use crate::fingerprint::DataVersion;
@@ -85,6 +86,7 @@ impl Encoders {
         value: Value,
         format: String,
         key: MetaWrite,
+        held: Option<Reserved>,
         pending: &mut Pending,
     ) {
         while self.waiting.len() >= self.limit {
@@ -99,6 +101,8 @@ impl Encoders {
             _ => "?".to_string(),
         };
         self.waiting.insert(version, vec![key]);
+        // Shared, so that the job can be cloned (run here if no thread can be had).
+        let held = held.map(Arc::new);
         let (results, warn, done) = (
             self.results.clone(),
             self.warn.clone(),
@@ -115,6 +119,9 @@ impl Encoders {
                     Outcome::Unencodable(e.why)
                 }
             };
+            // The value is let go, and its room in the backlog with it, before the writer hears.
+            drop(value);
+            drop(held);
             let _ = done.send((version, outcome));
         };
         let spawned = std::thread::Builder::new()

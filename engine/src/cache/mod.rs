@@ -12,6 +12,7 @@
 
 mod adapter;
 mod answer;
+mod backlog;
 mod blobs;
 mod config;
 mod draft;
@@ -37,6 +38,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use backlog::DEFAULT_STORE_BACKLOG;
 pub use blobs::{FileStore, TEMP_STALE_AFTER};
 pub use config::{behavior_name, CacheConfig};
 pub use explain::Explanation;
@@ -83,6 +85,8 @@ struct Inner {
     meta: Arc<dyn MetadataStore>,
     results: Arc<dyn ResultStore>,
     writer: Option<Arc<Writer>>,
+    /// Room for large results waiting to be stored (`CacheConfig::store_backlog`).
+    backlog: Arc<backlog::Backlog>,
     /// Behaviour and format per node, for a cache attached to a driver.
     policy: Policy,
     warned: Warnings,
@@ -196,6 +200,7 @@ impl Cache {
                 meta,
                 results,
                 writer: None,
+                backlog: backlog::Backlog::new(backlog::DEFAULT_STORE_BACKLOG),
                 policy: Policy::default(),
                 warned: Warnings::default(),
                 run: Mutex::default(),
@@ -243,6 +248,7 @@ impl Cache {
             gc_seen,
             warned,
             ignored: config.ignored().map(Arc::from).collect(),
+            backlog: config.backlog(),
         }
     }
 
@@ -322,6 +328,8 @@ pub(crate) struct Opening {
     warned: Warnings,
     /// Names the configuration lists as IGNORE (inputs among them are not in the policy).
     ignored: Vec<Arc<str>>,
+    /// `CacheConfig::store_backlog`.
+    backlog: usize,
 }
 
 impl Opening {
@@ -356,6 +364,7 @@ impl Opening {
                 meta,
                 results,
                 writer: Some(writer),
+                backlog: backlog::Backlog::new(self.backlog),
                 policy,
                 warned: self.warned,
                 run: Mutex::default(),

@@ -37,6 +37,8 @@ pub(crate) enum Item {
         value: Value,
         format: String,
         key: MetaWrite,
+        /// Its room in the backlog (a large value), released once it is stored or dropped.
+        held: Option<super::backlog::Reserved>,
     },
     Meta(MetaWrite),
     /// A node's record, as drafted (handed to the store with the batch's others).
@@ -224,7 +226,12 @@ fn run(
                 let mut encoded: rustc_hash::FxHashMap<DataVersion, usize> = Default::default();
                 for item in items {
                     match item {
-                        Item::Store { value, format, key } => {
+                        Item::Store {
+                            value,
+                            format,
+                            key,
+                            held,
+                        } => {
                             pending.attempt(&key);
                             let asked = ask_first(&value);
                             let known = asked && stored.next().unwrap_or(false);
@@ -242,7 +249,7 @@ fn run(
                                 continue;
                             }
                             if value.resident_size() >= ENCODE_BESIDE_BYTES {
-                                encoders.start(value, format, key, &mut pending);
+                                encoders.start(value, format, key, held, &mut pending);
                                 continue;
                             }
                             let node = match &key {
