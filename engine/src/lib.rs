@@ -126,7 +126,7 @@ pub use node::{
 pub use outputs::Outputs;
 pub use plan::Plan;
 pub use type_name::short_type_name;
-pub use value::{AnyValue, CacheFormats, Codec, ParseFn, Value, ValueType};
+pub use value::{AnyValue, CacheFormats, Codec, EncodeTo, ParseFn, Value, ValueType};
 pub use warnings::Warning;
 
 /// Turns a function into a node.

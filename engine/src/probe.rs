@@ -134,6 +134,7 @@ impl<T: CacheFormats> ViaFormats for &&Probe<T> {
     fn weft_codec(&self) -> Option<Codec> {
         Some(Codec {
             encode: encode_own::<T>,
+            encode_to: Some(encode_own_to::<T>),
             decode: decode_own::<T>,
             formats: T::FORMATS,
             exact: T::EXACT,
@@ -156,6 +157,20 @@ fn encode_own<T: CacheFormats>(
     v.encode(format)
 }
 
+fn encode_own_to<T: CacheFormats>(
+    v: &(dyn Any + Send + Sync),
+    format: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    let v = v.downcast_ref::<T>().ok_or_else(|| {
+        format!(
+            "value is not a `{}`",
+            crate::short_type_name(std::any::type_name::<T>())
+        )
+    })?;
+    v.encode_to(format, out)
+}
+
 fn decode_own<T: CacheFormats>(bytes: &[u8], format: &str) -> Result<AnyValue, String> {
     T::decode_shared(bytes, format).map(|v| v as AnyValue)
 }
@@ -168,6 +183,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Any + Send + Sync> ViaS
     fn weft_codec(&self) -> Option<Codec> {
         Some(Codec {
             encode: encode::<T>,
+            encode_to: None,
             decode: decode::<T>,
             formats: &SERDE_FORMATS,
             // postcard cannot decode self-describing types; JSON loses some floats.

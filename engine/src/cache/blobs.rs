@@ -15,8 +15,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use super::store::{Blob, ResultStore, StoreError};
-use crate::files::{write_whole_with, Durability};
+use super::store::{Blob, ResultStore, StoreError, StreamError};
+use crate::files::{write_whole_with, DirectWriter, Durability};
 use crate::fingerprint::DataVersion;
 
 const MAGIC: &[u8; 8] = b"WEFTBLB1";
@@ -65,6 +65,25 @@ pub fn plain_extension(format: &str) -> Option<&'static str> {
         .iter()
         .find(|(f, _)| *f == format)
         .map(|(_, ext)| *ext)
+}
+
+/// A writer that remembers whether it failed (an encoder reports the failure as its own).
+struct Watched<W> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(data);
+        self.failed |= written.is_err();
+        written
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.inner.flush();
+        self.failed |= flushed.is_err();
+        flushed
+    }
 }
 
 pub(super) fn encode(blob: &Blob) -> Vec<u8> {
@@ -214,6 +233,51 @@ impl ResultStore for FileStore {
         })
     }
 
+    /// A file format's result, written past the page cache where the file system allows it
+    /// ([`DirectWriter`]): a cold run's frames are seldom read back at once, and filling the
+    /// page cache with them was much of a cold run's system time.
+    fn put_stream(
+        &self,
+        version: &DataVersion,
+        format: &str,
+        encode: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
+    ) -> Option<Result<(), StreamError>> {
+        let path = self.plain_path(version, plain_extension(format)?);
+        if path.is_file() {
+            return Some(Ok(()));
+        }
+        let parent = path.parent().unwrap_or(&self.dir);
+        if let Err(e) = fs::create_dir_all(parent) {
+            let context = format!("creating {}", parent.display());
+            return Some(Err(StreamError::Store(StoreError::io(context)(e))));
+        }
+        let mut refused = None;
+        let written = write_whole_with(&path, Durability::Unsynced, |f| {
+            let mut out = Watched {
+                inner: DirectWriter::new(f),
+                failed: false,
+            };
+            match encode(&mut out) {
+                Ok(()) => out.inner.finish(),
+                // The writer's own failure comes back as the encoder's error: it is a
+                // store error (below), not a value without a stored form.
+                Err(why) if !out.failed => {
+                    refused = Some(why);
+                    Err(std::io::Error::other("the value could not be encoded"))
+                }
+                Err(why) => Err(std::io::Error::other(why)),
+            }
+        });
+        Some(match (written, refused) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(why)) => Err(StreamError::Encode(why)),
+            (Err(e), None) => Err(StreamError::Store(StoreError::Io {
+                context: format!("writing {}", path.display()),
+                source: e,
+            })),
+        })
+    }
+
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
         let path = self.file_of(version).unwrap_or_else(|| self.path(version));
         let plain = (PLAIN_FORMATS.iter())
@@ -322,5 +386,43 @@ mod tests {
         store.remove(&v).unwrap();
         assert_eq!(store.get(&v).unwrap(), None);
         let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_streamed_result_is_a_plain_file_and_a_refused_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let v = crate::data_version_of(&8u64);
+        // Not a file format: the caller encodes to bytes instead.
+        assert!(store.put_stream(&v, "postcard", &mut |_| Ok(())).is_none());
+        // Larger than a direct-write chunk, in pieces of odd sizes.
+        let data: Vec<u8> = (0..(9 << 20) + 77).map(|i| (i % 253) as u8).collect();
+        let put = store.put_stream(&v, "parquet", &mut |out| {
+            data.chunks(65_537)
+                .try_for_each(|c| out.write_all(c))
+                .map_err(|e| e.to_string())
+        });
+        assert!(matches!(put, Some(Ok(()))), "{put:?}");
+        let file = store.file_of(&v).expect("stored");
+        assert_eq!(file.extension().unwrap(), "parquet");
+        assert!(fs::read(&file).unwrap() == data);
+        // An encoder that gives up: its error, and no file, temporary or not.
+        let w = crate::data_version_of(&9u64);
+        let put = store.put_stream(&w, "ipc", &mut |out| {
+            out.write_all(&[1; 10_000]).map_err(|e| e.to_string())?;
+            Err("no stored form".into())
+        });
+        assert!(
+            matches!(&put, Some(Err(StreamError::Encode(why))) if why == "no stored form"),
+            "{put:?}"
+        );
+        assert!(store.file_of(&w).is_none());
+        let shard = store
+            .plain_path(&w, "arrow")
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let left: Vec<_> = fs::read_dir(shard).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

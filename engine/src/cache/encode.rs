@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 
 use super::backlog::Reserved;
 use super::pending::Pending;
-use super::store::{Blob, MetaWrite, ResultStore};
+use super::store::{Blob, MetaWrite, ResultStore, StreamError};
 use crate::fingerprint::DataVersion;
 use crate::value::Value;
 use crate::warnings::Warnings;
@@ -109,16 +109,34 @@ impl Encoders {
             self.done_tx.clone(),
         );
         let job = move || {
-            let outcome = match encode(&value, &format) {
-                Ok(blob) => match results.put(&version, &blob) {
-                    Ok(()) => Outcome::Stored,
-                    Err(e) => Outcome::StoreFailed(e.to_string()),
-                },
-                Err(e) => {
+            let store = || match streamed(&value, &format, &*results) {
+                Some(Ok(())) => Outcome::Stored,
+                Some(Err(StreamError::Store(e))) => Outcome::StoreFailed(e.to_string()),
+                Some(Err(StreamError::Encode(e))) => {
+                    let e = not_encodable(&value, &format, e);
                     e.say(&node, &warn);
                     Outcome::Unencodable(e.why)
                 }
+                None => match encode(&value, &format) {
+                    Ok(blob) => match results.put(&version, &blob) {
+                        Ok(()) => Outcome::Stored,
+                        Err(e) => Outcome::StoreFailed(e.to_string()),
+                    },
+                    Err(e) => {
+                        e.say(&node, &warn);
+                        Outcome::Unencodable(e.why)
+                    }
+                },
             };
+            // An encoder that panics stores nothing, and says so, rather than leave the
+            // writer waiting for it.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(store))
+                .unwrap_or_else(|p| {
+                    Outcome::StoreFailed(format!(
+                        "encoding it panicked: {}",
+                        crate::panics::panic_message(&p)
+                    ))
+                });
             // The value is let go, and its room in the backlog with it, before the writer hears.
             drop(value);
             drop(held);
@@ -175,6 +193,32 @@ impl NotEncoded {
     }
 }
 
+/// Why `value` could not be encoded as `format` (`e`, the codec's error).
+fn not_encodable(value: &Value, format: &str, e: String) -> NotEncoded {
+    NotEncoded {
+        why: format!(
+            "its `{}` cannot be encoded as {format}: {e}",
+            value.value_type().short_name()
+        ),
+        news: true,
+    }
+}
+
+/// Stores `value` as it is encoded, when its codec is exact (nothing to prove by decoding
+/// the bytes) and the store takes a stream ([`ResultStore::put_stream`]); `None` otherwise.
+fn streamed(
+    value: &Value,
+    format: &str,
+    results: &dyn ResultStore,
+) -> Option<Result<(), StreamError>> {
+    let codec = value.value_type().codec()?;
+    let encode_to = codec.encode_to.filter(|_| codec.exact)?;
+    let data = value.data().ok()?;
+    results.put_stream(&value.version(), format, &mut |out| {
+        encode_to(&**data, format, out)
+    })
+}
+
 /// A value is stored only if it survives the round trip: decoding the bytes must give a value
 /// with the same data version (postcard cannot decode self-describing types such as
 /// `serde_json::Value`; JSON loses some floats). Otherwise it stays in memory and the cache
@@ -189,15 +233,7 @@ pub(super) fn encode(value: &Value, format: &str) -> Result<Blob, NotEncoded> {
     };
     let bytes = match value.data().and_then(|d| (codec.encode)(&**d, format)) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            return Err(NotEncoded {
-                why: format!(
-                    "its `{}` cannot be encoded as {format}: {e}",
-                    ty.short_name()
-                ),
-                news: true,
-            })
-        }
+        Err(e) => return Err(not_encodable(value, format, e)),
     };
     if codec.exact {
         // Proven for the type (`CacheFormats::EXACT`); checked again when read back.

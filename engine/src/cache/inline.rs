@@ -332,6 +332,16 @@ impl<L: ResultStore> ResultStore for TieredStore<L> {
         out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 
+    /// Streamed results are in file formats, which are always files.
+    fn put_stream(
+        &self,
+        version: &DataVersion,
+        format: &str,
+        encode: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), String>,
+    ) -> Option<Result<(), super::StreamError>> {
+        self.large.put_stream(version, format, encode)
+    }
+
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError> {
         match self.small.get(version)? {
             Some(b) => Ok(Some(b)),

@@ -56,7 +56,7 @@ pub use sqlite::SqliteStore;
 pub use sqlite::{WAL_FOLD_AT_END_BYTES, WAL_FOLD_BYTES};
 pub use store::{
     Blob, MetaWrite, MetadataStore, Moment, NodeRecord, Records, ResultStore, RunMeta, RunTally,
-    Status, StoreError,
+    Status, StoreError, StreamError,
 };
 
 pub(crate) use adapter::CacheAdapter;

@@ -90,6 +90,16 @@ pub struct Blob {
     pub bytes: Vec<u8>,
 }
 
+/// Why [`ResultStore::put_stream`] stored nothing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The value could not be encoded (the encoder's own error).
+    Encode(String),
+    /// The store failed (writing, renaming, a full disk).
+    Store(StoreError),
+}
+
 /// Content-addressed results: one blob per data version, put, read, listed and removed by
 /// [`DataVersion`]. A version's blob never changes (the version is the hash of the value), so
 /// storing it twice, from two drivers or processes at once, is harmless.
@@ -115,6 +125,22 @@ pub trait ResultStore: Send + Sync + 'static {
     /// Stores several blobs (a store may do it in one transaction); one result per item.
     fn put_many(&self, items: &[(DataVersion, Blob)]) -> Vec<Result<(), StoreError>> {
         items.iter().map(|(v, b)| self.put(v, b)).collect()
+    }
+    /// Stores a result by writing it as it is encoded, when the store can: the directory
+    /// cache keeps a parquet or Arrow IPC result as a file of its own, written straight from
+    /// the encoder (no copy of the encoded value in memory). `None` (the default) when it
+    /// cannot: the cache then encodes to bytes and calls [`put`](Self::put). `encode` writes
+    /// the result in `format` into the writer it is given; when it fails for want of a stored
+    /// form (not of the writer), the error is [`StreamError::Encode`] and nothing is stored.
+    /// Atomic like `put`; a version stored already is not written again.
+    fn put_stream(
+        &self,
+        version: &DataVersion,
+        format: &str,
+        encode: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), String>,
+    ) -> Option<Result<(), StreamError>> {
+        let _ = (version, format, encode);
+        None
     }
     /// Reads and verifies a blob; `Ok(None)` when absent, `Err(Corrupt)` when damaged.
     fn get(&self, version: &DataVersion) -> Result<Option<Blob>, StoreError>;

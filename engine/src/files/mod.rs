@@ -61,8 +61,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
 
+#[cfg(feature = "cache")]
+mod direct;
 mod set;
 mod whole;
+#[cfg(feature = "cache")]
+pub(crate) use direct::DirectWriter;
 pub use set::FileSet;
 pub use whole::write_whole;
 #[cfg(feature = "cache")]

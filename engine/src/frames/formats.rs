@@ -4,7 +4,7 @@
 //! fastest to write and read). A `Series` is stored as a
 //! one-column frame. A `LazyFrame` has no stored form: weft never collects one itself.
 
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 
 use polars::prelude::{
     DataFrame, IpcReader, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
@@ -20,17 +20,22 @@ fn write(df: &DataFrame, format: &str) -> Result<Vec<u8>, String> {
     // Room for the frame as it is in memory (compressed output is smaller; pages never
     // written are never touched): no reallocation copies the output as it grows.
     let mut out = Vec::with_capacity(df.estimated_size());
+    write_to(df, format, &mut out)?;
+    Ok(out)
+}
+
+/// Writes `df` in `format` into `out` as it is encoded (the cache's files, written straight).
+fn write_to(df: &DataFrame, format: &str, out: &mut dyn Write) -> Result<(), String> {
     let mut df = df.clone();
     match format {
-        "parquet" => ParquetWriter::new(&mut out)
+        "parquet" => ParquetWriter::new(out)
             .with_compression(ParquetCompression::Uncompressed)
             .finish(&mut df)
             .map(|_| ()),
-        "ipc" => IpcWriter::new(&mut out).finish(&mut df),
+        "ipc" => IpcWriter::new(out).finish(&mut df),
         other => return Err(unknown(other)),
     }
-    .map_err(|e| format!("cannot write {format}: {e}"))?;
-    Ok(out)
+    .map_err(|e| format!("cannot write {format}: {e}"))
 }
 
 fn read(bytes: &[u8], format: &str) -> Result<DataFrame, String> {
@@ -58,6 +63,9 @@ impl CacheFormats for DataFrame {
     fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
         write(self, format)
     }
+    fn encode_to(&self, format: &str, out: &mut dyn Write) -> Result<(), String> {
+        write_to(self, format, out)
+    }
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String> {
         read(bytes, format)
     }
@@ -68,6 +76,9 @@ impl CacheFormats for Series {
     const EXACT: bool = true;
     fn encode(&self, format: &str) -> Result<Vec<u8>, String> {
         write(&self.clone().into_frame(), format)
+    }
+    fn encode_to(&self, format: &str, out: &mut dyn Write) -> Result<(), String> {
+        write_to(&self.clone().into_frame(), format, out)
     }
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String> {
         let df = read(bytes, format)?;

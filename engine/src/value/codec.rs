@@ -6,11 +6,18 @@ use std::any::Any;
 use super::AnyValue;
 use crate::fingerprint::DataVersion;
 
+/// [`Codec::encode_to`]: encodes a value in the named format into a writer.
+pub type EncodeTo =
+    fn(&(dyn Any + Send + Sync), &str, &mut dyn std::io::Write) -> Result<(), String>;
+
 /// Serialization of an erased value of a known type, by format name.
 #[derive(Clone, Copy)]
 pub struct Codec {
     /// Encodes a value in the named format.
     pub encode: fn(&(dyn Any + Send + Sync), &str) -> Result<Vec<u8>, String>,
+    /// Encodes a value in the named format into a writer
+    /// ([`CacheFormats::encode_to`]), for types with formats of their own.
+    pub encode_to: Option<EncodeTo>,
     /// Decodes bytes in the named format.
     pub decode: fn(&[u8], &str) -> Result<AnyValue, String>,
     /// The formats this type can be stored in; the first is the type's own default.
@@ -59,6 +66,14 @@ pub trait CacheFormats: Sized + Send + Sync + 'static {
     const FORMATS: &'static [&'static str];
     /// Encodes the value in `format` (one of [`FORMATS`](Self::FORMATS)).
     fn encode(&self, format: &str) -> Result<Vec<u8>, String>;
+    /// Encodes the value in `format` into `out`, as [`encode`](Self::encode) would give it.
+    /// The cache calls it for large values of [`EXACT`](Self::EXACT) types, writing straight
+    /// into the stored file (no copy of the encoded value in memory); defaults to writing
+    /// what `encode` returns. Data frames write parquet and Arrow IPC as they encode.
+    fn encode_to(&self, format: &str, out: &mut dyn std::io::Write) -> Result<(), String> {
+        let bytes = self.encode(format)?;
+        out.write_all(&bytes).map_err(|e| e.to_string())
+    }
     /// Decodes a value stored in `format`.
     fn decode(bytes: &[u8], format: &str) -> Result<Self, String>;
     /// Decodes a value stored in `format` into the `Arc` its value will be held in (what the

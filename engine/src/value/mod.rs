@@ -10,7 +10,7 @@ use crate::fingerprint::DataVersion;
 mod codec;
 mod value_type;
 
-pub use codec::{CacheFormats, Codec};
+pub use codec::{CacheFormats, Codec, EncodeTo};
 pub use value_type::{FingerprintFn, ParseFn, SizeFn, ValueType};
 
 /// A type-erased node value.
