@@ -259,3 +259,84 @@ fn a_panicking_fingerprint_is_said_once_and_the_run_goes_on() {
     let out = dr.execute(&["made"], inputs! { "n" => 4u64 }).unwrap();
     assert_eq!(out.get::<Fragile>("made").unwrap(), &Fragile(4));
 }
+
+pub mod clumsy {
+    use weft::prelude::*;
+    use weft::{CacheFormats, Fingerprint, FingerprintHasher, MemorySize};
+
+    /// A large value (2 MiB, so it is encoded on an encoder thread) whose encoder panics on
+    /// odd numbers (a bug in user code).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Clumsy(pub u64);
+
+    impl Fingerprint for Clumsy {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            self.0.fingerprint(h);
+        }
+    }
+
+    impl MemorySize for Clumsy {
+        fn heap_size(&self) -> usize {
+            2 << 20
+        }
+    }
+
+    impl CacheFormats for Clumsy {
+        const FORMATS: &'static [&'static str] = &["le"];
+        fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
+            assert!(self.0.is_multiple_of(2), "cannot encode the odd {}", self.0);
+            Ok(self.0.to_le_bytes().to_vec())
+        }
+        fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
+            let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
+            Ok(Clumsy(u64::from_le_bytes(raw)))
+        }
+    }
+
+    #[node]
+    pub fn big(n: &u64) -> Clumsy {
+        Clumsy(*n)
+    }
+}
+
+/// An encoder that panics does not take the cache's writer down, nor leave it waiting: the
+/// value is not stored, the warning names the node and the panic, and the driver closes.
+#[test]
+fn a_panicking_encoder_of_a_large_value_is_said_and_the_value_not_stored() {
+    use crate::clumsy::Clumsy;
+    let dir = weft_tests::temp_dir("warnings", "clumsy");
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::clumsy])
+        .with_cache_config(weft::CacheConfig::at(&dir))
+        .build()
+        .unwrap();
+    let out = dr.execute(&["big"], inputs! { "n" => 3u64 }).unwrap();
+    assert_eq!(out.get::<Clumsy>("big").unwrap(), &Clumsy(3));
+    let said: Vec<String> = dr.warnings().iter().map(|w| w.to_string()).collect();
+    assert!(
+        said.iter().any(|w| w.contains("`big` was not stored")
+            && w.contains("encoding it panicked")
+            && w.contains("cannot encode the odd 3")),
+        "{said:?}"
+    );
+    // An even one is stored as usual: a new driver hits it.
+    dr.execute(&["big"], inputs! { "n" => 4u64 }).unwrap();
+    drop(dr);
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::clumsy])
+        .with_cache_config(weft::CacheConfig::at(&dir))
+        .build()
+        .unwrap();
+    let (out, record) = dr
+        .execute_recorded(&["big"], inputs! { "n" => 4u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(out.get::<Clumsy>("big").unwrap(), &Clumsy(4));
+    assert!(record.executed.is_empty(), "{record:?}");
+    // The odd one was not: it runs again.
+    let (_, record) = dr
+        .execute_recorded(&["big"], inputs! { "n" => 3u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(record.executed, ["big"]);
+    drop(dr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
