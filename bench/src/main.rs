@@ -11,10 +11,6 @@ mod shapes;
 mod spark;
 mod ui_cache;
 
-/// The allocator polars advises (see Cargo.toml).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::time::Instant;
 
 use weft::{inputs, Builder};
