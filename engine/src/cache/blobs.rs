@@ -234,7 +234,7 @@ impl ResultStore for FileStore {
     }
 
     /// A file format's result, written past the page cache where the file system allows it
-    /// ([`DirectWriter`]): a cold run's frames are seldom read back at once, and filling the
+    /// (`O_DIRECT` on Linux): a cold run's frames are seldom read back at once, and filling the
     /// page cache with them was much of a cold run's system time.
     fn put_stream(
         &self,
