@@ -235,7 +235,7 @@ impl ResultStore for FileStore {
 
     /// A file format's result, written past the page cache where the file system allows it
     /// (`O_DIRECT` on Linux): a cold run's frames are seldom read back at once, and filling the
-    /// page cache with them was much of a cold run's system time.
+    /// page cache with them cost a cold run system time (0.23 → 0.19 s in the frames bench).
     fn put_stream(
         &self,
         version: &DataVersion,

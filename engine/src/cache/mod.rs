@@ -446,7 +446,8 @@ impl Inner {
     /// before it, so that it is encoded while the run goes on.
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
-        let large = matches!(&item, Item::Store { value, .. } if value.resident_size() >= encode::ENCODE_BESIDE_BYTES);
+        // Large: it holds room in the backlog (the adapter sized it once, as it reserved).
+        let large = matches!(&item, Item::Store { held: Some(_), .. });
         let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);

@@ -3,7 +3,7 @@
 //! A cold cached run writes its data frames (tens of megabytes each) as parquet files that are
 //! seldom read back at once. Written through the page cache, every page of them is first
 //! taken and filled in memory by the kernel — on a virtual machine whose freed memory goes
-//! back to its host, the largest part of a cold run's system time — and stays there, pushing
+//! back to its host, a share of a cold run's system time — and stays there, pushing
 //! out what the run reads. Written with `O_DIRECT` (Linux), the bytes go from one reused
 //! aligned buffer to the disk. Where the file system refuses it (`EINVAL`: tmpfs on older
 //! kernels, some network file systems), or on other systems, the writer writes through the
@@ -24,7 +24,8 @@ pub(crate) const ALIGN: usize = 4096;
 const CHUNK: usize = 4 << 20;
 
 /// Writes a file in aligned chunks, past the page cache where it can (see the module).
-/// Call [`finish`](Self::finish): dropping it without writes what is buffered.
+/// Call [`finish`](Self::finish), which reports errors; dropping the writer without it still
+/// writes what is buffered, ignoring errors.
 pub(crate) struct DirectWriter<'f> {
     file: &'f mut File,
     /// `CHUNK + ALIGN` bytes, of which `start..start + CHUNK` is aligned.
