@@ -1,13 +1,14 @@
 //! Data versions of frames: [`Fingerprint`] for `DataFrame`, `Series` and `Expr`.
 //!
 //! A frame's version is blake3 over its shape, its schema (names, dtypes, in order) and each
-//! column's Arrow buffers ([`arrays`](super::arrays)), columns hashed in parallel. The chunk
-//! layout does not count: a frame and its rechunked copy have the same version.
+//! column's Arrow buffers ([`arrays`](super::arrays)), columns hashed in parallel, each series
+//! once per process ([`digests`](super::digests): frames share columns). The chunk layout does
+//! not count: a frame and its rechunked copy have the same version.
 
 use polars::prelude::{DataFrame, Expr, Series};
 use rayon::prelude::*;
 
-use super::arrays::column_digest;
+use super::digests::column_digest;
 use crate::fingerprint::{Fingerprint, FingerprintHasher};
 
 impl Fingerprint for DataFrame {

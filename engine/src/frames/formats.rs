@@ -1,14 +1,13 @@
-//! Cache formats of frames: parquet (the default, read by every tool: pages dictionary-encoded
-//! where values repeat, not compressed, since a cache is written on every cold run and snappy
-//! was about a tenth of a cold run's profile) and Arrow IPC (Feather v2: uncompressed, the
+//! Cache formats of frames: parquet (the default, read by every tool; written as
+//! [`parquet`](super::parquet) says: pages not compressed, since a cache is written on every
+//! cold run and snappy was about a tenth of a cold run's profile) and Arrow IPC (Feather v2: uncompressed, the
 //! fastest to write and read). A `Series` is stored as a
 //! one-column frame. A `LazyFrame` has no stored form: weft never collects one itself.
 
 use std::io::{Cursor, Write};
 
 use polars::prelude::{
-    DataFrame, IpcReader, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
-    SerWriter, Series,
+    DataFrame, IpcReader, IpcWriter, ParquetReader, SerReader, SerWriter, Series,
 };
 
 use crate::value::CacheFormats;
@@ -26,13 +25,9 @@ fn write(df: &DataFrame, format: &str) -> Result<Vec<u8>, String> {
 
 /// Writes `df` in `format` into `out` as it is encoded (the cache's files, written straight).
 fn write_to(df: &DataFrame, format: &str, out: &mut dyn Write) -> Result<(), String> {
-    let mut df = df.clone();
     match format {
-        "parquet" => ParquetWriter::new(out)
-            .with_compression(ParquetCompression::Uncompressed)
-            .finish(&mut df)
-            .map(|_| ()),
-        "ipc" => IpcWriter::new(out).finish(&mut df),
+        "parquet" => super::parquet::write(df, out),
+        "ipc" => IpcWriter::new(out).finish(&mut df.clone()),
         other => return Err(unknown(other)),
     }
     .map_err(|e| format!("cannot write {format}: {e}"))

@@ -62,10 +62,12 @@
 //! ```
 
 mod arrays;
+mod digests;
 mod extract;
 mod fingerprint;
 mod formats;
 mod lazy;
+mod parquet;
 
 #[doc(hidden)]
 pub use extract::extract_column;
