@@ -62,6 +62,7 @@
 //! ```
 
 mod arrays;
+mod dictionary;
 mod digests;
 mod extract;
 mod fingerprint;

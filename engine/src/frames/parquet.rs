@@ -1,6 +1,7 @@
 //! How a frame is written as parquet: its own chunks as row groups where they are big enough
 //! (no copy of the frame), pages not compressed, dictionary-encoded where values repeat (polars'
-//! choice per column), null counts but no min/max statistics.
+//! choice per column, but short strings get theirs from their views: see
+//! [`dictionary`](super::dictionary)), null counts but no min/max statistics.
 //!
 //! Why not polars' `ParquetWriter::finish`: it merges a frame's chunks into 262,144-row row
 //! groups, and a frame read from a CSV or filtered comes in chunks of ~30,000 rows (one per
@@ -12,8 +13,19 @@
 use std::io::Write;
 
 use polars::prelude::{
-    DataFrame, ParquetCompression, ParquetWriter, PolarsResult, StatisticsOptions,
+    CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsError, PolarsResult,
+    StatisticsOptions,
 };
+use polars_arrow::array::Array;
+use polars_parquet::parquet::error::ParquetError;
+use polars_parquet::write::{
+    array_to_columns, get_dtype_encoding, CompressedPage, CompressionOptions, Compressor, DynIter,
+    DynStreamingIterator, FallibleStreamingIterator, ParquetType, RowGroupIterColumns, Version,
+    WriteOptions,
+};
+use rayon::prelude::*;
+
+use super::dictionary;
 
 /// Rows in a row group made of merged chunks, and the most in one: polars' own default.
 const ROW_GROUP_ROWS: usize = 512 * 512;
@@ -25,19 +37,65 @@ const CHUNK_ALONE_BYTES: usize = 128 * 1024;
 /// Writes `df` to `out` as one parquet file.
 pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
     let groups = row_groups(df)?;
+    let statistics = StatisticsOptions {
+        min_value: false,
+        max_value: false,
+        ..Default::default()
+    };
+    // polars' writer for the file (its schema, metadata and footer); the pages are ours.
     let mut writer = ParquetWriter::new(out)
         .with_compression(ParquetCompression::Uncompressed)
-        .with_statistics(StatisticsOptions {
-            min_value: false,
-            max_value: false,
-            ..Default::default()
-        })
+        .with_statistics(statistics)
         .batched(df.schema())?;
+    let options = WriteOptions {
+        statistics,
+        version: Version::V1,
+        compression: CompressionOptions::Uncompressed,
+        data_page_size: None,
+    };
+    let fields = writer.parquet_schema().fields().to_vec();
     for group in &groups {
         // One chunk each: one row group each.
-        writer.write_batch(group)?;
+        for batch in group.iter_chunks(CompatLevel::newest(), false) {
+            writer.write_row_groups(vec![row_group(batch.columns(), &fields, options)?])?;
+        }
     }
     writer.finish().map(|_| ())
+}
+
+/// One row group's columns, encoded in parallel: as polars' writer encodes them, but a column
+/// of short strings takes its dictionary from its views ([`dictionary::short_strings`]).
+fn row_group(
+    columns: &[Box<dyn Array>],
+    fields: &[ParquetType],
+    options: WriteOptions,
+) -> PolarsResult<RowGroupIterColumns<'static, PolarsError>> {
+    let encoded: Vec<_> = columns
+        .par_iter()
+        .zip(fields)
+        .map(|(array, field)| {
+            let encoding = get_dtype_encoding(array.dtype());
+            match dictionary::short_strings(array.as_ref()) {
+                Some(dict) => array_to_columns(dict, field.clone(), options, &encoding),
+                None => array_to_columns(array, field.clone(), options, &encoding),
+            }
+        })
+        .collect();
+    let mut pages = Vec::with_capacity(encoded.len());
+    for column in encoded {
+        for leaf in column? {
+            let leaf = leaf.map(|page| {
+                page.map_err(|e| ParquetError::FeatureNotSupported(format!("polars: {e}")))
+            });
+            let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
+                DynStreamingIterator::new(
+                    Compressor::new_from_vec(leaf, options.compression, vec![])
+                        .map_err(PolarsError::from),
+                );
+            pages.push(Ok(compressed));
+        }
+    }
+    Ok(DynIter::new(pages.into_iter()))
 }
 
 /// `df` cut into the row groups it is written as, each a frame of one chunk: a chunk of at
@@ -134,7 +192,14 @@ mod tests {
 
     #[test]
     fn the_file_reads_back_equal_whatever_the_chunks() {
-        for df in [chunked(3, 20_000), chunked(7, 100), chunked(1, 0)] {
+        let strings = df!(
+            "short" => [Some("eu"), None, Some("us"), Some("eu")],
+            "long" => [Some("a string longer than twelve bytes"), None, Some("x"), None],
+            "none" => [None::<&str>, None, None, None],
+            "n" => [Some(1.5f64), None, Some(2.5), Some(1.5)],
+        )
+        .unwrap();
+        for df in [chunked(3, 20_000), chunked(7, 100), chunked(1, 0), strings] {
             let mut bytes = Vec::new();
             write(&df, &mut bytes).unwrap();
             let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
@@ -144,6 +209,7 @@ mod tests {
                 .collect();
             assert_eq!(in_file, group_rows(&df));
             let back = reader.finish().unwrap();
+            assert_eq!(back.schema(), df.schema());
             assert!(back.equals_missing(&df), "{back} != {df}");
         }
     }
