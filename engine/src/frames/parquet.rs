@@ -13,15 +13,12 @@
 use std::io::Write;
 
 use polars::prelude::{
-    CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsError, PolarsResult,
-    StatisticsOptions,
+    CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, StatisticsOptions,
 };
 use polars_arrow::array::Array;
-use polars_parquet::parquet::error::ParquetError;
 use polars_parquet::write::{
-    array_to_columns, get_dtype_encoding, CompressedPage, CompressionOptions, Compressor, DynIter,
-    DynStreamingIterator, FallibleStreamingIterator, ParquetType, RowGroupIterColumns, Version,
-    WriteOptions,
+    array_to_columns, compress, get_dtype_encoding, CompressedPage, CompressionOptions,
+    ParquetType, Version, WriteOptions,
 };
 use rayon::prelude::*;
 
@@ -57,45 +54,55 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
     for group in &groups {
         // One chunk each: one row group each.
         for batch in group.iter_chunks(CompatLevel::newest(), false) {
-            writer.write_row_groups(vec![row_group(batch.columns(), &fields, options)?])?;
+            let pages = row_group(batch.columns(), &fields, options)?;
+            writer.write_row_group(batch.height() as u64, &pages)?;
         }
     }
     writer.finish().map(|_| ())
 }
 
-/// One row group's columns, encoded in parallel: as polars' writer encodes them, but a column
-/// of short strings takes its dictionary from its views ([`dictionary::short_strings`]).
+/// One row group's columns, each encoded into its pages in parallel (eagerly: polars' own
+/// writer leaves a plain column's pages to be made one after the other as the file is written):
+/// as polars encodes them, but a column of short strings takes its dictionary from its views
+/// ([`dictionary::short_strings`]).
 fn row_group(
     columns: &[Box<dyn Array>],
     fields: &[ParquetType],
     options: WriteOptions,
-) -> PolarsResult<RowGroupIterColumns<'static, PolarsError>> {
-    let encoded: Vec<_> = columns
+) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> = columns
         .par_iter()
         .zip(fields)
         .map(|(array, field)| {
+            let stripped = all_valid(array.as_ref());
+            let array = stripped.as_ref().unwrap_or(array);
             let encoding = get_dtype_encoding(array.dtype());
-            match dictionary::short_strings(array.as_ref()) {
+            let leaves = match dictionary::short_strings(array.as_ref()) {
                 Some(dict) => array_to_columns(dict, field.clone(), options, &encoding),
                 None => array_to_columns(array, field.clone(), options, &encoding),
-            }
+            }?;
+            leaves
+                .into_iter()
+                .map(|pages| {
+                    pages
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect()
+                })
+                .collect()
         })
         .collect();
     let mut pages = Vec::with_capacity(encoded.len());
     for column in encoded {
-        for leaf in column? {
-            let leaf = leaf.map(|page| {
-                page.map_err(|e| ParquetError::FeatureNotSupported(format!("polars: {e}")))
-            });
-            let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
-                DynStreamingIterator::new(
-                    Compressor::new_from_vec(leaf, options.compression, vec![])
-                        .map_err(PolarsError::from),
-                );
-            pages.push(Ok(compressed));
-        }
+        pages.extend(column?);
     }
-    Ok(DynIter::new(pages.into_iter()))
+    Ok(pages)
+}
+
+/// `array` without its validity when none of its values is null (polars keeps a validity
+/// through a filter or an arithmetic step that leaves no nulls): a page's definition levels
+/// are then one run, instead of a bit per value encoded one at a time.
+fn all_valid(array: &dyn Array) -> Option<Box<dyn Array>> {
+    (array.validity()?.unset_bits() == 0).then(|| array.with_validity(None))
 }
 
 /// `df` cut into the row groups it is written as, each a frame of one chunk: a chunk of at
@@ -153,6 +160,8 @@ fn merge(small: &mut Vec<DataFrame>, groups: &mut Vec<DataFrame>) -> PolarsResul
 mod tests {
     use super::*;
     use polars::prelude::*;
+    use polars_arrow::array::Int64Array;
+    use polars_arrow::bitmap::Bitmap;
 
     /// A frame of `n` chunks of `rows` rows each: an id and a repeated string.
     fn chunked(n: usize, rows: usize) -> DataFrame {
@@ -191,6 +200,16 @@ mod tests {
     }
 
     #[test]
+    fn a_validity_without_nulls_is_dropped_and_one_with_nulls_kept() {
+        let none_null = Bitmap::from([true, true, true]);
+        let a = Int64Array::from_slice([1, 2, 3]).with_validity(Some(none_null));
+        assert!(all_valid(&a).unwrap().validity().is_none());
+        let one_null = Bitmap::from([true, false, true]);
+        assert!(all_valid(&a.clone().with_validity(Some(one_null))).is_none());
+        assert!(all_valid(&Int64Array::from_slice([1])).is_none());
+    }
+
+    #[test]
     fn the_file_reads_back_equal_whatever_the_chunks() {
         let strings = df!(
             "short" => [Some("eu"), None, Some("us"), Some("eu")],
@@ -199,7 +218,17 @@ mod tests {
             "n" => [Some(1.5f64), None, Some(2.5), Some(1.5)],
         )
         .unwrap();
-        for df in [chunked(3, 20_000), chunked(7, 100), chunked(1, 0), strings] {
+        // A validity without nulls, written without it: still the same frame read back.
+        let all_valid = Int64Array::from_slice([4, 5]).with_validity(Some(Bitmap::from([true; 2])));
+        let all_valid = Series::from_arrow("v".into(), all_valid.boxed()).unwrap();
+        let all_valid = DataFrame::new(2, vec![all_valid.into()]).unwrap();
+        for df in [
+            chunked(3, 20_000),
+            chunked(7, 100),
+            chunked(1, 0),
+            strings,
+            all_valid,
+        ] {
             let mut bytes = Vec::new();
             write(&df, &mut bytes).unwrap();
             let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
