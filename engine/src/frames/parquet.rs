@@ -222,13 +222,25 @@ mod tests {
         let all_valid = Int64Array::from_slice([4, 5]).with_validity(Some(Bitmap::from([true; 2])));
         let all_valid = Series::from_arrow("v".into(), all_valid.boxed()).unwrap();
         let all_valid = DataFrame::new(2, vec![all_valid.into()]).unwrap();
-        for df in [
+        // Nested and boolean columns take polars' own encoding, leaf by leaf.
+        let lists = Series::new(
+            "l".into(),
+            [
+                Series::new("".into(), [1i64, 2]),
+                Series::new("".into(), [3i64]),
+            ],
+        );
+        let flags = Series::new("b".into(), [Some(true), None]);
+        let nested = DataFrame::new(2, vec![lists.into(), flags.into()]).unwrap();
+        let frames = [
             chunked(3, 20_000),
             chunked(7, 100),
             chunked(1, 0),
             strings,
             all_valid,
-        ] {
+            nested,
+        ];
+        for df in frames {
             let mut bytes = Vec::new();
             write(&df, &mut bytes).unwrap();
             let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
