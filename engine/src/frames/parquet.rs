@@ -9,6 +9,11 @@
 //! on the bench's 1M-row frames, page faults included. And min/max statistics serve readers
 //! that skip row groups by a predicate; weft reads a stored result whole, and computing them
 //! was another tenth. The file is an ordinary parquet file either way: any tool reads it.
+//!
+//! The pages are ours, polars' writer writes the file: row groups are encoded a few at once
+//! (as many as the thread pool has threads), each column's pages made in the parallel step,
+//! and written in order — so a run's last frame is encoded on every core, and at most that
+//! many row groups' pages are in memory, never the whole encoded file.
 
 use std::io::Write;
 
@@ -31,6 +36,9 @@ const ROW_GROUP_ROWS: usize = 512 * 512;
 /// group of its own (polars' own threshold for chunks too small to write alone).
 const CHUNK_ALONE_BYTES: usize = 128 * 1024;
 
+/// A row group ready to be written: its rows, and the pages of each of its column leaves.
+type Encoded = (u64, Vec<Vec<CompressedPage>>);
+
 /// Writes `df` to `out` as one parquet file.
 pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
     let groups = row_groups(df)?;
@@ -51,11 +59,26 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
         data_page_size: None,
     };
     let fields = writer.parquet_schema().fields().to_vec();
-    for group in &groups {
-        // One chunk each: one row group each.
-        for batch in group.iter_chunks(CompatLevel::newest(), false) {
-            let pages = row_group(batch.columns(), &fields, options)?;
-            writer.write_row_group(batch.height() as u64, &pages)?;
+    // A few row groups encoded at once, as many as the pool has threads, then written in
+    // order: a run's last frame is encoded on every core, holding that many row groups' pages.
+    let at_once = rayon::current_num_threads().max(1);
+    for window in groups.chunks(at_once) {
+        let encoded: Vec<PolarsResult<Vec<Encoded>>> = window
+            .par_iter()
+            .map(|group| {
+                // One chunk each: one row group each.
+                (group.iter_chunks(CompatLevel::newest(), false))
+                    .map(|batch| {
+                        let pages = row_group(batch.columns(), &fields, options)?;
+                        Ok((batch.height() as u64, pages))
+                    })
+                    .collect()
+            })
+            .collect();
+        for group in encoded {
+            for (rows, pages) in group? {
+                writer.write_row_group(rows, &pages)?;
+            }
         }
     }
     writer.finish().map(|_| ())
