@@ -312,3 +312,58 @@ fn a_format_that_does_not_fit_the_type_is_a_build_error_naming_both() {
         "{e}"
     );
 }
+
+/// Two frames over the encoders' 1 MiB threshold, the second made from the first.
+mod big {
+    use weft::frames::polars::prelude::*;
+
+    #[weft::node]
+    pub fn first(seed: &i64) -> DataFrame {
+        let x: Vec<i64> = (0..300_000).map(|i| i + seed).collect();
+        df!("x" => x).unwrap()
+    }
+
+    #[weft::node]
+    pub fn second(first: &DataFrame) -> Result<DataFrame, PolarsError> {
+        first
+            .clone()
+            .lazy()
+            .with_columns([col("x") * lit(2)])
+            .collect()
+    }
+}
+
+/// A program may run its drivers on rayon's global pool. weft's frame work (fingerprints,
+/// encoders) must not need that pool: with every one of its threads running a driver that
+/// waits for it — for a frame's version, or for its frames to be stored (the backlog at 0:
+/// each frame waits for the one before) — it would wait for ever. Both executors: a
+/// multi-threaded one hashes frames on its own threads, the sequential one on the caller's.
+#[test]
+fn frames_are_stored_while_every_thread_of_rayons_global_pool_runs_a_driver() {
+    let dir = temp_dir("frames", "rayon-global-pool");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let stored: Vec<Result<bool, String>> = rayon::broadcast(|ctx| {
+            let cache = dir.join(format!("cache-{}", ctx.index()));
+            let cfg = CacheConfig::at(&cache).store_backlog(0);
+            let mut b = Builder::new()
+                .with_modules(weft::modules![crate::big])
+                .with_cache_config(cfg);
+            if ctx.index() % 2 == 0 {
+                b = b.with_local_executor(weft::executors::MultiThreading::new(2));
+            }
+            let dr = b.build().map_err(|e| e.to_string())?;
+            dr.execute(&["second"], inputs! { "seed" => ctx.index() as i64 })
+                .map_err(|e| e.to_string())?;
+            let file = dr.cache().unwrap().result_path("second", None);
+            Ok(file.is_ok_and(|f| f.extension().is_some_and(|e| e == "parquet") && f.is_file()))
+        });
+        let _ = tx.send(stored);
+    });
+    let stored = rx
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the runs end: the frames' encoders do not wait for the threads the runs hold");
+    for (thread, outcome) in stored.into_iter().enumerate() {
+        assert_eq!(outcome, Ok(true), "the driver on rayon thread {thread}");
+    }
+}

@@ -1,11 +1,13 @@
 //! Data versions of frames: [`Fingerprint`] for `DataFrame`, `Series` and `Expr`.
 //!
 //! A frame's version is blake3 over its shape, its schema (names, dtypes, in order) and each
-//! column's Arrow buffers ([`arrays`](super::arrays)), columns hashed in parallel, each series
-//! once per process ([`digests`](super::digests): frames share columns). The chunk layout does
-//! not count: a frame and its rechunked copy have the same version.
+//! column's Arrow buffers ([`arrays`](super::arrays)), columns hashed in parallel on polars'
+//! thread pool, each series once per process ([`digests`](super::digests): frames share
+//! columns). The chunk layout does not count: a frame and its rechunked copy have the same
+//! version.
 
 use polars::prelude::{DataFrame, Expr, Series};
+use polars_core::runtime::RAYON;
 use rayon::prelude::*;
 
 use super::digests::column_digest;
@@ -15,11 +17,13 @@ impl Fingerprint for DataFrame {
     fn fingerprint(&self, h: &mut FingerprintHasher) {
         h.write_len(self.width());
         h.write_len(self.height());
-        let digests: Vec<[u8; 32]> = self
-            .columns()
-            .par_iter()
-            .map(|c| column_digest(c.as_materialized_series()))
-            .collect();
+        // On polars' pool, not rayon's global one (see `parquet.rs`: a program's drivers may
+        // hold all of its threads).
+        let digests: Vec<[u8; 32]> = RAYON.install(|| {
+            (self.columns().par_iter())
+                .map(|c| column_digest(c.as_materialized_series()))
+                .collect()
+        });
         for d in &digests {
             h.write(d);
         }

@@ -11,7 +11,7 @@
 //! was another tenth. The file is an ordinary parquet file either way: any tool reads it.
 //!
 //! The pages are ours, polars' writer writes the file: row groups are encoded a few at once
-//! (as many as the thread pool has threads), each column's pages made in the parallel step,
+//! (as many as polars' thread pool has threads, on that pool, as polars' writer does), each column's pages made in the parallel step,
 //! and written in order — so a run's last frame is encoded on every core, and at most that
 //! many row groups' pages are in memory, never the whole encoded file.
 
@@ -21,6 +21,7 @@ use polars::prelude::{
     CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, StatisticsOptions,
 };
 use polars_arrow::array::Array;
+use polars_core::runtime::RAYON;
 use polars_parquet::write::{
     array_to_columns, compress, get_dtype_encoding, CompressedPage, CompressionOptions,
     ParquetType, Version, WriteOptions,
@@ -59,22 +60,25 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
         data_page_size: None,
     };
     let fields = writer.parquet_schema().fields().to_vec();
-    // A few row groups encoded at once, as many as the pool has threads, then written in
+    // A few row groups encoded at once, as many as polars' pool has threads, then written in
     // order: a run's last frame is encoded on every core, holding that many row groups' pages.
-    let at_once = rayon::current_num_threads().max(1);
+    // On polars' own pool, as its writer encodes: not rayon's global pool, whose threads may
+    // all be running drivers that wait for this very frame to be stored.
+    let at_once = RAYON.install(rayon::current_num_threads).max(1);
     for window in groups.chunks(at_once) {
-        let encoded: Vec<PolarsResult<Vec<Encoded>>> = window
-            .par_iter()
-            .map(|group| {
-                // One chunk each: one row group each.
-                (group.iter_chunks(CompatLevel::newest(), false))
-                    .map(|batch| {
-                        let pages = row_group(batch.columns(), &fields, options)?;
-                        Ok((batch.height() as u64, pages))
-                    })
-                    .collect()
-            })
-            .collect();
+        let encoded: Vec<PolarsResult<Vec<Encoded>>> = RAYON.install(|| {
+            (window.par_iter())
+                .map(|group| {
+                    // One chunk each: one row group each.
+                    (group.iter_chunks(CompatLevel::newest(), false))
+                        .map(|batch| {
+                            let pages = row_group(batch.columns(), &fields, options)?;
+                            Ok((batch.height() as u64, pages))
+                        })
+                        .collect()
+                })
+                .collect()
+        });
         for group in encoded {
             for (rows, pages) in group? {
                 writer.write_row_group(rows, &pages)?;
