@@ -68,6 +68,7 @@ mod extract;
 mod fingerprint;
 mod formats;
 mod lazy;
+mod pages;
 mod parquet;
 
 #[doc(hidden)]

@@ -23,12 +23,13 @@ use polars::prelude::{
 use polars_arrow::array::Array;
 use polars_core::runtime::RAYON;
 use polars_parquet::write::{
-    array_to_columns, compress, get_dtype_encoding, CompressedPage, CompressionOptions,
+    array_to_columns, compress, get_dtype_encoding, CompressedPage, CompressionOptions, Encoding,
     ParquetType, Version, WriteOptions,
 };
 use rayon::prelude::*;
 
-use super::dictionary;
+use super::dictionary::{self, Choice};
+use super::pages;
 
 /// Rows in a row group made of merged chunks, and the most in one: polars' own default.
 const ROW_GROUP_ROWS: usize = 512 * 512;
@@ -103,11 +104,18 @@ fn row_group(
         .map(|(array, field)| {
             let stripped = all_valid(array.as_ref());
             let array = stripped.as_ref().unwrap_or(array);
-            let encoding = get_dtype_encoding(array.dtype());
-            let leaves = match dictionary::short_strings(array.as_ref()) {
-                Some(dict) => array_to_columns(dict, field.clone(), options, &encoding),
-                None => array_to_columns(array, field.clone(), options, &encoding),
-            }?;
+            let encoding = match dictionary::choose(array.as_ref()) {
+                Choice::Dictionary(dict) => {
+                    if let Some(pages) = pages::dictionary_pages(dict, field, options) {
+                        return Ok(vec![pages?]);
+                    }
+                    get_dtype_encoding(array.dtype())
+                }
+                // One leaf: the column's only encoding is plain.
+                Choice::Plain => vec![Encoding::Plain],
+                Choice::Polars => get_dtype_encoding(array.dtype()),
+            };
+            let leaves = array_to_columns(array, field.clone(), options, &encoding)?;
             leaves
                 .into_iter()
                 .map(|pages| {
@@ -259,7 +267,26 @@ mod tests {
         );
         let flags = Series::new("b".into(), [Some(true), None]);
         let nested = DataFrame::new(2, vec![lists.into(), flags.into()]).unwrap();
+        // Integer dictionaries (with nulls, i32, a single value), ordered ids, dates, and
+        // keys with long runs (the run-length path) or none (bit-packed whole).
+        let n = 5_000;
+        let ints = df!(
+            "qty" => (0..n).map(|i| (i % 9 != 4).then_some(i % 11)).collect::<Vec<_>>(),
+            "small" => (0..n).map(|i| (i % 5) as i32 - 2).collect::<Vec<_>>(),
+            "one" => vec![7i64; n as usize],
+            "id" => (0..n).collect::<Vec<i64>>(),
+            "runs" => (0..n).map(|i| ["a", "b"][(i / 1000) as usize % 2]).collect::<Vec<_>>(),
+            "every" => (0..n).map(|i| ["a", "b", "c"][(i % 3) as usize]).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let day = Series::new(
+            "day".into(),
+            (0..n).map(|i| (i % 30) as i32).collect::<Vec<_>>(),
+        );
+        let day = day.cast(&DataType::Date).unwrap();
+        let ints = ints.hstack(&[day.into()]).unwrap();
         let frames = [
+            ints,
             chunked(3, 20_000),
             chunked(7, 100),
             chunked(1, 0),
