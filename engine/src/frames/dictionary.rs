@@ -159,9 +159,10 @@ where
     };
     let span = max.into().abs_diff(min.into());
     if span > SPAN_LIMIT {
-        // Values under a null are undefined: only a column without nulls is judged by order.
+        // Values under a null are undefined: only a column without nulls is judged by order;
+        // polars tries a dictionary on any column of 128 values or fewer, and so does this.
         let ordered = validity.is_none()
-            && values.len() > 1
+            && values.len() > 128
             && (values.windows(2).all(|w| w[0] < w[1]) || values.windows(2).all(|w| w[0] > w[1]));
         return if ordered {
             Choice::Plain
@@ -194,7 +195,10 @@ where
         return Choice::Plain;
     }
     // Plain encoding of INT32/INT64: the values' little-endian bytes.
-    let values: Vec<u8> = bytemuck::cast_slice::<T, u8>(&distinct).to_vec();
+    let mut values = Vec::with_capacity(std::mem::size_of_val(distinct.as_slice()));
+    for v in &distinct {
+        values.extend_from_slice(v.to_le_bytes().as_ref());
+    }
     Choice::Dictionary(Dictionary {
         values,
         count: distinct.len(),
@@ -350,6 +354,9 @@ mod tests {
             choose(&PrimitiveArray::from_vec(shuffled)),
             Choice::Polars
         ));
+        // 128 values or fewer: polars' own choice, as its rule tries a dictionary on them.
+        let few = PrimitiveArray::<i64>::from_vec((0..100).map(|i| i * 100_000).collect());
+        assert!(matches!(choose(&few), Choice::Polars));
         // Dates are left to polars, which writes their logical type.
         let dates = PrimitiveArray::<i32>::from_vec(vec![1, 1, 1])
             .to(polars_arrow::datatypes::ArrowDataType::Date32);
