@@ -106,8 +106,15 @@ pub(crate) struct BuildArgs {
     pub(crate) cache: String,
 
     /// Do not read nor write the cache
-    #[arg(long, conflicts_with_all = ["recompute", "recompute_all"])]
+    #[arg(long, conflicts_with_all = ["recompute", "recompute_all", "store_backlog"])]
     pub(crate) no_cache: bool,
+
+    /// Memory for large results waiting to be written to the cache (e.g. 64MiB, 1GiB): a node
+    /// whose large result would pass it waits until enough are stored, so a run that makes big
+    /// frames faster than they are written holds a bounded number of them [default: 256MiB;
+    /// 0: each waits for the one before it to be stored]
+    #[arg(long, value_name = "SIZE", value_parser = crate::text::parse_size)]
+    pub(crate) store_backlog: Option<u64>,
 
     /// Execute NODE even if the cache has its result (the result is stored again); repeatable
     #[arg(long, value_name = "NODE")]

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{flow, flow_bin, stderr, stdout, tempdir, REPORT_INPUTS};
+use common::{built_report, flow, flow_bin, stderr, stdout, tempdir, REPORT_INPUTS};
 use predicates::prelude::*;
 
 /// The flow CLI in `dir` with `args`, its stdout going to `/dev/full` (every write fails with
@@ -158,18 +158,7 @@ fn an_input_given_twice_is_a_usage_error_naming_it() {
     );
     // --input still wins over the inputs file: that is not a name given twice.
     std::fs::write(dir.path().join("inputs.json"), r#"{"spend": 99}"#).unwrap();
-    let out = flow(dir.path())
-        .args(["build", "report", "--no-cache", "--inputs", "inputs.json"])
-        .args(REPORT_INPUTS)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(
-        stdout(&out).contains("EU: 125% of target"),
-        "{}",
-        stdout(&out)
-    );
+    built_report(dir.path(), &["--no-cache", "--inputs", "inputs.json"]);
 }
 
 #[test]
@@ -326,6 +315,26 @@ fn fails_with(dir: &Path, args: &[&str], code: i32, message: &str) {
         .assert()
         .code(code)
         .stderr(predicate::str::contains(message));
+}
+
+#[test]
+fn a_store_backlog_is_a_size_needs_the_cache_and_changes_no_result() {
+    let dir = tempdir();
+    let mut args = vec!["build", "report", "--store-backlog", "lots"];
+    args.extend(REPORT_INPUTS);
+    fails_with(dir.path(), &args, 2, "`lots` is not a size");
+    let mut args = vec!["build", "report", "--no-cache", "--store-backlog", "1MiB"];
+    args.extend(REPORT_INPUTS);
+    fails_with(dir.path(), &args, 2, "cannot be used with");
+    // No backlog at all: each result waits for the one before to be stored; the same report,
+    // and a second run finds every result stored.
+    built_report(dir.path(), &["--store-backlog", "0"]);
+    let second = built_report(dir.path(), &["--store-backlog", "0"]);
+    assert!(
+        stderr(&second).contains("0 executed"),
+        "{}",
+        stderr(&second)
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{flow, stderr, stdout, tempdir, weft, REPORT_INPUTS};
+use common::{built_report, flow, stderr, stdout, tempdir, weft, REPORT_INPUTS};
 use predicates::prelude::*;
 
 #[test]
@@ -46,13 +46,7 @@ fn build_prints_a_table_and_caches_for_the_next_process() {
     assert!(err.contains("0 executed, 3 hits, 0 failed"), "{err}");
     assert!(err.contains("[3/3] hit       report"), "{err}");
     // Verbose, it says the cache answered the whole run (a new process, every node stored).
-    let out = flow(dir.path())
-        .args(["build", "report", "--verbose"])
-        .args(REPORT_INPUTS)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = built_report(dir.path(), &["--verbose"]);
     assert!(
         stderr(&out).contains("run: answered from the cache"),
         "{}",
@@ -515,18 +509,7 @@ fn cache_warnings_are_printed_even_with_quiet() {
         let _ = std::fs::remove_file(cache.join(f));
     }
     let _ = std::fs::remove_dir_all(cache.join("results"));
-    let out = flow(dir.path())
-        .args(["build", "report", "--quiet"])
-        .args(REPORT_INPUTS)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(
-        stdout(&out).contains(r#""EU: 125% of target cost per signup""#),
-        "{}",
-        stdout(&out)
-    );
+    let out = built_report(dir.path(), &["--quiet"]);
     let err = stderr(&out);
     assert!(
         err.contains("warning: stored result of `report`") && err.contains("missing"),

@@ -91,14 +91,7 @@ pub(super) fn request(cli: &Cli, a: &BuildArgs) -> Result<Request, CliError> {
     let progress = Arc::new(Progress::new(Mode::detect(a.quiet), a.verbose, functions));
     let cache_config = match a.no_cache {
         true => None,
-        false => {
-            let cfg = cache_config(&a.cache)?.recompute(a.recompute.iter().cloned());
-            Some(if a.recompute_all {
-                cfg.recompute_all()
-            } else {
-                cfg
-            })
-        }
+        false => Some(with_args(cache_config(&a.cache)?, a)),
     };
     Ok(Request {
         outputs,
@@ -125,6 +118,21 @@ fn cache_config(location: &str) -> Result<CacheConfig, CliError> {
     }
 }
 
+/// `cfg` with what `a` asks of it: nodes to recompute, the store backlog.
+fn with_args(cfg: CacheConfig, a: &BuildArgs) -> CacheConfig {
+    let cfg = cfg.recompute(a.recompute.iter().cloned());
+    let cfg = if a.recompute_all {
+        cfg.recompute_all()
+    } else {
+        cfg
+    };
+    match a.store_backlog {
+        // A backlog past the address space is no limit at all.
+        Some(bytes) => cfg.store_backlog(usize::try_from(bytes).unwrap_or(usize::MAX)),
+        None => cfg,
+    }
+}
+
 /// Function nodes no other node depends on, in graph order.
 fn sinks(graph: &Graph) -> Vec<String> {
     let used: HashSet<u32> = (0..graph.nodes().len() as u32)
@@ -144,6 +152,25 @@ mod tests {
     use super::*;
     use crate::args::ConfigArgs;
     use crate::commands::tests::cli;
+
+    fn build_args(args: &[&str]) -> BuildArgs {
+        use clap::Parser;
+        let parsed = crate::args::FlowArgs::try_parse_from(["flow", "build"].iter().chain(args));
+        match parsed.map(|f| f.command) {
+            Ok(crate::args::FlowCommand::Build(a)) => a,
+            other => panic!("not a build: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn store_backlog_sets_the_cache_configs_backlog() {
+        let default = with_args(CacheConfig::at("unused"), &build_args(&[]));
+        assert_eq!(default.backlog(), weft::cache::DEFAULT_STORE_BACKLOG);
+        let a = build_args(&["--store-backlog", "64MiB"]);
+        assert_eq!(with_args(CacheConfig::at("unused"), &a).backlog(), 64 << 20);
+        let a = build_args(&["--store-backlog", "0"]);
+        assert_eq!(with_args(CacheConfig::at("unused"), &a).backlog(), 0);
+    }
 
     #[test]
     fn sinks_are_the_nodes_nothing_depends_on() {

@@ -58,6 +58,25 @@ pub const REPORT_INPUTS: [&str; 8] = [
     "region=EU",
 ];
 
+/// `build report ARGS` with [`REPORT_INPUTS`] in `dir`, which must succeed with the EU report:
+/// its output.
+pub fn built_report(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = flow(dir)
+        .args(["build", "report"])
+        .args(args)
+        .args(REPORT_INPUTS)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&out).contains("EU: 125% of target"),
+        "{}",
+        stdout(&out)
+    );
+    out
+}
+
 /// stdout as text.
 pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
