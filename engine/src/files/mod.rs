@@ -61,6 +61,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
 
+mod digest;
 #[cfg(feature = "cache")]
 mod direct;
 mod set;
@@ -88,14 +89,10 @@ impl FileState {
         match std::fs::File::open(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => FileState::Missing,
             Err(e) => FileState::Unreadable(e.kind()),
-            Ok(mut f) => {
-                let mut h = blake3::Hasher::new();
-                // Not `io::copy`: its 8 KiB pieces are too small for blake3's SIMD lanes.
-                match h.update_reader(&mut f) {
-                    Ok(_) => FileState::Content(*h.finalize().as_bytes()),
-                    Err(e) => FileState::Unreadable(e.kind()),
-                }
-            }
+            Ok(mut f) => match digest::content_digest(&mut f) {
+                Ok(digest) => FileState::Content(digest),
+                Err(e) => FileState::Unreadable(e.kind()),
+            },
         }
     }
 
