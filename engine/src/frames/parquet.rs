@@ -1,7 +1,8 @@
 //! How a frame is written as parquet: its own chunks as row groups where they are big enough
-//! (no copy of the frame), pages not compressed, dictionary-encoded where values repeat (polars'
-//! choice per column, but short strings get theirs from their views: see
-//! [`dictionary`](super::dictionary)), null counts but no min/max statistics.
+//! (no copy of the frame), pages not compressed, dictionary-encoded where values repeat (by
+//! polars' rules per column, applied more cheaply where the column's shape allows — short
+//! strings, integers: see [`dictionary`](super::dictionary) and [`pages`](super::pages)), null
+//! counts but no min/max statistics.
 //!
 //! Why not polars' `ParquetWriter::finish`: it merges a frame's chunks into 262,144-row row
 //! groups, and a frame read from a CSV or filtered comes in chunks of ~30,000 rows (one per
