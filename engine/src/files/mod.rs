@@ -66,6 +66,7 @@ mod digest;
 mod direct;
 mod set;
 mod whole;
+pub(crate) use digest::content_digest;
 #[cfg(feature = "cache")]
 pub(crate) use direct::DirectWriter;
 pub use set::FileSet;
@@ -89,7 +90,7 @@ impl FileState {
         match std::fs::File::open(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => FileState::Missing,
             Err(e) => FileState::Unreadable(e.kind()),
-            Ok(mut f) => match digest::content_digest(&mut f) {
+            Ok(mut f) => match content_digest(&mut f) {
                 Ok(digest) => FileState::Content(digest),
                 Err(e) => FileState::Unreadable(e.kind()),
             },

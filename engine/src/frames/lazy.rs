@@ -63,9 +63,7 @@ fn sources(plan: &DslPlan, h: &mut FingerprintHasher) {
 
 /// The blake3 of a local file's bytes; `None` when it cannot be read (a cloud path).
 fn file_digest(path: &Path) -> Option<[u8; 32]> {
-    let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path).ok()?).ok()?;
-    Some(*h.finalize().as_bytes())
+    crate::files::content_digest(&mut std::fs::File::open(path).ok()?).ok()
 }
 
 /// The plans a plan node reads from.
