@@ -102,6 +102,8 @@ mod behaviour;
 mod processes;
 #[path = "cache/stored.rs"]
 mod stored;
+#[path = "cache/unkeyed.rs"]
+mod unkeyed;
 
 use behaviour::*;
 use processes::*;

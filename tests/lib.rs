@@ -157,3 +157,21 @@ impl Overlap {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).peak
     }
 }
+
+/// Implements `weft::CacheFormats` for a newtype over `u64`, stored as its 8 little-endian
+/// bytes (format `"le"`): for the test types whose fingerprint or size is the point.
+#[macro_export]
+macro_rules! stored_as_le {
+    ($ty:ident) => {
+        impl weft::CacheFormats for $ty {
+            const FORMATS: &'static [&'static str] = &["le"];
+            fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
+                Ok(self.0.to_le_bytes().to_vec())
+            }
+            fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
+                let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
+                Ok($ty(u64::from_le_bytes(raw)))
+            }
+        }
+    };
+}

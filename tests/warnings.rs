@@ -175,7 +175,7 @@ fn a_stored_value_read_as_another_type_is_an_error() {
 
 pub mod fragile {
     use weft::prelude::*;
-    use weft::{CacheFormats, Fingerprint, FingerprintHasher};
+    use weft::{Fingerprint, FingerprintHasher};
 
     /// A type whose `Fingerprint` panics on odd numbers (a bug in user code).
     #[derive(Debug, Clone, PartialEq)]
@@ -192,16 +192,7 @@ pub mod fragile {
         }
     }
 
-    impl CacheFormats for Fragile {
-        const FORMATS: &'static [&'static str] = &["le"];
-        fn encode(&self, _format: &str) -> Result<Vec<u8>, String> {
-            Ok(self.0.to_le_bytes().to_vec())
-        }
-        fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
-            let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
-            Ok(Fragile(u64::from_le_bytes(raw)))
-        }
-    }
+    weft_tests::stored_as_le!(Fragile);
 
     #[node]
     pub fn made(n: &u64) -> Fragile {
@@ -337,6 +328,81 @@ fn a_panicking_encoder_of_a_large_value_is_said_and_the_value_not_stored() {
         .execute_recorded(&["big"], inputs! { "n" => 3u64 }, Inputs::new())
         .unwrap();
     assert_eq!(record.executed, ["big"]);
+    drop(dr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+pub mod brittle {
+    use weft::prelude::*;
+    use weft::{Fingerprint, FingerprintHasher, MemorySize};
+
+    /// A large value (2 MiB by its size, so the cache's writer fingerprints it, beside the run)
+    /// whose `Fingerprint` panics on odd numbers, as a `Fragile`'s does.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Brittle(pub u64);
+
+    impl Fingerprint for Brittle {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            crate::fragile::Fragile(self.0).fingerprint(h);
+        }
+    }
+
+    impl MemorySize for Brittle {
+        fn heap_size(&self) -> usize {
+            2 << 20
+        }
+    }
+
+    weft_tests::stored_as_le!(Brittle);
+
+    #[node]
+    pub fn brittle(n: &u64) -> Brittle {
+        Brittle(*n)
+    }
+}
+
+/// A large value is fingerprinted by the cache's writer, after its node ended: a panic there
+/// is said the same way (the node named, the panic's message), its record says why it is not
+/// stored, and an even one is stored as usual.
+#[test]
+fn a_panicking_fingerprint_of_a_large_value_is_said_and_recorded() {
+    use crate::brittle::Brittle;
+    let dir = weft_tests::temp_dir("warnings", "brittle");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::brittle])
+            .with_cache_config(weft::CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    let out = dr.execute(&["brittle"], inputs! { "n" => 3u64 }).unwrap();
+    assert_eq!(out.get::<Brittle>("brittle").unwrap(), &Brittle(3));
+    let said: Vec<String> = dr.warnings().iter().map(|w| w.to_string()).collect();
+    assert!(
+        said.iter()
+            .any(|w| w.contains("`brittle` is kept in memory only")
+                && w.contains("panicked (cannot fingerprint the odd 3)")),
+        "{said:?}"
+    );
+    let record = dr.cache().unwrap().records(None).unwrap().pop().unwrap();
+    assert_eq!(record.status, weft::cache::Status::Uncached, "{record:?}");
+    assert!(
+        (record.reason.as_deref()).is_some_and(|r| r.contains("`weft::Fingerprint` panicked")),
+        "{record:?}"
+    );
+    assert_eq!(record.data_version, None, "{record:?}");
+    dr.execute(&["brittle"], inputs! { "n" => 4u64 }).unwrap();
+    drop(dr);
+    let dr = build();
+    let (_, record) = dr
+        .execute_recorded(&["brittle"], inputs! { "n" => 4u64 }, Inputs::new())
+        .unwrap();
+    assert!(record.executed.is_empty(), "{record:?}");
+    let (_, record) = dr
+        .execute_recorded(&["brittle"], inputs! { "n" => 3u64 }, Inputs::new())
+        .unwrap();
+    assert_eq!(record.executed, ["brittle"]);
     drop(dr);
     let _ = std::fs::remove_dir_all(&dir);
 }

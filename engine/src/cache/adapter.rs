@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::encode::ENCODE_BESIDE_BYTES;
+use super::encode::{unfingerprinted, ENCODE_BESIDE_BYTES};
 use super::keying::Keyed;
 use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status, StoreError};
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
@@ -182,11 +182,11 @@ impl Adapter for CacheAdapter {
             Begin::Hit(v) => Box::pin(std::future::ready(Ok(v))),
             Begin::Miss(ctx) => Box::pin(async move {
                 let result = next.run(node).await;
-                let ended = self.0.end(node, ctx, result);
+                let ended = self.0.end(node, *ctx, result);
                 if let Some(mut store) = ended.store {
                     // A large value waits for room among those waiting to be stored
                     // (`backlog`): the run makes no new one meanwhile.
-                    if let Item::Store { value, held, .. } = &mut store {
+                    if let Some((value, held)) = store.room() {
                         let size = value.resident_size();
                         if size >= ENCODE_BESIDE_BYTES {
                             *held = Some(self.0.backlog.room(size).await);
@@ -194,7 +194,9 @@ impl Adapter for CacheAdapter {
                     }
                     self.0.queue(store);
                 }
-                self.0.queue(ended.record);
+                if let Some(record) = ended.record {
+                    self.0.queue(record);
+                }
                 ended.result
             }),
         }
@@ -211,12 +213,14 @@ enum Begin {
 
 struct MissContext {
     start: Instant,
-    behavior: CacheBehavior,
-    format: String,
-    key: Option<CacheKey>,
-    unkeyable: Option<String>,
-    record: Draft,
+    /// The node's key and record; `None` for a node that runs before it is keyed (see
+    /// [`Inner::runs_unkeyed`]), keyed as it ends.
+    keyed: Option<Keyed>,
+    run_id: Option<Arc<str>>,
 }
+
+/// Why a node that runs before it is keyed misses.
+const NOTHING_STORED: &str = "no result of this node is stored";
 
 impl Inner {
     /// Looks the node up: a hit, or what to do after it runs.
@@ -229,7 +233,14 @@ impl Inner {
             }
             Err(_) => (None, None),
         };
-        let mut keyed = self.keyed(node, run_id);
+        if self.runs_unkeyed(node) {
+            return Begin::Miss(Box::new(MissContext {
+                start,
+                keyed: None,
+                run_id,
+            }));
+        }
+        let mut keyed = self.keyed(node, run_id.clone());
         if let (Some(key), CacheBehavior::Default) = (keyed.key, keyed.behavior) {
             let hints = hints.unwrap_or_else(|| self.load_hints());
             match self.find(&hints, &key) {
@@ -260,42 +271,56 @@ impl Inner {
                 }
             }
         }
+        Begin::Miss(Box::new(MissContext {
+            start,
+            keyed: Some(keyed),
+            run_id,
+        }))
+    }
+
+    /// Whether the node runs before its key is known: one of its inputs is a large value
+    /// whose version is not taken yet (waiting for it would put hashing it on the run's path;
+    /// the writer takes it meanwhile, see [`Item::Settle`]), and it cannot hit — its behaviour
+    /// never looks up, or no key of it is stored ([`MetadataStore::holds_node`]; a store that
+    /// cannot say, or fails to, leaves the node to the usual lookup, which reports the failure).
+    ///
+    /// [`MetadataStore::holds_node`]: super::MetadataStore::holds_node
+    fn runs_unkeyed(&self, node: &NodeInfo<'_>) -> bool {
+        let waits = node.inputs.iter().any(|(_, v)| {
+            v.as_ref().is_some_and(|v| {
+                v.is_loaded()
+                    && !v.is_versioned()
+                    && v.value_type().fingerprints_in_memory()
+                    && v.resident_size() >= ENCODE_BESIDE_BYTES
+            })
+        });
+        waits
+            && match self.behavior(node.name()).0 {
+                CacheBehavior::Default => {
+                    matches!(self.meta.holds_node(node.name()), Ok(Some(false)))
+                }
+                _ => true,
+            }
+    }
+
+    /// The node's record, and its value to store when it should be.
+    fn end(self: &Arc<Self>, node: &NodeInfo<'_>, ctx: MissContext, result: NodeResult) -> Ended {
+        let inner = self;
+        let name = node.name();
         let Keyed {
             behavior,
             format,
             key,
             unkeyable,
-            record,
-        } = keyed;
-        Begin::Miss(Box::new(MissContext {
-            start,
-            behavior,
-            format,
-            key,
-            unkeyable,
-            record,
-        }))
-    }
-
-    /// The node's record, and its value to store when it should be.
-    fn end(
-        self: &Arc<Self>,
-        node: &NodeInfo<'_>,
-        ctx: Box<MissContext>,
-        result: NodeResult,
-    ) -> Ended {
-        let inner = self;
-        let name = node.name();
-        let spec = node.spec;
-        let MissContext {
-            start,
-            behavior,
-            format,
-            key,
-            unkeyable,
             mut record,
-        } = *ctx;
-        record.duration_us = start.elapsed().as_micros() as u64;
+        } = ctx.keyed.unwrap_or_else(|| {
+            let mut keyed = self.keyed(node, ctx.run_id);
+            if keyed.behavior == CacheBehavior::Default {
+                keyed.record.reason = Some(NOTHING_STORED.into());
+            }
+            keyed
+        });
+        record.duration_us = ctx.start.elapsed().as_micros() as u64;
         let value = match result {
             Ok(v) => v,
             Err(e) => {
@@ -304,14 +329,10 @@ impl Inner {
                 return Ended {
                     result: Err(e),
                     store: None,
-                    record: Item::Record(Box::new(record)),
+                    record: Some(Item::Record(Box::new(record))),
                 };
             }
         };
-        let mut store = None;
-        if value.is_fingerprinted() {
-            record.data_version = Some(value.version());
-        }
         record.status = match behavior {
             CacheBehavior::Disable => Status::Disabled,
             CacheBehavior::Ignore => Status::Ignored,
@@ -319,24 +340,46 @@ impl Inner {
             CacheBehavior::Default => Status::Executed,
         };
         let storable = matches!(behavior, CacheBehavior::Default | CacheBehavior::Recompute);
+        // A large value not fingerprinted yet is fingerprinted by the writer, off the run's
+        // path: its record and key are completed there (see `Item::Settle`).
+        if let (true, None, Some(cache_key)) = (storable, &unkeyable, key) {
+            let ty = value.value_type();
+            // Only a version read from the value alone may be taken later (one that reads a
+            // file or a server is taken as the node ends: see ARCHITECTURE's invariants).
+            if value.is_loaded()
+                && !value.is_versioned()
+                && ty.fingerprints_in_memory()
+                && ty.is_fingerprintable()
+                && ty.codec().is_some()
+                && value.resident_size() >= ENCODE_BESIDE_BYTES
+                && no_stored_form(&value).is_none()
+            {
+                return Ended {
+                    store: Some(Item::Settle {
+                        value: value.clone(),
+                        format,
+                        cache_key,
+                        record: Box::new(record),
+                        held: None,
+                    }),
+                    record: None,
+                    result: Ok(value),
+                };
+            }
+        }
+        let mut store = None;
+        if value.is_fingerprinted() {
+            record.data_version = Some(value.version());
+        }
         if storable {
             let why_not = if let Some(why) = unkeyable {
                 Some(why)
             } else if !value.is_fingerprinted() {
-                Some(match value.unfingerprinted_because() {
-                    Some(panic) => format!(
-                        "its value, a `{}`, has no fingerprint: its `weft::Fingerprint` panicked ({panic})",
-                        spec.output().short_name()
-                    ),
-                    None => format!(
-                        "its value, a `{}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)",
-                        spec.output().short_name()
-                    ),
-                })
+                Some(unfingerprinted(&value))
             } else if value.value_type().codec().is_none() {
                 Some(format!(
                     "its value, a `{}`, cannot be serialized (derive serde's Serialize and Deserialize)",
-                    spec.output().short_name()
+                    value.value_type().short_name()
                 ))
             } else {
                 None
@@ -372,17 +415,18 @@ impl Inner {
         Ended {
             result: Ok(value),
             store,
-            record: Item::Record(Box::new(record)),
+            record: Some(Item::Record(Box::new(record))),
         }
     }
 }
 
 /// How a node that ran ended, for the writer: its value to store (queued first, so that its
-/// key is committed with or before the record saying it executed) and its record.
+/// key is committed with or before the record saying it executed) and its record (`None`
+/// when the value to store carries it, [`Item::Settle`]).
 struct Ended {
     result: NodeResult,
     store: Option<Item>,
-    record: Item,
+    record: Option<Item>,
 }
 
 /// Why `value` has no stored form by its nature ([`crate::CacheFormats::no_stored_form`]).

@@ -204,6 +204,20 @@ fn not_encodable(value: &Value, format: &str, e: String) -> NotEncoded {
     }
 }
 
+/// Why `value` is not stored for want of a fingerprint (its type has none, or its
+/// `Fingerprint` panicked).
+pub(super) fn unfingerprinted(value: &Value) -> String {
+    let ty = value.value_type().short_name();
+    match value.unfingerprinted_because() {
+        Some(panic) => format!(
+            "its value, a `{ty}`, has no fingerprint: its `weft::Fingerprint` panicked ({panic})"
+        ),
+        None => format!(
+            "its value, a `{ty}`, cannot be fingerprinted (implement weft::Fingerprint or serde::Serialize for it)"
+        ),
+    }
+}
+
 /// Stores `value` as it is encoded, when its codec is exact (nothing to prove by decoding
 /// the bytes) and the store takes a stream ([`ResultStore::put_stream`]); `None` otherwise.
 fn streamed(

@@ -447,7 +447,10 @@ impl Inner {
     fn queue(&self, item: Item) {
         let Some(writer) = &self.writer else { return };
         // Large: it holds room in the backlog (the adapter sized it once, as it reserved).
-        let large = matches!(&item, Item::Store { held: Some(_), .. });
+        let large = matches!(
+            &item,
+            Item::Store { held: Some(_), .. } | Item::Settle { held: Some(_), .. }
+        );
         let (batch, running) = {
             let mut t = self.run.lock().unwrap_or_else(|p| p.into_inner());
             t.outbox.push(item);

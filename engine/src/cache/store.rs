@@ -427,6 +427,13 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
         Ok(Vec::new())
     }
+    /// Whether any key of `node` is stored. `Some(false)` tells the cache the node cannot hit,
+    /// so that it runs without waiting for its inputs' data versions (a large frame's is
+    /// taken while the node runs, beside it). `None` when the store cannot say cheaply (the
+    /// default): the cache then keys the node first and looks the key up, as always.
+    fn holds_node(&self, _node: &str) -> Result<Option<bool>, StoreError> {
+        Ok(None)
+    }
     /// Applies a batch in one transaction.
     fn write(&self, batch: &[MetaWrite]) -> Result<(), StoreError>;
     /// All runs, oldest first.

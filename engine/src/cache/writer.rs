@@ -40,6 +40,17 @@ pub(crate) enum Item {
         /// Its room in the backlog (a large value), released once it is stored or dropped.
         held: Option<super::backlog::Reserved>,
     },
+    /// A large value and its node's record, completed here: the value is fingerprinted on the
+    /// writer's thread rather than as its node ends (the run goes on meanwhile), then stored
+    /// under its version and `cache_key` like a [`Store`](Item::Store) — or, when it turns out
+    /// to have no fingerprint, recorded as kept in memory only, with a warning.
+    Settle {
+        value: Value,
+        format: String,
+        cache_key: super::CacheKey,
+        record: Box<super::Draft>,
+        held: Option<super::backlog::Reserved>,
+    },
     Meta(MetaWrite),
     /// A node's record, as drafted (handed to the store with the batch's others).
     Record(Box<super::Draft>),
@@ -47,6 +58,57 @@ pub(crate) enum Item {
     Records(Vec<super::Draft>),
     /// A run's lease, released once what came before it is committed.
     Release(super::lease::Lease),
+}
+
+impl Item {
+    /// The value and its room in the backlog, for an item that stores one.
+    pub(crate) fn room(&mut self) -> Option<(&Value, &mut Option<super::backlog::Reserved>)> {
+        match self {
+            Item::Store { value, held, .. } | Item::Settle { value, held, .. } => {
+                Some((&*value, held))
+            }
+            _ => None,
+        }
+    }
+
+    /// The items a [`Settle`](Item::Settle) comes to once its value is fingerprinted (this
+    /// item itself otherwise): the value to store, then the record saying so; or the record
+    /// alone, saying why not.
+    fn settled(self, warn: &Warnings) -> smallvec::SmallVec<[Item; 2]> {
+        let Item::Settle {
+            value,
+            format,
+            cache_key,
+            mut record,
+            held,
+        } = self
+        else {
+            return smallvec::smallvec![self];
+        };
+        if !value.is_fingerprinted() {
+            let why = super::encode::unfingerprinted(&value);
+            warn.once(format!("`{}` is kept in memory only: {why}", record.name));
+            record.status = super::Status::Uncached;
+            record.reason = Some(why);
+            return smallvec::smallvec![Item::Record(record)];
+        }
+        let data_version = value.version();
+        record.data_version = Some(data_version);
+        let key = MetaWrite::Key {
+            cache_key,
+            node: record.name.to_string(),
+            data_version,
+        };
+        smallvec::smallvec![
+            Item::Store {
+                value,
+                format,
+                key,
+                held
+            },
+            Item::Record(record)
+        ]
+    }
 }
 
 pub(crate) enum Msg {
@@ -211,6 +273,7 @@ fn run(
         }
         match rx.recv_timeout(wait) {
             Ok(Msg::Items(items)) => {
+                let items: Vec<Item> = items.into_iter().flat_map(|i| i.settled(&warn)).collect();
                 // Which values are stored already, asked once for the batch, of those worth
                 // asking about (see `ask_first`).
                 let versions: Vec<DataVersion> = items
@@ -279,6 +342,8 @@ fn run(
                                 }
                             }
                         }
+                        // None is left: `settled` above made each what it comes to.
+                        Item::Settle { .. } => {}
                         Item::Meta(w) => pending.record(w),
                         Item::Record(d) => pending.draft(*d),
                         Item::Records(ds) => pending.drafts(ds),

@@ -195,6 +195,12 @@ impl Value {
         self.versioned().1
     }
 
+    /// Whether the version was taken already (asking for it now costs nothing).
+    #[cfg(feature = "cache")]
+    pub(crate) fn is_versioned(&self) -> bool {
+        self.0.version.get().is_some()
+    }
+
     /// The value's type.
     pub fn value_type(&self) -> ValueType {
         self.0.ty

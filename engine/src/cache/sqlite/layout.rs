@@ -10,7 +10,7 @@ use crate::cache::store::StoreError;
 use crate::fingerprint::DataVersion;
 
 /// The layout version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Steps that bring an older layout up to date in place: `(from version, step)`. A layout with
 /// no step from it is dropped and recreated.
@@ -23,6 +23,8 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (6, |c| c.execute_batch(RECORDS_WITH_IGNORED)),
     // Layout 8 stores an ended run's records as one row naming its parts.
     (7, |c| c.execute_batch(RECORD_PARTS)),
+    // Layout 9 finds a node's keys by its name.
+    (8, |c| c.execute_batch(KEYS_BY_NODE)),
 ];
 
 /// A manifest of bodies: the parts of one run's records (see `parts`), looked up by manifest
@@ -51,6 +53,12 @@ const RECORDS_WITH_IGNORED: &str =
 /// The last finished run is found by start time: without the index, every process start
 /// would scan (and sort) every run the cache remembers.
 const RUNS_BY_START: &str = "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);";
+
+/// Whether a node has any key stored ([`MetadataStore::holds_node`]) is one index probe: a
+/// node with none runs without waiting for its inputs' versions.
+///
+/// [`MetadataStore::holds_node`]: crate::cache::MetadataStore::holds_node
+const KEYS_BY_NODE: &str = "CREATE INDEX IF NOT EXISTS cache_keys_by_node ON cache_keys(node);";
 
 /// Layout 6 binds each key to its data version ([`key_checksum`]): the rows a layout-5 file
 /// has are given theirs (what they say now is taken as true; damage from before goes unseen).
@@ -123,6 +131,7 @@ CREATE TABLE run_records(
 );
 CREATE INDEX run_records_run ON run_records(run_id, seq);
 CREATE INDEX runs_by_start ON runs(started_at);
+CREATE INDEX cache_keys_by_node ON cache_keys(node);
 ",
     record_parts!()
 );

@@ -218,6 +218,19 @@ impl MetadataStore for SqliteStore {
         })
     }
 
+    fn holds_node(&self, node: &str) -> Result<Option<bool>, StoreError> {
+        self.healing(|| {
+            let c = self.reader()?;
+            let mut stmt = c
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM cache_keys WHERE node = ?1)")
+                .map_err(StoreError::sql("looking up a node's keys"))?;
+            let held: bool = stmt
+                .query_row([node], |r| r.get(0))
+                .map_err(StoreError::sql("looking up a node's keys"))?;
+            Ok(Some(held))
+        })
+    }
+
     fn recent_keys(&self) -> Result<Vec<(CacheKey, DataVersion)>, StoreError> {
         self.healing(|| {
             // The write connection when nobody writes through it (the writer thread, as a process

@@ -50,6 +50,16 @@ fn put_key(store: &SqliteStore, k: u8, v: u8) {
         .unwrap();
 }
 
+/// What SQLite's plan for `sql` says it does, step by step.
+fn query_plan(c: &Connection, sql: &str) -> Vec<String> {
+    c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 #[test]
 fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
     let path = temp("v3");
@@ -60,8 +70,9 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
     }
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP INDEX runs_by_start; ALTER TABLE cache_keys DROP COLUMN checksum; \
-         DROP TABLE record_parts; PRAGMA user_version = 3;",
+        "DROP INDEX runs_by_start; DROP INDEX cache_keys_by_node; \
+         ALTER TABLE cache_keys DROP COLUMN checksum; DROP TABLE record_parts; \
+         PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(c);
@@ -74,13 +85,7 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
     );
     let c = Connection::open(&path).unwrap();
     assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION);
-    let plan: Vec<String> = c
-        .prepare(&format!("EXPLAIN QUERY PLAN {LAST_RUN}"))
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let plan = query_plan(&c, LAST_RUN);
     assert!(
         plan.iter().any(|p| p.contains("runs_by_start")),
         "the last run is found through the index, not a scan: {plan:?}"
@@ -89,6 +94,30 @@ fn layout_3_is_upgraded_in_place_and_the_last_run_is_found_by_index() {
         record_rows(&path).1,
         0,
         "layout 8's manifests table is there"
+    );
+    assert_eq!(
+        store.holds_node("n").unwrap(),
+        Some(true),
+        "layout 9's index"
+    );
+}
+
+#[test]
+fn whether_a_node_holds_keys_is_one_index_probe() {
+    let store = SqliteStore::open(&temp("holds")).unwrap();
+    assert_eq!(store.holds_node("n").unwrap(), Some(false));
+    put_key(&store, 1, 2);
+    assert_eq!(store.holds_node("n").unwrap(), Some(true));
+    assert_eq!(store.holds_node("m").unwrap(), Some(false));
+    store.forget_key(&CacheKey::from_bytes([1; 32])).unwrap();
+    assert_eq!(store.holds_node("n").unwrap(), Some(false));
+    let plan = query_plan(
+        &store.reader().unwrap(),
+        "SELECT EXISTS(SELECT 1 FROM cache_keys WHERE node = 'n')",
+    );
+    assert!(
+        plan.iter().any(|p| p.contains("cache_keys_by_node")),
+        "found through the index, not a scan: {plan:?}"
     );
 }
 

@@ -1,0 +1,114 @@
+//! A node that cannot hit runs before its large inputs are fingerprinted (SQLite, which can
+//! say whether a node has any key stored): their versions are taken beside it, and its key and
+//! record are completed as it ends.
+
+use super::*;
+
+pub mod early {
+    use std::sync::{Condvar, Mutex, OnceLock};
+    use std::time::Duration;
+    use weft::prelude::*;
+    use weft::{Fingerprint, FingerprintHasher, MemorySize};
+
+    /// Whether `doubled` has started running.
+    static STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+    /// Whether the first `Big` fingerprinted found `doubled` started (it waits for that,
+    /// boundedly; later ones, such as the cache's round-trip check, find it started anyway).
+    pub static FIRST_SAW: OnceLock<bool> = OnceLock::new();
+
+    /// A large value (2 MiB by its size) whose fingerprint waits, at most a minute, until
+    /// `doubled` (which reads it) has started: it finds it started only if the cache let
+    /// `doubled` run before it had the value's version.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Big(pub u64);
+
+    impl Fingerprint for Big {
+        fn fingerprint(&self, h: &mut FingerprintHasher) {
+            let (lock, started) = &STARTED;
+            let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let (guard, _) = started
+                .wait_timeout_while(guard, Duration::from_secs(60), |s| !*s)
+                .unwrap_or_else(|p| p.into_inner());
+            let _ = FIRST_SAW.set(*guard);
+            self.0.fingerprint(h);
+        }
+    }
+
+    impl MemorySize for Big {
+        fn heap_size(&self) -> usize {
+            2 << 20
+        }
+    }
+
+    weft_tests::stored_as_le!(Big);
+
+    #[node]
+    pub fn big(n: &u64) -> Big {
+        Big(*n)
+    }
+
+    #[node]
+    pub fn doubled(big: &Big) -> u64 {
+        let (lock, started) = &STARTED;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        started.notify_all();
+        big.0 * 2
+    }
+}
+
+fn record(dr: &Driver, node: &str) -> weft::cache::NodeRecord {
+    let records = dr.cache().unwrap().records(None).unwrap();
+    records.into_iter().find(|r| r.node == node).unwrap()
+}
+
+#[test]
+fn a_node_that_cannot_hit_runs_before_its_large_input_is_fingerprinted() {
+    let dir = temp_dir("unkeyed");
+    let build = || {
+        Builder::new()
+            .with_modules(weft::modules![crate::unkeyed::early])
+            .with_cache_config(CacheConfig::at(&dir))
+            .build()
+            .unwrap()
+    };
+    let dr = build();
+    let out = dr.execute(&["doubled"], inputs! { "n" => 3u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("doubled").unwrap(), 6);
+    assert!(
+        early::FIRST_SAW.get() == Some(&true),
+        "`doubled` waited for the version of `big` although no key of it was stored"
+    );
+    // The records are complete: the version taken beside the run, the key made as it ended.
+    let big = record(&dr, "big");
+    let doubled = record(&dr, "doubled");
+    assert_eq!(big.status, Status::Executed);
+    assert!(big.data_version.is_some(), "{big:?}");
+    assert_eq!(doubled.status, Status::Executed);
+    assert_eq!(doubled.deps, vec![("big".to_string(), big.data_version)]);
+    assert!(doubled.cache_key.is_some(), "{doubled:?}");
+    assert_eq!(
+        doubled.reason.as_deref(),
+        Some("no result of this node is stored")
+    );
+    drop(dr);
+
+    // Those keys are the ones a lookup makes: another driver hits both.
+    let dr = build();
+    let out = dr.execute(&["doubled"], inputs! { "n" => 3u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("doubled").unwrap(), 6);
+    assert_eq!(
+        statuses(&dr),
+        status_map(&[("big", Status::Hit), ("doubled", Status::Hit)])
+    );
+    // A node with a key stored is keyed and looked up before it runs, as always.
+    let out = dr.execute(&["doubled"], inputs! { "n" => 4u64 }).unwrap();
+    assert_eq!(*out.get::<u64>("doubled").unwrap(), 8);
+    let doubled = record(&dr, "doubled");
+    assert_eq!(doubled.status, Status::Executed);
+    assert_eq!(
+        doubled.reason.as_deref(),
+        Some("no stored result for this key")
+    );
+    drop(dr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
