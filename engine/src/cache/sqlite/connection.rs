@@ -44,6 +44,11 @@ pub(crate) fn open(path: &Path, schema: Option<Layout>) -> Result<Connection, St
     )
     .map_err(StoreError::sql("configuring checkpoints"))?;
     if let Some(layout) = schema {
+        // A newer weft's file is left as it is: taking it for an older layout would drop it.
+        let found = user_version(&c).map_err(StoreError::sql("reading the layout's version"))?;
+        if found > layout.version {
+            return Err(StoreError::Other(newer_layout(path, found, layout.version)));
+        }
         retry_busy(|| migrate(&mut c, layout)).map_err(StoreError::sql("creating tables"))?;
     }
     Ok(c)
@@ -74,6 +79,16 @@ fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
     }
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut at = user_version(&tx)?;
+    if at > layout.version {
+        // Upgraded by a newer weft since `open` looked: nothing is changed.
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!(
+                "layout {at} is newer than this weft's ({})",
+                layout.version
+            )),
+        ));
+    }
     while at != layout.version {
         match layout.upgrades.iter().find(|(from, _)| *from == at) {
             Some((_, step)) => {
@@ -88,6 +103,16 @@ fn migrate(c: &mut Connection, layout: Layout) -> rusqlite::Result<()> {
     }
     tx.pragma_update(None, "user_version", layout.version)?;
     tx.commit()
+}
+
+/// What to say about a database at `path` in layout `found`, newer than this weft's `reads`.
+fn newer_layout(path: &Path, found: i64, reads: i64) -> String {
+    format!(
+        "{} was written by a newer weft (layout {found}; this weft reads layouts up to \
+         {reads}) and is left untouched: use that weft or a newer one with it, or give this one \
+         another cache directory",
+        path.display()
+    )
 }
 
 fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {

@@ -121,6 +121,30 @@ fn whether_a_node_holds_keys_is_one_index_probe() {
     );
 }
 
+/// A file a newer weft wrote is refused, with a message saying so, and left as it was: an
+/// older weft used to take it for a layout it does not know and drop its tables.
+#[test]
+fn a_newer_layout_is_refused_and_left_untouched() {
+    let path = temp("newer");
+    put_key(&SqliteStore::open(&path).unwrap(), 4, 5);
+    let c = Connection::open(&path).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(c);
+    let e = SqliteStore::open(&path).err().expect("refused");
+    let said = e.to_string();
+    assert!(
+        said.contains("newer weft") && said.contains(&path.display().to_string()),
+        "{said}"
+    );
+    let c = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&c).unwrap(), SCHEMA_VERSION + 1);
+    let keys: i64 = c
+        .query_row("SELECT count(*) FROM cache_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(keys, 1, "what it holds is still there");
+}
+
 #[test]
 fn an_older_layout_is_replaced_on_open() {
     let path = temp("old");
