@@ -87,10 +87,22 @@ fn write_blocks(file: &mut File, bytes: &[u8], direct: &mut bool) -> io::Result<
 /// A thread writing full chunks while the caller fills the next (at most one in flight): the
 /// encoder no longer stops for the disk.
 struct Flusher {
-    chunks: SyncSender<Chunk>,
+    /// `None` once the flusher is dropped: its thread then ends, and is joined (its handle on
+    /// the file closed before the file is renamed into place).
+    chunks: Option<SyncSender<Chunk>>,
     /// Each chunk back once written, with the outcome and whether writes are still direct.
     written: Receiver<(Chunk, io::Result<bool>)>,
     in_flight: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.chunks = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Flusher {
@@ -100,7 +112,7 @@ impl Flusher {
         let mut file = file.try_clone().ok()?;
         let (chunks, to_write) = sync_channel::<Chunk>(1);
         let (done, written): (Sender<(Chunk, io::Result<bool>)>, _) = channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("weft-file-writer".into())
             .spawn(move || {
                 let mut direct = direct;
@@ -113,9 +125,10 @@ impl Flusher {
             })
             .ok()?;
         Some(Flusher {
-            chunks,
+            chunks: Some(chunks),
             written,
             in_flight: false,
+            thread: Some(thread),
         })
     }
 
@@ -194,9 +207,13 @@ impl<'f> DirectWriter<'f> {
             self.flusher = Flusher::start(self.file, self.direct);
         }
         let full = match self.flusher.as_mut() {
-            Some(flusher) => match flusher.chunks.send(full) {
+            Some(Flusher {
+                chunks: Some(chunks),
+                in_flight,
+                ..
+            }) => match chunks.send(full) {
                 Ok(()) => {
-                    flusher.in_flight = true;
+                    *in_flight = true;
                     return Ok(());
                 }
                 Err(back) => {
@@ -204,7 +221,7 @@ impl<'f> DirectWriter<'f> {
                     back.0
                 }
             },
-            None => full,
+            _ => full,
         };
         write_blocks(self.file, full.filled(CHUNK), &mut self.direct)
     }
