@@ -269,15 +269,24 @@ if [ "$case_name" = frames ]; then
   [ -f "$csv" ] || "$venv/bin/python" "$here/hamilton_frames.py" gen "$csv"
   out="$(mktemp -d)"
   trap 'rm -rf "$out"' EXIT
-  reps="${FRAMES_REPS:-5}"
+  reps="${FRAMES_REPS:-9}"
   hreps="${FRAMES_HAMILTON_REPS:-3}"
-  # side N CMD...: the median of N runs of uncached, cold and warm.
+  # side N CMD...: the medians of N rounds, each an uncached run, a cold one (empty cache) and
+  # a warm one (the cache that cold run left). Rounds, not a block of each: the machine's
+  # drift over the minute reaches the three alike, so that their ratios hold.
   measure() {
     local who="$1" n="$2"; shift 2
-    local dir="$out/cache-$who" u c w
-    u=$(for _ in $(seq "$n"); do "$@" "$csv" - | secs; done | med)
-    c=$(for _ in $(seq "$n"); do rm -rf "$dir"; "$@" "$csv" "$dir" | secs; done | med)
-    w=$(for _ in $(seq "$n"); do "$@" "$csv" "$dir" | secs; done | med)
+    local dir="$out/cache-$who" runs="$out/runs-$who" u c w
+    : > "$runs"
+    for _ in $(seq "$n"); do
+      echo "uncached $("$@" "$csv" - | secs)" >> "$runs"
+      rm -rf "$dir"
+      echo "cold $("$@" "$csv" "$dir" | secs)" >> "$runs"
+      echo "warm $("$@" "$csv" "$dir" | secs)" >> "$runs"
+    done
+    u=$(awk '$1 == "uncached" {print $2}' "$runs" | med)
+    c=$(awk '$1 == "cold" {print $2}' "$runs" | med)
+    w=$(awk '$1 == "warm" {print $2}' "$runs" | med)
     echo "$who uncached $u cold $c warm $w" | tee -a "$out/all.txt" >&2
   }
   measure weft "$reps" "$bin" frames-run
