@@ -286,14 +286,7 @@ impl Inner {
     ///
     /// [`MetadataStore::holds_node`]: super::MetadataStore::holds_node
     fn runs_unkeyed(&self, node: &NodeInfo<'_>) -> bool {
-        let waits = node.inputs.iter().any(|(_, v)| {
-            v.as_ref().is_some_and(|v| {
-                v.is_loaded()
-                    && !v.is_versioned()
-                    && v.value_type().fingerprints_in_memory()
-                    && v.resident_size() >= ENCODE_BESIDE_BYTES
-            })
-        });
+        let waits = (node.inputs.iter()).any(|(_, v)| v.as_ref().is_some_and(versioned_later));
         waits
             && match self.behavior(node.name()).0 {
                 CacheBehavior::Default => {
@@ -344,14 +337,9 @@ impl Inner {
         // path: its record and key are completed there (see `Item::Settle`).
         if let (true, None, Some(cache_key)) = (storable, &unkeyable, key) {
             let ty = value.value_type();
-            // Only a version read from the value alone may be taken later (one that reads a
-            // file or a server is taken as the node ends: see ARCHITECTURE's invariants).
-            if value.is_loaded()
-                && !value.is_versioned()
-                && ty.fingerprints_in_memory()
+            if versioned_later(&value)
                 && ty.is_fingerprintable()
                 && ty.codec().is_some()
-                && value.resident_size() >= ENCODE_BESIDE_BYTES
                 && no_stored_form(&value).is_none()
             {
                 return Ended {
@@ -427,6 +415,18 @@ struct Ended {
     result: NodeResult,
     store: Option<Item>,
     record: Option<Item>,
+}
+
+/// Whether `value`'s version is taken later, off the run's path (by the cache's writer, see
+/// [`Item::Settle`]), rather than by whoever needs it next: a loaded value of
+/// [`ENCODE_BESIDE_BYTES`] or more, not fingerprinted yet, whose fingerprint reads only the
+/// value (one that reads a file or a server is taken as its node ends: ARCHITECTURE's
+/// invariants).
+fn versioned_later(value: &Value) -> bool {
+    !value.is_versioned()
+        && value.is_loaded()
+        && value.value_type().fingerprints_in_memory()
+        && value.resident_size() >= ENCODE_BESIDE_BYTES
 }
 
 /// Why `value` has no stored form by its nature ([`crate::CacheFormats::no_stored_form`]).
