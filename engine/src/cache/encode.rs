@@ -188,9 +188,15 @@ impl NotEncoded {
     /// Warns, once, that `node`'s value is kept in memory only, when that is news.
     pub(super) fn say(&self, node: &str, warn: &Warnings) {
         if self.news {
-            warn.once(format!("`{node}` is kept in memory only: {}", self.why));
+            kept_in_memory(node, &self.why, warn);
         }
     }
+}
+
+/// Warns, once, that `node`'s value is kept in memory only, and why: the one wording of it,
+/// whoever finds out (the adapter as the node ends, the writer as it fingerprints or encodes).
+pub(super) fn kept_in_memory(node: &str, why: &str, warn: &Warnings) {
+    warn.once(format!("`{node}` is kept in memory only: {why}"));
 }
 
 /// Why `value` could not be encoded as `format` (`e`, the codec's error).

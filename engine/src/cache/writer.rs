@@ -87,7 +87,7 @@ impl Item {
         };
         if !value.is_fingerprinted() {
             let why = super::encode::unfingerprinted(&value);
-            warn.once(format!("`{}` is kept in memory only: {why}", record.name));
+            super::encode::kept_in_memory(&record.name, &why, warn);
             record.status = super::Status::Uncached;
             record.reason = Some(why);
             return smallvec::smallvec![Item::Record(record)];
