@@ -219,3 +219,54 @@ fn builders_racing_gc_in_threads_never_lose_what_they_read() {
     assert!(dr.cache().unwrap().warnings().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run's outputs are read before it lets go of the cache directory: a gc right after the run
+/// (in another process, say, while the caller has not looked at its outputs yet) cannot take a
+/// result the run returned. Both ways a run ends: answered from the cache without a walk, and
+/// walked (`last` recomputes) with a hit no executed node reads among the outputs (`step0`).
+#[test]
+fn a_run_returns_its_outputs_read_so_a_gc_after_it_takes_nothing_from_them() {
+    let dir = temp_dir("outputs");
+    let step0 = 5u64 * 3; // `step0` is `seed * 3 + 0`
+    for (what, outputs) in [
+        ("answered", vec!["step0"]),
+        ("walked", vec!["step0", "last"]),
+    ] {
+        // Everything stored (again: the round before collected it all).
+        {
+            let dr = driver(&dir, None);
+            assert_eq!(last(&dr, 5), expected(5));
+        }
+        let dr = driver(&dir, None);
+        let (out, record) = dr
+            .execute_recorded(&outputs, inputs! { "seed" => 5u64 }, weft::Inputs::new())
+            .unwrap();
+        assert_eq!(record.answered, what == "answered", "{what}: {record:?}");
+        assert!(
+            record.hits.iter().any(|h| h == "step0"),
+            "{what}: `step0` came from the cache: {record:?}"
+        );
+        assert!(
+            out.value("step0").unwrap().is_loaded(),
+            "{what}: the output was read before the run ended"
+        );
+        // The run has let go of the directory: gc collects everything.
+        dr.cache().unwrap().flush();
+        let report = weft::Cache::open(&dir)
+            .unwrap()
+            .gc(GcPolicy {
+                keep_runs: Some(0),
+                max_bytes: None,
+            })
+            .unwrap();
+        assert_eq!(report.live_runs, 0, "{what}: {report:?}");
+        assert!(report.results_removed > 0, "{what}: {report:?}");
+        assert_eq!(*out.get::<u64>("step0").unwrap(), step0, "{what}");
+        assert!(
+            dr.cache().unwrap().warnings().is_empty(),
+            "{what}: nothing the run returned was lost: {:?}",
+            dr.cache().unwrap().warnings()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,6 +18,19 @@ impl Outputs {
         Outputs { values }
     }
 
+    /// Reads every output that is a stored result not read yet (a cache hit), so the run hands
+    /// its caller values in memory. The driver calls it before the run ends: a run holds its
+    /// lease on the cache directory until then, so no gc of another process removes a result
+    /// between the run's lookup and this read. An output that cannot be read is left as it is
+    /// ([`get`](Self::get) reports why).
+    pub(crate) fn read_all(&self) {
+        for value in self.values.values().flatten() {
+            if !value.is_loaded() {
+                let _ = value.data();
+            }
+        }
+    }
+
     /// The output `name` as a `T`. Errors name the output and both types.
     pub fn get<T: Any>(&self, name: &str) -> Result<&T, ExecuteError> {
         let value = self.value(name)?;

@@ -105,9 +105,6 @@ impl Core {
             duration: prepared.start.elapsed(),
             values: &node_values,
         };
-        for a in adapters {
-            a.after_graph(&info, &summary);
-        }
         let outputs: BTreeMap<String, Option<Value>> = plan
             .outputs
             .iter()
@@ -116,6 +113,12 @@ impl Core {
                 (name, answered.value(id, &mut made))
             })
             .collect();
+        let outputs = Outputs::new(outputs);
+        // Read while the run holds its lease (the cache's `after_graph` lets it go).
+        outputs.read_all();
+        for a in adapters {
+            a.after_graph(&info, &summary);
+        }
         let named = |names: &[&str]| -> Vec<String> {
             if prepared.record {
                 names.iter().map(|s| s.to_string()).collect()
@@ -144,7 +147,7 @@ impl Core {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .rerun_pending = false;
-        Some((Outputs::new(outputs), record))
+        Some((outputs, record))
     }
 }
 

@@ -219,8 +219,10 @@ impl Driver {
     }
 
     /// Computes `outputs` from `inputs`. Only their upstream closure is considered, and of
-    /// that only what changed since the last run re-executes. For overrides, cancellation
-    /// and the run's record, see [`request`](Self::request).
+    /// that only what changed since the last run re-executes. The outputs come back in memory,
+    /// cache hits included (read before the run lets go of the cache directory, so a gc after
+    /// it cannot take them). For overrides, cancellation and the run's record, see
+    /// [`request`](Self::request).
     pub fn execute(&self, outputs: &[&str], inputs: Inputs) -> Result<Outputs, ExecuteError> {
         self.request(outputs)
             .inputs(inputs)

@@ -238,9 +238,6 @@ impl Core {
             duration: start.elapsed(),
             values: &values,
         };
-        for a in &engine.adapters {
-            a.after_graph(&info, &summary);
-        }
         let mut outputs = BTreeMap::new();
         if !cancelled && failures.is_empty() {
             for &id in &plan.outputs {
@@ -255,6 +252,12 @@ impl Core {
                     Outcome::Failed(_) => {}
                 }
             }
+        }
+        let outputs = Outputs::new(outputs);
+        // Read while the run holds its lease (the cache's `after_graph` lets it go).
+        outputs.read_all();
+        for a in &engine.adapters {
+            a.after_graph(&info, &summary);
         }
         drop(values);
         engine.memory.end_run(&plan.order);
@@ -293,7 +296,7 @@ impl Core {
                 ExecuteError::Many(errors)
             });
         }
-        Ok((Outputs::new(outputs), record))
+        Ok((outputs, record))
     }
 
     /// The plan for these outputs and overrides; plans are kept, so a rerun of the same request
