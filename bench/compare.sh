@@ -271,11 +271,13 @@ if [ "$case_name" = frames ]; then
   trap 'rm -rf "$out"' EXIT
   reps="${FRAMES_REPS:-9}"
   hreps="${FRAMES_HAMILTON_REPS:-3}"
-  # side N CMD...: the medians of N rounds, each an uncached run, a cold one (empty cache) and
-  # a warm one (the cache that cold run left). Rounds, not a block of each: the machine's
-  # drift over the minute reaches the three alike, so that their ratios hold.
+  # side N EXTRA CMD...: the medians of N rounds, each an uncached run, a cold one (empty
+  # cache) and a warm one (the cache that cold run left), then EXTRA rounds of an uncached
+  # and a warm run alone (Hamilton's cold runs take seconds each; its uncached and warm ones
+  # swing between runs, so they get more). Rounds, not a block of each: the machine's drift
+  # over the minute reaches the three alike, so that their ratios hold.
   measure() {
-    local who="$1" n="$2"; shift 2
+    local who="$1" n="$2" extra="$3"; shift 3
     local dir="$out/cache-$who" runs="$out/runs-$who" u c w
     : > "$runs"
     for _ in $(seq "$n"); do
@@ -284,14 +286,19 @@ if [ "$case_name" = frames ]; then
       echo "cold $("$@" "$csv" "$dir" | secs)" >> "$runs"
       echo "warm $("$@" "$csv" "$dir" | secs)" >> "$runs"
     done
+    for _ in $(seq "$extra"); do
+      echo "uncached $("$@" "$csv" - | secs)" >> "$runs"
+      echo "warm $("$@" "$csv" "$dir" | secs)" >> "$runs"
+    done
     u=$(awk '$1 == "uncached" {print $2}' "$runs" | med)
     c=$(awk '$1 == "cold" {print $2}' "$runs" | med)
     w=$(awk '$1 == "warm" {print $2}' "$runs" | med)
     echo "$who uncached $u cold $c warm $w" | tee -a "$out/all.txt" >&2
   }
-  measure weft "$reps" "$bin" frames-run
-  measure hamilton_pandas "$hreps" "$venv/bin/python" "$here/hamilton_frames.py" run pandas
-  measure hamilton_polars "$hreps" "$venv/bin/python" "$here/hamilton_frames.py" run polars
+  hextra="${FRAMES_HAMILTON_EXTRA:-6}"
+  measure weft "$reps" 0 "$bin" frames-run
+  measure hamilton_pandas "$hreps" "$hextra" "$venv/bin/python" "$here/hamilton_frames.py" run pandas
+  measure hamilton_polars "$hreps" "$hextra" "$venv/bin/python" "$here/hamilton_frames.py" run polars
   fig() { awk -v w="$1" -v k="$2" '$1 == w { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' "$out/all.txt"; }
   wu=$(fig weft uncached); wc=$(fig weft cold); ww=$(fig weft warm)
   for h in hamilton_pandas hamilton_polars; do
