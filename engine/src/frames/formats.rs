@@ -3,7 +3,8 @@
 //! cold run and snappy was about a tenth of a cold run's profile) and Arrow IPC (Feather v2:
 //! uncompressed, read back without decoding, but about three times the bytes of parquet for
 //! string columns and written on one thread: the book's Data frames chapter has the figures).
-//! A `Series` is stored as a one-column frame. A `LazyFrame` has no stored form: weft never collects one itself.
+//! A `Series` is stored as a one-column frame. A `LazyFrame` has no stored form: weft never
+//! collects one itself.
 
 use std::io::{Cursor, Write};
 
