@@ -1,8 +1,9 @@
 //! How a frame is written as parquet: its own chunks as row groups where they are big enough
 //! (no copy of the frame), pages not compressed, dictionary-encoded where values repeat (by
 //! polars' rules per column, applied more cheaply where the column's shape allows — short
-//! strings, integers: see [`dictionary`](super::dictionary) and [`pages`](super::pages)), null
-//! counts but no min/max statistics.
+//! strings, integers —, and for floats only when they take few values: see
+//! [`dictionary`](super::dictionary) and [`pages`](super::pages)), null counts but no min/max
+//! statistics.
 //!
 //! Why not polars' `ParquetWriter::finish`: it merges a frame's chunks into 262,144-row row
 //! groups, and a frame read from a CSV or filtered comes in chunks of ~30,000 rows (one per
@@ -278,6 +279,10 @@ mod tests {
             "id" => (0..n).collect::<Vec<i64>>(),
             "runs" => (0..n).map(|i| ["a", "b"][(i / 1000) as usize % 2]).collect::<Vec<_>>(),
             "every" => (0..n).map(|i| ["a", "b", "c"][(i % 3) as usize]).collect::<Vec<_>>(),
+            // Float dictionaries (with nulls, a negative zero) and plain floats.
+            "price" => (0..n).map(|i| (i % 13 != 6).then_some([0.0, -0.0, 2.5, 9.75][(i % 4) as usize])).collect::<Vec<_>>(),
+            "ratio" => (0..n).map(|i| i as f64 / 7.0).collect::<Vec<_>>(),
+            "tiny32" => (0..n).map(|i| (i % 3) as f32).collect::<Vec<_>>(),
         )
         .unwrap();
         let day = Series::new(
