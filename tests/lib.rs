@@ -159,9 +159,15 @@ impl Overlap {
 }
 
 /// Implements `weft::CacheFormats` for a newtype over `u64`, stored as its 8 little-endian
-/// bytes (format `"le"`): for the test types whose fingerprint or size is the point.
+/// bytes (format `"le"`): for the test types whose fingerprint or size is the point. With
+/// `large`, also `weft::MemorySize` saying 2 MiB: a value the cache's writer fingerprints and
+/// encodes beside the run (its threshold is 1 MiB).
 #[macro_export]
 macro_rules! stored_as_le {
+    ($ty:ident, large) => {
+        $crate::large!($ty);
+        $crate::stored_as_le!($ty);
+    };
     ($ty:ident) => {
         impl weft::CacheFormats for $ty {
             const FORMATS: &'static [&'static str] = &["le"];
@@ -171,6 +177,19 @@ macro_rules! stored_as_le {
             fn decode(bytes: &[u8], _format: &str) -> Result<Self, String> {
                 let raw: [u8; 8] = bytes.try_into().map_err(|_| "not 8 bytes".to_string())?;
                 Ok($ty(u64::from_le_bytes(raw)))
+            }
+        }
+    };
+}
+
+/// Implements `weft::MemorySize` saying 2 MiB for a test type: a value the cache's writer
+/// fingerprints and encodes beside the run (its threshold is 1 MiB).
+#[macro_export]
+macro_rules! large {
+    ($ty:ident) => {
+        impl weft::MemorySize for $ty {
+            fn heap_size(&self) -> usize {
+                2 << 20
             }
         }
     };

@@ -253,7 +253,7 @@ fn a_panicking_fingerprint_is_said_once_and_the_run_goes_on() {
 
 pub mod clumsy {
     use weft::prelude::*;
-    use weft::{CacheFormats, Fingerprint, FingerprintHasher, MemorySize};
+    use weft::{CacheFormats, Fingerprint, FingerprintHasher};
 
     /// A large value (2 MiB, so it is encoded on an encoder thread) whose encoder panics on
     /// odd numbers (a bug in user code).
@@ -266,11 +266,7 @@ pub mod clumsy {
         }
     }
 
-    impl MemorySize for Clumsy {
-        fn heap_size(&self) -> usize {
-            2 << 20
-        }
-    }
+    weft_tests::large!(Clumsy);
 
     impl CacheFormats for Clumsy {
         const FORMATS: &'static [&'static str] = &["le"];
@@ -334,7 +330,7 @@ fn a_panicking_encoder_of_a_large_value_is_said_and_the_value_not_stored() {
 
 pub mod brittle {
     use weft::prelude::*;
-    use weft::{Fingerprint, FingerprintHasher, MemorySize};
+    use weft::{Fingerprint, FingerprintHasher};
 
     /// A large value (2 MiB by its size, so the cache's writer fingerprints it, beside the run)
     /// whose `Fingerprint` panics on odd numbers, as a `Fragile`'s does.
@@ -347,13 +343,7 @@ pub mod brittle {
         }
     }
 
-    impl MemorySize for Brittle {
-        fn heap_size(&self) -> usize {
-            2 << 20
-        }
-    }
-
-    weft_tests::stored_as_le!(Brittle);
+    weft_tests::stored_as_le!(Brittle, large);
 
     #[node]
     pub fn brittle(n: &u64) -> Brittle {

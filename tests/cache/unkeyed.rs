@@ -8,7 +8,7 @@ pub mod early {
     use std::sync::{Condvar, Mutex, OnceLock};
     use std::time::Duration;
     use weft::prelude::*;
-    use weft::{Fingerprint, FingerprintHasher, MemorySize};
+    use weft::{Fingerprint, FingerprintHasher};
 
     /// Whether `doubled` has started running.
     static STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
@@ -34,13 +34,7 @@ pub mod early {
         }
     }
 
-    impl MemorySize for Big {
-        fn heap_size(&self) -> usize {
-            2 << 20
-        }
-    }
-
-    weft_tests::stored_as_le!(Big);
+    weft_tests::stored_as_le!(Big, large);
 
     #[node]
     pub fn big(n: &u64) -> Big {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::encode::{kept_in_memory, unfingerprinted, ENCODE_BESIDE_BYTES};
+use super::encode::{unfingerprinted, ENCODE_BESIDE_BYTES};
 use super::keying::Keyed;
 use super::{CacheKey, Draft, Inner, Item, MetaWrite, Moment, RunMeta, Status, StoreError};
 use crate::adapter::{Adapter, Next, NodeFuture, NodeInfo, NodeResult, RunInfo, RunSummary};
@@ -376,11 +376,7 @@ impl Inner {
             // recorded as not stored, with the reason, but nothing to warn about.
             let by_nature = why_not.is_none().then(|| no_stored_form(&value)).flatten();
             match (why_not, key) {
-                (Some(why), _) => {
-                    kept_in_memory(name, &why, &inner.warned);
-                    record.status = Status::Uncached;
-                    record.reason = Some(why);
-                }
+                (Some(why), _) => record.kept_in_memory(why, &inner.warned),
                 (None, _) if by_nature.is_some() => {
                     record.status = Status::Uncached;
                     record.reason = by_nature;

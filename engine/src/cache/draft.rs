@@ -54,6 +54,15 @@ impl Draft {
         }
     }
 
+    /// The node's value is kept in memory only, for `why`: said once (see
+    /// [`kept_in_memory`](super::encode::kept_in_memory)) and recorded `uncached` with the
+    /// reason.
+    pub(super) fn kept_in_memory(&mut self, why: String, warn: &crate::warnings::Warnings) {
+        super::encode::kept_in_memory(&self.name, &why, warn);
+        self.status = Status::Uncached;
+        self.reason = Some(why);
+    }
+
     /// The names of the IGNOREd dependencies.
     pub(super) fn ignored_names(&self) -> impl Iterator<Item = &str> {
         self.ignored

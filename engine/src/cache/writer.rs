@@ -86,10 +86,7 @@ impl Item {
             return smallvec::smallvec![self];
         };
         if !value.is_fingerprinted() {
-            let why = super::encode::unfingerprinted(&value);
-            super::encode::kept_in_memory(&record.name, &why, warn);
-            record.status = super::Status::Uncached;
-            record.reason = Some(why);
+            record.kept_in_memory(super::encode::unfingerprinted(&value), warn);
             return smallvec::smallvec![Item::Record(record)];
         }
         let data_version = value.version();
