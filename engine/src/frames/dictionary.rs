@@ -101,7 +101,7 @@ pub(super) fn choose(array: &dyn Array) -> Choice {
 
 /// A float column: a dictionary of its values by their bits (so `-0.0` and `0.0`, or two NaNs
 /// of different payloads, are distinct values, each read back exactly) if it takes at most
-/// [`FLOAT_DICTIONARY_MAX`] distinct values and at most three quarters of its valid values are
+/// [`FLOAT_DICTIONARY_MAX`] distinct values and fewer than three quarters of its valid values are
 /// distinct; plain otherwise, found out at the first value past the limit.
 fn floats<T: NativeType>(array: &PrimitiveArray<T>, bits: impl Fn(T) -> u64) -> Choice {
     let validity = array.validity().filter(|v| v.unset_bits() > 0);
@@ -129,7 +129,8 @@ fn floats<T: NativeType>(array: &PrimitiveArray<T>, bits: impl Fn(T) -> u64) -> 
         };
         keys.push(key);
     }
-    if distinct.len() * 4 > valid * 3 {
+    // polars' rule for a column judged by its distinct values alone: no "few" that always pays.
+    if !worth_it(distinct.len(), valid, 0) {
         return Choice::Plain;
     }
     // Plain encoding of FLOAT/DOUBLE: the values' little-endian bytes.
@@ -146,7 +147,7 @@ fn floats<T: NativeType>(array: &PrimitiveArray<T>, bits: impl Fn(T) -> u64) -> 
     })
 }
 
-/// polars' rule for a dictionary: few distinct values, or at most three quarters distinct.
+/// polars' rule for a dictionary: few distinct values, or fewer than three quarters distinct.
 fn worth_it(distinct: usize, len: usize, few: usize) -> bool {
     distinct <= few || (distinct as f64) / (len as f64) < 0.75
 }
@@ -341,6 +342,12 @@ mod tests {
             .collect()
     }
 
+    /// `values` as an array whose slots `null(i)` are null (their values stay in the buffer).
+    fn with_nulls<T: NativeType>(values: &[T], null: impl Fn(usize) -> bool) -> PrimitiveArray<T> {
+        let valid = Bitmap::from_iter((0..values.len()).map(|i| !null(i)));
+        PrimitiveArray::from_vec(values.to_vec()).with_validity(Some(valid))
+    }
+
     fn dictionary(choice: Choice) -> Dictionary {
         match choice {
             Choice::Dictionary(d) => d,
@@ -383,12 +390,7 @@ mod tests {
         let values: Vec<i64> = (0..3000)
             .map(|i| if i % 7 == 3 { i64::MIN } else { 100 + i % 11 })
             .collect();
-        let valid = Bitmap::from_iter((0..3000).map(|i| i % 7 != 3));
-        let a = PrimitiveArray::new(
-            polars_arrow::datatypes::ArrowDataType::Int64,
-            values.clone().into(),
-            Some(valid),
-        );
+        let a = with_nulls(&values, |i| i % 7 == 3);
         let d = dictionary(choose(&a));
         assert_eq!(d.count, 11);
         let int = |b: &[u8]| i64::from_le_bytes(b.try_into().unwrap()).to_string();
@@ -435,12 +437,7 @@ mod tests {
         let odd_nan = f64::from_bits(f64::NAN.to_bits() | 1);
         let pool = [1.25, -0.0, 0.0, f64::NAN, odd_nan, 1e300];
         let values: Vec<f64> = (0..600).map(|i| pool[i % pool.len()]).collect();
-        let valid = Bitmap::from_iter((0..600).map(|i| i % 5 != 2));
-        let a = PrimitiveArray::new(
-            polars_arrow::datatypes::ArrowDataType::Float64,
-            values.clone().into(),
-            Some(valid),
-        );
+        let a = with_nulls(&values, |i| i % 5 == 2);
         let d = dictionary(choose(&a));
         assert_eq!(d.count, pool.len());
         let bits = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap()).to_string();
