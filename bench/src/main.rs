@@ -180,6 +180,8 @@ fn main() {
         Some("ui-cache") if args.len() == 3 => ui_cache::run(&args[2]),
         #[cfg(feature = "polars")]
         Some("frames-run") if args.len() == 4 => frames::run(&args[2], &args[3]),
+        #[cfg(feature = "polars")]
+        Some("frames-shared") if args.len() == 3 => frames::shared(&args[2]),
         #[cfg(feature = "spark")]
         Some("spark-run") if args.len() == 5 => spark::run(&args[2], &args[3], &args[4]),
         other => {

@@ -64,6 +64,7 @@
 mod arrays;
 mod dictionary;
 mod digests;
+mod encoded;
 mod extract;
 mod fingerprint;
 mod formats;

@@ -18,19 +18,24 @@
 //! many row groups' pages are in memory, never the whole encoded file.
 
 use std::io::Write;
+use std::sync::PoisonError;
 
 use polars::prelude::{
-    CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, StatisticsOptions,
+    Column, CompatLevel, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, Series,
+    StatisticsOptions,
 };
 use polars_arrow::array::Array;
+use polars_arrow::compute::aggregate::estimated_bytes_size;
 use polars_core::runtime::RAYON;
 use polars_parquet::write::{
-    array_to_columns, compress, get_dtype_encoding, CompressedPage, CompressionOptions, Encoding,
-    ParquetType, Version, WriteOptions,
+    array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding, CompressedPage,
+    CompressionOptions, DynIter, DynStreamingIterator, Encoding, ParquetType, Version,
+    WriteOptions,
 };
 use rayon::prelude::*;
 
 use super::dictionary::{self, Choice};
+use super::encoded::{self, Pages};
 use super::pages;
 
 /// Rows in a row group made of merged chunks, and the most in one: polars' own default.
@@ -40,12 +45,12 @@ const ROW_GROUP_ROWS: usize = 512 * 512;
 /// group of its own (polars' own threshold for chunks too small to write alone).
 const CHUNK_ALONE_BYTES: usize = 128 * 1024;
 
-/// A row group ready to be written: its rows, and the pages of each of its column leaves.
-type Encoded = (u64, Vec<Vec<CompressedPage>>);
+/// A row group ready to be written: its rows, and the pages of each of its columns.
+type Encoded = (u64, Vec<Pages>);
 
 /// Writes `df` to `out` as one parquet file.
 pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
-    let groups = row_groups(df)?;
+    let (df, groups) = row_groups(df)?;
     let statistics = StatisticsOptions {
         min_value: false,
         max_value: false,
@@ -63,6 +68,7 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
         data_page_size: None,
     };
     let fields = writer.parquet_schema().fields().to_vec();
+    let columns: Vec<Option<&Series>> = df.columns().iter().map(Column::as_series).collect();
     // A few row groups encoded at once, as many as polars' pool has threads, then written in
     // order: a run's last frame is encoded on every core, holding that many row groups' pages.
     // On polars' own pool, as its writer encodes: not rayon's global pool, whose threads may
@@ -71,68 +77,106 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
     for window in groups.chunks(at_once) {
         let encoded: Vec<PolarsResult<Vec<Encoded>>> = RAYON.install(|| {
             (window.par_iter())
-                .map(|group| {
+                .map(|(start, group)| {
                     // One chunk each: one row group each.
+                    let mut at = *start;
                     (group.iter_chunks(CompatLevel::newest(), false))
                         .map(|batch| {
-                            let pages = row_group(batch.columns(), &fields, options)?;
-                            Ok((batch.height() as u64, pages))
+                            let rows = batch.height();
+                            let chunks = (columns.iter()).map(|series| {
+                                let series = (*series)?;
+                                Some((series, at, rows))
+                            });
+                            let pages = row_group(batch.columns(), chunks, &fields, options)?;
+                            at += rows;
+                            Ok((rows as u64, pages))
                         })
                         .collect()
                 })
                 .collect()
         });
+        let mut file = writer
+            .get_writer()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for group in encoded {
             for (rows, pages) in group? {
-                writer.write_row_group(rows, &pages)?;
+                let columns = pages.iter().flat_map(|column| column.iter()).map(|leaf| {
+                    let leaf = leaf.iter().map(PolarsResult::Ok);
+                    Ok(DynStreamingIterator::new(
+                        fallible_streaming_iterator::convert(leaf),
+                    ))
+                });
+                file.write(rows, DynIter::new(columns))?;
             }
         }
     }
-    writer.finish().map(|_| ())
+    let written = writer.finish().map(|_| ());
+    // Chunks of series made for this file (aligned) are of no use to another.
+    drop(columns);
+    drop((groups, df));
+    encoded::sweep();
+    written
 }
 
 /// One row group's columns, each encoded into its pages in parallel (eagerly: polars' own
 /// writer leaves a plain column's pages to be made one after the other as the file is written):
 /// as polars encodes them, but a column of short strings takes its dictionary from its views
-/// ([`dictionary::short_strings`]).
-fn row_group(
+/// ([`dictionary::short_strings`]), and a column chunk encoded for another frame sharing its
+/// series is not encoded again ([`encoded`]). `chunks` says where each column's rows come
+/// from: its series, first row and rows.
+fn row_group<'a>(
     columns: &[Box<dyn Array>],
+    chunks: impl Iterator<Item = Option<(&'a Series, usize, usize)>>,
     fields: &[ParquetType],
     options: WriteOptions,
-) -> PolarsResult<Vec<Vec<CompressedPage>>> {
-    let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> = columns
+) -> PolarsResult<Vec<Pages>> {
+    let chunks: Vec<_> = chunks.collect();
+    columns
         .par_iter()
+        .zip(chunks)
         .zip(fields)
-        .map(|(array, field)| {
-            let stripped = all_valid(array.as_ref());
-            let array = stripped.as_ref().unwrap_or(array);
-            let encoding = match dictionary::choose(array.as_ref()) {
-                Choice::Dictionary(dict) => {
-                    if let Some(pages) = pages::dictionary_pages(dict, field, options) {
-                        return Ok(vec![pages?]);
-                    }
-                    get_dtype_encoding(array.dtype())
-                }
-                // One leaf: the column's only encoding is plain.
-                Choice::Plain => vec![Encoding::Plain],
-                Choice::Polars => get_dtype_encoding(array.dtype()),
-            };
-            let leaves = array_to_columns(array, field.clone(), options, &encoding)?;
-            leaves
-                .into_iter()
-                .map(|pages| {
-                    pages
-                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
-                        .collect()
-                })
+        .map(|((array, chunk), field)| {
+            let chunk = chunk.map(|(series, start, rows)| encoded::Chunk {
+                series,
+                start,
+                rows,
+                size: estimated_bytes_size(array.as_ref()),
+            });
+            encoded::pages(chunk, field, || column(array, field, options))
+        })
+        .collect()
+}
+
+/// One column chunk's pages, a list per leaf (`array` boxed, as polars' encoder takes it).
+#[allow(clippy::borrowed_box)]
+fn column(
+    array: &Box<dyn Array>,
+    field: &ParquetType,
+    options: WriteOptions,
+) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    let stripped = all_valid(array.as_ref());
+    let array = stripped.as_ref().unwrap_or(array);
+    let encoding = match dictionary::choose(array.as_ref()) {
+        Choice::Dictionary(dict) => {
+            if let Some(pages) = pages::dictionary_pages(dict, field, options) {
+                return Ok(vec![pages?]);
+            }
+            get_dtype_encoding(array.dtype())
+        }
+        // One leaf: the column's only encoding is plain.
+        Choice::Plain => vec![Encoding::Plain],
+        Choice::Polars => get_dtype_encoding(array.dtype()),
+    };
+    let leaves = array_to_columns(array, field.clone(), options, &encoding)?;
+    leaves
+        .into_iter()
+        .map(|pages| {
+            pages
+                .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
                 .collect()
         })
-        .collect();
-    let mut pages = Vec::with_capacity(encoded.len());
-    for column in encoded {
-        pages.extend(column?);
-    }
-    Ok(pages)
+        .collect()
 }
 
 /// `array` without its validity when none of its values is null (polars keeps a validity
@@ -146,8 +190,9 @@ fn all_valid(array: &dyn Array) -> Option<Box<dyn Array>> {
 /// least [`CHUNK_ALONE_BYTES`] is a row group as it is (sliced, not copied, if it has more
 /// than [`ROW_GROUP_ROWS`] rows); runs of smaller ones are merged (copied) up to
 /// [`ROW_GROUP_ROWS`] rows. Columns chunked differently are first aligned (a copy, as polars'
-/// own writer makes).
-fn row_groups(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
+/// own writer makes): the frame the groups are cut from is returned with them, and each group
+/// with its first row in it.
+fn row_groups(df: &DataFrame) -> PolarsResult<(DataFrame, Vec<(usize, DataFrame)>)> {
     let mut df = df.clone();
     df.align_chunks_par();
     let mut groups = Vec::new();
@@ -175,8 +220,17 @@ fn row_groups(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
         }
     }
     merge(&mut small, &mut groups)?;
-    // No rows, no row groups: the file still holds the schema.
-    Ok(groups)
+    // In order, every row in one: each starts where the last ended. No rows, no row groups:
+    // the file still holds the schema.
+    let mut at = 0;
+    let groups = (groups.into_iter())
+        .map(|group| {
+            let start = at;
+            at += group.height();
+            (start, group)
+        })
+        .collect();
+    Ok((df, groups))
 }
 
 /// Merges the small chunks waiting into one row group.
@@ -218,10 +272,14 @@ mod tests {
     }
 
     fn group_rows(df: &DataFrame) -> Vec<usize> {
-        row_groups(df)
-            .unwrap()
-            .iter()
-            .map(DataFrame::height)
+        let (_, groups) = row_groups(df).unwrap();
+        let mut next = 0;
+        (groups.iter())
+            .map(|(start, group)| {
+                assert_eq!(*start, next, "groups start where the last ended");
+                next += group.height();
+                group.height()
+            })
             .collect()
     }
 
@@ -234,6 +292,32 @@ mod tests {
         let one = chunked(1, 600_000);
         assert_eq!(group_rows(&one), [262_144, 262_144, 75_712]);
         assert_eq!(group_rows(&chunked(1, 0)), [0; 0]);
+    }
+
+    #[test]
+    fn a_frame_sharing_series_with_one_written_before_reads_back_equal() {
+        let cleaned = chunked(3, 20_000);
+        let mut bytes = Vec::new();
+        write(&cleaned, &mut bytes).unwrap();
+        // Each column's chunks are remembered by their rows in the frame.
+        for c in cleaned.columns() {
+            let s = c.as_series().unwrap();
+            for start in [0, 20_000, 40_000] {
+                assert!(encoded::remembered(s, start, 20_000), "{}", s.name());
+            }
+        }
+        // A new column chunked as the others (no realignment): the frame shares their series.
+        let id = cleaned.column("id").unwrap().as_materialized_series();
+        let doubled = (id * 2).with_name("doubled".into());
+        assert_eq!(doubled.n_chunks(), 3);
+        let featured = cleaned.hstack(&[doubled.into()]).unwrap();
+        let mut again = Vec::new();
+        write(&featured, &mut again).unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(again))
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(&featured), "{back} != {featured}");
+        assert_eq!(back.get_column_names(), ["id", "tag", "doubled"]);
     }
 
     #[test]
