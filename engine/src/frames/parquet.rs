@@ -15,7 +15,10 @@
 //! The pages are ours, polars' writer writes the file: row groups are encoded a few at once
 //! (as many as polars' thread pool has threads, on that pool, as polars' writer does), each column's pages made in the parallel step,
 //! and written in order — so a run's last frame is encoded on every core, and at most that
-//! many row groups' pages are in memory, never the whole encoded file.
+//! many row groups' pages are in memory, never the whole encoded file. A column chunk that a
+//! frame shares with a frame stored before (the same series, the same rows) is not encoded
+//! again: its pages are [remembered](super::encoded) and handed to the file writer by
+//! reference.
 
 use std::io::Write;
 use std::sync::PoisonError;
