@@ -35,7 +35,9 @@ struct Memo {
 
 static MEMO: Mutex<Option<Memo>> = Mutex::new(None);
 
-fn address(s: &Series) -> usize {
+/// The address of a series' allocation: what a memo of series remembers it by (here and in
+/// [`encoded`](super::encoded)).
+pub(super) fn address(s: &Series) -> usize {
     Arc::as_ptr(&s.0).cast::<()>() as usize
 }
 

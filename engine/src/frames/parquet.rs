@@ -86,11 +86,10 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
                     (group.iter_chunks(CompatLevel::newest(), false))
                         .map(|batch| {
                             let rows = batch.height();
-                            let chunks = (columns.iter()).map(|series| {
-                                let series = (*series)?;
-                                Some((series, at, rows))
-                            });
-                            let pages = row_group(batch.columns(), chunks, &fields, options)?;
+                            let chunks: Vec<_> = (columns.iter())
+                                .map(|series| Some(((*series)?, at, rows)))
+                                .collect();
+                            let pages = row_group(batch.columns(), &chunks, &fields, options)?;
                             at += rows;
                             Ok((rows as u64, pages))
                         })
@@ -128,13 +127,12 @@ pub(super) fn write(df: &DataFrame, out: &mut dyn Write) -> PolarsResult<()> {
 /// ([`dictionary::short_strings`]), and a column chunk encoded for another frame sharing its
 /// series is not encoded again ([`encoded`]). `chunks` says where each column's rows come
 /// from: its series, first row and rows.
-fn row_group<'a>(
+fn row_group(
     columns: &[Box<dyn Array>],
-    chunks: impl Iterator<Item = Option<(&'a Series, usize, usize)>>,
+    chunks: &[Option<(&Series, usize, usize)>],
     fields: &[ParquetType],
     options: WriteOptions,
 ) -> PolarsResult<Vec<Pages>> {
-    let chunks: Vec<_> = chunks.collect();
     columns
         .par_iter()
         .zip(chunks)
