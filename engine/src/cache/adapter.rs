@@ -334,19 +334,24 @@ impl Inner {
         };
         let storable = matches!(behavior, CacheBehavior::Default | CacheBehavior::Recompute);
         // A large value not fingerprinted yet is fingerprinted by the writer, off the run's
-        // path: its record and key are completed there (see `Item::Settle`).
-        if let (true, None, Some(cache_key)) = (storable, &unkeyable, key) {
-            let ty = value.value_type();
-            if versioned_later(&value)
-                && ty.is_fingerprintable()
-                && ty.codec().is_some()
-                && no_stored_form(&value).is_none()
-            {
+        // path: its record (and key, when it is stored) is completed there (see
+        // `Item::Settle`). A node that stores nothing (`disable`, `ignore`) is recorded with
+        // its version all the same, taken there too.
+        if versioned_later(&value) && value.value_type().is_fingerprintable() {
+            let keep = match (storable, &unkeyable, key) {
+                (false, _, _) => Some(None),
+                (true, None, Some(cache_key))
+                    if value.value_type().codec().is_some() && no_stored_form(&value).is_none() =>
+                {
+                    Some(Some((format.to_string(), cache_key)))
+                }
+                _ => None,
+            };
+            if let Some(keep) = keep {
                 return Ended {
                     store: Some(Item::Settle {
                         value: value.clone(),
-                        format,
-                        cache_key,
+                        keep,
                         record: Box::new(record),
                         held: None,
                     }),

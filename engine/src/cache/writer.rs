@@ -41,13 +41,14 @@ pub(crate) enum Item {
         held: Option<super::backlog::Reserved>,
     },
     /// A large value and its node's record, completed here: the value is fingerprinted on the
-    /// writer's thread rather than as its node ends (the run goes on meanwhile), then stored
-    /// under its version and `cache_key` like a [`Store`](Item::Store) — or, when it turns out
-    /// to have no fingerprint, recorded as kept in memory only, with a warning.
+    /// writer's thread rather than as its node ends (the run goes on meanwhile), then, when
+    /// `keep` says in which format and under which cache key, stored like a
+    /// [`Store`](Item::Store) — or, when it turns out to have no fingerprint, recorded as kept
+    /// in memory only, with a warning. With no `keep` (a node whose behaviour stores nothing:
+    /// `disable`, `ignore`) only the record's version is taken here.
     Settle {
         value: Value,
-        format: String,
-        cache_key: super::CacheKey,
+        keep: Option<(String, super::CacheKey)>,
         record: Box<super::Draft>,
         held: Option<super::backlog::Reserved>,
     },
@@ -73,24 +74,29 @@ impl Item {
 
     /// The items a [`Settle`](Item::Settle) comes to once its value is fingerprinted (this
     /// item itself otherwise): the value to store, then the record saying so; or the record
-    /// alone, saying why not.
+    /// alone, with its version when it has one, saying why nothing is stored when something
+    /// should have been.
     fn settled(self, warn: &Warnings) -> smallvec::SmallVec<[Item; 2]> {
         let Item::Settle {
             value,
-            format,
-            cache_key,
+            keep,
             mut record,
             held,
         } = self
         else {
             return smallvec::smallvec![self];
         };
-        if !value.is_fingerprinted() {
+        let fingerprinted = value.is_fingerprinted();
+        if fingerprinted {
+            record.data_version = Some(value.version());
+        }
+        let Some((format, cache_key)) = keep else {
+            return smallvec::smallvec![Item::Record(record)];
+        };
+        let Some(data_version) = record.data_version.filter(|_| fingerprinted) else {
             record.kept_in_memory(super::encode::unfingerprinted(&value), warn);
             return smallvec::smallvec![Item::Record(record)];
-        }
-        let data_version = value.version();
-        record.data_version = Some(data_version);
+        };
         let key = MetaWrite::Key {
             cache_key,
             node: record.name.to_string(),
