@@ -11,7 +11,8 @@
 #                               it); and the team cache's warm run (as `team`). Last line:
 #                               remote: task <X> ms, grouped <Y> us/node, cpu speedup <Z>, team warm <W> us/node
 #   bench/compare.sh frames     a 1,000,000-row data-frame pipeline (polars in weft; pandas and polars
-#                               in Hamilton) uncached, cache cold, cache warm in a new process
+#                               in Hamilton) uncached, cache cold, cache warm in a new process;
+#                               also the CPU seconds a cold run adds per 100 MB stored
 #   bench/compare.sh incremental  a one-input rerun of a 10,001-node graph (engine time without
 #                               node bodies) and watch-mode latency; weft only: Hamilton has no
 #                               incremental reruns or watch mode to compare with
@@ -276,24 +277,37 @@ if [ "$case_name" = frames ]; then
   # and a warm run alone (Hamilton's cold runs take seconds each; its uncached and warm ones
   # swing between runs, so they get more). Rounds, not a block of each: the machine's drift
   # over the minute reaches the three alike, so that their ratios hold.
+  # timed KIND CMD...: runs CMD and adds a line to $runs: KIND, the seconds it printed, and
+  # the CPU seconds (user + system) of its process, as bash's `time` counts them.
+  timed() {
+    local kind="$1"; shift
+    local TIMEFORMAT='%3U %3S' cpu
+    cpu=$( { time "$@" > "$out/stdout" 2> "$out/stderr"; } 2>&1 ) || true
+    cat "$out/stderr" >&2
+    echo "$kind $(secs < "$out/stdout") $(echo "$cpu" | awk '{print $1 + $2}')" >> "$runs"
+  }
   measure() {
     local who="$1" n="$2" extra="$3"; shift 3
-    local dir="$out/cache-$who" runs="$out/runs-$who" u c w
+    # `timed` adds to $runs (bash scopes it dynamically).
+    local dir="$out/cache-$who" runs="$out/runs-$who" u c w cu cc
     : > "$runs"
     for _ in $(seq "$n"); do
-      echo "uncached $("$@" "$csv" - | secs)" >> "$runs"
+      timed uncached "$@" "$csv" -
       rm -rf "$dir"
-      echo "cold $("$@" "$csv" "$dir" | secs)" >> "$runs"
-      echo "warm $("$@" "$csv" "$dir" | secs)" >> "$runs"
+      timed cold "$@" "$csv" "$dir"
+      timed warm "$@" "$csv" "$dir"
     done
     for _ in $(seq "$extra"); do
-      echo "uncached $("$@" "$csv" - | secs)" >> "$runs"
-      echo "warm $("$@" "$csv" "$dir" | secs)" >> "$runs"
+      timed uncached "$@" "$csv" -
+      timed warm "$@" "$csv" "$dir"
     done
     u=$(awk '$1 == "uncached" {print $2}' "$runs" | med)
     c=$(awk '$1 == "cold" {print $2}' "$runs" | med)
     w=$(awk '$1 == "warm" {print $2}' "$runs" | med)
-    echo "$who uncached $u cold $c warm $w" | tee -a "$out/all.txt" >&2
+    cu=$(awk '$1 == "uncached" {print $3}' "$runs" | med)
+    cc=$(awk '$1 == "cold" {print $3}' "$runs" | med)
+    echo "$who uncached $u cold $c warm $w cpu_uncached $cu cpu_cold $cc stored_bytes $(du -sb "$dir" | cut -f1)" \
+      | tee -a "$out/all.txt" >&2
   }
   hextra="${FRAMES_HAMILTON_EXTRA:-6}"
   measure weft "$reps" 0 "$bin" frames-run
@@ -309,6 +323,13 @@ if [ "$case_name" = frames ]; then
   done
   awk -v wu="$wu" -v wc="$wc" -v ww="$ww" 'BEGIN {
     printf "weft: cold/uncached %.2f (goal <= 1.2), warm %.3f s (goal <= 0.1)\n", wc / wu, ww }'
+  # What the cache costs in CPU, which does not depend on how many cores share it: a cold
+  # run's CPU seconds beyond an uncached run's, per 100 MB of what it stored.
+  awk -v cu="$(fig weft cpu_uncached)" -v cc="$(fig weft cpu_cold)" -v b="$(fig weft stored_bytes)" \
+    -v hu="$(fig hamilton_pandas cpu_uncached)" -v hc="$(fig hamilton_pandas cpu_cold)" -v hb="$(fig hamilton_pandas stored_bytes)" 'BEGIN {
+    mb = b / 1e6; hmb = hb / 1e6
+    printf "cpu: weft uncached %.3f s cold %.3f s, the cache adds %.3f s for %.0f MB stored (%.3f s per 100 MB); hamilton (pandas) adds %.2f s for %.0f MB (%.2f s per 100 MB)\n",
+      cu, cc, cc - cu, mb, (cc - cu) / mb * 100, hc - hu, hmb, (hc - hu) / hmb * 100 }'
   printf "frames: weft uncached %.3f s cold %.3f s warm %.3f s; hamilton uncached %.3f s cold %.3f s warm %.3f s\n" \
     "$wu" "$wc" "$ww" "$(fig hamilton_pandas uncached)" "$(fig hamilton_pandas cold)" "$(fig hamilton_pandas warm)"
   exit 0
