@@ -367,3 +367,61 @@ fn frames_are_stored_while_every_thread_of_rayons_global_pool_runs_a_driver() {
         assert_eq!(outcome, Ok(true), "the driver on rayon thread {thread}");
     }
 }
+
+mod quality {
+    use weft::frames::polars::prelude::*;
+    use weft::prelude::*;
+
+    /// Every value of every column within [0, 1000], no NaN: a warning when not.
+    #[node(check_output(range = (0, 1000), allow_nans = false))]
+    pub fn amounts(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
+        raw.select(["amount", "qty"])
+    }
+
+    /// A check that cannot look at strings: it fails, naming the column.
+    #[node(check_output(range = (0, 1), importance = "fail"))]
+    pub fn regions(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
+        raw.select(["region", "amount"])
+    }
+}
+
+#[test]
+fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::quality])
+        .build()
+        .unwrap();
+    let raw = df!(
+        "region" => ["eu", "us", "eu"],
+        "amount" => [Some(10.0f64), None, Some(2500.0)],
+        "qty" => [1i64, 2, 3],
+    )
+    .unwrap();
+    let out = dr
+        .execute(
+            &["amounts", "amounts_check"],
+            inputs! { "raw" => raw.clone() },
+        )
+        .unwrap();
+    // A warning: the frame is passed on, the report says what failed (the null is skipped).
+    assert_eq!(out.get::<DataFrame>("amounts").unwrap().height(), 3);
+    let report = out.get::<weft::CheckReport>("amounts_check").unwrap();
+    assert!(!report.passed());
+    assert_eq!(
+        report.results[0].message,
+        "1 of 5 outside [0, 1000] (first: 2500)"
+    );
+    assert_eq!(report.results[1].message, "0 of 5 are NaN");
+    assert!(report.results[1].passed);
+
+    let err = dr
+        .execute(&["regions"], inputs! { "raw" => raw })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`regions` failed its checks: range: columns `region` (str) do not hold numbers"
+        ),
+        "{err}"
+    );
+}

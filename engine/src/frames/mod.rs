@@ -62,6 +62,7 @@
 //! ```
 
 mod arrays;
+mod checks;
 mod dictionary;
 mod digests;
 mod encoded;

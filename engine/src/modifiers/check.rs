@@ -72,10 +72,17 @@ impl fmt::Display for CheckReport {
 }
 
 /// Values whose numbers a validator can look at: numbers, and vectors, slices, options and
-/// maps of them (every element is checked, like Hamilton's checks on a series).
+/// maps of them (every element is checked, like Hamilton's checks on a series); with the
+/// `polars` feature, a `Series` or `DataFrame` of numbers (nulls skipped).
 pub trait Numbers {
     /// Calls `f` with each number (as `f64`).
     fn each_number(&self, f: &mut dyn FnMut(f64));
+    /// Why this value cannot be checked as numbers, when its type alone does not say (a
+    /// `Series` of strings): the validator then fails with that message rather than passing
+    /// on no numbers at all. `None` (the default) when it can be.
+    fn not_numbers(&self) -> Option<String> {
+        None
+    }
 }
 
 macro_rules! numbers {
@@ -119,6 +126,9 @@ impl<K, V: Numbers, S> Numbers for std::collections::HashMap<K, V, S> {
 
 /// `range = (low, high)`: every number is within `[low, high]` (NaN is not).
 pub fn range<T: Numbers + ?Sized>(value: &T, low: f64, high: f64) -> CheckResult {
+    if let Some(why) = value.not_numbers() {
+        return not_numbers("range", why);
+    }
     let (mut n, mut outside, mut first) = (0usize, 0usize, None);
     value.each_number(&mut |x| {
         n += 1;
@@ -139,6 +149,9 @@ pub fn range<T: Numbers + ?Sized>(value: &T, low: f64, high: f64) -> CheckResult
 
 /// `allow_nans = false`: no number is NaN (`allow_nans = true` checks nothing).
 pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
+    if let Some(why) = value.not_numbers() {
+        return not_numbers("allow_nans", why);
+    }
     let (mut n, mut nans) = (0usize, 0usize);
     value.each_number(&mut |x| {
         n += 1;
@@ -148,6 +161,15 @@ pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
         validator: "allow_nans".into(),
         passed: nans == 0,
         message: format!("{nans} of {n} are NaN"),
+    }
+}
+
+/// A validator that could not look at the value: failed, saying why.
+fn not_numbers(validator: &str, why: String) -> CheckResult {
+    CheckResult {
+        validator: validator.into(),
+        passed: false,
+        message: why,
     }
 }
 

@@ -1,0 +1,131 @@
+//! `check_output`'s `range` and `allow_nans` on polars values, as Hamilton's default validators
+//! check a series: a `Series` of numbers (integers, floats, decimals) has each valid value
+//! checked, nulls skipped; a `DataFrame` has every value of every column checked, and all its
+//! columns must hold numbers. A column of anything else fails the validator, naming the
+//! column and its type, rather than passing on no numbers at all.
+//!
+//! ```
+//! use weft::frames::polars::prelude::*;
+//! use weft::prelude::*;
+//!
+//! #[node(check_output(range = (0.0, 1.0), allow_nans = false, importance = "fail"))]
+//! fn share(amount: &Series) -> Result<Series, PolarsError> {
+//!     let total = amount.sum::<f64>()?;
+//!     Ok((amount.cast(&DataType::Float64)? / total).with_name("share".into()))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dr = Builder::new().with_modules(weft::modules![crate]).build()?;
+//! let amount = Series::new("amount".into(), [1.0f64, 3.0]);
+//! let out = dr.execute(&["share"], inputs! { "amount" => amount })?;
+//! assert_eq!(out.get::<Series>("share")?.f64()?.get(1), Some(0.75));
+//!
+//! // A negative amount makes a share below 0: the node fails, saying how many.
+//! let amount = Series::new("amount".into(), [-1.0f64, 3.0, 2.0]);
+//! let err = dr.execute(&["share"], inputs! { "amount" => amount }).unwrap_err();
+//! assert!(err.to_string().contains("range: 1 of 3 outside [0, 1]"), "{err}");
+//! # Ok(()) }
+//! ```
+
+use polars::prelude::{DataFrame, DataType, Series};
+
+use crate::modifiers::check::Numbers;
+
+impl Numbers for Series {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        // `not_numbers` said these are numbers, which cast to floats.
+        let Ok(floats) = self.cast(&DataType::Float64) else {
+            return;
+        };
+        let Ok(floats) = floats.f64() else { return };
+        for chunk in floats.downcast_iter() {
+            if chunk.validity().is_none_or(|v| v.unset_bits() == 0) {
+                chunk.values().iter().for_each(|&x| f(x));
+            } else {
+                chunk.iter().flatten().for_each(|&x| f(x));
+            }
+        }
+    }
+
+    fn not_numbers(&self) -> Option<String> {
+        (!self.dtype().is_numeric()).then(|| {
+            format!(
+                "the series `{}` holds `{}`, not numbers",
+                self.name(),
+                self.dtype()
+            )
+        })
+    }
+}
+
+impl Numbers for DataFrame {
+    fn each_number(&self, f: &mut dyn FnMut(f64)) {
+        for column in self.columns() {
+            column.as_materialized_series().each_number(f);
+        }
+    }
+
+    fn not_numbers(&self) -> Option<String> {
+        let others: Vec<String> = (self.columns().iter())
+            .filter(|c| !c.dtype().is_numeric())
+            .map(|c| format!("`{}` ({})", c.name(), c.dtype()))
+            .collect();
+        (!others.is_empty()).then(|| {
+            format!(
+                "columns {} do not hold numbers; check the numeric columns alone (select them, \
+                 or check a column node of `extract_columns`)",
+                others.join(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modifiers::check::{no_nans, range};
+    use polars::prelude::*;
+
+    #[test]
+    fn a_series_is_checked_value_by_value_with_nulls_skipped() {
+        let s = Series::new("x".into(), [Some(0.5f64), None, Some(2.0), Some(f64::NAN)]);
+        let r = range(&s, 0.0, 1.0);
+        assert!(!r.passed);
+        assert_eq!(r.message, "2 of 3 outside [0, 1] (first: 2)");
+        let n = no_nans(&s);
+        assert!(!n.passed);
+        assert_eq!(n.message, "1 of 3 are NaN");
+        // Integers, in several chunks.
+        let mut ints = Series::new("n".into(), [1i64, 2, 3]);
+        ints.append(&Series::new("n".into(), [4i64, 50])).unwrap();
+        assert_eq!(ints.n_chunks(), 2);
+        assert_eq!(
+            range(&ints, 0.0, 10.0).message,
+            "1 of 5 outside [0, 10] (first: 50)"
+        );
+        assert!(range(&ints, 0.0, 50.0).passed);
+    }
+
+    #[test]
+    fn what_is_not_numbers_fails_the_validator_naming_it() {
+        let s = Series::new("region".into(), ["eu", "us"]);
+        let r = range(&s, 0.0, 1.0);
+        assert!(!r.passed);
+        assert_eq!(r.message, "the series `region` holds `str`, not numbers");
+        assert!(!no_nans(&s).passed);
+        let df = df!("region" => ["eu"], "amount" => [1.0f64], "ok" => [true]).unwrap();
+        let r = range(&df, 0.0, 10.0);
+        assert!(!r.passed);
+        assert!(
+            r.message
+                .starts_with("columns `region` (str), `ok` (bool) do not hold numbers"),
+            "{}",
+            r.message
+        );
+        let df = df!("amount" => [1.0f64, 20.0], "qty" => [3i32, 4]).unwrap();
+        assert_eq!(
+            range(&df, 0.0, 10.0).message,
+            "1 of 4 outside [0, 10] (first: 20)"
+        );
+    }
+}
