@@ -378,6 +378,12 @@ mod quality {
         raw.select(["amount", "qty"])
     }
 
+    /// Every column a float.
+    #[node(check_output(data_type = "f64", importance = "fail"))]
+    pub fn floats(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
+        raw.select(["amount", "qty"])
+    }
+
     /// A check that cannot look at strings: it fails, naming the column.
     #[node(check_output(range = (0, 1), importance = "fail"))]
     pub fn regions(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
@@ -415,7 +421,7 @@ fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
     assert!(report.results[1].passed);
 
     let err = dr
-        .execute(&["regions"], inputs! { "raw" => raw })
+        .execute(&["regions"], inputs! { "raw" => raw.clone() })
         .unwrap_err()
         .to_string();
     assert!(
@@ -424,4 +430,22 @@ fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
         ),
         "{err}"
     );
+
+    let err = dr
+        .execute(&["floats"], inputs! { "raw" => raw.clone() })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`floats` failed its checks: data_type: `qty` is `i64`, not `f64`"),
+        "{err}"
+    );
+    let as_floats = raw
+        .lazy()
+        .with_column(col("qty").cast(DataType::Float64))
+        .collect()
+        .unwrap();
+    let out = dr
+        .execute(&["floats"], inputs! { "raw" => as_floats })
+        .unwrap();
+    assert_eq!(out.get::<DataFrame>("floats").unwrap().width(), 2);
 }

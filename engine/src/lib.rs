@@ -117,7 +117,9 @@ pub use fingerprint::{data_version_of, DataVersion, Fingerprint, FingerprintHash
 pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
 pub use memory::MemorySize;
-pub use modifiers::{CheckReport, CheckResult, ConfigCondition, ConfigLiteral, Importance, Subdag};
+pub use modifiers::{
+    CheckReport, CheckResult, ConfigCondition, ConfigLiteral, DataTypes, Importance, Subdag,
+};
 pub use module::Modules;
 pub use node::{
     Args, BodyResult, BoxFuture, CacheBehavior, NodeBody, NodeSpec, NodeSpecBuilder, OwnedArgs,
@@ -142,8 +144,8 @@ pub use warnings::Warning;
 /// `timeout = "5s"`; Hamilton's function modifiers: `name = ".."`, `when(k = v)` (and
 /// `when_not`, `when_in`, `when_not_in`), `parameterize(out(p = value(..), q = source("..")))`,
 /// `extract_fields(field: Type, ..)`, `extract_columns("column", ..)` (feature `polars`),
-/// `check_output(range = (lo, hi), allow_nans = false,
-/// custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
+/// `check_output(range = (lo, hi), allow_nans = false, data_type = "f64"` (a polars series or
+/// frame), `custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;

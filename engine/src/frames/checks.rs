@@ -1,8 +1,9 @@
-//! `check_output`'s `range` and `allow_nans` on polars values, as Hamilton's default validators
-//! check a series: a `Series` of numbers (integers, floats, decimals) has each valid value
-//! checked, nulls skipped; a `DataFrame` has every value of every column checked, and all its
-//! columns must hold numbers. A column of anything else fails the validator, naming the
-//! column and its type, rather than passing on no numbers at all.
+//! `check_output`'s validators on polars values, as Hamilton's default validators check a
+//! series: for `range` and `allow_nans`, a `Series` of numbers (integers, floats, decimals)
+//! has each valid value checked, nulls skipped; a `DataFrame` has every value of every column
+//! checked, and all its columns must hold numbers. A column of anything else fails the
+//! validator, naming the column and its type, rather than passing on no numbers at all.
+//! `data_type = "f64"` checks the series' type, or every column's (Hamilton's `data_type`).
 //!
 //! ```
 //! use weft::frames::polars::prelude::*;
@@ -29,7 +30,7 @@
 
 use polars::prelude::{DataFrame, DataType, Series};
 
-use crate::modifiers::check::Numbers;
+use crate::modifiers::check::{DataTypes, Numbers};
 
 impl Numbers for Series {
     fn each_number(&self, f: &mut dyn FnMut(f64)) {
@@ -80,10 +81,29 @@ impl Numbers for DataFrame {
     }
 }
 
+impl DataTypes for Series {
+    fn data_types(&self) -> Vec<(String, String, String)> {
+        vec![named(self.name(), self.dtype())]
+    }
+}
+
+impl DataTypes for DataFrame {
+    fn data_types(&self) -> Vec<(String, String, String)> {
+        (self.columns().iter())
+            .map(|c| named(c.name(), c.dtype()))
+            .collect()
+    }
+}
+
+/// A column's name, and its type as polars prints it and as its `Debug` does.
+fn named(name: &str, dtype: &DataType) -> (String, String, String) {
+    (name.to_string(), dtype.to_string(), format!("{dtype:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modifiers::check::{no_nans, range};
+    use crate::modifiers::check::{data_type, no_nans, range};
     use polars::prelude::*;
 
     #[test]
@@ -127,5 +147,20 @@ mod tests {
             range(&df, 0.0, 10.0).message,
             "1 of 4 outside [0, 10] (first: 20)"
         );
+    }
+
+    #[test]
+    fn data_type_names_each_column_of_another_type() {
+        let df = df!("amount" => [1.0f64], "price" => [2.0f64], "qty" => [3i32]).unwrap();
+        let r = data_type(&df, "f64");
+        assert!(!r.passed);
+        assert_eq!(r.message, "`qty` is `i32`, not `f64`");
+        let amount = df.column("amount").unwrap().as_materialized_series();
+        for spelling in ["f64", "Float64"] {
+            let r = data_type(amount, spelling);
+            assert!(r.passed, "{spelling}: {}", r.message);
+            assert_eq!(r.message, format!("all 1 of `{spelling}`"));
+        }
+        assert!(!data_type(amount, "float").passed);
     }
 }

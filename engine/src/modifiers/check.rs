@@ -164,6 +164,38 @@ pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
     }
 }
 
+/// Values whose element types are known only when they run: with the `polars` feature, a
+/// `Series` (its dtype) and a `DataFrame` (each column's). A Rust value's type is checked by
+/// the compiler, so `data_type` does not apply to it.
+#[diagnostic::on_unimplemented(
+    message = "`check_output(data_type = ..)` checks a polars `Series` or `DataFrame`, not `{Self}`",
+    note = "a Rust value's type is checked when it compiles; use `range`, `allow_nans` or `custom`"
+)]
+pub trait DataTypes {
+    /// Each column's name and type as polars writes it (`f64`, `str`, `datetime[μs]`), and
+    /// as its `Debug` does (`Float64`): either spelling is accepted.
+    fn data_types(&self) -> Vec<(String, String, String)>;
+}
+
+/// `data_type = "f64"`: the series (every column of the frame) is of that type, written as
+/// polars prints it (`f64`, `i64`, `str`, `bool`, `date`) or as its `Debug` (`Float64`).
+pub fn data_type<T: DataTypes + ?Sized>(value: &T, wanted: &str) -> CheckResult {
+    let columns = value.data_types();
+    let wrong: Vec<String> = (columns.iter())
+        .filter(|(_, shown, debug)| shown != wanted && debug != wanted)
+        .map(|(name, shown, _)| format!("`{name}` is `{shown}`"))
+        .collect();
+    CheckResult {
+        validator: "data_type".into(),
+        passed: wrong.is_empty(),
+        message: if wrong.is_empty() {
+            format!("all {} of `{wanted}`", columns.len())
+        } else {
+            format!("{}, not `{wanted}`", wrong.join(", "))
+        },
+    }
+}
+
 /// A validator that could not look at the value: failed, saying why.
 fn not_numbers(validator: &str, why: String) -> CheckResult {
     CheckResult {

@@ -7,6 +7,6 @@ pub(crate) mod extract;
 pub(crate) mod subdag;
 pub(crate) mod when;
 
-pub use check::{CheckReport, CheckResult, Importance};
+pub use check::{CheckReport, CheckResult, DataTypes, Importance};
 pub use subdag::{Subdag, SubdagRegistration};
 pub use when::{ConfigCondition, ConfigLiteral};

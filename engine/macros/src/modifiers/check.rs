@@ -1,4 +1,5 @@
-//! `check_output(range = (lo, hi), allow_nans = false, custom = path, importance = "warn")`
+//! `check_output(range = (lo, hi), allow_nans = false, data_type = "f64", custom = path,
+//! importance = "warn")`
 //! (Hamilton's `@check_output` / `@check_output_custom`): node `x` becomes `x_raw` (the
 //! function), `x_check` (the validators' report) and `x` (the value once checked).
 
@@ -11,6 +12,7 @@ use syn::{Expr, LitBool, LitStr, Path, Type};
 pub struct Checks {
     range: Option<(Expr, Expr)>,
     allow_nans: Option<bool>,
+    data_type: Option<LitStr>,
     custom: Vec<Path>,
     fail: bool,
     /// The arguments as written, for the check node's code version.
@@ -22,6 +24,7 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
     let mut c = Checks {
         range: None,
         allow_nans: None,
+        data_type: None,
         custom: Vec::new(),
         fail: false,
         tokens: TokenStream::new(),
@@ -47,6 +50,10 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
             let b: LitBool = v.value()?.parse()?;
             c.allow_nans = Some(b.value);
             c.tokens.extend(quote!(allow_nans = #b,));
+        } else if v.path.is_ident("data_type") {
+            let s: LitStr = v.value()?.parse()?;
+            c.tokens.extend(quote!(data_type = #s,));
+            c.data_type = Some(s);
         } else if v.path.is_ident("custom") {
             let p: Path = v.value()?.parse()?;
             c.tokens.extend(quote!(custom = #p,));
@@ -66,16 +73,21 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
         } else {
             return Err(v.error(
                 "check_output takes `range = (low, high)`, `allow_nans = bool`, \
+                 `data_type = \"f64\"` (a polars series' or frame's columns' type), \
                  `custom = path::to::fn` (a `fn(&T) -> Result<(), String>`) and \
                  `importance = \"warn\" | \"fail\"`",
             ));
         }
         Ok(())
     })?;
-    if c.range.is_none() && c.allow_nans != Some(false) && c.custom.is_empty() {
+    if c.range.is_none()
+        && c.allow_nans != Some(false)
+        && c.data_type.is_none()
+        && c.custom.is_empty()
+    {
         return Err(meta.error(
-            "check_output needs a validator: `range = (low, high)`, `allow_nans = false` or \
-             `custom = path::to::fn`",
+            "check_output needs a validator: `range = (low, high)`, `allow_nans = false`, \
+             `data_type = \"f64\"` or `custom = path::to::fn`",
         ));
     }
     Ok(c)
@@ -91,6 +103,9 @@ impl Checks {
         }
         if self.allow_nans == Some(false) {
             results.push(quote!(#check::no_nans(__value)));
+        }
+        if let Some(t) = &self.data_type {
+            results.push(quote!(#check::data_type(__value, #t)));
         }
         for p in &self.custom {
             let name = quote!(#p).to_string().replace(' ', "");
