@@ -372,7 +372,7 @@ mod quality {
     use weft::frames::polars::prelude::*;
     use weft::prelude::*;
 
-    /// Every value of every column within [0, 1000], no NaN: a warning when not.
+    /// Every value of every column within [0, 1000], no NaN or null: a warning when not.
     #[node(check_output(range = (0, 1000), allow_nans = false))]
     pub fn amounts(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
         raw.select(["amount", "qty"])
@@ -409,7 +409,7 @@ fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
             inputs! { "raw" => raw.clone() },
         )
         .unwrap();
-    // A warning: the frame is passed on, the report says what failed (the null is skipped).
+    // A warning: the frame is passed on, the report says what failed (`range` skips the null).
     assert_eq!(out.get::<DataFrame>("amounts").unwrap().height(), 3);
     let report = out.get::<weft::CheckReport>("amounts_check").unwrap();
     assert!(!report.passed());
@@ -417,8 +417,9 @@ fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
         report.results[0].message,
         "1 of 5 outside [0, 1000] (first: 2500)"
     );
-    assert_eq!(report.results[1].message, "0 of 5 are NaN");
-    assert!(report.results[1].passed);
+    // A null is a missing value, as NaN is in pandas: `allow_nans = false` counts it.
+    assert_eq!(report.results[1].message, "1 of 6 are NaN or null (1 null)");
+    assert!(!report.results[1].passed);
 
     let err = dr
         .execute(&["regions"], inputs! { "raw" => raw.clone() })

@@ -1,7 +1,8 @@
 //! `check_output`'s validators on polars values, as Hamilton's default validators check a
 //! series: for `range` and `allow_nans`, a `Series` of numbers (integers, floats, decimals)
-//! has each valid value checked, nulls skipped; a `DataFrame` has every value of every column
-//! checked, and all its columns must hold numbers. A column of anything else fails the
+//! has each valid value checked; a `DataFrame` has every value of every column checked, and
+//! all its columns must hold numbers. A null is a missing value, as NaN is in pandas:
+//! `allow_nans = false` fails on nulls as on NaNs, and `range` skips them. A column of anything else fails the
 //! validator, naming the column and its type, rather than passing on no numbers at all.
 //! `data_type = "f64"` checks the series' type, or every column's (Hamilton's `data_type`).
 //!
@@ -48,6 +49,10 @@ impl Numbers for Series {
         }
     }
 
+    fn missing(&self) -> usize {
+        self.null_count()
+    }
+
     fn not_numbers(&self) -> Option<String> {
         (!self.dtype().is_numeric()).then(|| {
             format!(
@@ -64,6 +69,10 @@ impl Numbers for DataFrame {
         for column in self.columns() {
             column.as_materialized_series().each_number(f);
         }
+    }
+
+    fn missing(&self) -> usize {
+        self.columns().iter().map(|c| c.null_count()).sum()
     }
 
     fn not_numbers(&self) -> Option<String> {
@@ -114,7 +123,9 @@ mod tests {
         assert_eq!(r.message, "2 of 3 outside [0, 1] (first: 2)");
         let n = no_nans(&s);
         assert!(!n.passed);
-        assert_eq!(n.message, "1 of 3 are NaN");
+        assert_eq!(n.message, "2 of 4 are NaN or null (1 null)");
+        let without_nulls = Series::new("x".into(), [0.5f64, f64::NAN]);
+        assert_eq!(no_nans(&without_nulls).message, "1 of 2 are NaN");
         // Integers, in several chunks.
         let mut ints = Series::new("n".into(), [1i64, 2, 3]);
         ints.append(&Series::new("n".into(), [4i64, 50])).unwrap();

@@ -73,7 +73,8 @@ impl fmt::Display for CheckReport {
 
 /// Values whose numbers a validator can look at: numbers, and vectors, slices, options and
 /// maps of them (every element is checked, like Hamilton's checks on a series); with the
-/// `polars` feature, a `Series` or `DataFrame` of numbers (nulls skipped).
+/// `polars` feature, a `Series` or `DataFrame` of numbers (a null is a missing value, see
+/// [`missing`](Numbers::missing)).
 pub trait Numbers {
     /// Calls `f` with each number (as `f64`).
     fn each_number(&self, f: &mut dyn FnMut(f64));
@@ -82,6 +83,13 @@ pub trait Numbers {
     /// on no numbers at all. `None` (the default) when it can be.
     fn not_numbers(&self) -> Option<String> {
         None
+    }
+    /// How many values are missing (a polars null): `allow_nans = false` counts them with the
+    /// NaNs, as Hamilton's check counts a pandas series' missing values, and `range` skips
+    /// them. The default is none: an `Option`'s `None` is a choice the type states, skipped by
+    /// both.
+    fn missing(&self) -> usize {
+        0
     }
 }
 
@@ -147,7 +155,8 @@ pub fn range<T: Numbers + ?Sized>(value: &T, low: f64, high: f64) -> CheckResult
     }
 }
 
-/// `allow_nans = false`: no number is NaN (`allow_nans = true` checks nothing).
+/// `allow_nans = false`: no number is NaN, and no value is missing ([`Numbers::missing`]: a
+/// polars null). `allow_nans = true` checks nothing.
 pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
     if let Some(why) = value.not_numbers() {
         return not_numbers("allow_nans", why);
@@ -157,10 +166,19 @@ pub fn no_nans<T: Numbers + ?Sized>(value: &T) -> CheckResult {
         n += 1;
         nans += usize::from(x.is_nan());
     });
+    let missing = value.missing();
     CheckResult {
         validator: "allow_nans".into(),
-        passed: nans == 0,
-        message: format!("{nans} of {n} are NaN"),
+        passed: nans + missing == 0,
+        message: if missing == 0 {
+            format!("{nans} of {n} are NaN")
+        } else {
+            format!(
+                "{} of {} are NaN or null ({missing} null)",
+                nans + missing,
+                n + missing
+            )
+        },
     }
 }
 
