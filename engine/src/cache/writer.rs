@@ -86,14 +86,11 @@ impl Item {
         else {
             return smallvec::smallvec![self];
         };
-        let fingerprinted = value.is_fingerprinted();
-        if fingerprinted {
-            record.data_version = Some(value.version());
-        }
+        record.data_version = value.is_fingerprinted().then(|| value.version());
         let Some((format, cache_key)) = keep else {
             return smallvec::smallvec![Item::Record(record)];
         };
-        let Some(data_version) = record.data_version.filter(|_| fingerprinted) else {
+        let Some(data_version) = record.data_version else {
             record.kept_in_memory(super::encode::unfingerprinted(&value), warn);
             return smallvec::smallvec![Item::Record(record)];
         };

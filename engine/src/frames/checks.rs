@@ -2,8 +2,9 @@
 //! series: for `range` and `allow_nans`, a `Series` of numbers (integers, floats, decimals)
 //! has each valid value checked; a `DataFrame` has every value of every column checked, and
 //! all its columns must hold numbers. A null is a missing value, as NaN is in pandas:
-//! `allow_nans = false` fails on nulls as on NaNs, and `range` skips them. A column of anything else fails the
-//! validator, naming the column and its type, rather than passing on no numbers at all.
+//! `allow_nans = false` fails on nulls as on NaNs, and `range` skips them. A column of anything
+//! else fails the validator, naming the column and its type, rather than passing on no numbers
+//! at all (inside a vector, option or map of series too).
 //! `data_type = "f64"` checks the series' type, or every column's (Hamilton's `data_type`).
 //!
 //! ```
@@ -116,7 +117,7 @@ mod tests {
     use polars::prelude::*;
 
     #[test]
-    fn a_series_is_checked_value_by_value_with_nulls_skipped() {
+    fn a_series_is_checked_value_by_value_nulls_skipped_by_range_and_counted_by_allow_nans() {
         let s = Series::new("x".into(), [Some(0.5f64), None, Some(2.0), Some(f64::NAN)]);
         let r = range(&s, 0.0, 1.0);
         assert!(!r.passed);
@@ -158,6 +159,23 @@ mod tests {
             range(&df, 0.0, 10.0).message,
             "1 of 4 outside [0, 10] (first: 20)"
         );
+    }
+
+    #[test]
+    fn series_inside_containers_are_checked_as_they_would_be_alone() {
+        let with_null = Series::new("x".into(), [Some(1.0f64), None]);
+        let strings = Series::new("region".into(), ["eu"]);
+        let all = vec![with_null.clone(), with_null.clone()];
+        assert_eq!(no_nans(&all).message, "2 of 4 are NaN or null (2 null)");
+        let some = Some(with_null);
+        assert!(!no_nans(&some).passed);
+        let mixed = std::collections::BTreeMap::from([
+            ("a", Series::new("a".into(), [1.0f64])),
+            ("b", strings),
+        ]);
+        let r = range(&mixed, 0.0, 10.0);
+        assert!(!r.passed);
+        assert_eq!(r.message, "the series `region` holds `str`, not numbers");
     }
 
     #[test]

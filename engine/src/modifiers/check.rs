@@ -104,32 +104,32 @@ macro_rules! numbers {
 }
 numbers!(f64, f32, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
-impl<T: Numbers> Numbers for [T] {
-    fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        self.iter().for_each(|x| x.each_number(f));
-    }
+/// Containers: their numbers are their elements', and so are what is missing and why they
+/// are not numbers (a `Vec<Series>` of strings fails as its series would).
+macro_rules! elements {
+    ($(impl[$($g:tt)*] $ty:ty => |$s:ident| $iter:expr;)*) => {
+        $(impl<$($g)*> Numbers for $ty {
+            fn each_number(&self, f: &mut dyn FnMut(f64)) {
+                let $s = self;
+                $iter.for_each(|x| x.each_number(f))
+            }
+            fn not_numbers(&self) -> Option<String> {
+                let $s = self;
+                $iter.find_map(|x| x.not_numbers())
+            }
+            fn missing(&self) -> usize {
+                let $s = self;
+                $iter.map(|x| x.missing()).sum()
+            }
+        })*
+    };
 }
-impl<T: Numbers> Numbers for Vec<T> {
-    fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        self.as_slice().each_number(f)
-    }
-}
-impl<T: Numbers> Numbers for Option<T> {
-    fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        if let Some(x) = self {
-            x.each_number(f)
-        }
-    }
-}
-impl<K, V: Numbers> Numbers for std::collections::BTreeMap<K, V> {
-    fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        self.values().for_each(|x| x.each_number(f));
-    }
-}
-impl<K, V: Numbers, S> Numbers for std::collections::HashMap<K, V, S> {
-    fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        self.values().for_each(|x| x.each_number(f));
-    }
+elements! {
+    impl[T: Numbers] [T] => |s| s.iter();
+    impl[T: Numbers] Vec<T> => |s| s.iter();
+    impl[T: Numbers] Option<T> => |s| s.iter();
+    impl[K, V: Numbers] std::collections::BTreeMap<K, V> => |s| s.values();
+    impl[K, V: Numbers, S] std::collections::HashMap<K, V, S> => |s| s.values();
 }
 
 /// `range = (low, high)`: every number is within `[low, high]` (NaN is not).
