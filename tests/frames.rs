@@ -389,6 +389,23 @@ mod quality {
     pub fn regions(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
         raw.select(["region", "amount"])
     }
+
+    /// Hamilton's other validators on a series: its values from a set, at most a third of
+    /// them missing, a mean and a spread within bounds.
+    #[node(check_output(values_in = ["eu", "us"], importance = "fail"))]
+    pub fn region(raw: &DataFrame) -> Result<Series, PolarsError> {
+        Ok(raw.column("region")?.as_materialized_series().clone())
+    }
+
+    #[node(check_output(
+        max_fraction_nans = 0.34,
+        mean_in_range = (0, 100),
+        max_standard_dev = 50,
+        importance = "fail"
+    ))]
+    pub fn amount(raw: &DataFrame) -> Result<Series, PolarsError> {
+        Ok(raw.column("amount")?.as_materialized_series().clone())
+    }
 }
 
 #[test]
@@ -449,4 +466,50 @@ fn check_output_looks_at_every_number_of_a_frame_and_names_what_is_not_one() {
         .execute(&["floats"], inputs! { "raw" => as_floats })
         .unwrap();
     assert_eq!(out.get::<DataFrame>("floats").unwrap().width(), 2);
+}
+
+#[test]
+fn values_in_and_the_statistics_validators_check_a_series_through_a_run() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::quality])
+        .build()
+        .unwrap();
+    let raw = df!(
+        "region" => [Some("eu"), None, Some("us")],
+        "amount" => [Some(10.0f64), None, Some(30.0)],
+    )
+    .unwrap();
+    let out = dr
+        .execute(&["region", "amount"], inputs! { "raw" => raw })
+        .unwrap();
+    assert_eq!(out.get::<Series>("region").unwrap().len(), 3);
+    assert_eq!(out.get::<Series>("amount").unwrap().len(), 3);
+
+    let raw = df!(
+        "region" => ["eu", "apac", "mea", "apac"],
+        "amount" => [Some(10.0f64), None, None, Some(300.0)],
+    )
+    .unwrap();
+    let err = dr
+        .execute(&["region"], inputs! { "raw" => raw.clone() })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`region` failed its checks: values_in: 3 of 4 not in [\"eu\", \"us\"] \
+             (\"apac\" ×2, \"mea\" ×1)"
+        ),
+        "{err}"
+    );
+    let err = dr
+        .execute(&["amount"], inputs! { "raw" => raw })
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "max_fraction_nans: 2 of 4 are NaN or null (2 null) (50.00%), more than 34.00%",
+        "mean_in_range: the mean of 2 is 155, outside [0, 100]",
+        "max_standard_dev: the standard deviation of 2 is 205.061, more than 50",
+    ] {
+        assert!(err.contains(part), "{err} does not say {part}");
+    }
 }

@@ -118,7 +118,8 @@ pub use graph::{Graph, GraphNode, NodeId, NodeKind};
 pub use inputs::Inputs;
 pub use memory::MemorySize;
 pub use modifiers::{
-    CheckReport, CheckResult, ConfigCondition, ConfigLiteral, DataTypes, Importance, Subdag,
+    CheckReport, CheckResult, ConfigCondition, ConfigLiteral, DataTypes, Element, Elements,
+    Importance, Nullable, Numbers, Subdag, Text,
 };
 pub use module::Modules;
 pub use node::{
@@ -144,8 +145,11 @@ pub use warnings::Warning;
 /// `timeout = "5s"`; Hamilton's function modifiers: `name = ".."`, `when(k = v)` (and
 /// `when_not`, `when_in`, `when_not_in`), `parameterize(out(p = value(..), q = source("..")))`,
 /// `extract_fields(field: Type, ..)`, `extract_columns("column", ..)` (feature `polars`),
-/// `check_output(range = (lo, hi), allow_nans = false, data_type = "f64"` (a polars series or
-/// frame), `custom = path, importance = "warn" | "fail")`. See the book's "Function modifiers".
+/// `check_output(..)` with Hamilton's validators (`range = (lo, hi)`, `allow_nans = false`,
+/// `max_fraction_nans = 0.05`, `mean_in_range = (lo, hi)`, `max_standard_dev = 2.0`,
+/// `values_in = ["a", "b"]`, `data_type = "f64"` on a polars series or frame,
+/// `allow_none = false`, `contains = ".."`, `does_not_contain = ".."`), `custom = path` and
+/// `importance = "warn" | "fail"`. See the book's "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;

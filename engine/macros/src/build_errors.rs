@@ -125,3 +125,28 @@ fn two_parameterize_outputs_with_one_name_are_refused() {
     );
     assert_contains(&e, "parameterize output `twice` is given twice");
 }
+
+#[test]
+fn check_output_names_a_misspelled_validator_and_the_closest_one() {
+    let f = quote!(
+        fn f(x: &f64) -> f64 {
+            *x
+        }
+    );
+    let e = error(quote!(check_output(max_fraction_nan = 0.1)), f.clone());
+    assert_contains(
+        &e,
+        "`max_fraction_nan` is not a validator of check_output; did you mean `max_fraction_nans`?",
+    );
+    assert_contains(&e, "`values_in = [\"a\", \"b\"]`");
+    let e = error(quote!(check_output(max_fraction_nans = 5)), f.clone());
+    assert_contains(&e, "max_fraction_nans is a fraction within [0, 1], not 5");
+    let e = error(quote!(check_output(values_in = [region])), f.clone());
+    assert_contains(&e, "values_in takes a list of literals");
+    let e = error(quote!(check_output(values_in = [])), f.clone());
+    assert_contains(&e, "values_in needs at least one value");
+    let e = error(quote!(check_output(contains = 3)), f.clone());
+    assert_contains(&e, "write a string, or a list of strings");
+    let e = error(quote!(check_output(allow_none = true)), f);
+    assert_contains(&e, "check_output needs a validator");
+}

@@ -1,11 +1,12 @@
 //! `check_output`'s validators on polars values, as Hamilton's default validators check a
-//! series: for `range` and `allow_nans`, a `Series` of numbers (integers, floats, decimals)
-//! has each valid value checked; a `DataFrame` has every value of every column checked, and
-//! all its columns must hold numbers. A null is a missing value, as NaN is in pandas:
-//! `allow_nans = false` fails on nulls as on NaNs, and `range` skips them. A column of anything
-//! else fails the validator, naming the column and its type, rather than passing on no numbers
-//! at all (inside a vector, option or map of series too).
-//! `data_type = "f64"` checks the series' type, or every column's (Hamilton's `data_type`).
+//! series. The numeric ones look at a `Series` of numbers (integers, floats, decimals) value
+//! by value, and at every value of every column of a `DataFrame`. A null is a missing value,
+//! as NaN is in pandas: `allow_nans = false` and `max_fraction_nans` count nulls with NaNs, in
+//! a column of any type; `range`, `mean_in_range` and `max_standard_dev` skip them, and fail
+//! on a column that does not hold numbers, naming it and its type, rather than passing on no
+//! numbers at all (inside a vector, option or map of series too). `values_in` looks at a
+//! series of numbers, strings, categories or booleans, nulls skipped. `data_type = "f64"`
+//! checks the series' type, or every column's (Hamilton's `data_type`).
 //!
 //! ```
 //! use weft::frames::polars::prelude::*;
@@ -32,7 +33,7 @@
 
 use polars::prelude::{DataFrame, DataType, Series};
 
-use crate::modifiers::check::{DataTypes, Numbers};
+use crate::modifiers::check::{DataTypes, Element, Elements, Numbers};
 
 impl Numbers for Series {
     fn each_number(&self, f: &mut dyn FnMut(f64)) {
@@ -52,6 +53,10 @@ impl Numbers for Series {
 
     fn missing(&self) -> usize {
         self.null_count()
+    }
+
+    fn present(&self) -> usize {
+        self.len() - self.null_count()
     }
 
     fn not_numbers(&self) -> Option<String> {
@@ -76,6 +81,12 @@ impl Numbers for DataFrame {
         self.columns().iter().map(|c| c.null_count()).sum()
     }
 
+    fn present(&self) -> usize {
+        (self.columns().iter())
+            .map(|c| c.len() - c.null_count())
+            .sum()
+    }
+
     fn not_numbers(&self) -> Option<String> {
         let others: Vec<String> = (self.columns().iter())
             .filter(|c| !c.dtype().is_numeric())
@@ -88,6 +99,42 @@ impl Numbers for DataFrame {
                 others.join(", ")
             )
         })
+    }
+}
+
+impl Elements for Series {
+    fn each_element(&self, f: &mut dyn FnMut(Element<'_>)) {
+        let dtype = self.dtype();
+        if dtype.is_numeric() {
+            self.each_number(&mut |x| f(Element::Number(x)));
+        } else if let Ok(flags) = self.bool() {
+            flags.iter().flatten().for_each(|b| f(Element::Bool(b)));
+        } else if let Ok(texts) = self.cast(&DataType::String) {
+            // Strings as they are; categories as their strings.
+            if let Ok(texts) = texts.str() {
+                texts.iter().flatten().for_each(|t| f(Element::Text(t)));
+            }
+        }
+    }
+
+    fn not_elements(&self) -> Option<String> {
+        let dtype = self.dtype();
+        let checked = dtype.is_numeric()
+            || dtype.is_bool()
+            || dtype.is_string()
+            || dtype.is_categorical()
+            || dtype.is_enum();
+        (!checked).then(|| {
+            format!(
+                "the series `{}` holds `{dtype}`; values_in checks numbers, strings, categories \
+                 and booleans",
+                self.name(),
+            )
+        })
+    }
+
+    fn missing_elements(&self) -> usize {
+        self.null_count()
     }
 }
 
@@ -113,7 +160,9 @@ fn named(name: &str, dtype: &DataType) -> (String, String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modifiers::check::{data_type, no_nans, range};
+    use crate::modifiers::check::{
+        data_type, max_fraction_nans, max_standard_dev, mean_in_range, no_nans, range, values_in,
+    };
     use polars::prelude::*;
 
     #[test]
@@ -144,7 +193,15 @@ mod tests {
         let r = range(&s, 0.0, 1.0);
         assert!(!r.passed);
         assert_eq!(r.message, "the series `region` holds `str`, not numbers");
-        assert!(!no_nans(&s).passed);
+        // What is missing is counted in a column of any type, as Hamilton counts a pandas
+        // series' missing values.
+        assert!(no_nans(&s).passed);
+        let s = Series::new("region".into(), [Some("eu"), None, Some("us"), Some("eu")]);
+        assert_eq!(no_nans(&s).message, "1 of 4 are NaN or null (1 null)");
+        assert_eq!(
+            max_fraction_nans(&s, 0.2).message,
+            "1 of 4 are NaN or null (1 null) (25.00%), more than 20.00%"
+        );
         let df = df!("region" => ["eu"], "amount" => [1.0f64], "ok" => [true]).unwrap();
         let r = range(&df, 0.0, 10.0);
         assert!(!r.passed);
@@ -191,5 +248,69 @@ mod tests {
             assert_eq!(r.message, format!("all 1 of `{spelling}`"));
         }
         assert!(!data_type(amount, "float").passed);
+    }
+
+    #[test]
+    fn values_in_looks_at_strings_categories_booleans_and_numbers_skipping_nulls() {
+        let allowed = [Element::Text("eu"), Element::Text("us")];
+        let regions = Series::new(
+            "region".into(),
+            [Some("eu"), None, Some("apac"), Some("us")],
+        );
+        let r = values_in(&regions, &allowed);
+        assert!(!r.passed);
+        assert_eq!(
+            r.message,
+            "1 of 3 not in [\"eu\", \"us\"] (\"apac\" ×1); 1 missing, skipped"
+        );
+        let categories = regions
+            .cast(&DataType::from_categories(Categories::global()))
+            .unwrap();
+        assert_eq!(values_in(&categories, &allowed).message, r.message);
+        let qty = Series::new("qty".into(), [1i64, 2, 2]);
+        let numbers = [Element::Number(1.0), Element::Number(2.0)];
+        assert!(values_in(&qty, &numbers).passed);
+        let flags = Series::new("ok".into(), [true, false]);
+        let r = values_in(&flags, &[Element::Bool(true)]);
+        assert_eq!(r.message, "1 of 2 not in [true] (false ×1)");
+        let days = Series::new("day".into(), [1i32])
+            .cast(&DataType::Date)
+            .unwrap();
+        let r = values_in(&days, &numbers);
+        assert!(!r.passed);
+        assert_eq!(
+            r.message,
+            "the series `day` holds `date`; values_in checks numbers, strings, categories and \
+             booleans"
+        );
+    }
+
+    #[test]
+    fn the_statistics_of_a_series_skip_nulls_and_count_them_as_missing() {
+        let s = Series::new("x".into(), [Some(2.0f64), None, Some(4.0), Some(f64::NAN)]);
+        assert_eq!(
+            mean_in_range(&s, 0.0, 5.0).message,
+            "the mean of 2 is 3, within [0, 5]"
+        );
+        assert_eq!(
+            max_standard_dev(&s, 1.0).message,
+            "the standard deviation of 2 is 1.41421, more than 1"
+        );
+        let r = max_fraction_nans(&s, 0.5);
+        assert!(r.passed);
+        assert_eq!(
+            r.message,
+            "2 of 4 are NaN or null (1 null) (50.00%), at most 50.00%"
+        );
+        let df = df!("a" => [1.0f64, 3.0], "b" => [5i64, 7]).unwrap();
+        assert_eq!(
+            mean_in_range(&df, 0.0, 3.0).message,
+            "the mean of 4 is 4, outside [0, 3]"
+        );
+        let words = Series::new("w".into(), ["a"]);
+        assert_eq!(
+            max_standard_dev(&words, 1.0).message,
+            "the series `w` holds `str`, not numbers"
+        );
     }
 }

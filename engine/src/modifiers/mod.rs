@@ -7,6 +7,8 @@ pub(crate) mod extract;
 pub(crate) mod subdag;
 pub(crate) mod when;
 
-pub use check::{CheckReport, CheckResult, DataTypes, Importance};
+pub use check::{
+    CheckReport, CheckResult, DataTypes, Element, Elements, Importance, Nullable, Numbers, Text,
+};
 pub use subdag::{Subdag, SubdagRegistration};
 pub use when::{ConfigCondition, ConfigLiteral};

@@ -1,19 +1,39 @@
-//! `check_output(range = (lo, hi), allow_nans = false, data_type = "f64", custom = path,
-//! importance = "warn")`
-//! (Hamilton's `@check_output` / `@check_output_custom`): node `x` becomes `x_raw` (the
-//! function), `x_check` (the validators' report) and `x` (the value once checked).
+//! `check_output(range = (lo, hi), allow_nans = false, values_in = [..], .., custom = path,
+//! importance = "warn")` (Hamilton's `@check_output` / `@check_output_custom`): node `x` becomes
+//! `x_raw` (the function), `x_check` (the validators' report) and `x` (the value once checked).
+//! Each validator is a call into `weft::__private::check` on the raw value, in the order
+//! written; a validator the value's type does not fit is a compile error there.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::meta::ParseNestedMeta;
-use syn::{Expr, LitBool, LitStr, Path, Type};
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitBool, LitStr, Path, Type, UnOp};
+
+/// Hamilton's default validators, as written, and what each takes.
+const VALIDATORS: &[(&str, &str)] = &[
+    ("range", "`range = (low, high)`"),
+    ("allow_nans", "`allow_nans = false`"),
+    ("max_fraction_nans", "`max_fraction_nans = 0.05`"),
+    ("mean_in_range", "`mean_in_range = (low, high)`"),
+    ("max_standard_dev", "`max_standard_dev = 2.0`"),
+    ("values_in", "`values_in = [\"a\", \"b\"]`"),
+    (
+        "data_type",
+        "`data_type = \"f64\"` (a polars series or frame)",
+    ),
+    ("allow_none", "`allow_none = false` (an `Option`)"),
+    ("contains", "`contains = \"..\"` (a string)"),
+    ("does_not_contain", "`does_not_contain = \"..\"`"),
+    (
+        "custom",
+        "`custom = path::to::fn` (a `fn(&T) -> Result<(), String>`)",
+    ),
+];
 
 /// The validators and what a failure does.
 pub struct Checks {
-    range: Option<(Expr, Expr)>,
-    allow_nans: Option<bool>,
-    data_type: Option<LitStr>,
-    custom: Vec<Path>,
+    /// One call per validator, each a `CheckResult` of `__value`.
+    results: Vec<TokenStream>,
     fail: bool,
     /// The arguments as written, for the check node's code version.
     pub tokens: TokenStream,
@@ -21,47 +41,55 @@ pub struct Checks {
 
 /// Parses `check_output(..)`.
 pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
+    let check = quote!(::weft::__private::check);
     let mut c = Checks {
-        range: None,
-        allow_nans: None,
-        data_type: None,
-        custom: Vec::new(),
+        results: Vec::new(),
         fail: false,
         tokens: TokenStream::new(),
     };
     meta.parse_nested_meta(|v| {
-        if v.path.is_ident("range") {
-            let e: Expr = v.value()?.parse()?;
-            let Expr::Tuple(t) = &e else {
-                return Err(syn::Error::new_spanned(
-                    e,
-                    "write the range as `(low, high)`",
-                ));
-            };
-            if t.elems.len() != 2 {
-                return Err(syn::Error::new_spanned(
-                    t,
-                    "write the range as `(low, high)`",
-                ));
+        let ident = v.path.get_ident().cloned();
+        let name = ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let value: Expr = v.value()?.parse()?;
+        let path = &v.path;
+        c.tokens.extend(quote!(#path = #value,));
+        let call = match name.as_str() {
+            "range" | "mean_in_range" => {
+                let (lo, hi) = pair(&value)?;
+                Some(quote!(#check::#ident(__value, (#lo) as f64, (#hi) as f64)))
             }
-            c.range = Some((t.elems[0].clone(), t.elems[1].clone()));
-            c.tokens.extend(quote!(range = #e,));
-        } else if v.path.is_ident("allow_nans") {
-            let b: LitBool = v.value()?.parse()?;
-            c.allow_nans = Some(b.value);
-            c.tokens.extend(quote!(allow_nans = #b,));
-        } else if v.path.is_ident("data_type") {
-            let s: LitStr = v.value()?.parse()?;
-            c.tokens.extend(quote!(data_type = #s,));
-            c.data_type = Some(s);
-        } else if v.path.is_ident("custom") {
-            let p: Path = v.value()?.parse()?;
-            c.tokens.extend(quote!(custom = #p,));
-            c.custom.push(p);
-        } else if v.path.is_ident("importance") {
-            let s: LitStr = v.value()?.parse()?;
-            c.fail =
-                match s.value().as_str() {
+            "allow_nans" => checks(&value)?.then(|| quote!(#check::no_nans(__value))),
+            "allow_none" => checks(&value)?.then(|| quote!(#check::not_none(__value))),
+            "max_fraction_nans" => {
+                if let Some(x) = number(&value).filter(|x| !(0.0..=1.0).contains(x)) {
+                    return Err(syn::Error::new_spanned(
+                        &value,
+                        format!("max_fraction_nans is a fraction within [0, 1], not {x}"),
+                    ));
+                }
+                Some(quote!(#check::max_fraction_nans(__value, (#value) as f64)))
+            }
+            "max_standard_dev" => Some(quote!(#check::max_standard_dev(__value, (#value) as f64))),
+            "values_in" => {
+                let allowed = elements(&value)?;
+                Some(quote!(#check::values_in(__value, &[#(#allowed),*])))
+            }
+            "data_type" => {
+                let s: LitStr = syn::parse2(quote!(#value))?;
+                Some(quote!(#check::data_type(__value, #s)))
+            }
+            "contains" | "does_not_contain" => {
+                let each = strings(&value)?;
+                Some(quote!(#check::#ident(__value, &[#(#each),*])))
+            }
+            "custom" => {
+                let p: Path = syn::parse2(quote!(#value))?;
+                let shown = quote!(#p).to_string().replace(' ', "");
+                Some(quote!(#check::custom(#shown, #p(__value))))
+            }
+            "importance" => {
+                let s: LitStr = syn::parse2(quote!(#value))?;
+                c.fail = match s.value().as_str() {
                     "warn" => false,
                     "fail" => true,
                     _ => return Err(syn::Error::new_spanned(
@@ -69,48 +97,134 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
                         "importance is \"warn\" (log, keep the value) or \"fail\" (fail the node)",
                     )),
                 };
-            c.tokens.extend(quote!(importance = #s,));
-        } else {
-            return Err(v.error(
-                "check_output takes `range = (low, high)`, `allow_nans = bool`, \
-                 `data_type = \"f64\"` (a polars series' or frame's columns' type), \
-                 `custom = path::to::fn` (a `fn(&T) -> Result<(), String>`) and \
-                 `importance = \"warn\" | \"fail\"`",
-            ));
-        }
+                return Ok(());
+            }
+            _ => return Err(syn::Error::new_spanned(path, unknown(&name))),
+        };
+        c.results.extend(call);
         Ok(())
     })?;
-    if c.range.is_none()
-        && c.allow_nans != Some(false)
-        && c.data_type.is_none()
-        && c.custom.is_empty()
-    {
-        return Err(meta.error(
-            "check_output needs a validator: `range = (low, high)`, `allow_nans = false`, \
-             `data_type = \"f64\"` or `custom = path::to::fn`",
-        ));
+    if c.results.is_empty() {
+        return Err(meta.error(format!(
+            "check_output needs a validator: {}",
+            VALIDATORS
+                .iter()
+                .map(|(_, w)| *w)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     Ok(c)
+}
+
+/// What an unknown validator's error says: the closest name, and every validator.
+fn unknown(name: &str) -> String {
+    let closest = (VALIDATORS.iter())
+        .map(|(v, _)| (strsim::jaro_winkler(name, v), *v))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let hint = closest.map_or(String::new(), |(_, v)| format!("did you mean `{v}`? "));
+    format!(
+        "`{name}` is not a validator of check_output; {hint}it takes {} and `importance = \
+         \"warn\" | \"fail\"`",
+        VALIDATORS
+            .iter()
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// `(low, high)`.
+fn pair(value: &Expr) -> syn::Result<(&Expr, &Expr)> {
+    match value {
+        Expr::Tuple(t) if t.elems.len() == 2 => Ok((&t.elems[0], &t.elems[1])),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "write the range as `(low, high)`",
+        )),
+    }
+}
+
+/// `false` or `true`: whether the validator checks anything (`allow_nans = true` does not).
+fn checks(value: &Expr) -> syn::Result<bool> {
+    let b: LitBool = syn::parse2(quote!(#value))?;
+    Ok(!b.value)
+}
+
+/// A number written as a literal (`0.05`, `1`, `-2`), to check when it compiles.
+fn number(value: &Expr) -> Option<f64> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => number(expr).map(|x| -x),
+        _ => None,
+    }
+}
+
+/// `values_in = [..]`: each literal as the `Element` it matches.
+fn elements(value: &Expr) -> syn::Result<Vec<TokenStream>> {
+    let wrong = || {
+        syn::Error::new_spanned(
+            value,
+            "values_in takes a list of literals: strings, numbers or booleans \
+             (`[\"eu\", \"us\"]`, `[1, 2, 3]`, `[true]`)",
+        )
+    };
+    let Expr::Array(list) = value else {
+        return Err(wrong());
+    };
+    if list.elems.is_empty() {
+        return Err(syn::Error::new_spanned(
+            value,
+            "values_in needs at least one value",
+        ));
+    }
+    let element = quote!(::weft::__private::check::Element);
+    (list.elems.iter())
+        .map(|e| match e {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(quote!(#element::Text(#s))),
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Ok(quote!(#element::Bool(#b))),
+            e if number(e).is_some() => Ok(quote!(#element::Number((#e) as f64))),
+            _ => Err(wrong()),
+        })
+        .collect()
+}
+
+/// `contains = "x"` or `contains = ["x", "y"]`.
+fn strings(value: &Expr) -> syn::Result<Vec<LitStr>> {
+    let one = |e: &Expr| match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        _ => Err(syn::Error::new_spanned(
+            e,
+            "write a string, or a list of strings: `\"x\"`, `[\"x\", \"y\"]`",
+        )),
+    };
+    match value {
+        Expr::Array(list) if !list.elems.is_empty() => list.elems.iter().map(one).collect(),
+        e => one(e).map(|s| vec![s]),
+    }
 }
 
 impl Checks {
     /// The body of node `x_check`: every validator on `x_raw`'s value (of type `ty`).
     pub fn report_body(&self, node: &str, ty: &Type) -> TokenStream {
         let check = quote!(::weft::__private::check);
-        let mut results = Vec::new();
-        if let Some((lo, hi)) = &self.range {
-            results.push(quote!(#check::range(__value, (#lo) as f64, (#hi) as f64)));
-        }
-        if self.allow_nans == Some(false) {
-            results.push(quote!(#check::no_nans(__value)));
-        }
-        if let Some(t) = &self.data_type {
-            results.push(quote!(#check::data_type(__value, #t)));
-        }
-        for p in &self.custom {
-            let name = quote!(#p).to_string().replace(' ', "");
-            results.push(quote!(#check::custom(#name, #p(__value))));
-        }
+        let results = &self.results;
         let importance = if self.fail {
             quote!(#check::Importance::Fail)
         } else {
