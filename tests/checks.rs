@@ -199,3 +199,119 @@ fn the_other_default_validators_check_strings_options_and_vectors() {
         "2 of 3 not in [1, 2, 3] (4 ×1, 9 ×1)"
     );
 }
+
+/// Which nodes a check looks at: Hamilton's `target_`.
+pub mod targets {
+    use serde::{Deserialize, Serialize};
+    use weft::prelude::*;
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Bounds {
+        pub low: f64,
+        pub high: f64,
+    }
+
+    /// No target: each extracted field is checked, as Hamilton checks a function's final nodes.
+    #[node(extract_fields(low: f64, high: f64), check_output(range = (0, 10), importance = "fail"))]
+    pub fn bounds(raw: &[f64]) -> Bounds {
+        let low = raw.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Bounds { low, high }
+    }
+
+    /// A check per target, the function's own node among them.
+    #[node(
+        extract_fields(first: f64, last: f64),
+        check_output(allow_nans = false, target = ["first", "last"]),
+        check_output(custom = not_empty, target = "ends", importance = "fail")
+    )]
+    pub fn ends(raw: &[f64]) -> Ends {
+        Ends {
+            first: raw.first().copied().unwrap_or(f64::NAN),
+            last: raw.last().copied().unwrap_or(f64::NAN),
+            n: raw.len(),
+        }
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Ends {
+        pub first: f64,
+        pub last: f64,
+        pub n: usize,
+    }
+
+    pub fn not_empty(e: &Ends) -> Result<(), String> {
+        (e.n > 0).then_some(()).ok_or_else(|| "no values".into())
+    }
+}
+
+#[test]
+fn check_output_checks_each_extracted_node_or_the_targets_it_names() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::targets])
+        .build()
+        .unwrap();
+    let names: Vec<&str> = dr.graph().nodes().iter().map(|n| n.name()).collect();
+    for made in [
+        "bounds",
+        "low_raw",
+        "low_check",
+        "low",
+        "high_raw",
+        "high_check",
+        "high",
+        "ends_raw",
+        "ends_check",
+        "ends",
+        "first_raw",
+        "first_check",
+        "first",
+        "last_check",
+    ] {
+        assert!(names.contains(&made), "no node `{made}` among {names:?}");
+    }
+    for absent in ["bounds_raw", "bounds_check"] {
+        assert!(!names.contains(&absent), "`{absent}` among {names:?}");
+    }
+
+    let out = dr
+        .execute(&["low", "high"], inputs! { "raw" => vec![2.0, 4.0] })
+        .unwrap();
+    assert_eq!(
+        (
+            *out.get::<f64>("low").unwrap(),
+            *out.get::<f64>("high").unwrap()
+        ),
+        (2.0, 4.0)
+    );
+    // The field out of range fails; the other, and the struct, are fine.
+    let raw = inputs! { "raw" => vec![2.0, 40.0] };
+    let err = dr.execute(&["high"], raw.clone()).unwrap_err();
+    let ExecuteError::NodeFailed { node, source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(node, "high");
+    assert_eq!(
+        source.to_string(),
+        "`high` failed its checks: range: 1 of 1 outside [0, 10] (first: 40)"
+    );
+    assert!(dr.execute(&["low", "bounds"], raw).is_ok());
+
+    // `ends` has its own check, failing it; its fields theirs, warning on NaN.
+    let err = dr
+        .execute(&["first"], inputs! { "raw" => Vec::<f64>::new() })
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`ends` failed its checks: not_empty: no values"),
+        "{err}"
+    );
+    let out = dr
+        .execute(
+            &["first", "last_check"],
+            inputs! { "raw" => vec![f64::NAN, 1.0] },
+        )
+        .unwrap();
+    assert!(out.get::<f64>("first").unwrap().is_nan());
+    assert!(out.get::<weft::CheckReport>("last_check").unwrap().passed());
+}

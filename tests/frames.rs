@@ -513,3 +513,58 @@ fn values_in_and_the_statistics_validators_check_a_series_through_a_run() {
         assert!(err.contains(part), "{err} does not say {part}");
     }
 }
+
+mod column_checks {
+    use weft::frames::polars::prelude::*;
+    use weft::prelude::*;
+
+    /// Each extracted column its own check (Hamilton's `target_`); `qty` is not checked.
+    #[node(
+        extract_columns("region", "amount", "qty"),
+        check_output(values_in = ["eu", "us"], target = "region", importance = "fail"),
+        check_output(range = (0, 1000), allow_nans = false, target = "amount")
+    )]
+    pub fn orders(raw: &DataFrame) -> DataFrame {
+        raw.clone()
+    }
+}
+
+#[test]
+fn check_output_targets_extracted_columns_one_check_each() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::column_checks])
+        .build()
+        .unwrap();
+    let raw = df!(
+        "region" => ["eu", "apac"],
+        "amount" => [Some(10.0f64), None],
+        "qty" => [1i64, 2],
+    )
+    .unwrap();
+    let out = dr
+        .execute(
+            &["amount", "amount_check", "qty"],
+            inputs! { "raw" => raw.clone() },
+        )
+        .unwrap();
+    assert_eq!(out.get::<Series>("amount").unwrap().len(), 2);
+    let report = out.get::<weft::CheckReport>("amount_check").unwrap();
+    assert_eq!(report.node, "amount");
+    assert_eq!(report.results[1].message, "1 of 2 are NaN or null (1 null)");
+    let err = dr
+        .execute(&["region"], inputs! { "raw" => raw })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`region` failed its checks: values_in: 1 of 2 not in [\"eu\", \"us\"] (\"apac\" ×1)"
+        ),
+        "{err}"
+    );
+    let err = dr
+        .execute(&["qty_check"], inputs! {})
+        .unwrap_err()
+        .to_string();
+    // `qty` is extracted unchecked: it has no check node.
+    assert!(err.contains("unknown output: `qty_check`"), "{err}");
+}

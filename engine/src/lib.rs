@@ -148,8 +148,9 @@ pub use warnings::Warning;
 /// `check_output(..)` with Hamilton's validators (`range = (lo, hi)`, `allow_nans = false`,
 /// `max_fraction_nans = 0.05`, `mean_in_range = (lo, hi)`, `max_standard_dev = 2.0`,
 /// `values_in = ["a", "b"]`, `data_type = "f64"` on a polars series or frame,
-/// `allow_none = false`, `contains = ".."`, `does_not_contain = ".."`), `custom = path` and
-/// `importance = "warn" | "fail"`. See the book's "Function modifiers".
+/// `allow_none = false`, `contains = ".."`, `does_not_contain = ".."`), `custom = path`,
+/// `importance = "warn" | "fail"` and `target = "node"` (Hamilton's `target_`: by default each
+/// extracted field or column, else the node). See the book's "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;

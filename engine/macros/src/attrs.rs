@@ -21,8 +21,8 @@ pub struct NodeAttrs {
     pub parameterize: Option<Vec<parameterize::Output>>,
     /// `extract_fields(..)`: the fields.
     pub extract_fields: Option<Vec<extract::Field>>,
-    /// `check_output(..)`: validators.
-    pub check_output: Option<check::Checks>,
+    /// `check_output(..)`s: validators, each on its targets.
+    pub check_output: Vec<check::Checks>,
     /// `pipe_input(..)`: steps before the function, on one parameter.
     pub pipe_input: Option<pipe::PipeInput>,
     /// `pipe_output(..)`: steps after it.
@@ -111,7 +111,7 @@ impl Parse for NodeAttrs {
                 out.parameterize = Some(parameterize::parse(&meta)?);
                 Ok(())
             } else if meta.path.is_ident("check_output") {
-                out.check_output = Some(check::parse(&meta)?);
+                out.check_output.push(check::parse(&meta)?);
                 Ok(())
             } else if meta.path.is_ident("subdag") {
                 out.subdag = Some(subdag::parse(&meta)?);

@@ -150,3 +150,38 @@ fn check_output_names_a_misspelled_validator_and_the_closest_one() {
     let e = error(quote!(check_output(allow_none = true)), f);
     assert_contains(&e, "check_output needs a validator");
 }
+
+#[test]
+fn check_output_targets_are_the_functions_nodes_each_checked_once() {
+    let f = quote!(
+        fn bounds(x: &f64) -> Bounds {
+            Bounds { low: *x, high: *x }
+        }
+    );
+    let e = error(
+        quote!(extract_fields(low: f64, high: f64), check_output(range = (0, 1), target = "hihg")),
+        f.clone(),
+    );
+    assert_contains(
+        &e,
+        "check_output's target `hihg` is not a node of this function; did you mean `high`? \
+         its nodes are: bounds, low, high",
+    );
+    let e = error(
+        quote!(
+            extract_fields(low: f64, high: f64),
+            check_output(range = (0, 1)),
+            check_output(range = (0, 2), target = "low")
+        ),
+        f.clone(),
+    );
+    assert_contains(
+        &e,
+        "`low` is checked by two `check_output(..)`s: write its validators in one",
+    );
+    let e = error(quote!(check_output(range = (0, 1), target_ = "x")), f);
+    assert_contains(
+        &e,
+        "`target_` is not a validator of check_output; did you mean `target`?",
+    );
+}

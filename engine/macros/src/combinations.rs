@@ -21,7 +21,7 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
              fields in a node that takes the parameterized output",
         ));
     }
-    if attrs.check_output.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {
+    if !attrs.check_output.is_empty() && (attrs.parameterize.is_some() || sig.item.is_some()) {
         return Err(syn::Error::new(
             span,
             "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
@@ -46,7 +46,7 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
         ));
     }
     if attrs.pipe_output.is_some()
-        && (attrs.check_output.is_some() || attrs.extract_fields.is_some() || sig.item.is_some())
+        && (!attrs.check_output.is_empty() || attrs.extract_fields.is_some() || sig.item.is_some())
     {
         return Err(syn::Error::new(
             span,
@@ -56,7 +56,7 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
         ));
     }
     if attrs.with_columns.is_some()
-        && (attrs.parameterize.is_some() || attrs.check_output.is_some() || sig.item.is_some())
+        && (attrs.parameterize.is_some() || !attrs.check_output.is_empty() || sig.item.is_some())
     {
         return Err(syn::Error::new(
             span,

@@ -95,12 +95,26 @@ fn expand(
             quote!(::std::option::Option::None),
         ),
     };
-    // With `check_output`, the function is `x_raw`, checked into `x`; with `pipe_output`, it
-    // is `x.raw`, piped into `x`.
-    let fn_node = match (&attrs.check_output, &attrs.pipe_output) {
-        (Some(_), _) => format!("{node_name}_raw"),
-        (None, Some(_)) => format!("{node_name}.raw"),
-        (None, None) => node_name.clone(),
+    // `check_output`: the nodes each checks (Hamilton's `target_`). A checked node `x` is made
+    // as `x_raw`, checked into `x`; with `pipe_output`, the function is `x.raw`, piped into `x`.
+    let extracted: Vec<String> = (attrs.extract_fields.iter().flatten())
+        .map(|f| f.name.to_string())
+        .chain(
+            attrs
+                .extract_columns
+                .iter()
+                .flatten()
+                .map(syn::LitStr::value),
+        )
+        .collect();
+    let checked = modifiers::check::targets(&attrs.check_output, &node_name, &extracted)?;
+    let unchecked = |name: &str| match checked.contains_key(name) {
+        true => format!("{name}_raw"),
+        false => name.to_string(),
+    };
+    let fn_node = match &attrs.pipe_output {
+        Some(_) if !checked.contains_key(&node_name) => format!("{node_name}.raw"),
+        _ => unchecked(&node_name),
     };
     let mut out = quote!(#func);
     let mut steps = Vec::new();
@@ -279,53 +293,23 @@ fn expand(
             }
         }
     }
-    if let Some(checks) = &attrs.check_output {
-        let check_node = format!("{node_name}_check");
-        let report = quote!(::weft::__private::value_type!(::weft::CheckReport));
-        let param = |name: &str, ty: &proc_macro2::TokenStream| {
-            quote! {
-                ::weft::__private::ParamSpec::new(
-                    #name,
-                    ::weft::__private::ParamKind::Required,
-                    #ty,
-                )
-            }
-        };
-        let raw_ty = quote!(::weft::__private::value_type!(#out_ty));
-        let cv_tokens = &checks.tokens;
-        node(NodeDef {
-            ctor: format_ident!("__weft_node_{}__check", fn_ident),
-            name: check_node.clone(),
-            doc: format!("The checks of `{node_name}`."),
-            code_version: code_version::derived(code_version, quote!(check_output(#cv_tokens))),
-            params: vec![param(&fn_node, &raw_ty)],
-            output: report.clone(),
-            body: checks.report_body(&node_name, out_ty),
-            item_type: quote!(::std::option::Option::None),
-            item_split: quote!(::std::option::Option::None),
-            inherit: false,
-        });
-        node(NodeDef {
-            ctor: format_ident!("__weft_node_{}__checked", fn_ident),
-            name: node_name.clone(),
-            doc: doc.clone(),
-            code_version: code_version::derived(code_version, quote!(check_output checked)),
-            params: vec![param(&fn_node, &raw_ty), param(&check_node, &report)],
-            output: raw_ty.clone(),
-            body: quote!(::weft::__private::NodeBody::sync(
-                ::weft::__private::check::checked
-            )),
-            item_type: quote!(::std::option::Option::None),
-            item_split: quote!(::std::option::Option::None),
-            inherit: false,
-        });
+    if let Some(checks) = checked.get(&node_name) {
+        let ctor = format_ident!("__weft_node_{}", fn_ident);
+        for def in checks.nodes((&node_name, &fn_node, out_ty), &ctor, code_version, &doc) {
+            node(def);
+        }
     }
     for f in attrs.extract_fields.iter().flatten() {
         let (fname, fty) = (&f.name, &f.ty);
+        let (name, doc) = (
+            fname.to_string(),
+            format!("Field `{fname}` of `{node_name}`."),
+        );
+        let ctor = format_ident!("__weft_node_{}__field_{}", fn_ident, fname);
         node(NodeDef {
-            ctor: format_ident!("__weft_node_{}__field_{}", fn_ident, fname),
-            name: fname.to_string(),
-            doc: format!("Field `{fname}` of `{node_name}`."),
+            ctor: ctor.clone(),
+            name: unchecked(&name),
+            doc: doc.clone(),
             code_version: code_version::derived(
                 code_version,
                 quote!(extract_fields #node_name #fname : #fty),
@@ -343,13 +327,20 @@ fn expand(
             item_split: quote!(::std::option::Option::None),
             inherit: false,
         });
+        if let Some(checks) = checked.get(&name) {
+            for def in checks.nodes((&name, &unchecked(&name), fty), &ctor, code_version, &doc) {
+                node(def);
+            }
+        }
     }
     for (i, column) in attrs.extract_columns.iter().flatten().enumerate() {
         let name = column.value();
+        let doc = format!("Column `{name}` of `{node_name}`.");
+        let ctor = format_ident!("__weft_node_{}__column_{}", fn_ident, i);
         node(NodeDef {
-            ctor: format_ident!("__weft_node_{}__column_{}", fn_ident, i),
-            name: name.clone(),
-            doc: format!("Column `{name}` of `{node_name}`."),
+            ctor: ctor.clone(),
+            name: unchecked(&name),
+            doc: doc.clone(),
             code_version: code_version::derived(
                 code_version,
                 quote!(extract_columns #node_name #column),
@@ -369,6 +360,17 @@ fn expand(
             item_split: quote!(::std::option::Option::None),
             inherit: false,
         });
+        if let Some(checks) = checked.get(&name) {
+            let series: syn::Type = syn::parse_quote!(::weft::frames::polars::prelude::Series);
+            for def in checks.nodes(
+                (&name, &unchecked(&name), &series),
+                &ctor,
+                code_version,
+                &doc,
+            ) {
+                node(def);
+            }
+        }
     }
     Ok(out)
 }

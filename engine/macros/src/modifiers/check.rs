@@ -1,13 +1,23 @@
 //! `check_output(range = (lo, hi), allow_nans = false, values_in = [..], .., custom = path,
-//! importance = "warn")` (Hamilton's `@check_output` / `@check_output_custom`): node `x` becomes
-//! `x_raw` (the function), `x_check` (the validators' report) and `x` (the value once checked).
-//! Each validator is a call into `weft::__private::check` on the raw value, in the order
-//! written; a validator the value's type does not fit is a compile error there.
+//! importance = "warn", target = "x")` (Hamilton's `@check_output` / `@check_output_custom`):
+//! node `x` becomes `x_raw` (the function), `x_check` (the validators' report) and `x` (the
+//! value once checked). Each validator is a call into `weft::__private::check` on the raw value,
+//! in the order written; a validator the value's type does not fit is a compile error there.
+//!
+//! Which nodes are checked is Hamilton's `target_`: by default the function's "final" nodes —
+//! the node itself, or, with `extract_fields` / `extract_columns`, each extracted node (a field
+//! `a` becomes `a_raw`, `a_check`, `a`); `target = "a"` or `["a", "b"]` names them (the
+//! function's own node among them). Several `check_output(..)`s check different targets.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use std::collections::BTreeMap;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitBool, LitStr, Path, Type, UnOp};
+
+use crate::code_version;
+use crate::generate::NodeDef;
 
 /// Hamilton's default validators, as written, and what each takes.
 const VALIDATORS: &[(&str, &str)] = &[
@@ -35,6 +45,8 @@ pub struct Checks {
     /// One call per validator, each a `CheckResult` of `__value`.
     results: Vec<TokenStream>,
     fail: bool,
+    /// `target = ..`: the nodes checked (`None`: the function's final nodes).
+    target: Option<Vec<LitStr>>,
     /// The arguments as written, for the check node's code version.
     pub tokens: TokenStream,
 }
@@ -45,6 +57,7 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
     let mut c = Checks {
         results: Vec::new(),
         fail: false,
+        target: None,
         tokens: TokenStream::new(),
     };
     meta.parse_nested_meta(|v| {
@@ -99,6 +112,10 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
                 };
                 return Ok(());
             }
+            "target" => {
+                c.target = Some(strings(&value)?);
+                return Ok(());
+            }
             _ => return Err(syn::Error::new_spanned(path, unknown(&name))),
         };
         c.results.extend(call);
@@ -119,14 +136,15 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
 
 /// What an unknown validator's error says: the closest name, and every validator.
 fn unknown(name: &str) -> String {
-    let closest = (VALIDATORS.iter())
-        .map(|(v, _)| (strsim::jaro_winkler(name, v), *v))
+    let closest = (VALIDATORS.iter().map(|(v, _)| *v))
+        .chain(["importance", "target"])
+        .map(|v| (strsim::jaro_winkler(name, v), v))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let hint = closest.map_or(String::new(), |(_, v)| format!("did you mean `{v}`? "));
     format!(
-        "`{name}` is not a validator of check_output; {hint}it takes {} and `importance = \
-         \"warn\" | \"fail\"`",
+        "`{name}` is not a validator of check_output; {hint}it takes {}, `importance = \
+         \"warn\" | \"fail\"` and `target = \"node\"`",
         VALIDATORS
             .iter()
             .map(|(_, w)| *w)
@@ -220,9 +238,107 @@ fn strings(value: &Expr) -> syn::Result<Vec<LitStr>> {
     }
 }
 
+/// Which `check_output(..)` checks each node, by name: its own targets, or the function's
+/// final nodes (`own`, or the `extracted` ones when there are any). A target that is none of
+/// them, or one checked twice, is an error naming it.
+pub fn targets<'c>(
+    checks: &'c [Checks],
+    own: &str,
+    extracted: &[String],
+) -> syn::Result<BTreeMap<String, &'c Checks>> {
+    let mut out = BTreeMap::new();
+    for c in checks {
+        let named: Vec<(String, Option<&LitStr>)> = match &c.target {
+            Some(list) => list.iter().map(|l| (l.value(), Some(l))).collect(),
+            None if extracted.is_empty() => vec![(own.to_string(), None)],
+            None => extracted.iter().map(|n| (n.clone(), None)).collect(),
+        };
+        for (name, lit) in named {
+            let error = |message: String| match lit {
+                Some(l) => syn::Error::new_spanned(l, message),
+                None => syn::Error::new(proc_macro2::Span::call_site(), message),
+            };
+            if name != own && !extracted.contains(&name) {
+                let choices: Vec<&str> = std::iter::once(own)
+                    .chain(extracted.iter().map(String::as_str))
+                    .collect();
+                let closest = (choices.iter())
+                    .map(|c| (strsim::jaro_winkler(&name, c), *c))
+                    .filter(|(score, _)| *score > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map_or(String::new(), |(_, c)| format!("did you mean `{c}`? "));
+                return Err(error(format!(
+                    "check_output's target `{name}` is not a node of this function; \
+                     {closest}its nodes are: {}",
+                    choices.join(", ")
+                )));
+            }
+            if out.insert(name.clone(), c).is_some() {
+                return Err(error(format!(
+                    "`{name}` is checked by two `check_output(..)`s: write its validators in one"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Checks {
+    /// The nodes that check `target`: `{target}_check` (the report, from `raw`, the unchecked
+    /// node of type `ty`) and `target` itself (the value once checked).
+    pub fn nodes(
+        &self,
+        (target, raw, ty): (&str, &str, &Type),
+        ctor: &Ident,
+        code_version: &str,
+        doc: &str,
+    ) -> [NodeDef; 2] {
+        let check_node = format!("{target}_check");
+        let report = quote!(::weft::__private::value_type!(::weft::CheckReport));
+        let param = |name: &str, ty: &TokenStream| {
+            quote! {
+                ::weft::__private::ParamSpec::new(
+                    #name,
+                    ::weft::__private::ParamKind::Required,
+                    #ty,
+                )
+            }
+        };
+        let raw_ty = quote!(::weft::__private::value_type!(#ty));
+        let cv_tokens = &self.tokens;
+        let none = quote!(::std::option::Option::None);
+        [
+            NodeDef {
+                ctor: format_ident!("{ctor}__check"),
+                name: check_node.clone(),
+                doc: format!("The checks of `{target}`."),
+                code_version: code_version::derived(code_version, quote!(check_output(#cv_tokens))),
+                params: vec![param(raw, &raw_ty)],
+                output: report.clone(),
+                body: self.report_body(target, ty),
+                item_type: none.clone(),
+                item_split: none.clone(),
+                inherit: false,
+            },
+            NodeDef {
+                ctor: format_ident!("{ctor}__checked"),
+                name: target.to_string(),
+                doc: doc.to_string(),
+                code_version: code_version::derived(code_version, quote!(check_output checked)),
+                params: vec![param(raw, &raw_ty), param(&check_node, &report)],
+                output: raw_ty.clone(),
+                body: quote!(::weft::__private::NodeBody::sync(
+                    ::weft::__private::check::checked
+                )),
+                item_type: none.clone(),
+                item_split: none,
+                inherit: false,
+            },
+        ]
+    }
+
     /// The body of node `x_check`: every validator on `x_raw`'s value (of type `ty`).
-    pub fn report_body(&self, node: &str, ty: &Type) -> TokenStream {
+    fn report_body(&self, node: &str, ty: &Type) -> TokenStream {
         let check = quote!(::weft::__private::check);
         let results = &self.results;
         let importance = if self.fail {
