@@ -189,6 +189,29 @@ pub mod eager {
     }
 }
 
+pub mod checked_group {
+    use weft::frames::polars::prelude::*;
+    use weft::prelude::*;
+
+    pub mod cols {
+        use weft::frames::polars::prelude::*;
+
+        #[weft::column]
+        pub fn doubled_qty(qty: Expr) -> Expr {
+            qty * lit(2)
+        }
+    }
+
+    /// The frame with its column appended, then checked: the check sees the new column.
+    #[node(
+        with_columns(cols, columns_to_pass = ["qty"]),
+        check_output(range = (0, 6), importance = "fail")
+    )]
+    pub fn checked_doubled(raw: &DataFrame) -> Result<DataFrame, PolarsError> {
+        raw.select(["qty", "doubled_qty"])
+    }
+}
+
 #[test]
 fn pass_dataframe_as_gives_column_nodes_the_frame() {
     let dr = Builder::new()
@@ -207,6 +230,30 @@ fn pass_dataframe_as_gives_column_nodes_the_frame() {
         .into_no_null_iter()
         .collect();
     assert_eq!(d, [2, 4, 6, 8]);
+}
+
+#[test]
+fn check_output_beside_with_columns_checks_the_frame_with_its_columns() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::checked_group])
+        .build()
+        .unwrap();
+    // The check sees the appended column: `doubled_qty` reaches 8.
+    let err = dr
+        .execute(&["checked_doubled"], inputs! { "raw" => sales() })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "`checked_doubled` failed its checks: range: 1 of 8 outside [0, 6] (first: 8)"
+        ),
+        "{err}"
+    );
+    let small = df!("qty" => [1i64, 2]).unwrap();
+    let out = dr
+        .execute(&["checked_doubled"], inputs! { "raw" => small })
+        .unwrap();
+    let df = out.get::<DataFrame>("checked_doubled").unwrap();
+    assert_eq!(df.get_column_names(), ["qty", "doubled_qty"]);
 }
 
 pub mod typo {

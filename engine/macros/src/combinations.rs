@@ -55,13 +55,11 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
              takes it",
         ));
     }
-    if attrs.with_columns.is_some()
-        && (attrs.parameterize.is_some() || !attrs.check_output.is_empty() || sig.item.is_some())
-    {
+    if attrs.with_columns.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {
         return Err(syn::Error::new(
             span,
-            "`with_columns(..)` does not go with `parameterize(..)`, `check_output(..)` or a \
-             fan-out yet: apply them in a node that takes the frame",
+            "`with_columns(..)` does not go with `parameterize(..)` or a fan-out yet: apply \
+             them in a node that takes the frame",
         ));
     }
     if attrs.extract_columns.is_some()
