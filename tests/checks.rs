@@ -315,3 +315,61 @@ fn check_output_checks_each_extracted_node_or_the_targets_it_names() {
     assert!(out.get::<f64>("first").unwrap().is_nan());
     assert!(out.get::<weft::CheckReport>("last_check").unwrap().passed());
 }
+
+/// `check_output` on a parameterized function: each output is checked (its final nodes), or
+/// the one its target names.
+pub mod per_output {
+    use weft::prelude::*;
+
+    #[node(
+        parameterize(share_eu(sales = source("sales_eu")), share_us(sales = source("sales_us"))),
+        check_output(range = (0, 1), importance = "fail")
+    )]
+    pub fn share(sales: &f64, total: &f64) -> f64 {
+        sales / total
+    }
+
+    #[node(
+        parameterize(cap_low(level = value(1.0)), cap_high(level = value(50.0))),
+        check_output(max_standard_dev = 10, target = "cap_high")
+    )]
+    pub fn cap(level: &f64, spread: &[f64]) -> Vec<f64> {
+        spread.iter().map(|x| x * level).collect()
+    }
+}
+
+#[test]
+fn check_output_checks_each_parameterized_output_or_its_target() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::per_output])
+        .build()
+        .unwrap();
+    for (node, there) in [
+        ("share_eu_check", true),
+        ("share_us_check", true),
+        ("cap_high_check", true),
+        ("cap_low_check", false),
+        ("share_check", false),
+    ] {
+        assert_eq!(dr.graph().node(node).is_some(), there, "{node}");
+    }
+    let inputs = inputs! {
+        "sales_eu" => 3.0, "sales_us" => 30.0, "total" => 10.0, "spread" => vec![1.0, 2.0],
+    };
+    let out = dr
+        .execute(&["share_eu", "cap_low"], inputs.clone())
+        .unwrap();
+    assert_eq!(*out.get::<f64>("share_eu").unwrap(), 0.3);
+    let err = dr.execute(&["share_us"], inputs.clone()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`share_us` failed its checks: range: 1 of 1 outside [0, 1] (first: 3)"),
+        "{err}"
+    );
+    let out = dr.execute(&["cap_high_check"], inputs).unwrap();
+    let report = out.get::<weft::CheckReport>("cap_high_check").unwrap();
+    assert_eq!(
+        report.results[0].message,
+        "the standard deviation of 2 is 35.3553, more than 10"
+    );
+}

@@ -150,7 +150,8 @@ pub use warnings::Warning;
 /// `values_in = ["a", "b"]`, `data_type = "f64"` on a polars series or frame,
 /// `allow_none = false`, `contains = ".."`, `does_not_contain = ".."`), `custom = path`,
 /// `importance = "warn" | "fail"` and `target = "node"` (Hamilton's `target_`: by default each
-/// extracted field or column, else the node). See the book's "Function modifiers".
+/// parameterized output or extracted field or column, else the node). See the book's
+/// "Function modifiers".
 ///
 /// ```
 /// use weft::prelude::*;

@@ -21,11 +21,11 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
              fields in a node that takes the parameterized output",
         ));
     }
-    if !attrs.check_output.is_empty() && (attrs.parameterize.is_some() || sig.item.is_some()) {
+    if !attrs.check_output.is_empty() && sig.item.is_some() {
         return Err(syn::Error::new(
             span,
-            "`check_output(..)` does not go with `parameterize(..)` or a fan-out \
-             (`Parallel<T>`) yet: check the values in a node that takes them",
+            "`check_output(..)` does not go with a fan-out (`Parallel<T>`) yet: check the \
+             values in a node that takes them",
         ));
     }
     if attrs.subdag.is_some()

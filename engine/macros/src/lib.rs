@@ -97,17 +97,20 @@ fn expand(
     };
     // `check_output`: the nodes each checks (Hamilton's `target_`). A checked node `x` is made
     // as `x_raw`, checked into `x`; with `pipe_output`, the function is `x.raw`, piped into `x`.
-    let extracted: Vec<String> = (attrs.extract_fields.iter().flatten())
-        .map(|f| f.name.to_string())
-        .chain(
-            attrs
-                .extract_columns
-                .iter()
-                .flatten()
-                .map(syn::LitStr::value),
-        )
+    // The function's final nodes besides its own: parameterize's outputs (which replace it),
+    // the extracted fields and columns.
+    let outputs = attrs
+        .parameterize
+        .iter()
+        .flatten()
+        .map(|o| o.name.to_string());
+    let fields = attrs.extract_fields.iter().flatten();
+    let columns = attrs.extract_columns.iter().flatten();
+    let extracted: Vec<String> = (outputs.chain(fields.map(|f| f.name.to_string())))
+        .chain(columns.map(syn::LitStr::value))
         .collect();
-    let checked = modifiers::check::targets(&attrs.check_output, &node_name, &extracted)?;
+    let own = attrs.parameterize.is_none().then_some(node_name.as_str());
+    let checked = modifiers::check::targets(&attrs.check_output, own, &extracted)?;
     let unchecked = |name: &str| match checked.contains_key(name) {
         true => format!("{name}_raw"),
         false => name.to_string(),
@@ -278,10 +281,12 @@ fn expand(
             modifiers::parameterize::check_params(outputs, &names)?;
             for o in outputs {
                 let (params, body) = body::params_and_body(&sig, fn_ident, Some(o))?;
+                let (name, doc) = (o.name.to_string(), o.doc(&doc));
+                let ctor = format_ident!("__weft_node_{}__{}", fn_ident, o.name);
                 node(NodeDef {
-                    ctor: format_ident!("__weft_node_{}__{}", fn_ident, o.name),
-                    name: o.name.to_string(),
-                    doc: o.doc(&doc),
+                    ctor: ctor.clone(),
+                    name: unchecked(&name),
+                    doc: doc.clone(),
                     code_version: code_version::derived(code_version, o.binding_tokens()),
                     params,
                     output: quote!(::weft::__private::value_type!(#out_ty)),
@@ -290,6 +295,12 @@ fn expand(
                     item_split: item_split.clone(),
                     inherit: true,
                 });
+                if let Some(checks) = checked.get(&name) {
+                    let raw = unchecked(&name);
+                    for def in checks.nodes((&name, &raw, out_ty), &ctor, code_version, &doc) {
+                        node(def);
+                    }
+                }
             }
         }
     }

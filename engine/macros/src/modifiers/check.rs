@@ -5,9 +5,10 @@
 //! in the order written; a validator the value's type does not fit is a compile error there.
 //!
 //! Which nodes are checked is Hamilton's `target_`: by default the function's "final" nodes —
-//! the node itself, or, with `extract_fields` / `extract_columns`, each extracted node (a field
-//! `a` becomes `a_raw`, `a_check`, `a`); `target = "a"` or `["a", "b"]` names them (the
-//! function's own node among them). Several `check_output(..)`s check different targets.
+//! the node itself, or each `parameterize` output, or, with `extract_fields` /
+//! `extract_columns`, each extracted node (a field `a` becomes `a_raw`, `a_check`, `a`);
+//! `target = "a"` or `["a", "b"]` names them (the function's own node among them). Several
+//! `check_output(..)`s check different targets.
 
 use std::collections::BTreeMap;
 
@@ -239,30 +240,31 @@ fn strings(value: &Expr) -> syn::Result<Vec<LitStr>> {
 }
 
 /// Which `check_output(..)` checks each node, by name: its own targets, or the function's
-/// final nodes (`own`, or the `extracted` ones when there are any). A target that is none of
-/// them, or one checked twice, is an error naming it.
+/// final nodes (`own`, or the `extracted` ones when there are any: parameterize's outputs,
+/// which replace `own`, extracted fields and columns). A target that is none of them, or one
+/// checked twice, is an error naming it.
 pub fn targets<'c>(
     checks: &'c [Checks],
-    own: &str,
+    own: Option<&str>,
     extracted: &[String],
 ) -> syn::Result<BTreeMap<String, &'c Checks>> {
     let mut out = BTreeMap::new();
+    let nodes: Vec<&str> = (own.iter().copied())
+        .chain(extracted.iter().map(String::as_str))
+        .collect();
     for c in checks {
-        let named: Vec<(String, Option<&LitStr>)> = match &c.target {
-            Some(list) => list.iter().map(|l| (l.value(), Some(l))).collect(),
-            None if extracted.is_empty() => vec![(own.to_string(), None)],
-            None => extracted.iter().map(|n| (n.clone(), None)).collect(),
+        let named: Vec<(String, Option<&LitStr>)> = match (&c.target, own) {
+            (Some(list), _) => list.iter().map(|l| (l.value(), Some(l))).collect(),
+            (None, Some(own)) if extracted.is_empty() => vec![(own.to_string(), None)],
+            (None, _) => extracted.iter().map(|n| (n.clone(), None)).collect(),
         };
         for (name, lit) in named {
             let error = |message: String| match lit {
                 Some(l) => syn::Error::new_spanned(l, message),
                 None => syn::Error::new(proc_macro2::Span::call_site(), message),
             };
-            if name != own && !extracted.contains(&name) {
-                let choices: Vec<&str> = std::iter::once(own)
-                    .chain(extracted.iter().map(String::as_str))
-                    .collect();
-                let closest = (choices.iter())
+            if !nodes.contains(&name.as_str()) {
+                let closest = (nodes.iter())
                     .map(|c| (strsim::jaro_winkler(&name, c), *c))
                     .filter(|(score, _)| *score > 0.8)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -270,7 +272,7 @@ pub fn targets<'c>(
                 return Err(error(format!(
                     "check_output's target `{name}` is not a node of this function; \
                      {closest}its nodes are: {}",
-                    choices.join(", ")
+                    nodes.join(", ")
                 )));
             }
             if out.insert(name.clone(), c).is_some() {
