@@ -373,3 +373,59 @@ fn check_output_checks_each_parameterized_output_or_its_target() {
         "the standard deviation of 2 is 35.3553, more than 10"
     );
 }
+
+/// `check_output` with `pipe_output`: the check looks at the last step's value, whatever its
+/// type, before it is node `label`.
+pub mod piped {
+    use weft::prelude::*;
+
+    pub fn add_one(x: &f64) -> f64 {
+        x + 1.0
+    }
+
+    #[node(
+        pipe_output(add_one, |x: &f64| -> String { format!("{x:.1}") }),
+        check_output(does_not_contain = "-", importance = "fail")
+    )]
+    pub fn label(value: &f64) -> f64 {
+        *value
+    }
+}
+
+#[test]
+fn check_output_with_pipe_output_checks_the_last_steps_value() {
+    let dr = Builder::new()
+        .with_modules(weft::modules![crate::piped])
+        .build()
+        .unwrap();
+    let chain: Vec<&str> = [
+        "label.raw",
+        "label.add_one",
+        "label_raw",
+        "label_check",
+        "label",
+    ]
+    .into_iter()
+    .filter(|n| dr.graph().node(n).is_some())
+    .collect();
+    assert_eq!(
+        chain,
+        [
+            "label.raw",
+            "label.add_one",
+            "label_raw",
+            "label_check",
+            "label"
+        ]
+    );
+    let out = dr.execute(&["label"], inputs! { "value" => 1.5 }).unwrap();
+    assert_eq!(out.get::<String>("label").unwrap(), "2.5");
+    let err = dr
+        .execute(&["label"], inputs! { "value" => -4.0 })
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`label` failed its checks: does_not_contain: contains \"-\""),
+        "{err}"
+    );
+}

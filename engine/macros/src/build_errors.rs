@@ -72,16 +72,19 @@ fn an_optional_parameter_cannot_be_piped() {
 }
 
 #[test]
-fn pipe_output_does_not_go_with_check_output() {
+fn pipe_output_does_not_go_with_extract_fields() {
     let e = error(
-        quote!(pipe_output(add_one), check_output(range = (0, 1))),
+        quote!(pipe_output(add_one), extract_fields(a: f64)),
         quote!(
             fn f(x: &f64) -> f64 {
                 *x
             }
         ),
     );
-    assert_contains(&e, "`pipe_output(..)` does not go with `check_output(..)`");
+    assert_contains(
+        &e,
+        "`pipe_output(..)` does not go with `extract_fields(..)`",
+    );
 }
 
 #[test]

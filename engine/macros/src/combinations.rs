@@ -45,14 +45,11 @@ pub(crate) fn check_combinations(attrs: &NodeAttrs, sig: &Signature) -> syn::Res
              node that takes the parameterized outputs",
         ));
     }
-    if attrs.pipe_output.is_some()
-        && (!attrs.check_output.is_empty() || attrs.extract_fields.is_some() || sig.item.is_some())
-    {
+    if attrs.pipe_output.is_some() && (attrs.extract_fields.is_some() || sig.item.is_some()) {
         return Err(syn::Error::new(
             span,
-            "`pipe_output(..)` does not go with `check_output(..)`, `extract_fields(..)` or a \
-             fan-out (`Parallel<T>`): its last step is the node; check or extract in a node that \
-             takes it",
+            "`pipe_output(..)` does not go with `extract_fields(..)` or a fan-out \
+             (`Parallel<T>`): its last step is the node; extract in a node that takes it",
         ));
     }
     if attrs.with_columns.is_some() && (attrs.parameterize.is_some() || sig.item.is_some()) {

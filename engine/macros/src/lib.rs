@@ -96,9 +96,9 @@ fn expand(
         ),
     };
     // `check_output`: the nodes each checks (Hamilton's `target_`). A checked node `x` is made
-    // as `x_raw`, checked into `x`; with `pipe_output`, the function is `x.raw`, piped into `x`.
-    // The function's final nodes besides its own: parameterize's outputs (which replace it),
-    // the extracted fields and columns.
+    // as `x_raw`, checked into `x`. With `pipe_output`, the function is `x.raw`, piped into `x`
+    // (into `x_raw` when `x` is checked). The function's final nodes besides its own:
+    // parameterize's outputs (which replace it), the extracted fields and columns.
     let outputs = attrs
         .parameterize
         .iter()
@@ -116,9 +116,11 @@ fn expand(
         false => name.to_string(),
     };
     let fn_node = match &attrs.pipe_output {
-        Some(_) if !checked.contains_key(&node_name) => format!("{node_name}.raw"),
-        _ => unchecked(&node_name),
+        Some(_) => format!("{node_name}.raw"),
+        None => unchecked(&node_name),
     };
+    // What the node's checks look at: the function's value, or the last pipe step's.
+    let mut checked_ty = out_ty.clone();
     let mut out = quote!(#func);
     let mut steps = Vec::new();
     // `pipe_input`: the steps, and the function's parameter bound to the last one.
@@ -209,7 +211,12 @@ fn expand(
         None => piped_param,
     };
     if let Some(pipe) = &attrs.pipe_output {
-        let made = modifiers::pipe::output_steps(fn_ident, &node_name, &fn_node, out_ty, pipe)?;
+        let ends = (node_name.as_str(), unchecked(&node_name));
+        let made =
+            modifiers::pipe::output_steps(fn_ident, (ends.0, &ends.1), &fn_node, out_ty, pipe)?;
+        if let Some(last) = made.last() {
+            checked_ty = last.output.clone();
+        }
         for (i, s) in made.into_iter().enumerate() {
             steps.push((
                 s,
@@ -306,7 +313,8 @@ fn expand(
     }
     if let Some(checks) = checked.get(&node_name) {
         let ctor = format_ident!("__weft_node_{}", fn_ident);
-        for def in checks.nodes((&node_name, &fn_node, out_ty), &ctor, code_version, &doc) {
+        let raw = unchecked(&node_name);
+        for def in checks.nodes((&node_name, &raw, &checked_ty), &ctor, code_version, &doc) {
             node(def);
         }
     }

@@ -234,11 +234,11 @@ pub fn input_steps(
     Ok(out)
 }
 
-/// The steps of `pipe_output` on a function node `raw` of type `ty`, whose last step is node
-/// `node`.
+/// The steps of `pipe_output` on a function node `raw` of type `ty`: `node.step`, .., and the
+/// last one node `last` (`node`, or `node_raw` when `node` is checked).
 pub fn output_steps(
     fn_ident: &Ident,
-    node: &str,
+    (node, last): (&str, &str),
     raw: &str,
     ty: &Type,
     steps: &[Step],
@@ -248,7 +248,7 @@ pub fn output_steps(
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let name = if i + 1 == steps.len() {
-            node.to_string()
+            last.to_string()
         } else {
             format!("{node}.{}", step_label(step, i))
         };
