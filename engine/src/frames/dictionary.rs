@@ -15,7 +15,9 @@
 //! - **Integers** (`Int32`, `Int64`): polars' bitmask rule, in one pass that finds each value's
 //!   key as it marks it seen.
 //! - **Integers that only ever grow or only ever shrink** (row ids, timestamps in order) are
-//!   all distinct: plain, without the estimate polars would make to learn as much.
+//!   all distinct: no dictionary, and no estimate polars would make to learn as much. They are
+//!   delta-encoded instead ([`Choice::Ordered`]: parquet's `DELTA_BINARY_PACKED`, the
+//!   differences bit-packed): a row id of eight bytes takes a bit or two.
 //! - **Floats** (`Float32`, `Float64`): a dictionary only when they take at most
 //!   [`FLOAT_DICTIONARY_MAX`] distinct values (codes, ratings, a few prices), found in one pass
 //!   that stops at the first value past that; plain otherwise. polars' estimate reads every
@@ -55,6 +57,9 @@ pub(super) enum Choice {
     Dictionary(Dictionary),
     /// Plain: too many of its values are distinct for a dictionary to pay.
     Plain,
+    /// Integers that only ever grow or only ever shrink: every value distinct, each close to
+    /// the one before; delta-encoded (`DELTA_BINARY_PACKED`).
+    Ordered,
     /// polars decides, as its writer does.
     Polars,
 }
@@ -211,31 +216,31 @@ fn short_strings(strings: &Utf8ViewArray) -> Choice {
     })
 }
 
-/// An integer column by polars' rule: a dictionary if its values span at most
-/// [`SPAN_LIMIT`] and few enough are distinct (`few`, or at most three quarters); plain if they
-/// span that little but are mostly distinct, or only ever grow or only ever shrink; polars'
-/// estimate otherwise.
+/// An integer column: delta-encoded if it only ever grows or only ever shrinks (its values all
+/// distinct); else by polars' rule, a dictionary if its values span at most [`SPAN_LIMIT`] and
+/// few enough are distinct (`few`, or at most three quarters), plain if they span that little
+/// but are mostly distinct, polars' estimate otherwise.
 fn integers<T>(array: &PrimitiveArray<T>, few: usize) -> Choice
 where
     T: NativeType + Ord + Into<i64>,
 {
     let validity = array.validity().filter(|v| v.unset_bits() > 0);
     let values = array.values().as_slice();
+    // Values under a null are undefined: only a column without nulls is judged by order;
+    // polars tries a dictionary on any column of 128 values or fewer, and so does this. An
+    // ordered column's values are all distinct, whatever their span: no dictionary to try.
+    let ordered = validity.is_none()
+        && values.len() > 128
+        && (values.windows(2).all(|w| w[0] < w[1]) || values.windows(2).all(|w| w[0] > w[1]));
+    if ordered {
+        return Choice::Ordered;
+    }
     let Some((min, max)) = min_max(values, validity) else {
         return Choice::Polars; // all null
     };
     let span = max.into().abs_diff(min.into());
     if span > SPAN_LIMIT {
-        // Values under a null are undefined: only a column without nulls is judged by order;
-        // polars tries a dictionary on any column of 128 values or fewer, and so does this.
-        let ordered = validity.is_none()
-            && values.len() > 128
-            && (values.windows(2).all(|w| w[0] < w[1]) || values.windows(2).all(|w| w[0] > w[1]));
-        return if ordered {
-            Choice::Plain
-        } else {
-            Choice::Polars
-        };
+        return Choice::Polars;
     }
     let min = min.into();
     // Each value's key by its offset from the smallest, given as the value is first seen.
@@ -351,7 +356,7 @@ mod tests {
     fn dictionary(choice: Choice) -> Dictionary {
         match choice {
             Choice::Dictionary(d) => d,
-            Choice::Plain => panic!("plain, not a dictionary"),
+            Choice::Plain | Choice::Ordered => panic!("plain or delta, not a dictionary"),
             Choice::Polars => panic!("left to polars, not a dictionary"),
         }
     }
@@ -405,17 +410,22 @@ mod tests {
         let got = decoded(&d, 4, int);
         assert_eq!(got[0].as_deref(), Some("-1"));
         assert_eq!(got[4].as_deref(), Some("0"));
-        // Narrow but all distinct: plain, as polars would.
-        let distinct = PrimitiveArray::<i64>::from_vec((0..5000).rev().collect());
-        assert!(matches!(choose(&distinct), Choice::Plain));
+        // Narrow but all distinct, in no order: plain, as polars would; in order, delta.
+        let distinct = (0..5000).map(|i| (i * 7919) % 5000).collect();
+        assert!(matches!(
+            choose(&PrimitiveArray::<i64>::from_vec(distinct)),
+            Choice::Plain
+        ));
+        let down = PrimitiveArray::<i64>::from_vec((0..5000).rev().collect());
+        assert!(matches!(choose(&down), Choice::Ordered));
     }
 
     #[test]
-    fn wide_integers_are_plain_when_ordered_and_polars_judges_the_rest() {
+    fn wide_integers_are_delta_encoded_when_ordered_and_polars_judges_the_rest() {
         let ids = PrimitiveArray::<i64>::from_vec((0..200_000).map(|i| i * 3).collect());
-        assert!(matches!(choose(&ids), Choice::Plain));
+        assert!(matches!(choose(&ids), Choice::Ordered));
         let down = PrimitiveArray::<i64>::from_vec((0..200_000).rev().collect());
-        assert!(matches!(choose(&down), Choice::Plain));
+        assert!(matches!(choose(&down), Choice::Ordered));
         let mut shuffled: Vec<i64> = (0..200_000).collect();
         shuffled.swap(10, 20);
         assert!(matches!(
