@@ -415,8 +415,9 @@ mod tests {
         // Plain, the ids and gaps alone would be 8 bytes a value; the steps of `gaps` grow, so
         // it takes more bits than the others, still far fewer than 64.
         assert!(bytes.len() < (n as usize) * 5, "{} bytes", bytes.len());
-        let back = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
         assert!(back.equals_missing(&df), "{back} != {df}");
     }
 }
-
