@@ -37,7 +37,11 @@ use crate::modifiers::check::{DataTypes, Element, Elements, Numbers};
 
 impl Numbers for Series {
     fn each_number(&self, f: &mut dyn FnMut(f64)) {
-        // `not_numbers` said these are numbers, which cast to floats.
+        // Numbers only: a cast would parse strings ("NaN" into a NaN) and make booleans 0 and
+        // 1, value by value. `allow_nans` looks at any column, for its nulls.
+        if !self.dtype().is_numeric() {
+            return;
+        }
         let Ok(floats) = self.cast(&DataType::Float64) else {
             return;
         };
@@ -202,6 +206,9 @@ mod tests {
             max_fraction_nans(&s, 0.2).message,
             "1 of 4 are NaN or null (1 null) (25.00%), more than 20.00%"
         );
+        // A string that reads as NaN is a string, not a NaN.
+        let words = Series::new("w".into(), ["NaN", "nan", "1.5"]);
+        assert_eq!(no_nans(&words).message, "0 of 3 are NaN");
         let df = df!("region" => ["eu"], "amount" => [1.0f64], "ok" => [true]).unwrap();
         let r = range(&df, 0.0, 10.0);
         assert!(!r.passed);

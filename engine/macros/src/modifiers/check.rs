@@ -137,12 +137,8 @@ pub fn parse(meta: &ParseNestedMeta) -> syn::Result<Checks> {
 
 /// What an unknown validator's error says: the closest name, and every validator.
 fn unknown(name: &str) -> String {
-    let closest = (VALIDATORS.iter().map(|(v, _)| *v))
-        .chain(["importance", "target"])
-        .map(|v| (strsim::jaro_winkler(name, v), v))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let hint = closest.map_or(String::new(), |(_, v)| format!("did you mean `{v}`? "));
+    let names = (VALIDATORS.iter().map(|(v, _)| *v)).chain(["importance", "target"]);
+    let hint = did_you_mean(name, names);
     format!(
         "`{name}` is not a validator of check_output; {hint}it takes {}, `importance = \
          \"warn\" | \"fail\"` and `target = \"node\"`",
@@ -152,6 +148,14 @@ fn unknown(name: &str) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// "did you mean `x`? " for the name among `names` closest to `name`, if one is close.
+fn did_you_mean<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> String {
+    (names.map(|n| (strsim::jaro_winkler(name, n), n)))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(String::new(), |(_, n)| format!("did you mean `{n}`? "))
 }
 
 /// `(low, high)`.
@@ -264,11 +268,7 @@ pub fn targets<'c>(
                 None => syn::Error::new(proc_macro2::Span::call_site(), message),
             };
             if !nodes.contains(&name.as_str()) {
-                let closest = (nodes.iter())
-                    .map(|c| (strsim::jaro_winkler(&name, c), *c))
-                    .filter(|(score, _)| *score > 0.8)
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map_or(String::new(), |(_, c)| format!("did you mean `{c}`? "));
+                let closest = did_you_mean(&name, nodes.iter().copied());
                 return Err(error(format!(
                     "check_output's target `{name}` is not a node of this function; \
                      {closest}its nodes are: {}",
